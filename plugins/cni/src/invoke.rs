@@ -1,0 +1,113 @@
+//! Finding and running plugins through the exec protocol.
+//!
+//! Used by `cnictl` to run a chain and by main plugins to delegate to
+//! their IPAM plugin. A plugin is a file named after its type in one of
+//! the search directories or, failing that, our multicall binary run under
+//! that type's name, so a fresh build works without links.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{CniError, ErrorCode};
+use crate::{BUILTIN_PLUGIN_TYPES, MULTICALL_BINARY};
+
+/// Where a plugin was found and the name to run it as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginExe {
+    /// The file to execute.
+    pub program: PathBuf,
+    /// `argv[0]`: the plugin type, which the multicall binary dispatches on.
+    pub name: String,
+}
+
+/// Refuses plugin types that could escape the search directories.
+pub fn validate_plugin_type(plugin_type: &str) -> Result<(), CniError> {
+    if plugin_type.is_empty() {
+        return Err(CniError::config("plugin type is empty"));
+    }
+    if plugin_type.contains('/') || plugin_type == "." || plugin_type == ".." {
+        return Err(CniError::config(format!(
+            "plugin type {plugin_type:?} must be a plain name, not a path"
+        )));
+    }
+    Ok(())
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// Finds a plugin: in each directory in turn, a file named after the type,
+/// else the multicall binary if the type is one of ours.
+pub fn find_plugin(plugin_type: &str, dirs: &[PathBuf]) -> Result<PluginExe, CniError> {
+    validate_plugin_type(plugin_type)?;
+    let builtin = BUILTIN_PLUGIN_TYPES.contains(&plugin_type);
+    for dir in dirs {
+        let candidate = dir.join(plugin_type);
+        if is_executable_file(&candidate) {
+            return Ok(PluginExe { program: candidate, name: plugin_type.to_string() });
+        }
+        let multicall = dir.join(MULTICALL_BINARY);
+        if builtin && is_executable_file(&multicall) {
+            return Ok(PluginExe { program: multicall, name: plugin_type.to_string() });
+        }
+    }
+    let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    Err(CniError::new(
+        ErrorCode::InvalidEnvironment,
+        format!("failed to find plugin {plugin_type:?} in path [{}]", shown.join(" ")),
+    ))
+}
+
+/// Runs a plugin with `stdin` and extra environment variables (on top of
+/// the inherited environment). Returns stdout on success; on failure, the
+/// plugin's own error object if it printed one.
+pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], env: &[(&str, &str)]) -> Result<Vec<u8>, CniError> {
+    let mut attempts = 0;
+    let mut child = loop {
+        let mut command = Command::new(&exe.program);
+        command.arg0(&exe.name).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        match command.spawn() {
+            Ok(child) => break child,
+            // The binary is being replaced: wait for the writer, as libcni does.
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempts < 5 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(CniError::io(format!("failed to run plugin {}", exe.program.display()), e)),
+        }
+    };
+    let writer = child.stdin.take().map(|mut pipe| {
+        let data = stdin.to_vec();
+        std::thread::spawn(move || {
+            // A plugin may exit without reading stdin (VERSION): ignore EPIPE.
+            let _ = pipe.write_all(&data);
+        })
+    });
+    let output = child
+        .wait_with_output()
+        .map_err(|e| CniError::io(format!("failed to wait for plugin {}", exe.name), e))?;
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    if let Some(err) = serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .ok()
+        .as_ref()
+        .and_then(CniError::from_json)
+    {
+        return Err(err);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let detail = if stderr.is_empty() { stdout } else { stderr };
+    Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)))
+}

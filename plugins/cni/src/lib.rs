@@ -1,0 +1,30 @@
+//! The CNI spec as Rust types and the machinery every plugin shares.
+//!
+//! Spec types (versions, errors, netconfs, results and their conversions)
+//! do no I/O, so `cnictl` can use them too. The plugin side adds the
+//! skeleton that turns the exec protocol into calls (`skel`), and helpers
+//! for kernel and process work (`netns`, `netlink`, `invoke`, `ipam`).
+
+pub mod args;
+pub mod conf;
+pub mod env;
+pub mod error;
+pub mod invoke;
+pub mod ipam;
+pub mod netlink;
+pub mod netns;
+pub mod result;
+pub mod skel;
+pub mod version;
+
+pub use error::{CniError, ErrorCode};
+pub use result::CniResult;
+
+/// The file name of the multicall binary that carries every plugin of this
+/// project; it runs as whichever plugin it is invoked as (its `argv[0]`).
+pub const MULTICALL_BINARY: &str = "cni-plugins";
+
+/// The plugin types the multicall binary answers to. Runtimes find them as
+/// links named after the type; `cnictl` and our plugins can also run the
+/// multicall binary directly under one of these names.
+pub const BUILTIN_PLUGIN_TYPES: &[&str] = &["loopback", "host-local", "static"];

@@ -1,0 +1,79 @@
+//! Running code inside a network namespace.
+//!
+//! `setns` changes only the calling thread, so work for another namespace
+//! runs on a thread of its own that enters the namespace, does the work
+//! (opening its netlink socket there) and ends. The caller's thread never
+//! changes namespace.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use nix::sched::{setns, CloneFlags};
+
+use crate::error::{CniError, ErrorCode};
+
+/// `statfs` magic of nsfs, where `/proc/<pid>/ns/net` bind mounts live.
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+/// `statfs` magic of procfs, for `/proc/<pid>/ns/net` itself.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// An opened network namespace handle.
+pub struct Netns {
+    file: File,
+    path: String,
+}
+
+impl Netns {
+    /// Opens and checks a netns path. A missing path is code 3 (the
+    /// container is gone); a path that is no netns is code 4.
+    pub fn open(path: &str) -> Result<Netns, CniError> {
+        let file = File::open(path).map_err(|e| {
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorCode::UnknownContainer
+            } else {
+                ErrorCode::InvalidEnvironment
+            };
+            CniError::new(code, format!("failed to open netns {path:?}: {e}"))
+        })?;
+        let stat = nix::sys::statfs::fstatfs(&file).map_err(|e| {
+            CniError::new(ErrorCode::InvalidEnvironment, format!("failed to stat netns {path:?}: {e}"))
+        })?;
+        let magic = stat.filesystem_type().0 as i64;
+        if magic != NSFS_MAGIC && magic != PROC_SUPER_MAGIC {
+            return Err(CniError::new(
+                ErrorCode::InvalidEnvironment,
+                format!("{path:?} is not a network namespace"),
+            ));
+        }
+        Ok(Netns { file, path: path.to_string() })
+    }
+
+    /// The path it was opened from.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Runs `work` on a fresh thread inside this namespace.
+    pub fn run<T, F>(&self, work: F) -> Result<T, CniError>
+    where
+        T: Send,
+        F: FnOnce() -> Result<T, CniError> + Send,
+    {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(|| {
+                setns(self.file.as_fd(), CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| CniError::internal(format!("failed to enter netns {:?}: {e}", self.path)))?;
+                work()
+            });
+            handle.join().unwrap_or_else(|_| {
+                Err(CniError::internal(format!("work inside netns {:?} panicked", self.path)))
+            })
+        })
+    }
+}
+
+/// True when `path` exists (a DEL on a vanished netns is no error).
+pub fn exists(path: &str) -> bool {
+    !path.is_empty() && Path::new(path).exists()
+}

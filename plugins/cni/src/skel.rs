@@ -1,0 +1,247 @@
+//! The plugin entry point: the exec protocol turned into method calls.
+//!
+//! `run` reads the environment and stdin, validates them as the reference
+//! skeleton does, negotiates the spec version, calls the plugin and prints
+//! either the result (in the version the config asked for) or an error
+//! object. A panic inside a plugin also ends as an error object (code 999).
+
+use std::io::{Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::env::{command_from_env, validate_network_name, CmdArgs, Command};
+use crate::error::{CniError, ErrorCode};
+use crate::result::{to_pretty, CniResult};
+use crate::version;
+
+/// What a plugin implements. GC and STATUS default to "nothing to do".
+pub trait Plugin: Sync {
+    /// The plugin's type name, as in `"type"` and its file name.
+    fn name(&self) -> &'static str;
+    /// Attach: set up the interface and return the result.
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError>;
+    /// Detach; must succeed when things are already gone.
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError>;
+    /// Verify an attachment against the cached result in `prevResult`.
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError>;
+    /// Free resources of attachments not in `cni.dev/valid-attachments`.
+    fn gc(&self, _args: &CmdArgs) -> Result<(), CniError> {
+        Ok(())
+    }
+    /// Report readiness to serve ADDs.
+    fn status(&self, _args: &CmdArgs) -> Result<(), CniError> {
+        Ok(())
+    }
+    /// The spec versions this plugin accepts.
+    fn versions(&self) -> &'static [&'static str] {
+        version::SUPPORTED
+    }
+}
+
+/// Runs a plugin against the process's environment, stdin and stdout and
+/// returns the exit code.
+pub fn run(plugin: &dyn Plugin) -> i32 {
+    let getenv = |key: &str| std::env::var(key).ok();
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    dispatch(plugin, &getenv, &mut stdin.lock(), &mut stdout.lock(), &mut stderr.lock())
+}
+
+/// The testable core of `run`.
+pub fn dispatch(
+    plugin: &dyn Plugin,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
+    let mut error_version = version::CURRENT.to_string();
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| serve(plugin, getenv, stdin, stdout, stderr, &mut error_version)));
+    let err = match outcome {
+        Ok(Ok(())) => return 0,
+        Ok(Err(err)) => err,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            CniError::internal(format!("plugin {} panicked: {what}", plugin.name()))
+        }
+    };
+    let mut out = to_pretty(&err.to_json(&error_version));
+    out.push(b'\n');
+    let _ = stdout.write_all(&out);
+    let _ = stdout.flush();
+    1
+}
+
+fn version_info(plugin: &dyn Plugin) -> Vec<u8> {
+    let info = serde_json::json!({
+        "cniVersion": version::CURRENT,
+        "supportedVersions": plugin.versions(),
+    });
+    let mut out = info.to_string().into_bytes();
+    out.push(b'\n');
+    out
+}
+
+fn serve(
+    plugin: &dyn Plugin,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    error_version: &mut String,
+) -> Result<(), CniError> {
+    let (command, vars) = match command_from_env(getenv) {
+        Ok(parsed) => parsed,
+        Err(err) if getenv("CNI_COMMAND").unwrap_or_default().is_empty() => {
+            let _ = writeln!(stderr, "CNI {} plugin {}", plugin.name(), env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(stderr, "CNI protocol versions supported: {}", plugin.versions().join(", "));
+            let _ = err;
+            return Ok(());
+        }
+        Err(err) => return Err(err),
+    };
+    if command == Command::Version {
+        return stdout
+            .write_all(&version_info(plugin))
+            .map_err(|e| CniError::io("failed to write version", e));
+    }
+    let mut data = Vec::new();
+    stdin.read_to_end(&mut data).map_err(|e| CniError::io("error reading from stdin", e))?;
+    let config: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
+        CniError::new(ErrorCode::Decoding, format!("error unmarshalling network config: {e}"))
+    })?;
+    let config_version = version::of_config(&config).map_err(|e| CniError::new(ErrorCode::Decoding, e))?;
+    if version::is_supported(&config_version) {
+        *error_version = config_version.clone();
+    }
+    match config.get("name") {
+        Some(serde_json::Value::String(name)) => validate_network_name(name)?,
+        None | Some(serde_json::Value::Null) => return Err(CniError::config("missing network name")),
+        Some(_) => return Err(CniError::new(ErrorCode::Decoding, "network name must be a string")),
+    }
+    let minimum = match command {
+        Command::Check => Some("0.4.0"),
+        Command::Gc | Command::Status => Some("1.1.0"),
+        _ => None,
+    };
+    if let Some(minimum) = minimum {
+        if !version::at_least(&config_version, minimum).map_err(|e| CniError::new(ErrorCode::Decoding, e))? {
+            return Err(CniError::new(
+                ErrorCode::IncompatibleVersion,
+                format!("config version does not allow {}", command.as_str()),
+            ));
+        }
+    }
+    if !plugin.versions().contains(&config_version.as_str()) {
+        return Err(CniError::new(ErrorCode::IncompatibleVersion, "incompatible CNI versions")
+            .with_details(format!("config is {config_version:?}, plugin supports {:?}", plugin.versions())));
+    }
+    let args = CmdArgs {
+        command,
+        container_id: vars.container_id,
+        netns: vars.netns,
+        ifname: vars.ifname,
+        args: vars.args,
+        path: vars.path,
+        stdin: data,
+        config_version,
+    };
+    match command {
+        Command::Add => {
+            let result = plugin.add(&args)?;
+            let mut out = to_pretty(&result.to_json(&args.config_version)?);
+            out.push(b'\n');
+            stdout.write_all(&out).map_err(|e| CniError::io("failed to write result", e))
+        }
+        Command::Del => plugin.del(&args),
+        Command::Check => plugin.check(&args),
+        Command::Gc => plugin.gc(&args),
+        Command::Status => plugin.status(&args),
+        Command::Version => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Fake;
+
+    impl Plugin for Fake {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+        fn add(&self, _args: &CmdArgs) -> Result<CniResult, CniError> {
+            panic!("boom");
+        }
+        fn del(&self, _args: &CmdArgs) -> Result<(), CniError> {
+            Ok(())
+        }
+        fn check(&self, _args: &CmdArgs) -> Result<(), CniError> {
+            Ok(())
+        }
+    }
+
+    fn call(env: &[(&str, &str)], stdin: &str) -> (i32, serde_json::Value) {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let getenv = |k: &str| env.get(k).cloned();
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let code = dispatch(&Fake, &getenv, &mut stdin.as_bytes(), &mut out, &mut err);
+        let value =
+            if out.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&out).unwrap() };
+        (code, value)
+    }
+
+    const ADD: &[(&str, &str)] = &[
+        ("CNI_COMMAND", "ADD"),
+        ("CNI_CONTAINERID", "c1"),
+        ("CNI_NETNS", "/proc/self/ns/net"),
+        ("CNI_IFNAME", "eth0"),
+        ("CNI_PATH", "/nonexistent"),
+    ];
+
+    #[test]
+    fn panics_become_error_objects() {
+        let (code, out) = call(ADD, r#"{"cniVersion":"1.0.0","name":"n","type":"fake"}"#);
+        assert_eq!(code, 1);
+        assert_eq!(out["code"], 999);
+        assert_eq!(out["cniVersion"], "1.0.0");
+        assert!(out["msg"].as_str().unwrap().contains("boom"));
+    }
+
+    #[test]
+    fn version_ignores_stdin_and_placeholders() {
+        let (code, out) = call(&[("CNI_COMMAND", "VERSION"), ("CNI_NETNS", "dummy")], "not json");
+        assert_eq!(code, 0);
+        assert_eq!(out["supportedVersions"].as_array().unwrap().len(), 7);
+    }
+
+    #[test]
+    fn negotiation_errors() {
+        let (_, out) = call(ADD, r#"{"cniVersion":"2.0.0","name":"n"}"#);
+        assert_eq!(out["code"], 1);
+        let (_, out) = call(ADD, r#"{"cniVersion":"1.0.0"}"#);
+        assert_eq!(out["code"], 7);
+        let (_, out) = call(ADD, "{");
+        assert_eq!(out["code"], 6);
+        let mut check = ADD.to_vec();
+        check[0] = ("CNI_COMMAND", "CHECK");
+        let (_, out) = call(&check, r#"{"cniVersion":"0.3.1","name":"n"}"#);
+        assert_eq!(out["code"], 1);
+        let mut gc = ADD.to_vec();
+        gc[0] = ("CNI_COMMAND", "GC");
+        let (_, out) = call(&gc, r#"{"cniVersion":"1.0.0","name":"n"}"#);
+        assert_eq!(out["code"], 1);
+        let mut bogus = ADD.to_vec();
+        bogus[0] = ("CNI_COMMAND", "FROB");
+        let (_, out) = call(&bogus, r#"{"cniVersion":"1.0.0","name":"n"}"#);
+        assert_eq!(out["code"], 4);
+    }
+}
