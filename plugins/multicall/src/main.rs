@@ -1,1 +1,46 @@
-fn main() {}
+//! The multicall plugin binary: one file that is every plugin.
+//!
+//! Runtimes exec `$CNI_PATH/<type>`; with `bridge`, `host-local`, ... as
+//! links to this file, it dispatches on the name it was run as. Run under
+//! its own name it lists the plugins it carries.
+
+use cni::skel::Plugin;
+
+/// Every plugin this binary carries, by type name.
+fn plugins() -> [&'static dyn Plugin; 3] {
+    [&loopback::Loopback, &host_local::HostLocal, &r#static::Static]
+}
+
+fn invoked_as() -> String {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    std::path::Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn main() {
+    let name = invoked_as();
+    if let Some(plugin) = plugins().into_iter().find(|p| p.name() == name) {
+        std::process::exit(cni::skel::run(plugin));
+    }
+    if name != cni::MULTICALL_BINARY {
+        // Run as a plugin we do not carry: answer a runtime in its own terms.
+        let err = cni::CniError::config(format!("this plugin binary carries no plugin named {name:?}"))
+            .with_details(format!("plugins: {}", cni::BUILTIN_PLUGIN_TYPES.join(" ")));
+        println!("{}", err.to_json(cni::version::CURRENT));
+        std::process::exit(1);
+    }
+    println!("{}: the cnictl CNI plugins in one binary (version {}).", name, env!("CARGO_PKG_VERSION"));
+    println!("Install it in a CNI plugin directory and link each plugin name to it, e.g.");
+    println!("  ln -s {name} /opt/cni/bin/host-local");
+    println!("Plugins: {}", cni::BUILTIN_PLUGIN_TYPES.join(" "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_table_matches_the_published_list() {
+        let names: Vec<&str> = plugins().iter().map(|p| p.name()).collect();
+        assert_eq!(names, cni::BUILTIN_PLUGIN_TYPES);
+    }
+}

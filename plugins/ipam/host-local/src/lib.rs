@@ -1,1 +1,154 @@
+//! `host-local` IPAM: allocates addresses from ranges, tracked on disk.
+//!
+//! Each ADD takes one address from each range set (a requested one, or
+//! the next free one after the last handed out), under the store's lock,
+//! and gives back everything it took if any set fails. DEL frees the
+//! attachment's addresses; GC frees those of attachments no longer valid;
+//! STATUS says whether every range set still has room.
 
+mod config;
+mod dns;
+pub mod range;
+pub mod store;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::result::IpConfig;
+use cni::skel::Plugin;
+use cni::{CniError, CniResult, ErrorCode};
+
+use config::Config;
+use store::Store;
+
+/// The host-local IPAM plugin.
+pub struct HostLocal;
+
+fn allocate(store: &Store, cfg: &Config, id: &str, ifname: &str) -> Result<Vec<IpConfig>, CniError> {
+    let mut requested = cfg.requested.clone();
+    let existing = store.find(id, ifname)?;
+    let mut ips = Vec::new();
+    for (index, set) in cfg.range_sets.iter().enumerate() {
+        let wanted =
+            requested.iter().position(|ip| set.range_for(*ip).is_some()).map(|i| requested.remove(i));
+        let (ip, range) = match wanted {
+            Some(ip) => {
+                let range =
+                    set.range_for(ip).ok_or_else(|| CniError::internal("requested IP left its range"))?;
+                if ip == range.gateway {
+                    return Err(CniError::config(format!("requested ip {ip} is subnet's gateway")));
+                }
+                if !store.reserve(id, ifname, ip, index)? {
+                    return Err(CniError::internal(format!(
+                        "requested IP address {ip} is not available in range set {}",
+                        describe(set)
+                    )));
+                }
+                (ip, range)
+            }
+            None => {
+                if let Some(dup) = existing.iter().find(|ip| set.range_for(**ip).is_some()) {
+                    return Err(CniError::internal(format!(
+                        "{dup} has been allocated to {id}, duplicate allocation is not allowed"
+                    )));
+                }
+                let mut chosen = None;
+                for (ip, range) in set.candidates(store.last_reserved(index)) {
+                    if store.reserve(id, ifname, ip, index)? {
+                        chosen = Some((ip, range));
+                        break;
+                    }
+                }
+                chosen.ok_or_else(|| {
+                    CniError::internal(format!("no IP addresses available in range set: {}", describe(set)))
+                })?
+            }
+        };
+        ips.push(IpConfig { interface: None, address: range.with_prefix(ip), gateway: Some(range.gateway) });
+    }
+    if !requested.is_empty() {
+        let rest: Vec<String> = requested.iter().map(IpAddr::to_string).collect();
+        return Err(CniError::config(format!("failed to allocate all requested IPs: {}", rest.join(" "))));
+    }
+    Ok(ips)
+}
+
+fn describe(set: &range::RangeSet) -> String {
+    set.0.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+impl Plugin for HostLocal {
+    fn name(&self) -> &'static str {
+        "host-local"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let cfg = config::load(&args.stdin, &args.args)?;
+        let dns = match &cfg.resolv_conf {
+            Some(path) if !path.is_empty() => dns::parse_resolv_conf(path)?,
+            _ => Default::default(),
+        };
+        let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
+        let before: HashSet<IpAddr> = store.find(&args.container_id, &args.ifname)?.into_iter().collect();
+        match allocate(&store, &cfg, &args.container_id, &args.ifname) {
+            Ok(ips) => Ok(CniResult { interfaces: Vec::new(), ips, routes: cfg.routes, dns }),
+            Err(err) => {
+                // Give back only what this ADD reserved.
+                for ip in store.find(&args.container_id, &args.ifname)? {
+                    if !before.contains(&ip) {
+                        store.release_ip(ip)?;
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let cfg = config::load(&args.stdin, &args.args)?;
+        Store::open(cfg.data_dir.as_deref(), &cfg.name)?.release(&args.container_id, &args.ifname)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let cfg = config::load(&args.stdin, &args.args)?;
+        let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
+        if store.find(&args.container_id, &args.ifname)?.is_empty() {
+            return Err(CniError::internal(format!(
+                "host-local: Failed to find address added by container {}",
+                args.container_id
+            )));
+        }
+        Ok(())
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let cfg = config::load(&args.stdin, &args.args)?;
+        let conf: NetConf = parse(&args.stdin)?;
+        let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
+        for (ip, holder) in store.reservations()? {
+            let valid = conf.valid_attachments.iter().any(|a| holder.is(&a.container_id, &a.ifname));
+            if !valid {
+                store.release_ip(ip)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let cfg = config::load(&args.stdin, &args.args)?;
+        let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)
+            .map_err(|e| CniError::new(ErrorCode::PluginNotAvailable, e.msg))?;
+        let taken: HashSet<IpAddr> = store.reservations()?.into_iter().map(|(ip, _)| ip).collect();
+        for set in &cfg.range_sets {
+            if set.candidates(None).all(|(ip, _)| taken.contains(&ip)) {
+                return Err(CniError::new(
+                    ErrorCode::PluginNotAvailable,
+                    format!("no IP addresses available in range set: {}", describe(set)),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,1 +1,158 @@
+//! `static` IPAM: hands out the addresses the config (or the runtime) names.
+//!
+//! Addresses come from `ipam.addresses`, replaced by `args.cni.ips` or
+//! `runtimeConfig.ips` when given, plus `CNI_ARGS` `IP=` and `GATEWAY=`.
+//! Nothing is stored, so DEL and GC have nothing to free.
 
+use std::net::IpAddr;
+
+use cni::args::CniArgs;
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::result::{null_as_empty, Dns, IpConfig, Route};
+use cni::skel::Plugin;
+use cni::{version, CniError, CniResult};
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+
+/// The static IPAM plugin.
+pub struct Static;
+
+#[derive(Deserialize)]
+struct Conf {
+    #[serde(rename = "cniVersion", default, deserialize_with = "null_as_empty")]
+    cni_version: String,
+    ipam: Option<IpamConf>,
+    #[serde(rename = "runtimeConfig", default)]
+    runtime_config: Option<IpsHolder>,
+    #[serde(default)]
+    args: Option<ArgsHolder>,
+}
+
+#[derive(Deserialize)]
+struct IpamConf {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    routes: Vec<Route>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    addresses: Vec<AddressConf>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    dns: Dns,
+}
+
+#[derive(Deserialize)]
+struct AddressConf {
+    address: String,
+    #[serde(default)]
+    gateway: Option<IpAddr>,
+}
+
+#[derive(Deserialize, Default)]
+struct IpsHolder {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    ips: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ArgsHolder {
+    #[serde(default)]
+    cni: Option<IpsHolder>,
+}
+
+fn parse_cidr(text: &str, what: &str) -> Result<IpNetwork, CniError> {
+    let text = text.trim();
+    if !text.contains('/') {
+        return Err(CniError::config(format!(
+            "the {what} field is expected to be in CIDR notation, got: '{text}'"
+        )));
+    }
+    text.parse().map_err(|_| {
+        CniError::config(format!("the {what} field is expected to be in CIDR notation, got: '{text}'"))
+    })
+}
+
+/// The addresses to hand out, in order, with their gateways.
+fn load(args: &CmdArgs) -> Result<(Vec<IpConfig>, IpamConf), CniError> {
+    let conf: Conf = parse(&args.stdin)?;
+    let mut ipam = conf.ipam.ok_or_else(|| CniError::config("IPAM config missing 'ipam' key"))?;
+    let mut ips = Vec::new();
+    for (i, a) in ipam.addresses.iter().enumerate() {
+        let address = parse_cidr(&a.address, &format!("ipam.addresses[{i}].address"))?;
+        ips.push(IpConfig { interface: None, address, gateway: a.gateway });
+    }
+    let env = CniArgs::parse(&args.args, &["IP", "GATEWAY"])?;
+    if let Some(list) = env.get("IP") {
+        for item in list.split(',') {
+            ips.push(IpConfig { interface: None, address: parse_cidr(item, "'ip'")?, gateway: None });
+        }
+    }
+    if let Some(list) = env.get("GATEWAY") {
+        for item in list.split(',') {
+            let gw: IpAddr = item
+                .trim()
+                .parse()
+                .map_err(|_| CniError::config(format!("invalid gateway address: {item}")))?;
+            for ip in ips.iter_mut().filter(|ip| ip.address.contains(gw)) {
+                ip.gateway = Some(gw);
+            }
+        }
+    }
+    let from_args = conf.args.unwrap_or_default().cni.unwrap_or_default().ips;
+    let from_runtime = conf.runtime_config.unwrap_or_default().ips;
+    for list in [from_args, from_runtime] {
+        if !list.is_empty() {
+            ips = list
+                .iter()
+                .map(|s| {
+                    Ok(IpConfig { interface: None, address: parse_cidr(s, "'ips' entry")?, gateway: None })
+                })
+                .collect::<Result<_, CniError>>()?;
+        }
+    }
+    let v4 = ips.iter().filter(|ip| ip.address.is_ipv4()).count();
+    if (v4 > 1 || ips.len() - v4 > 1) && !version::at_least(&conf.cni_version, "0.3.0").unwrap_or(false) {
+        return Err(CniError::config(format!(
+            "CNI version {} does not support more than 1 address per family",
+            conf.cni_version
+        )));
+    }
+    ipam.addresses.clear();
+    Ok((ips, ipam))
+}
+
+impl Plugin for Static {
+    fn name(&self) -> &'static str {
+        "static"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let (ips, ipam) = load(args)?;
+        Ok(CniResult { interfaces: Vec::new(), ips, routes: ipam.routes, dns: ipam.dns })
+    }
+
+    fn del(&self, _args: &CmdArgs) -> Result<(), CniError> {
+        Ok(())
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let (ips, _) = load(args)?;
+        let conf: NetConf = parse(&args.stdin)?;
+        let prev = conf.prev_result()?.ok_or_else(|| CniError::config("Required prevResult missing"))?;
+        for want in &ips {
+            let Some(have) = prev.ips.iter().find(|p| p.address.ip() == want.address.ip()) else {
+                return Err(CniError::internal(format!(
+                    "static: address {} is missing from the result on interface {}",
+                    want.address.ip(),
+                    args.ifname
+                )));
+            };
+            if want.gateway.is_some() && want.gateway != have.gateway {
+                return Err(CniError::internal(format!(
+                    "static: Failed to match addr {} on interface {}",
+                    want.address.ip(),
+                    args.ifname
+                )));
+            }
+        }
+        Ok(())
+    }
+}

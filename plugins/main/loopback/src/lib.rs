@@ -1,1 +1,92 @@
+//! `loopback`: brings `lo` up in the container (and down on DEL).
+//!
+//! Whatever `CNI_IFNAME` says, it works on `lo`. With a `prevResult` it
+//! passes that through; otherwise it reports `lo` and its loopback
+//! addresses.
 
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::netlink::Netlink;
+use cni::netns::{self, Netns};
+use cni::result::{Interface, IpConfig};
+use cni::skel::Plugin;
+use cni::{CniError, CniResult};
+
+/// The loopback plugin.
+pub struct Loopback;
+
+const LO: &str = "lo";
+
+fn with_lo<T: Send>(
+    netns: &Netns,
+    work: impl FnOnce(&Netlink, u32, bool) -> Result<T, CniError> + Send,
+) -> Result<T, CniError> {
+    netns.run(|| {
+        let nl = Netlink::open()?;
+        let link = nl.link_by_name(LO)?.ok_or_else(|| CniError::internal("no lo interface in the netns"))?;
+        work(&nl, link.index, link.up)
+    })
+}
+
+impl Plugin for Loopback {
+    fn name(&self) -> &'static str {
+        "loopback"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf: NetConf = parse(&args.stdin)?;
+        let prev = conf.prev_result()?;
+        let netns = Netns::open(&args.netns)?;
+        let addresses = with_lo(&netns, |nl, index, _| {
+            nl.set_link_up(index, true)?;
+            let addresses = nl.addresses(index)?;
+            if let Some(bad) = addresses.iter().find(|a| !a.ip().is_loopback()) {
+                return Err(CniError::internal(format!(
+                    "loopback interface found with non-loopback address {}",
+                    bad.ip()
+                )));
+            }
+            Ok(addresses)
+        })?;
+        if let Some(prev) = prev {
+            return Ok(prev);
+        }
+        // The first address of each family, as the reference reports.
+        let first = |v4: bool| addresses.iter().find(|a| a.is_ipv4() == v4).copied();
+        let ips = [first(true), first(false)]
+            .into_iter()
+            .flatten()
+            .map(|address| IpConfig { interface: Some(0), address, gateway: None })
+            .collect();
+        Ok(CniResult {
+            interfaces: vec![Interface {
+                name: LO.to_string(),
+                mac: Some("00:00:00:00:00:00".to_string()),
+                sandbox: Some(args.netns.clone()),
+                ..Default::default()
+            }],
+            ips,
+            ..Default::default()
+        })
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        if !netns::exists(&args.netns) {
+            return Ok(());
+        }
+        let netns = Netns::open(&args.netns)?;
+        with_lo(&netns, |nl, index, _| nl.set_link_up(index, false))
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let netns = Netns::open(&args.netns)?;
+        with_lo(
+            &netns,
+            |_, _, up| if up { Ok(()) } else { Err(CniError::internal("loopback interface is down")) },
+        )
+    }
+
+    fn status(&self, _args: &CmdArgs) -> Result<(), CniError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! host-local's configuration: range sets, routes, data dir, and the
+//! addresses a runtime may request.
+//!
+//! Range sets come from `runtimeConfig.ipRanges`, then the legacy inline
+//! `subnet`/`rangeStart`/`rangeEnd`/`gateway`, then `ranges`, as in the
+//! reference. Requested addresses come from `CNI_ARGS` `IP=`,
+//! `args.cni.ips` and `runtimeConfig.ips`.
+
+use std::net::IpAddr;
+
+use cni::args::CniArgs;
+use cni::conf::parse;
+use cni::result::{null_as_empty, Route};
+use cni::{version, CniError};
+use serde::Deserialize;
+
+use crate::range::{canonical, RangeConf, RangeSet};
+
+#[derive(Deserialize)]
+struct Conf {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    name: String,
+    #[serde(rename = "cniVersion", default, deserialize_with = "null_as_empty")]
+    cni_version: String,
+    ipam: Option<IpamConf>,
+    #[serde(rename = "runtimeConfig", default)]
+    runtime_config: Option<RuntimeConf>,
+    #[serde(default)]
+    args: Option<Args>,
+}
+
+#[derive(Deserialize)]
+struct IpamConf {
+    #[serde(default)]
+    subnet: Option<ipnetwork::IpNetwork>,
+    #[serde(rename = "rangeStart", default)]
+    range_start: Option<IpAddr>,
+    #[serde(rename = "rangeEnd", default)]
+    range_end: Option<IpAddr>,
+    #[serde(default)]
+    gateway: Option<IpAddr>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    ranges: Vec<Vec<RangeConf>>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    routes: Vec<Route>,
+    #[serde(rename = "dataDir", default)]
+    data_dir: Option<String>,
+    #[serde(rename = "resolvConf", default)]
+    resolv_conf: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RuntimeConf {
+    #[serde(rename = "ipRanges", default, deserialize_with = "null_as_empty")]
+    ip_ranges: Vec<Vec<RangeConf>>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    ips: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Args {
+    #[serde(default)]
+    cni: Option<CniIps>,
+}
+
+#[derive(Deserialize, Default)]
+struct CniIps {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    ips: Vec<String>,
+}
+
+/// The resolved configuration of one invocation.
+pub struct Config {
+    /// The network name, which names the store directory.
+    pub name: String,
+    /// Range sets; one address is taken from each.
+    pub range_sets: Vec<RangeSet>,
+    /// Routes to report.
+    pub routes: Vec<Route>,
+    /// Store location (default `/var/lib/cni/networks`).
+    pub data_dir: Option<String>,
+    /// A resolv.conf to report DNS settings from.
+    pub resolv_conf: Option<String>,
+    /// Specific addresses asked for.
+    pub requested: Vec<IpAddr>,
+}
+
+/// Parses an IP given either bare or in CIDR form.
+fn parse_requested(text: &str) -> Result<IpAddr, CniError> {
+    let bare = text.split('/').next().unwrap_or_default().trim();
+    bare.parse::<IpAddr>()
+        .map(canonical)
+        .map_err(|_| CniError::config(format!("invalid IP address {text:?}")))
+}
+
+/// Loads the configuration from stdin and `CNI_ARGS`.
+pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
+    let conf: Conf = parse(stdin)?;
+    let ipam = conf.ipam.ok_or_else(|| CniError::config("IPAM config missing 'ipam' key"))?;
+    let runtime = conf.runtime_config.unwrap_or_default();
+
+    let mut requested = Vec::new();
+    if let Some(ip) = CniArgs::parse(cni_args, &["IP"])?.get("IP") {
+        requested.push(parse_requested(ip)?);
+    }
+    for ip in conf.args.unwrap_or_default().cni.unwrap_or_default().ips.iter().chain(&runtime.ips) {
+        requested.push(parse_requested(ip)?);
+    }
+
+    let mut confs: Vec<Vec<RangeConf>> = runtime.ip_ranges;
+    if let Some(subnet) = ipam.subnet {
+        confs.push(vec![RangeConf {
+            subnet,
+            range_start: ipam.range_start,
+            range_end: ipam.range_end,
+            gateway: ipam.gateway,
+        }]);
+    }
+    confs.extend(ipam.ranges);
+    if confs.is_empty() {
+        return Err(CniError::config("no IP ranges specified"));
+    }
+    let mut range_sets = Vec::with_capacity(confs.len());
+    for (i, set) in confs.iter().enumerate() {
+        range_sets.push(RangeSet::from_conf(set).map_err(|e| e.context(format!("invalid range set {i}")))?);
+    }
+    let v4 = range_sets.iter().filter(|s| s.is_ipv4()).count();
+    if (v4 > 1 || range_sets.len() - v4 > 1)
+        && !version::at_least(&conf.cni_version, "0.3.0").unwrap_or(false)
+    {
+        return Err(CniError::config(format!(
+            "CNI version {} does not support more than 1 address per family",
+            conf.cni_version
+        )));
+    }
+    for (i, a) in range_sets.iter().enumerate() {
+        for (j, b) in range_sets.iter().enumerate().skip(i + 1) {
+            if a.overlaps(b) {
+                return Err(CniError::config(format!("range set {i} overlaps with {j}")));
+            }
+        }
+    }
+    Ok(Config {
+        name: conf.name,
+        range_sets,
+        routes: ipam.routes,
+        data_dir: ipam.data_dir,
+        resolv_conf: ipam.resolv_conf,
+        requested,
+    })
+}
