@@ -1,0 +1,88 @@
+//! The command line, declared once: clap parses it, and the same
+//! definitions generate shell completions and man pages.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// cnictl: run CNI plugins against network namespaces, as runtimes do.
+#[derive(Debug, Parser)]
+#[command(name = "cnictl", version, about, long_about = None)]
+pub struct Cli {
+    /// Directory holding network configurations (*.conflist, *.conf, *.json).
+    #[arg(long, global = true, env = "NETCONFPATH", default_value = "/etc/cni/net.d", value_name = "DIR")]
+    pub conf_dir: PathBuf,
+
+    /// Plugin search path, colon separated. Default: cnictl's own directory,
+    /// /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni.
+    #[arg(long, global = true, env = "CNI_PATH", value_name = "DIRS")]
+    pub cni_path: Option<String>,
+
+    /// Where the result cache lives (results/ below it).
+    #[arg(long, global = true, env = "CNI_CACHE_DIR", default_value = "/var/lib/cni", value_name = "DIR")]
+    pub cache_dir: PathBuf,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Attach a network namespace to a network (runs the chain's ADD).
+    Add(AttachArgs),
+    /// Detach a network namespace from a network (runs the chain's DEL).
+    Del(AttachArgs),
+    /// Verify an attachment (runs the chain's CHECK).
+    Check(AttachArgs),
+    /// Delete a network's stale attachments and let its plugins clean up.
+    Gc(GcArgs),
+    /// Ask a network's plugins whether they can serve new attachments.
+    Status(NetworkArgs),
+}
+
+/// Arguments naming one attachment.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Network name, as in its configuration file.
+    pub network: String,
+    /// Network namespace: a name under /var/run/netns or a path.
+    pub netns: String,
+    /// Interface name inside the namespace.
+    #[arg(short, long, env = "CNI_IFNAME", default_value = "eth0")]
+    pub ifname: String,
+    /// CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE.
+    #[arg(long = "args", env = "CNI_ARGS", value_name = "PAIRS")]
+    pub cni_args: Option<String>,
+    /// Capability arguments as a JSON object, e.g. '{"portMappings":[...]}'.
+    #[arg(long = "cap-args", env = "CAP_ARGS", value_name = "JSON")]
+    pub cap_args: Option<String>,
+    /// Container ID. Default: derived from the netns path as cnitool does.
+    #[arg(long, value_name = "ID")]
+    pub container_id: Option<String>,
+}
+
+/// Arguments for GC.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Network name.
+    pub network: String,
+    /// Accepted for cnitool compatibility; ignored.
+    #[arg(hide = true)]
+    pub netns: Option<String>,
+    /// An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without
+    /// any, every cached attachment whose netns still exists is kept.
+    #[arg(long = "valid", value_name = "ID/IFNAME")]
+    pub valid: Vec<String>,
+}
+
+/// Arguments naming a network.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Network name.
+    pub network: String,
+    /// Accepted for cnitool compatibility; ignored.
+    #[arg(hide = true)]
+    pub netns: Option<String>,
+}

@@ -1,0 +1,95 @@
+//! One module per verb; this one builds what they share from the global
+//! options and dispatches.
+
+mod add;
+mod check;
+mod del;
+mod gc;
+mod status;
+
+use std::process::ExitCode;
+
+use color_eyre::eyre::{bail, Result, WrapErr};
+use serde_json::{Map, Value};
+
+use crate::cli::{AttachArgs, Cli, Command};
+use crate::netns;
+use crate::runtime::cache::Cache;
+use crate::runtime::config::{load_network, NetworkList};
+use crate::runtime::plugins::PluginPath;
+use crate::runtime::{Runtime, RuntimeConf};
+
+/// What every command needs: where configs, plugins and the cache are.
+pub struct Context {
+    /// The config directory.
+    pub conf_dir: std::path::PathBuf,
+    /// The runtime that runs chains.
+    pub runtime: Runtime,
+}
+
+impl Context {
+    fn from_cli(cli: &Cli) -> Context {
+        Context {
+            conf_dir: cli.conf_dir.clone(),
+            runtime: Runtime {
+                path: PluginPath::new(cli.cni_path.as_deref()),
+                cache: Cache::new(&cli.cache_dir),
+            },
+        }
+    }
+
+    /// Loads a network by name from the config directory.
+    pub fn network(&self, name: &str) -> Result<NetworkList> {
+        load_network(&self.conf_dir, name)
+    }
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Context::from_cli(&cli);
+    match &cli.command {
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Del(args) => del::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
+        Command::Gc(args) => gc::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
+    }
+}
+
+/// Parses `CNI_ARGS` as cnitool does: `K=V` pairs split by `;`.
+fn parse_cni_args(raw: &str) -> Result<Vec<(String, String)>> {
+    raw.split(';')
+        .map(|pair| match pair.split('=').collect::<Vec<_>>().as_slice() {
+            [k, v] if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("invalid CNI_ARGS pair {pair:?}: expected KEY=VALUE"),
+        })
+        .collect()
+}
+
+/// The runtime inputs for one attachment from the command line.
+pub fn runtime_conf(args: &AttachArgs) -> Result<RuntimeConf> {
+    let netns = netns::resolve(&args.netns)?;
+    let container_id = args.container_id.clone().unwrap_or_else(|| netns::cnitool_container_id(&netns));
+    let cni_args = match args.cni_args.as_deref() {
+        Some(raw) if !raw.is_empty() => parse_cni_args(raw)?,
+        _ => Vec::new(),
+    };
+    let capability_args = match args.cap_args.as_deref() {
+        Some(raw) if !raw.is_empty() => {
+            match serde_json::from_str::<Value>(raw).wrap_err("CAP_ARGS is not valid JSON")? {
+                Value::Object(map) => map,
+                _ => bail!("CAP_ARGS must be a JSON object"),
+            }
+        }
+        _ => Map::new(),
+    };
+    Ok(RuntimeConf { container_id, netns, ifname: args.ifname.clone(), args: cni_args, capability_args })
+}
+
+/// Prints JSON for scripts, indented as the reference tools do.
+pub fn print_json(value: &Value) {
+    let mut out = cni::result::to_pretty(value);
+    out.push(b'\n');
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(&out);
+}

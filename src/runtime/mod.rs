@@ -1,0 +1,307 @@
+//! The runtime side of CNI, with libcni's semantics: run a network's
+//! plugin chain for ADD, DEL, CHECK, GC and STATUS, inject `name`,
+//! `cniVersion`, `prevResult` and `runtimeConfig`, and keep the result
+//! cache. cnictl talks to plugins only through the exec protocol, so it
+//! drives anyone's plugins, the reference ones included.
+
+pub mod cache;
+pub mod config;
+pub mod plugins;
+
+use std::collections::BTreeSet;
+
+use cni::conf::Attachment;
+use cni::env::Command;
+use cni::{CniError, CniResult};
+use color_eyre::eyre::{bail, eyre, Result};
+use serde_json::{Map, Value};
+
+use cache::Cache;
+use config::NetworkList;
+use plugins::PluginPath;
+
+/// The per-attachment inputs a runtime supplies.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConf {
+    /// Container ID.
+    pub container_id: String,
+    /// Netns path.
+    pub netns: String,
+    /// Interface name in the container.
+    pub ifname: String,
+    /// `CNI_ARGS` pairs.
+    pub args: Vec<(String, String)>,
+    /// Capability arguments, injected as `runtimeConfig`.
+    pub capability_args: Map<String, Value>,
+}
+
+impl RuntimeConf {
+    fn args_string(&self) -> String {
+        self.args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";")
+    }
+}
+
+/// A plugin failed: which one, doing what, and its own error.
+#[derive(Debug)]
+pub struct PluginFailure {
+    /// The plugin's type.
+    pub plugin: String,
+    /// The verb.
+    pub verb: &'static str,
+    /// The network.
+    pub network: String,
+    /// The plugin's error object.
+    pub error: CniError,
+}
+
+impl std::fmt::Display for PluginFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "network {:?}: plugin type={:?} failed ({}): {} (CNI error code {})",
+            self.network,
+            self.plugin,
+            self.verb.to_lowercase(),
+            self.error,
+            self.error.code
+        )
+    }
+}
+
+impl std::error::Error for PluginFailure {}
+
+/// Runs networks' plugin chains.
+pub struct Runtime {
+    /// Where plugins are found.
+    pub path: PluginPath,
+    /// The result cache.
+    pub cache: Cache,
+}
+
+fn plugin_type(plugin: &Map<String, Value>) -> String {
+    plugin.get("type").and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// A plugin's config with the runtime's keys injected, as libcni builds it.
+fn build_config(
+    list: &NetworkList,
+    plugin: &Map<String, Value>,
+    prev: Option<&Value>,
+    rt: Option<&RuntimeConf>,
+) -> Vec<u8> {
+    let mut conf = plugin.clone();
+    conf.insert("name".into(), list.name.clone().into());
+    conf.insert("cniVersion".into(), list.cni_version.clone().into());
+    if let Some(prev) = prev {
+        conf.insert("prevResult".into(), prev.clone());
+    }
+    if let Some(rt) = rt {
+        let capabilities = plugin.get("capabilities").and_then(Value::as_object);
+        let runtime_config: Map<String, Value> = capabilities
+            .into_iter()
+            .flatten()
+            .filter(|(_, enabled)| enabled.as_bool() == Some(true))
+            .filter_map(|(cap, _)| rt.capability_args.get(cap).map(|v| (cap.clone(), v.clone())))
+            .collect();
+        if !runtime_config.is_empty() {
+            conf.insert("runtimeConfig".into(), Value::Object(runtime_config));
+        }
+    }
+    serde_json::to_vec(&Value::Object(conf)).unwrap_or_default()
+}
+
+impl Runtime {
+    fn exec(
+        &self,
+        list: &NetworkList,
+        plugin: &Map<String, Value>,
+        verb: Command,
+        stdin: &[u8],
+        rt: &RuntimeConf,
+    ) -> Result<Vec<u8>> {
+        let ptype = plugin_type(plugin);
+        let failure = |error: CniError| PluginFailure {
+            plugin: ptype.clone(),
+            verb: verb.as_str(),
+            network: list.name.clone(),
+            error,
+        };
+        let exe = self.path.find(&ptype).map_err(failure)?;
+        let args = rt.args_string();
+        let path = self.path.joined();
+        let env = [
+            ("CNI_COMMAND", verb.as_str()),
+            ("CNI_CONTAINERID", rt.container_id.as_str()),
+            ("CNI_NETNS", rt.netns.as_str()),
+            ("CNI_ARGS", args.as_str()),
+            ("CNI_IFNAME", rt.ifname.as_str()),
+            ("CNI_PATH", path.as_str()),
+        ];
+        Ok(cni::invoke::exec_plugin(&exe, stdin, &env).map_err(failure)?)
+    }
+
+    fn validate(list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
+        cni::env::validate_container_id(&rt.container_id)
+            .map_err(|e| eyre!("container ID {:?}: {e}", rt.container_id))?;
+        cni::env::validate_network_name(&list.name).map_err(|e| eyre!("{}: {e}", list.source.display()))?;
+        cni::env::validate_interface_name(&rt.ifname)
+            .map_err(|e| eyre!("interface name {:?}: {e}", rt.ifname))?;
+        Ok(())
+    }
+
+    /// ADD: runs the chain, caches and returns the final result (in the
+    /// list's version). If a plugin fails, the chain is deleted again so
+    /// nothing is left half made, and the failure is returned.
+    pub fn add(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<Value> {
+        Self::validate(list, rt)?;
+        let mut prev: Option<Value> = None;
+        for plugin in &list.plugins {
+            let stdin = build_config(list, plugin, prev.as_ref(), Some(rt));
+            match self.exec(list, plugin, Command::Add, &stdin, rt) {
+                Ok(out) => prev = Some(parse_result(&out, &list.cni_version, &plugin_type(plugin))?),
+                Err(err) => {
+                    let _ = self.del_chain(list, rt, None);
+                    return Err(err);
+                }
+            }
+        }
+        let result = prev.ok_or_else(|| eyre!("network {:?} has no plugins", list.name))?;
+        self.cache.store(&cache::entry(&list.bytes, rt, &list.name, Some(result.clone())))?;
+        Ok(result)
+    }
+
+    fn del_chain(&self, list: &NetworkList, rt: &RuntimeConf, prev: Option<&Value>) -> Result<()> {
+        for plugin in list.plugins.iter().rev() {
+            let stdin = build_config(list, plugin, prev, Some(rt));
+            self.exec(list, plugin, Command::Del, &stdin, rt)?;
+        }
+        Ok(())
+    }
+
+    /// The cached result converted to the list's version, for DEL and CHECK.
+    fn cached_result(&self, list: &NetworkList, rt: &RuntimeConf) -> Option<Value> {
+        if !cni::version::at_least(&list.cni_version, "0.4.0").unwrap_or(false) {
+            return None;
+        }
+        let entry = self.cache.load(&list.name, &rt.container_id, &rt.ifname)?;
+        let raw = entry.result?;
+        let result = CniResult::from_json(&raw, &list.cni_version).ok()?;
+        result.to_json(&list.cni_version).ok()
+    }
+
+    /// DEL: runs the chain in reverse with the cached result, then drops
+    /// the cache entry. Runtime arguments not given are taken from the cache.
+    pub fn del(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
+        let mut rt = rt.clone();
+        if let Some(entry) = self.cache.load(&list.name, &rt.container_id, &rt.ifname) {
+            if rt.args.is_empty() {
+                rt.args = entry.cni_args.unwrap_or_default();
+            }
+            if rt.capability_args.is_empty() {
+                rt.capability_args = entry.capability_args.unwrap_or_default();
+            }
+        }
+        let prev = self.cached_result(list, &rt);
+        self.del_chain(list, &rt, prev.as_ref())?;
+        self.cache.remove(&list.name, &rt.container_id, &rt.ifname);
+        Ok(())
+    }
+
+    /// CHECK: asks each plugin to verify the cached result.
+    pub fn check(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
+        if !cni::version::at_least(&list.cni_version, "0.4.0").unwrap_or(false) {
+            bail!(
+                "network {:?}: configuration version {:?} does not support the CHECK command",
+                list.name,
+                list.cni_version
+            );
+        }
+        if list.disable_check {
+            return Ok(());
+        }
+        let prev = self.cached_result(list, rt);
+        if prev.is_none() {
+            bail!(
+                "network {:?}: no cached result for container {:?} interface {:?} in {}",
+                list.name,
+                rt.container_id,
+                rt.ifname,
+                self.cache.path(&list.name, &rt.container_id, &rt.ifname).display()
+            );
+        }
+        for plugin in &list.plugins {
+            let stdin = build_config(list, plugin, prev.as_ref(), Some(rt));
+            self.exec(list, plugin, Command::Check, &stdin, rt)?;
+        }
+        Ok(())
+    }
+
+    /// GC: deletes cached attachments of this network that are not in
+    /// `valid`, then (1.1.0 and later) sends GC to each plugin with the
+    /// valid set. Returns the attachments it deleted.
+    pub fn gc(&self, list: &NetworkList, valid: &BTreeSet<Attachment>) -> Result<Vec<Attachment>> {
+        if list.disable_gc {
+            return Ok(Vec::new());
+        }
+        let mut errors = Vec::new();
+        let mut removed = Vec::new();
+        for entry in self.cache.list().into_iter().filter(|e| e.network == list.name) {
+            let attachment =
+                Attachment { container_id: entry.container_id.clone(), ifname: entry.ifname.clone() };
+            if valid.contains(&attachment) {
+                continue;
+            }
+            let rt = RuntimeConf {
+                container_id: entry.container_id.clone(),
+                netns: entry.netns.clone(),
+                ifname: entry.ifname.clone(),
+                args: entry.cni_args.clone().unwrap_or_default(),
+                capability_args: entry.capability_args.clone().unwrap_or_default(),
+            };
+            match self.del(list, &rt) {
+                Ok(()) => removed.push(attachment),
+                Err(e) => errors.push(format!(
+                    "failed to delete stale attachment {} {}: {e}",
+                    rt.container_id, rt.ifname
+                )),
+            }
+        }
+        if cni::version::at_least(&list.cni_version, "1.1.0").unwrap_or(false) {
+            let valid_json = serde_json::to_value(valid.iter().collect::<Vec<_>>())?;
+            for plugin in &list.plugins {
+                let mut conf = plugin.clone();
+                conf.insert("cni.dev/valid-attachments".into(), valid_json.clone());
+                conf.insert("cni.dev/attachments".into(), valid_json.clone());
+                let stdin = build_config(list, &conf, None, None);
+                if let Err(e) = self.exec(list, plugin, Command::Gc, &stdin, &RuntimeConf::default()) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        if !errors.is_empty() {
+            bail!("{}", errors.join("\n"));
+        }
+        Ok(removed)
+    }
+
+    /// STATUS: asks each plugin (1.1.0 and later) whether it can serve ADDs.
+    pub fn status(&self, list: &NetworkList) -> Result<()> {
+        if !cni::version::at_least(&list.cni_version, "1.1.0").unwrap_or(false) {
+            return Ok(());
+        }
+        for plugin in &list.plugins {
+            let stdin = build_config(list, plugin, None, None);
+            self.exec(list, plugin, Command::Status, &stdin, &RuntimeConf::default())?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a plugin's ADD output; a result without `cniVersion` is taken
+/// to be of the list's version, as libcni does.
+fn parse_result(out: &[u8], list_version: &str, plugin: &str) -> Result<Value> {
+    let value: Value = serde_json::from_slice(out)
+        .map_err(|e| eyre!("plugin {plugin:?} printed a result that is not JSON: {e}"))?;
+    let result = CniResult::from_json(&value, list_version).map_err(|e| eyre!("plugin {plugin:?}: {e}"))?;
+    result.to_json(list_version).map_err(|e| eyre!("plugin {plugin:?}: {e}"))
+}
