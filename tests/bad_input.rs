@@ -1,0 +1,206 @@
+//! Bad input gets the right spec error code, an error object on stdout,
+//! a non-zero exit, and leaves no state behind.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+struct Case {
+    what: &'static str,
+    env: Vec<(&'static str, String)>,
+    stdin: String,
+    code: u64,
+}
+
+fn good_conf(data: &str, name: &str) -> String {
+    json!({"cniVersion": "1.0.0", "name": name, "type": "host-local",
+           "ipam": {"type": "host-local", "subnet": "10.203.0.0/24", "dataDir": data}})
+    .to_string()
+}
+
+#[test]
+fn bad_input_matrix_for_host_local() {
+    let plugins = PluginDir::new();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_string();
+    let path = plugins.path().to_str().unwrap().to_string();
+    let good = good_conf(&data_dir, "badnet");
+    let base = |command: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("CNI_COMMAND", command.to_string()),
+            ("CNI_CONTAINERID", "ctr1".to_string()),
+            ("CNI_NETNS", "/proc/self/ns/net".to_string()),
+            ("CNI_IFNAME", "eth0".to_string()),
+            ("CNI_PATH", path.clone()),
+        ]
+    };
+    let without = |name: &str| base("ADD").into_iter().filter(|(k, _)| *k != name).collect::<Vec<_>>();
+    let with = |name: &'static str, value: &str| {
+        let mut env = base("ADD");
+        env.retain(|(k, _)| *k != name);
+        env.push((name, value.to_string()));
+        env
+    };
+    let conf_with = |patch: serde_json::Value| {
+        let mut conf: serde_json::Value = serde_json::from_str(&good).unwrap();
+        for (k, v) in patch.as_object().unwrap() {
+            conf[k] = v.clone();
+        }
+        conf.to_string()
+    };
+    let cases = vec![
+        Case {
+            what: "missing CNI_CONTAINERID",
+            env: without("CNI_CONTAINERID"),
+            stdin: good.clone(),
+            code: 4,
+        },
+        Case { what: "missing CNI_NETNS", env: without("CNI_NETNS"), stdin: good.clone(), code: 4 },
+        Case { what: "missing CNI_IFNAME", env: without("CNI_IFNAME"), stdin: good.clone(), code: 4 },
+        Case { what: "missing CNI_PATH", env: without("CNI_PATH"), stdin: good.clone(), code: 4 },
+        Case { what: "unknown command", env: with("CNI_COMMAND", "FROB"), stdin: good.clone(), code: 4 },
+        Case {
+            what: "container ID with /",
+            env: with("CNI_CONTAINERID", "a/b"),
+            stdin: good.clone(),
+            code: 4,
+        },
+        Case { what: "container ID ..", env: with("CNI_CONTAINERID", ".."), stdin: good.clone(), code: 4 },
+        Case {
+            what: "interface name too long",
+            env: with("CNI_IFNAME", "abcdefghijklmnop"),
+            stdin: good.clone(),
+            code: 4,
+        },
+        Case { what: "interface name with /", env: with("CNI_IFNAME", "a/b"), stdin: good.clone(), code: 4 },
+        Case { what: "interface name ..", env: with("CNI_IFNAME", ".."), stdin: good.clone(), code: 4 },
+        Case { what: "unknown CNI_ARGS key", env: with("CNI_ARGS", "FOO=bar"), stdin: good.clone(), code: 4 },
+        Case { what: "malformed JSON", env: base("ADD"), stdin: "{\"cniVersion\": ".to_string(), code: 6 },
+        Case {
+            what: "unsupported version",
+            env: base("ADD"),
+            stdin: conf_with(json!({"cniVersion": "9.9.9"})),
+            code: 1,
+        },
+        Case {
+            what: "version not a string",
+            env: base("ADD"),
+            stdin: conf_with(json!({"cniVersion": 1})),
+            code: 6,
+        },
+        Case {
+            what: "missing network name",
+            env: base("ADD"),
+            stdin: conf_with(json!({"name": null})),
+            code: 7,
+        },
+        Case { what: "network name ..", env: base("ADD"), stdin: conf_with(json!({"name": ".."})), code: 7 },
+        Case {
+            what: "network name with /",
+            env: base("ADD"),
+            stdin: conf_with(json!({"name": "a/b"})),
+            code: 7,
+        },
+        Case {
+            what: "wrong type for ipam.ranges",
+            env: base("ADD"),
+            stdin: conf_with(
+                json!({"ipam": {"type": "host-local", "ranges": "10.0.0.0/24", "dataDir": data_dir}}),
+            ),
+            code: 6,
+        },
+        Case {
+            what: "subnet with host bits",
+            env: base("ADD"),
+            stdin: conf_with(
+                json!({"ipam": {"type": "host-local", "subnet": "10.203.0.7/24", "dataDir": data_dir}}),
+            ),
+            code: 7,
+        },
+        Case { what: "missing ipam", env: base("ADD"), stdin: conf_with(json!({"ipam": null})), code: 7 },
+        Case {
+            what: "CHECK on 0.3.1",
+            env: base("CHECK"),
+            stdin: conf_with(json!({"cniVersion": "0.3.1"})),
+            code: 1,
+        },
+        Case { what: "GC on 1.0.0", env: base("GC"), stdin: good.clone(), code: 1 },
+    ];
+    for case in &cases {
+        let env: Vec<(&str, &str)> = case.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = run_plugin(&plugins.plugin("host-local"), &env, &case.stdin);
+        assert_eq!(out.code, 1, "{}: exit code; stdout {}", case.what, out.stdout);
+        assert_eq!(out.json["code"], case.code, "{}: {}", case.what, out.stdout);
+        assert!(
+            out.json["msg"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}: no msg: {}",
+            case.what,
+            out.stdout
+        );
+        assert!(out.json.get("cniVersion").is_some(), "{}: no cniVersion: {}", case.what, out.stdout);
+        assert!(reservations(&data.path().join("badnet")).is_empty(), "{}: left a reservation", case.what);
+    }
+    // The wrong type is reported with its key.
+    let out = run_plugin(
+        &plugins.plugin("host-local"),
+        &[
+            ("CNI_COMMAND", "ADD"),
+            ("CNI_CONTAINERID", "c"),
+            ("CNI_NETNS", "/proc/self/ns/net"),
+            ("CNI_IFNAME", "eth0"),
+            ("CNI_PATH", &path),
+        ],
+        &cases[17].stdin,
+    );
+    assert!(out.json["msg"].as_str().unwrap().contains("ipam.ranges"), "{}", out.stdout);
+}
+
+#[test]
+fn version_works_with_placeholder_env_and_any_stdin() {
+    let plugins = PluginDir::new();
+    for name in cni::BUILTIN_PLUGIN_TYPES {
+        let env = [
+            ("CNI_COMMAND", "VERSION"),
+            ("CNI_NETNS", "dummy"),
+            ("CNI_IFNAME", "dummy"),
+            ("CNI_PATH", "dummy"),
+        ];
+        let out = run_plugin(&plugins.plugin(name), &env, "this is not json");
+        assert_eq!(out.code, 0, "{name}: {}", out.stdout);
+        assert_eq!(out.json["cniVersion"], "1.1.0");
+        let versions: Vec<&str> =
+            out.json["supportedVersions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(versions, cni::version::SUPPORTED, "{name}");
+    }
+}
+
+#[test]
+fn loopback_rejects_a_missing_netns_and_del_tolerates_it() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap().to_string();
+    let conf = json!({"cniVersion": "1.0.0", "name": "lonet", "type": "loopback"}).to_string();
+    let gone = format!("/var/run/netns/{}", unique("gone"));
+    let add = run_plugin(&plugins.plugin("loopback"), &cni_env("ADD", "c", &gone, "eth0", &path), &conf);
+    assert_eq!(add.code, 1);
+    assert_eq!(add.json["code"], 3, "{}", add.stdout);
+    let not_a_netns = tempfile::NamedTempFile::new().unwrap();
+    let not_netns = run_plugin(
+        &plugins.plugin("loopback"),
+        &cni_env("ADD", "c", not_a_netns.path().to_str().unwrap(), "eth0", &path),
+        &conf,
+    );
+    assert_eq!(not_netns.json["code"], 4, "{}", not_netns.stdout);
+    let del = run_plugin(&plugins.plugin("loopback"), &cni_env("DEL", "c", &gone, "eth0", &path), &conf);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+}
+
+#[test]
+fn multicall_under_an_unknown_name_answers_with_an_error_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("no-such-plugin");
+    std::os::unix::fs::symlink(multicall(), &link).unwrap();
+    let out = run_plugin(&link, &[("CNI_COMMAND", "VERSION")], "");
+    assert_eq!(out.code, 1);
+    assert_eq!(out.json["code"], 7, "{}", out.stdout);
+}
