@@ -160,7 +160,7 @@ impl Runtime {
             match self.exec(list, plugin, Command::Add, &stdin, rt) {
                 Ok(out) => prev = Some(parse_result(&out, &list.cni_version, &plugin_type(plugin))?),
                 Err(err) => {
-                    let _ = self.del_chain(list, rt, None);
+                    self.undo(list, rt);
                     return Err(err);
                 }
             }
@@ -168,6 +168,15 @@ impl Runtime {
         let result = prev.ok_or_else(|| eyre!("network {:?} has no plugins", list.name))?;
         self.cache.store(&cache::entry(&list.bytes, rt, &list.name, Some(result.clone())))?;
         Ok(result)
+    }
+
+    /// Best-effort DEL of the whole chain after a failed ADD: every
+    /// plugin gets its DEL even if an earlier one fails.
+    fn undo(&self, list: &NetworkList, rt: &RuntimeConf) {
+        for plugin in list.plugins.iter().rev() {
+            let stdin = build_config(list, plugin, None, Some(rt));
+            let _ = self.exec(list, plugin, Command::Del, &stdin, rt);
+        }
     }
 
     fn del_chain(&self, list: &NetworkList, rt: &RuntimeConf, prev: Option<&Value>) -> Result<()> {

@@ -1,0 +1,208 @@
+//! cnictl drives a plugin chain end to end against a real network
+//! namespace, keeps the libcni result cache, and cleans up after failures
+//! and with GC.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use base64::Engine as _;
+use common::*;
+use serde_json::{json, Value};
+
+struct Network {
+    _conf: tempfile::TempDir,
+    conf_dir: std::path::PathBuf,
+    cache: tempfile::TempDir,
+    data: tempfile::TempDir,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+fn network(version: &str, extra_plugins: Vec<Value>, subnet: &str) -> Network {
+    let conf = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let name = unique("chain");
+    let mut plugins = vec![
+        json!({"type": "loopback"}),
+        json!({"type": "host-local", "ipam": {"type": "host-local", "subnet": subnet, "dataDir": data.path()}}),
+    ];
+    plugins.extend(extra_plugins);
+    let list = json!({"cniVersion": version, "name": name, "plugins": plugins});
+    let bytes = serde_json::to_vec_pretty(&list).unwrap();
+    std::fs::write(conf.path().join(format!("10-{name}.conflist")), &bytes).unwrap();
+    Network {
+        conf_dir: conf.path().to_path_buf(),
+        _conf: conf,
+        cache: tempfile::tempdir().unwrap(),
+        data,
+        name,
+        bytes,
+    }
+}
+
+impl Network {
+    fn cnictl(&self, args: &[&str], plugins: &Path) -> (i32, String, String) {
+        run_cnictl(args, &self.conf_dir, self.cache.path(), plugins)
+    }
+
+    fn store(&self) -> std::path::PathBuf {
+        self.data.path().join(&self.name)
+    }
+
+    fn cache_files(&self) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(self.cache.path().join("results"))
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn add_check_del_against_a_real_netns_with_a_libcni_cache() {
+    let plugins = PluginDir::new();
+    let net = network("1.0.0", vec![], "10.210.0.0/24");
+    let ns = TestNetns::new("chain");
+
+    let (code, stdout, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result["cniVersion"], "1.0.0");
+    assert_eq!(result["ips"][0]["address"], "10.210.0.2/24", "{stdout}");
+    assert_eq!(reservations(&net.store()), ["10.210.0.2"]);
+
+    // The cache entry: libcni's path, permissions and fields.
+    let files = net.cache_files();
+    assert_eq!(files.len(), 1);
+    let netns_path = ns.path();
+    let expected_id = {
+        use sha2::Digest;
+        let digest = sha2::Sha512::digest(netns_path.as_bytes());
+        format!("cnitool-{}", digest[..10].iter().map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    let file = net.cache.path().join("results").join(format!("{}-{expected_id}-eth0", net.name));
+    assert_eq!(files[0], file);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&net.cache.path().join("results")), 0o700);
+    let cached: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(cached["kind"], "cniCacheV1");
+    assert_eq!(cached["containerId"], expected_id.as_str());
+    assert_eq!(cached["ifName"], "eth0");
+    assert_eq!(cached["networkName"], net.name.as_str());
+    assert_eq!(cached["netns"], netns_path.as_str());
+    assert_eq!(cached["result"], result);
+    let config =
+        base64::engine::general_purpose::STANDARD.decode(cached["config"].as_str().unwrap()).unwrap();
+    assert_eq!(config, net.bytes, "config holds the conflist bytes, base64 as Go encodes []byte");
+
+    // lo is up inside the namespace.
+    let link =
+        std::process::Command::new("ip").args(["-n", &ns.name, "-j", "link", "show", "lo"]).output().unwrap();
+    let link: Value = serde_json::from_slice(&link.stdout).unwrap();
+    assert!(link[0]["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+
+    let (code, _, stderr) = net.cnictl(&["check", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(reservations(&net.store()).is_empty());
+    assert!(net.cache_files().is_empty(), "DEL removes the cache entry");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "a second DEL succeeds: {stderr}");
+    let (code, _, stderr) = net.cnictl(&["check", &net.name, &ns.name], plugins.path());
+    assert_ne!(code, 0, "CHECK without an attachment fails");
+    assert!(stderr.contains("no cached result"), "{stderr}");
+}
+
+#[test]
+fn a_failing_plugin_undoes_the_whole_add() {
+    let plugins = PluginDir::new();
+    // The third plugin's address does not parse: it fails after
+    // host-local has reserved one.
+    let failing =
+        json!({"type": "static", "ipam": {"type": "static", "addresses": [{"address": "not-an-address"}]}});
+    let net = network("1.0.0", vec![failing], "10.211.0.0/24");
+    let ns = TestNetns::new("fail");
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("plugin type=\"static\" failed (add)"), "{stderr}");
+    assert!(stderr.contains(&net.name), "the error names the network: {stderr}");
+    assert!(reservations(&net.store()).is_empty(), "host-local's reservation was released");
+    assert!(net.cache_files().is_empty(), "no cache entry for a failed ADD");
+}
+
+#[test]
+fn gc_keeps_live_attachments_and_removes_those_whose_netns_is_gone() {
+    let plugins = PluginDir::new();
+    let net = network("1.1.0", vec![], "10.212.0.0/24");
+    let live = TestNetns::new("live");
+    let doomed = TestNetns::new("doomed");
+    for ns in [&live, &doomed] {
+        let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+        assert_eq!(code, 0, "{stderr}");
+    }
+    assert_eq!(reservations(&net.store()).len(), 2);
+    drop(doomed);
+    let (code, _, stderr) = net.cnictl(&["gc", &net.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(reservations(&net.store()), ["10.212.0.2"], "the live attachment keeps its address");
+    assert_eq!(net.cache_files().len(), 1);
+    let (code, _, stderr) = net.cnictl(&["check", &net.name, &live.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = net.cnictl(&["status", &net.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = net.cnictl(&["del", &net.name, &live.name], plugins.path());
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn chains_run_with_the_reference_plugins_too() {
+    if !have_reference() {
+        panic!(
+            "the reference plugins are not installed in {REFERENCE_DIR}: install containernetworking-plugins"
+        );
+    }
+    let ours = PluginDir::new();
+    let net = network("1.0.0", vec![], "10.213.0.0/24");
+    let ns = TestNetns::new("ref");
+    // Added by the reference plugins, deleted by ours: nothing left.
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], Path::new(REFERENCE_DIR));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(reservations(&net.store()).len(), 1);
+    let (code, _, stderr) = net.cnictl(&["check", &net.name, &ns.name], ours.path());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], ours.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(reservations(&net.store()).is_empty());
+    // And the reverse.
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], ours.path());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], Path::new(REFERENCE_DIR));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(reservations(&net.store()).is_empty());
+    assert!(net.cache_files().is_empty());
+}
+
+#[test]
+fn operator_errors_name_the_file_and_key() {
+    let conf = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let broken = conf.path().join("10-broken.conflist");
+    std::fs::write(&broken, "{\n  \"name\": \"broken\",\n  \"plugins\": [\n    {\"type\": 5}\n  ]\n}\n")
+        .unwrap();
+    let (code, _, stderr) =
+        run_cnictl(&["add", "broken", "x"], conf.path(), cache.path(), Path::new("/nonexistent"));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("10-broken.conflist") && stderr.contains("\"type\""), "{stderr}");
+    std::fs::write(&broken, "{\n  \"name\": \"broken\",\n  \"plugins\": [\n").unwrap();
+    let (_, _, stderr) =
+        run_cnictl(&["add", "broken", "x"], conf.path(), cache.path(), Path::new("/nonexistent"));
+    assert!(stderr.contains("10-broken.conflist:4:"), "line and column: {stderr}");
+    std::fs::write(&broken, r#"{"name": "broken", "plugins": [{"type": "../evil"}]}"#).unwrap();
+    let ns = TestNetns::new("evil");
+    let (code, _, stderr) =
+        run_cnictl(&["add", "broken", &ns.name], conf.path(), cache.path(), Path::new("/nonexistent"));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("must be a plain name"), "{stderr}");
+}
