@@ -206,3 +206,63 @@ fn operator_errors_name_the_file_and_key() {
     assert_eq!(code, 1);
     assert!(stderr.contains("must be a plain name"), "{stderr}");
 }
+
+#[test]
+fn capabilities_cni_args_and_plugin_dir_additions_reach_the_plugins() {
+    let plugins = PluginDir::new();
+    let conf = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let name = unique("caps");
+    // The conflist has no plugins of its own: they come from <dir>/<name>/.
+    std::fs::write(
+        conf.path().join("20-caps.conflist"),
+        json!({"cniVersion": "1.0.0", "name": name}).to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir(conf.path().join(&name)).unwrap();
+    let ipam = json!({"type": "host-local", "subnet": "10.214.0.0/24", "dataDir": data.path()});
+    std::fs::write(
+        conf.path().join(&name).join("10-ipam.conf"),
+        json!({"type": "host-local", "capabilities": {"ips": true}, "ipam": ipam}).to_string(),
+    )
+    .unwrap();
+    let ns = TestNetns::new("caps");
+    let cnictl_with = |args: &[&str], extra: &[(&str, &str)]| {
+        let out = std::process::Command::new(cnictl())
+            .args(args)
+            .env("NETCONFPATH", conf.path())
+            .env("CNI_CACHE_DIR", cache.path())
+            .env("CNI_PATH", plugins.path())
+            .env_remove("CNI_ARGS")
+            .env_remove("CAP_ARGS")
+            .envs(extra.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, stdout, stderr) = cnictl_with(
+        &["add", &name, &ns.name, "--ifname", "net1"],
+        &[("CAP_ARGS", r#"{"ips": ["10.214.0.50/24"]}"#)],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("10.214.0.50/24"), "runtimeConfig.ips reached host-local: {stdout}");
+    let (code, stdout, stderr) = cnictl_with(
+        &["add", &name, &ns.name, "--ifname", "net2", "--args", "IgnoreUnknown=1;IP=10.214.0.60"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("10.214.0.60/24"), "CNI_ARGS reached host-local: {stdout}");
+    let (code, _, stderr) = cnictl_with(&["add", &name, &ns.name, "--args", "broken"], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("invalid CNI_ARGS pair"), "{stderr}");
+    for ifname in ["net1", "net2"] {
+        let (code, _, stderr) = cnictl_with(&["del", &name, &ns.name, "--ifname", ifname], &[]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    assert!(reservations(&data.path().join(&name)).is_empty());
+}
