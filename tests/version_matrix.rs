@@ -61,6 +61,25 @@ fn assert_spec_shape(version: &str, out: &Value, dns: bool) {
     }
 }
 
+/// Runs the reference plugin on the same input and compares shapes.
+fn assert_same_shape_as_reference(
+    plugin: &str,
+    env: &[(&str, &str)],
+    conf: &str,
+    ours: &Outcome,
+    version: &str,
+) {
+    let theirs = run_plugin(&std::path::Path::new(REFERENCE_DIR).join(plugin), env, conf);
+    assert_eq!(theirs.code, 0, "{plugin} {version}: {}", theirs.stdout);
+    assert_eq!(
+        skeleton(&ours.json),
+        skeleton(&theirs.json),
+        "{plugin} {version}: ours {} reference {}",
+        ours.json,
+        theirs.json
+    );
+}
+
 #[test]
 fn host_local_results_in_every_version() {
     let plugins = PluginDir::new();
@@ -83,18 +102,12 @@ fn host_local_results_in_every_version() {
         assert_spec_shape(version, &ours.json, false);
         if reference_supports(version) {
             let ref_dir = data.path().join(format!("ref{i}"));
-            let theirs = run_plugin(
-                &std::path::Path::new(REFERENCE_DIR).join("host-local"),
+            assert_same_shape_as_reference(
+                "host-local",
                 &env,
                 &conf(ref_dir.to_str().unwrap()),
-            );
-            assert_eq!(theirs.code, 0, "{version}: {}", theirs.stdout);
-            assert_eq!(
-                skeleton(&ours.json),
-                skeleton(&theirs.json),
-                "{version}: ours {} reference {}",
-                ours.json,
-                theirs.json
+                &ours,
+                version,
             );
         }
     }
@@ -117,15 +130,7 @@ fn static_results_in_every_version() {
         assert_spec_shape(version, &ours.json, true);
         assert_eq!(ours.json["dns"]["nameservers"][0], "10.202.0.53");
         if reference_supports(version) {
-            let theirs = run_plugin(&std::path::Path::new(REFERENCE_DIR).join("static"), &env, &conf);
-            assert_eq!(theirs.code, 0, "{version}: {}", theirs.stdout);
-            assert_eq!(
-                skeleton(&ours.json),
-                skeleton(&theirs.json),
-                "{version}: ours {} reference {}",
-                ours.json,
-                theirs.json
-            );
+            assert_same_shape_as_reference("static", &env, &conf, &ours, version);
         }
     }
 }
@@ -163,9 +168,7 @@ fn loopback_results_in_every_version() {
         // The reference prints its 1.x shape whatever the version asked
         // for, so shapes are compared where the spec and it agree: 1.0.0.
         if *version == "1.0.0" && have_reference() {
-            let theirs = run_plugin(&std::path::Path::new(REFERENCE_DIR).join("loopback"), &env, &conf);
-            assert_eq!(theirs.code, 0, "{}", theirs.stdout);
-            assert_eq!(skeleton(out), skeleton(&theirs.json));
+            assert_same_shape_as_reference("loopback", &env, &conf, &ours, version);
         }
     }
     let up =

@@ -26,9 +26,16 @@ use store::Store;
 /// The host-local IPAM plugin.
 pub struct HostLocal;
 
-fn allocate(store: &Store, cfg: &Config, id: &str, ifname: &str) -> Result<Vec<IpConfig>, CniError> {
+/// Takes one address per range set; `existing` is what the attachment
+/// held before (a second address in the same set is refused).
+fn allocate(
+    store: &Store,
+    cfg: &Config,
+    id: &str,
+    ifname: &str,
+    existing: &HashSet<IpAddr>,
+) -> Result<Vec<IpConfig>, CniError> {
     let mut requested = cfg.requested.clone();
-    let existing = store.find(id, ifname)?;
     let mut ips = Vec::new();
     for (index, set) in cfg.range_sets.iter().enumerate() {
         let wanted =
@@ -92,7 +99,7 @@ impl Plugin for HostLocal {
         };
         let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
         let before: HashSet<IpAddr> = store.find(&args.container_id, &args.ifname)?.into_iter().collect();
-        match allocate(&store, &cfg, &args.container_id, &args.ifname) {
+        match allocate(&store, &cfg, &args.container_id, &args.ifname, &before) {
             Ok(ips) => Ok(CniResult { interfaces: Vec::new(), ips, routes: cfg.routes, dns }),
             Err(err) => {
                 // Give back only what this ADD reserved.
