@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod conf;
+pub mod conflist;
 pub mod env;
 pub mod error;
 pub mod invoke;
