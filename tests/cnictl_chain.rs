@@ -158,11 +158,7 @@ fn gc_keeps_live_attachments_and_removes_those_whose_netns_is_gone() {
 
 #[test]
 fn chains_run_with_the_reference_plugins_too() {
-    if !have_reference() {
-        panic!(
-            "the reference plugins are not installed in {REFERENCE_DIR}: install containernetworking-plugins"
-        );
-    }
+    require_reference();
     let ours = PluginDir::new();
     let net = network("1.0.0", vec![], "10.213.0.0/24");
     let ns = TestNetns::new("ref");

@@ -70,11 +70,7 @@ fn sixty_four_concurrent_adds_fill_a_slash_26_exactly() {
 
 #[test]
 fn reference_store_is_read_checked_and_released_by_ours_and_the_reverse() {
-    if !have_reference() {
-        panic!(
-            "the reference plugins are not installed in {REFERENCE_DIR}: install containernetworking-plugins"
-        );
-    }
+    require_reference();
     let plugins = PluginDir::new();
     let ours = plugins.plugin("host-local");
     let data = tempfile::tempdir().unwrap();
@@ -104,11 +100,7 @@ fn reference_store_is_read_checked_and_released_by_ours_and_the_reverse() {
 
 #[test]
 fn ours_and_the_reference_allocating_at_once_never_collide() {
-    if !have_reference() {
-        panic!(
-            "the reference plugins are not installed in {REFERENCE_DIR}: install containernetworking-plugins"
-        );
-    }
+    require_reference();
     let plugins = PluginDir::new();
     let data = tempfile::tempdir().unwrap();
     let name = unique("race");

@@ -162,6 +162,14 @@ pub fn have_reference() -> bool {
     Path::new(REFERENCE_DIR).join("host-local").exists()
 }
 
+/// Fails clearly when the reference plugins are missing (scripts/test installs them).
+pub fn require_reference() {
+    assert!(
+        have_reference(),
+        "the reference plugins are not installed in {REFERENCE_DIR}: install containernetworking-plugins"
+    );
+}
+
 /// Runs cnictl with a config dir, cache dir and plugin path.
 pub fn run_cnictl(
     args: &[&str],
