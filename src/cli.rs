@@ -66,11 +66,9 @@ pub struct AttachArgs {
 /// Arguments for GC.
 #[derive(Debug, Args)]
 pub struct GcArgs {
-    /// Network name.
-    pub network: String,
-    /// Accepted for cnitool compatibility; ignored.
-    #[arg(hide = true)]
-    pub netns: Option<String>,
+    /// The network.
+    #[command(flatten)]
+    pub target: NetworkArgs,
     /// An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without
     /// any, every cached attachment whose netns still exists is kept.
     #[arg(long = "valid", value_name = "ID/IFNAME")]

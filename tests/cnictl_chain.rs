@@ -225,21 +225,7 @@ fn capabilities_cni_args_and_plugin_dir_additions_reach_the_plugins() {
     .unwrap();
     let ns = TestNetns::new("caps");
     let cnictl_with = |args: &[&str], extra: &[(&str, &str)]| {
-        let out = std::process::Command::new(cnictl())
-            .args(args)
-            .env("NETCONFPATH", conf.path())
-            .env("CNI_CACHE_DIR", cache.path())
-            .env("CNI_PATH", plugins.path())
-            .env_remove("CNI_ARGS")
-            .env_remove("CAP_ARGS")
-            .envs(extra.iter().copied())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        run_cnictl_with(args, conf.path(), cache.path(), plugins.path(), extra)
     };
     let (code, stdout, stderr) = cnictl_with(
         &["add", &name, &ns.name, "--ifname", "net1"],

@@ -15,7 +15,7 @@ use crate::cli::GcArgs;
 
 /// Works out the valid set, runs GC and reports what it removed.
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
-    let list = ctx.network(&args.network)?;
+    let list = ctx.network(&args.target.network)?;
     let valid: BTreeSet<Attachment> = if args.valid.is_empty() {
         ctx.runtime
             .cache

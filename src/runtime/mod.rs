@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use cni::conf::Attachment;
 use cni::env::Command;
+use cni::invoke::Invocation;
 use cni::{CniError, CniResult};
 use color_eyre::eyre::{bail, eyre, Result};
 use serde_json::{Map, Value};
@@ -129,15 +130,15 @@ impl Runtime {
         let exe = self.path.find(&ptype).map_err(failure)?;
         let args = rt.args_string();
         let path = self.path.joined();
-        let env = [
-            ("CNI_COMMAND", verb.as_str()),
-            ("CNI_CONTAINERID", rt.container_id.as_str()),
-            ("CNI_NETNS", rt.netns.as_str()),
-            ("CNI_ARGS", args.as_str()),
-            ("CNI_IFNAME", rt.ifname.as_str()),
-            ("CNI_PATH", path.as_str()),
-        ];
-        Ok(cni::invoke::exec_plugin(&exe, stdin, &env).map_err(failure)?)
+        let call = Invocation {
+            command: verb,
+            container_id: &rt.container_id,
+            netns: &rt.netns,
+            ifname: &rt.ifname,
+            args: &args,
+            path: &path,
+        };
+        Ok(cni::invoke::exec_plugin(&exe, stdin, &call).map_err(failure)?)
     }
 
     fn validate(list: &NetworkList, rt: &RuntimeConf) -> Result<()> {

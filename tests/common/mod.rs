@@ -177,6 +177,17 @@ pub fn run_cnictl(
     cache_dir: &Path,
     cni_path: &Path,
 ) -> (i32, String, String) {
+    run_cnictl_with(args, conf_dir, cache_dir, cni_path, &[])
+}
+
+/// Runs cnictl as `run_cnictl` does, with extra environment variables.
+pub fn run_cnictl_with(
+    args: &[&str],
+    conf_dir: &Path,
+    cache_dir: &Path,
+    cni_path: &Path,
+    extra_env: &[(&str, &str)],
+) -> (i32, String, String) {
     let out = Command::new(cnictl())
         .args(args)
         .env("NETCONFPATH", conf_dir)
@@ -186,6 +197,7 @@ pub fn run_cnictl(
         .env_remove("CNI_ARGS")
         .env_remove("CAP_ARGS")
         .env_remove("CNI_IFNAME")
+        .envs(extra_env.iter().copied())
         .output()
         .expect("run cnictl");
     (

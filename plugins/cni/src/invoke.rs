@@ -10,6 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::env::Command as Verb;
 use crate::error::{CniError, ErrorCode};
 use crate::{BUILTIN_PLUGIN_TYPES, MULTICALL_BINARY};
 
@@ -62,17 +63,47 @@ pub fn find_plugin(plugin_type: &str, dirs: &[PathBuf]) -> Result<PluginExe, Cni
     ))
 }
 
-/// Runs a plugin with `stdin` and extra environment variables (on top of
+/// The `CNI_*` variables of one plugin call. Every one is set, empty when
+/// not relevant (GC, STATUS), as libcni does.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    /// The verb.
+    pub command: Verb,
+    /// `CNI_CONTAINERID`.
+    pub container_id: &'a str,
+    /// `CNI_NETNS`.
+    pub netns: &'a str,
+    /// `CNI_IFNAME`.
+    pub ifname: &'a str,
+    /// `CNI_ARGS`.
+    pub args: &'a str,
+    /// `CNI_PATH`.
+    pub path: &'a str,
+}
+
+impl Invocation<'_> {
+    fn env(&self) -> [(&'static str, &str); 6] {
+        [
+            ("CNI_COMMAND", self.command.as_str()),
+            ("CNI_CONTAINERID", self.container_id),
+            ("CNI_NETNS", self.netns),
+            ("CNI_IFNAME", self.ifname),
+            ("CNI_ARGS", self.args),
+            ("CNI_PATH", self.path),
+        ]
+    }
+}
+
+/// Runs a plugin with `stdin` and the invocation's variables (on top of
 /// the inherited environment). Returns stdout on success; on failure, the
 /// plugin's own error object if it printed one.
-pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], env: &[(&str, &str)]) -> Result<Vec<u8>, CniError> {
+pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<Vec<u8>, CniError> {
+    let env = call.env();
     let mut attempts = 0;
     let mut child = loop {
         let mut command = Command::new(&exe.program);
         command.arg0(&exe.name).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
+        command.envs(env);
         match command.spawn() {
             Ok(child) => break child,
             // The binary is being replaced: wait for the writer, as libcni does.

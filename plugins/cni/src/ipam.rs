@@ -6,21 +6,21 @@
 
 use crate::env::{CmdArgs, Command};
 use crate::error::CniError;
-use crate::invoke::{exec_plugin, find_plugin};
+use crate::invoke::{exec_plugin, find_plugin, Invocation};
 use crate::result::CniResult;
 
 fn run(ipam_type: &str, command: Command, args: &CmdArgs) -> Result<Vec<u8>, CniError> {
     let exe = find_plugin(ipam_type, &args.path_dirs())?;
     // The same invocation as ours, with the IPAM verb.
-    let env = [
-        ("CNI_COMMAND", command.as_str()),
-        ("CNI_CONTAINERID", args.container_id.as_str()),
-        ("CNI_NETNS", args.netns.as_str()),
-        ("CNI_IFNAME", args.ifname.as_str()),
-        ("CNI_ARGS", args.args.as_str()),
-        ("CNI_PATH", args.path.as_str()),
-    ];
-    exec_plugin(&exe, &args.stdin, &env)
+    let call = Invocation {
+        command,
+        container_id: &args.container_id,
+        netns: &args.netns,
+        ifname: &args.ifname,
+        args: &args.args,
+        path: &args.path,
+    };
+    exec_plugin(&exe, &args.stdin, &call)
 }
 
 /// Runs the IPAM plugin's ADD and returns its result in canonical form.

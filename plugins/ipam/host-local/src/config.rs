@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use cni::args::CniArgs;
-use cni::conf::parse;
+use cni::conf::{parse, Attachment};
 use cni::result::{null_as_empty, Route};
 use cni::{version, CniError};
 use serde::Deserialize;
@@ -27,6 +27,8 @@ struct Conf {
     runtime_config: Option<RuntimeConf>,
     #[serde(default)]
     args: Option<Args>,
+    #[serde(rename = "cni.dev/valid-attachments", default, deserialize_with = "null_as_empty")]
+    valid_attachments: Vec<Attachment>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,8 @@ pub struct Config {
     pub resolv_conf: Option<String>,
     /// Specific addresses asked for.
     pub requested: Vec<IpAddr>,
+    /// GC: the attachments whose addresses stay.
+    pub valid_attachments: Vec<Attachment>,
 }
 
 /// Parses an IP given either bare or in CIDR form.
@@ -147,5 +151,6 @@ pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
         data_dir: ipam.data_dir,
         resolv_conf: ipam.resolv_conf,
         requested,
+        valid_attachments: conf.valid_attachments,
     })
 }

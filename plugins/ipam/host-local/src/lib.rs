@@ -14,7 +14,6 @@ pub mod store;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::result::IpConfig;
 use cni::skel::Plugin;
@@ -132,10 +131,9 @@ impl Plugin for HostLocal {
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
         let cfg = config::load(&args.stdin, &args.args)?;
-        let conf: NetConf = parse(&args.stdin)?;
         let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
         for (ip, holder) in store.reservations()? {
-            let valid = conf.valid_attachments.iter().any(|a| holder.is(&a.container_id, &a.ifname));
+            let valid = cfg.valid_attachments.iter().any(|a| holder.is(&a.container_id, &a.ifname));
             if !valid {
                 store.release_ip(ip)?;
             }
