@@ -10,13 +10,18 @@ pub mod conf;
 pub mod conflist;
 pub mod env;
 pub mod error;
+pub mod iface;
 pub mod invoke;
 pub mod ipam;
+pub mod ipmasq;
+pub mod netfilter;
 pub mod netlink;
 pub mod netns;
 pub mod result;
 pub mod skel;
+pub mod sysctl;
 pub mod version;
+pub mod veth;
 
 pub use error::{CniError, ErrorCode};
 pub use result::CniResult;

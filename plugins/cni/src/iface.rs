@@ -1,0 +1,122 @@
+//! Applying a result to the container interface, and checking it is still there.
+//!
+//! Shared by every main plugin that puts addresses on an interface it made
+//! (bridge, ptp, ...): the same steps and order as the reference's
+//! `ipam.ConfigureIface`, and CHECK's address and route validation.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use ipnetwork::IpNetwork;
+
+use crate::error::CniError;
+use crate::netlink::{Netlink, RouteSpec};
+use crate::result::CniResult;
+use crate::sysctl;
+
+/// How long to wait for IPv6 duplicate address detection to finish.
+const DAD_SETTLE: Duration = Duration::from_secs(5);
+
+/// Adds the result's addresses (those whose interface index names `ifname`)
+/// and routes to `ifname`, and sets it up. Runs inside the container netns.
+pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
+    let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to lookup {ifname:?}")))?;
+    let mut v4_gw = None;
+    let mut v6_gw = None;
+    let mut ipv6_enabled = false;
+    for ip in &result.ips {
+        let Some(index) = ip.interface else { continue };
+        if result.interfaces.get(index).map(|i| i.name.as_str()) != Some(ifname) {
+            return Err(CniError::internal(format!(
+                "failed to add IP addr {} to {ifname:?}: invalid interface index",
+                ip.address
+            )));
+        }
+        if ip.address.is_ipv6() && !ipv6_enabled {
+            for name in ["lo", ifname] {
+                let key = format!("net/ipv6/conf/{name}/disable_ipv6");
+                if sysctl::read(&key).map(|v| v != "0").unwrap_or(false) {
+                    sysctl::write(&key, "0")?;
+                }
+            }
+            sysctl::write(&format!("net/ipv6/conf/{ifname}/keep_addr_on_down"), "1")?;
+            ipv6_enabled = true;
+        }
+        nl.add_address(link.index, ip.address)
+            .map_err(|e| CniError::internal(format!("failed to add IP addr {} to {ifname:?}: {}", ip.address, e.msg)))?;
+        match ip.gateway {
+            Some(gw @ IpAddr::V4(_)) if v4_gw.is_none() => v4_gw = Some(gw),
+            Some(gw @ IpAddr::V6(_)) if v6_gw.is_none() => v6_gw = Some(gw),
+            _ => {}
+        }
+    }
+    nl.set_link_up(link.index, true)?;
+    if v6_gw.is_some() {
+        settle_addresses(nl, link.index, ifname)?;
+    }
+    for route in &result.routes {
+        let gw = route.gw.or(if route.dst.is_ipv4() { v4_gw } else { v6_gw });
+        let spec = RouteSpec {
+            dst: route.dst,
+            gw,
+            oif: link.index,
+            scope: route.scope.and_then(|s| u8::try_from(s).ok()),
+            src: None,
+            priority: route.priority,
+            table: route.table.and_then(|t| u32::try_from(t).ok()),
+        };
+        nl.add_route(&spec).map_err(|e| {
+            CniError::internal(format!("failed to add route '{} via {gw:?} dev {ifname}': {}", route.dst, e.msg))
+        })?;
+    }
+    Ok(())
+}
+
+/// Waits until no address on the link is tentative (DAD done).
+fn settle_addresses(nl: &Netlink, index: u32, ifname: &str) -> Result<(), CniError> {
+    let deadline = Instant::now() + DAD_SETTLE;
+    while nl.has_tentative_address(index)? {
+        if Instant::now() > deadline {
+            return Err(CniError::internal(format!("link {ifname} still has tentative addresses after 5 seconds")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// CHECK: every address of the result that belongs to `ifname` is on it.
+pub fn validate_addresses(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
+    let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("Interface {ifname} not found")))?;
+    let present = nl.addresses(link.index)?;
+    for ip in &result.ips {
+        let belongs = ip.interface.and_then(|i| result.interfaces.get(i)).map(|i| i.name == ifname);
+        if belongs == Some(false) {
+            continue;
+        }
+        if !present.contains(&ip.address) {
+            return Err(CniError::internal(format!("Failed to match addr {} on interface {ifname}", ip.address)));
+        }
+    }
+    Ok(())
+}
+
+/// CHECK: every route of the result exists (destination and gateway).
+pub fn validate_routes(nl: &Netlink, result: &CniResult) -> Result<(), CniError> {
+    let mut tables: [Option<Vec<RouteSpec>>; 2] = [None, None];
+    for route in &result.routes {
+        let family = usize::from(route.dst.is_ipv6());
+        if tables[family].is_none() {
+            tables[family] = Some(nl.routes(route.dst.is_ipv6())?);
+        }
+        let present = tables[family].as_deref().unwrap_or_default();
+        let found = present.iter().any(|r| same_network(r.dst, route.dst) && (route.gw.is_none() || r.gw == route.gw));
+        if !found {
+            return Err(CniError::internal(format!("Expected Route {} not found in routing table", route.dst)));
+        }
+    }
+    Ok(())
+}
+
+fn same_network(a: IpNetwork, b: IpNetwork) -> bool {
+    a.prefix() == b.prefix() && a.network() == b.network()
+}

@@ -1,0 +1,129 @@
+//! Netfilter through the `nft` and `iptables` tools, and the reference's names.
+//!
+//! Chain names, rule comments and hashes follow the reference plugins
+//! exactly, so rules one implementation made are found and removed by the
+//! other. Each ADD or DEL applies its changes as one transaction
+//! (`nft -f -` or `iptables-restore --noflush`).
+
+pub mod iptables;
+pub mod nft;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha512};
+
+use crate::error::CniError;
+
+/// Directories searched for the tools besides `PATH` (runtimes often exec
+/// plugins with a minimal `PATH`).
+const SBIN_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+
+/// Finds an executable by name in `PATH` and the usual sbin directories.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .chain(SBIN_DIRS)
+        .map(|dir| Path::new(dir).join(name))
+        .find(|candidate| candidate.is_file());
+    found
+}
+
+/// What running a tool gave: its exit status, stdout and stderr.
+pub struct ToolOutput {
+    /// True when it exited 0.
+    pub success: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error, trimmed.
+    pub stderr: String,
+}
+
+/// Runs `tool args...` with `input` on stdin.
+pub fn run_tool(tool: &Path, args: &[&str], input: &str) -> Result<ToolOutput, CniError> {
+    let describe = || format!("{} {}", tool.display(), args.join(" "));
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(|e| CniError::internal(format!("failed to write to {}: {e}", describe())))?;
+    }
+    let output =
+        child.wait_with_output().map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
+    Ok(ToolOutput {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
+}
+
+/// The reference's `MustFormatHashWithPrefix`: prefix plus the hex SHA-512
+/// of `to_hash`, cut to `length` characters.
+pub fn hash_with_prefix(length: usize, prefix: &str, to_hash: &str) -> String {
+    let digest = Sha512::digest(to_hash.as_bytes());
+    let mut text = String::from(prefix);
+    for byte in digest {
+        text.push_str(&format!("{byte:02x}"));
+        if text.len() >= length {
+            break;
+        }
+    }
+    text.truncate(length);
+    text
+}
+
+/// The reference's iptables chain name for a network and container: `CNI-` + hash, 28 characters.
+pub fn chain_name(network: &str, container_id: &str) -> String {
+    chain_name_with_prefix(network, container_id, "")
+}
+
+/// As `chain_name`, with an extra prefix after `CNI-` (portmap uses `DN-`).
+pub fn chain_name_with_prefix(network: &str, container_id: &str, prefix: &str) -> String {
+    hash_with_prefix(28, &format!("CNI-{prefix}"), &format!("{network}{container_id}"))
+}
+
+/// The reference's iptables rule comment: `name: "NET" id: "ID"` (Go `%q`).
+pub fn iptables_comment(network: &str, container_id: &str) -> String {
+    format!("name: {} id: {}", go_quote(network), go_quote(container_id))
+}
+
+/// Quotes a string as Go's `%q` does for the characters names can hold.
+pub fn go_quote(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_reference() {
+        // sha512("mynetcontainer1") starts with these hex digits.
+        let full = hash_with_prefix(128, "", "mynetcontainer1");
+        assert_eq!(full.len(), 128);
+        assert_eq!(chain_name("mynet", "container1"), format!("CNI-{}", &full[..24]));
+        assert_eq!(hash_with_prefix(16, "", "x").len(), 16);
+        assert_eq!(iptables_comment("mynet", "c\"1"), r#"name: "mynet" id: "c\"1""#);
+    }
+}

@@ -1,0 +1,70 @@
+//! Addresses on links.
+
+use futures::stream::TryStreamExt;
+use ipnetwork::IpNetwork;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
+
+use super::{is_exists, is_gone, nl_error, Netlink};
+use crate::error::CniError;
+
+impl Netlink {
+    fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, CniError> {
+        self.runtime.block_on(async {
+            let mut stream = self.handle.address().get().set_link_index_filter(index).execute();
+            let mut found = Vec::new();
+            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list addresses", e))? {
+                found.push(msg);
+            }
+            Ok(found)
+        })
+    }
+
+    /// The addresses on a link, with prefix lengths.
+    pub fn addresses(&self, index: u32) -> Result<Vec<IpNetwork>, CniError> {
+        let mut found = Vec::new();
+        for msg in self.address_messages(index)? {
+            for attr in &msg.attributes {
+                if let AddressAttribute::Address(ip) = attr {
+                    if let Ok(net) = IpNetwork::new(*ip, msg.header.prefix_len) {
+                        found.push(net);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// True while any address on the link is still tentative (IPv6 DAD running).
+    pub fn has_tentative_address(&self, index: u32) -> Result<bool, CniError> {
+        Ok(self.address_messages(index)?.iter().any(|msg| {
+            msg.header.flags.contains(AddressHeaderFlags::Tentative)
+                || msg.attributes.iter().any(
+                    |a| matches!(a, AddressAttribute::Flags(flags) if flags.contains(AddressFlags::Tentative)),
+                )
+        }))
+    }
+
+    /// Adds an address. Returns false when it was already there.
+    pub fn add_address(&self, index: u32, address: IpNetwork) -> Result<bool, CniError> {
+        let request = self.handle.address().add(index, address.ip(), address.prefix());
+        match self.runtime.block_on(async { request.execute().await }) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("add address {address} to link {index}"), e)),
+        }
+    }
+
+    /// Removes an address; one already gone is no error.
+    pub fn del_address(&self, index: u32, address: IpNetwork) -> Result<(), CniError> {
+        let found = self.address_messages(index)?.into_iter().find(|msg| {
+            msg.header.prefix_len == address.prefix()
+                && msg.attributes.iter().any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.ip()))
+        });
+        let Some(message) = found else { return Ok(()) };
+        match self.runtime.block_on(async { self.handle.address().del(message).execute().await }) {
+            Ok(()) => Ok(()),
+            Err(e) if is_gone(&e) => Ok(()),
+            Err(e) => Err(nl_error(&format!("remove address {address} from link {index}"), e)),
+        }
+    }
+}

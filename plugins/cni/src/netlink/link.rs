@@ -1,0 +1,307 @@
+//! Links: look-up, veth pairs, bridges, bridge ports and their VLANs.
+
+use std::os::fd::RawFd;
+
+use futures::stream::TryStreamExt;
+use rtnetlink::packet_route::link::{
+    AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute,
+    LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, State,
+};
+use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::{
+    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkMessageBuilder, LinkUnspec, LinkVeth,
+};
+
+use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
+use crate::error::CniError;
+
+/// The kind of a link, as far as plugins care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A Linux bridge.
+    Bridge,
+    /// One end of a veth pair.
+    Veth,
+    /// Anything else, with the kernel's kind name (empty for none).
+    Other(String),
+}
+
+/// What plugins need to know about a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Kernel interface index.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// Whether the administrative UP flag is set.
+    pub up: bool,
+    /// Whether the operational state is UP.
+    pub oper_up: bool,
+    /// Whether the PROMISC flag is set.
+    pub promisc: bool,
+    /// Hardware address as `aa:bb:cc:dd:ee:ff`, if the link has one.
+    pub mac: Option<String>,
+    /// MTU.
+    pub mtu: u32,
+    /// Index of the master (bridge) the link is enslaved to.
+    pub master: Option<u32>,
+    /// The peer's index for a veth (in whatever namespace the peer is).
+    pub peer_index: Option<u32>,
+    /// What kind of link it is.
+    pub kind: LinkKind,
+}
+
+/// A veth pair to create: `name` here, `peer` moved into `peer_netns` (a netns fd).
+pub struct VethSpec<'a> {
+    /// Name of the end that stays in this namespace.
+    pub name: &'a str,
+    /// Name of the other end.
+    pub peer: &'a str,
+    /// MTU of both ends; 0 keeps the kernel default.
+    pub mtu: u32,
+    /// Hardware address for the end that stays here.
+    pub mac: Option<[u8; 6]>,
+    /// Namespace fd the peer is created in.
+    pub peer_netns: RawFd,
+}
+
+/// Formats a hardware address the way Go's `net.HardwareAddr` does.
+pub fn format_mac(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff` (or with dashes) into six bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = text.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (byte, part) in mac.iter_mut().zip(parts) {
+        if part.len() != 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(part, 16).ok()?;
+    }
+    Some(mac)
+}
+
+fn link_from_message(msg: &LinkMessage) -> Link {
+    let mut link = Link {
+        index: msg.header.index,
+        name: String::new(),
+        up: msg.header.flags.contains(LinkFlags::Up),
+        oper_up: false,
+        promisc: msg.header.flags.contains(LinkFlags::Promisc),
+        mac: None,
+        mtu: 0,
+        master: None,
+        peer_index: None,
+        kind: LinkKind::Other(String::new()),
+    };
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(name) => link.name = name.clone(),
+            LinkAttribute::Address(bytes) if !bytes.is_empty() => link.mac = Some(format_mac(bytes)),
+            LinkAttribute::Mtu(mtu) => link.mtu = *mtu,
+            LinkAttribute::Controller(index) => link.master = Some(*index),
+            LinkAttribute::Link(index) => link.peer_index = Some(*index),
+            LinkAttribute::OperState(state) => link.oper_up = *state == State::Up,
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    if let LinkInfo::Kind(kind) = info {
+                        link.kind = match kind {
+                            InfoKind::Bridge => LinkKind::Bridge,
+                            InfoKind::Veth => LinkKind::Veth,
+                            other => LinkKind::Other(other.to_string()),
+                        };
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    link
+}
+
+impl Netlink {
+    fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, CniError> {
+        let result: Result<Option<LinkMessage>, rtnetlink::Error> = self.runtime.block_on(async {
+            let request = self.handle.link().get();
+            let request = match by {
+                Ok(index) => request.match_index(index),
+                Err(name) => request.match_name(name.to_string()),
+            };
+            request.execute().try_next().await
+        });
+        match result {
+            Ok(Some(msg)) => Ok(Some(link_from_message(&msg))),
+            Ok(None) => Ok(None),
+            Err(e) if is_no_device(&e) => Ok(None),
+            Err(e) => Err(nl_error(&format!("look up link {by:?}"), e)),
+        }
+    }
+
+    /// Looks a link up by name; `None` when it does not exist.
+    pub fn link_by_name(&self, name: &str) -> Result<Option<Link>, CniError> {
+        self.get_link(Err(name))
+    }
+
+    /// Looks a link up by index; `None` when it does not exist.
+    pub fn link_by_index(&self, index: u32) -> Result<Option<Link>, CniError> {
+        self.get_link(Ok(index))
+    }
+
+    fn set(&self, message: LinkMessage, what: &str) -> Result<(), CniError> {
+        self.runtime
+            .block_on(async { self.handle.link().set(message).execute().await })
+            .map_err(|e| nl_error(what, e))
+    }
+
+    /// Sets a link administratively up or down.
+    pub fn set_link_up(&self, index: u32, up: bool) -> Result<(), CniError> {
+        let builder = LinkUnspec::new_with_index(index);
+        let message = if up { builder.up() } else { builder.down() }.build();
+        self.set(message, &format!("set link {index} {}", if up { "up" } else { "down" }))
+    }
+
+    /// Turns promiscuous mode on or off.
+    pub fn set_promisc(&self, index: u32, on: bool) -> Result<(), CniError> {
+        self.set(LinkUnspec::new_with_index(index).promiscuous(on).build(), &format!("set promisc on {index}"))
+    }
+
+    /// Sets the hardware address.
+    pub fn set_mac(&self, index: u32, mac: &[u8; 6]) -> Result<(), CniError> {
+        self.set(LinkUnspec::new_with_index(index).address(mac.to_vec()).build(), &format!("set mac of {index}"))
+    }
+
+    /// Enslaves a link to a master (a bridge).
+    pub fn set_master(&self, index: u32, master: u32) -> Result<(), CniError> {
+        self.set(
+            LinkUnspec::new_with_index(index).controller(master).build(),
+            &format!("attach link {index} to {master}"),
+        )
+    }
+
+    /// Creates a bridge. Returns false when a link of that name already exists.
+    pub fn add_bridge(&self, name: &str, mtu: u32, vlan_filtering: bool) -> Result<bool, CniError> {
+        let mut builder = LinkBridge::new(name);
+        if vlan_filtering {
+            builder = builder.vlan_filtering(true);
+        }
+        if mtu > 0 {
+            builder = builder.mtu(mtu);
+        }
+        match self.runtime.block_on(async { self.handle.link().add(builder.build()).execute().await }) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("create bridge {name:?}"), e)),
+        }
+    }
+
+    /// Creates a veth pair. Returns false when a name is already taken.
+    pub fn add_veth(&self, spec: &VethSpec) -> Result<bool, CniError> {
+        let mut peer = LinkMessageBuilder::<LinkUnspec>::new().name(spec.peer.to_string()).setns_by_fd(spec.peer_netns);
+        let mut builder = LinkVeth::new(spec.name, spec.peer);
+        if spec.mtu > 0 {
+            peer = peer.mtu(spec.mtu);
+            builder = builder.mtu(spec.mtu);
+        }
+        if let Some(mac) = spec.mac {
+            builder = builder.address(mac.to_vec());
+        }
+        let message = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
+        match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("create veth {:?} with peer {:?}", spec.name, spec.peer), e)),
+        }
+    }
+
+    /// Deletes a link; a link already gone is no error.
+    pub fn delete_link(&self, index: u32) -> Result<(), CniError> {
+        match self.runtime.block_on(async { self.handle.link().del(index).execute().await }) {
+            Ok(()) => Ok(()),
+            Err(e) if is_gone(&e) => Ok(()),
+            Err(e) => Err(nl_error(&format!("delete link {index}"), e)),
+        }
+    }
+
+    /// Sets a bridge port's hairpin and isolated flags.
+    pub fn set_bridge_port(&self, index: u32, hairpin: bool, isolated: bool) -> Result<(), CniError> {
+        let message = LinkBridgePort::new(index)
+            .append_info_data(InfoBridgePort::HairpinMode(hairpin))
+            .append_info_data(InfoBridgePort::Isolated(isolated))
+            .build();
+        self.runtime
+            .block_on(async { self.handle.link().set_port(message).execute().await })
+            .map_err(|e| nl_error(&format!("set bridge port flags of {index}"), e))
+    }
+
+    /// The VLANs of a bridge port: (vid, pvid, untagged).
+    pub fn bridge_vlans(&self, index: u32) -> Result<Vec<(u16, bool, bool)>, CniError> {
+        self.runtime.block_on(async {
+            let mut stream = self
+                .handle
+                .link()
+                .get()
+                .set_filter_mask(AddressFamily::Bridge, vec![LinkExtentMask::Brvlan])
+                .execute();
+            let mut vlans = Vec::new();
+            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list bridge vlans", e))? {
+                if msg.header.index != index {
+                    continue;
+                }
+                for attr in &msg.attributes {
+                    if let LinkAttribute::AfSpecBridge(specs) = attr {
+                        for spec in specs {
+                            if let AfSpecBridge::VlanInfo(info) = spec {
+                                vlans.push((
+                                    info.vid,
+                                    info.flags.contains(BridgeVlanInfoFlags::Pvid),
+                                    info.flags.contains(BridgeVlanInfoFlags::Untagged),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(vlans)
+        })
+    }
+
+    /// Adds a VLAN to a bridge port.
+    pub fn bridge_vlan_add(&self, index: u32, vid: u16, pvid: bool, untagged: bool) -> Result<(), CniError> {
+        let mut flags = BridgeVlanInfoFlags::empty();
+        if pvid {
+            flags |= BridgeVlanInfoFlags::Pvid;
+        }
+        if untagged {
+            flags |= BridgeVlanInfoFlags::Untagged;
+        }
+        self.set(LinkBridgeVlan::new(index).vlan(vid, flags).build(), &format!("add vlan {vid} to port {index}"))
+    }
+
+    /// Removes a VLAN from a bridge port.
+    pub fn bridge_vlan_del(&self, index: u32, vid: u16) -> Result<(), CniError> {
+        let message = LinkBridgeVlan::new(index).vlan(vid, BridgeVlanInfoFlags::empty()).build();
+        self.runtime
+            .block_on(async { self.handle.link().del_with_message(message).execute().await })
+            .map_err(|e| nl_error(&format!("remove vlan {vid} from port {index}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_round_trip() {
+        let mac = parse_mac("0A:58:0a:16:00:02").unwrap();
+        assert_eq!(format_mac(&mac), "0a:58:0a:16:00:02");
+        assert_eq!(parse_mac("0a-58-0a-16-00-02"), Some(mac));
+        assert_eq!(parse_mac("0a:58:0a:16:00"), None);
+        assert_eq!(parse_mac("0a:58:0a:16:00:zz"), None);
+        assert_eq!(parse_mac("0a:58:0a:16:00:002"), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! Routes: add, delete and list, in the main table or another.
+
+use std::net::IpAddr;
+
+use futures::stream::TryStreamExt;
+use ipnetwork::IpNetwork;
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteScope};
+use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::RouteMessageBuilder;
+
+use super::{is_gone, nl_error, Netlink};
+use crate::error::CniError;
+
+/// A route as plugins set and read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// Destination network.
+    pub dst: IpNetwork,
+    /// Next hop, if any.
+    pub gw: Option<IpAddr>,
+    /// Output interface index.
+    pub oif: u32,
+    /// Scope (RT_SCOPE_*); `None` lets the kernel pick.
+    pub scope: Option<u8>,
+    /// Preferred source address.
+    pub src: Option<IpAddr>,
+    /// Metric.
+    pub priority: u32,
+    /// Routing table; `None` is the main table.
+    pub table: Option<u32>,
+}
+
+impl RouteSpec {
+    /// A route to `dst` through interface `oif`, everything else default.
+    pub fn new(dst: IpNetwork, oif: u32) -> RouteSpec {
+        RouteSpec { dst, gw: None, oif, scope: None, src: None, priority: 0, table: None }
+    }
+
+    fn message(&self) -> RouteMessage {
+        let mut builder = RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(self.dst.network(), self.dst.prefix())
+            .unwrap_or_else(|_| RouteMessageBuilder::<IpAddr>::new())
+            .output_interface(self.oif);
+        if let Some(scope) = self.scope {
+            builder = builder.scope(RouteScope::from(scope));
+        }
+        if self.priority > 0 {
+            builder = builder.priority(self.priority);
+        }
+        if let Some(table) = self.table {
+            builder = builder.table_id(table);
+        }
+        let mut message = builder.build();
+        message.header.address_family =
+            if self.dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        if let Some(gw) = self.gw {
+            message.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+        }
+        if let Some(src) = self.src {
+            message.attributes.push(RouteAttribute::PrefSource(RouteAddress::from(src)));
+        }
+        message
+    }
+
+    fn from_message(msg: &RouteMessage) -> Option<RouteSpec> {
+        let mut dst_ip = None;
+        let unspecified = IpNetwork::V4(ipnetwork::Ipv4Network::from(std::net::Ipv4Addr::UNSPECIFIED));
+        let mut spec = RouteSpec::new(unspecified, 0);
+        spec.scope = Some(u8::from(msg.header.scope));
+        spec.table = Some(u32::from(msg.header.table));
+        for attr in &msg.attributes {
+            match attr {
+                RouteAttribute::Destination(addr) => dst_ip = address(addr),
+                RouteAttribute::Gateway(addr) => spec.gw = address(addr),
+                RouteAttribute::PrefSource(addr) => spec.src = address(addr),
+                RouteAttribute::Oif(index) => spec.oif = *index,
+                RouteAttribute::Priority(p) => spec.priority = *p,
+                RouteAttribute::Table(t) => spec.table = Some(*t),
+                _ => {}
+            }
+        }
+        let dst_ip = match (dst_ip, msg.header.address_family) {
+            (Some(ip), _) => ip,
+            (None, AddressFamily::Inet6) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            (None, _) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
+        spec.dst = IpNetwork::new(dst_ip, msg.header.destination_prefix_length).ok()?;
+        Some(spec)
+    }
+}
+
+fn address(addr: &RouteAddress) -> Option<IpAddr> {
+    match addr {
+        RouteAddress::Inet(ip) => Some(IpAddr::V4(*ip)),
+        RouteAddress::Inet6(ip) => Some(IpAddr::V6(*ip)),
+        _ => None,
+    }
+}
+
+impl Netlink {
+    /// Adds a route (failing if an identical one exists).
+    pub fn add_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+        let message = route.message();
+        self.runtime
+            .block_on(async { self.handle.route().add(message).execute().await })
+            .map_err(|e| nl_error(&format!("add route {route:?}"), e))
+    }
+
+    /// Deletes a route; one already gone is no error.
+    pub fn del_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+        let message = route.message();
+        match self.runtime.block_on(async { self.handle.route().del(message).execute().await }) {
+            Ok(()) => Ok(()),
+            Err(e) if is_gone(&e) => Ok(()),
+            Err(e) => Err(nl_error(&format!("delete route {route:?}"), e)),
+        }
+    }
+
+    /// Every route of one family in every table.
+    pub fn routes(&self, ipv6: bool) -> Result<Vec<RouteSpec>, CniError> {
+        let request = if ipv6 {
+            RouteMessageBuilder::<std::net::Ipv6Addr>::new().table_id(0).build()
+        } else {
+            RouteMessageBuilder::<std::net::Ipv4Addr>::new().table_id(0).build()
+        };
+        self.runtime.block_on(async {
+            let mut stream = self.handle.route().get(request).execute();
+            let mut found = Vec::new();
+            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list routes", e))? {
+                found.extend(RouteSpec::from_message(&msg));
+            }
+            Ok(found)
+        })
+    }
+}

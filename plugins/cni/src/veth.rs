@@ -1,0 +1,86 @@
+//! Veth pairs between a container netns and the host.
+//!
+//! As the reference does: the pair is created from inside the container with
+//! the container end named `ifname` and the host end, named `veth` plus
+//! eight random hex digits, created directly in the host namespace.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+
+use crate::error::CniError;
+use crate::netlink::{Link, Netlink, VethSpec};
+use crate::netns::Netns;
+use crate::sysctl;
+
+/// Both ends of a new veth pair.
+pub struct VethPair {
+    /// The end left in the host namespace (up, accept_ra off).
+    pub host: Link,
+    /// The end in the container (still down, no addresses).
+    pub container: Link,
+}
+
+/// A random host-side name, `veth` and 8 hex digits.
+pub fn random_veth_name() -> Result<String, CniError> {
+    let mut bytes = [0u8; 4];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        return Err(CniError::internal("failed to generate random veth name"));
+    }
+    Ok(format!("veth{:02x}{:02x}{:02x}{:02x}", bytes[0], bytes[1], bytes[2], bytes[3]))
+}
+
+/// Creates a veth pair: `ifname` in `netns` (with `mac` if given), the
+/// other end in the namespace of the calling thread. `host_nl` is a
+/// session in the calling thread's namespace.
+pub fn setup_veth(
+    host_nl: &Netlink,
+    netns: &Netns,
+    ifname: &str,
+    mtu: u32,
+    mac: Option<[u8; 6]>,
+) -> Result<VethPair, CniError> {
+    let host_ns = File::open("/proc/thread-self/ns/net")
+        .map_err(|e| CniError::internal(format!("failed to open the host netns: {e}")))?;
+    let host_fd = host_ns.as_raw_fd();
+    let (host_name, container) = netns.run(|| {
+        let nl = Netlink::open()?;
+        for _ in 0..10 {
+            let peer = random_veth_name()?;
+            let spec = VethSpec { name: ifname, peer: &peer, mtu, mac, peer_netns: host_fd };
+            if nl.add_veth(&spec)? {
+                let container = nl
+                    .link_by_name(ifname)?
+                    .ok_or_else(|| CniError::internal(format!("veth {ifname:?} vanished after creation")))?;
+                return Ok((peer, container));
+            }
+            if nl.link_by_name(ifname)?.is_some() {
+                return Err(CniError::internal(format!(
+                    "container veth name {ifname:?} already exists in {:?}",
+                    netns.path()
+                )));
+            }
+        }
+        Err(CniError::internal("failed to find a unique veth name"))
+    })?;
+    let host = match host_nl.link_by_name(&host_name)? {
+        Some(link) => link,
+        None => {
+            undo_in(netns, container.index);
+            return Err(CniError::internal(format!("host veth {host_name:?} not found after creation")));
+        }
+    };
+    if let Err(e) = host_nl.set_link_up(host.index, true) {
+        undo_in(netns, container.index);
+        return Err(e);
+    }
+    let _ = sysctl::write(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
+    let host = host_nl.link_by_index(host.index)?.unwrap_or(host);
+    Ok(VethPair { host, container })
+}
+
+/// Deletes the container end (and with it the pair) after a failure.
+pub fn undo_in(netns: &Netns, index: u32) {
+    let _ = netns.run(|| Netlink::open()?.delete_link(index));
+}
