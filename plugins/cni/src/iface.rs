@@ -20,7 +20,8 @@ const DAD_SETTLE: Duration = Duration::from_secs(5);
 /// Adds the result's addresses (those whose interface index names `ifname`)
 /// and routes to `ifname`, and sets it up. Runs inside the container netns.
 pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
-    let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to lookup {ifname:?}")))?;
+    let link =
+        nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to lookup {ifname:?}")))?;
     let mut v4_gw = None;
     let mut v6_gw = None;
     let mut ipv6_enabled = false;
@@ -42,8 +43,9 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             sysctl::write(&format!("net/ipv6/conf/{ifname}/keep_addr_on_down"), "1")?;
             ipv6_enabled = true;
         }
-        nl.add_address(link.index, ip.address)
-            .map_err(|e| CniError::internal(format!("failed to add IP addr {} to {ifname:?}: {}", ip.address, e.msg)))?;
+        nl.add_address(link.index, ip.address).map_err(|e| {
+            CniError::internal(format!("failed to add IP addr {} to {ifname:?}: {}", ip.address, e.msg))
+        })?;
         match ip.gateway {
             Some(gw @ IpAddr::V4(_)) if v4_gw.is_none() => v4_gw = Some(gw),
             Some(gw @ IpAddr::V6(_)) if v6_gw.is_none() => v6_gw = Some(gw),
@@ -66,7 +68,10 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             table: route.table.and_then(|t| u32::try_from(t).ok()),
         };
         nl.add_route(&spec).map_err(|e| {
-            CniError::internal(format!("failed to add route '{} via {gw:?} dev {ifname}': {}", route.dst, e.msg))
+            CniError::internal(format!(
+                "failed to add route '{} via {gw:?} dev {ifname}': {}",
+                route.dst, e.msg
+            ))
         })?;
     }
     Ok(())
@@ -77,7 +82,9 @@ fn settle_addresses(nl: &Netlink, index: u32, ifname: &str) -> Result<(), CniErr
     let deadline = Instant::now() + DAD_SETTLE;
     while nl.has_tentative_address(index)? {
         if Instant::now() > deadline {
-            return Err(CniError::internal(format!("link {ifname} still has tentative addresses after 5 seconds")));
+            return Err(CniError::internal(format!(
+                "link {ifname} still has tentative addresses after 5 seconds"
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -86,7 +93,9 @@ fn settle_addresses(nl: &Netlink, index: u32, ifname: &str) -> Result<(), CniErr
 
 /// CHECK: every address of the result that belongs to `ifname` is on it.
 pub fn validate_addresses(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
-    let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("Interface {ifname} not found")))?;
+    let link = nl
+        .link_by_name(ifname)?
+        .ok_or_else(|| CniError::internal(format!("Interface {ifname} not found")))?;
     let present = nl.addresses(link.index)?;
     for ip in &result.ips {
         let belongs = ip.interface.and_then(|i| result.interfaces.get(i)).map(|i| i.name == ifname);
@@ -94,7 +103,10 @@ pub fn validate_addresses(nl: &Netlink, ifname: &str, result: &CniResult) -> Res
             continue;
         }
         if !present.contains(&ip.address) {
-            return Err(CniError::internal(format!("Failed to match addr {} on interface {ifname}", ip.address)));
+            return Err(CniError::internal(format!(
+                "Failed to match addr {} on interface {ifname}",
+                ip.address
+            )));
         }
     }
     Ok(())
@@ -109,9 +121,14 @@ pub fn validate_routes(nl: &Netlink, result: &CniResult) -> Result<(), CniError>
             tables[family] = Some(nl.routes(route.dst.is_ipv6())?);
         }
         let present = tables[family].as_deref().unwrap_or_default();
-        let found = present.iter().any(|r| same_network(r.dst, route.dst) && (route.gw.is_none() || r.gw == route.gw));
+        let found = present
+            .iter()
+            .any(|r| same_network(r.dst, route.dst) && (route.gw.is_none() || r.gw == route.gw));
         if !found {
-            return Err(CniError::internal(format!("Expected Route {} not found in routing table", route.dst)));
+            return Err(CniError::internal(format!(
+                "Expected Route {} not found in routing table",
+                route.dst
+            )));
         }
     }
     Ok(())

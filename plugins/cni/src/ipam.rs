@@ -41,6 +41,16 @@ pub fn check(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
     run(ipam_type, Command::Check, args).map(|_| ())
 }
 
+/// Runs the IPAM plugin's GC (1.1.0) with the same netconf.
+pub fn gc(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
+    run(ipam_type, Command::Gc, args).map(|_| ())
+}
+
+/// Runs the IPAM plugin's STATUS (1.1.0).
+pub fn status(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
+    run(ipam_type, Command::Status, args).map(|_| ())
+}
+
 /// Addresses allocated during an ADD; released on drop unless kept.
 pub struct IpamLease<'a> {
     ipam_type: &'a str,

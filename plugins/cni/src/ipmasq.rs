@@ -37,7 +37,9 @@ impl Backend {
             Some("iptables") => Ok(Backend::Iptables),
             Some(other) => Err(CniError::new(
                 ErrorCode::InvalidConfig,
-                format!("unknown ipmasq backend {other:?} (ipMasqBackend must be \"nftables\" or \"iptables\")"),
+                format!(
+                    "unknown ipmasq backend {other:?} (ipMasqBackend must be \"nftables\" or \"iptables\")"
+                ),
             )),
             None if nft::nft().is_some() => Ok(Backend::Nftables),
             None => Ok(Backend::Iptables),
@@ -138,7 +140,9 @@ fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError
         let mut input = format!("*nat\n:{chain} - [0:0]\n");
         for address in &family {
             input.push_str(&format!("-A {chain} -d {address} -j ACCEPT -m comment --comment {comment}\n"));
-            input.push_str(&format!("-A {chain} ! -d {multicast} -j MASQUERADE -m comment --comment {comment}\n"));
+            input.push_str(&format!(
+                "-A {chain} ! -d {multicast} -j MASQUERADE -m comment --comment {comment}\n"
+            ));
         }
         let existing = iptables::rules_jumping_to(&saved, "POSTROUTING", &chain);
         for address in &family {

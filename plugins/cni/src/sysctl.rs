@@ -21,7 +21,8 @@ pub fn read(key: &str) -> Result<String, CniError> {
 
 /// Writes a sysctl.
 pub fn write(key: &str, value: &str) -> Result<(), CniError> {
-    fs::write(path(key), value).map_err(|e| CniError::internal(format!("failed to set sysctl {key}={value}: {e}")))
+    fs::write(path(key), value)
+        .map_err(|e| CniError::internal(format!("failed to set sysctl {key}={value}: {e}")))
 }
 
 /// Writes a sysctl only when it differs (as the reference does for forwarding).

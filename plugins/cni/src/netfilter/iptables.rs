@@ -27,7 +27,8 @@ pub fn save(ipv6: bool, table: &str) -> Result<String, CniError> {
 
 /// Applies `iptables-restore` input (one table, ending in COMMIT) without flushing the rest.
 pub fn restore(ipv6: bool, input: &str) -> Result<(), CniError> {
-    let restore = tool(ipv6, "-restore").ok_or_else(|| CniError::internal("iptables-restore was not found"))?;
+    let restore =
+        tool(ipv6, "-restore").ok_or_else(|| CniError::internal("iptables-restore was not found"))?;
     let out = run_tool(&restore, &["-w", "5", "--noflush"], input)?;
     if out.success {
         Ok(())

@@ -57,8 +57,9 @@ pub fn run_tool(tool: &Path, args: &[&str], input: &str) -> Result<ToolOutput, C
             .write_all(input.as_bytes())
             .map_err(|e| CniError::internal(format!("failed to write to {}: {e}", describe())))?;
     }
-    let output =
-        child.wait_with_output().map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
+    let output = child
+        .wait_with_output()
+        .map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
     Ok(ToolOutput {
         success: output.status.success(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -58,7 +58,10 @@ impl Netlink {
     pub fn del_address(&self, index: u32, address: IpNetwork) -> Result<(), CniError> {
         let found = self.address_messages(index)?.into_iter().find(|msg| {
             msg.header.prefix_len == address.prefix()
-                && msg.attributes.iter().any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.ip()))
+                && msg
+                    .attributes
+                    .iter()
+                    .any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.ip()))
         });
         let Some(message) = found else { return Ok(()) };
         match self.runtime.block_on(async { self.handle.address().del(message).execute().await }) {

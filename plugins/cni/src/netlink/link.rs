@@ -8,9 +8,7 @@ use rtnetlink::packet_route::link::{
     LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use rtnetlink::packet_route::AddressFamily;
-use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkMessageBuilder, LinkUnspec, LinkVeth,
-};
+use rtnetlink::{LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
 use crate::error::CniError;
@@ -167,12 +165,18 @@ impl Netlink {
 
     /// Turns promiscuous mode on or off.
     pub fn set_promisc(&self, index: u32, on: bool) -> Result<(), CniError> {
-        self.set(LinkUnspec::new_with_index(index).promiscuous(on).build(), &format!("set promisc on {index}"))
+        self.set(
+            LinkUnspec::new_with_index(index).promiscuous(on).build(),
+            &format!("set promisc on {index}"),
+        )
     }
 
     /// Sets the hardware address.
     pub fn set_mac(&self, index: u32, mac: &[u8; 6]) -> Result<(), CniError> {
-        self.set(LinkUnspec::new_with_index(index).address(mac.to_vec()).build(), &format!("set mac of {index}"))
+        self.set(
+            LinkUnspec::new_with_index(index).address(mac.to_vec()).build(),
+            &format!("set mac of {index}"),
+        )
     }
 
     /// Enslaves a link to a master (a bridge).
@@ -201,8 +205,12 @@ impl Netlink {
 
     /// Creates a veth pair. Returns false when a name is already taken.
     pub fn add_veth(&self, spec: &VethSpec) -> Result<bool, CniError> {
-        let mut peer = LinkMessageBuilder::<LinkUnspec>::new().name(spec.peer.to_string()).setns_by_fd(spec.peer_netns);
-        let mut builder = LinkVeth::new(spec.name, spec.peer);
+        // txqueuelen 0 on both ends, as the reference's veths have.
+        let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(spec.peer.to_string())
+            .txqueuelen(0)
+            .setns_by_fd(spec.peer_netns);
+        let mut builder = LinkVeth::new(spec.name, spec.peer).txqueuelen(0);
         if spec.mtu > 0 {
             peer = peer.mtu(spec.mtu);
             builder = builder.mtu(spec.mtu);
@@ -279,7 +287,10 @@ impl Netlink {
         if untagged {
             flags |= BridgeVlanInfoFlags::Untagged;
         }
-        self.set(LinkBridgeVlan::new(index).vlan(vid, flags).build(), &format!("add vlan {vid} to port {index}"))
+        self.set(
+            LinkBridgeVlan::new(index).vlan(vid, flags).build(),
+            &format!("add vlan {vid} to port {index}"),
+        )
     }
 
     /// Removes a VLAN from a bridge port.

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use futures::stream::TryStreamExt;
 use ipnetwork::IpNetwork;
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteScope};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::RouteMessageBuilder;
 
@@ -40,7 +40,8 @@ impl RouteSpec {
         let mut builder = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(self.dst.network(), self.dst.prefix())
             .unwrap_or_else(|_| RouteMessageBuilder::<IpAddr>::new())
-            .output_interface(self.oif);
+            .output_interface(self.oif)
+            .protocol(RouteProtocol::Boot);
         if let Some(scope) = self.scope {
             builder = builder.scope(RouteScope::from(scope));
         }

@@ -1,0 +1,104 @@
+//! CHECK for bridge: the bridge, the container veth, its host peer on the
+//! bridge, and the cached result's addresses and routes are all still there.
+
+use cni::env::CmdArgs;
+use cni::iface::{validate_addresses, validate_routes};
+use cni::ipam;
+use cni::netlink::{Link, LinkKind, Netlink};
+use cni::netns::Netns;
+use cni::result::Interface;
+use cni::{CniError, CniResult};
+
+use crate::config;
+
+fn mac_matches(expected: &Interface, link: &Link, what: &str) -> Result<(), CniError> {
+    match &expected.mac {
+        Some(mac) if !mac.is_empty() && Some(mac.to_lowercase()) != link.mac => {
+            Err(CniError::internal(format!("{what} {} Mac doesn't match: {mac}", expected.name)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs CHECK against the prevResult.
+pub fn check(args: &CmdArgs) -> Result<(), CniError> {
+    let conf = config::load(args)?;
+    let netns = Netns::open(&args.netns)?;
+    if !conf.ipam_type().is_empty() {
+        ipam::check(conf.ipam_type(), args)?;
+    }
+    let result: CniResult =
+        conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+    let bridge_name = &conf.bridge.bridge;
+    let bridge_iface = result.interfaces.iter().find(|i| &i.name == bridge_name).cloned().unwrap_or_default();
+    let container_iface = result
+        .interfaces
+        .iter()
+        .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
+        .cloned()
+        .unwrap_or_default();
+
+    let nl = Netlink::open()?;
+    if bridge_iface.name.is_empty() {
+        return Err(CniError::internal("Interface name missing "));
+    }
+    let bridge = nl
+        .link_by_name(&bridge_iface.name)?
+        .ok_or_else(|| CniError::internal(format!("Interface name {} not found", bridge_iface.name)))?;
+    if bridge.kind != LinkKind::Bridge {
+        return Err(CniError::internal(format!(
+            "Interface {} does not have link type of bridge",
+            bridge.name
+        )));
+    }
+    mac_matches(&bridge_iface, &bridge, "Bridge interface")?;
+    if bridge.promisc != conf.bridge.promisc_mode {
+        return Err(CniError::internal(format!(
+            "Bridge interface {} configured Promisc Mode {} doesn't match current state: {}",
+            bridge.name, conf.bridge.promisc_mode, bridge.promisc
+        )));
+    }
+    if container_iface.sandbox.as_deref() != Some(args.netns.as_str()) {
+        return Err(CniError::internal(format!(
+            "Sandbox in prevResult {} doesn't match configured netns: {}",
+            container_iface.sandbox.as_deref().unwrap_or_default(),
+            args.netns
+        )));
+    }
+    let ifname = args.ifname.as_str();
+    let container = netns.run(|| {
+        let nl = Netlink::open()?;
+        let link = nl
+            .link_by_name(ifname)?
+            .ok_or_else(|| CniError::internal(format!("Interface name {ifname} not found")))?;
+        if link.kind != LinkKind::Veth {
+            return Err(CniError::internal(format!("Error: Container interface {ifname} not of type veth")));
+        }
+        mac_matches(&container_iface, &link, "Interface")?;
+        Ok(link)
+    })?;
+
+    let mut veth_found = false;
+    for iface in result.interfaces.iter().filter(|i| i.name != bridge.name && i.name != ifname) {
+        let Some(link) = nl.link_by_name(&iface.name)? else {
+            return Err(CniError::internal(format!("Interface name {} not found", iface.name)));
+        };
+        if link.kind != LinkKind::Veth {
+            continue;
+        }
+        let paired = container.peer_index == Some(link.index) && link.peer_index == Some(container.index);
+        if paired && link.master == Some(bridge.index) {
+            mac_matches(iface, &link, "Interface")?;
+            veth_found = true;
+            break;
+        }
+    }
+    if !veth_found {
+        return Err(CniError::internal(format!("CNI veth created for bridge {bridge_name} was not found")));
+    }
+    netns.run(|| {
+        let nl = Netlink::open()?;
+        validate_addresses(&nl, ifname, &result)?;
+        validate_routes(&nl, &result)
+    })
+}

@@ -1,0 +1,191 @@
+//! The bridge netconf: its keys, their defaults, and their checks.
+
+use std::collections::BTreeSet;
+
+use cni::args::CniArgs;
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::netlink::parse_mac;
+use cni::result::null_as_empty;
+use cni::CniError;
+use serde::Deserialize;
+
+/// The bridge name when `bridge` is not set.
+pub const DEFAULT_BRIDGE: &str = "cni0";
+
+/// The bridge plugin's own keys (the common ones are in `NetConf`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BridgeConf {
+    #[serde(rename = "bridge", deserialize_with = "null_as_empty")]
+    pub bridge: String,
+    #[serde(rename = "isGateway", deserialize_with = "null_as_empty")]
+    pub is_gateway: bool,
+    #[serde(rename = "isDefaultGateway", deserialize_with = "null_as_empty")]
+    pub is_default_gateway: bool,
+    #[serde(rename = "forceAddress", deserialize_with = "null_as_empty")]
+    pub force_address: bool,
+    #[serde(rename = "ipMasq", deserialize_with = "null_as_empty")]
+    pub ip_masq: bool,
+    #[serde(rename = "ipMasqBackend")]
+    pub ip_masq_backend: Option<String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub mtu: u32,
+    #[serde(rename = "hairpinMode", deserialize_with = "null_as_empty")]
+    pub hairpin_mode: bool,
+    #[serde(rename = "promiscMode", deserialize_with = "null_as_empty")]
+    pub promisc_mode: bool,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub vlan: i64,
+    #[serde(rename = "vlanTrunk")]
+    pub vlan_trunk: Option<Vec<VlanTrunk>>,
+    #[serde(rename = "preserveDefaultVlan", deserialize_with = "null_as_empty")]
+    pub preserve_default_vlan: bool,
+    #[serde(rename = "macspoofchk", deserialize_with = "null_as_empty")]
+    pub mac_spoof_check: bool,
+    #[serde(rename = "enabledad", deserialize_with = "null_as_empty")]
+    pub enable_dad: bool,
+    #[serde(rename = "disableContainerInterface", deserialize_with = "null_as_empty")]
+    pub disable_container_interface: bool,
+    #[serde(rename = "portIsolation", deserialize_with = "null_as_empty")]
+    pub port_isolation: bool,
+    #[serde(deserialize_with = "null_as_empty")]
+    args: MacHolder,
+    #[serde(rename = "runtimeConfig", deserialize_with = "null_as_empty")]
+    runtime_config: MacArg,
+}
+
+/// One `vlanTrunk` entry: a range or a single ID.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct VlanTrunk {
+    #[serde(rename = "minID")]
+    min_id: Option<i64>,
+    #[serde(rename = "maxID")]
+    max_id: Option<i64>,
+    id: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MacHolder {
+    #[serde(deserialize_with = "null_as_empty")]
+    cni: MacArg,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MacArg {
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+}
+
+/// Everything an ADD, DEL or CHECK needs, checked.
+pub struct Config {
+    /// Common keys.
+    pub net: NetConf,
+    /// Bridge keys.
+    pub bridge: BridgeConf,
+    /// The access VLAN (0: none).
+    pub vlan: u16,
+    /// Trunk VLANs, sorted and unique.
+    pub trunk: Vec<u16>,
+    /// The container MAC asked for (CNI_ARGS, args, runtimeConfig: last wins).
+    pub mac: Option<[u8; 6]>,
+}
+
+impl Config {
+    /// The IPAM type, empty for a layer-2 only network.
+    pub fn ipam_type(&self) -> &str {
+        self.net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+    }
+}
+
+/// Parses and checks the netconf and the MAC arguments.
+pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let mut bridge: BridgeConf = parse(&args.stdin)?;
+    if bridge.bridge.is_empty() {
+        bridge.bridge = DEFAULT_BRIDGE.to_string();
+    }
+    if !(0..=4094).contains(&bridge.vlan) {
+        return Err(CniError::config(format!(
+            "invalid VLAN ID {} (must be between 0 and 4094)",
+            bridge.vlan
+        )));
+    }
+    let trunk = collect_trunk(bridge.vlan_trunk.as_deref().unwrap_or_default())?;
+    let mut mac_text = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").unwrap_or_default().to_string();
+    for candidate in [&bridge.args.cni.mac, &bridge.runtime_config.mac] {
+        if !candidate.is_empty() {
+            mac_text = candidate.clone();
+        }
+    }
+    let mac = if mac_text.is_empty() {
+        None
+    } else {
+        Some(
+            parse_mac(&mac_text)
+                .ok_or_else(|| CniError::config(format!("invalid MAC address {mac_text:?}")))?,
+        )
+    };
+    Ok(Config { net, vlan: bridge.vlan as u16, trunk, mac, bridge })
+}
+
+fn trunk_id(value: i64, what: &str) -> Result<u16, CniError> {
+    if (1..=4094).contains(&value) {
+        Ok(value as u16)
+    } else {
+        Err(CniError::config(format!("incorrect trunk {what} parameter")))
+    }
+}
+
+/// The reference's `collectVlanTrunk`: ranges and single IDs, 1 to 4094.
+fn collect_trunk(entries: &[VlanTrunk]) -> Result<Vec<u16>, CniError> {
+    let mut vlans = BTreeSet::new();
+    for entry in entries {
+        match (entry.min_id, entry.max_id) {
+            (Some(min), Some(max)) => {
+                let (min, max) = (trunk_id(min, "minID")?, trunk_id(max, "maxID")?);
+                if max < min {
+                    return Err(CniError::config("minID is greater than maxID in trunk parameter"));
+                }
+                vlans.extend(min..=max);
+            }
+            (None, Some(_)) => {
+                return Err(CniError::config(
+                    "minID and maxID should be configured simultaneously, minID is missing",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(CniError::config(
+                    "minID and maxID should be configured simultaneously, maxID is missing",
+                ))
+            }
+            (None, None) => {}
+        }
+        if let Some(id) = entry.id {
+            vlans.insert(trunk_id(id, "id")?);
+        }
+    }
+    Ok(vlans.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trunk(json: &str) -> Result<Vec<u16>, CniError> {
+        let entries: Vec<VlanTrunk> = serde_json::from_str(json).unwrap();
+        collect_trunk(&entries)
+    }
+
+    #[test]
+    fn trunks_as_the_reference_collects_them() {
+        assert_eq!(trunk(r#"[{"minID":10,"maxID":12},{"id":5},{"id":11}]"#).unwrap(), vec![5, 10, 11, 12]);
+        assert!(trunk(r#"[{"minID":12,"maxID":10}]"#).unwrap_err().msg.contains("greater"));
+        assert!(trunk(r#"[{"maxID":10}]"#).unwrap_err().msg.contains("minID is missing"));
+        assert!(trunk(r#"[{"id":4095}]"#).unwrap_err().msg.contains("incorrect trunk id"));
+        assert!(trunk(r#"[{"minID":0,"maxID":3}]"#).unwrap_err().msg.contains("minID"));
+    }
+}

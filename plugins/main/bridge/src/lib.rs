@@ -1,0 +1,446 @@
+//! `bridge`: puts the container on a Linux bridge through a veth pair.
+//!
+//! ADD makes the bridge if needed (a concurrent ADD that loses the race to
+//! create it simply uses it), makes the veth pair, enslaves the host end,
+//! applies port flags and VLANs, runs IPAM, configures the container end,
+//! gives the bridge its gateway addresses and sets up masquerading. Every
+//! step registers its undo, so a failing ADD leaves nothing behind except
+//! the shared bridge. Keys, names and kernel state follow the reference.
+
+mod check;
+mod config;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use cni::env::CmdArgs;
+use cni::iface::configure_iface;
+use cni::ipam::{self, IpamLease};
+use cni::ipmasq::{self, Backend, Owner};
+use cni::netlink::{Link, LinkKind, Netlink};
+use cni::netns::{self, Netns};
+use cni::result::{Interface, IpConfig, Route};
+use cni::rollback::Rollback;
+use cni::skel::Plugin;
+use cni::veth::setup_veth;
+use cni::{spoofcheck, sysctl, CniError, CniResult};
+use ipnetwork::IpNetwork;
+
+use config::Config;
+
+/// The bridge plugin.
+pub struct Bridge;
+
+impl Plugin for Bridge {
+    fn name(&self) -> &'static str {
+        "bridge"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        add(args)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        del(args)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        check::check(args)
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        if !conf.ipam_type().is_empty() {
+            ipam::gc(conf.ipam_type(), args)?;
+        }
+        if conf.bridge.ip_masq {
+            ipmasq::gc(&conf.net.name, &conf.net.valid_attachments)?;
+        }
+        Ok(())
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        if conf.ipam_type().is_empty() {
+            return Ok(());
+        }
+        ipam::status(conf.ipam_type(), args)
+    }
+}
+
+/// Makes the bridge if it is missing, checks an existing one is a bridge, and sets it up.
+fn ensure_bridge(nl: &Netlink, conf: &Config) -> Result<Link, CniError> {
+    let name = &conf.bridge.bridge;
+    let vlan_filtering = conf.vlan != 0 || conf.bridge.vlan_trunk.is_some();
+    nl.add_bridge(name, conf.bridge.mtu, vlan_filtering)
+        .map_err(|e| e.context(format!("failed to create bridge {name:?}")))?;
+    let bridge = bridge_by_name(nl, name)?;
+    if conf.bridge.promisc_mode && !bridge.promisc {
+        nl.set_promisc(bridge.index, true)?;
+    }
+    let _ = sysctl::write(&format!("net/ipv6/conf/{name}/accept_ra"), "0");
+    if !bridge.up {
+        nl.set_link_up(bridge.index, true)?;
+    }
+    Ok(bridge)
+}
+
+fn bridge_by_name(nl: &Netlink, name: &str) -> Result<Link, CniError> {
+    let link =
+        nl.link_by_name(name)?.ok_or_else(|| CniError::internal(format!("could not lookup {name:?}")))?;
+    if link.kind != LinkKind::Bridge {
+        return Err(CniError::internal(format!("{name:?} already exists but is not a bridge")));
+    }
+    Ok(link)
+}
+
+/// How a host end joins the bridge.
+struct PortSpec<'a> {
+    hairpin: bool,
+    isolated: bool,
+    vlan: u16,
+    trunk: &'a [u16],
+    preserve_default_vlan: bool,
+}
+
+impl Config {
+    fn port(&self) -> PortSpec<'_> {
+        PortSpec {
+            hairpin: self.bridge.hairpin_mode,
+            isolated: self.bridge.port_isolation,
+            vlan: self.vlan,
+            trunk: &self.trunk,
+            preserve_default_vlan: self.bridge.preserve_default_vlan,
+        }
+    }
+}
+
+/// Enslaves the host end and applies hairpin, isolation and VLANs.
+fn attach_port(nl: &Netlink, host: &Link, bridge: &Link, conf: &PortSpec) -> Result<(), CniError> {
+    nl.set_master(host.index, bridge.index)
+        .map_err(|e| e.context(format!("failed to connect {:?} to bridge {:?}", host.name, bridge.name)))?;
+    if conf.hairpin || conf.isolated {
+        nl.set_bridge_port(host.index, conf.hairpin, conf.isolated)?;
+    }
+    let trunked = !conf.trunk.is_empty();
+    if (conf.vlan != 0 || trunked) && !conf.preserve_default_vlan {
+        for (vid, _, _) in nl.bridge_vlans(host.index)? {
+            nl.bridge_vlan_del(host.index, vid)?;
+        }
+    }
+    if conf.vlan != 0 {
+        nl.bridge_vlan_add(host.index, conf.vlan, true, true)?;
+    }
+    for vid in conf.trunk {
+        nl.bridge_vlan_add(host.index, *vid, false, false)?;
+    }
+    if conf.vlan == 0 && trunked {
+        // The reference's native VLAN for a trunk without an access VLAN.
+        nl.bridge_vlan_add(host.index, 1, true, true)?;
+    }
+    Ok(())
+}
+
+/// The first address of the subnet: the gateway when IPAM names none.
+fn first_host(address: &IpNetwork) -> IpAddr {
+    match address.network() {
+        IpAddr::V4(net) => IpAddr::V4((u32::from(net).wrapping_add(1)).into()),
+        IpAddr::V6(net) => IpAddr::V6((u128::from(net).wrapping_add(1)).into()),
+    }
+}
+
+/// The reference's `calcGateways`: fills in gateways, adds default routes,
+/// and returns the gateway networks for the bridge, per family.
+fn calc_gateways(result: &mut CniResult, conf: &Config) -> [Vec<IpNetwork>; 2] {
+    let mut gateways: [Vec<IpNetwork>; 2] = [Vec::new(), Vec::new()];
+    let mut default_found = [false, false];
+    let is_gateway = conf.bridge.is_gateway || conf.bridge.is_default_gateway;
+    for i in 0..result.ips.len() {
+        let ip = &mut result.ips[i];
+        let family = usize::from(ip.address.is_ipv6());
+        ip.interface = Some(2);
+        if ip.gateway.is_none() && is_gateway {
+            ip.gateway = Some(first_host(&ip.address));
+        }
+        let (address, gateway) = (ip.address, ip.gateway);
+        if conf.bridge.is_default_gateway && !default_found[family] {
+            let default: IpNetwork =
+                if family == 0 { "0.0.0.0/0" } else { "::/0" }.parse().unwrap_or(address);
+            let has_default = result.routes.iter().any(|r| r.gw.is_some() && r.dst == default);
+            if !has_default {
+                result.routes.push(Route::new(default, gateway));
+            }
+            default_found[family] = true;
+        }
+        if let (true, Some(gw)) = (is_gateway, gateway) {
+            if let Ok(net) = IpNetwork::new(gw, address.prefix()) {
+                gateways[family].push(net);
+            }
+        }
+    }
+    gateways
+}
+
+/// Puts a gateway address on the bridge (or its VLAN interface), replacing
+/// a conflicting one only with `forceAddress`.
+fn ensure_address(nl: &Netlink, link: &Link, gateway: IpNetwork, force: bool) -> Result<(), CniError> {
+    for present in nl.addresses(link.index)? {
+        if present == gateway {
+            return Ok(());
+        }
+        let conflicts = gateway.is_ipv4() == present.is_ipv4()
+            && (gateway.is_ipv4() || present.contains(gateway.ip()) || gateway.contains(present.ip()));
+        if conflicts {
+            if force {
+                nl.del_address(link.index, present)?;
+            } else {
+                return Err(CniError::internal(format!(
+                    "{:?} already has an IP address different from {gateway}",
+                    link.name
+                )));
+            }
+        }
+    }
+    if nl.add_address(link.index, gateway)? {
+        // Pin the bridge's MAC so it does not follow its lowest-numbered port.
+        if let Some(mac) = link.mac.as_deref().and_then(cni::netlink::parse_mac) {
+            nl.set_mac(link.index, &mac)?;
+        }
+    }
+    Ok(())
+}
+
+/// The reference's VLAN gateway interface `<bridge>.<vlan>`: a veth in the
+/// host whose one end is an access port of the bridge.
+fn ensure_vlan_interface(nl: &Netlink, bridge: &Link, conf: &Config) -> Result<Link, CniError> {
+    let name = format!("{}.{}", bridge.name, conf.vlan);
+    if let Some(link) = nl.link_by_name(&name)? {
+        return Ok(link);
+    }
+    let host_ns = Netns::open("/proc/thread-self/ns/net")?;
+    let pair = setup_veth(nl, &host_ns, &name, bridge.mtu, None)?;
+    let port = PortSpec {
+        hairpin: false,
+        isolated: false,
+        vlan: conf.vlan,
+        trunk: &[],
+        preserve_default_vlan: conf.bridge.preserve_default_vlan,
+    };
+    if let Err(e) = attach_port(nl, &pair.host, bridge, &port) {
+        let _ = nl.delete_link(pair.host.index);
+        return Err(e);
+    }
+    nl.set_link_up(pair.container.index, true)?;
+    nl.link_by_name(&name)?.ok_or_else(|| CniError::internal(format!("failed to lookup {name:?}")))
+}
+
+/// Waits for the host end to be operationally up, as the reference does.
+fn wait_port_up(nl: &Netlink, index: u32) -> Result<Link, CniError> {
+    for (attempt, sleep_ms) in [0u64, 50, 500, 1000, 1000].into_iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(sleep_ms));
+        let link = nl.link_by_index(index)?.ok_or_else(|| CniError::internal("host veth vanished"))?;
+        if link.oper_up || attempt == 4 {
+            if !link.oper_up {
+                return Err(CniError::internal(format!("bridge port in error state: {:?}", link.name)));
+            }
+            return Ok(link);
+        }
+    }
+    Err(CniError::internal("bridge port never came up"))
+}
+
+fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
+    let conf = config::load(args)?;
+    let ipam_type = conf.ipam_type().to_string();
+    let layer3 = !ipam_type.is_empty();
+    let b = &conf.bridge;
+    if layer3 && b.disable_container_interface {
+        return Err(CniError::config("cannot use IPAM when DisableContainerInterface flag is set"));
+    }
+    if b.hairpin_mode && b.promisc_mode {
+        return Err(CniError::config("cannot set hairpin mode and promiscuous mode at the same time"));
+    }
+    let backend = if b.ip_masq { Some(Backend::choose(b.ip_masq_backend.as_deref())?) } else { None };
+    let netns = Netns::open(&args.netns)?;
+    let nl = Netlink::open()?;
+    let bridge = ensure_bridge(&nl, &conf)?;
+
+    let mut rollback = Rollback::new();
+    let pair = setup_veth(&nl, &netns, &args.ifname, b.mtu, conf.mac)?;
+    let container_index = pair.container.index;
+    let netns_ref = &netns;
+    rollback.push(move || cni::veth::undo_in(netns_ref, container_index));
+    attach_port(&nl, &pair.host, &bridge, &conf.port())?;
+
+    let mut result = CniResult {
+        interfaces: vec![
+            Interface { name: bridge.name.clone(), mac: bridge.mac.clone(), ..Default::default() },
+            Interface { name: pair.host.name.clone(), mac: pair.host.mac.clone(), ..Default::default() },
+            Interface {
+                name: pair.container.name.clone(),
+                mac: pair.container.mac.clone(),
+                sandbox: Some(args.netns.clone()),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+
+    if b.mac_spoof_check {
+        let ref_id = spoofcheck::ref_id(&args.container_id, &args.ifname);
+        spoofcheck::setup(&pair.host.name, pair.container.mac.as_deref().unwrap_or_default(), &ref_id)?;
+        rollback.push(move || {
+            if let Err(e) = spoofcheck::teardown(&ref_id) {
+                eprintln!("{}", e.msg);
+            }
+        });
+    }
+
+    let mut lease = None;
+    if layer3 {
+        let (ipam_result, ipam_lease) = IpamLease::acquire(&ipam_type, args)?;
+        lease = Some(ipam_lease);
+        result.ips = ipam_result.ips;
+        result.routes = ipam_result.routes;
+        result.dns = ipam_result.dns;
+        if result.ips.is_empty() {
+            return Err(CniError::internal("IPAM plugin returned missing IP config"));
+        }
+        let gateways = calc_gateways(&mut result, &conf);
+        let ifname = args.ifname.as_str();
+        let enable_dad = b.enable_dad;
+        netns.run(|| {
+            if enable_dad {
+                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/enhanced_dad"), "1");
+                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "1");
+            } else {
+                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "0");
+            }
+            let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
+            configure_iface(&Netlink::open()?, ifname, &result)
+        })?;
+        if b.is_gateway || b.is_default_gateway {
+            let mut vlan_link = None;
+            for (family, nets) in gateways.iter().enumerate() {
+                for gateway in nets {
+                    let target = if conf.vlan != 0 {
+                        if vlan_link.is_none() {
+                            let link = ensure_vlan_interface(&nl, &bridge, &conf)
+                                .map_err(|e| e.context("failed to create vlan interface"))?;
+                            result.interfaces.push(Interface {
+                                name: link.name.clone(),
+                                mac: link.mac.clone(),
+                                ..Default::default()
+                            });
+                            vlan_link = Some(link);
+                        }
+                        vlan_link.as_ref().unwrap_or(&bridge)
+                    } else {
+                        &bridge
+                    };
+                    ensure_address(&nl, target, *gateway, b.force_address)
+                        .map_err(|e| e.context("failed to set bridge addr"))?;
+                }
+                if !nets.is_empty() {
+                    sysctl::enable_forwarding(family == 0, family == 1)
+                        .map_err(|e| e.context("failed to enable forwarding"))?;
+                }
+            }
+        }
+        if let Some(backend) = backend {
+            let addresses: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
+            let owner =
+                Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
+            ipmasq::setup(backend, &addresses, &owner)?;
+            let (network, ifname, container_id) = (&conf.net.name, &args.ifname, &args.container_id);
+            rollback.push(move || {
+                let owner = Owner { network, ifname, container_id };
+                let _ = ipmasq::teardown(&addresses, &owner);
+            });
+        }
+    } else if !b.disable_container_interface {
+        let ifname = args.ifname.as_str();
+        netns.run(|| {
+            let nl = Netlink::open()?;
+            let link =
+                nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal("failed to retrieve link"))?;
+            nl.set_link_up(link.index, true)
+        })?;
+    }
+
+    if !b.disable_container_interface {
+        let host = wait_port_up(&nl, pair.host.index)?;
+        result.interfaces[1].mac = host.mac;
+    }
+    result.interfaces[0].mac = bridge_by_name(&nl, &bridge.name)?.mac;
+    if !conf.net.dns.is_empty() {
+        result.dns = conf.net.dns.clone();
+    }
+    rollback.commit();
+    if let Some(lease) = lease {
+        lease.keep();
+    }
+    Ok(result)
+}
+
+/// Deletes the container interface and returns its global addresses.
+fn delete_container_link(netns: &Netns, ifname: &str) -> Result<Vec<IpNetwork>, CniError> {
+    netns.run(|| {
+        let nl = Netlink::open()?;
+        let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
+        let addresses = nl.addresses(link.index)?;
+        nl.delete_link(link.index)?;
+        Ok(addresses.into_iter().filter(|a| is_global_unicast(a.ip())).collect())
+    })
+}
+
+fn is_global_unicast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            !(v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+fn del(args: &CmdArgs) -> Result<(), CniError> {
+    let conf = config::load(args)?;
+    let ipam_type = conf.ipam_type();
+    let layer3 = !ipam_type.is_empty();
+    let mut addresses = Vec::new();
+    if !args.netns.is_empty() && netns::exists(&args.netns) {
+        let netns = Netns::open(&args.netns)?;
+        addresses = delete_container_link(&netns, &args.ifname)?;
+    }
+    if layer3 {
+        ipam::del(ipam_type, args)?;
+    }
+    if args.netns.is_empty() {
+        return Ok(());
+    }
+    if conf.bridge.mac_spoof_check {
+        if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
+            eprintln!("{}", e.msg);
+        }
+    }
+    if layer3 && conf.bridge.ip_masq {
+        if addresses.is_empty() {
+            // The link is gone; the cached result still says which families were used.
+            if let Ok(Some(prev)) = conf.net.prev_result() {
+                addresses = prev.ips.iter().map(|ip: &IpConfig| ip.address).collect();
+            }
+        }
+        let owner = Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
+        ipmasq::teardown(&addresses, &owner)?;
+    }
+    Ok(())
+}
