@@ -137,3 +137,22 @@ pub fn validate_routes(nl: &Netlink, result: &CniResult) -> Result<(), CniError>
 fn same_network(a: IpNetwork, b: IpNetwork) -> bool {
     a.prefix() == b.prefix() && a.network() == b.network()
 }
+
+/// Go's `IP.IsGlobalUnicast`: what DEL reports as the attachment's addresses.
+pub fn is_global_unicast(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            !(v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}

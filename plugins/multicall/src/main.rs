@@ -7,8 +7,8 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-fn plugins() -> [&'static dyn Plugin; 4] {
-    [&bridge::Bridge, &loopback::Loopback, &host_local::HostLocal, &r#static::Static]
+fn plugins() -> [&'static dyn Plugin; 5] {
+    [&bridge::Bridge, &ptp::Ptp, &loopback::Loopback, &host_local::HostLocal, &r#static::Static]
 }
 
 fn invoked_as() -> String {

@@ -36,14 +36,17 @@ impl RouteSpec {
         RouteSpec { dst, gw: None, oif, scope: None, src: None, priority: 0, table: None }
     }
 
-    fn message(&self) -> RouteMessage {
+    /// The request; a delete leaves protocol and (unset) scope as wildcards.
+    fn message(&self, delete: bool) -> RouteMessage {
         let mut builder = RouteMessageBuilder::<IpAddr>::new()
             .destination_prefix(self.dst.network(), self.dst.prefix())
             .unwrap_or_else(|_| RouteMessageBuilder::<IpAddr>::new())
             .output_interface(self.oif)
-            .protocol(RouteProtocol::Boot);
-        if let Some(scope) = self.scope {
-            builder = builder.scope(RouteScope::from(scope));
+            .protocol(if delete { RouteProtocol::Unspec } else { RouteProtocol::Boot });
+        match (self.scope, delete) {
+            (Some(scope), _) => builder = builder.scope(RouteScope::from(scope)),
+            (None, true) => builder = builder.scope(RouteScope::from(255u8)),
+            (None, false) => {}
         }
         if self.priority > 0 {
             builder = builder.priority(self.priority);
@@ -101,7 +104,7 @@ fn address(addr: &RouteAddress) -> Option<IpAddr> {
 impl Netlink {
     /// Adds a route (failing if an identical one exists).
     pub fn add_route(&self, route: &RouteSpec) -> Result<(), CniError> {
-        let message = route.message();
+        let message = route.message(false);
         self.runtime
             .block_on(async { self.handle.route().add(message).execute().await })
             .map_err(|e| nl_error(&format!("add route {route:?}"), e))
@@ -109,7 +112,7 @@ impl Netlink {
 
     /// Deletes a route; one already gone is no error.
     pub fn del_route(&self, route: &RouteSpec) -> Result<(), CniError> {
-        let message = route.message();
+        let message = route.message(true);
         match self.runtime.block_on(async { self.handle.route().del(message).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),

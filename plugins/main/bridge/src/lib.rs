@@ -390,26 +390,8 @@ fn delete_container_link(netns: &Netns, ifname: &str) -> Result<Vec<IpNetwork>, 
         let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
         let addresses = nl.addresses(link.index)?;
         nl.delete_link(link.index)?;
-        Ok(addresses.into_iter().filter(|a| is_global_unicast(a.ip())).collect())
+        Ok(addresses.into_iter().filter(|a| cni::iface::is_global_unicast(a.ip())).collect())
     })
-}
-
-fn is_global_unicast(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast())
-        }
-        IpAddr::V6(v6) => {
-            !(v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xffc0) == 0xfe80)
-        }
-    }
 }
 
 fn del(args: &CmdArgs) -> Result<(), CniError> {

@@ -1,0 +1,247 @@
+//! `ptp`: a routed point-to-point veth pair between container and host.
+//!
+//! The container end gets the IPAM addresses with the subnet reached through
+//! the gateway (a /32 or /128 link route to it, the kernel's prefix route
+//! removed); the host end gets the gateway as a /32 or /128 and a host route
+//! to each container address. As the reference does, forwarding is enabled
+//! and masquerading set up when `ipMasq` is on.
+
+use std::net::IpAddr;
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::iface::{configure_iface, validate_addresses, validate_routes};
+use cni::ipam::{self, IpamLease};
+use cni::ipmasq::{self, Backend, Owner};
+use cni::netlink::{LinkKind, Netlink, RouteSpec};
+use cni::netns::{self, Netns};
+use cni::result::{null_as_empty, Interface};
+use cni::rollback::Rollback;
+use cni::skel::Plugin;
+use cni::veth::{setup_veth, undo_in};
+use cni::{sysctl, CniError, CniResult};
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+
+/// RT_SCOPE_LINK.
+const SCOPE_LINK: u8 = 253;
+/// RT_SCOPE_HOST.
+const SCOPE_HOST: u8 = 254;
+/// RT_SCOPE_UNIVERSE.
+const SCOPE_UNIVERSE: u8 = 0;
+
+/// The ptp plugin.
+pub struct Ptp;
+
+/// ptp's own keys.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PtpConf {
+    #[serde(rename = "ipMasq", deserialize_with = "null_as_empty")]
+    ip_masq: bool,
+    #[serde(rename = "ipMasqBackend")]
+    ip_masq_backend: Option<String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    mtu: u32,
+}
+
+struct Config {
+    net: NetConf,
+    ptp: PtpConf,
+}
+
+impl Config {
+    fn ipam_type(&self) -> &str {
+        self.net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+    }
+}
+
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    Ok(Config { net: parse(&args.stdin)?, ptp: parse(&args.stdin)? })
+}
+
+fn host_prefix(ip: IpAddr) -> IpNetwork {
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    IpNetwork::new(ip, bits).unwrap_or_else(|_| IpNetwork::from(ip))
+}
+
+fn subnet(address: &IpNetwork) -> IpNetwork {
+    IpNetwork::new(address.network(), address.prefix()).unwrap_or(*address)
+}
+
+/// Container side: addresses, routes via the gateway, the prefix route removed.
+fn configure_container(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
+    configure_iface(nl, ifname, result)?;
+    let link = nl
+        .link_by_name(ifname)?
+        .ok_or_else(|| CniError::internal(format!("failed to look up {ifname:?}")))?;
+    for ip in &result.ips {
+        let gateway = ip.gateway.ok_or_else(|| {
+            CniError::internal(format!("ptp needs a gateway for {}; IPAM gave none", ip.address))
+        })?;
+        nl.del_route(&RouteSpec::new(subnet(&ip.address), link.index))?;
+        let mut to_gateway = RouteSpec::new(host_prefix(gateway), link.index);
+        to_gateway.scope = Some(SCOPE_LINK);
+        to_gateway.src = Some(ip.address.ip());
+        nl.add_route(&to_gateway)?;
+        let mut via_gateway = RouteSpec::new(subnet(&ip.address), link.index);
+        via_gateway.scope = Some(SCOPE_UNIVERSE);
+        via_gateway.gw = Some(gateway);
+        via_gateway.src = Some(ip.address.ip());
+        nl.add_route(&via_gateway)?;
+    }
+    Ok(())
+}
+
+/// Host side: the gateway address on the host end and a route to each container address.
+fn configure_host(nl: &Netlink, host_index: u32, result: &CniResult) -> Result<(), CniError> {
+    for ip in &result.ips {
+        if let Some(gateway) = ip.gateway {
+            nl.add_address(host_index, host_prefix(gateway))
+                .map_err(|e| e.context("failed to add IP addr to veth"))?;
+        }
+        let mut route = RouteSpec::new(host_prefix(ip.address.ip()), host_index);
+        route.scope = Some(SCOPE_HOST);
+        if let Err(e) = nl.add_route(&route) {
+            if !e.msg.contains("exists") {
+                return Err(e.context("failed to add route on host"));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Plugin for Ptp {
+    fn name(&self) -> &'static str {
+        "ptp"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let backend =
+            if conf.ptp.ip_masq { Some(Backend::choose(conf.ptp.ip_masq_backend.as_deref())?) } else { None };
+        let netns = Netns::open(&args.netns)?;
+        let ipam_type = conf.ipam_type().to_string();
+        let (mut result, lease) = IpamLease::acquire(&ipam_type, args)?;
+        if result.ips.is_empty() {
+            return Err(CniError::internal("IPAM plugin returned missing IP config"));
+        }
+        let ipv4 = result.ips.iter().any(|ip| ip.address.is_ipv4());
+        let ipv6 = result.ips.iter().any(|ip| ip.address.is_ipv6());
+        sysctl::enable_forwarding(ipv4, ipv6).map_err(|e| e.context("Could not enable IP forwarding"))?;
+
+        let nl = Netlink::open()?;
+        let mut rollback = Rollback::new();
+        let pair = setup_veth(&nl, &netns, &args.ifname, conf.ptp.mtu, None)?;
+        let (netns_ref, container_index) = (&netns, pair.container.index);
+        rollback.push(move || undo_in(netns_ref, container_index));
+        result.interfaces = vec![
+            Interface { name: pair.host.name.clone(), mac: pair.host.mac.clone(), ..Default::default() },
+            Interface {
+                name: pair.container.name.clone(),
+                mac: pair.container.mac.clone(),
+                sandbox: Some(args.netns.clone()),
+                ..Default::default()
+            },
+        ];
+        for ip in &mut result.ips {
+            ip.interface = Some(1);
+        }
+        let ifname = args.ifname.as_str();
+        netns.run(|| configure_container(&Netlink::open()?, ifname, &result))?;
+        configure_host(&nl, pair.host.index, &result)?;
+        if let Some(backend) = backend {
+            let addresses: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
+            let owner =
+                Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
+            ipmasq::setup(backend, &addresses, &owner)?;
+        }
+        if !conf.net.dns.is_empty() {
+            result.dns = conf.net.dns.clone();
+        }
+        rollback.commit();
+        lease.keep();
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        ipam::del(conf.ipam_type(), args)?;
+        if args.netns.is_empty() || !netns::exists(&args.netns) {
+            return Ok(());
+        }
+        let ifname = args.ifname.as_str();
+        let addresses = Netns::open(&args.netns)?.run(|| {
+            let nl = Netlink::open()?;
+            let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
+            let addresses = nl.addresses(link.index)?;
+            nl.delete_link(link.index)?;
+            Ok(addresses.into_iter().filter(|a| cni::iface::is_global_unicast(a.ip())).collect::<Vec<_>>())
+        })?;
+        if !addresses.is_empty() && conf.ptp.ip_masq {
+            let owner = Owner { network: &conf.net.name, ifname, container_id: &args.container_id };
+            ipmasq::teardown(&addresses, &owner)?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let netns = Netns::open(&args.netns)?;
+        ipam::check(conf.ipam_type(), args)?;
+        let result =
+            conf.net.prev_result()?.ok_or_else(|| CniError::internal("ptp: Required prevResult missing"))?;
+        let container = result
+            .interfaces
+            .iter()
+            .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        if container.sandbox.as_deref() != Some(args.netns.as_str()) {
+            return Err(CniError::internal(format!(
+                "Sandbox in prevResult {} doesn't match configured netns: {}",
+                container.sandbox.as_deref().unwrap_or_default(),
+                args.netns
+            )));
+        }
+        netns.run(|| {
+            let nl = Netlink::open()?;
+            let link = nl.link_by_name(&container.name)?.ok_or_else(|| {
+                CniError::internal(format!(
+                    "ptp: Container Interface name in prevResult: {} not found",
+                    container.name
+                ))
+            })?;
+            if link.kind != LinkKind::Veth {
+                return Err(CniError::internal(format!(
+                    "Error: Container interface {} not of type veth/p2p",
+                    link.name
+                )));
+            }
+            if let Some(mac) = container.mac.as_deref().filter(|m| !m.is_empty()) {
+                if Some(mac.to_lowercase()) != link.mac {
+                    return Err(CniError::internal(format!(
+                        "ptp: Interface {} Mac {mac} doesn't match container Mac",
+                        container.name
+                    )));
+                }
+            }
+            validate_addresses(&nl, &args.ifname, &result)?;
+            validate_routes(&nl, &result)
+        })
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        ipam::gc(conf.ipam_type(), args)?;
+        if conf.ptp.ip_masq {
+            ipmasq::gc(&conf.net.name, &conf.net.valid_attachments)?;
+        }
+        Ok(())
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        ipam::status(conf.ipam_type(), args)
+    }
+}
