@@ -40,15 +40,20 @@ pub enum Command {
     Gc(GcArgs),
     /// Ask a network's plugins whether they can serve new attachments.
     Status(NetworkArgs),
+    /// Run a command in a new network namespace attached to a network, then
+    /// detach and remove the namespace (also on failure and on signals).
+    Run(RunArgs),
+    /// Manage named network namespaces (/var/run/netns, as `ip netns`).
+    #[command(subcommand)]
+    Netns(NetnsCommand),
+    /// Show or install the network `cnictl run` uses when none is named.
+    #[command(subcommand)]
+    DefaultNetwork(DefaultNetworkCommand),
 }
 
-/// Arguments naming one attachment.
+/// Options passed to the plugins of an attachment.
 #[derive(Debug, Args)]
-pub struct AttachArgs {
-    /// Network name, as in its configuration file.
-    pub network: String,
-    /// Network namespace: a name under /var/run/netns or a path.
-    pub netns: String,
+pub struct PluginArgs {
     /// Interface name inside the namespace.
     #[arg(short, long, env = "CNI_IFNAME", default_value = "eth0")]
     pub ifname: String,
@@ -58,6 +63,74 @@ pub struct AttachArgs {
     /// Capability arguments as a JSON object, e.g. '{"portMappings":[...]}'.
     #[arg(long = "cap-args", env = "CAP_ARGS", value_name = "JSON")]
     pub cap_args: Option<String>,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Network name. Default: the network named cnictl-default in the config
+    /// dir, else the built-in one if the config dir holds no networks.
+    pub network: Option<String>,
+    /// Plugin options.
+    #[command(flatten)]
+    pub plugin: PluginArgs,
+    /// Print nothing but the command's own output.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// `netns` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NetnsCommand {
+    /// Create a named network namespace (with lo down, as `ip netns add`).
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// Delete named network namespaces.
+    Del {
+        /// Their names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// List named network namespaces.
+    List,
+    /// Run a command inside a named namespace (or a netns path).
+    Exec {
+        /// The namespace: a name under /var/run/netns or a path.
+        netns: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+}
+
+/// `default-network` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DefaultNetworkCommand {
+    /// Print the default network's conflist.
+    Show,
+    /// Write it into the config dir as 99-cnictl-default.conflist, to edit.
+    Install {
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Arguments naming one attachment.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Network name, as in its configuration file.
+    pub network: String,
+    /// Network namespace: a name under /var/run/netns or a path.
+    pub netns: String,
+    /// Plugin options.
+    #[command(flatten)]
+    pub plugin: PluginArgs,
     /// Container ID. Default: derived from the netns path as cnitool does.
     #[arg(long, value_name = "ID")]
     pub container_id: Option<String>,

@@ -3,8 +3,11 @@
 
 mod add;
 mod check;
+mod default_network;
 mod del;
 mod gc;
+mod netns_cmd;
+mod run;
 mod status;
 
 use std::process::ExitCode;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 use color_eyre::eyre::{bail, Result, WrapErr};
 use serde_json::{Map, Value};
 
-use crate::cli::{AttachArgs, Cli, Command};
+use crate::cli::{AttachArgs, Cli, Command, PluginArgs};
 use crate::netns;
 use crate::runtime::cache::Cache;
 use crate::runtime::config::{load_network, NetworkList};
@@ -53,6 +56,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(&ctx, args),
         Command::Gc(args) => gc::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
+        Command::Run(args) => run::run(&ctx, args),
+        Command::Netns(command) => netns_cmd::run(command),
+        Command::DefaultNetwork(command) => default_network::run(&ctx, command),
     }
 }
 
@@ -70,6 +76,11 @@ fn parse_cni_args(raw: &str) -> Result<Vec<(String, String)>> {
 pub fn runtime_conf(args: &AttachArgs) -> Result<RuntimeConf> {
     let netns = netns::resolve(&args.netns)?;
     let container_id = args.container_id.clone().unwrap_or_else(|| netns::cnitool_container_id(&netns));
+    plugin_conf(netns, container_id, &args.plugin)
+}
+
+/// The runtime inputs for an attachment of `netns` (a path) as `container_id`.
+pub fn plugin_conf(netns: String, container_id: String, args: &PluginArgs) -> Result<RuntimeConf> {
     let cni_args = match args.cni_args.as_deref() {
         Some(raw) if !raw.is_empty() => parse_cni_args(raw)?,
         _ => Vec::new(),

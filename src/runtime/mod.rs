@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod default_network;
 pub mod plugins;
 
 use std::collections::BTreeSet;

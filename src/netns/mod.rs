@@ -1,8 +1,12 @@
-//! Naming network namespaces: iproute2 names or paths.
+//! Network namespaces: naming them (iproute2 names or paths), making and
+//! removing named ones, and running commands inside them.
 //!
 //! A NETNS argument with a `/` is a path; a bare name is
 //! `/var/run/netns/<name>` as `ip netns` creates them (or a file of that
 //! name in the current directory, as cnitool would take it).
+
+pub mod exec;
+pub mod manage;
 
 use std::path::Path;
 

@@ -1,0 +1,70 @@
+//! `cnictl run [NET] -- CMD...`: the successor of `priv-net-run.sh`.
+//!
+//! Makes a private netns with lo up, ADDs the network, runs the command
+//! inside with the terminal and stdio, forwards signals, and always DELs
+//! and removes the namespace afterwards: after the command exits, after a
+//! failed ADD, and when cnictl is interrupted. Exits with the command's code.
+
+use std::process::ExitCode;
+
+use color_eyre::eyre::{bail, Result};
+
+use super::{plugin_conf, Context};
+use crate::cli::RunArgs;
+use crate::netns::{self, exec, manage::TempNetns};
+use crate::runtime::config::{conf_files, load_network, NetworkList};
+use crate::runtime::default_network;
+
+/// The network to use: the one named, else the default network from the
+/// config dir, else the built-in one when the config dir has no networks.
+fn choose_network(ctx: &Context, name: Option<&str>) -> Result<NetworkList> {
+    if let Some(name) = name {
+        return load_network(&ctx.conf_dir, name);
+    }
+    let files = conf_files(&ctx.conf_dir, &["conflist", "conf", "json"])?;
+    if files.is_empty() {
+        return default_network::network();
+    }
+    match load_network(&ctx.conf_dir, default_network::NAME) {
+        Ok(list) => Ok(list),
+        Err(_) => bail!(
+            "no network named; {} holds networks but none named {:?}: run `cnictl run NET -- COMMAND` \
+             with one of them, or `cnictl default-network install`",
+            ctx.conf_dir.display(),
+            default_network::NAME
+        ),
+    }
+}
+
+/// A unique namespace name for this run.
+fn netns_name() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos());
+    format!("cnictl-run-{}-{:08x}", std::process::id(), nanos.unwrap_or_default())
+}
+
+fn addresses(result: &serde_json::Value) -> String {
+    let ips = result.get("ips").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    ips.iter().filter_map(|ip| ip.get("address").and_then(|a| a.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs the command attached to the network and cleans up.
+pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
+    let list = choose_network(ctx, args.network.as_deref())?;
+    exec::take_over_signals()?;
+    let netns = TempNetns::create(&netns_name())?;
+    let path = netns.path().display().to_string();
+    let rt = plugin_conf(path.clone(), netns::cnitool_container_id(&path), &args.plugin)?;
+    // A failed ADD has already deleted what it made; the netns goes on drop.
+    let result = ctx.runtime.add(&list, &rt)?;
+    if !args.quiet {
+        eprintln!("cnictl: {} attached to {} ({})", path, list.name, addresses(&result));
+    }
+    let code = match exec::pending_signal() {
+        Some(signal) => 128 + signal,
+        None => exec::run_in(netns.path(), &args.command)?,
+    };
+    let detached = ctx.runtime.del(&list, &rt);
+    drop(netns);
+    detached?;
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
