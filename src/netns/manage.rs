@@ -50,7 +50,7 @@ pub fn create(name: &str) -> Result<PathBuf> {
     validate_name(name)?;
     prepare_run_dir()?;
     let path = named_path(name);
-    OpenOptions::new().write(true).create_new(true).mode(0).open(&path).map_err(|e| {
+    OpenOptions::new().write(true).create_new(true).mode(0o0).open(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             eyre!("netns {name:?} already exists ({})", path.display())
         } else {
