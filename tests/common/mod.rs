@@ -206,3 +206,173 @@ pub fn run_cnictl_with(
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+/// A bridge (and its `<name>.<vlan>` gateway links) removed on drop.
+pub struct TestBridge {
+    pub name: String,
+}
+
+impl TestBridge {
+    pub fn new() -> TestBridge {
+        TestBridge { name: unique("tb") }
+    }
+}
+
+impl Drop for TestBridge {
+    fn drop(&mut self) {
+        let links = ip_json(None, &["link", "show"]);
+        for link in links.as_array().cloned().unwrap_or_default() {
+            let name = link["ifname"].as_str().unwrap_or_default().to_string();
+            if name.starts_with(&format!("{}.", self.name)) {
+                let _ = Command::new("ip").args(["link", "del", &name]).stderr(Stdio::null()).status();
+            }
+        }
+        let _ = Command::new("ip").args(["link", "del", &self.name]).stderr(Stdio::null()).status();
+    }
+}
+
+/// `ip -j [-n NETNS] ARGS...` parsed; `Null` when the command fails.
+pub fn ip_json(netns: Option<&str>, args: &[&str]) -> Value {
+    let mut cmd = Command::new("ip");
+    cmd.arg("-j");
+    if let Some(ns) = netns {
+        cmd.args(["-n", ns]);
+    }
+    let out = cmd.args(args).stderr(Stdio::null()).output().expect("run ip");
+    if !out.status.success() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// One link's details (`ip -j -d link show NAME`), `Null` when missing.
+pub fn link_details(netns: Option<&str>, name: &str) -> Value {
+    ip_json(netns, &["-d", "link", "show", name]).get(0).cloned().unwrap_or(Value::Null)
+}
+
+/// The global addresses (`a.b.c.d/len`) on a link.
+pub fn link_addresses(netns: Option<&str>, name: &str) -> Vec<String> {
+    let info = ip_json(netns, &["addr", "show", name]);
+    info.get(0)
+        .and_then(|l| l["addr_info"].as_array())
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| a["scope"] == "global")
+        .map(|a| format!("{}/{}", a["local"].as_str().unwrap_or_default(), a["prefixlen"]))
+        .collect()
+}
+
+/// Host links enslaved to `bridge`.
+pub fn bridge_ports(bridge: &str) -> Vec<String> {
+    let links = ip_json(None, &["link", "show", "master", bridge]);
+    links
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|l| l["ifname"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Pings `address` once from inside `netns` (the host when `None`),
+/// retrying for a few seconds while IPv6 duplicate address detection runs.
+pub fn ping(netns: Option<&str>, address: &str) -> bool {
+    for _ in 0..30 {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns, "ping"]);
+                cmd
+            }
+            None => Command::new("ping"),
+        };
+        let status = cmd
+            .args(["-c1", "-W1", address])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run ping");
+        if status.success() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// nftables masquerade rules whose comment names `container_id`.
+pub fn nft_masq_rules(container_id: &str) -> usize {
+    let out = Command::new("nft")
+        .args(["-j", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"])
+        .stderr(Stdio::null())
+        .output()
+        .expect("run nft");
+    let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let needle = format!("id: {container_id}");
+    listing["nftables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|item| item["rule"]["comment"].as_str().is_some_and(|c| c.ends_with(&needle)))
+        .count()
+}
+
+/// Lines of `iptables-save -t nat` (or ip6tables) that mention `container_id`.
+pub fn iptables_masq_lines(ipv6: bool, container_id: &str) -> usize {
+    let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
+    let out = Command::new(tool).args(["-t", "nat"]).output().expect("run iptables-save");
+    let needle = format!("id: \\\"{container_id}\\\"");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&needle)).count()
+}
+
+/// An attachment made by a plugin; DEL'd by `del_plugin` on drop so that a
+/// failing test leaves no netfilter rules or reservations behind.
+pub struct Attachment<'a> {
+    pub del_plugin: PathBuf,
+    pub conf: String,
+    pub id: String,
+    pub netns: &'a TestNetns,
+    pub ifname: String,
+    pub cni_path: String,
+}
+
+impl<'a> Attachment<'a> {
+    pub fn new(del_plugin: &Path, conf: &str, netns: &'a TestNetns, cni_path: &str) -> Attachment<'a> {
+        Attachment {
+            del_plugin: del_plugin.to_path_buf(),
+            conf: conf.to_string(),
+            id: unique("ctr"),
+            netns,
+            ifname: "eth0".to_string(),
+            cni_path: cni_path.to_string(),
+        }
+    }
+
+    /// Runs `command` with `plugin` (and CNI_PATH `path`) for this attachment.
+    pub fn call(&self, plugin: &Path, command: &str, path: &str, stdin: &str) -> Outcome {
+        let netns = self.netns.path();
+        run_plugin(plugin, &cni_env(command, &self.id, &netns, &self.ifname, path), stdin)
+    }
+
+    /// ADD with `plugin`; panics with the plugin's output on failure.
+    pub fn add(&self, plugin: &Path, path: &str) -> Value {
+        let out = self.call(plugin, "ADD", path, &self.conf);
+        assert_eq!(out.code, 0, "ADD failed: {}", out.stdout);
+        out.json
+    }
+
+    /// The conf with `prevResult` set, for CHECK and DEL.
+    pub fn with_prev(&self, result: &Value) -> String {
+        let mut conf: Value = serde_json::from_str(&self.conf).expect("conf JSON");
+        conf["prevResult"] = result.clone();
+        conf.to_string()
+    }
+}
+
+impl Drop for Attachment<'_> {
+    fn drop(&mut self) {
+        let _ = self.call(&self.del_plugin.clone(), "DEL", &self.cni_path.clone(), &self.conf.clone());
+    }
+}
