@@ -30,7 +30,7 @@ pub enum Backend {
 
 impl Backend {
     /// The backend for `ipMasqBackend`: as configured, else nftables when
-    /// `nft` is installed, else iptables.
+    /// `nft` is installed, else iptables when its tools are.
     pub fn choose(configured: Option<&str>) -> Result<Backend, CniError> {
         match configured {
             Some("nftables") => Ok(Backend::Nftables),
@@ -42,7 +42,11 @@ impl Backend {
                 ),
             )),
             None if nft::nft().is_some() => Ok(Backend::Nftables),
-            None => Ok(Backend::Iptables),
+            None if iptables::available(false) => Ok(Backend::Iptables),
+            None => Err(CniError::internal(
+                "ipMasq needs nftables or iptables, and neither `nft` nor `iptables-restore` was found \
+                 (install Debian's nftables package)",
+            )),
         }
     }
 }
