@@ -91,6 +91,11 @@ fn ipv6_only_and_dual_stack_networks_carry_traffic() {
         assert!(ping(Some(&ns_a.name), &gw6), "no v6 gateway");
         let last = ips(&ra)[ips(&ra).len() - 1].clone();
         assert!(ping(None, bare(&last)), "the host cannot reach A at {last} (network {n})");
+        let accept_dad = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns_a.name, "cat", "/proc/sys/net/ipv6/conf/eth0/accept_dad"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&accept_dad.stdout).trim(), "0", "DAD is off unless enabledad");
         let routes = ip_json(Some(&ns_a.name), &["-6", "route", "show", "default"]);
         assert_eq!(routes[0]["gateway"], gw6.as_str(), "isDefaultGateway sets the v6 default route");
     }
@@ -431,4 +436,88 @@ fn handover_with_the_reference_bridge_in_both_directions() {
             "iptables rules left (ours made it: {made_by_ours})"
         );
     }
+}
+
+/// Chains of the `bridge nat` table (spoof checking).
+fn bridge_nat_chains() -> Vec<String> {
+    let out =
+        std::process::Command::new("nft").args(["-j", "list", "table", "bridge", "nat"]).output().unwrap();
+    let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    listing["nftables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| item["chain"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn macspoofchk_drops_frames_from_another_mac_until_del() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let conf = conf(
+        &bridge.name,
+        store.path(),
+        json!([[{"subnet": "10.201.17.0/24"}]]),
+        json!({"macspoofchk": true}),
+    );
+    let ns = TestNetns::new("bms");
+    let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+    let result = att.add(&plugins.plugin("bridge"), path);
+    let chain = format!("cni-br-iface-{}-eth0", att.id);
+    assert!(bridge_nat_chains().contains(&chain), "spoof-check chain made");
+    assert!(ping(Some(&ns.name), "10.201.17.1"), "the real MAC passes");
+    let set_mac = |mac: &str| {
+        let status = std::process::Command::new("ip")
+            .args(["-n", &ns.name, "link", "set", "eth0", "address", mac])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = std::process::Command::new("ip").args(["-n", &ns.name, "neigh", "flush", "all"]).status();
+    };
+    set_mac("0a:58:0a:c9:11:99");
+    let spoofed = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, "ping", "-c2", "-W1", "10.201.17.1"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!spoofed.success(), "frames from a spoofed MAC must be dropped");
+    set_mac(result["interfaces"][2]["mac"].as_str().unwrap());
+    assert!(ping(Some(&ns.name), "10.201.17.1"), "the real MAC passes again");
+    let del = att.call(&plugins.plugin("bridge"), "DEL", path, &att.with_prev(&result));
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    let chains = bridge_nat_chains();
+    assert!(!chains.iter().any(|c| c.starts_with(&chain)), "spoof-check chains left: {chains:?}");
+}
+
+#[test]
+fn layer2_only_attachments_and_disabled_container_interface() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let bridge = TestBridge::new();
+    for (disable, state) in [(false, "UP"), (true, "DOWN")] {
+        let conf =
+            json!({"cniVersion": "1.0.0", "name": unique("brl2"), "type": "bridge", "bridge": bridge.name,
+            "disableContainerInterface": disable})
+            .to_string();
+        let ns = TestNetns::new("bl2");
+        let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+        let result = att.add(&plugins.plugin("bridge"), path);
+        assert!(result.get("ips").is_none(), "no IPAM, no addresses: {result}");
+        let eth0 = link_details(Some(&ns.name), "eth0");
+        let flags: Vec<&str> = eth0["flags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert_eq!(flags.contains(&"UP"), state == "UP", "disableContainerInterface={disable}: {eth0}");
+    }
+    let with_ipam =
+        json!({"cniVersion": "1.0.0", "name": unique("brl2"), "type": "bridge", "bridge": bridge.name,
+        "disableContainerInterface": true, "ipam": {"type": "host-local", "subnet": "10.201.18.0/24"}})
+        .to_string();
+    let ns = TestNetns::new("bl2");
+    let att = Attachment::new(&plugins.plugin("bridge"), &with_ipam, &ns, path);
+    let out = att.call(&plugins.plugin("bridge"), "ADD", path, &with_ipam);
+    assert_eq!((out.code, out.json["code"].as_i64()), (1, Some(7)), "a config error: {}", out.stdout);
+    assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null);
 }
