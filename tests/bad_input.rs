@@ -204,3 +204,60 @@ fn multicall_under_an_unknown_name_answers_with_an_error_object() {
     assert_eq!(out.code, 1);
     assert_eq!(out.json["code"], 7, "{}", out.stdout);
 }
+
+#[test]
+fn bridge_and_ptp_reject_bad_config_before_touching_anything() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let ns = TestNetns::new("bad");
+    let bridge = unique("tbad");
+    let netns = ns.path();
+    let env = cni_env("ADD", "ctrbad", &netns, "eth0", path);
+    let base = |plugin: &str| {
+        json!({"cniVersion": "1.0.0", "name": "badbr", "type": plugin, "bridge": bridge,
+               "ipam": {"type": "host-local", "subnet": "10.203.9.0/24", "dataDir": store.path()}})
+    };
+    let cases = [
+        ("bridge", json!({"vlan": 5000}), 7, "VLAN ID"),
+        ("bridge", json!({"vlanTrunk": [{"minID": 30, "maxID": 20}]}), 7, "minID is greater"),
+        ("bridge", json!({"hairpinMode": true, "promiscMode": true}), 7, "hairpin"),
+        ("bridge", json!({"mtu": "big"}), 6, "mtu"),
+        ("bridge", json!({"ipMasq": true, "ipMasqBackend": "ebtables"}), 7, "ipMasqBackend"),
+        ("bridge", json!({"runtimeConfig": {"mac": "zz:zz"}}), 7, "MAC"),
+        ("ptp", json!({"mtu": -1}), 6, "mtu"),
+    ];
+    for (plugin, patch, code, words) in cases {
+        let mut conf = base(plugin);
+        for (k, v) in patch.as_object().unwrap() {
+            conf[k] = v.clone();
+        }
+        let out = run_plugin(&plugins.plugin(plugin), &env, &conf.to_string());
+        assert_eq!(
+            (out.code, out.json["code"].as_u64()),
+            (1, Some(code)),
+            "{plugin} {patch}: {}",
+            out.stdout
+        );
+        assert!(
+            out.json["msg"].as_str().unwrap_or_default().contains(words),
+            "{plugin} {patch}: {}",
+            out.stdout
+        );
+        assert_eq!(link_details(None, &bridge), serde_json::Value::Null, "{plugin} {patch}: bridge made");
+        assert_eq!(
+            link_details(Some(&ns.name), "eth0"),
+            serde_json::Value::Null,
+            "{plugin} {patch}: veth made"
+        );
+        assert!(reservations(&store.path().join("badbr")).is_empty(), "{plugin} {patch}: reservation left");
+    }
+    // A netns that is gone: code 3, before any address is reserved.
+    let gone = cni_env("ADD", "ctrbad", "/var/run/netns/no-such-netns-cnictl", "eth0", path);
+    for plugin in ["bridge", "ptp"] {
+        let out = run_plugin(&plugins.plugin(plugin), &gone, &base(plugin).to_string());
+        assert_eq!(out.json["code"], 3, "{plugin}: {}", out.stdout);
+        assert!(reservations(&store.path().join("badbr")).is_empty());
+    }
+    assert_eq!(link_details(None, &bridge), serde_json::Value::Null);
+}
