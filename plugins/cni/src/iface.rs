@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 
+use crate::env::CmdArgs;
 use crate::error::CniError;
 use crate::netlink::{Netlink, RouteSpec};
-use crate::result::CniResult;
+use crate::result::{CniResult, Interface};
 use crate::sysctl;
 
 /// How long to wait for IPv6 duplicate address detection to finish.
@@ -89,6 +90,22 @@ fn settle_addresses(nl: &Netlink, index: u32, ifname: &str) -> Result<(), CniErr
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// CHECK: the prevResult's interface for `CNI_IFNAME` in `CNI_NETNS`; an
+/// error when the result puts no such interface in that sandbox.
+pub fn container_interface(result: &CniResult, args: &CmdArgs) -> Result<Interface, CniError> {
+    let in_sandbox =
+        |i: &&Interface| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str());
+    result.interfaces.iter().find(in_sandbox).cloned().ok_or_else(|| {
+        let sandbox =
+            result.interfaces.iter().find(|i| i.name == args.ifname).and_then(|i| i.sandbox.clone());
+        CniError::internal(format!(
+            "Sandbox in prevResult {} doesn't match configured netns: {}",
+            sandbox.unwrap_or_default(),
+            args.netns
+        ))
+    })
 }
 
 /// CHECK: every address of the result that belongs to `ifname` is on it.

@@ -10,6 +10,7 @@ use std::os::fd::AsRawFd;
 use crate::error::CniError;
 use crate::netlink::{Link, Netlink, VethSpec};
 use crate::netns::Netns;
+use crate::result::Interface;
 use crate::sysctl;
 
 /// Both ends of a new veth pair.
@@ -18,6 +19,22 @@ pub struct VethPair {
     pub host: Link,
     /// The end in the container (still down, no addresses).
     pub container: Link,
+}
+
+impl VethPair {
+    /// The pair as result interfaces: the host end, then the container end
+    /// with its sandbox.
+    pub fn interfaces(&self, netns_path: &str) -> [Interface; 2] {
+        [
+            Interface { name: self.host.name.clone(), mac: self.host.mac.clone(), ..Default::default() },
+            Interface {
+                name: self.container.name.clone(),
+                mac: self.container.mac.clone(),
+                sandbox: Some(netns_path.to_string()),
+                ..Default::default()
+            },
+        ]
+    }
 }
 
 /// A random host-side name, `veth` and 8 hex digits.

@@ -2,7 +2,7 @@
 //! bridge, and the cached result's addresses and routes are all still there.
 
 use cni::env::CmdArgs;
-use cni::iface::{validate_addresses, validate_routes};
+use cni::iface::{container_interface, validate_addresses, validate_routes};
 use cni::ipam;
 use cni::netlink::{Link, LinkKind, Netlink};
 use cni::netns::Netns;
@@ -31,12 +31,6 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
         conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
     let bridge_name = &conf.bridge.bridge;
     let bridge_iface = result.interfaces.iter().find(|i| &i.name == bridge_name).cloned().unwrap_or_default();
-    let container_iface = result
-        .interfaces
-        .iter()
-        .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
-        .cloned()
-        .unwrap_or_default();
 
     let nl = Netlink::open()?;
     if bridge_iface.name.is_empty() {
@@ -58,13 +52,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
             bridge.name, conf.bridge.promisc_mode, bridge.promisc
         )));
     }
-    if container_iface.sandbox.as_deref() != Some(args.netns.as_str()) {
-        return Err(CniError::internal(format!(
-            "Sandbox in prevResult {} doesn't match configured netns: {}",
-            container_iface.sandbox.as_deref().unwrap_or_default(),
-            args.netns
-        )));
-    }
+    let container_iface = container_interface(&result, args)?;
     let ifname = args.ifname.as_str();
     let container = netns.run(|| {
         let nl = Netlink::open()?;

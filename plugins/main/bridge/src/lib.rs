@@ -272,16 +272,12 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     rollback.push(move || cni::veth::undo_in(netns_ref, container_index));
     attach_port(&nl, &pair.host, &bridge, &conf.port())?;
 
+    let [host_iface, container_iface] = pair.interfaces(&args.netns);
     let mut result = CniResult {
         interfaces: vec![
             Interface { name: bridge.name.clone(), mac: bridge.mac.clone(), ..Default::default() },
-            Interface { name: pair.host.name.clone(), mac: pair.host.mac.clone(), ..Default::default() },
-            Interface {
-                name: pair.container.name.clone(),
-                mac: pair.container.mac.clone(),
-                sandbox: Some(args.netns.clone()),
-                ..Default::default()
-            },
+            host_iface,
+            container_iface,
         ],
         ..Default::default()
     };

@@ -10,12 +10,12 @@ use std::net::IpAddr;
 
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
-use cni::iface::{configure_iface, validate_addresses, validate_routes};
+use cni::iface::{configure_iface, container_interface, validate_addresses, validate_routes};
 use cni::ipam::{self, IpamLease};
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{LinkKind, Netlink, RouteSpec};
 use cni::netns::{self, Netns};
-use cni::result::{null_as_empty, Interface};
+use cni::result::null_as_empty;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::veth::{setup_veth, undo_in};
@@ -135,15 +135,7 @@ impl Plugin for Ptp {
         let pair = setup_veth(&nl, &netns, &args.ifname, conf.ptp.mtu, None)?;
         let (netns_ref, container_index) = (&netns, pair.container.index);
         rollback.push(move || undo_in(netns_ref, container_index));
-        result.interfaces = vec![
-            Interface { name: pair.host.name.clone(), mac: pair.host.mac.clone(), ..Default::default() },
-            Interface {
-                name: pair.container.name.clone(),
-                mac: pair.container.mac.clone(),
-                sandbox: Some(args.netns.clone()),
-                ..Default::default()
-            },
-        ];
+        result.interfaces = pair.interfaces(&args.netns).to_vec();
         for ip in &mut result.ips {
             ip.interface = Some(1);
         }
@@ -191,19 +183,7 @@ impl Plugin for Ptp {
         ipam::check(conf.ipam_type(), args)?;
         let result =
             conf.net.prev_result()?.ok_or_else(|| CniError::internal("ptp: Required prevResult missing"))?;
-        let container = result
-            .interfaces
-            .iter()
-            .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        if container.sandbox.as_deref() != Some(args.netns.as_str()) {
-            return Err(CniError::internal(format!(
-                "Sandbox in prevResult {} doesn't match configured netns: {}",
-                container.sandbox.as_deref().unwrap_or_default(),
-                args.netns
-            )));
-        }
+        let container = container_interface(&result, args)?;
         netns.run(|| {
             let nl = Netlink::open()?;
             let link = nl.link_by_name(&container.name)?.ok_or_else(|| {
