@@ -100,22 +100,35 @@ pub fn setup(backend: Backend, addresses: &[IpNetwork], owner: &Owner) -> Result
     }
 }
 
+/// Rules in the `postrouting` chain as the reference writes it.
+const POSTROUTING_RULES: usize = 3;
+
 fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    let stale = nft::list_rules("inet", TABLE, CHAIN)?;
+    let listing = nft::list_table("inet", TABLE)?;
     let prefix = instance_hash(owner);
     let t = format!("inet {TABLE}");
-    let mut script = format!(
-        "add table {t} {{ comment {} ; }}\n\
-         add chain {t} {CHAIN} {{ comment {} ; }}\n\
-         add chain {t} postrouting {{ type nat hook postrouting priority 100 ; }}\n\
-         flush chain {t} postrouting\n\
-         add rule {t} postrouting ip daddr == 224.0.0.0/4  return\n\
-         add rule {t} postrouting ip6 daddr == ff00::/8  return\n\
-         add rule {t} postrouting goto {CHAIN}\n",
-        nft::quote("Masquerading for plugins from github.com/containernetworking/plugins"),
-        nft::quote("Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"),
-    );
-    for rule in stale.iter().filter(|r| r.comment.starts_with(&prefix)) {
+    let postrouting: Vec<_> = listing.rules.iter().filter(|r| r.chain == "postrouting").collect();
+    let in_place = listing.chains.iter().any(|c| c == CHAIN)
+        && listing.chains.iter().any(|c| c == "postrouting")
+        && postrouting.len() == POSTROUTING_RULES
+        && postrouting.iter().all(|r| r.comment.is_empty());
+    let mut script = String::new();
+    if !in_place {
+        // Flushing a base chain costs an RCU grace period in the kernel, so
+        // it is rewritten only when it is missing or not as expected.
+        script = format!(
+            "add table {t} {{ comment {} ; }}\n\
+             add chain {t} {CHAIN} {{ comment {} ; }}\n\
+             add chain {t} postrouting {{ type nat hook postrouting priority 100 ; }}\n\
+             flush chain {t} postrouting\n\
+             add rule {t} postrouting ip daddr == 224.0.0.0/4  return\n\
+             add rule {t} postrouting ip6 daddr == ff00::/8  return\n\
+             add rule {t} postrouting goto {CHAIN}\n",
+            nft::quote("Masquerading for plugins from github.com/containernetworking/plugins"),
+            nft::quote("Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"),
+        );
+    }
+    for rule in listing.rules.iter().filter(|r| r.chain == CHAIN && r.comment.starts_with(&prefix)) {
         script.push_str(&format!("delete rule {t} {CHAIN} handle {}\n", rule.handle));
     }
     let comment = nft::quote(&nft_comment(owner));
