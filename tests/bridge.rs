@@ -511,9 +511,11 @@ fn layer2_only_attachments_and_disabled_container_interface() {
         let flags: Vec<&str> = eth0["flags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert_eq!(flags.contains(&"UP"), state == "UP", "disableContainerInterface={disable}: {eth0}");
     }
+    let store = tempfile::tempdir().unwrap();
     let with_ipam =
         json!({"cniVersion": "1.0.0", "name": unique("brl2"), "type": "bridge", "bridge": bridge.name,
-        "disableContainerInterface": true, "ipam": {"type": "host-local", "subnet": "10.201.18.0/24"}})
+        "disableContainerInterface": true,
+        "ipam": {"type": "host-local", "subnet": "10.201.18.0/24", "dataDir": store.path()}})
         .to_string();
     let ns = TestNetns::new("bl2");
     let att = Attachment::new(&plugins.plugin("bridge"), &with_ipam, &ns, path);
