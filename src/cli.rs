@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "CNI_CACHE_DIR", default_value = "/var/lib/cni", value_name = "DIR")]
     pub cache_dir: PathBuf,
 
+    /// Output of the views: aligned columns, or JSON for scripts.
+    #[arg(short, long, global = true, value_enum, default_value = "table", value_name = "FORMAT")]
+    pub output: crate::render::Format,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +53,36 @@ pub enum Command {
     /// Show or install the network `cnictl run` uses when none is named.
     #[command(subcommand)]
     DefaultNetwork(DefaultNetworkCommand),
+    /// List the networks in the config dir: file, version, plugins, subnets, state.
+    List,
+    /// Show one network as it resolves, its capabilities and live attachments.
+    Show {
+        /// Network name.
+        network: String,
+    },
+    /// List live attachments from the result cache.
+    #[command(visible_alias = "ps")]
+    Attachments,
+    /// List the plugins in the plugin path and the spec versions they support.
+    Plugins,
+    /// Check a network (by name) or a config file: parsing, plugins, versions.
+    Validate {
+        /// A network name in the config dir, or a path to a config file.
+        target: String,
+    },
+    /// Look for what keeps networks from working on this host, with fixes.
+    Doctor,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man.
+    #[command(hide = true)]
+    GenerateDocs {
+        /// The repository root (or any directory).
+        dir: PathBuf,
+    },
 }
 
 /// Options passed to the plugins of an attachment.

@@ -3,7 +3,9 @@
 
 mod cli;
 mod commands;
+mod inspect;
 mod netns;
+mod render;
 mod runtime;
 
 use clap::Parser;

@@ -190,7 +190,7 @@ fn operator_errors_name_the_file_and_key() {
     let (code, _, stderr) =
         run_cnictl(&["add", "broken", "x"], conf.path(), cache.path(), Path::new("/nonexistent"));
     assert_eq!(code, 1);
-    assert!(stderr.contains("10-broken.conflist") && stderr.contains("\"type\""), "{stderr}");
+    assert!(stderr.contains("10-broken.conflist:4:14: plugins[0].type: expected a string"), "{stderr}");
     std::fs::write(&broken, "{\n  \"name\": \"broken\",\n  \"plugins\": [\n").unwrap();
     let (_, _, stderr) =
         run_cnictl(&["add", "broken", "x"], conf.path(), cache.path(), Path::new("/nonexistent"));

@@ -2,13 +2,20 @@
 //! options and dispatches.
 
 mod add;
+mod attachments;
 mod check;
 mod default_network;
 mod del;
+mod docs;
+mod doctor;
 mod gc;
+mod list;
 mod netns_cmd;
+mod plugins_cmd;
 mod run;
+mod show;
 mod status;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -59,6 +66,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(&ctx, args),
         Command::Netns(command) => netns_cmd::run(command),
         Command::DefaultNetwork(command) => default_network::run(&ctx, command),
+        Command::List => list::run(&ctx, cli.output),
+        Command::Show { network } => show::run(&ctx, network, cli.output),
+        Command::Attachments => attachments::run(&ctx, cli.output),
+        Command::Plugins => plugins_cmd::run(&ctx, cli.output),
+        Command::Validate { target } => validate::run(&ctx, target, cli.output),
+        Command::Doctor => doctor::run(&ctx, cli.output),
+        Command::Completions { shell } => docs::completions(*shell),
+        Command::GenerateDocs { dir } => docs::generate(dir),
     }
 }
 

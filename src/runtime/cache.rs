@@ -114,6 +114,11 @@ impl Cache {
 
     /// Every valid entry, sorted by file name.
     pub fn list(&self) -> Vec<CachedAttachment> {
+        self.entries().into_iter().map(|(entry, _)| entry).collect()
+    }
+
+    /// Every valid entry with the time its file was written, sorted by file name.
+    pub fn entries(&self) -> Vec<(CachedAttachment, Option<std::time::SystemTime>)> {
         let Ok(entries) = std::fs::read_dir(self.results_dir()) else {
             return Vec::new();
         };
@@ -121,8 +126,8 @@ impl Cache {
         paths.sort();
         paths
             .iter()
-            .filter_map(|p| read_entry(p))
-            .filter(|e| !e.ifname.is_empty() && !e.network.is_empty())
+            .filter_map(|p| Some((read_entry(p)?, p.metadata().and_then(|m| m.modified()).ok())))
+            .filter(|(e, _)| !e.ifname.is_empty() && !e.network.is_empty())
             .collect()
     }
 }

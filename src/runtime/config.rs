@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cni::conflist::{check_plugin, parse_conflist, parse_object, parse_single};
+use cni::conflist::{check_plugin, parse_conflist, parse_object, parse_single, Source};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 pub use cni::conflist::NetworkList;
@@ -44,8 +44,9 @@ pub fn load_file(file: &Path) -> Result<NetworkList> {
     if is_list && !list.load_only_inlined {
         let dir = file.parent().unwrap_or(Path::new(".")).join(&list.name);
         for extra in conf_files(&dir, &["conf"])? {
-            let plugin = parse_object(&read(&extra)?, &extra).map_err(|e| eyre!(e))?;
-            check_plugin(&plugin, &extra, "top level").map_err(|e| eyre!(e))?;
+            let bytes = read(&extra)?;
+            let plugin = parse_object(&bytes, &extra).map_err(|e| eyre!(e))?;
+            check_plugin(&plugin, &Source { file: &extra, bytes: &bytes }, &[]).map_err(|e| eyre!(e))?;
             list.plugins.push(plugin);
         }
     }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::jsonpos::{display, locate, Seg};
+
 /// A network: its chain of plugin configs and the list-level settings.
 #[derive(Debug, Clone)]
 pub struct NetworkList {
@@ -29,13 +31,49 @@ pub struct NetworkList {
     pub source: PathBuf,
 }
 
-fn read_bool(obj: &Map<String, Value>, key: &str, file: &Path) -> Result<bool, String> {
-    match obj.get(key) {
+/// A config file's name and bytes, for errors that point into it.
+pub struct Source<'a> {
+    /// The file.
+    pub file: &'a Path,
+    /// Its contents.
+    pub bytes: &'a [u8],
+}
+
+impl Source<'_> {
+    /// `file:line:column: path: msg`, the position being that of the value
+    /// at `path` (of the object that lacks it, for a missing key).
+    pub fn error(&self, path: &[Seg], msg: impl std::fmt::Display) -> String {
+        let mut place = self.file.display().to_string();
+        let mut probe = path;
+        loop {
+            if let Some((line, column)) = locate(self.bytes, probe) {
+                place = format!("{place}:{line}:{column}");
+                break;
+            }
+            match probe.split_last() {
+                Some((_, parent)) => probe = parent,
+                None => break,
+            }
+        }
+        if path.is_empty() {
+            format!("{place}: {msg}")
+        } else {
+            format!("{place}: {}: {msg}", display(path))
+        }
+    }
+}
+
+fn key(name: &str) -> Seg {
+    Seg::Key(name.to_string())
+}
+
+fn read_bool(obj: &Map<String, Value>, name: &str, src: &Source) -> Result<bool, String> {
+    match obj.get(name) {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err(format!("{}: key {key:?}: expected true or false, found {other}", file.display())),
+        Some(other) => Err(src.error(&[key(name)], format!("expected true or false, found {other}"))),
     }
 }
 
@@ -51,24 +89,24 @@ pub fn parse_object(bytes: &[u8], file: &Path) -> Result<Map<String, Value>, Str
 
 /// The effective version of a list: the highest of `cniVersion` and
 /// `cniVersions` entries that we support, as libcni picks it.
-fn list_version(obj: &Map<String, Value>, file: &Path) -> Result<String, String> {
+fn list_version(obj: &Map<String, Value>, src: &Source) -> Result<String, String> {
     let mut version = match obj.get("cniVersion") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => {
-            return Err(format!("{}: key \"cniVersion\": expected a string, found {other}", file.display()))
+            return Err(src.error(&[key("cniVersion")], format!("expected a string, found {other}")))
         }
     };
     if let Some(versions) = obj.get("cniVersions") {
         let Value::Array(items) = versions else {
-            return Err(format!("{}: key \"cniVersions\": expected an array of strings", file.display()));
+            return Err(src.error(&[key("cniVersions")], "expected an array of strings"));
         };
         let mut candidates = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Value::String(v) = item else {
-                return Err(format!(
-                    "{}: key \"cniVersions[{i}]\": expected a string, found {item}",
-                    file.display()
+                return Err(src.error(
+                    &[key("cniVersions"), Seg::Index(i)],
+                    format!("expected a string, found {item}"),
                 ));
             };
             candidates.push(v.clone());
@@ -79,7 +117,7 @@ fn list_version(obj: &Map<String, Value>, file: &Path) -> Result<String, String>
         let mut best: Option<String> = None;
         for candidate in candidates {
             let newer = crate::version::compare(&candidate, crate::version::CURRENT)
-                .map_err(|e| format!("{}: key \"cniVersions\": {e}", file.display()))?;
+                .map_err(|e| src.error(&[key("cniVersions")], e))?;
             if newer == std::cmp::Ordering::Greater {
                 continue;
             }
@@ -98,59 +136,55 @@ fn list_version(obj: &Map<String, Value>, file: &Path) -> Result<String, String>
     Ok(version)
 }
 
-/// Checks that a plugin config has a string `type`.
-pub fn check_plugin(plugin: &Map<String, Value>, file: &Path, at: &str) -> Result<(), String> {
+/// Checks that a plugin config (at `at` in the file) has a string `type`.
+pub fn check_plugin(plugin: &Map<String, Value>, src: &Source, at: &[Seg]) -> Result<(), String> {
+    let mut type_path = at.to_vec();
+    type_path.push(key("type"));
     match plugin.get("type") {
         Some(Value::String(t)) if !t.is_empty() => Ok(()),
-        Some(Value::String(_)) | None => Err(format!("{}: {at}: missing key \"type\"", file.display())),
-        Some(other) => {
-            Err(format!("{}: {at}: key \"type\": expected a string, found {other}", file.display()))
-        }
+        Some(Value::String(_)) => Err(src.error(&type_path, "must not be empty")),
+        None => Err(src.error(at, "missing key \"type\"")),
+        Some(other) => Err(src.error(&type_path, format!("expected a string, found {other}"))),
     }
 }
 
 /// Parses a conflist file's bytes (without the plugin-dir additions).
 pub fn parse_conflist(bytes: &[u8], file: &Path) -> Result<NetworkList, String> {
     let obj = parse_object(bytes, file)?;
+    let src = Source { file, bytes };
     let name = match obj.get("name") {
         Some(Value::String(n)) => n.clone(),
-        None => return Err(format!("{}: missing key \"name\"", file.display())),
-        Some(other) => {
-            return Err(format!("{}: key \"name\": expected a string, found {other}", file.display()))
-        }
+        None => return Err(src.error(&[], "missing key \"name\"")),
+        Some(other) => return Err(src.error(&[key("name")], format!("expected a string, found {other}"))),
     };
-    let cni_version = list_version(&obj, file)?;
-    let load_only_inlined = read_bool(&obj, "loadOnlyInlinedPlugins", file)?;
+    let cni_version = list_version(&obj, &src)?;
+    let load_only_inlined = read_bool(&obj, "loadOnlyInlinedPlugins", &src)?;
     let mut plugins = Vec::new();
     match obj.get("plugins") {
         None if load_only_inlined => {
-            return Err(format!(
-                "{}: \"loadOnlyInlinedPlugins\" is true but there is no \"plugins\" key",
-                file.display()
-            ))
+            return Err(src.error(&[key("loadOnlyInlinedPlugins")], "is true but there is no \"plugins\" key"))
         }
         None => {}
         Some(Value::Array(items)) => {
             if items.is_empty() {
-                return Err(format!("{}: key \"plugins\": the list is empty", file.display()));
+                return Err(src.error(&[key("plugins")], "the list is empty"));
             }
             for (i, item) in items.iter().enumerate() {
+                let at = [key("plugins"), Seg::Index(i)];
                 let Value::Object(plugin) = item else {
-                    return Err(format!("{}: key \"plugins[{i}]\": expected an object", file.display()));
+                    return Err(src.error(&at, "expected an object"));
                 };
-                check_plugin(plugin, file, &format!("plugins[{i}]"))?;
+                check_plugin(plugin, &src, &at)?;
                 plugins.push(plugin.clone());
             }
         }
-        Some(other) => {
-            return Err(format!("{}: key \"plugins\": expected an array, found {other}", file.display()))
-        }
+        Some(other) => return Err(src.error(&[key("plugins")], format!("expected an array, found {other}"))),
     }
     Ok(NetworkList {
         name,
         cni_version,
-        disable_check: read_bool(&obj, "disableCheck", file)?,
-        disable_gc: read_bool(&obj, "disableGC", file)?,
+        disable_check: read_bool(&obj, "disableCheck", &src)?,
+        disable_gc: read_bool(&obj, "disableGC", &src)?,
         load_only_inlined,
         plugins,
         bytes: bytes.to_vec(),
@@ -161,9 +195,20 @@ pub fn parse_conflist(bytes: &[u8], file: &Path) -> Result<NetworkList, String> 
 /// Turns a single-plugin `.conf` into a one-plugin list.
 pub fn parse_single(bytes: &[u8], file: &Path) -> Result<NetworkList, String> {
     let plugin = parse_object(bytes, file)?;
-    check_plugin(&plugin, file, "top level")?;
-    let name = plugin.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let version = plugin.get("cniVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+    let src = Source { file, bytes };
+    check_plugin(&plugin, &src, &[])?;
+    let name = match plugin.get("name") {
+        Some(Value::String(n)) => n.clone(),
+        None => return Err(src.error(&[], "missing key \"name\"")),
+        Some(other) => return Err(src.error(&[key("name")], format!("expected a string, found {other}"))),
+    };
+    let version = match plugin.get("cniVersion") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(v)) => v.clone(),
+        Some(other) => {
+            return Err(src.error(&[key("cniVersion")], format!("expected a string, found {other}")))
+        }
+    };
     let list = serde_json::json!({"name": name, "cniVersion": version, "plugins": [Value::Object(plugin)]});
     parse_conflist(list.to_string().as_bytes(), file)
 }
@@ -187,8 +232,13 @@ mod tests {
         assert_eq!(list.plugins.len(), 1);
         let err = parse(r#"{"name":"x","loadOnlyInlinedPlugins":true}"#).unwrap_err();
         assert!(err.contains("loadOnlyInlinedPlugins"), "{err}");
-        let err = parse(r#"{"name":"x","plugins":[{"type":1}]}"#).unwrap_err();
-        assert!(err.contains("10-x.conflist") && err.contains("\"type\""), "{err}");
+        let err = parse("{\"name\":\"x\",\n \"plugins\":[{\"type\":1}]}").unwrap_err();
+        assert!(
+            err.starts_with("/etc/cni/net.d/10-x.conflist:2:21: plugins[0].type: expected a string"),
+            "{err}"
+        );
+        let err = parse("{\"name\":\"x\",\n \"plugins\":[\n  {\"ipam\":{}}]}").unwrap_err();
+        assert!(err.contains("10-x.conflist:3:3: plugins[0]: missing key \"type\""), "{err}");
         let err = parse("{\n\"name\": }").unwrap_err();
         assert!(err.contains("10-x.conflist:2:"), "{err}");
         let single =

@@ -36,7 +36,8 @@ pub fn validate_plugin_type(plugin_type: &str) -> Result<(), CniError> {
     Ok(())
 }
 
-fn is_executable_file(path: &Path) -> bool {
+/// True for a regular file (or a link to one) with an execute bit.
+pub fn is_executable_file(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }

@@ -14,6 +14,7 @@ pub mod iface;
 pub mod invoke;
 pub mod ipam;
 pub mod ipmasq;
+pub mod jsonpos;
 pub mod netfilter;
 pub mod netlink;
 pub mod netns;

@@ -140,6 +140,18 @@ impl Netlink {
         }
     }
 
+    /// Every link in the namespace.
+    pub fn links(&self) -> Result<Vec<Link>, CniError> {
+        self.runtime.block_on(async {
+            let mut stream = self.handle.link().get().execute();
+            let mut found = Vec::new();
+            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list links", e))? {
+                found.push(link_from_message(&msg));
+            }
+            Ok(found)
+        })
+    }
+
     /// Looks a link up by name; `None` when it does not exist.
     pub fn link_by_name(&self, name: &str) -> Result<Option<Link>, CniError> {
         self.get_link(Err(name))

@@ -1,0 +1,246 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_cnictl_global_optspecs
+    string join \n conf-dir= cni-path= cache-dir= o/output= h/help V/version
+end
+
+function __fish_cnictl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_cnictl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_cnictl_using_subcommand
+    set -l cmd (__fish_cnictl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c cnictl -n "__fish_cnictl_needs_command" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_needs_command" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_needs_command" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_needs_command" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_needs_command" -s V -l version -d 'Print version'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "add" -d 'Attach a network namespace to a network (runs the chain\'s ADD)'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "del" -d 'Detach a network namespace from a network (runs the chain\'s DEL)'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK)'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "gc" -d 'Delete a network\'s stale attachments and let its plugins clean up'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "status" -d 'Ask a network\'s plugins whether they can serve new attachments'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "run" -d 'Run a command in a new network namespace attached to a network, then detach and remove the namespace (also on failure and on signals)'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "netns" -d 'Manage named network namespaces (/var/run/netns, as `ip netns`)'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "default-network" -d 'Show or install the network `cnictl run` uses when none is named'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "list" -d 'List the networks in the config dir: file, version, plugins, subnets, state'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "show" -d 'Show one network as it resolves, its capabilities and live attachments'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "attachments" -d 'List live attachments from the result cache'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "ps" -d 'List live attachments from the result cache'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "plugins" -d 'List the plugins in the plugin path and the spec versions they support'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "validate" -d 'Check a network (by name) or a config file: parsing, plugins, versions'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "doctor" -d 'Look for what keeps networks from working on this host, with fixes'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "generate-docs" -d 'Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s i -l ifname -d 'Interface name inside the namespace' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s i -l ifname -d 'Interface name inside the namespace' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s i -l ifname -d 'Interface name inside the namespace' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l valid -d 'An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without any, every cached attachment whose netns still exists is kept' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s i -l ifname -d 'Interface name inside the namespace' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s q -l quiet -d 'Print nothing but the command\'s own output'
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "del" -d 'Delete named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "list" -d 'List named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "del" -d 'Delete named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "list" -d 'List named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "show" -d 'Print the default network\'s conflist'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l force -d 'Replace an existing file'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the default network\'s conflist'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "add" -d 'Attach a network namespace to a network (runs the chain\'s ADD)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "del" -d 'Detach a network namespace from a network (runs the chain\'s DEL)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "gc" -d 'Delete a network\'s stale attachments and let its plugins clean up'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "status" -d 'Ask a network\'s plugins whether they can serve new attachments'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "run" -d 'Run a command in a new network namespace attached to a network, then detach and remove the namespace (also on failure and on signals)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "netns" -d 'Manage named network namespaces (/var/run/netns, as `ip netns`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "default-network" -d 'Show or install the network `cnictl run` uses when none is named'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "list" -d 'List the networks in the config dir: file, version, plugins, subnets, state'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "show" -d 'Show one network as it resolves, its capabilities and live attachments'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "attachments" -d 'List live attachments from the result cache'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "plugins" -d 'List the plugins in the plugin path and the spec versions they support'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "validate" -d 'Check a network (by name) or a config file: parsing, plugins, versions'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "doctor" -d 'Look for what keeps networks from working on this host, with fixes'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "generate-docs" -d 'Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "del" -d 'Delete named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "list" -d 'List named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from default-network" -f -a "show" -d 'Print the default network\'s conflist'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from default-network" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'

@@ -1,0 +1,92 @@
+//! `cnictl list`: every network file in the config dir, whether it loads,
+//! and what it holds, in libcni's order (a later file with the same
+//! network name is shadowed by the earlier one).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use color_eyre::eyre::Result;
+use serde_json::{json, Value};
+
+use super::Context;
+use crate::inspect;
+use crate::render::{self, Format};
+use crate::runtime::config::{conf_files, load_file};
+
+/// One config file as the list shows it.
+fn describe(file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value {
+    match load_file(file) {
+        Ok(list) => {
+            let shadowed_by = match first_by_name.get(&list.name) {
+                Some(first) => Some(first.display().to_string()),
+                None => {
+                    first_by_name.insert(list.name.clone(), file.to_path_buf());
+                    None
+                }
+            };
+            json!({
+                "name": list.name,
+                "file": file.display().to_string(),
+                "cniVersion": list.cni_version,
+                "plugins": inspect::plugin_types(&list),
+                "subnets": inspect::subnets(&list),
+                "loads": true,
+                "error": null,
+                "shadowedBy": shadowed_by,
+            })
+        }
+        Err(e) => json!({
+            "name": null,
+            "file": file.display().to_string(),
+            "cniVersion": null,
+            "plugins": [],
+            "subnets": [],
+            "loads": false,
+            "error": format!("{e:#}"),
+            "shadowedBy": null,
+        }),
+    }
+}
+
+fn strings(value: &Value) -> String {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// Prints the networks of the config dir.
+pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
+    let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
+    files.extend(conf_files(&ctx.conf_dir, &["conf", "json"])?);
+    let mut first_by_name = BTreeMap::new();
+    let networks: Vec<Value> = files.iter().map(|f| describe(f, &mut first_by_name)).collect();
+    let rows = networks
+        .iter()
+        .map(|n| {
+            let state = match (&n["error"], &n["shadowedBy"]) {
+                (Value::String(e), _) => format!("error: {e}"),
+                (_, Value::String(first)) => format!("shadowed by {first}"),
+                _ => "ok".to_string(),
+            };
+            vec![
+                n["name"].as_str().unwrap_or("-").to_string(),
+                n["file"].as_str().unwrap_or_default().to_string(),
+                n["cniVersion"].as_str().unwrap_or("-").to_string(),
+                strings(&n["plugins"]).replace(", ", " > "),
+                strings(&n["subnets"]),
+                state,
+            ]
+        })
+        .collect();
+    let empty = format!("no networks in {}", ctx.conf_dir.display());
+    render::print(
+        format,
+        &Value::Array(networks),
+        &["name", "file", "version", "plugins", "subnets", "state"],
+        rows,
+        &empty,
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! `cnictl plugins`: every plugin in the plugin path, where it is, and the
+//! spec versions it answers VERSION with. A name found in two directories
+//! is listed once, where lookup finds it (the first directory).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cni::env::Command as Verb;
+use cni::invoke::{exec_plugin, is_executable_file, Invocation, PluginExe};
+use cni::{BUILTIN_PLUGIN_TYPES, MULTICALL_BINARY};
+use color_eyre::eyre::Result;
+use serde_json::{json, Value};
+
+use super::Context;
+use crate::render::{self, Format};
+
+/// Executables next to plugins that are not plugins.
+const NOT_PLUGINS: [&str; 2] = ["cnictl", MULTICALL_BINARY];
+
+/// The plugins lookup would find, in lookup order.
+pub fn found_plugins(dirs: &[PathBuf]) -> Vec<PluginExe> {
+    let mut seen = BTreeSet::new();
+    let mut found = Vec::new();
+    for dir in dirs {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            if NOT_PLUGINS.contains(&name.as_str())
+                || !is_executable_file(&path)
+                || !seen.insert(name.clone())
+            {
+                continue;
+            }
+            found.push(PluginExe { program: path, name });
+        }
+        let multicall = dir.join(MULTICALL_BINARY);
+        if is_executable_file(&multicall) {
+            for name in BUILTIN_PLUGIN_TYPES {
+                if seen.insert(name.to_string()) {
+                    found.push(PluginExe { program: multicall.clone(), name: name.to_string() });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Asks one plugin for its versions.
+pub fn versions(exe: &PluginExe, path: &str) -> Result<Vec<String>, String> {
+    let call = Invocation { command: Verb::Version, container_id: "", netns: "", ifname: "", args: "", path };
+    let out = exec_plugin(exe, br#"{"cniVersion":"1.1.0"}"#, &call).map_err(|e| e.msg)?;
+    let reply: Value = serde_json::from_slice(&out).map_err(|e| format!("VERSION printed no JSON: {e}"))?;
+    let list = reply
+        .get("supportedVersions")
+        .and_then(Value::as_array)
+        .ok_or("VERSION gave no supportedVersions")?;
+    Ok(list.iter().filter_map(Value::as_str).map(str::to_string).collect())
+}
+
+fn shown_path(exe: &PluginExe) -> String {
+    let file = exe.program.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if file == exe.name {
+        exe.program.display().to_string()
+    } else {
+        format!("{} (as {})", exe.program.display(), exe.name)
+    }
+}
+
+/// Prints the plugins of the plugin path.
+pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
+    let path = ctx.runtime.path.joined();
+    let plugins = found_plugins(&ctx.runtime.path.dirs);
+    let answers: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plugins.iter().map(|p| scope.spawn(|| versions(p, &path))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("VERSION check panicked".into())))
+            .collect()
+    });
+    let views: Vec<Value> = plugins
+        .iter()
+        .zip(&answers)
+        .map(|(exe, answer)| {
+            json!({
+                "name": exe.name,
+                "path": exe.program.display().to_string(),
+                "multicall": exe.program.file_name().and_then(|n| n.to_str()) == Some(MULTICALL_BINARY),
+                "supportedVersions": answer.as_ref().ok(),
+                "error": answer.as_ref().err(),
+            })
+        })
+        .collect();
+    let rows = plugins
+        .iter()
+        .zip(&answers)
+        .map(|(exe, answer)| {
+            let versions = match answer {
+                Ok(v) => v.join(" "),
+                Err(e) => format!("error: {e}"),
+            };
+            vec![exe.name.clone(), shown_path(exe), versions]
+        })
+        .collect();
+    let dirs: Vec<String> = ctx.runtime.path.dirs.iter().map(|d| d.display().to_string()).collect();
+    let empty = format!("no plugins in {}", dirs.join(":"));
+    render::print(format, &Value::Array(views), &["plugin", "path", "versions"], rows, &empty);
+    Ok(ExitCode::SUCCESS)
+}

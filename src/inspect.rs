@@ -1,0 +1,69 @@
+//! What a network config says, summarized for the views: its plugin chain,
+//! its subnets and the capabilities its plugins declare.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::runtime::config::NetworkList;
+
+/// The type of each plugin in chain order.
+pub fn plugin_types(list: &NetworkList) -> Vec<String> {
+    list.plugins.iter().map(|p| p.get("type").and_then(Value::as_str).unwrap_or("?").to_string()).collect()
+}
+
+fn ipam_subnets(ipam: &Map<String, Value>, found: &mut Vec<String>) {
+    if let Some(subnet) = ipam.get("subnet").and_then(Value::as_str) {
+        found.push(subnet.to_string());
+    }
+    for set in ipam.get("ranges").and_then(Value::as_array).into_iter().flatten() {
+        for range in set.as_array().into_iter().flatten() {
+            if let Some(subnet) = range.get("subnet").and_then(Value::as_str) {
+                found.push(subnet.to_string());
+            }
+        }
+    }
+    for address in ipam.get("addresses").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(addr) = address.get("address").and_then(Value::as_str) {
+            found.push(addr.to_string());
+        }
+    }
+}
+
+/// The subnets (host-local) and addresses (static) the chain's IPAM hands out.
+pub fn subnets(list: &NetworkList) -> Vec<String> {
+    let mut found = Vec::new();
+    for plugin in &list.plugins {
+        if let Some(ipam) = plugin.get("ipam").and_then(Value::as_object) {
+            ipam_subnets(ipam, &mut found);
+        }
+    }
+    found
+}
+
+/// The capabilities the chain's plugins declare (`capabilities: {"x": true}`).
+pub fn capabilities(list: &NetworkList) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    for plugin in &list.plugins {
+        for (name, on) in plugin.get("capabilities").and_then(Value::as_object).into_iter().flatten() {
+            if on.as_bool() == Some(true) {
+                found.insert(name.clone());
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// The addresses in a cached result (0.3.0 and later `ips`, or 0.1/0.2 `ip4`/`ip6`).
+pub fn result_ips(result: Option<&Value>) -> Vec<String> {
+    let Some(result) = result else { return Vec::new() };
+    let ips = result.get("ips").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut found: Vec<String> =
+        ips.iter().filter_map(|ip| ip.get("address").and_then(Value::as_str)).map(str::to_string).collect();
+    for legacy in ["ip4", "ip6"] {
+        if let Some(ip) = result.get(legacy).and_then(|v| v.get("ip")).and_then(Value::as_str) {
+            found.push(ip.to_string());
+        }
+    }
+    found
+}
