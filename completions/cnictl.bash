@@ -34,6 +34,9 @@ _cnictl() {
             cnictl,del)
                 cmd="cnictl__subcmd__del"
                 ;;
+            cnictl,docker-run)
+                cmd="cnictl__subcmd__docker__subcmd__run"
+                ;;
             cnictl,doctor)
                 cmd="cnictl__subcmd__doctor"
                 ;;
@@ -105,6 +108,9 @@ _cnictl() {
                 ;;
             cnictl__subcmd__help,del)
                 cmd="cnictl__subcmd__help__subcmd__del"
+                ;;
+            cnictl__subcmd__help,docker-run)
+                cmd="cnictl__subcmd__help__subcmd__docker__subcmd__run"
                 ;;
             cnictl__subcmd__help,doctor)
                 cmd="cnictl__subcmd__help__subcmd__doctor"
@@ -194,7 +200,7 @@ _cnictl() {
 
     case "${cmd}" in
         cnictl)
-            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run netns default-network list show attachments ps plugins validate doctor completions generate-docs help"
+            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network list show attachments ps plugins validate doctor completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +621,60 @@ _cnictl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cnictl__subcmd__docker__subcmd__run)
+            opts="-o -h --net --ifname --args --cap-args --pause-image --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --net)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ifname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cap-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pause-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cnictl__subcmd__doctor)
             opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -722,7 +782,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help)
-            opts="add del check gc status run netns default-network list show attachments plugins validate doctor completions generate-docs help"
+            opts="add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -834,6 +894,20 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help__subcmd__del)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__help__subcmd__docker__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

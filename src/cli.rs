@@ -47,6 +47,10 @@ pub enum Command {
     /// Run a command in a new network namespace attached to a network, then
     /// detach and remove the namespace (also on failure and on signals).
     Run(RunArgs),
+    /// Run a Docker container on a CNI network: a pause container holds the
+    /// namespace, the network is added to it, the container joins it; all
+    /// is removed when the container exits.
+    DockerRun(DockerRunArgs),
     /// Manage named network namespaces (/var/run/netns, as `ip netns`).
     #[command(subcommand)]
     Netns(NetnsCommand),
@@ -114,6 +118,35 @@ pub struct RunArgs {
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+/// Arguments of `docker-run`: cnictl's own options come first and are long
+/// only, so that everything from the first other word on goes to `docker run`.
+#[derive(Debug, Args)]
+pub struct DockerRunArgs {
+    /// Network name. Default: as for `run`.
+    #[arg(long = "net", value_name = "NET")]
+    pub network: Option<String>,
+    /// Interface name inside the container.
+    #[arg(long, env = "CNI_IFNAME", default_value = "eth0")]
+    pub ifname: String,
+    /// CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE.
+    #[arg(long = "args", env = "CNI_ARGS", value_name = "PAIRS")]
+    pub cni_args: Option<String>,
+    /// Capability arguments as a JSON object.
+    #[arg(long = "cap-args", env = "CAP_ARGS", value_name = "JSON")]
+    pub cap_args: Option<String>,
+    /// Image of the pause container (needs /bin/sleep).
+    #[arg(long, default_value = "busybox:latest", value_name = "IMAGE")]
+    pub pause_image: String,
+    /// `docker run` arguments, the image and its command.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true,
+        value_name = "DOCKER-RUN-ARGS"
+    )]
+    pub docker_args: Vec<String>,
 }
 
 /// `netns` subcommands.

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod docker;
 mod inspect;
 mod netns;
 mod render;

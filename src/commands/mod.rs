@@ -6,6 +6,7 @@ mod attachments;
 mod check;
 mod default_network;
 mod del;
+mod docker_run;
 mod docs;
 mod doctor;
 mod gc;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Gc(args) => gc::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Run(args) => run::run(&ctx, args),
+        Command::DockerRun(args) => docker_run::run(&ctx, args),
         Command::Netns(command) => netns_cmd::run(command),
         Command::DefaultNetwork(command) => default_network::run(&ctx, command),
         Command::List => list::run(&ctx, cli.output),

@@ -17,7 +17,7 @@ use crate::runtime::default_network;
 
 /// The network to use: the one named, else the default network from the
 /// config dir, else the built-in one when the config dir has no networks.
-fn choose_network(ctx: &Context, name: Option<&str>) -> Result<NetworkList> {
+pub fn choose_network(ctx: &Context, name: Option<&str>) -> Result<NetworkList> {
     if let Some(name) = name {
         return load_network(&ctx.conf_dir, name);
     }

@@ -89,6 +89,14 @@ pub fn run_in(netns: &Path, argv: &[String]) -> Result<i32> {
             Ok(())
         });
     }
+    let code = run_forwarding(command, program);
+    drop(ns);
+    code
+}
+
+/// Runs `command` with signals forwarded (see `take_over_signals`), waits,
+/// and returns its exit code as a shell reports it (128 + N for signal N).
+pub fn run_forwarding(mut command: Command, program: &str) -> Result<i32> {
     let mut child = command.spawn().map_err(|e| eyre!("failed to run {program:?}: {e}"))?;
     CHILD.store(child.id() as i32, Ordering::SeqCst);
     if let Some(signal) = pending_signal() {
@@ -97,7 +105,6 @@ pub fn run_in(netns: &Path, argv: &[String]) -> Result<i32> {
     }
     let status = child.wait();
     CHILD.store(0, Ordering::SeqCst);
-    drop(ns);
     let status = status.wrap_err_with(|| format!("failed to wait for {program:?}"))?;
     Ok(status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1))
 }

@@ -1,0 +1,200 @@
+//! `cnictl docker-run` against a real Docker engine that the test starts
+//! itself (Debian's docker.io: vfs storage, its own data and exec roots and
+//! socket, no iptables, no bridge) with a busybox image imported from
+//! Debian's busybox-static. Subnet 10.205.N.0/24 belongs to this file.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+/// A private dockerd, stopped on drop.
+struct Dockerd {
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Dockerd {
+    fn start() -> Dockerd {
+        require_root();
+        let dir = tempfile::Builder::new().prefix("cnd").tempdir_in("/tmp").unwrap();
+        let p = |name: &str| dir.path().join(name).display().to_string();
+        let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
+        let namespace = unique("cnictl");
+        let child = Command::new("dockerd")
+            .args(["--data-root", &p("data"), "--exec-root", &p("exec"), "--pidfile", &p("docker.pid")])
+            .args(["--host", &format!("unix://{}", p("docker.sock")), "--storage-driver", "vfs"])
+            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+            .args([
+                "--containerd-namespace",
+                &namespace,
+                "--containerd-plugins-namespace",
+                &format!("{namespace}p"),
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd (install docker.io)");
+        let dockerd = Dockerd { dir, child };
+        let started = Instant::now();
+        while !dockerd.docker(&["version"]).status.success() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "dockerd did not come up: {}",
+                dockerd.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        dockerd
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default()
+    }
+
+    fn docker(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker").args(args).env("DOCKER_HOST", self.host()).output().expect("run docker")
+    }
+
+    /// `busybox:latest` from Debian's busybox-static, as the original README's scripts used.
+    fn import_busybox(&self) {
+        let rootfs = self.dir.path().join("rootfs");
+        let bin = rootfs.join("bin");
+        for dir in ["bin", "tmp", "proc", "sys", "dev", "etc"] {
+            std::fs::create_dir_all(rootfs.join(dir)).unwrap();
+        }
+        let busybox =
+            ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(PathBuf::from).find(|p| p.exists());
+        std::fs::copy(busybox.expect("busybox-static is installed"), bin.join("busybox")).unwrap();
+        let applets = Command::new(bin.join("busybox")).arg("--list").output().unwrap();
+        for applet in String::from_utf8_lossy(&applets.stdout).lines().filter(|a| *a != "busybox") {
+            std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+        }
+        let mut tar = Command::new("tar")
+            .args(["-C", rootfs.to_str().unwrap(), "-c", "."])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let import = Command::new("docker")
+            .args(["import", "-", "busybox:latest"])
+            .env("DOCKER_HOST", self.host())
+            .stdin(tar.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            tar.wait().unwrap().success() && import.status.success(),
+            "{}",
+            String::from_utf8_lossy(&import.stderr)
+        );
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn docker_run_attaches_the_container_and_cleans_up() {
+    let dockerd = Dockerd::start();
+    dockerd.import_busybox();
+    let plugins = PluginDir::new();
+    let conf = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let conflist = json!({"cniVersion": "1.0.0", "name": "dockernet", "plugins": [
+        {"type": "bridge", "bridge": bridge.name, "isDefaultGateway": true,
+         "ipam": {"type": "host-local", "subnet": "10.205.1.0/24", "dataDir": store.path()}}]});
+    std::fs::write(conf.path().join("10-docker.conflist"), conflist.to_string()).unwrap();
+    let host = dockerd.host();
+    let script = "ip -o -4 addr show eth0; ping -c1 -W2 10.205.1.1 >/dev/null && echo gateway-ok; exit 5";
+    let args = [
+        "docker-run",
+        "--net",
+        "dockernet",
+        "--rm",
+        "-e",
+        "GREETING=hi",
+        "busybox:latest",
+        "sh",
+        "-c",
+        script,
+    ];
+    let (code, stdout, stderr) =
+        run_cnictl_with(&args, conf.path(), cache.path(), plugins.path(), &[("DOCKER_HOST", host.as_str())]);
+    assert_eq!(code, 5, "the container's exit code: {stdout} {stderr}");
+    assert!(stdout.contains("inet 10.205.1."), "the container sees its address: {stdout}");
+    assert!(stdout.contains("gateway-ok"), "the container reaches the gateway: {stdout}");
+
+    let containers = dockerd.docker(&["ps", "-aq"]);
+    assert_eq!(String::from_utf8_lossy(&containers.stdout).trim(), "", "no pause container left");
+    assert!(reservations(&store.path().join("dockernet")).is_empty(), "no reservation left");
+    assert!(bridge_ports(&bridge.name).is_empty(), "no link left");
+    let cached = std::fs::read_dir(cache.path().join("results")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(cached, 0, "no cache entry left");
+
+    // A network that does not exist: a clear error, and no pause container started.
+    let (code, _, stderr) = run_cnictl_with(
+        &["docker-run", "--net", "nosuch", "busybox:latest", "true"],
+        conf.path(),
+        cache.path(),
+        plugins.path(),
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no network named \"nosuch\""), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&dockerd.docker(&["ps", "-aq"]).stdout).trim(), "");
+
+    // SIGINT to cnictl reaches the container through docker; cleanup still happens.
+    let script = "trap 'exit 3' INT; sleep 30 & wait";
+    let mut child = Command::new(cnictl())
+        .args(["docker-run", "--net", "dockernet", "--rm", "busybox:latest", "sh", "-c", script])
+        .env("NETCONFPATH", conf.path())
+        .env("CNI_CACHE_DIR", cache.path())
+        .env("CNI_PATH", plugins.path())
+        .env("DOCKER_HOST", &host)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    // Both the pause container and the real one are running.
+    while String::from_utf8_lossy(&dockerd.docker(&["ps", "-q"]).stdout).lines().count() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the container never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "the container's INT handler ran");
+    assert!(started.elapsed() < Duration::from_secs(25), "the container was interrupted, not left to finish");
+    assert_eq!(
+        String::from_utf8_lossy(&dockerd.docker(&["ps", "-aq"]).stdout).trim(),
+        "",
+        "no container left"
+    );
+    assert!(reservations(&store.path().join("dockernet")).is_empty());
+    assert!(bridge_ports(&bridge.name).is_empty());
+}
