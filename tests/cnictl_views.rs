@@ -191,13 +191,9 @@ fn validate_names_file_line_column_and_key() {
     assert_eq!(good["capabilities"], json!(["portMappings"]));
     assert!(good["plugins"][0]["path"].as_str().unwrap().contains(fx.plugins.path().to_str().unwrap()));
 
-    // By path: a broken file earlier in the dir stops lookup by name, as in libcni.
+    // A broken file earlier in the dir does not stop lookup by name.
     fx.write("60-gamma.conflist", r#"{"cniVersion": "1.0.0", "name": "gamma", "plugins": [{"type": "bridge"}, {"type": "no-such-plugin"}]}"#);
-    let (code, _, stderr) = fx.cnictl(&["validate", "gamma"]);
-    assert_eq!(code, 1);
-    assert!(stderr.contains("30-broken.conflist:4:14"), "{stderr}");
-    let gamma = fx.conf.path().join("60-gamma.conflist");
-    let missing = fx.json(&["validate", gamma.to_str().unwrap()]);
+    let missing = fx.json(&["validate", "gamma"]);
     assert_eq!(missing["valid"], false);
     assert!(missing["problems"][0].as_str().unwrap().contains("plugin 1 (no-such-plugin)"), "{missing}");
 }
@@ -280,4 +276,36 @@ fn committed_completions_and_man_pages_match_the_cli() {
             assert!(fresh == old, "{sub}/{file} is stale: run `cargo run -- generate-docs .`");
         }
     }
+}
+
+#[test]
+fn errors_say_what_failed_and_what_to_do_next() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = fx.cnictl(&["add", "nosuch", "x"]);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("cnictl: error: no network named \"nosuch\""), "{stderr}");
+    assert!(
+        stderr.contains("files that could not be read:") && stderr.contains("30-broken.conflist:4:14"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: `cnictl list`"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "NO_COLOR: no escape sequences: {stderr:?}");
+
+    let ns = TestNetns::new("hint");
+    let conf = fx.conf.path();
+    let (code, _, stderr) =
+        run_cnictl(&["add", "alpha", &ns.name], conf, fx.cache.path(), Path::new("/nonexistent"));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "network \"alpha\": plugin type=\"bridge\" failed (add): failed to find plugin \"bridge\""
+        ) && stderr.contains("(CNI error code 4)"),
+        "network, plugin, verb, the plugin's message and code: {stderr}"
+    );
+    assert!(stderr.contains("hint: install the plugin"), "{stderr}");
+
+    let broken = fx.conf.path().join("30-broken.conflist");
+    let (_, _, stderr) = fx.cnictl(&["validate", broken.to_str().unwrap()]);
+    assert!(stderr.contains(&format!("{}:4:14", broken.display())), "{stderr}");
+    assert!(stderr.contains("hint: `cnictl validate FILE`"), "{stderr}");
 }

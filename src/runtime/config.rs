@@ -56,19 +56,29 @@ pub fn load_file(file: &Path) -> Result<NetworkList> {
     Ok(list)
 }
 
-/// Finds and loads the network `name` from `dir`.
+/// Finds and loads the network `name` from `dir`. Unlike libcni, a file
+/// that cannot be read does not stop the search; if the network is not
+/// found, the error lists those files too.
 pub fn load_network(dir: &Path, name: &str) -> Result<NetworkList> {
-    for file in conf_files(dir, &["conflist"])? {
+    let mut unreadable = Vec::new();
+    let mut candidates = conf_files(dir, &["conflist"])?;
+    candidates.extend(conf_files(dir, &["conf", "json"])?);
+    for file in candidates {
         let bytes = read(&file)?;
-        if parse_conflist(&bytes, &file).map_err(|e| eyre!(e))?.name == name {
-            return load_file(&file);
+        let is_list = file.extension().and_then(|x| x.to_str()) == Some("conflist");
+        let parsed = if is_list { parse_conflist(&bytes, &file) } else { parse_single(&bytes, &file) };
+        match parsed {
+            Ok(list) if list.name == name => return load_file(&file),
+            Ok(_) => {}
+            Err(e) => unreadable.push(e),
         }
     }
-    for file in conf_files(dir, &["conf", "json"])? {
-        let bytes = read(&file)?;
-        if parse_single(&bytes, &file).map_err(|e| eyre!(e))?.name == name {
-            return load_file(&file);
-        }
+    if unreadable.is_empty() {
+        bail!("no network named {name:?} in {}", dir.display())
     }
-    bail!("no network named {name:?} in {}", dir.display())
+    bail!(
+        "no network named {name:?} in {}; files that could not be read:\n    {}",
+        dir.display(),
+        unreadable.join("\n    ")
+    )
 }
