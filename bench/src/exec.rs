@@ -1,0 +1,98 @@
+//! Running plugins as a runtime does (one exec per plugin, config on
+//! stdin, CNI_* in the environment), timed, and making namespaces.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// One attachment's identity.
+#[derive(Clone)]
+pub struct Target {
+    /// CNI_CONTAINERID.
+    pub id: String,
+    /// CNI_NETNS.
+    pub netns: String,
+}
+
+/// What a plugin run gave.
+pub struct Run {
+    /// Wall time from spawn to exit.
+    pub took: Duration,
+    /// Parsed stdout (Null when not JSON).
+    pub out: Value,
+    /// Exit status was 0.
+    pub ok: bool,
+}
+
+/// Runs `dir/<type>` with `command` on `target` and `conf` as stdin.
+pub fn plugin(dir: &Path, path: &str, plugin_type: &str, command: &str, target: &Target, conf: &str) -> Run {
+    let start = Instant::now();
+    let child = Command::new(dir.join(plugin_type))
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", &target.id)
+        .env("CNI_NETNS", &target.netns)
+        .env("CNI_IFNAME", "eth0")
+        .env("CNI_PATH", path)
+        .env_remove("CNI_ARGS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return Run { took: start.elapsed(), out: Value::Null, ok: false };
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(conf.as_bytes());
+    }
+    let output = child.wait_with_output();
+    let took = start.elapsed();
+    match output {
+        Ok(out) => Run { took, ok: out.status.success(), out: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null) },
+        Err(_) => Run { took, out: Value::Null, ok: false },
+    }
+}
+
+/// A network namespace for the benchmark, deleted on drop.
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// `ip netns add NAME`.
+    pub fn new(name: String) -> Netns {
+        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
+        let status = Command::new("ip").args(["netns", "add", &name]).status();
+        assert!(status.map(|s| s.success()).unwrap_or(false), "ip netns add {name} failed");
+        Netns { name }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> String {
+        format!("/var/run/netns/{}", self.name)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).stderr(Stdio::null()).status();
+    }
+}
+
+/// Deletes a link if it exists (bridges the benchmark made).
+pub fn delete_link(name: &str) {
+    let _ = Command::new("ip").args(["link", "del", name]).stderr(Stdio::null()).status();
+}
+
+/// A directory of links named after our plugin types, pointing at the multicall binary.
+pub fn our_plugin_dir(multicall: &Path, types: &[&str]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cnictl-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp plugin dir");
+    for t in types {
+        std::os::unix::fs::symlink(multicall, dir.join(t)).expect("link plugin");
+    }
+    dir
+}

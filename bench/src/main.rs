@@ -1,0 +1,203 @@
+//! The side-by-side benchmark: our plugins against the reference plugins
+//! (Debian's containernetworking-plugins in /usr/lib/cni), on the same
+//! machine in one run, each plugin exec'd as a runtime does. Prints
+//! medians, p90 and ours/reference ratios, and can write them into the
+//! README. Needs root; run `cargo build --release --workspace` first.
+//!
+//! Usage: bench [--quick] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]
+
+mod exec;
+mod scenarios;
+mod stats;
+
+use std::path::{Path, PathBuf};
+
+use scenarios::Side;
+use stats::{latency, markdown, summarize, Row};
+
+/// Where Debian installs the reference plugins.
+pub const REFERENCE_DIR: &str = "/usr/lib/cni";
+
+/// Our plugin types the benchmark links.
+const OURS: [&str; 5] = ["bridge", "ptp", "loopback", "host-local", "static"];
+
+struct Options {
+    iterations: usize,
+    live: usize,
+    seconds: u64,
+    readme: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let mut opts = Options { iterations: 30, live: 500, seconds: 10, readme: None };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |what: &str| -> usize {
+            args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what} needs a number"))
+        };
+        match arg.as_str() {
+            "--quick" => {
+                opts.iterations = 10;
+                opts.live = 50;
+                opts.seconds = 3;
+            }
+            "--iterations" => opts.iterations = number("--iterations"),
+            "--live" => opts.live = number("--live"),
+            "--seconds" => opts.seconds = number("--seconds") as u64,
+            "--write-readme" => opts.readme = args.next().map(PathBuf::from),
+            other => panic!("unknown argument {other:?}; usage: bench [--quick] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]"),
+        }
+    }
+    opts
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or("unknown CPU")
+        .to_string();
+    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let reference = std::process::Command::new(Path::new(REFERENCE_DIR).join("bridge"))
+        .env("CNI_COMMAND", "VERSION")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+        .unwrap_or_default();
+    let reference = if reference.is_empty() { "containernetworking-plugins (Debian)".to_string() } else { reference };
+    format!("{model}, {cores} cores, Linux {}; reference: {reference} from Debian's containernetworking-plugins", kernel.trim())
+}
+
+fn side(label: &'static str, tag: &'static str, dir: PathBuf, octet: u8) -> Side {
+    let store = std::env::temp_dir().join(format!("cnictl-bench-store-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let path = if dir == Path::new(REFERENCE_DIR) {
+        REFERENCE_DIR.to_string()
+    } else {
+        format!("{}:{REFERENCE_DIR}", dir.display())
+    };
+    Side { label, tag, dir, path, octet, store }
+}
+
+fn main() {
+    let opts = options();
+    assert!(
+        std::fs::metadata("/proc/self/ns/net").is_ok() && nix_is_root(),
+        "the benchmark needs root (network namespaces)"
+    );
+    let exe = std::env::current_exe().expect("own path");
+    let multicall = exe.parent().map(|d| d.join("cni-plugins")).filter(|p| p.exists()).unwrap_or_else(|| {
+        panic!("cni-plugins not found next to {}: cargo build --release --workspace", exe.display())
+    });
+    let our_dir = exec::our_plugin_dir(&multicall, &OURS);
+    let sides = [side("ours", "o", our_dir.clone(), 232), side("reference", "r", PathBuf::from(REFERENCE_DIR), 233)];
+
+    eprintln!("bench: ADD/DEL latency, {} iterations each, interleaved", opts.iterations);
+    let add_del = scenarios::add_del(&sides, opts.iterations);
+    let (ours_add, ref_add) = (summarize(&add_del[0].0), summarize(&add_del[1].0));
+    let (ours_del, ref_del) = (summarize(&add_del[0].1), summarize(&add_del[1].1));
+
+    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain");
+    let chain = scenarios::chain_add_del(&sides, opts.iterations.min(20));
+    let (ours_chain, ref_chain) = (summarize(&chain[0]), summarize(&chain[1]));
+
+    eprintln!("bench: 8 parallel workers, {} s per side", opts.seconds);
+    let par: Vec<scenarios::Throughput> = sides.iter().map(|s| scenarios::parallel(s, 8, opts.seconds)).collect();
+
+    eprintln!("bench: ADD latency at the first attachment and with {} live", opts.live);
+    let scale: Vec<(stats::Summary, stats::Summary)> = sides
+        .iter()
+        .map(|s| {
+            let (first, loaded) = scenarios::scaling(s, opts.live, 10);
+            (summarize(&first), summarize(&loaded))
+        })
+        .collect();
+
+    let ours_size = std::fs::metadata(&multicall).map(|m| m.len()).unwrap_or(0);
+    let ref_size = scenarios::size_of_files(Path::new(REFERENCE_DIR));
+
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_000_000.0);
+    let growth = |(first, loaded): &(stats::Summary, stats::Summary)| {
+        format!("{:.2}x ({:.1} -> {:.1} ms)", loaded.median / first.median, first.median, loaded.median)
+    };
+    let rows = vec![
+        Row {
+            what: "bridge + host-local + ipMasq, ADD".into(),
+            ours: latency(ours_add),
+            reference: latency(ref_add),
+            ratio: ours_add.median / ref_add.median,
+            target: "<= 5 ms".into(),
+        },
+        Row {
+            what: "same, DEL".into(),
+            ours: latency(ours_del),
+            reference: latency(ref_del),
+            ratio: ours_del.median / ref_del.median,
+            target: "<= 5 ms".into(),
+        },
+        Row {
+            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL (meta plugins: the reference's in both)".into(),
+            ours: latency(ours_chain),
+            reference: latency(ref_chain),
+            ratio: ours_chain.median / ref_chain.median,
+            target: "<= 0.2x".into(),
+        },
+        Row {
+            what: "8 workers, ADD+DEL cycles per second (duplicates, failures)".into(),
+            ours: format!("{:.1}/s ({}, {})", par[0].per_second, par[0].duplicates, par[0].failures),
+            reference: format!("{:.1}/s ({}, {})", par[1].per_second, par[1].duplicates, par[1].failures),
+            ratio: par[0].per_second / par[1].per_second,
+            target: ">= 5x, 0 duplicates".into(),
+        },
+        Row {
+            what: format!("ADD latency with {} live attachments / first", opts.live),
+            ours: growth(&scale[0]),
+            reference: growth(&scale[1]),
+            ratio: (scale[0].1.median / scale[0].0.median) / (scale[1].1.median / scale[1].0.median),
+            target: "<= 1.1x".into(),
+        },
+        Row {
+            what: "plugins on disk (ours: the multicall binary; links cost nothing)".into(),
+            ours: mb(ours_size),
+            reference: mb(ref_size),
+            ratio: ours_size as f64 / ref_size as f64,
+            target: "<= 10 MB".into(),
+        },
+    ];
+    let table = markdown(&rows);
+    let machine = machine();
+    println!("{table}\nmachine: {machine}");
+    if let Some(readme) = &opts.readme {
+        write_readme(readme, &table, &machine, &opts);
+    }
+    let _ = std::fs::remove_dir_all(&our_dir);
+    for side in &sides {
+        let _ = std::fs::remove_dir_all(&side.store);
+    }
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// Replaces the text between the README's benchmark markers.
+fn write_readme(path: &Path, table: &str, machine: &str, opts: &Options) {
+    let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
+    let text = std::fs::read_to_string(path).expect("read README");
+    let (Some(a), Some(b)) = (text.find(start), text.find(end)) else {
+        panic!("{} has no {start} ... {end} markers", path.display())
+    };
+    let block = format!(
+        "{start}\n{table}\nMeasured on {machine}, with {} iterations per latency, {} s of throughput per side and {} live \
+         attachments. Regenerate with `sudo target/release/bench --write-readme README.md` after \
+         `cargo build --release --workspace`.\n",
+        opts.iterations, opts.seconds, opts.live
+    );
+    let updated = format!("{}{block}{}", &text[..a], &text[b..]);
+    std::fs::write(path, updated).expect("write README");
+}
