@@ -116,6 +116,21 @@ fn masquerade_rules_come_with_add_and_go_with_del_on_each_backend() {
         let result = att.add(&plugins.plugin("bridge"), path);
         if backend == "nftables" {
             assert_eq!(nft_masq_rules(&att.id), 2, "one nft rule per address");
+            // Written over netlink, the rules read back as nft itself would have written them.
+            let listing = |chain: &str| {
+                let out = std::process::Command::new("nft")
+                    .args(["list", "chain", "inet", "cni_plugins_masquerade", chain])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).to_string()
+            };
+            let postrouting = listing("postrouting");
+            for line in ["ip daddr 224.0.0.0/4 return", "ip6 daddr ff00::/8 return", "goto masq_checks"] {
+                assert!(postrouting.contains(line), "{line:?} in {postrouting}");
+            }
+            let v4 = ips(&result)[0].clone();
+            let expected = format!("ip saddr {} ip daddr != 10.201.4.0/24 masquerade comment", bare(&v4));
+            assert!(listing("masq_checks").contains(&expected), "{expected:?} in {}", listing("masq_checks"));
             assert_eq!(iptables_masq_lines(false, &att.id), 0);
         } else {
             assert_eq!(iptables_masq_lines(false, &att.id), 3, "v4 jump, accept, masquerade");
@@ -330,6 +345,26 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
     assert_eq!(link_details(Some(&ns2.name), "eth0"), Value::Null);
     assert!(reservations(&store.path().join(network_name(&other))).is_empty(), "reservation left");
     assert_eq!(nft_masq_rules(&second.id), 0);
+
+    // host-local (run in-process, as it is this same binary) runs out of addresses.
+    let store3 = tempfile::tempdir().unwrap();
+    let bridge3 = TestBridge::new();
+    let one = conf(
+        &bridge3.name,
+        store3.path(),
+        json!([[{"subnet": "10.201.19.0/24", "rangeStart": "10.201.19.5", "rangeEnd": "10.201.19.5"}]]),
+        json!({}),
+    );
+    let ns3 = TestNetns::new("bfc");
+    let ns4 = TestNetns::new("bfd");
+    let taken = Attachment::new(&plugins.plugin("bridge"), &one, &ns3, &path);
+    taken.add(&plugins.plugin("bridge"), &path);
+    let starved = Attachment::new(&plugins.plugin("bridge"), &one, &ns4, &path);
+    let out = starved.call(&plugins.plugin("bridge"), "ADD", &path, &one);
+    assert_eq!(out.code, 1);
+    assert!(out.json["msg"].as_str().unwrap().contains("no IP addresses available"), "{}", out.stdout);
+    assert_eq!(bridge_ports(&bridge3.name).len(), 1, "the failed ADD's veth is gone");
+    assert_eq!(link_details(Some(&ns4.name), "eth0"), Value::Null);
 }
 
 #[test]

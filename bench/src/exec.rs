@@ -50,7 +50,11 @@ pub fn plugin(dir: &Path, path: &str, plugin_type: &str, command: &str, target: 
     let output = child.wait_with_output();
     let took = start.elapsed();
     match output {
-        Ok(out) => Run { took, ok: out.status.success(), out: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null) },
+        Ok(out) => Run {
+            took,
+            ok: out.status.success(),
+            out: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        },
         Err(_) => Run { took, out: Value::Null, ok: false },
     }
 }

@@ -67,8 +67,12 @@ fn machine() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
         .unwrap_or_default();
-    let reference = if reference.is_empty() { "containernetworking-plugins (Debian)".to_string() } else { reference };
-    format!("{model}, {cores} cores, Linux {}; reference: {reference} from Debian's containernetworking-plugins", kernel.trim())
+    let reference =
+        if reference.is_empty() { "containernetworking-plugins (Debian)".to_string() } else { reference };
+    format!(
+        "{model}, {cores} cores, Linux {}; reference: {reference} from Debian's containernetworking-plugins",
+        kernel.trim()
+    )
 }
 
 fn side(label: &'static str, tag: &'static str, dir: PathBuf, octet: u8) -> Side {
@@ -93,7 +97,8 @@ fn main() {
         panic!("cni-plugins not found next to {}: cargo build --release --workspace", exe.display())
     });
     let our_dir = exec::our_plugin_dir(&multicall, &OURS);
-    let sides = [side("ours", "o", our_dir.clone(), 232), side("reference", "r", PathBuf::from(REFERENCE_DIR), 233)];
+    let sides =
+        [side("ours", "o", our_dir.clone(), 232), side("reference", "r", PathBuf::from(REFERENCE_DIR), 233)];
 
     eprintln!("bench: ADD/DEL latency, {} iterations each, interleaved", opts.iterations);
     let add_del = scenarios::add_del(&sides, opts.iterations);
@@ -105,7 +110,8 @@ fn main() {
     let (ours_chain, ref_chain) = (summarize(&chain[0]), summarize(&chain[1]));
 
     eprintln!("bench: 8 parallel workers, {} s per side", opts.seconds);
-    let par: Vec<scenarios::Throughput> = sides.iter().map(|s| scenarios::parallel(s, 8, opts.seconds)).collect();
+    let par: Vec<scenarios::Throughput> =
+        sides.iter().map(|s| scenarios::parallel(s, 8, opts.seconds)).collect();
 
     eprintln!("bench: ADD latency at the first attachment and with {} live", opts.live);
     let scale: Vec<(stats::Summary, stats::Summary)> = sides

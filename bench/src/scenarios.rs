@@ -85,7 +85,6 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Vec<(Vec<Duration>, Vec<Dur
     times
 }
 
-
 fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
     let reference = PathBuf::from(crate::REFERENCE_DIR);
     let name = format!("bench-{}-c", side.tag);
@@ -126,12 +125,26 @@ pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
             let mut prev = Value::Null;
             for (dir, conf) in &plugins {
                 let stdin = if prev.is_null() { conf.to_string() } else { with_prev(conf, &prev) };
-                let run = plugin(dir, &side.path, conf["type"].as_str().unwrap_or_default(), "ADD", &target, &stdin);
+                let run = plugin(
+                    dir,
+                    &side.path,
+                    conf["type"].as_str().unwrap_or_default(),
+                    "ADD",
+                    &target,
+                    &stdin,
+                );
                 assert!(run.ok, "{} chain ADD {} failed: {}", side.label, conf["type"], run.out);
                 prev = run.out;
             }
             for (dir, conf) in plugins.iter().rev() {
-                let run = plugin(dir, &side.path, conf["type"].as_str().unwrap_or_default(), "DEL", &target, &with_prev(conf, &prev));
+                let run = plugin(
+                    dir,
+                    &side.path,
+                    conf["type"].as_str().unwrap_or_default(),
+                    "DEL",
+                    &target,
+                    &with_prev(conf, &prev),
+                );
                 assert!(run.ok, "{} chain DEL {} failed: {}", side.label, conf["type"], run.out);
             }
             if i >= warmup {
@@ -178,7 +191,8 @@ pub fn parallel(side: &Side, workers: usize, seconds: u64) -> Throughput {
                     if let Ok(mut l) = live.lock() {
                         l.remove(&ip);
                     }
-                    let del = plugin(&side.dir, &side.path, "bridge", "DEL", target, &with_prev(&conf, &add.out));
+                    let del =
+                        plugin(&side.dir, &side.path, "bridge", "DEL", target, &with_prev(&conf, &add.out));
                     if del.ok {
                         cycles.fetch_add(1, Ordering::SeqCst);
                     } else {

@@ -43,7 +43,8 @@ pub fn latency(s: Summary) -> String {
 
 /// The report as a Markdown table.
 pub fn markdown(rows: &[Row]) -> String {
-    let mut out = String::from("| work | ours | reference | ours/ref | target |\n| --- | --- | --- | --- | --- |\n");
+    let mut out =
+        String::from("| work | ours | reference | ours/ref | target |\n| --- | --- | --- | --- | --- |\n");
     for row in rows {
         out.push_str(&format!(
             "| {} | {} | {} | {:.2} | {} |\n",

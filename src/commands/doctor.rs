@@ -96,38 +96,36 @@ fn tool_version(tool: &str) -> Option<String> {
 }
 
 fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
-    let nft = tool_version("nft");
+    use cni::netfilter::nftnl::{list_table, FAMILY_INET};
+    let nftables = list_table(FAMILY_INET, "cni_plugins_masquerade").is_ok();
     let iptables = tool_version("iptables");
     let masq_users: Vec<&str> = networks
         .iter()
         .filter(|n| n.plugins.iter().any(|p| p.get("ipMasq").and_then(Value::as_bool) == Some(true)))
         .map(|n| n.name.as_str())
         .collect();
-    match (&nft, &iptables) {
-        (Some(v), _) => findings.push(finding(
+    match (nftables, &iptables) {
+        (true, _) => findings.push(finding(
             "netfilter backend",
             Status::Ok,
-            format!("ipMasq without ipMasqBackend uses nftables ({v})"),
+            "ipMasq without ipMasqBackend uses nftables (the kernel's nf_tables, over netlink; no nft binary needed)",
             None,
         )),
-        (None, Some(v)) => findings.push(finding(
+        (false, Some(v)) => findings.push(finding(
             "netfilter backend",
             Status::Ok,
-            format!("ipMasq without ipMasqBackend uses iptables ({v}); nft is not installed"),
+            format!("ipMasq without ipMasqBackend uses iptables ({v}); the kernel's nf_tables does not answer"),
             None,
         )),
-        (None, None) => findings.push(finding(
+        (false, None) => findings.push(finding(
             "netfilter backend",
             if masq_users.is_empty() { Status::Info } else { Status::Fail },
             if masq_users.is_empty() {
-                "neither nft nor iptables is installed (no configured network uses ipMasq)".to_string()
+                "neither nf_tables nor iptables is usable (no configured network uses ipMasq)".to_string()
             } else {
-                format!(
-                    "neither nft nor iptables is installed, and ipMasq is on in: {}",
-                    masq_users.join(", ")
-                )
+                format!("neither nf_tables nor iptables is usable, and ipMasq is on in: {}", masq_users.join(", "))
             },
-            Some("apt-get install nftables".into()),
+            Some("modprobe nf_tables, or apt-get install iptables".into()),
         )),
     }
 }

@@ -83,7 +83,8 @@ pub struct Invocation<'a> {
 }
 
 impl Invocation<'_> {
-    fn env(&self) -> [(&'static str, &str); 6] {
+    /// The six variables, as the plugin's environment gets them.
+    pub fn env(&self) -> [(&'static str, &str); 6] {
         [
             ("CNI_COMMAND", self.command.as_str()),
             ("CNI_CONTAINERID", self.container_id),
@@ -128,18 +129,25 @@ pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<V
     if let Some(writer) = writer {
         let _ = writer.join();
     }
-    if output.status.success() {
-        return Ok(output.stdout);
+    if !output.status.success() && serde_json::from_slice::<serde_json::Value>(&output.stdout).is_err() {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let detail = if stderr.is_empty() { stdout } else { stderr };
+        return Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)));
     }
-    if let Some(err) = serde_json::from_slice::<serde_json::Value>(&output.stdout)
-        .ok()
-        .as_ref()
-        .and_then(CniError::from_json)
-    {
-        return Err(err);
+    plugin_outcome(output.status.success(), output.stdout, &exe.name)
+}
+
+/// A plugin's stdout on success; on failure, the error object it printed.
+pub fn plugin_outcome(success: bool, stdout: Vec<u8>, name: &str) -> Result<Vec<u8>, CniError> {
+    if success {
+        return Ok(stdout);
     }
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let detail = if stderr.is_empty() { stdout } else { stderr };
-    Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)))
+    match serde_json::from_slice::<serde_json::Value>(&stdout).ok().as_ref().and_then(CniError::from_json) {
+        Some(err) => Err(err),
+        None => Err(CniError::internal(format!(
+            "plugin {name} failed: {}",
+            String::from_utf8_lossy(&stdout).trim()
+        ))),
+    }
 }

@@ -4,10 +4,40 @@
 //! netconf and environment, as the reference does. `IpamLease` releases
 //! the addresses again if the main plugin's ADD fails after allocation.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
 use crate::env::{CmdArgs, Command};
 use crate::error::CniError;
 use crate::invoke::{exec_plugin, find_plugin, Invocation};
 use crate::result::CniResult;
+use crate::skel::Plugin;
+
+/// The plugins this binary carries, for calls that may stay in-process.
+static IN_PROCESS: OnceLock<&'static [&'static dyn Plugin]> = OnceLock::new();
+
+/// Lets IPAM calls that would exec this very binary run in-process instead
+/// (the multicall binary registers its plugins at start-up). The call goes
+/// through the same skeleton, with the same environment and stdin, so the
+/// result is what the exec would have printed; only the fork and exec are saved.
+pub fn register_in_process(plugins: &'static [&'static dyn Plugin]) {
+    let _ = IN_PROCESS.set(plugins);
+}
+
+fn own_binary() -> Option<&'static PathBuf> {
+    static OWN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    OWN.get_or_init(|| std::fs::canonicalize("/proc/self/exe").ok()).as_ref()
+}
+
+/// The registered plugin to run in-process, when `program` is this binary.
+fn in_process(program: &Path, name: &str) -> Option<&'static dyn Plugin> {
+    let plugins = IN_PROCESS.get()?;
+    let own = own_binary()?;
+    if std::fs::canonicalize(program).ok().as_ref() != Some(own) {
+        return None;
+    }
+    plugins.iter().copied().find(|p| p.name() == name)
+}
 
 fn run(ipam_type: &str, command: Command, args: &CmdArgs) -> Result<Vec<u8>, CniError> {
     let exe = find_plugin(ipam_type, &args.path_dirs())?;
@@ -20,7 +50,25 @@ fn run(ipam_type: &str, command: Command, args: &CmdArgs) -> Result<Vec<u8>, Cni
         args: &args.args,
         path: &args.path,
     };
-    exec_plugin(&exe, &args.stdin, &call)
+    match in_process(&exe.program, &exe.name) {
+        Some(plugin) => run_in_process(plugin, &call, &args.stdin),
+        None => exec_plugin(&exe, &args.stdin, &call),
+    }
+}
+
+/// Runs a plugin through the skeleton as if exec'd: the call's CNI_*
+/// variables over the process environment, `stdin` as its stdin.
+fn run_in_process(plugin: &dyn Plugin, call: &Invocation, stdin: &[u8]) -> Result<Vec<u8>, CniError> {
+    let env = call.env();
+    let getenv = |key: &str| match env.iter().find(|(k, _)| *k == key) {
+        Some((_, value)) => Some(value.to_string()),
+        None => std::env::var(key).ok(),
+    };
+    let mut input = stdin;
+    let mut output = Vec::new();
+    let mut errors = Vec::new();
+    let code = crate::skel::dispatch(plugin, &getenv, &mut input, &mut output, &mut errors);
+    crate::invoke::plugin_outcome(code == 0, output, plugin.name())
 }
 
 /// Runs the IPAM plugin's ADD and returns its result in canonical form.

@@ -12,7 +12,10 @@ use ipnetwork::IpNetwork;
 
 use crate::conf::Attachment;
 use crate::error::{CniError, ErrorCode};
-use crate::netfilter::{self, hash_with_prefix, iptables, nft};
+use crate::netfilter::nftnl::{
+    self, Batch, Expr, Hook, FAMILY_INET, FAMILY_IPV4, FAMILY_IPV6, NFT_GOTO, NFT_RETURN,
+};
+use crate::netfilter::{self, hash_with_prefix, iptables};
 
 const TABLE: &str = "cni_plugins_masquerade";
 const CHAIN: &str = "masq_checks";
@@ -30,7 +33,7 @@ pub enum Backend {
 
 impl Backend {
     /// The backend for `ipMasqBackend`: as configured, else nftables when
-    /// `nft` is installed, else iptables when its tools are.
+    /// the kernel answers nf_tables requests, else iptables when its tools are.
     pub fn choose(configured: Option<&str>) -> Result<Backend, CniError> {
         match configured {
             Some("nftables") => Ok(Backend::Nftables),
@@ -41,11 +44,11 @@ impl Backend {
                     "unknown ipmasq backend {other:?} (ipMasqBackend must be \"nftables\" or \"iptables\")"
                 ),
             )),
-            None if nft::nft().is_some() => Ok(Backend::Nftables),
+            None if nftables_works() => Ok(Backend::Nftables),
             None if iptables::available(false) => Ok(Backend::Iptables),
             None => Err(CniError::internal(
-                "ipMasq needs nftables or iptables, and neither `nft` nor `iptables-restore` was found \
-                 (install Debian's nftables package)",
+                "ipMasq needs nftables or iptables: the kernel's nf_tables does not answer and \
+                 iptables-restore was not found",
             )),
         }
     }
@@ -100,47 +103,114 @@ pub fn setup(backend: Backend, addresses: &[IpNetwork], owner: &Owner) -> Result
     }
 }
 
+/// True when the kernel answers nf_tables requests (no `nft` binary needed).
+fn nftables_works() -> bool {
+    nftnl::list_table(FAMILY_INET, TABLE).is_ok()
+}
+
 /// Rules in the `postrouting` chain as the reference writes it.
 const POSTROUTING_RULES: usize = 3;
 
+/// NF_INET_POST_ROUTING.
+const HOOK_POSTROUTING: u32 = 4;
+
+/// Matches the source (`saddr`) or destination address against `net` as
+/// nft compiles it (so `nft list` shows `ip daddr != 10.22.0.0/16`). Preceded by the `meta nfproto` check an inet table needs.
+fn match_address(exprs: &mut Vec<Expr>, net: IpNetwork, destination: bool, equal: bool) {
+    let (bytes, base): (Vec<u8>, u32) = match net.network() {
+        std::net::IpAddr::V4(_) => match net.ip() {
+            std::net::IpAddr::V4(ip) => (ip.octets().to_vec(), if destination { 16 } else { 12 }),
+            std::net::IpAddr::V6(_) => return,
+        },
+        std::net::IpAddr::V6(_) => match net.ip() {
+            std::net::IpAddr::V6(ip) => (ip.octets().to_vec(), if destination { 24 } else { 8 }),
+            std::net::IpAddr::V4(_) => return,
+        },
+    };
+    let prefix = net.prefix() as usize;
+    // Byte-aligned: load just the prefix bytes. Otherwise the whole address, masked.
+    let length = if prefix % 8 == 0 { prefix / 8 } else { bytes.len() };
+    let mut value = bytes[..length].to_vec();
+    exprs.push(Expr::payload_network(1, base, length as u32));
+    if prefix % 8 != 0 {
+        let mask: Vec<u8> = (0..length)
+            .map(|i| match (prefix / 8).cmp(&i) {
+                std::cmp::Ordering::Greater => 0xff,
+                std::cmp::Ordering::Equal => 0xffu8 << (8 - prefix % 8),
+                std::cmp::Ordering::Less => 0,
+            })
+            .collect();
+        for (v, m) in value.iter_mut().zip(&mask) {
+            *v &= m;
+        }
+        exprs.push(Expr::mask(1, &mask));
+    }
+    exprs.push(Expr::cmp(1, equal, &value));
+}
+
+fn nfproto(exprs: &mut Vec<Expr>, ipv4: bool) {
+    exprs.push(Expr::meta_nfproto(1));
+    exprs.push(Expr::cmp(1, true, &[if ipv4 { FAMILY_IPV4 } else { FAMILY_IPV6 }]));
+}
+
+/// `ip daddr == 224.0.0.0/4 return`, `ip6 daddr == ff00::/8 return`.
+fn multicast_return(ipv4: bool) -> Vec<Expr> {
+    let mut exprs = Vec::new();
+    nfproto(&mut exprs, ipv4);
+    let net: IpNetwork =
+        if ipv4 { "224.0.0.0/4" } else { "ff00::/8" }.parse().unwrap_or_else(|_| unreachable!());
+    match_address(&mut exprs, net, true, true);
+    exprs.push(Expr::verdict(NFT_RETURN, None));
+    exprs
+}
+
+/// `ip saddr == ADDR ip daddr != SUBNET masquerade`.
+fn masquerade_rule(address: IpNetwork) -> Vec<Expr> {
+    let mut exprs = Vec::new();
+    nfproto(&mut exprs, address.is_ipv4());
+    let host = IpNetwork::new(address.ip(), if address.is_ipv4() { 32 } else { 128 }).unwrap_or(address);
+    match_address(&mut exprs, host, false, true);
+    let subnet = IpNetwork::new(address.network(), address.prefix()).unwrap_or(address);
+    match_address(&mut exprs, subnet, true, false);
+    exprs.push(Expr::masquerade());
+    exprs
+}
+
 fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    let listing = nft::list_table("inet", TABLE)?;
+    let nftnl_listing = nftnl::list_table(FAMILY_INET, TABLE)?.unwrap_or_default();
+    let (chains, rules) = (nftnl_listing.chains, nftnl_listing.rules);
     let prefix = instance_hash(owner);
-    let t = format!("inet {TABLE}");
-    let postrouting: Vec<_> = listing.rules.iter().filter(|r| r.chain == "postrouting").collect();
-    let in_place = listing.chains.iter().any(|c| c == CHAIN)
-        && listing.chains.iter().any(|c| c == "postrouting")
+    let postrouting: Vec<_> = rules.iter().filter(|r| r.chain == "postrouting").collect();
+    let in_place = chains.iter().any(|c| c == CHAIN)
+        && chains.iter().any(|c| c == "postrouting")
         && postrouting.len() == POSTROUTING_RULES
         && postrouting.iter().all(|r| r.comment.is_empty());
-    let mut script = String::new();
+    let mut batch = Batch::new(FAMILY_INET);
     if !in_place {
         // Flushing a base chain costs an RCU grace period in the kernel, so
         // it is rewritten only when it is missing or not as expected.
-        script = format!(
-            "add table {t} {{ comment {} ; }}\n\
-             add chain {t} {CHAIN} {{ comment {} ; }}\n\
-             add chain {t} postrouting {{ type nat hook postrouting priority 100 ; }}\n\
-             flush chain {t} postrouting\n\
-             add rule {t} postrouting ip daddr == 224.0.0.0/4  return\n\
-             add rule {t} postrouting ip6 daddr == ff00::/8  return\n\
-             add rule {t} postrouting goto {CHAIN}\n",
-            nft::quote("Masquerading for plugins from github.com/containernetworking/plugins"),
-            nft::quote("Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"),
+        batch.add_table(TABLE, Some("Masquerading for plugins from github.com/containernetworking/plugins"));
+        batch.add_chain(
+            TABLE,
+            CHAIN,
+            None,
+            Some("Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"),
         );
+        let hook = Hook { kind: "nat", hooknum: HOOK_POSTROUTING, priority: 100 };
+        batch.add_chain(TABLE, "postrouting", Some(&hook), None);
+        batch.flush_chain(TABLE, "postrouting");
+        batch.add_rule(TABLE, "postrouting", &multicast_return(true), None);
+        batch.add_rule(TABLE, "postrouting", &multicast_return(false), None);
+        batch.add_rule(TABLE, "postrouting", &[Expr::verdict(NFT_GOTO, Some(CHAIN))], None);
     }
-    for rule in listing.rules.iter().filter(|r| r.chain == CHAIN && r.comment.starts_with(&prefix)) {
-        script.push_str(&format!("delete rule {t} {CHAIN} handle {}\n", rule.handle));
+    for rule in rules.iter().filter(|r| r.chain == CHAIN && r.comment.starts_with(&prefix)) {
+        batch.delete_rule(TABLE, CHAIN, rule.handle);
     }
-    let comment = nft::quote(&nft_comment(owner));
+    let comment = nft_comment(owner);
     for address in addresses {
-        let family = if address.is_ipv4() { "ip" } else { "ip6" };
-        let subnet = format!("{}/{}", address.network(), address.prefix());
-        script.push_str(&format!(
-            "add rule {t} {CHAIN} {family} saddr == {} {family} daddr != {subnet} masquerade comment {comment}\n",
-            address.ip()
-        ));
+        batch.add_rule(TABLE, CHAIN, &masquerade_rule(*address), Some(&comment));
     }
-    nft::apply(&script)
+    batch.commit()
 }
 
 fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
@@ -182,15 +252,15 @@ fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError
 /// says which iptables families to look at.
 pub fn teardown(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     let mut errors = Vec::new();
-    if nft::nft().is_some() {
-        let prefix = instance_hash(owner);
-        if let Err(e) = delete_nft_rules(|comment| comment.starts_with(&prefix)) {
+    let prefix = instance_hash(owner);
+    if let Err(e) = delete_nft_rules(|comment| comment.starts_with(&prefix)) {
+        if nftables_works() {
             errors.push(e.msg);
         }
     }
     let chain = netfilter::chain_name(owner.network, owner.container_id);
     for ipv6 in [false, true] {
-        if !addresses.iter().any(|a| a.is_ipv6() == ipv6) || !iptables::available(ipv6) {
+        if !addresses.iter().any(|a| a.is_ipv6() == ipv6) || !iptables_chain_may_exist(ipv6, &chain) {
             continue;
         }
         if let Err(e) = teardown_iptables_chain(ipv6, &chain) {
@@ -223,22 +293,39 @@ fn teardown_iptables_chain(ipv6: bool, chain: &str) -> Result<(), CniError> {
 }
 
 fn delete_nft_rules(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
-    let rules = nft::list_rules("inet", TABLE, CHAIN)?;
-    let script: String = rules
-        .iter()
-        .filter(|r| doomed(&r.comment))
-        .map(|r| format!("delete rule inet {TABLE} {CHAIN} handle {}\n", r.handle))
-        .collect();
-    if script.is_empty() {
-        return Ok(());
+    let Some(listing) = nftnl::list_table(FAMILY_INET, TABLE)? else { return Ok(()) };
+    let rules = listing.rules;
+    let mut batch = Batch::new(FAMILY_INET);
+    for rule in rules.iter().filter(|r| r.chain == CHAIN && doomed(&r.comment)) {
+        batch.delete_rule(TABLE, CHAIN, rule.handle);
     }
-    nft::apply(&script)
+    batch.commit()
+}
+
+/// Whether an iptables chain of ours may exist, without exec'ing
+/// iptables-save when it surely does not: with iptables-nft the chain is a
+/// chain of the `ip nat` (`ip6 nat`) nftables table; legacy iptables is
+/// checked the slow way whenever its nat table is loaded.
+fn iptables_chain_may_exist(ipv6: bool, chain: &str) -> bool {
+    if !iptables::available(ipv6) {
+        return false;
+    }
+    let legacy = if ipv6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" };
+    if std::fs::read_to_string(legacy).is_ok_and(|names| names.lines().any(|n| n == "nat")) {
+        return true;
+    }
+    let family = if ipv6 { FAMILY_IPV6 } else { FAMILY_IPV4 };
+    match nftnl::list_table(family, "nat") {
+        Ok(Some(listing)) => listing.chains.iter().any(|c| c == chain),
+        Ok(None) => false,
+        Err(_) => true,
+    }
 }
 
 /// GC: removes the network's nftables masquerade rules for attachments not
 /// in `valid`. (Like the reference, iptables chains carry no network tag to GC by.)
 pub fn gc(network: &str, valid: &[Attachment]) -> Result<(), CniError> {
-    if nft::nft().is_none() {
+    if !nftables_works() {
         return Ok(());
     }
     let prefix = network_hash(network);

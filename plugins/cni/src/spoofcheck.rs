@@ -4,17 +4,21 @@
 //! Table `bridge nat`, base chain `PREROUTING` (filter hook, priority -300),
 //! and per attachment the chains `cni-br-iface-<ID>` and
 //! `cni-br-iface-<ID>-mac`, where ID is `<containerID>-<ifname>`; every rule
-//! is commented `macspoofchk-<ID>`.
+//! is commented `macspoofchk-<ID>`. Programmed over netlink.
 
 use crate::error::CniError;
-use crate::netfilter::nft;
+use crate::netfilter::nftnl::{self, Batch, Expr, Hook, FAMILY_BRIDGE, NFT_JUMP, NFT_RETURN, NF_DROP};
+use crate::netlink::parse_mac;
 
-const FAMILY_TABLE: &str = "bridge nat";
+const TABLE: &str = "nat";
+const BASE_CHAIN: &str = "PREROUTING";
+/// NF_BR_PRE_ROUTING.
+const HOOK_PREROUTING: u32 = 0;
 
 fn names(ref_id: &str) -> (String, String, String) {
     let iface_chain = format!("cni-br-iface-{ref_id}");
     let mac_chain = format!("{iface_chain}-mac");
-    (iface_chain, mac_chain, nft::quote(&format!("macspoofchk-{ref_id}")))
+    (iface_chain, mac_chain, format!("macspoofchk-{ref_id}"))
 }
 
 /// The reference's ID for an attachment.
@@ -25,47 +29,45 @@ pub fn ref_id(container_id: &str, ifname: &str) -> String {
 /// Lets only `mac` out of host interface `host_iface` into the bridge.
 pub fn setup(host_iface: &str, mac: &str, ref_id: &str) -> Result<(), CniError> {
     let (iface_chain, mac_chain, comment) = names(ref_id);
-    let t = FAMILY_TABLE;
-    let script = format!(
-        "add table {t}\n\
-         add chain {t} PREROUTING {{ type filter hook prerouting priority -300 ; policy accept ; }}\n\
-         add chain {t} {iface_chain}\n\
-         add chain {t} {mac_chain}\n\
-         flush chain {t} {iface_chain}\n\
-         flush chain {t} {mac_chain}\n\
-         add rule {t} PREROUTING iifname {} jump {iface_chain} comment {comment}\n\
-         add rule {t} {iface_chain} jump {mac_chain} comment {comment}\n\
-         add rule {t} {mac_chain} ether saddr {mac} return comment {comment}\n\
-         add rule {t} {mac_chain} drop comment {comment}\n",
-        nft::quote(host_iface)
-    );
-    nft::apply(&script).map_err(|e| e.context("failed to setup spoof-check"))
+    let mac = parse_mac(mac)
+        .ok_or_else(|| CniError::internal(format!("failed to setup spoof-check: bad MAC {mac:?}")))?;
+    let mut name = host_iface.as_bytes().to_vec();
+    name.resize(16, 0);
+    let mut batch = Batch::new(FAMILY_BRIDGE);
+    batch.add_table(TABLE, None);
+    let hook = Hook { kind: "filter", hooknum: HOOK_PREROUTING, priority: -300 };
+    batch.add_chain(TABLE, BASE_CHAIN, Some(&hook), None);
+    batch.add_chain(TABLE, &iface_chain, None, None);
+    batch.add_chain(TABLE, &mac_chain, None, None);
+    batch.flush_chain(TABLE, &iface_chain);
+    batch.flush_chain(TABLE, &mac_chain);
+    let jump_in =
+        [Expr::meta_iifname(1), Expr::cmp(1, true, &name), Expr::verdict(NFT_JUMP, Some(&iface_chain))];
+    batch.add_rule(TABLE, BASE_CHAIN, &jump_in, Some(&comment));
+    batch.add_rule(TABLE, &iface_chain, &[Expr::verdict(NFT_JUMP, Some(&mac_chain))], Some(&comment));
+    let pass = [Expr::payload_ether_saddr(1), Expr::cmp(1, true, &mac), Expr::verdict(NFT_RETURN, None)];
+    batch.add_rule(TABLE, &mac_chain, &pass, Some(&comment));
+    batch.add_rule(TABLE, &mac_chain, &[Expr::verdict(NF_DROP, None)], Some(&comment));
+    batch.commit().map_err(|e| e.context("failed to setup spoof-check"))
 }
 
 /// Removes an attachment's spoof-check rules and chains; nothing there is no error.
 pub fn teardown(ref_id: &str) -> Result<(), CniError> {
-    if nft::nft().is_none() {
-        return Ok(());
-    }
-    let (iface_chain, mac_chain, _) = names(ref_id);
-    let listing = nft::list_table("bridge", "nat")?;
-    let comment = format!("macspoofchk-{ref_id}");
-    let mut script = String::new();
-    for rule in listing.rules.iter().filter(|r| r.chain == "PREROUTING" && r.comment == comment) {
-        script.push_str(&format!("delete rule {FAMILY_TABLE} PREROUTING handle {}\n", rule.handle));
+    let (iface_chain, mac_chain, comment) = names(ref_id);
+    let Some(listing) = nftnl::list_table(FAMILY_BRIDGE, TABLE)? else { return Ok(()) };
+    let mut batch = Batch::new(FAMILY_BRIDGE);
+    for rule in listing.rules.iter().filter(|r| r.chain == BASE_CHAIN && r.comment == comment) {
+        batch.delete_rule(TABLE, BASE_CHAIN, rule.handle);
     }
     for chain in [&iface_chain, &mac_chain] {
         if listing.chains.contains(chain) {
-            script.push_str(&format!("flush chain {FAMILY_TABLE} {chain}\n"));
+            batch.flush_chain(TABLE, chain);
         }
     }
     for chain in [&iface_chain, &mac_chain] {
         if listing.chains.contains(chain) {
-            script.push_str(&format!("delete chain {FAMILY_TABLE} {chain}\n"));
+            batch.delete_chain(TABLE, chain);
         }
     }
-    if script.is_empty() {
-        return Ok(());
-    }
-    nft::apply(&script).map_err(|e| e.context("failed to teardown spoof-check"))
+    batch.commit().map_err(|e| e.context("failed to teardown spoof-check"))
 }

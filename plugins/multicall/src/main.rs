@@ -7,8 +7,11 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
+static PLUGINS: [&dyn Plugin; 5] =
+    [&bridge::Bridge, &ptp::Ptp, &loopback::Loopback, &host_local::HostLocal, &r#static::Static];
+
 fn plugins() -> [&'static dyn Plugin; 5] {
-    [&bridge::Bridge, &ptp::Ptp, &loopback::Loopback, &host_local::HostLocal, &r#static::Static]
+    PLUGINS
 }
 
 fn invoked_as() -> String {
@@ -18,6 +21,8 @@ fn invoked_as() -> String {
 
 fn main() {
     let name = invoked_as();
+    // IPAM calls to plugins of this very binary then run in-process.
+    cni::ipam::register_in_process(&PLUGINS);
     if let Some(plugin) = plugins().into_iter().find(|p| p.name() == name) {
         std::process::exit(cni::skel::run(plugin));
     }

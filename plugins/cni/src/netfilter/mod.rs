@@ -1,12 +1,13 @@
-//! Netfilter through the `nft` and `iptables` tools, and the reference's names.
+//! Netfilter: nftables over netlink, iptables through its tools, and the
+//! reference's names.
 //!
 //! Chain names, rule comments and hashes follow the reference plugins
 //! exactly, so rules one implementation made are found and removed by the
-//! other. Each ADD or DEL applies its changes as one transaction
-//! (`nft -f -` or `iptables-restore --noflush`).
+//! other. Each ADD or DEL applies its changes as one transaction (an
+//! nftables netlink batch, or `iptables-restore --noflush`).
 
 pub mod iptables;
-pub mod nft;
+pub mod nftnl;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

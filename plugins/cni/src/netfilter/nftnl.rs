@@ -1,0 +1,583 @@
+//! nftables over netlink (NETLINK_NETFILTER), without exec'ing `nft`.
+//!
+//! Just what the plugins need: list a table's chains and rules (with
+//! handles and comments), and apply a batch of table, chain and rule
+//! additions, flushes and deletions as one transaction. Messages are
+//! built by hand from the kernel's uapi (`linux/netfilter/nf_tables.h`);
+//! comments go into the user data the way libnftnl stores them, so `nft`
+//! shows them and the reference finds them.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::error::CniError;
+
+const NETLINK_NETFILTER: i32 = 12;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFNL_MSG_BATCH_BEGIN: u16 = 16;
+const NFNL_MSG_BATCH_END: u16 = 17;
+
+const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_GETCHAIN: u16 = 4;
+const NFT_MSG_DELCHAIN: u16 = 5;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_GETRULE: u16 = 7;
+const NFT_MSG_DELRULE: u16 = 8;
+
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_MULTI: u16 = 0x2;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_DUMP: u16 = 0x300;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_APPEND: u16 = 0x800;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLA_F_NESTED: u16 = 0x8000;
+
+// Attribute numbers from nf_tables.h.
+const NFTA_TABLE_NAME: u16 = 1;
+const NFTA_TABLE_USERDATA: u16 = 6;
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_CHAIN_HOOK: u16 = 4;
+const NFTA_CHAIN_POLICY: u16 = 5;
+const NFTA_CHAIN_TYPE: u16 = 7;
+const NFTA_CHAIN_USERDATA: u16 = 12;
+const NFTA_HOOK_HOOKNUM: u16 = 1;
+const NFTA_HOOK_PRIORITY: u16 = 2;
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_HANDLE: u16 = 3;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_RULE_USERDATA: u16 = 7;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
+
+/// A rule as listed: its chain, handle and comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NftRule {
+    /// The chain it is in.
+    pub chain: String,
+    /// The kernel's handle, for deleting it.
+    pub handle: u64,
+    /// The rule's comment, empty when it has none.
+    pub comment: String,
+}
+
+/// What a table holds: chain names and rules.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Names of the chains.
+    pub chains: Vec<String>,
+    /// The rules, in order.
+    pub rules: Vec<NftRule>,
+}
+
+/// Address families (NFPROTO_*).
+pub const FAMILY_INET: u8 = 1;
+/// NFPROTO_IPV4, as the meta nfproto value and the `ip` family.
+pub const FAMILY_IPV4: u8 = 2;
+/// NFPROTO_IPV6.
+pub const FAMILY_IPV6: u8 = 10;
+/// NFPROTO_BRIDGE.
+pub const FAMILY_BRIDGE: u8 = 7;
+
+/// Verdicts.
+pub const NFT_RETURN: i32 = -5;
+/// `goto CHAIN`.
+pub const NFT_GOTO: i32 = -4;
+/// `jump CHAIN`.
+pub const NFT_JUMP: i32 = -3;
+/// `drop`.
+pub const NF_DROP: i32 = 0;
+/// `accept`.
+pub const NF_ACCEPT: i32 = 1;
+
+/// Appends one netlink attribute (padded to 4 bytes).
+fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    let len = 4 + value.len();
+    buf.extend_from_slice(&(len as u16).to_ne_bytes());
+    buf.extend_from_slice(&kind.to_ne_bytes());
+    buf.extend_from_slice(value);
+    buf.resize(buf.len() + (4 - len % 4) % 4, 0);
+}
+
+fn attr_str(buf: &mut Vec<u8>, kind: u16, value: &str) {
+    let mut bytes = value.as_bytes().to_vec();
+    bytes.push(0);
+    attr(buf, kind, &bytes);
+}
+
+fn attr_u32(buf: &mut Vec<u8>, kind: u16, value: u32) {
+    attr(buf, kind, &value.to_be_bytes());
+}
+
+fn nested(buf: &mut Vec<u8>, kind: u16, inner: impl FnOnce(&mut Vec<u8>)) {
+    let mut body = Vec::new();
+    inner(&mut body);
+    attr(buf, kind | NLA_F_NESTED, &body);
+}
+
+/// A comment as libnftnl stores it: user data TLV type 0, NUL-terminated.
+fn comment_udata(comment: &str) -> Vec<u8> {
+    let mut text = comment.as_bytes().to_vec();
+    text.truncate(127);
+    text.push(0);
+    let mut data = vec![0u8, text.len() as u8];
+    data.extend_from_slice(&text);
+    data
+}
+
+fn comment_from_udata(data: &[u8]) -> String {
+    let mut at = 0;
+    while at + 2 <= data.len() {
+        let (kind, len) = (data[at], data[at + 1] as usize);
+        let value = data.get(at + 2..at + 2 + len).unwrap_or_default();
+        if kind == 0 {
+            return String::from_utf8_lossy(value).trim_end_matches('\0').to_string();
+        }
+        at += 2 + len;
+    }
+    String::new()
+}
+
+/// One rule expression.
+pub struct Expr {
+    name: &'static str,
+    data: Vec<u8>,
+}
+
+impl Expr {
+    /// `meta nfproto` into `reg`.
+    pub fn meta_nfproto(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_META_DREG
+        attr_u32(&mut data, 2, 15); // NFTA_META_KEY: NFT_META_NFPROTO
+        Expr { name: "meta", data }
+    }
+
+    /// `len` bytes of the network header at `offset` into `reg`.
+    pub fn payload_network(reg: u32, offset: u32, len: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_PAYLOAD_DREG
+        attr_u32(&mut data, 2, 1); // NFTA_PAYLOAD_BASE: network header
+        attr_u32(&mut data, 3, offset);
+        attr_u32(&mut data, 4, len);
+        Expr { name: "payload", data }
+    }
+
+    /// `ether saddr` (link-layer header, offset 6, 6 bytes) into `reg`.
+    pub fn payload_ether_saddr(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg);
+        attr_u32(&mut data, 2, 0); // NFT_PAYLOAD_LL_HEADER
+        attr_u32(&mut data, 3, 6);
+        attr_u32(&mut data, 4, 6);
+        Expr { name: "payload", data }
+    }
+
+    /// `reg == value` (or `!=`).
+    pub fn cmp(reg: u32, equal: bool, value: &[u8]) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_CMP_SREG
+        attr_u32(&mut data, 2, if equal { 0 } else { 1 }); // NFTA_CMP_OP
+        nested(&mut data, 3, |d| attr(d, NFTA_DATA_VALUE, value)); // NFTA_CMP_DATA
+        Expr { name: "cmp", data }
+    }
+
+    /// `reg = (reg & mask) ^ 0`.
+    pub fn mask(reg: u32, mask: &[u8]) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_BITWISE_SREG
+        attr_u32(&mut data, 2, reg); // NFTA_BITWISE_DREG
+        attr_u32(&mut data, 3, mask.len() as u32); // NFTA_BITWISE_LEN
+        nested(&mut data, 4, |d| attr(d, NFTA_DATA_VALUE, mask));
+        nested(&mut data, 5, |d| attr(d, NFTA_DATA_VALUE, &vec![0u8; mask.len()]));
+        Expr { name: "bitwise", data }
+    }
+
+    /// A verdict, with a chain for jump and goto.
+    pub fn verdict(code: i32, chain: Option<&str>) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, 0); // NFTA_IMMEDIATE_DREG: NFT_REG_VERDICT
+        nested(&mut data, 2, |d| {
+            nested(d, NFTA_DATA_VERDICT, |v| {
+                attr_u32(v, NFTA_VERDICT_CODE, code as u32);
+                if let Some(chain) = chain {
+                    attr_str(v, NFTA_VERDICT_CHAIN, chain);
+                }
+            })
+        });
+        Expr { name: "immediate", data }
+    }
+
+    /// `masquerade`.
+    pub fn masquerade() -> Expr {
+        Expr { name: "masq", data: Vec::new() }
+    }
+
+    /// `meta iifname` into `reg` (compare with the name NUL-padded to 16 bytes).
+    pub fn meta_iifname(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg);
+        attr_u32(&mut data, 2, 6); // NFT_META_IIFNAME
+        Expr { name: "meta", data }
+    }
+}
+
+/// A base chain's hook.
+pub struct Hook {
+    /// The chain type: "nat", "filter".
+    pub kind: &'static str,
+    /// NF_INET_* hook number.
+    pub hooknum: u32,
+    /// Priority.
+    pub priority: i32,
+}
+
+/// A transaction under construction.
+pub struct Batch {
+    family: u8,
+    messages: Vec<(u16, u16, Vec<u8>)>,
+}
+
+impl Batch {
+    /// A batch for tables of `family`.
+    pub fn new(family: u8) -> Batch {
+        Batch { family, messages: Vec::new() }
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// `add table` (no error if it exists).
+    pub fn add_table(&mut self, table: &str, comment: Option<&str>) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_TABLE_NAME, table);
+        if let Some(comment) = comment {
+            attr(&mut body, NFTA_TABLE_USERDATA, &comment_udata(comment));
+        }
+        self.messages.push((NFT_MSG_NEWTABLE, NLM_F_CREATE, body));
+    }
+
+    /// `add chain` (no error if it exists).
+    pub fn add_chain(&mut self, table: &str, chain: &str, hook: Option<&Hook>, comment: Option<&str>) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_CHAIN_TABLE, table);
+        attr_str(&mut body, NFTA_CHAIN_NAME, chain);
+        if let Some(hook) = hook {
+            nested(&mut body, NFTA_CHAIN_HOOK, |h| {
+                attr_u32(h, NFTA_HOOK_HOOKNUM, hook.hooknum);
+                attr_u32(h, NFTA_HOOK_PRIORITY, hook.priority as u32);
+            });
+            attr_u32(&mut body, NFTA_CHAIN_POLICY, NF_ACCEPT as u32);
+            attr_str(&mut body, NFTA_CHAIN_TYPE, hook.kind);
+        }
+        if let Some(comment) = comment {
+            attr(&mut body, NFTA_CHAIN_USERDATA, &comment_udata(comment));
+        }
+        self.messages.push((NFT_MSG_NEWCHAIN, NLM_F_CREATE, body));
+    }
+
+    /// `flush chain`.
+    pub fn flush_chain(&mut self, table: &str, chain: &str) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_RULE_TABLE, table);
+        attr_str(&mut body, NFTA_RULE_CHAIN, chain);
+        self.messages.push((NFT_MSG_DELRULE, 0, body));
+    }
+
+    /// `add rule` at the end of the chain.
+    pub fn add_rule(&mut self, table: &str, chain: &str, exprs: &[Expr], comment: Option<&str>) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_RULE_TABLE, table);
+        attr_str(&mut body, NFTA_RULE_CHAIN, chain);
+        nested(&mut body, NFTA_RULE_EXPRESSIONS, |list| {
+            for expr in exprs {
+                nested(list, NFTA_LIST_ELEM, |e| {
+                    attr_str(e, NFTA_EXPR_NAME, expr.name);
+                    if !expr.data.is_empty() {
+                        attr(e, NFTA_EXPR_DATA | NLA_F_NESTED, &expr.data);
+                    }
+                });
+            }
+        });
+        if let Some(comment) = comment {
+            attr(&mut body, NFTA_RULE_USERDATA, &comment_udata(comment));
+        }
+        self.messages.push((NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, body));
+    }
+
+    /// `delete chain` (it must hold no rules, or be flushed first in the batch).
+    pub fn delete_chain(&mut self, table: &str, chain: &str) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_CHAIN_TABLE, table);
+        attr_str(&mut body, NFTA_CHAIN_NAME, chain);
+        self.messages.push((NFT_MSG_DELCHAIN, 0, body));
+    }
+
+    /// `delete rule ... handle N`.
+    pub fn delete_rule(&mut self, table: &str, chain: &str, handle: u64) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_RULE_TABLE, table);
+        attr_str(&mut body, NFTA_RULE_CHAIN, chain);
+        attr(&mut body, NFTA_RULE_HANDLE, &handle.to_be_bytes());
+        self.messages.push((NFT_MSG_DELRULE, 0, body));
+    }
+
+    /// Applies the batch as one transaction.
+    pub fn commit(self) -> Result<(), CniError> {
+        if self.messages.is_empty() {
+            return Ok(());
+        }
+        let socket = Socket::open()?;
+        let mut buf = Vec::new();
+        let mut seq = 1u32;
+        push_message(&mut buf, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
+        for (kind, flags, body) in &self.messages {
+            seq += 1;
+            let msg_type = (NFNL_SUBSYS_NFTABLES << 8) | kind;
+            push_message(&mut buf, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, seq, self.family, 0, body);
+        }
+        seq += 1;
+        push_message(&mut buf, NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
+        socket.send(&buf)?;
+        // One ACK (or error) per message of the batch.
+        let mut pending = self.messages.len();
+        let mut failure = None;
+        while pending > 0 {
+            for (kind, payload) in socket.receive()? {
+                if kind == NLMSG_ERROR {
+                    pending -= 1;
+                    let code =
+                        payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+                    if code < 0 && failure.is_none() {
+                        failure = Some(io::Error::from_raw_os_error(-code));
+                    }
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        match failure {
+            Some(e) => Err(CniError::internal(format!("nftables transaction failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn push_message(buf: &mut Vec<u8>, kind: u16, flags: u16, seq: u32, family: u8, res_id: u16, body: &[u8]) {
+    let len = 16 + 4 + body.len();
+    buf.extend_from_slice(&(len as u32).to_ne_bytes());
+    buf.extend_from_slice(&kind.to_ne_bytes());
+    buf.extend_from_slice(&flags.to_ne_bytes());
+    buf.extend_from_slice(&seq.to_ne_bytes());
+    buf.extend_from_slice(&0u32.to_ne_bytes());
+    buf.push(family); // nfgen_family
+    buf.push(0); // version
+    buf.extend_from_slice(&res_id.to_be_bytes());
+    buf.extend_from_slice(body);
+    buf.resize(buf.len() + (4 - len % 4) % 4, 0);
+}
+
+/// A netfilter netlink socket.
+struct Socket {
+    fd: OwnedFd,
+}
+
+impl Socket {
+    fn open() -> Result<Socket, CniError> {
+        let failed = |what: &str| {
+            CniError::internal(format!("nftables netlink: {what}: {}", io::Error::last_os_error()))
+        };
+        // SAFETY: plain socket(2); the fd is owned below.
+        let fd =
+            unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, NETLINK_NETFILTER) };
+        if fd < 0 {
+            return Err(failed("socket"));
+        }
+        // SAFETY: fd is a fresh descriptor we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: sockaddr_nl is plain data; zeroed is a valid value.
+        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        addr.nl_family = libc::AF_NETLINK as u16;
+        let size = std::mem::size_of::<libc::sockaddr_nl>() as u32;
+        // SAFETY: addr is a valid sockaddr_nl of `size` bytes.
+        if unsafe { libc::bind(fd.as_raw_fd(), (&addr as *const libc::sockaddr_nl).cast(), size) } < 0 {
+            return Err(failed("bind"));
+        }
+        Ok(Socket { fd })
+    }
+
+    fn send(&self, buf: &[u8]) -> Result<(), CniError> {
+        // SAFETY: buf is valid for its length.
+        let sent = unsafe { libc::send(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0) };
+        if sent < 0 || sent as usize != buf.len() {
+            return Err(CniError::internal(format!(
+                "nftables netlink: send: {}",
+                io::Error::last_os_error()
+            )));
+        }
+        Ok(())
+    }
+
+    /// One datagram, split into (type, flags, payload after the nlmsghdr).
+    fn receive(&self) -> Result<Vec<(u16, Vec<u8>)>, CniError> {
+        self.receive_with_flags().map(|msgs| msgs.into_iter().map(|(t, _, p)| (t, p)).collect())
+    }
+
+    fn receive_with_flags(&self) -> Result<Vec<(u16, u16, Vec<u8>)>, CniError> {
+        let mut buf = vec![0u8; 65536];
+        // SAFETY: buf is valid for its length.
+        let got = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if got < 0 {
+            return Err(CniError::internal(format!(
+                "nftables netlink: recv: {}",
+                io::Error::last_os_error()
+            )));
+        }
+        let buf = &buf[..got as usize];
+        let mut messages = Vec::new();
+        let mut at = 0;
+        while at + 16 <= buf.len() {
+            let len = u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+            if len < 16 || at + len > buf.len() {
+                break;
+            }
+            let kind = u16::from_ne_bytes([buf[at + 4], buf[at + 5]]);
+            let flags = u16::from_ne_bytes([buf[at + 6], buf[at + 7]]);
+            messages.push((kind, flags, buf[at + 16..at + len].to_vec()));
+            at += (len + 3) & !3;
+        }
+        Ok(messages)
+    }
+
+    /// Runs a dump request and returns each answer's attributes (after nfgenmsg).
+    fn dump(&self, kind: u16, family: u8, body: &[u8]) -> Result<Option<Vec<Vec<u8>>>, CniError> {
+        let mut buf = Vec::new();
+        push_message(
+            &mut buf,
+            (NFNL_SUBSYS_NFTABLES << 8) | kind,
+            NLM_F_REQUEST | NLM_F_DUMP,
+            1,
+            family,
+            0,
+            body,
+        );
+        self.send(&buf)?;
+        let mut answers = Vec::new();
+        loop {
+            for (msg_type, flags, payload) in self.receive_with_flags()? {
+                match msg_type {
+                    NLMSG_DONE => return Ok(Some(answers)),
+                    NLMSG_ERROR => {
+                        let code = payload
+                            .get(..4)
+                            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                            .unwrap_or(0);
+                        if code == -libc::ENOENT {
+                            return Ok(None);
+                        }
+                        if code < 0 {
+                            return Err(CniError::internal(format!(
+                                "nftables netlink: list: {}",
+                                io::Error::from_raw_os_error(-code)
+                            )));
+                        }
+                        return Ok(Some(answers));
+                    }
+                    _ => {
+                        answers.push(payload.get(4..).unwrap_or_default().to_vec());
+                        if flags & NLM_F_MULTI == 0 {
+                            return Ok(Some(answers));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The top-level attributes of a message: (type without flags, value).
+fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at + 4 <= data.len() {
+        let len = u16::from_ne_bytes([data[at], data[at + 1]]) as usize;
+        let kind = u16::from_ne_bytes([data[at + 2], data[at + 3]]) & 0x3fff;
+        if len < 4 || at + len > data.len() {
+            break;
+        }
+        found.push((kind, &data[at + 4..at + len]));
+        at += (len + 3) & !3;
+    }
+    found
+}
+
+fn text(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).trim_end_matches('\0').to_string()
+}
+
+/// What a table holds: chain names and rules; `None` when the table does not exist.
+pub fn list_table(family: u8, table: &str) -> Result<Option<Listing>, CniError> {
+    let socket = Socket::open()?;
+    let mut body = Vec::new();
+    attr_str(&mut body, NFTA_CHAIN_TABLE, table);
+    let Some(chain_msgs) = socket.dump(NFT_MSG_GETCHAIN, family, &body)? else { return Ok(None) };
+    let mut chains = Vec::new();
+    for msg in &chain_msgs {
+        let attrs = attributes(msg);
+        let in_table = attrs.iter().any(|(k, v)| *k == NFTA_CHAIN_TABLE && text(v) == table);
+        if let (true, Some((_, name))) = (in_table, attrs.iter().find(|(k, _)| *k == NFTA_CHAIN_NAME)) {
+            chains.push(text(name));
+        }
+    }
+    let Some(rule_msgs) = socket.dump(NFT_MSG_GETRULE, family, &body)? else { return Ok(None) };
+    let mut rules = Vec::new();
+    for msg in &rule_msgs {
+        let attrs = attributes(msg);
+        if !attrs.iter().any(|(k, v)| *k == NFTA_RULE_TABLE && text(v) == table) {
+            continue;
+        }
+        let chain =
+            attrs.iter().find(|(k, _)| *k == NFTA_RULE_CHAIN).map(|(_, v)| text(v)).unwrap_or_default();
+        let handle = attrs
+            .iter()
+            .find(|(k, _)| *k == NFTA_RULE_HANDLE)
+            .and_then(|(_, v)| v.get(..8))
+            .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+        let comment =
+            attrs.iter().find(|(k, _)| *k == NFTA_RULE_USERDATA).map(|(_, v)| comment_from_udata(v));
+        if let Some(handle) = handle {
+            rules.push(NftRule { chain, handle, comment: comment.unwrap_or_default() });
+        }
+    }
+    Ok(Some(Listing { chains, rules }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_padded_and_read_back() {
+        let mut buf = Vec::new();
+        attr_str(&mut buf, 1, "abc");
+        attr_u32(&mut buf, 2, 7);
+        assert_eq!(buf.len(), 8 + 8);
+        let attrs = attributes(&buf);
+        assert_eq!(attrs.len(), 2);
+        assert_eq!(text(attrs[0].1), "abc");
+        assert_eq!(attrs[1].1, &7u32.to_be_bytes());
+        assert_eq!(comment_from_udata(&comment_udata("hello")), "hello");
+    }
+}
