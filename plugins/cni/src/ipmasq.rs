@@ -251,13 +251,25 @@ fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError
 /// Removes an attachment's masquerading on both backends. `addresses`
 /// says which iptables families to look at.
 pub fn teardown(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    let mut errors = Vec::new();
+    let nft = teardown_nftables(owner);
+    let ipt = teardown_iptables(addresses, owner);
+    nft.and(ipt)
+}
+
+/// The nftables half of `teardown`: the attachment's rules, found by comment.
+/// It needs no addresses, so a DEL can run it while the link goes away
+/// (both wait for the kernel's RCU grace periods).
+pub fn teardown_nftables(owner: &Owner) -> Result<(), CniError> {
     let prefix = instance_hash(owner);
-    if let Err(e) = delete_nft_rules(|comment| comment.starts_with(&prefix)) {
-        if nftables_works() {
-            errors.push(e.msg);
-        }
+    match delete_nft_rules(|comment| comment.starts_with(&prefix)) {
+        Err(e) if nftables_works() => Err(e),
+        _ => Ok(()),
     }
+}
+
+/// The iptables half of `teardown`, for the families of `addresses`.
+pub fn teardown_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
+    let mut errors = Vec::new();
     let chain = netfilter::chain_name(owner.network, owner.container_id);
     for ipv6 in [false, true] {
         if !addresses.iter().any(|a| a.is_ipv6() == ipv6) || !iptables_chain_may_exist(ipv6, &chain) {

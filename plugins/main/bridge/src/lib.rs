@@ -394,31 +394,48 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
     let conf = config::load(args)?;
     let ipam_type = conf.ipam_type();
     let layer3 = !ipam_type.is_empty();
-    let mut addresses = Vec::new();
-    if !args.netns.is_empty() && netns::exists(&args.netns) {
-        let netns = Netns::open(&args.netns)?;
-        addresses = delete_container_link(&netns, &args.ifname)?;
-    }
-    if layer3 {
-        ipam::del(ipam_type, args)?;
-    }
     if args.netns.is_empty() {
-        return Ok(());
+        return if layer3 { ipam::del(ipam_type, args) } else { Ok(()) };
     }
-    if conf.bridge.mac_spoof_check {
-        if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
-            eprintln!("{}", e.msg);
-        }
-    }
-    if layer3 && conf.bridge.ip_masq {
-        if addresses.is_empty() {
-            // The link is gone; the cached result still says which families were used.
-            if let Ok(Some(prev)) = conf.net.prev_result() {
-                addresses = prev.ips.iter().map(|ip: &IpConfig| ip.address).collect();
+    let owner = Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
+    let masq = layer3 && conf.bridge.ip_masq;
+    // The nftables rules go on a thread of their own while the link goes
+    // away: both wait for kernel RCU grace periods, so they overlap.
+    std::thread::scope(|scope| {
+        let netfilter = scope.spawn(|| {
+            if conf.bridge.mac_spoof_check {
+                if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
+                    eprintln!("{}", e.msg);
+                }
             }
-        }
-        let owner = Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
-        ipmasq::teardown(&addresses, &owner)?;
-    }
-    Ok(())
+            if masq {
+                ipmasq::teardown_nftables(&owner)
+            } else {
+                Ok(())
+            }
+        });
+        let rest = || -> Result<(), CniError> {
+            let mut addresses = Vec::new();
+            if netns::exists(&args.netns) {
+                addresses = delete_container_link(&Netns::open(&args.netns)?, &args.ifname)?;
+            }
+            if layer3 {
+                ipam::del(ipam_type, args)?;
+            }
+            if masq {
+                if addresses.is_empty() {
+                    // The link is gone; the cached result still says which families were used.
+                    if let Ok(Some(prev)) = conf.net.prev_result() {
+                        addresses = prev.ips.iter().map(|ip: &IpConfig| ip.address).collect();
+                    }
+                }
+                ipmasq::teardown_iptables(&addresses, &owner)?;
+            }
+            Ok(())
+        };
+        let outcome = rest();
+        let netfilter =
+            netfilter.join().unwrap_or_else(|_| Err(CniError::internal("netfilter cleanup panicked")));
+        outcome.and(netfilter)
+    })
 }
