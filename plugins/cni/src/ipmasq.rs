@@ -105,7 +105,7 @@ pub fn setup(backend: Backend, addresses: &[IpNetwork], owner: &Owner) -> Result
 
 /// True when the kernel answers nf_tables requests (no `nft` binary needed).
 fn nftables_works() -> bool {
-    nftnl::list_table(FAMILY_INET, TABLE).is_ok()
+    nftnl::available()
 }
 
 /// Rules in the `postrouting` chain as the reference writes it.
@@ -177,9 +177,12 @@ fn masquerade_rule(address: IpNetwork) -> Vec<Expr> {
 }
 
 fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    let nftnl_listing = nftnl::list_table(FAMILY_INET, TABLE)?.unwrap_or_default();
-    let (chains, rules) = (nftnl_listing.chains, nftnl_listing.rules);
-    let prefix = instance_hash(owner);
+    // Only the small postrouting chain is listed: listing masq_checks would
+    // cost time in proportion to the attachments. Rules left by an earlier
+    // ADD of this same attachment (a retry) stay until its DEL, which
+    // removes every rule with its comment.
+    let listing = nftnl::list_chain_rules(FAMILY_INET, TABLE, "postrouting")?.unwrap_or_default();
+    let (chains, rules) = (listing.chains, listing.rules);
     let postrouting: Vec<_> = rules.iter().filter(|r| r.chain == "postrouting").collect();
     let in_place = chains.iter().any(|c| c == CHAIN)
         && chains.iter().any(|c| c == "postrouting")
@@ -202,9 +205,6 @@ fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
         batch.add_rule(TABLE, "postrouting", &multicast_return(true), None);
         batch.add_rule(TABLE, "postrouting", &multicast_return(false), None);
         batch.add_rule(TABLE, "postrouting", &[Expr::verdict(NFT_GOTO, Some(CHAIN))], None);
-    }
-    for rule in rules.iter().filter(|r| r.chain == CHAIN && r.comment.starts_with(&prefix)) {
-        batch.delete_rule(TABLE, CHAIN, rule.handle);
     }
     let comment = nft_comment(owner);
     for address in addresses {

@@ -24,6 +24,7 @@ const NFT_MSG_DELCHAIN: u16 = 5;
 const NFT_MSG_NEWRULE: u16 = 6;
 const NFT_MSG_GETRULE: u16 = 7;
 const NFT_MSG_DELRULE: u16 = 8;
+const NFT_MSG_GETGEN: u16 = 16;
 
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_MULTI: u16 = 0x2;
@@ -527,12 +528,49 @@ fn text(value: &[u8]) -> String {
     String::from_utf8_lossy(value).trim_end_matches('\0').to_string()
 }
 
+/// True when the kernel answers nf_tables requests (asks for the ruleset generation).
+pub fn available() -> bool {
+    let Ok(socket) = Socket::open() else { return false };
+    let mut buf = Vec::new();
+    push_message(
+        &mut buf,
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
+        NLM_F_REQUEST | NLM_F_ACK,
+        1,
+        0,
+        0,
+        &[],
+    );
+    if socket.send(&buf).is_err() {
+        return false;
+    }
+    match socket.receive() {
+        Ok(messages) => !messages.iter().any(|(kind, payload)| {
+            *kind == NLMSG_ERROR
+                && payload.get(..4).is_some_and(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]) < 0)
+        }),
+        Err(_) => false,
+    }
+}
+
 /// What a table holds: chain names and rules; `None` when the table does not exist.
 pub fn list_table(family: u8, table: &str) -> Result<Option<Listing>, CniError> {
+    list(family, table, None)
+}
+
+/// As `list_table`, with only the rules of `chain` (the kernel filters them).
+pub fn list_chain_rules(family: u8, table: &str, chain: &str) -> Result<Option<Listing>, CniError> {
+    list(family, table, Some(chain))
+}
+
+fn list(family: u8, table: &str, only_chain: Option<&str>) -> Result<Option<Listing>, CniError> {
     let socket = Socket::open()?;
     let mut body = Vec::new();
     attr_str(&mut body, NFTA_CHAIN_TABLE, table);
     let Some(chain_msgs) = socket.dump(NFT_MSG_GETCHAIN, family, &body)? else { return Ok(None) };
+    if let Some(chain) = only_chain {
+        attr_str(&mut body, NFTA_RULE_CHAIN, chain);
+    }
     let mut chains = Vec::new();
     for msg in &chain_msgs {
         let attrs = attributes(msg);

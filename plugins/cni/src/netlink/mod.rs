@@ -58,8 +58,13 @@ impl Netlink {
             .map_err(|e| nl_error("start runtime", e))?;
         let handle = {
             let _guard = runtime.enter();
-            let (connection, handle, _) =
+            let (mut connection, handle, _) =
                 rtnetlink::new_connection().map_err(|e| nl_error("open socket", e))?;
+            // Let the kernel filter dumps (addresses of one link) instead of
+            // sending every address of the namespace: ADD stays flat as
+            // attachments pile up on a bridge.
+            use netlink_sys::AsyncSocket;
+            let _ = connection.socket_mut().socket_mut().set_netlink_get_strict_chk(true);
             runtime.spawn(connection);
             handle
         };

@@ -122,11 +122,16 @@ impl Netlink {
 
     /// Every route of one family in every table.
     pub fn routes(&self, ipv6: bool) -> Result<Vec<RouteSpec>, CniError> {
-        let request = if ipv6 {
+        let mut request = if ipv6 {
             RouteMessageBuilder::<std::net::Ipv6Addr>::new().table_id(0).build()
         } else {
             RouteMessageBuilder::<std::net::Ipv4Addr>::new().table_id(0).build()
         };
+        // The socket asks for strict checking: zero fields filter nothing.
+        request.header.protocol = RouteProtocol::Unspec;
+        request.header.kind = rtnetlink::packet_route::route::RouteType::Unspec;
+        request.header.scope = RouteScope::Universe;
+        request.attributes.retain(|a| !matches!(a, RouteAttribute::Table(_)));
         self.runtime.block_on(async {
             let mut stream = self.handle.route().get(request).execute();
             let mut found = Vec::new();
