@@ -10,7 +10,10 @@ use crate::error::CniError;
 impl Netlink {
     fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, CniError> {
         self.runtime.block_on(async {
-            let mut stream = self.handle.address().get().set_link_index_filter(index).execute();
+            let mut request = self.handle.address().get().set_link_index_filter(index);
+            // With strict checking on the socket the kernel filters by index too.
+            request.message_mut().header.index = index;
+            let mut stream = request.execute();
             let mut found = Vec::new();
             while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list addresses", e))? {
                 found.push(msg);
