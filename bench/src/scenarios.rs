@@ -57,6 +57,13 @@ fn with_prev(conf: &Value, prev: &Value) -> String {
     conf.to_string()
 }
 
+/// Lets the kernel finish tearing down the previous iteration's namespace
+/// (`cleanup_net` runs in the background and takes RTNL), so that a timed
+/// call measures the plugin and not the last iteration's cleanup.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(100));
+}
+
 fn netns(side: &Side, scenario: &str, i: usize) -> (Netns, Target) {
     let ns = Netns::new(format!("bn{}{scenario}{i}", side.tag));
     let target = Target { id: format!("bench-{}-{scenario}-{i}", side.tag), netns: ns.path() };
@@ -71,6 +78,7 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Vec<(Vec<Duration>, Vec<Dur
         for (side, (adds, dels)) in sides.iter().zip(times.iter_mut()) {
             let conf = side.conf("l", 1);
             let (_ns, target) = netns(side, "l", i);
+            settle();
             let add = plugin(&side.dir, &side.path, "bridge", "ADD", &target, &conf.to_string());
             assert!(add.ok, "{} ADD failed: {}", side.label, add.out);
             let del = plugin(&side.dir, &side.path, "bridge", "DEL", &target, &with_prev(&conf, &add.out));
@@ -222,6 +230,7 @@ pub fn scaling(side: &Side, live: usize, samples: usize) -> (Vec<Duration>, Vec<
         (0..samples)
             .map(|i| {
                 let (_ns, target) = netns(side, "s", offset + i);
+                settle();
                 let add = plugin(&side.dir, &side.path, "bridge", "ADD", &target, &conf.to_string());
                 assert!(add.ok, "{} ADD failed: {}", side.label, add.out);
                 let _ = plugin(&side.dir, &side.path, "bridge", "DEL", &target, &with_prev(&conf, &add.out));
