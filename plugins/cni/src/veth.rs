@@ -101,3 +101,16 @@ pub fn setup_veth(
 pub fn undo_in(netns: &Netns, index: u32) {
     let _ = netns.run(|| Netlink::open()?.delete_link(index));
 }
+
+/// Deletes the container interface `ifname` (and with it the pair) and
+/// returns its global unicast addresses, as the reference's DEL does; a
+/// missing interface is no error.
+pub fn delete_in(netns: &Netns, ifname: &str) -> Result<Vec<ipnetwork::IpNetwork>, CniError> {
+    netns.run(|| {
+        let nl = Netlink::open()?;
+        let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
+        let addresses = nl.addresses(link.index)?;
+        nl.delete_link(link.index)?;
+        Ok(addresses.into_iter().filter(|a| crate::iface::is_global_unicast(a.ip())).collect())
+    })
+}

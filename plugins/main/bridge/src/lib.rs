@@ -379,17 +379,6 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     Ok(result)
 }
 
-/// Deletes the container interface and returns its global addresses.
-fn delete_container_link(netns: &Netns, ifname: &str) -> Result<Vec<IpNetwork>, CniError> {
-    netns.run(|| {
-        let nl = Netlink::open()?;
-        let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
-        let addresses = nl.addresses(link.index)?;
-        nl.delete_link(link.index)?;
-        Ok(addresses.into_iter().filter(|a| cni::iface::is_global_unicast(a.ip())).collect())
-    })
-}
-
 fn del(args: &CmdArgs) -> Result<(), CniError> {
     let conf = config::load(args)?;
     let ipam_type = conf.ipam_type();
@@ -401,41 +390,36 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
     let masq = layer3 && conf.bridge.ip_masq;
     // The nftables rules go on a thread of their own while the link goes
     // away: both wait for kernel RCU grace periods, so they overlap.
-    std::thread::scope(|scope| {
-        let netfilter = scope.spawn(|| {
-            if conf.bridge.mac_spoof_check {
-                if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
-                    eprintln!("{}", e.msg);
-                }
+    let netfilter = || {
+        if conf.bridge.mac_spoof_check {
+            if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
+                eprintln!("{}", e.msg);
             }
-            if masq {
-                ipmasq::teardown_nftables(&owner)
-            } else {
-                Ok(())
-            }
-        });
-        let rest = || -> Result<(), CniError> {
-            let mut addresses = Vec::new();
-            if netns::exists(&args.netns) {
-                addresses = delete_container_link(&Netns::open(&args.netns)?, &args.ifname)?;
-            }
-            if layer3 {
-                ipam::del(ipam_type, args)?;
-            }
-            if masq {
-                if addresses.is_empty() {
-                    // The link is gone; the cached result still says which families were used.
-                    if let Ok(Some(prev)) = conf.net.prev_result() {
-                        addresses = prev.ips.iter().map(|ip: &IpConfig| ip.address).collect();
-                    }
-                }
-                ipmasq::teardown_iptables(&addresses, &owner)?;
-            }
+        }
+        if masq {
+            ipmasq::teardown_nftables(&owner)
+        } else {
             Ok(())
-        };
-        let outcome = rest();
-        let netfilter =
-            netfilter.join().unwrap_or_else(|_| Err(CniError::internal("netfilter cleanup panicked")));
-        outcome.and(netfilter)
-    })
+        }
+    };
+    let rest = || -> Result<(), CniError> {
+        let mut addresses = Vec::new();
+        if netns::exists(&args.netns) {
+            addresses = cni::veth::delete_in(&Netns::open(&args.netns)?, &args.ifname)?;
+        }
+        if layer3 {
+            ipam::del(ipam_type, args)?;
+        }
+        if masq {
+            if addresses.is_empty() {
+                // The link is gone; the cached result still says which families were used.
+                if let Ok(Some(prev)) = conf.net.prev_result() {
+                    addresses = prev.ips.iter().map(|ip: &IpConfig| ip.address).collect();
+                }
+            }
+            ipmasq::teardown_iptables(&addresses, &owner)?;
+        }
+        Ok(())
+    };
+    cni::overlap::both(netfilter, rest)
 }

@@ -164,31 +164,16 @@ impl Plugin for Ptp {
         }
         let ifname = args.ifname.as_str();
         let owner = Owner { network: &conf.net.name, ifname, container_id: &args.container_id };
-        std::thread::scope(|scope| {
-            // As in bridge: nftables rules and the link go away side by side.
-            let netfilter =
-                scope.spawn(|| if conf.ptp.ip_masq { ipmasq::teardown_nftables(&owner) } else { Ok(()) });
-            let rest = || -> Result<(), CniError> {
-                let addresses = Netns::open(&args.netns)?.run(|| {
-                    let nl = Netlink::open()?;
-                    let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
-                    let addresses = nl.addresses(link.index)?;
-                    nl.delete_link(link.index)?;
-                    Ok(addresses
-                        .into_iter()
-                        .filter(|a| cni::iface::is_global_unicast(a.ip()))
-                        .collect::<Vec<_>>())
-                })?;
-                if !addresses.is_empty() && conf.ptp.ip_masq {
-                    ipmasq::teardown_iptables(&addresses, &owner)?;
-                }
-                Ok(())
-            };
-            let outcome = rest();
-            let netfilter =
-                netfilter.join().unwrap_or_else(|_| Err(CniError::internal("netfilter cleanup panicked")));
-            outcome.and(netfilter)
-        })
+        // As in bridge: nftables rules and the link go away side by side.
+        let netfilter = || if conf.ptp.ip_masq { ipmasq::teardown_nftables(&owner) } else { Ok(()) };
+        let rest = || -> Result<(), CniError> {
+            let addresses = cni::veth::delete_in(&Netns::open(&args.netns)?, ifname)?;
+            if !addresses.is_empty() && conf.ptp.ip_masq {
+                ipmasq::teardown_iptables(&addresses, &owner)?;
+            }
+            Ok(())
+        };
+        cni::overlap::both(netfilter, rest)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
