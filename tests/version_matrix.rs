@@ -182,3 +182,63 @@ fn loopback_results_in_every_version() {
         run_plugin(&plugins.plugin("loopback"), &cni_env("CHECK", "ctr", &netns, "eth0", &path), &conf);
     assert_eq!(check.code, 1, "CHECK must fail once lo is down: {}", check.stdout);
 }
+
+/// bridge and ptp: every version's result has the reference's shape for the
+/// same kind of config (each side on its own bridge and subnet).
+#[test]
+fn bridge_and_ptp_results_in_every_version() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap().to_string();
+    for plugin in ["bridge", "ptp"] {
+        for (i, version) in cni::version::SUPPORTED.iter().enumerate() {
+            let store = tempfile::tempdir().unwrap();
+            let conf = |side: usize| {
+                let bridge = TestBridge::new();
+                let conf = json!({
+                    "cniVersion": version, "name": unique("vmn"), "type": plugin, "bridge": bridge.name,
+                    "isGateway": true, "ipMasq": true, "ipMasqBackend": "iptables",
+                    "ipam": {"type": "host-local", "subnet": format!("10.207.{}.0/24", i * 2 + side),
+                             "dataDir": store.path(), "routes": [{"dst": "0.0.0.0/0"}]}
+                });
+                (bridge, conf.to_string())
+            };
+            let (_ours_bridge, ours_conf) = conf(0);
+            let ns = TestNetns::new("vmb");
+            let att = Attachment::new(&plugins.plugin(plugin), &ours_conf, &ns, &path);
+            let ours = att.call(&plugins.plugin(plugin), "ADD", &path, &ours_conf);
+            assert_eq!(ours.code, 0, "{plugin} {version}: {}", ours.stdout);
+            assert_spec_shape_with_interfaces(version, &ours.json);
+            if reference_supports(version) {
+                let (_ref_bridge, ref_conf) = conf(1);
+                let ref_ns = TestNetns::new("vmr");
+                let reference = std::path::Path::new(REFERENCE_DIR).join(plugin);
+                let theirs_att = Attachment::new(&plugins.plugin(plugin), &ref_conf, &ref_ns, &path);
+                let theirs = theirs_att.call(&reference, "ADD", REFERENCE_DIR, &ref_conf);
+                assert_eq!(theirs.code, 0, "{plugin} {version}: {}", theirs.stdout);
+                assert_eq!(
+                    skeleton(&ours.json),
+                    skeleton(&theirs.json),
+                    "{plugin} {version}: ours {} reference {}",
+                    ours.json,
+                    theirs.json
+                );
+            }
+        }
+    }
+}
+
+/// As `assert_spec_shape`, for main plugins: 0.3.0 and later carry interfaces.
+fn assert_spec_shape_with_interfaces(version: &str, out: &Value) {
+    assert_eq!(out["cniVersion"], version, "{out}");
+    match version {
+        "0.1.0" | "0.2.0" => {
+            assert_eq!(keys(&out["ip4"]), ["gateway", "ip", "routes"], "{version}: {out}");
+            assert!(out.get("interfaces").is_none(), "{version}: {out}");
+        }
+        _ => {
+            assert!(out["interfaces"].as_array().is_some_and(|i| !i.is_empty()), "{version}: {out}");
+            assert!(out["ips"][0]["interface"].is_number(), "{version}: {out}");
+            assert_eq!(out["ips"][0].get("version").is_some(), version.starts_with("0."), "{version}: {out}");
+        }
+    }
+}
