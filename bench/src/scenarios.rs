@@ -111,7 +111,7 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
                 {"portMappings": [{"hostPort": 20000 + i, "containerPort": 80, "protocol": "tcp"}]}})),
         ),
         (reference.clone(), common(json!({"type": "firewall"}))),
-        (reference.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
+        (side.dir.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
         (
             reference,
             common(json!({"type": "bandwidth", "capabilities": {"bandwidth": true}, "runtimeConfig":
@@ -121,7 +121,9 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
     ]
 }
 
-/// ADD + DEL of the whole chain, as libcni runs it, interleaved.
+/// ADD + DEL of the whole chain, as libcni runs it, interleaved. bridge and
+/// tuning are each side's own; portmap, firewall and bandwidth are the
+/// reference's on both sides (ours do not exist yet).
 pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
     let mut times = vec![Vec::new(); sides.len()];
     let warmup = 2;

@@ -7,10 +7,16 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 5] =
-    [&bridge::Bridge, &ptp::Ptp, &loopback::Loopback, &host_local::HostLocal, &r#static::Static];
+static PLUGINS: [&dyn Plugin; 6] = [
+    &bridge::Bridge,
+    &ptp::Ptp,
+    &loopback::Loopback,
+    &host_local::HostLocal,
+    &r#static::Static,
+    &tuning::Tuning,
+];
 
-fn plugins() -> [&'static dyn Plugin; 5] {
+fn plugins() -> [&'static dyn Plugin; 6] {
     PLUGINS
 }
 

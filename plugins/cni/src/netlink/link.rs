@@ -37,6 +37,10 @@ pub struct Link {
     pub oper_up: bool,
     /// Whether the PROMISC flag is set.
     pub promisc: bool,
+    /// Whether the ALLMULTI flag is set.
+    pub allmulti: bool,
+    /// Transmit queue length.
+    pub txqlen: u32,
     /// Hardware address as `aa:bb:cc:dd:ee:ff`, if the link has one.
     pub mac: Option<String>,
     /// MTU.
@@ -91,6 +95,8 @@ fn link_from_message(msg: &LinkMessage) -> Link {
         up: msg.header.flags.contains(LinkFlags::Up),
         oper_up: false,
         promisc: msg.header.flags.contains(LinkFlags::Promisc),
+        allmulti: msg.header.flags.contains(LinkFlags::Allmulti),
+        txqlen: 0,
         mac: None,
         mtu: 0,
         master: None,
@@ -102,6 +108,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
             LinkAttribute::IfName(name) => link.name = name.clone(),
             LinkAttribute::Address(bytes) if !bytes.is_empty() => link.mac = Some(format_mac(bytes)),
             LinkAttribute::Mtu(mtu) => link.mtu = *mtu,
+            LinkAttribute::TxQueueLen(len) => link.txqlen = *len,
             LinkAttribute::Controller(index) => link.master = Some(*index),
             LinkAttribute::Link(index) => link.peer_index = Some(*index),
             LinkAttribute::OperState(state) => link.oper_up = *state == State::Up,
@@ -180,6 +187,27 @@ impl Netlink {
         self.set(
             LinkUnspec::new_with_index(index).promiscuous(on).build(),
             &format!("set promisc on {index}"),
+        )
+    }
+
+    /// Turns the all-multicast flag on or off.
+    pub fn set_allmulti(&self, index: u32, on: bool) -> Result<(), CniError> {
+        self.set(
+            LinkUnspec::new_with_index(index).allmulticast(on).build(),
+            &format!("set allmulti on {index}"),
+        )
+    }
+
+    /// Sets the MTU.
+    pub fn set_mtu(&self, index: u32, mtu: u32) -> Result<(), CniError> {
+        self.set(LinkUnspec::new_with_index(index).mtu(mtu).build(), &format!("set mtu {mtu} on {index}"))
+    }
+
+    /// Sets the transmit queue length.
+    pub fn set_txqlen(&self, index: u32, len: u32) -> Result<(), CniError> {
+        self.set(
+            LinkUnspec::new_with_index(index).txqueuelen(len).build(),
+            &format!("set txqlen {len} on {index}"),
         )
     }
 

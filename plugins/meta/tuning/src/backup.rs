@@ -1,0 +1,107 @@
+//! The link settings an ADD changed, saved for DEL to put back, in the
+//! reference's file (`<dataDir>/<containerID>_<ifname>.json`) and format,
+//! so either implementation restores what the other saved.
+
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+
+use cni::netlink::{parse_mac, Link, Netlink};
+use cni::CniError;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+/// The saved values (only those the ADD changes).
+#[derive(Serialize, Deserialize, Default, Debug, PartialEq, Eq)]
+pub struct Saved {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    mac: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    promisc: Option<bool>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    mtu: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    allmulti: Option<bool>,
+    #[serde(rename = "txQLen", default, skip_serializing_if = "Option::is_none")]
+    tx_qlen: Option<u32>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+/// Where an attachment's saved settings live.
+pub fn path(data_dir: &str, container_id: &str, ifname: &str) -> PathBuf {
+    PathBuf::from(data_dir).join(format!("{container_id}_{ifname}.json"))
+}
+
+/// Saves the current values of what `conf` is about to change.
+pub fn save(link: &Link, conf: &Config, file: &PathBuf) -> Result<(), CniError> {
+    let saved = Saved {
+        mac: if conf.mac.is_some() { link.mac.clone().unwrap_or_default() } else { String::new() },
+        promisc: conf.promisc.then_some(link.promisc),
+        mtu: if conf.mtu != 0 { link.mtu } else { 0 },
+        allmulti: conf.allmulti.map(|_| link.allmulti),
+        tx_qlen: conf.tx_qlen.map(|_| link.txqlen),
+    };
+    let dir = file.parent().unwrap_or(std::path::Path::new("/"));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| CniError::io(format!("failed to create backup directory {}", dir.display()), e))?;
+    let text = serde_json::to_string_pretty(&saved).map_err(|e| CniError::internal(e.to_string()))?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| CniError::io(format!("failed to save {}", file.display()), e))?;
+    std::io::Write::write_all(&mut out, text.as_bytes())
+        .map_err(|e| CniError::io(format!("failed to save {}", file.display()), e))
+}
+
+/// Puts saved values back on `ifname` (inside its netns) and removes the
+/// file; nothing saved or no interface is no error.
+pub fn restore(nl: &Netlink, ifname: &str, file: &PathBuf) -> Result<(), CniError> {
+    let Ok(text) = std::fs::read(file) else { return Ok(()) };
+    let Ok(saved) = serde_json::from_slice::<Saved>(&text) else { return Ok(()) };
+    let Some(link) = nl.link_by_name(ifname)? else { return Ok(()) };
+    let mut errors = Vec::new();
+    if saved.mtu != 0 {
+        if let Err(e) = nl.set_mtu(link.index, saved.mtu) {
+            errors.push(format!("failed to restore MTU: {}", e.msg));
+        }
+    }
+    if !saved.mac.is_empty() {
+        match parse_mac(&saved.mac) {
+            Some(mac) => {
+                if let Err(e) = nl.set_mac(link.index, &mac) {
+                    errors.push(format!("failed to restore MAC address: {}", e.msg));
+                }
+            }
+            None => errors.push(format!("failed to restore MAC address: bad address {:?}", saved.mac)),
+        }
+    }
+    if let Some(on) = saved.promisc {
+        if let Err(e) = nl.set_promisc(link.index, on) {
+            errors.push(format!("failed to restore promiscuous mode: {}", e.msg));
+        }
+    }
+    if let Some(on) = saved.allmulti {
+        if let Err(e) = nl.set_allmulti(link.index, on) {
+            errors.push(format!("failed to restore all-multicast mode: {}", e.msg));
+        }
+    }
+    if let Some(len) = saved.tx_qlen {
+        if let Err(e) = nl.set_txqlen(link.index, len) {
+            errors.push(format!("failed to restore transmit queue length: {}", e.msg));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CniError::internal(errors.join("; ")));
+    }
+    std::fs::remove_file(file)
+        .map_err(|e| CniError::io(format!("failed to remove file {}", file.display()), e))
+}

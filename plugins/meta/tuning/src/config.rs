@@ -1,0 +1,251 @@
+//! tuning's netconf: sysctls and link settings, overridable from
+//! `args.cni`, `runtimeConfig.mac` and `CNI_ARGS` `MAC`, as the reference reads them.
+
+use std::collections::{BTreeMap, HashSet};
+
+use cni::args::CniArgs;
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::result::null_as_empty;
+use cni::CniError;
+use serde::Deserialize;
+
+/// Where link settings are saved for DEL to restore.
+pub const DEFAULT_DATA_DIR: &str = "/run/cni/tuning";
+/// The operator's list of allowed sysctls (one regular expression per line).
+pub const ALLOWLIST: &str = "/etc/cni/tuning/allowlist.conf";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Settings {
+    #[serde(deserialize_with = "null_as_empty")]
+    sysctl: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+    promisc: Option<bool>,
+    mtu: Option<i64>,
+    #[serde(rename = "txQLen")]
+    tx_qlen: Option<i64>,
+    allmulti: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TuningConf {
+    #[serde(flatten)]
+    settings: Settings,
+    #[serde(rename = "dataDir", deserialize_with = "null_as_empty")]
+    data_dir: String,
+    #[serde(rename = "runtimeConfig", deserialize_with = "null_as_empty")]
+    runtime_config: MacOnly,
+    #[serde(deserialize_with = "null_as_empty")]
+    args: ArgsHolder,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MacOnly {
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ArgsHolder {
+    cni: Option<Settings>,
+}
+
+/// What ADD, DEL and CHECK act on.
+pub struct Config {
+    /// Common keys (name, prevResult...).
+    pub net: NetConf,
+    /// sysctl key -> value.
+    pub sysctl: BTreeMap<String, String>,
+    /// The MAC to set, if any.
+    pub mac: Option<String>,
+    /// Turn promiscuous mode on.
+    pub promisc: bool,
+    /// The MTU to set (0: leave it).
+    pub mtu: u32,
+    /// The transmit queue length to set.
+    pub tx_qlen: Option<u32>,
+    /// All-multicast on or off.
+    pub allmulti: Option<bool>,
+    /// Where to save the settings this ADD changes.
+    pub data_dir: String,
+}
+
+impl Config {
+    /// True when ADD changes a link setting (and so saves the old ones).
+    pub fn changes_link(&self) -> bool {
+        self.mac.is_some()
+            || self.mtu != 0
+            || self.promisc
+            || self.allmulti.is_some()
+            || self.tx_qlen.is_some()
+    }
+}
+
+fn non_negative(value: Option<i64>, key: &str) -> Result<Option<u32>, CniError> {
+    value.map(|v| u32::try_from(v).map_err(|_| CniError::config(format!("invalid {key} {v}")))).transpose()
+}
+
+/// Refuses a `sysctl` object that names a key twice (serde would keep the last).
+fn reject_duplicate_sysctls(stdin: &[u8]) -> Result<(), CniError> {
+    struct Keys(Result<(), String>);
+    impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+        type Value = Keys;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sysctl object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+            let mut seen = HashSet::new();
+            while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                if !seen.insert(key) {
+                    return Ok(Keys(Err("duplicated sysctl keys are not allowed".into())));
+                }
+            }
+            Ok(Keys(Ok(())))
+        }
+        fn visit_unit<E>(self) -> Result<Keys, E> {
+            Ok(Keys(Ok(())))
+        }
+    }
+    struct KeysVisitor;
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+            d.deserialize_any(KeysVisitor)
+        }
+    }
+    #[derive(Deserialize, Default)]
+    struct Holder {
+        #[serde(default)]
+        sysctl: Option<Keys>,
+    }
+    let holder: Holder = serde_json::from_slice(stdin).unwrap_or_default();
+    match holder.sysctl {
+        Some(Keys(Err(e))) => Err(CniError::config(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Parses the netconf and applies the overrides in the reference's order.
+pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    reject_duplicate_sysctls(&args.stdin)?;
+    let net: NetConf = parse(&args.stdin)?;
+    let conf: TuningConf = parse(&args.stdin)?;
+    let mut s = conf.settings;
+    if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
+        s.mac = mac.to_string();
+    }
+    if !conf.runtime_config.mac.is_empty() {
+        s.mac = conf.runtime_config.mac;
+    }
+    if let Some(over) = conf.args.cni {
+        s.sysctl.extend(over.sysctl);
+        if !over.mac.is_empty() {
+            s.mac = over.mac;
+        }
+        s.promisc = over.promisc.or(s.promisc);
+        s.mtu = over.mtu.or(s.mtu);
+        s.allmulti = over.allmulti.or(s.allmulti);
+        s.tx_qlen = over.tx_qlen.or(s.tx_qlen);
+    }
+    if !s.mac.is_empty() && cni::netlink::parse_mac(&s.mac).is_none() {
+        return Err(CniError::config(format!("invalid args {} for MAC addr", s.mac)));
+    }
+    Ok(Config {
+        net,
+        sysctl: s.sysctl,
+        mac: Some(s.mac).filter(|m| !m.is_empty()),
+        promisc: s.promisc.unwrap_or(false),
+        mtu: non_negative(s.mtu, "mtu")?.unwrap_or(0),
+        tx_qlen: non_negative(s.tx_qlen, "txQLen")?,
+        allmulti: s.allmulti,
+        data_dir: if conf.data_dir.is_empty() { DEFAULT_DATA_DIR.to_string() } else { conf.data_dir },
+    })
+}
+
+/// Checks the sysctls against the allowlist file, when there is one.
+pub fn check_allowlist(sysctl: &BTreeMap<String, String>, allowlist: &str) -> Result<(), CniError> {
+    let Ok(text) = std::fs::read_to_string(allowlist) else { return Ok(()) };
+    let patterns: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let compiled: Vec<regex::Regex> = patterns
+        .iter()
+        .map(|p| {
+            regex::Regex::new(p)
+                .map_err(|e| CniError::config(format!("bad pattern {p:?} in {allowlist}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    for key in sysctl.keys() {
+        if !compiled.iter().any(|r| r.is_match(key)) {
+            return Err(CniError::config(format!(
+                "Sysctl {key} is not allowed. Only the following sysctls are allowed: {patterns:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The /proc/sys file of a sysctl key; `IFNAME` stands for the interface.
+/// Only keys under net/ are allowed (they are per network namespace).
+pub fn sysctl_file(key: &str, ifname: &str) -> Result<String, CniError> {
+    let key = key.replace('.', "/").replacen("IFNAME", ifname, 1);
+    let file = format!("/proc/sys/{}", key.trim_start_matches('/'));
+    // Dots became slashes, so no `..` can remain; empty parts are ignored as by the kernel.
+    let normal: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
+    if normal.get(..3) != Some(&["proc", "sys", "net"][..]) || normal.len() < 4 {
+        return Err(CniError::config(format!("invalid net sysctl key: {key:?}")));
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysctl_files_stay_under_net() {
+        assert_eq!(
+            sysctl_file("net.ipv4.conf.IFNAME.forwarding", "eth0").unwrap(),
+            "/proc/sys/net/ipv4/conf/eth0/forwarding"
+        );
+        assert_eq!(sysctl_file("net/core/somaxconn", "eth0").unwrap(), "/proc/sys/net/core/somaxconn");
+        assert!(sysctl_file("kernel.hostname", "eth0").is_err());
+        assert!(sysctl_file("net", "eth0").is_err());
+        // Dots are separators: this names a file under net/, not kernel/.
+        assert!(sysctl_file("net/../kernel/hostname", "eth0").unwrap().starts_with("/proc/sys/net/"));
+    }
+
+    #[test]
+    fn duplicate_sysctls_are_refused() {
+        let dup = br#"{"sysctl": {"net.core.somaxconn": "1", "net.core.somaxconn": "2"}}"#;
+        assert!(reject_duplicate_sysctls(dup).is_err());
+        assert!(reject_duplicate_sysctls(br#"{"sysctl": {"a": "1", "b": "2"}}"#).is_ok());
+        assert!(reject_duplicate_sysctls(br#"{"sysctl": null}"#).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod allowlist_tests {
+    use super::*;
+
+    #[test]
+    fn allowlist_patterns_are_regular_expressions() {
+        let dir = std::env::temp_dir().join(format!("tuning-allow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("allowlist.conf");
+        std::fs::write(&file, "^net\\.ipv4\\.conf\\.IFNAME\\.[a-z_]*$\n\n  ^net\\.core\\.somaxconn$ \n")
+            .unwrap();
+        let list =
+            |keys: &[&str]| keys.iter().map(|k| (k.to_string(), "1".to_string())).collect::<BTreeMap<_, _>>();
+        let path = file.to_str().unwrap();
+        assert!(
+            check_allowlist(&list(&["net.core.somaxconn", "net.ipv4.conf.IFNAME.arp_filter"]), path).is_ok()
+        );
+        let err = check_allowlist(&list(&["net.ipv4.ip_forward"]), path).unwrap_err();
+        assert!(err.msg.contains("net.ipv4.ip_forward is not allowed"), "{}", err.msg);
+        assert!(check_allowlist(&list(&["anything"]), "/nonexistent/allowlist.conf").is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

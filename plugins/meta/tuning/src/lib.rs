@@ -1,0 +1,153 @@
+//! `tuning`: a chained plugin that sets sysctls and link settings of the
+//! container interface: `sysctl`, `mac`, `promisc`, `mtu`, `allmulti`,
+//! `txQLen`. ADD saves the settings it changes and DEL puts them back, in
+//! the reference's file format; sysctls are not restored (as the reference).
+
+mod backup;
+mod config;
+
+use cni::env::CmdArgs;
+use cni::netlink::{parse_mac, Netlink};
+use cni::netns::{self, Netns};
+use cni::skel::Plugin;
+use cni::{CniError, CniResult};
+
+use config::Config;
+
+/// The tuning plugin.
+pub struct Tuning;
+
+fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
+    conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))
+}
+
+fn write_sysctls(conf: &Config, ifname: &str) -> Result<(), CniError> {
+    for (key, value) in &conf.sysctl {
+        let file = config::sysctl_file(key, ifname)?;
+        std::fs::write(&file, value).map_err(|e| CniError::io(format!("failed to set {file}"), e))?;
+    }
+    Ok(())
+}
+
+fn apply(
+    nl: &Netlink,
+    conf: &Config,
+    ifname: &str,
+    backup_file: &std::path::PathBuf,
+) -> Result<(), CniError> {
+    let link =
+        nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to get {ifname:?}")))?;
+    if conf.changes_link() {
+        backup::save(&link, conf, backup_file)?;
+    }
+    if let Some(mac) = &conf.mac {
+        let bytes =
+            parse_mac(mac).ok_or_else(|| CniError::config(format!("invalid args {mac} for MAC addr")))?;
+        nl.set_mac(link.index, &bytes)?;
+    }
+    if conf.promisc {
+        nl.set_promisc(link.index, true)?;
+    }
+    if conf.mtu != 0 {
+        nl.set_mtu(link.index, conf.mtu)?;
+    }
+    if let Some(on) = conf.allmulti {
+        nl.set_allmulti(link.index, on)?;
+    }
+    if let Some(len) = conf.tx_qlen {
+        nl.set_txqlen(link.index, len)?;
+    }
+    Ok(())
+}
+
+impl Plugin for Tuning {
+    fn name(&self) -> &'static str {
+        "tuning"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = config::load(args)?;
+        config::check_allowlist(&conf.sysctl, config::ALLOWLIST)?;
+        let mut result = prev_result(&conf)?;
+        let netns = Netns::open(&args.netns)?;
+        let ifname = args.ifname.as_str();
+        let backup_file = backup::path(&conf.data_dir, &args.container_id, ifname);
+        netns.run(|| {
+            write_sysctls(&conf, ifname)?;
+            apply(&Netlink::open()?, &conf, ifname, &backup_file)
+        })?;
+        if let Some(mac) = &conf.mac {
+            for iface in result.interfaces.iter_mut().filter(|i| i.name == ifname) {
+                iface.mac = Some(mac.to_lowercase());
+            }
+        }
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        if args.netns.is_empty() || !netns::exists(&args.netns) {
+            return Ok(());
+        }
+        let ifname = args.ifname.as_str();
+        let backup_file = backup::path(&conf.data_dir, &args.container_id, ifname);
+        // Best effort, as the reference: DEL succeeds whatever is left to restore.
+        let restored = Netns::open(&args.netns)
+            .and_then(|ns| ns.run(|| backup::restore(&Netlink::open()?, ifname, &backup_file)));
+        if let Err(e) = restored {
+            eprintln!("tuning: {}", e.msg);
+        }
+        Ok(())
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        prev_result(&conf)?;
+        let netns = Netns::open(&args.netns)?;
+        let ifname = args.ifname.as_str();
+        netns.run(|| {
+            for (key, want) in &conf.sysctl {
+                let file = config::sysctl_file(key, ifname)?;
+                let have = std::fs::read_to_string(&file)
+                    .map_err(|e| CniError::io(format!("failed to read {file}"), e))?;
+                let have = have.trim_end_matches('\n');
+                if have != want {
+                    return Err(CniError::internal(format!(
+                        "Error: Tuning configured value of {file} is {want}, current value is {have}"
+                    )));
+                }
+            }
+            let nl = Netlink::open()?;
+            let link = nl
+                .link_by_name(ifname)?
+                .ok_or_else(|| CniError::internal(format!("Cannot find container link {ifname}")))?;
+            let mismatch = |what: &str, want: String, have: String| {
+                Err(CniError::internal(format!(
+                    "Error: Tuning configured {what} of {ifname} is {want}, current value is {have}"
+                )))
+            };
+            if let Some(mac) = &conf.mac {
+                if Some(mac.to_lowercase()) != link.mac {
+                    return mismatch("Ethernet", mac.clone(), link.mac.clone().unwrap_or_default());
+                }
+            }
+            if conf.promisc != link.promisc {
+                return mismatch("promisc", conf.promisc.to_string(), link.promisc.to_string());
+            }
+            if conf.mtu != 0 && conf.mtu != link.mtu {
+                return mismatch("MTU", conf.mtu.to_string(), link.mtu.to_string());
+            }
+            if let Some(on) = conf.allmulti {
+                if on != link.allmulti {
+                    return mismatch("all-multicast mode", on.to_string(), link.allmulti.to_string());
+                }
+            }
+            if let Some(len) = conf.tx_qlen {
+                if len != link.txqlen {
+                    return mismatch("Transmit Queue Length", len.to_string(), link.txqlen.to_string());
+                }
+            }
+            Ok(())
+        })
+    }
+}
