@@ -170,10 +170,10 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
 pub fn check_allowlist(sysctl: &BTreeMap<String, String>, allowlist: &str) -> Result<(), CniError> {
     let Ok(text) = std::fs::read_to_string(allowlist) else { return Ok(()) };
     let patterns: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let compiled: Vec<regex::Regex> = patterns
+    let compiled: Vec<regex_lite::Regex> = patterns
         .iter()
         .map(|p| {
-            regex::Regex::new(p)
+            regex_lite::Regex::new(p)
                 .map_err(|e| CniError::config(format!("bad pattern {p:?} in {allowlist}: {e}")))
         })
         .collect::<Result<_, _>>()?;
