@@ -19,7 +19,7 @@ use stats::{latency, markdown, summarize, Row};
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 /// Our plugin types the benchmark links.
-const OURS: [&str; 6] = ["bridge", "ptp", "loopback", "host-local", "static", "tuning"];
+const OURS: [&str; 7] = ["bridge", "ptp", "loopback", "host-local", "static", "tuning", "firewall"];
 
 struct Options {
     iterations: usize,
@@ -145,7 +145,7 @@ fn main() {
             target: "<= 5 ms".into(),
         },
         Row {
-            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL (portmap, firewall, bandwidth: the reference's in both)".into(),
+            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL (portmap, bandwidth: the reference's in both)".into(),
             ours: latency(ours_chain),
             reference: latency(ref_chain),
             ratio: ours_chain.median / ref_chain.median,

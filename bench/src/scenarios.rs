@@ -110,7 +110,7 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
             common(json!({"type": "portmap", "capabilities": {"portMappings": true}, "runtimeConfig":
                 {"portMappings": [{"hostPort": 20000 + i, "containerPort": 80, "protocol": "tcp"}]}})),
         ),
-        (reference.clone(), common(json!({"type": "firewall"}))),
+        (side.dir.clone(), common(json!({"type": "firewall"}))),
         (side.dir.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
         (
             reference,
@@ -121,8 +121,8 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
     ]
 }
 
-/// ADD + DEL of the whole chain, as libcni runs it, interleaved. bridge and
-/// tuning are each side's own; portmap, firewall and bandwidth are the
+/// ADD + DEL of the whole chain, as libcni runs it, interleaved. bridge,
+/// firewall and tuning are each side's own; portmap and bandwidth are the
 /// reference's on both sides (ours do not exist yet).
 pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
     let mut times = vec![Vec::new(); sides.len()];

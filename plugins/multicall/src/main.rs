@@ -7,16 +7,17 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 6] = [
+static PLUGINS: [&dyn Plugin; 7] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
     &host_local::HostLocal,
     &r#static::Static,
     &tuning::Tuning,
+    &firewall::Firewall,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 6] {
+fn plugins() -> [&'static dyn Plugin; 7] {
     PLUGINS
 }
 

@@ -1,0 +1,143 @@
+//! `firewall`: a chained plugin that lets a container's traffic through the
+//! host's FORWARD chain, with the reference's iptables chains (CNI-FORWARD,
+//! an admin chain, CNI-ISOLATION-STAGE-1/2 for `ingressPolicy`) and rules,
+//! so either implementation checks and removes the other's rules.
+//!
+//! Only the iptables backend exists: `"backend": "firewalld"` is refused
+//! with a config error (the reference would use firewalld's D-Bus API).
+
+mod rules;
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::result::null_as_empty;
+use cni::skel::Plugin;
+use cni::{CniError, CniResult};
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+
+/// The firewall plugin.
+pub struct Firewall;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FirewallConf {
+    #[serde(deserialize_with = "null_as_empty")]
+    backend: String,
+    #[serde(rename = "iptablesAdminChainName", deserialize_with = "null_as_empty")]
+    admin_chain: String,
+    #[serde(rename = "ingressPolicy", deserialize_with = "null_as_empty")]
+    ingress_policy: String,
+}
+
+struct Config {
+    net: NetConf,
+    admin_chain: String,
+    /// None: open; Some(false): same-bridge; Some(true): isolated.
+    isolation: Option<bool>,
+}
+
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let conf: FirewallConf = parse(&args.stdin)?;
+    match conf.backend.as_str() {
+        "" | "iptables" => {}
+        "firewalld" => {
+            return Err(CniError::config(
+                "the firewalld backend is not supported here; use \"backend\": \"iptables\"",
+            ))
+        }
+        other => return Err(CniError::config(format!("unknown firewall backend {other:?}"))),
+    }
+    let isolation = match conf.ingress_policy.as_str() {
+        "" | "open" => None,
+        "same-bridge" => Some(false),
+        "isolated" => Some(true),
+        other => return Err(CniError::config(format!("unknown ingress policy: {other:?}"))),
+    };
+    let admin_chain = if conf.admin_chain.is_empty() { "CNI-ADMIN".to_string() } else { conf.admin_chain };
+    Ok(Config { net, admin_chain, isolation })
+}
+
+fn addresses(result: &CniResult, ipv6: bool) -> Vec<IpNetwork> {
+    result.ips.iter().map(|ip| ip.address).filter(|a| a.is_ipv6() == ipv6).collect()
+}
+
+fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
+    conf.net.prev_result()?.ok_or_else(|| CniError::internal("missing prevResult from earlier plugin"))
+}
+
+impl Plugin for Firewall {
+    fn name(&self) -> &'static str {
+        "firewall"
+    }
+
+    fn versions(&self) -> &'static [&'static str] {
+        &["0.4.0", "1.0.0", "1.1.0"]
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let result = prev_result(&conf)?;
+        for ipv6 in [false, true] {
+            let ips = addresses(&result, ipv6);
+            if ips.is_empty() {
+                continue;
+            }
+            let mut wanted = rules::base_rules(&conf.admin_chain);
+            wanted.extend(ips.iter().flat_map(rules::address_rules));
+            rules::ensure(ipv6, &[rules::PRIV_CHAIN, &conf.admin_chain], &wanted)?;
+        }
+        if let Some(isolated) = conf.isolation {
+            let bridge = result.interfaces.first().map(|i| i.name.clone()).unwrap_or_default();
+            if bridge.is_empty() {
+                return Err(CniError::config(
+                    "interface needs to be set for the ingress policy, make sure to chain \"firewall\" with \"bridge\"",
+                ));
+            }
+            for ipv6 in [false, true] {
+                if !addresses(&result, ipv6).is_empty() {
+                    rules::ensure(
+                        ipv6,
+                        &rules::ISOLATION_CHAINS,
+                        &rules::isolation_rules(&bridge, isolated),
+                    )?;
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let Some(result) = conf.net.prev_result()? else { return Ok(()) };
+        for ipv6 in [false, true] {
+            let ips = addresses(&result, ipv6);
+            if ips.is_empty() || !cni::netfilter::iptables::available(ipv6) {
+                continue;
+            }
+            let doomed: Vec<rules::Rule> = ips.iter().flat_map(rules::address_rules).collect();
+            rules::remove(ipv6, &doomed)?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let result = prev_result(&conf)?;
+        for ipv6 in [false, true] {
+            let ips = addresses(&result, ipv6);
+            if ips.is_empty() {
+                continue;
+            }
+            let mut wanted = rules::base_rules(&conf.admin_chain);
+            wanted.extend(ips.iter().flat_map(rules::address_rules));
+            if let Some(missing) =
+                rules::first_missing(ipv6, &[rules::PRIV_CHAIN, &conf.admin_chain], &wanted)?
+            {
+                return Err(CniError::internal(format!("expected {missing} not found")));
+            }
+        }
+        Ok(())
+    }
+}
