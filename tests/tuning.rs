@@ -193,3 +193,27 @@ fn saved_settings_hand_over_with_the_reference_tuning() {
         assert_eq!(std::fs::read_dir(data.path()).unwrap().count(), 0, "saved settings removed");
     }
 }
+
+#[test]
+fn gc_removes_saved_settings_of_attachments_no_longer_valid() {
+    let plugins = PluginDir::new();
+    let data = tempfile::tempdir().unwrap();
+    for name in ["live_eth0.json", "gone_eth0.json", "gone_net1.json"] {
+        std::fs::write(data.path().join(name), "{\"mtu\": 1500}").unwrap();
+    }
+    let conf = json!({"cniVersion": "1.1.0", "name": "tunnet", "type": "tuning", "dataDir": data.path(),
+        "cni.dev/valid-attachments": [{"containerID": "live", "ifname": "eth0"}]})
+    .to_string();
+    let out = run_plugin(
+        &plugins.plugin("tuning"),
+        &[("CNI_COMMAND", "GC"), ("CNI_PATH", plugins.path().to_str().unwrap())],
+        &conf,
+    );
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let mut left: Vec<String> = std::fs::read_dir(data.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["live_eth0.json"]);
+}

@@ -100,6 +100,27 @@ impl Plugin for Tuning {
         Ok(())
     }
 
+    /// Removes saved settings of attachments that are no longer valid (their
+    /// interfaces are gone with their namespaces, so there is nothing to restore).
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        let keep: std::collections::HashSet<String> = conf
+            .net
+            .valid_attachments
+            .iter()
+            .map(|a| format!("{}_{}.json", a.container_id, a.ifname))
+            .collect();
+        let Ok(entries) = std::fs::read_dir(&conf.data_dir) else { return Ok(()) };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") && name.contains('_') && !keep.contains(&name) {
+                std::fs::remove_file(entry.path())
+                    .map_err(|e| CniError::io(format!("failed to remove {}", entry.path().display()), e))?;
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = config::load(args)?;
         prev_result(&conf)?;
