@@ -104,6 +104,22 @@ fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
         .filter(|n| n.plugins.iter().any(|p| p.get("ipMasq").and_then(Value::as_bool) == Some(true)))
         .map(|n| n.name.as_str())
         .collect();
+    let firewall_users: Vec<&str> = networks
+        .iter()
+        .filter(|n| n.plugins.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("firewall")))
+        .map(|n| n.name.as_str())
+        .collect();
+    if !firewall_users.is_empty() && !cni::netfilter::iptables::available(false) {
+        findings.push(finding(
+            "netfilter backend",
+            Status::Fail,
+            format!(
+                "the firewall plugin needs iptables-save and iptables-restore, used in: {}",
+                firewall_users.join(", ")
+            ),
+            Some("apt-get install iptables".into()),
+        ));
+    }
     match (nftables, &iptables) {
         (true, _) => findings.push(finding(
             "netfilter backend",
