@@ -62,15 +62,14 @@ fn machine() -> String {
         .to_string();
     let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let reference = std::process::Command::new(Path::new(REFERENCE_DIR).join("bridge"))
-        .env("CNI_COMMAND", "VERSION")
+    let reference = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", "containernetworking-plugins"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let reference =
-        if reference.is_empty() { "containernetworking-plugins (Debian)".to_string() } else { reference };
+    let reference = if reference.is_empty() { "unknown version".to_string() } else { reference };
     format!(
-        "{model}, {cores} cores, Linux {}; reference: {reference} from Debian's containernetworking-plugins",
+        "{model}, {cores} cores, Linux {}; reference: Debian's containernetworking-plugins {reference}",
         kernel.trim()
     )
 }
