@@ -219,3 +219,39 @@ fn the_default_network_is_shown_installed_and_used_when_none_is_configured() {
     assert_eq!(again.status.code(), Some(1), "an existing file is not overwritten without --force");
     assert!(install(true).status.success());
 }
+
+#[test]
+fn ctrl_c_at_a_terminal_stops_the_command_and_cleans_up() {
+    require_root();
+    use std::io::Write;
+    let setup = RunSetup::new("10.203.5.0/24", None);
+    // `script` gives the run a terminal; a ^C typed into it reaches the
+    // foreground process group (cnictl and the command) from the kernel.
+    let cnictl_cmd = format!("{} run -q {} -- sleep 30", cnictl().display(), setup.name);
+    let mut child = Command::new("script")
+        .args(["-qfec", &cnictl_cmd, "/dev/null"])
+        .env("NETCONFPATH", setup.conf_dir.path())
+        .env("CNI_CACHE_DIR", setup.cache.path())
+        .env("CNI_PATH", setup.plugins.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while bridge_ports(&setup.bridge.name).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the attachment never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(130), "the command died of the terminal's SIGINT");
+    assert!(started.elapsed() < Duration::from_secs(20), "sleep was interrupted");
+    assert!(bridge_ports(&setup.bridge.name).is_empty(), "the network was deleted");
+    assert!(reservations(&setup.store.path().join(&setup.name)).is_empty());
+    let cached = std::fs::read_dir(setup.cache.path().join("results")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(cached, 0);
+}
