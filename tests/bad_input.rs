@@ -42,13 +42,8 @@ fn bad_input_matrix_for_host_local() {
         env.push((name, value.to_string()));
         env
     };
-    let conf_with = |patch: serde_json::Value| {
-        let mut conf: serde_json::Value = serde_json::from_str(&good).unwrap();
-        for (k, v) in patch.as_object().unwrap() {
-            conf[k] = v.clone();
-        }
-        conf.to_string()
-    };
+    let conf_with =
+        |patch: serde_json::Value| with_keys(serde_json::from_str(&good).unwrap(), &patch).to_string();
     let cases = vec![
         Case {
             what: "missing CNI_CONTAINERID",
@@ -236,10 +231,7 @@ fn bridge_and_ptp_reject_bad_config_before_touching_anything() {
         ("ptp", json!({"mtu": -1}), 6, "mtu"),
     ];
     for (plugin, patch, code, words) in cases {
-        let mut conf = base(plugin);
-        for (k, v) in patch.as_object().unwrap() {
-            conf[k] = v.clone();
-        }
+        let conf = with_keys(base(plugin), &patch);
         let out = run_plugin(&plugins.plugin(plugin), &env, &conf.to_string());
         assert_eq!(
             (out.code, out.json["code"].as_u64()),

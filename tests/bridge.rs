@@ -11,7 +11,7 @@ use common::*;
 use serde_json::{json, Value};
 
 fn conf(bridge: &str, store: &Path, ranges: Value, extra: Value) -> String {
-    let mut conf = json!({
+    let conf = json!({
         "cniVersion": "1.0.0",
         "name": unique("brnet"),
         "type": "bridge",
@@ -19,10 +19,7 @@ fn conf(bridge: &str, store: &Path, ranges: Value, extra: Value) -> String {
         "isGateway": true,
         "ipam": {"type": "host-local", "ranges": ranges, "dataDir": store},
     });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        conf[k] = v;
-    }
-    conf.to_string()
+    with_keys(conf, &extra).to_string()
 }
 
 fn network_name(conf: &str) -> String {

@@ -70,11 +70,8 @@ fn bridge_result(plugins: &PluginDir, ns: &TestNetns, store: &Path, bridge: &str
 }
 
 fn firewall_conf(result: &Value, extra: Value) -> String {
-    let mut conf = json!({"cniVersion": "1.0.0", "name": "fwnet", "type": "firewall", "prevResult": result});
-    for (k, v) in extra.as_object().unwrap() {
-        conf[k] = v.clone();
-    }
-    conf.to_string()
+    let conf = json!({"cniVersion": "1.0.0", "name": "fwnet", "type": "firewall", "prevResult": result});
+    with_keys(conf, &extra).to_string()
 }
 
 fn address(result: &Value, i: usize) -> String {

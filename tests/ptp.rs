@@ -10,16 +10,13 @@ use common::*;
 use serde_json::{json, Value};
 
 fn conf(store: &Path, ranges: Value, extra: Value) -> String {
-    let mut conf = json!({
+    let conf = json!({
         "cniVersion": "1.0.0",
         "name": unique("ptpnet"),
         "type": "ptp",
         "ipam": {"type": "host-local", "ranges": ranges, "dataDir": store},
     });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        conf[k] = v;
-    }
-    conf.to_string()
+    with_keys(conf, &extra).to_string()
 }
 
 fn address(result: &Value, i: usize) -> String {

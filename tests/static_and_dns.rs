@@ -7,15 +7,12 @@ use common::*;
 use serde_json::json;
 
 fn static_conf(extra: serde_json::Value) -> String {
-    let mut conf = json!({
+    let conf = json!({
         "cniVersion": "1.0.0", "name": "staticnet", "type": "static",
         "ipam": {"type": "static", "addresses": [{"address": "10.220.0.5/24", "gateway": "10.220.0.1"}],
                  "routes": [{"dst": "0.0.0.0/0", "gw": "10.220.0.1"}]}
     });
-    for (k, v) in extra.as_object().unwrap() {
-        conf[k] = v.clone();
-    }
-    conf.to_string()
+    with_keys(conf, &extra).to_string()
 }
 
 #[test]

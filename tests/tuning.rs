@@ -28,12 +28,9 @@ fn attach<'a>(
 }
 
 fn tuning_conf(result: &Value, data_dir: &Path, settings: Value) -> String {
-    let mut conf = json!({"cniVersion": "1.0.0", "name": "tunnet", "type": "tuning", "dataDir": data_dir,
+    let conf = json!({"cniVersion": "1.0.0", "name": "tunnet", "type": "tuning", "dataDir": data_dir,
         "prevResult": result});
-    for (k, v) in settings.as_object().unwrap() {
-        conf[k] = v.clone();
-    }
-    conf.to_string()
+    with_keys(conf, &settings).to_string()
 }
 
 fn sysctl(ns: &TestNetns, file: &str) -> String {

@@ -96,8 +96,7 @@ fn tool_version(tool: &str) -> Option<String> {
 }
 
 fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
-    use cni::netfilter::nftnl::{list_table, FAMILY_INET};
-    let nftables = list_table(FAMILY_INET, "cni_plugins_masquerade").is_ok();
+    let nftables = cni::netfilter::nftnl::available();
     let iptables = tool_version("iptables");
     let masq_users: Vec<&str> = networks
         .iter()

@@ -376,3 +376,11 @@ impl Drop for Attachment<'_> {
         let _ = self.call(&self.del_plugin.clone(), "DEL", &self.cni_path.clone(), &self.conf.clone());
     }
 }
+
+/// A netconf with the keys of `extra` set on top (each test's variations of a base config).
+pub fn with_keys(mut conf: Value, extra: &Value) -> Value {
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        conf[k] = v.clone();
+    }
+    conf
+}

@@ -11,7 +11,7 @@ use ipnetwork::IpNetwork;
 
 use crate::env::CmdArgs;
 use crate::error::CniError;
-use crate::netlink::{Netlink, RouteSpec};
+use crate::netlink::{Link, Netlink, RouteSpec};
 use crate::result::{CniResult, Interface};
 use crate::sysctl;
 
@@ -20,7 +20,8 @@ const DAD_SETTLE: Duration = Duration::from_secs(5);
 
 /// Adds the result's addresses (those whose interface index names `ifname`)
 /// and routes to `ifname`, and sets it up. Runs inside the container netns.
-pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
+/// Returns the link, for callers that go on configuring it.
+pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<Link, CniError> {
     let link =
         nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to lookup {ifname:?}")))?;
     let mut v4_gw = None;
@@ -75,7 +76,7 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             ))
         })?;
     }
-    Ok(())
+    Ok(link)
 }
 
 /// Waits until no address on the link is tentative (DAD done).

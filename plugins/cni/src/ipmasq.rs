@@ -182,12 +182,10 @@ fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     // ADD of this same attachment (a retry) stay until its DEL, which
     // removes every rule with its comment.
     let listing = nftnl::list_chain_rules(FAMILY_INET, TABLE, "postrouting")?.unwrap_or_default();
-    let (chains, rules) = (listing.chains, listing.rules);
-    let postrouting: Vec<_> = rules.iter().filter(|r| r.chain == "postrouting").collect();
-    let in_place = chains.iter().any(|c| c == CHAIN)
-        && chains.iter().any(|c| c == "postrouting")
-        && postrouting.len() == POSTROUTING_RULES
-        && postrouting.iter().all(|r| r.comment.is_empty());
+    let in_place = listing.chains.iter().any(|c| c == CHAIN)
+        && listing.chains.iter().any(|c| c == "postrouting")
+        && listing.rules.len() == POSTROUTING_RULES
+        && listing.rules.iter().all(|r| r.comment.is_empty());
     let mut batch = Batch::new(FAMILY_INET);
     if !in_place {
         // Flushing a base chain costs an RCU grace period in the kernel, so
@@ -305,10 +303,9 @@ fn teardown_iptables_chain(ipv6: bool, chain: &str) -> Result<(), CniError> {
 }
 
 fn delete_nft_rules(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
-    let Some(listing) = nftnl::list_table(FAMILY_INET, TABLE)? else { return Ok(()) };
-    let rules = listing.rules;
+    let Some(listing) = nftnl::list_chain_rules(FAMILY_INET, TABLE, CHAIN)? else { return Ok(()) };
     let mut batch = Batch::new(FAMILY_INET);
-    for rule in rules.iter().filter(|r| r.chain == CHAIN && doomed(&r.comment)) {
+    for rule in listing.rules.iter().filter(|r| doomed(&r.comment)) {
         batch.delete_rule(TABLE, CHAIN, rule.handle);
     }
     batch.commit()
@@ -327,8 +324,8 @@ fn iptables_chain_may_exist(ipv6: bool, chain: &str) -> bool {
         return true;
     }
     let family = if ipv6 { FAMILY_IPV6 } else { FAMILY_IPV4 };
-    match nftnl::list_table(family, "nat") {
-        Ok(Some(listing)) => listing.chains.iter().any(|c| c == chain),
+    match nftnl::list_chains(family, "nat") {
+        Ok(Some(chains)) => chains.iter().any(|c| c == chain),
         Ok(None) => false,
         Err(_) => true,
     }

@@ -54,9 +54,9 @@ pub fn setup(host_iface: &str, mac: &str, ref_id: &str) -> Result<(), CniError> 
 /// Removes an attachment's spoof-check rules and chains; nothing there is no error.
 pub fn teardown(ref_id: &str) -> Result<(), CniError> {
     let (iface_chain, mac_chain, comment) = names(ref_id);
-    let Some(listing) = nftnl::list_table(FAMILY_BRIDGE, TABLE)? else { return Ok(()) };
+    let Some(listing) = nftnl::list_chain_rules(FAMILY_BRIDGE, TABLE, BASE_CHAIN)? else { return Ok(()) };
     let mut batch = Batch::new(FAMILY_BRIDGE);
-    for rule in listing.rules.iter().filter(|r| r.chain == BASE_CHAIN && r.comment == comment) {
+    for rule in listing.rules.iter().filter(|r| r.comment == comment) {
         batch.delete_rule(TABLE, BASE_CHAIN, rule.handle);
     }
     for chain in [&iface_chain, &mac_chain] {

@@ -85,12 +85,7 @@ pub fn hash_with_prefix(length: usize, prefix: &str, to_hash: &str) -> String {
 
 /// The reference's iptables chain name for a network and container: `CNI-` + hash, 28 characters.
 pub fn chain_name(network: &str, container_id: &str) -> String {
-    chain_name_with_prefix(network, container_id, "")
-}
-
-/// As `chain_name`, with an extra prefix after `CNI-` (portmap uses `DN-`).
-pub fn chain_name_with_prefix(network: &str, container_id: &str, prefix: &str) -> String {
-    hash_with_prefix(28, &format!("CNI-{prefix}"), &format!("{network}{container_id}"))
+    hash_with_prefix(28, "CNI-", &format!("{network}{container_id}"))
 }
 
 /// The reference's iptables rule comment: `name: "NET" id: "ID"` (Go `%q`).

@@ -553,24 +553,22 @@ pub fn available() -> bool {
     }
 }
 
-/// What a table holds: chain names and rules; `None` when the table does not exist.
-pub fn list_table(family: u8, table: &str) -> Result<Option<Listing>, CniError> {
-    list(family, table, None)
-}
-
-/// As `list_table`, with only the rules of `chain` (the kernel filters them).
+/// A table's chain names and the rules of one of its chains (the kernel
+/// filters them); `None` when the table does not exist.
 pub fn list_chain_rules(family: u8, table: &str, chain: &str) -> Result<Option<Listing>, CniError> {
     list(family, table, Some(chain))
 }
 
-fn list(family: u8, table: &str, only_chain: Option<&str>) -> Result<Option<Listing>, CniError> {
+/// A table's chain names only (no rules); `None` when the table does not exist.
+pub fn list_chains(family: u8, table: &str) -> Result<Option<Vec<String>>, CniError> {
+    Ok(list(family, table, None)?.map(|listing| listing.chains))
+}
+
+fn list(family: u8, table: &str, rules_of: Option<&str>) -> Result<Option<Listing>, CniError> {
     let socket = Socket::open()?;
     let mut body = Vec::new();
     attr_str(&mut body, NFTA_CHAIN_TABLE, table);
     let Some(chain_msgs) = socket.dump(NFT_MSG_GETCHAIN, family, &body)? else { return Ok(None) };
-    if let Some(chain) = only_chain {
-        attr_str(&mut body, NFTA_RULE_CHAIN, chain);
-    }
     let mut chains = Vec::new();
     for msg in &chain_msgs {
         let attrs = attributes(msg);
@@ -579,6 +577,8 @@ fn list(family: u8, table: &str, only_chain: Option<&str>) -> Result<Option<List
             chains.push(text(name));
         }
     }
+    let Some(chain) = rules_of else { return Ok(Some(Listing { chains, rules: Vec::new() })) };
+    attr_str(&mut body, NFTA_RULE_CHAIN, chain);
     let Some(rule_msgs) = socket.dump(NFT_MSG_GETRULE, family, &body)? else { return Ok(None) };
     let mut rules = Vec::new();
     for msg in &rule_msgs {

@@ -313,7 +313,7 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
                 let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "0");
             }
             let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
-            configure_iface(&Netlink::open()?, ifname, &result)
+            configure_iface(&Netlink::open()?, ifname, &result).map(|_| ())
         })?;
         if b.is_gateway || b.is_default_gateway {
             let mut vlan_link = None;

@@ -71,10 +71,7 @@ fn subnet(address: &IpNetwork) -> IpNetwork {
 
 /// Container side: addresses, routes via the gateway, the prefix route removed.
 fn configure_container(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
-    configure_iface(nl, ifname, result)?;
-    let link = nl
-        .link_by_name(ifname)?
-        .ok_or_else(|| CniError::internal(format!("failed to look up {ifname:?}")))?;
+    let link = configure_iface(nl, ifname, result)?;
     for ip in &result.ips {
         let gateway = ip.gateway.ok_or_else(|| {
             CniError::internal(format!("ptp needs a gateway for {}; IPAM gave none", ip.address))

@@ -63,6 +63,13 @@ fn addresses(result: &CniResult, ipv6: bool) -> Vec<IpNetwork> {
     result.ips.iter().map(|ip| ip.address).filter(|a| a.is_ipv6() == ipv6).collect()
 }
 
+/// The chains and rules an attachment's addresses need (ADD makes them, CHECK looks for them).
+fn expected<'a>(conf: &'a Config, ips: &[IpNetwork]) -> (Vec<&'a str>, Vec<rules::Rule>) {
+    let mut wanted = rules::base_rules(&conf.admin_chain);
+    wanted.extend(ips.iter().flat_map(rules::address_rules));
+    (vec![rules::PRIV_CHAIN, &conf.admin_chain], wanted)
+}
+
 fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
     conf.net.prev_result()?.ok_or_else(|| CniError::internal("missing prevResult from earlier plugin"))
 }
@@ -79,31 +86,30 @@ impl Plugin for Firewall {
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
         let result = prev_result(&conf)?;
+        let isolation = match conf.isolation {
+            Some(isolated) => {
+                let bridge = result.interfaces.first().map(|i| i.name.clone()).unwrap_or_default();
+                if bridge.is_empty() {
+                    return Err(CniError::config(
+                        "interface needs to be set for the ingress policy, make sure to chain \"firewall\" with \"bridge\"",
+                    ));
+                }
+                Some(rules::isolation_rules(&bridge, isolated))
+            }
+            None => None,
+        };
+        // One iptables-save and one iptables-restore per family for everything.
         for ipv6 in [false, true] {
             let ips = addresses(&result, ipv6);
             if ips.is_empty() {
                 continue;
             }
-            let mut wanted = rules::base_rules(&conf.admin_chain);
-            wanted.extend(ips.iter().flat_map(rules::address_rules));
-            rules::ensure(ipv6, &[rules::PRIV_CHAIN, &conf.admin_chain], &wanted)?;
-        }
-        if let Some(isolated) = conf.isolation {
-            let bridge = result.interfaces.first().map(|i| i.name.clone()).unwrap_or_default();
-            if bridge.is_empty() {
-                return Err(CniError::config(
-                    "interface needs to be set for the ingress policy, make sure to chain \"firewall\" with \"bridge\"",
-                ));
+            let (mut chains, mut wanted) = expected(&conf, &ips);
+            if let Some(isolation) = &isolation {
+                chains.extend(rules::ISOLATION_CHAINS);
+                wanted.extend(isolation.iter().cloned());
             }
-            for ipv6 in [false, true] {
-                if !addresses(&result, ipv6).is_empty() {
-                    rules::ensure(
-                        ipv6,
-                        &rules::ISOLATION_CHAINS,
-                        &rules::isolation_rules(&bridge, isolated),
-                    )?;
-                }
-            }
+            rules::ensure(ipv6, &chains, &wanted)?;
         }
         Ok(result)
     }
@@ -130,11 +136,8 @@ impl Plugin for Firewall {
             if ips.is_empty() {
                 continue;
             }
-            let mut wanted = rules::base_rules(&conf.admin_chain);
-            wanted.extend(ips.iter().flat_map(rules::address_rules));
-            if let Some(missing) =
-                rules::first_missing(ipv6, &[rules::PRIV_CHAIN, &conf.admin_chain], &wanted)?
-            {
+            let (chains, wanted) = expected(&conf, &ips);
+            if let Some(missing) = rules::first_missing(ipv6, &chains, &wanted)? {
                 return Err(CniError::internal(format!("expected {missing} not found")));
             }
         }

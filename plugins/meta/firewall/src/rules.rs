@@ -12,6 +12,7 @@ const STAGE1: &str = "CNI-ISOLATION-STAGE-1";
 const STAGE2: &str = "CNI-ISOLATION-STAGE-2";
 
 /// A rule: its chain, its spec, and whether it goes first or last.
+#[derive(Clone)]
 pub struct Rule {
     chain: String,
     spec: String,
