@@ -270,7 +270,7 @@ pub fn teardown_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), C
     let mut errors = Vec::new();
     let chain = netfilter::chain_name(owner.network, owner.container_id);
     for ipv6 in [false, true] {
-        if !addresses.iter().any(|a| a.is_ipv6() == ipv6) || !iptables_chain_may_exist(ipv6, &chain) {
+        if !addresses.iter().any(|a| a.is_ipv6() == ipv6) || !iptables::chain_may_exist(ipv6, "nat", &chain) {
             continue;
         }
         if let Err(e) = teardown_iptables_chain(ipv6, &chain) {
@@ -285,21 +285,7 @@ pub fn teardown_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), C
 }
 
 fn teardown_iptables_chain(ipv6: bool, chain: &str) -> Result<(), CniError> {
-    let saved = iptables::save(ipv6, "nat")?;
-    let jumps = iptables::rules_jumping_to(&saved, "POSTROUTING", chain);
-    let declared = iptables::has_chain(&saved, chain);
-    if jumps.is_empty() && !declared {
-        return Ok(());
-    }
-    let mut input = String::from("*nat\n");
-    for rule in jumps {
-        input.push_str(&format!("-D{}\n", &rule[2..]));
-    }
-    if declared {
-        input.push_str(&format!("-F {chain}\n-X {chain}\n"));
-    }
-    input.push_str("COMMIT\n");
-    iptables::restore(ipv6, &input)
+    iptables::transact(ipv6, "nat", |saved| iptables::chain_removal_lines(saved, chain, &["POSTROUTING"]))
 }
 
 fn delete_nft_rules(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
@@ -309,26 +295,6 @@ fn delete_nft_rules(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
         batch.delete_rule(TABLE, CHAIN, rule.handle);
     }
     batch.commit()
-}
-
-/// Whether an iptables chain of ours may exist, without exec'ing
-/// iptables-save when it surely does not: with iptables-nft the chain is a
-/// chain of the `ip nat` (`ip6 nat`) nftables table; legacy iptables is
-/// checked the slow way whenever its nat table is loaded.
-fn iptables_chain_may_exist(ipv6: bool, chain: &str) -> bool {
-    if !iptables::available(ipv6) {
-        return false;
-    }
-    let legacy = if ipv6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" };
-    if std::fs::read_to_string(legacy).is_ok_and(|names| names.lines().any(|n| n == "nat")) {
-        return true;
-    }
-    let family = if ipv6 { FAMILY_IPV6 } else { FAMILY_IPV4 };
-    match nftnl::list_chains(family, "nat") {
-        Ok(Some(chains)) => chains.iter().any(|c| c == chain),
-        Ok(None) => false,
-        Err(_) => true,
-    }
 }
 
 /// GC: removes the network's nftables masquerade rules for attachments not

@@ -11,20 +11,14 @@ pub const PRIV_CHAIN: &str = "CNI-FORWARD";
 const STAGE1: &str = "CNI-ISOLATION-STAGE-1";
 const STAGE2: &str = "CNI-ISOLATION-STAGE-2";
 
-/// A rule: its chain, its spec, and whether it goes first or last.
-#[derive(Clone)]
-pub struct Rule {
-    chain: String,
-    spec: String,
-    first: bool,
-}
+pub use iptables::Rule;
 
 fn rule(chain: &str, spec: String, first: bool) -> Rule {
-    Rule { chain: chain.to_string(), spec, first }
+    Rule::new(chain, spec, first)
 }
 
 fn comment(text: &str) -> String {
-    format!("-m comment --comment {}", iptables::quote(text))
+    iptables::comment_match(text)
 }
 
 /// `<address>/32` or `/128`, as the reference writes container addresses.
@@ -76,65 +70,17 @@ pub fn isolation_rules(bridge: &str, isolated: bool) -> Vec<Rule> {
 /// The chains the isolation rules use.
 pub const ISOLATION_CHAINS: [&str; 2] = [STAGE1, STAGE2];
 
-/// True when `saved` (iptables-save output) holds the rule.
-pub fn present(saved: &str, rule: &Rule) -> bool {
-    let line = format!("-A {} {}", rule.chain, rule.spec);
-    saved.lines().any(|l| l.trim_end() == line)
-}
-
-/// Makes sure chains and rules exist, in one transaction per family. A
-/// concurrent ADD may create a chain first: then it is read again and retried.
+/// Makes sure chains and rules exist in `filter`, in one transaction per family.
 pub fn ensure(ipv6: bool, chains: &[&str], rules: &[Rule]) -> Result<(), CniError> {
-    let mut last = None;
-    for _ in 0..3 {
-        let saved = iptables::save(ipv6, "filter")?;
-        let mut input = String::from("*filter\n");
-        for chain in chains {
-            if !iptables::has_chain(&saved, chain) {
-                input.push_str(&format!("-N {chain}\n"));
-            }
-        }
-        let mut missing = 0;
-        for rule in rules.iter().filter(|r| !present(&saved, r)) {
-            missing += 1;
-            if rule.first {
-                input.push_str(&format!("-I {} 1 {}\n", rule.chain, rule.spec));
-            } else {
-                input.push_str(&format!("-A {} {}\n", rule.chain, rule.spec));
-            }
-        }
-        if missing == 0 && chains.iter().all(|c| iptables::has_chain(&saved, c)) {
-            return Ok(());
-        }
-        input.push_str("COMMIT\n");
-        match iptables::restore(ipv6, &input) {
-            Ok(()) => return Ok(()),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| CniError::internal("iptables-restore failed")))
+    iptables::transact(ipv6, "filter", |saved| iptables::missing_lines(saved, chains, rules))
 }
 
 /// Deletes the rules that exist, in one transaction.
 pub fn remove(ipv6: bool, rules: &[Rule]) -> Result<(), CniError> {
-    let saved = iptables::save(ipv6, "filter")?;
-    let doomed: Vec<&Rule> = rules.iter().filter(|r| present(&saved, r)).collect();
-    if doomed.is_empty() {
-        return Ok(());
-    }
-    let mut input = String::from("*filter\n");
-    for rule in doomed {
-        input.push_str(&format!("-D {} {}\n", rule.chain, rule.spec));
-    }
-    input.push_str("COMMIT\n");
-    iptables::restore(ipv6, &input)
+    iptables::remove_rules(ipv6, "filter", rules)
 }
 
 /// The first expected chain or rule that is missing, if any.
 pub fn first_missing(ipv6: bool, chains: &[&str], rules: &[Rule]) -> Result<Option<String>, CniError> {
-    let saved = iptables::save(ipv6, "filter")?;
-    if let Some(chain) = chains.iter().find(|c| !iptables::has_chain(&saved, c)) {
-        return Ok(Some(format!("chain {chain}")));
-    }
-    Ok(rules.iter().find(|r| !present(&saved, r)).map(|r| format!("{} rule {}", r.chain, r.spec)))
+    iptables::first_missing(ipv6, "filter", chains, rules)
 }
