@@ -18,9 +18,6 @@ use stats::{latency, markdown, summarize, Row};
 /// Where Debian installs the reference plugins.
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
-/// Our plugin types the benchmark links.
-const OURS: [&str; 7] = ["bridge", "ptp", "loopback", "host-local", "static", "tuning", "firewall"];
-
 struct Options {
     iterations: usize,
     live: usize,
@@ -95,7 +92,7 @@ fn main() {
     let multicall = exe.parent().map(|d| d.join("cni-plugins")).filter(|p| p.exists()).unwrap_or_else(|| {
         panic!("cni-plugins not found next to {}: cargo build --release --workspace", exe.display())
     });
-    let our_dir = exec::our_plugin_dir(&multicall, &OURS);
+    let our_dir = exec::our_plugin_dir(&multicall, cni::BUILTIN_PLUGIN_TYPES);
     let sides =
         [side("ours", "o", our_dir.clone(), 232), side("reference", "r", PathBuf::from(REFERENCE_DIR), 233)];
 
@@ -144,7 +141,7 @@ fn main() {
             target: "<= 5 ms".into(),
         },
         Row {
-            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL (portmap, bandwidth: the reference's in both)".into(),
+            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL (bandwidth: the reference's in both)".into(),
             ours: latency(ours_chain),
             reference: latency(ref_chain),
             ratio: ours_chain.median / ref_chain.median,

@@ -106,7 +106,7 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
     vec![
         (side.dir.clone(), bridge),
         (
-            reference.clone(),
+            side.dir.clone(),
             common(json!({"type": "portmap", "capabilities": {"portMappings": true}, "runtimeConfig":
                 {"portMappings": [{"hostPort": 20000 + i, "containerPort": 80, "protocol": "tcp"}]}})),
         ),
@@ -122,8 +122,8 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
 }
 
 /// ADD + DEL of the whole chain, as libcni runs it, interleaved. bridge,
-/// firewall and tuning are each side's own; portmap and bandwidth are the
-/// reference's on both sides (ours do not exist yet).
+/// portmap, firewall and tuning are each side's own; bandwidth is the
+/// reference's on both sides (ours does not exist yet).
 pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
     let mut times = vec![Vec::new(); sides.len()];
     let warmup = 2;

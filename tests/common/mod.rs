@@ -87,6 +87,19 @@ impl TestNetns {
     pub fn path(&self) -> String {
         format!("/var/run/netns/{}", self.name)
     }
+
+    /// Runs `f` on a thread that has entered this namespace (sockets it
+    /// opens live there).
+    pub fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let file = std::fs::File::open(self.path()).expect("open netns");
+        std::thread::spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("enter netns");
+            f()
+        })
+    }
 }
 
 impl Drop for TestNetns {
@@ -106,8 +119,20 @@ pub struct Outcome {
 /// Runs a plugin binary with the given CNI_* variables and stdin, with
 /// nothing else from the test's CNI environment leaking in.
 pub fn run_plugin(plugin: &Path, env: &[(&str, &str)], stdin: &str) -> Outcome {
+    run_command(Command::new(plugin), env, stdin)
+}
+
+/// `run_plugin` with the plugin running in the test netns `host` (as its
+/// host side), so the bridge, rules and traffic stay inside namespaces the
+/// test made.
+pub fn run_plugin_in(host: &TestNetns, plugin: &Path, env: &[(&str, &str)], stdin: &str) -> Outcome {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &host.name]).arg(plugin);
+    run_command(cmd, env, stdin)
+}
+
+fn run_command(mut cmd: Command, env: &[(&str, &str)], stdin: &str) -> Outcome {
     use std::io::Write;
-    let mut cmd = Command::new(plugin);
     for var in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"] {
         cmd.env_remove(var);
     }

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 7] = [
+static PLUGINS: [&dyn Plugin; 8] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -15,9 +15,10 @@ static PLUGINS: [&dyn Plugin; 7] = [
     &r#static::Static,
     &tuning::Tuning,
     &firewall::Firewall,
+    &portmap::Portmap,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 7] {
+fn plugins() -> [&'static dyn Plugin; 8] {
     PLUGINS
 }
 

@@ -69,6 +69,8 @@ pub struct NftRule {
     pub handle: u64,
     /// The rule's comment, empty when it has none.
     pub comment: String,
+    /// How many expressions it has (tells a plain rule from one with extra matches).
+    pub expressions: usize,
 }
 
 /// What a table holds: chain names and rules.
@@ -223,6 +225,52 @@ impl Expr {
         Expr { name: "masq", data: Vec::new() }
     }
 
+    /// `meta l4proto` into `reg` (one byte: 6 tcp, 17 udp, 132 sctp).
+    pub fn meta_l4proto(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg);
+        attr_u32(&mut data, 2, 16); // NFT_META_L4PROTO
+        Expr { name: "meta", data }
+    }
+
+    /// The transport header's destination port (2 bytes at offset 2) into `reg`.
+    pub fn payload_dport(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg);
+        attr_u32(&mut data, 2, 2); // NFT_PAYLOAD_TRANSPORT_HEADER
+        attr_u32(&mut data, 3, 2);
+        attr_u32(&mut data, 4, 2);
+        Expr { name: "payload", data }
+    }
+
+    /// `fib daddr type` into `reg` (compare with RTN_LOCAL, 2, as a native u32).
+    pub fn fib_daddr_type(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_FIB_DREG
+        attr_u32(&mut data, 2, 3); // NFTA_FIB_RESULT: NFT_FIB_RESULT_ADDRTYPE
+        attr_u32(&mut data, 3, 2); // NFTA_FIB_FLAGS: NFTA_FIB_F_DADDR
+        Expr { name: "fib", data }
+    }
+
+    /// Loads a constant into `reg`.
+    pub fn immediate(reg: u32, value: &[u8]) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_IMMEDIATE_DREG
+        nested(&mut data, 2, |d| attr(d, NFTA_DATA_VALUE, value));
+        Expr { name: "immediate", data }
+    }
+
+    /// `dnat to` the address in `addr_reg` and the port in `port_reg`.
+    pub fn dnat(family: u8, addr_reg: u32, port_reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, 1); // NFTA_NAT_TYPE: NFT_NAT_DNAT
+        attr_u32(&mut data, 2, family as u32); // NFTA_NAT_FAMILY
+        attr_u32(&mut data, 3, addr_reg); // NFTA_NAT_REG_ADDR_MIN
+        attr_u32(&mut data, 5, port_reg); // NFTA_NAT_REG_PROTO_MIN
+        attr_u32(&mut data, 7, 2); // NFTA_NAT_FLAGS: NF_NAT_RANGE_PROTO_SPECIFIED
+        Expr { name: "nat", data }
+    }
+
     /// `meta iifname` into `reg` (compare with the name NUL-padded to 16 bytes).
     pub fn meta_iifname(reg: u32) -> Expr {
         let mut data = Vec::new();
@@ -245,13 +293,20 @@ pub struct Hook {
 /// A transaction under construction.
 pub struct Batch {
     family: u8,
-    messages: Vec<(u16, u16, Vec<u8>)>,
+    messages: Vec<(u16, u16, u8, Vec<u8>)>,
 }
 
 impl Batch {
     /// A batch for tables of `family`.
     pub fn new(family: u8) -> Batch {
         Batch { family, messages: Vec::new() }
+    }
+
+    /// Makes the messages that follow address tables of `family`: one
+    /// transaction (one wait for the kernel's grace period) can then change
+    /// the `ip` and `ip6` tables together.
+    pub fn set_family(&mut self, family: u8) {
+        self.family = family;
     }
 
     /// True when nothing was added.
@@ -266,7 +321,7 @@ impl Batch {
         if let Some(comment) = comment {
             attr(&mut body, NFTA_TABLE_USERDATA, &comment_udata(comment));
         }
-        self.messages.push((NFT_MSG_NEWTABLE, NLM_F_CREATE, body));
+        self.messages.push((NFT_MSG_NEWTABLE, NLM_F_CREATE, self.family, body));
     }
 
     /// `add chain` (no error if it exists).
@@ -285,7 +340,7 @@ impl Batch {
         if let Some(comment) = comment {
             attr(&mut body, NFTA_CHAIN_USERDATA, &comment_udata(comment));
         }
-        self.messages.push((NFT_MSG_NEWCHAIN, NLM_F_CREATE, body));
+        self.messages.push((NFT_MSG_NEWCHAIN, NLM_F_CREATE, self.family, body));
     }
 
     /// `flush chain`.
@@ -293,7 +348,7 @@ impl Batch {
         let mut body = Vec::new();
         attr_str(&mut body, NFTA_RULE_TABLE, table);
         attr_str(&mut body, NFTA_RULE_CHAIN, chain);
-        self.messages.push((NFT_MSG_DELRULE, 0, body));
+        self.messages.push((NFT_MSG_DELRULE, 0, self.family, body));
     }
 
     /// `add rule` at the end of the chain.
@@ -314,7 +369,7 @@ impl Batch {
         if let Some(comment) = comment {
             attr(&mut body, NFTA_RULE_USERDATA, &comment_udata(comment));
         }
-        self.messages.push((NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, body));
+        self.messages.push((NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, self.family, body));
     }
 
     /// `delete chain` (it must hold no rules, or be flushed first in the batch).
@@ -322,7 +377,7 @@ impl Batch {
         let mut body = Vec::new();
         attr_str(&mut body, NFTA_CHAIN_TABLE, table);
         attr_str(&mut body, NFTA_CHAIN_NAME, chain);
-        self.messages.push((NFT_MSG_DELCHAIN, 0, body));
+        self.messages.push((NFT_MSG_DELCHAIN, 0, self.family, body));
     }
 
     /// `delete rule ... handle N`.
@@ -331,7 +386,7 @@ impl Batch {
         attr_str(&mut body, NFTA_RULE_TABLE, table);
         attr_str(&mut body, NFTA_RULE_CHAIN, chain);
         attr(&mut body, NFTA_RULE_HANDLE, &handle.to_be_bytes());
-        self.messages.push((NFT_MSG_DELRULE, 0, body));
+        self.messages.push((NFT_MSG_DELRULE, 0, self.family, body));
     }
 
     /// Applies the batch as one transaction.
@@ -343,10 +398,10 @@ impl Batch {
         let mut buf = Vec::new();
         let mut seq = 1u32;
         push_message(&mut buf, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
-        for (kind, flags, body) in &self.messages {
+        for (kind, flags, family, body) in &self.messages {
             seq += 1;
             let msg_type = (NFNL_SUBSYS_NFTABLES << 8) | kind;
-            push_message(&mut buf, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, seq, self.family, 0, body);
+            push_message(&mut buf, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, seq, *family, 0, body);
         }
         seq += 1;
         push_message(&mut buf, NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
@@ -595,8 +650,13 @@ fn list(family: u8, table: &str, rules_of: Option<&str>) -> Result<Option<Listin
             .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
         let comment =
             attrs.iter().find(|(k, _)| *k == NFTA_RULE_USERDATA).map(|(_, v)| comment_from_udata(v));
+        let expressions = attrs
+            .iter()
+            .find(|(k, _)| *k == NFTA_RULE_EXPRESSIONS)
+            .map(|(_, v)| attributes(v).len())
+            .unwrap_or_default();
         if let Some(handle) = handle {
-            rules.push(NftRule { chain, handle, comment: comment.unwrap_or_default() });
+            rules.push(NftRule { chain, handle, comment: comment.unwrap_or_default(), expressions });
         }
     }
     Ok(Some(Listing { chains, rules }))

@@ -1,0 +1,237 @@
+//! The iptables backend: the reference's nat chains. PREROUTING and OUTPUT
+//! jump to CNI-HOSTPORT-DNAT for local destinations; that chain jumps, per
+//! protocol and port list, to the container's CNI-DN-<hash> chain, which
+//! marks hairpin and localhost traffic (CNI-HOSTPORT-SETMARK) and DNATs;
+//! CNI-HOSTPORT-MASQ, first in POSTROUTING, masquerades marked packets.
+//!
+//! Rules are spelled as iptables-save prints them, so one iptables-save
+//! tells what exists and one iptables-restore per family makes the change.
+
+use cni::netfilter::iptables::{self, comment_match, Rule};
+use cni::netfilter::{go_quote, hash_with_prefix};
+use cni::CniError;
+use ipnetwork::IpNetwork;
+
+use crate::config::{Config, Mapping};
+
+const TOP_DNAT: &str = "CNI-HOSTPORT-DNAT";
+const SET_MARK: &str = "CNI-HOSTPORT-SETMARK";
+const MARK_MASQ: &str = "CNI-HOSTPORT-MASQ";
+/// Older versions' SNAT chain, torn down in case one made it.
+const OLD_TOP_SNAT: &str = "CNI-HOSTPORT-SNAT";
+/// multiport takes at most 15 ports per rule.
+const MULTIPORT_MAX: usize = 15;
+
+/// The per-container chain: `CNI-DN-` + hash of network name and container ID.
+pub fn dnat_chain(network: &str, container_id: &str) -> String {
+    hash_with_prefix(28, "CNI-DN-", &format!("{network}{container_id}"))
+}
+
+fn old_snat_chain(network: &str, container_id: &str) -> String {
+    hash_with_prefix(28, "CNI-SN-", &format!("{network}{container_id}"))
+}
+
+fn mark(bit: u32) -> String {
+    let value = 1u32 << bit;
+    format!("{value:#x}/{value:#x}")
+}
+
+/// Quotes a condition word for iptables-restore when it needs it.
+fn restore_word(word: &str) -> String {
+    if word.is_empty() || word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+        iptables::quote(word)
+    } else {
+        word.to_string()
+    }
+}
+
+/// The shared chains and rules (the mark and masquerade ones only with snat
+/// and no external mark chain).
+fn shared(conf: &Config) -> (Vec<&'static str>, Vec<Rule>) {
+    let mut chains = Vec::new();
+    let mut rules = Vec::new();
+    if conf.snat && conf.external_set_mark_chain.is_none() {
+        let mark = mark(conf.mark_bit);
+        chains.extend([SET_MARK, MARK_MASQ]);
+        rules.push(Rule::new(
+            SET_MARK,
+            format!("{} -j MARK --set-xmark {mark}", comment_match("CNI portfwd masquerade mark")),
+            false,
+        ));
+        rules.push(Rule::new(MARK_MASQ, format!("-m mark --mark {mark} -j MASQUERADE"), false));
+        rules.push(Rule::new(
+            "POSTROUTING",
+            format!("{} -j {MARK_MASQ}", comment_match("CNI portfwd requiring masquerade")),
+            true,
+        ));
+    }
+    chains.push(TOP_DNAT);
+    for entry in ["PREROUTING", "OUTPUT"] {
+        rules.push(Rule::new(entry, format!("-m addrtype --dst-type LOCAL -j {TOP_DNAT}"), false));
+    }
+    (chains, rules)
+}
+
+/// The jumps from CNI-HOSTPORT-DNAT to the container chain: per protocol
+/// (sorted), up to 15 ports each, with the family's conditions.
+fn entry_rules(conf: &Config, chain: &str, ipv6: bool) -> Vec<Rule> {
+    let comment = comment_match(&trim_comment(&format!(
+        "dnat name: {} id: {}",
+        go_quote(&conf.net.name),
+        go_quote(&conf.container_id)
+    )));
+    let mut protocols: Vec<&str> = conf.mappings.iter().map(|m| m.protocol.as_str()).collect();
+    protocols.sort_unstable();
+    protocols.dedup();
+    let conditions: String = conf.conditions(ipv6).iter().map(|w| format!(" {}", restore_word(w))).collect();
+    let mut rules = Vec::new();
+    for protocol in protocols {
+        let ports: Vec<String> = conf
+            .mappings
+            .iter()
+            .filter(|m| m.protocol == protocol)
+            .map(|m| m.host_port.to_string())
+            .collect();
+        for group in ports.chunks(MULTIPORT_MAX) {
+            rules.push(Rule::new(
+                TOP_DNAT,
+                format!(
+                    "-p {protocol} {comment} -m multiport --dports {}{conditions} -j {chain}",
+                    group.join(",")
+                ),
+                false,
+            ));
+        }
+    }
+    rules
+}
+
+/// The reference cuts comments to iptables' 255-character limit.
+fn trim_comment(text: &str) -> String {
+    if text.len() <= 255 {
+        return text.to_string();
+    }
+    let mut cut = 253;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...", &text[..cut])
+}
+
+/// The container chain's rules: per mapping, the hairpin and localhost
+/// marks (with snat) and the DNAT.
+fn dnat_rules(conf: &Config, chain: &str, container: IpNetwork) -> Vec<Rule> {
+    let ipv6 = container.is_ipv6();
+    let set_mark = conf.external_set_mark_chain.as_deref().unwrap_or(SET_MARK);
+    let mut rules = Vec::new();
+    for mapping in conf.mappings.iter().filter(|m| m.applies_to(ipv6)) {
+        let destination = match mapping.destination() {
+            Some(ip) => format!("-d {ip}/{} ", if ip.is_ipv6() { 128 } else { 32 }),
+            None => String::new(),
+        };
+        let port = port_match(mapping);
+        if conf.snat {
+            // iptables-save leaves out a match of every source.
+            let hairpin = if conf.masq_all {
+                String::new()
+            } else {
+                format!("-s {}/{} ", container.network(), container.prefix())
+            };
+            rules.push(Rule::new(chain, format!("{hairpin}{destination}{port} -j {set_mark}"), false));
+            if !ipv6 && !conf.masq_all {
+                rules.push(Rule::new(
+                    chain,
+                    format!("-s 127.0.0.1/32 {destination}{port} -j {set_mark}"),
+                    false,
+                ));
+            }
+        }
+        let to = match container.ip() {
+            std::net::IpAddr::V4(ip) => format!("{ip}:{}", mapping.container_port),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]:{}", mapping.container_port),
+        };
+        rules.push(Rule::new(chain, format!("{destination}{port} -j DNAT --to-destination {to}"), false));
+    }
+    rules
+}
+
+fn port_match(mapping: &Mapping) -> String {
+    format!("-p {0} -m {0} --dport {1}", mapping.protocol, mapping.host_port)
+}
+
+/// Sets up the mappings to `container` (of one family) in one transaction.
+pub fn forward(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
+    let ipv6 = container.is_ipv6();
+    let chain = dnat_chain(&conf.net.name, &conf.container_id);
+    let (chains, shared_rules) = shared(conf);
+    let rules = dnat_rules(conf, &chain, container);
+    let entries = entry_rules(conf, &chain, ipv6);
+    iptables::transact(ipv6, "nat", |saved| {
+        let mut lines = iptables::missing_lines(saved, &chains, &shared_rules);
+        // The container chain is rebuilt whole, and its entry rules replaced.
+        if iptables::has_chain(saved, &chain) {
+            lines.push_str(&format!("-F {chain}\n"));
+        } else {
+            lines.push_str(&format!("-N {chain}\n"));
+        }
+        for old in iptables::rules_jumping_to(saved, TOP_DNAT, &chain) {
+            lines.push_str(&format!("-D{}\n", &old[2..]));
+        }
+        for rule in rules.iter().chain(&entries) {
+            lines.push_str(&rule.add_line());
+        }
+        lines
+    })
+    .map_err(|e| e.context("unable to set up iptables rules for port mappings"))
+}
+
+/// CHECK: the container chain with its rules, and its entry rules.
+pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
+    let ipv6 = container.is_ipv6();
+    let chain = dnat_chain(&conf.net.name, &conf.container_id);
+    let rules = dnat_rules(conf, &chain, container);
+    let saved = iptables::save(ipv6, "nat")?;
+    if !iptables::has_chain(&saved, &chain) {
+        return Err(CniError::internal(format!("chain {chain} not found in iptables table nat")));
+    }
+    if let Some(rule) = rules.iter().find(|r| !iptables::present(&saved, r)) {
+        return Err(CniError::internal(format!(
+            "rule {} in chain {chain} not found in table nat",
+            rule.spec
+        )));
+    }
+    // Conditions are spelled by the user, not by iptables-save: count the jumps.
+    let entries = entry_rules(conf, &chain, ipv6);
+    let found = if conf.conditions(ipv6).is_empty() {
+        entries.iter().filter(|r| iptables::present(&saved, r)).count()
+    } else {
+        iptables::rules_jumping_to(&saved, TOP_DNAT, &chain).len()
+    };
+    if found < entries.len() {
+        return Err(CniError::internal(format!("rule jumping to {chain} not found in chain {TOP_DNAT}")));
+    }
+    Ok(())
+}
+
+/// Removes the container chain (and an old SNAT one) with the rules jumping
+/// to them, in both families; families without such chains cost no exec.
+pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
+    let dnat = dnat_chain(network, container_id);
+    let snat = old_snat_chain(network, container_id);
+    for ipv6 in [false, true] {
+        let present: Vec<&String> =
+            [&dnat, &snat].into_iter().filter(|c| iptables::chain_may_exist(ipv6, "nat", c)).collect();
+        if present.is_empty() {
+            continue;
+        }
+        iptables::transact(ipv6, "nat", |saved| {
+            let mut lines = iptables::chain_removal_lines(saved, &dnat, &[TOP_DNAT]);
+            lines.push_str(&iptables::chain_removal_lines(saved, &snat, &[OLD_TOP_SNAT]));
+            lines
+        })
+        .map_err(|e| {
+            e.context(format!("could not tear down {} port mappings", if ipv6 { "ipv6" } else { "ipv4" }))
+        })?;
+    }
+    Ok(())
+}

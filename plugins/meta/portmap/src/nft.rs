@@ -1,0 +1,237 @@
+//! The nftables backend: table `cni_hostport` in the `ip` and `ip6`
+//! families, with the reference's chains (prerouting and output jump to
+//! hostports_all, which jumps to hostip_hostports and hostports; masquerading
+//! in postrouting) and one rule per mapping commented with the container
+//! ID, so DEL finds an attachment's rules by comment.
+//!
+//! Rules go in over netlink, built as nft compiles them. Conditions
+//! (`conditionsV4`/`V6`) are nft syntax: the entry rules that carry them are
+//! written with the `nft` tool.
+
+use std::net::IpAddr;
+
+use cni::netfilter::nftnl::{self, Batch, Expr, Hook, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP};
+use cni::netfilter::{find_tool, run_tool};
+use cni::CniError;
+use ipnetwork::IpNetwork;
+
+use crate::config::{Config, Mapping};
+
+const TABLE: &str = "cni_hostport";
+const TABLE_COMMENT: &str = "CNI portmap plugin";
+const HOSTPORTS: &str = "hostports";
+/// No longer written to (rules with a host IP go in `hostports`), kept for upgrades.
+const HOSTIP_HOSTPORTS: &str = "hostip_hostports";
+const HOSTPORTS_ALL: &str = "hostports_all";
+const MASQUERADING: &str = "masquerading";
+/// The chains holding per-container rules.
+const RULE_CHAINS: [&str; 3] = [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING];
+
+/// NF_INET_* hooks and the nat priorities nft calls dstnat and srcnat.
+const HOOK_PREROUTING: u32 = 0;
+const HOOK_OUTPUT: u32 = 3;
+const HOOK_POSTROUTING: u32 = 4;
+const DSTNAT: i32 = -100;
+const SRCNAT: i32 = 100;
+/// `fib daddr type local` + `jump hostports_all`: three expressions.
+const PLAIN_ENTRY_EXPRESSIONS: usize = 3;
+
+fn family(ipv6: bool) -> u8 {
+    if ipv6 {
+        FAMILY_IPV6
+    } else {
+        FAMILY_IPV4
+    }
+}
+
+fn octets(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    }
+}
+
+/// `ip saddr X` / `ip6 daddr X` (a whole address).
+fn match_address(exprs: &mut Vec<Expr>, ip: IpAddr, source: bool) {
+    let offset = match (ip.is_ipv6(), source) {
+        (false, true) => 12,
+        (false, false) => 16,
+        (true, true) => 8,
+        (true, false) => 24,
+    };
+    let bytes = octets(ip);
+    exprs.push(Expr::payload_network(1, offset, bytes.len() as u32));
+    exprs.push(Expr::cmp(1, true, &bytes));
+}
+
+/// `[ip daddr HOSTIP] PROTO dport HOSTPORT dnat to CONTAINER:PORT`.
+fn dnat_rule(mapping: &Mapping, container: IpAddr) -> Vec<Expr> {
+    let mut exprs = Vec::new();
+    if let Some(host) = mapping.destination() {
+        match_address(&mut exprs, host, false);
+    }
+    exprs.push(Expr::meta_l4proto(1));
+    exprs.push(Expr::cmp(1, true, &[mapping.protocol_number()]));
+    exprs.push(Expr::payload_dport(1));
+    exprs.push(Expr::cmp(1, true, &mapping.host_port.to_be_bytes()));
+    exprs.push(Expr::immediate(1, &octets(container)));
+    exprs.push(Expr::immediate(2, &mapping.container_port.to_be_bytes()));
+    exprs.push(Expr::dnat(family(container.is_ipv6()), 1, 2));
+    exprs
+}
+
+/// `ip saddr SOURCE ip daddr CONTAINER masquerade` (no source match for "any").
+fn masquerade_rule(source: Option<IpAddr>, container: IpAddr) -> Vec<Expr> {
+    let mut exprs = Vec::new();
+    if let Some(source) = source {
+        match_address(&mut exprs, source, true);
+    }
+    match_address(&mut exprs, container, false);
+    exprs.push(Expr::masquerade());
+    exprs
+}
+
+/// `fib daddr type local jump hostports_all`.
+fn entry_rule() -> Vec<Expr> {
+    vec![
+        Expr::fib_daddr_type(1),
+        Expr::cmp(1, true, &2u32.to_ne_bytes()), // RTN_LOCAL
+        Expr::verdict(NFT_JUMP, Some(HOSTPORTS_ALL)),
+    ]
+}
+
+/// True when a chain holds exactly the rules a plain setup writes there.
+fn in_place(ipv6: bool, chain: &str, rules: usize, expressions: usize) -> Result<bool, CniError> {
+    let listing = nftnl::list_chain_rules(family(ipv6), TABLE, chain)?;
+    Ok(listing.is_some_and(|l| {
+        l.rules.len() == rules && l.rules.iter().all(|r| r.comment.is_empty() && r.expressions == expressions)
+    }))
+}
+
+/// Sets up the mappings to the container's addresses (one per family) in one transaction.
+pub fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> {
+    let mut batch = Batch::new(FAMILY_IPV4);
+    for container in containers {
+        add_family(&mut batch, conf, *container)?;
+    }
+    batch.commit().map_err(|e| e.context("unable to set up nftables rules for port mappings"))?;
+    for container in containers {
+        let conditions = conf.conditions(container.is_ipv6());
+        if !conditions.is_empty() {
+            write_conditioned_entries(container.is_ipv6(), conditions)?;
+        }
+    }
+    Ok(())
+}
+
+/// The table, chains and rules of one family, added to `batch`.
+fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<(), CniError> {
+    let ipv6 = container.is_ipv6();
+    let conditions = conf.conditions(ipv6);
+    batch.set_family(family(ipv6));
+    batch.add_table(TABLE, Some(TABLE_COMMENT));
+    for chain in [HOSTPORTS, HOSTIP_HOSTPORTS, HOSTPORTS_ALL] {
+        batch.add_chain(TABLE, chain, None, None);
+    }
+    let prerouting = Hook { kind: "nat", hooknum: HOOK_PREROUTING, priority: DSTNAT };
+    let output = Hook { kind: "nat", hooknum: HOOK_OUTPUT, priority: DSTNAT };
+    batch.add_chain(TABLE, "prerouting", Some(&prerouting), None);
+    batch.add_chain(TABLE, "output", Some(&output), None);
+    if conf.snat {
+        let postrouting = Hook { kind: "nat", hooknum: HOOK_POSTROUTING, priority: SRCNAT };
+        batch.add_chain(TABLE, MASQUERADING, Some(&postrouting), None);
+    }
+    // Flushing a base chain waits for an RCU grace period in the kernel, so
+    // the shared chains are rewritten only when they are not as expected.
+    if !in_place(ipv6, HOSTPORTS_ALL, 2, 1)? {
+        batch.flush_chain(TABLE, HOSTPORTS_ALL);
+        batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTIP_HOSTPORTS))], None);
+        batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTPORTS))], None);
+    }
+    if conditions.is_empty() {
+        for chain in ["prerouting", "output"] {
+            if !in_place(ipv6, chain, 1, PLAIN_ENTRY_EXPRESSIONS)? {
+                batch.flush_chain(TABLE, chain);
+                batch.add_rule(TABLE, chain, &entry_rule(), None);
+            }
+        }
+    }
+    let comment = conf.container_id.as_str();
+    let ip = container.ip();
+    for mapping in conf.mappings.iter().filter(|m| m.applies_to(ipv6)) {
+        batch.add_rule(TABLE, HOSTPORTS, &dnat_rule(mapping, ip), Some(comment));
+    }
+    if conf.snat {
+        // Hairpin (the container to its own mapped port), and on IPv4
+        // localhost (route_localnet lets 127.0.0.1 be routed to it).
+        let source = if conf.masq_all { None } else { Some(ip) };
+        batch.add_rule(TABLE, MASQUERADING, &masquerade_rule(source, ip), Some(comment));
+        if !ipv6 && !conf.masq_all {
+            let localhost = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+            batch.add_rule(TABLE, MASQUERADING, &masquerade_rule(Some(localhost), ip), Some(comment));
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites the prerouting and output entry rules with the conditions, through `nft`.
+fn write_conditioned_entries(ipv6: bool, conditions: &[String]) -> Result<(), CniError> {
+    let nft = find_tool("nft").ok_or_else(|| {
+        CniError::internal("conditionsV4/conditionsV6 for the nftables backend need the nft command")
+    })?;
+    let table = format!("{} {TABLE}", if ipv6 { "ip6" } else { "ip" });
+    let conditions = conditions.join(" ");
+    let mut script = String::new();
+    for chain in ["prerouting", "output"] {
+        script.push_str(&format!("flush chain {table} {chain}\n"));
+        script.push_str(&format!(
+            "add rule {table} {chain} {conditions} fib daddr type local jump {HOSTPORTS_ALL}\n"
+        ));
+    }
+    let out = run_tool(&nft, &["-f", "-"], &script)?;
+    if out.success {
+        Ok(())
+    } else {
+        Err(CniError::internal(format!(
+            "unable to set up nftables entry rules with conditions: {}",
+            out.stderr
+        )))
+    }
+}
+
+/// CHECK: the container's rules are all there.
+pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
+    let ipv6 = container.is_ipv6();
+    let mappings = conf.mappings.iter().filter(|m| m.applies_to(ipv6)).count();
+    let masquerades = match (conf.snat, ipv6 || conf.masq_all) {
+        (false, _) => 0,
+        (true, true) => 1,
+        (true, false) => 2,
+    };
+    for (chain, wanted) in [(HOSTPORTS, mappings), (MASQUERADING, masquerades)] {
+        if wanted == 0 {
+            continue;
+        }
+        let listing = nftnl::list_chain_rules(family(ipv6), TABLE, chain)?.unwrap_or_default();
+        let found = listing.rules.iter().filter(|r| r.comment == conf.container_id).count();
+        if found < wanted {
+            return Err(CniError::internal(format!("missing hostport rules in {chain:?} chain")));
+        }
+    }
+    Ok(())
+}
+
+/// Removes the container's rules of both families; a missing table is no error.
+pub fn unforward(container_id: &str) -> Result<(), CniError> {
+    let mut batch = Batch::new(FAMILY_IPV4);
+    for ipv6 in [false, true] {
+        batch.set_family(family(ipv6));
+        for chain in RULE_CHAINS {
+            let Some(listing) = nftnl::list_chain_rules(family(ipv6), TABLE, chain)? else { continue };
+            for rule in listing.rules.iter().filter(|r| r.comment == container_id) {
+                batch.delete_rule(TABLE, chain, rule.handle);
+            }
+        }
+    }
+    batch.commit().map_err(|e| e.context("error deleting nftables rules"))
+}

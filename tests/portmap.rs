@@ -1,0 +1,382 @@
+//! The portmap plugin chained after bridge, on both backends. Each test
+//! runs the plugins inside a "host" netns of its own, so bridges, rules and
+//! connections stay in namespaces the test made: a client netns reaches a
+//! container through the host's port (prerouting), the host reaches it on
+//! 127.0.0.1 (output, route_localnet, masquerade), and the container
+//! reaches itself (hairpin). The iptables layout is compared line by line
+//! with the reference's, and state is handed over in both directions.
+//! Subnets 10.230.N.0/24 and fd00:230:N::/64 belong to this file.
+
+mod common;
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+const CONTAINER_PORT: u16 = 8080;
+
+/// A plugin call on a lab: ours or the reference's.
+type Call = fn(&Lab, &str, &str) -> Outcome;
+
+/// A host netns with a bridge network and one container on it.
+struct Lab {
+    plugins: PluginDir,
+    _store: tempfile::TempDir,
+    host: TestNetns,
+    container: TestNetns,
+    n: u8,
+    network: String,
+    id: String,
+    result: Value,
+}
+
+impl Lab {
+    fn new(n: u8) -> Lab {
+        let plugins = PluginDir::new();
+        let store = tempfile::tempdir().unwrap();
+        let host = TestNetns::new("pmh");
+        let container = TestNetns::new("pmc");
+        sh(&host, &["ip", "link", "set", "lo", "up"]);
+        sh(&container, &["ip", "link", "set", "lo", "up"]);
+        let network = unique("pmn");
+        let id = unique("pmctr");
+        let conf = json!({"cniVersion": "1.0.0", "name": network, "type": "bridge", "bridge": "pmbr0",
+            "isGateway": true, "isDefaultGateway": true, "hairpinMode": true,
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": format!("10.230.{n}.0/24")}],
+                                                        [{"subnet": format!("fd00:230:{n}::/64")}]],
+                     "dataDir": store.path()}})
+        .to_string();
+        let path = plugins.path().to_str().unwrap().to_string();
+        let out = run_plugin_in(
+            &host,
+            &plugins.plugin("bridge"),
+            &cni_env("ADD", &id, &container.path(), "eth0", &path),
+            &conf,
+        );
+        assert_eq!(out.code, 0, "bridge ADD: {}", out.stdout);
+        Lab { plugins, _store: store, host, container, n, network, id, result: out.json }
+    }
+
+    fn gateway(&self) -> String {
+        format!("10.230.{}.1", self.n)
+    }
+
+    fn container_ip(&self) -> String {
+        self.result["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_string()
+    }
+
+    fn conf(&self, mappings: Value, extra: Value) -> String {
+        let conf = json!({"cniVersion": "1.0.0", "name": self.network, "type": "portmap",
+            "capabilities": {"portMappings": true}, "runtimeConfig": {"portMappings": mappings},
+            "prevResult": self.result});
+        with_keys(conf, &extra).to_string()
+    }
+
+    /// Runs `plugin` in the host netns for the lab's container.
+    fn call(&self, plugin: &Path, path: &str, command: &str, conf: &str) -> Outcome {
+        run_plugin_in(
+            &self.host,
+            plugin,
+            &cni_env(command, &self.id, &self.container.path(), "eth0", path),
+            conf,
+        )
+    }
+
+    fn ours(&self, command: &str, conf: &str) -> Outcome {
+        let path = self.plugins.path().to_str().unwrap();
+        self.call(&self.plugins.plugin("portmap"), path, command, conf)
+    }
+
+    fn reference(&self, command: &str, conf: &str) -> Outcome {
+        self.call(&Path::new(REFERENCE_DIR).join("portmap"), REFERENCE_DIR, command, conf)
+    }
+
+    /// A client netns wired to the host by a veth on 10.230.(100+n).0/24.
+    fn client(&self) -> TestNetns {
+        let client = TestNetns::new("pmx");
+        let (outer, inner) = (format!("pmx{}a", self.n), format!("pmx{}b", self.n));
+        sh(&self.host, &["ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner]);
+        sh(&self.host, &["ip", "link", "set", &inner, "netns", &client.name]);
+        sh(&self.host, &["ip", "addr", "add", &format!("10.230.{}.1/24", 100 + self.n), "dev", &outer]);
+        sh(&self.host, &["ip", "link", "set", &outer, "up"]);
+        sh(&client, &["ip", "addr", "add", &format!("10.230.{}.2/24", 100 + self.n), "dev", &inner]);
+        sh(&client, &["ip", "link", "set", &inner, "up"]);
+        client
+    }
+
+    fn saved(&self, ipv6: bool) -> String {
+        let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
+        let text = output(&self.host, &[tool, "-t", "nat"]);
+        text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
+    }
+
+    fn nft(&self, family: &str) -> String {
+        output(&self.host, &["nft", "list", "table", family, "cni_hostport"])
+    }
+}
+
+fn sh(ns: &TestNetns, args: &[&str]) {
+    let status = Command::new("ip").args(["netns", "exec", &ns.name]).args(args).status().unwrap();
+    assert!(status.success(), "{args:?} in {}", ns.name);
+}
+
+fn output(ns: &TestNetns, args: &[&str]) -> String {
+    let out = Command::new("ip").args(["netns", "exec", &ns.name]).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Serves `count` connections in the container: each is told the address it came from.
+fn serve(container: &TestNetns, count: usize) -> std::thread::JoinHandle<()> {
+    let listener = container.run(|| TcpListener::bind(("0.0.0.0", CONTAINER_PORT)).unwrap()).join().unwrap();
+    std::thread::spawn(move || {
+        for _ in 0..count {
+            let Ok((mut stream, peer)) = listener.accept() else { return };
+            let _ = std::io::Write::write_all(&mut stream, peer.ip().to_string().as_bytes());
+        }
+    })
+}
+
+/// Connects from `ns` and returns the source address the container saw, or None.
+fn connect_from(ns: &TestNetns, to: &str) -> Option<String> {
+    let to: SocketAddr = to.parse().unwrap();
+    ns.run(move || {
+        let mut stream = TcpStream::connect_timeout(&to, Duration::from_secs(3)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+        let mut seen = String::new();
+        stream.read_to_string(&mut seen).ok()?;
+        Some(seen)
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn host_ports_reach_the_container_on_both_backends() {
+    for (n, backend) in [(1, "nftables"), (2, "iptables")] {
+        let lab = Lab::new(n);
+        let client = lab.client();
+        let host_port = 20000 + n as u16;
+        let conf = lab.conf(
+            json!([{"hostPort": host_port, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]),
+            json!({"backend": backend}),
+        );
+        let add = lab.ours("ADD", &conf);
+        assert_eq!(add.code, 0, "{backend}: {}", add.stdout);
+        assert_eq!(add.json["ips"], lab.result["ips"], "prevResult passes through");
+        let route_localnet = output(&lab.host, &["cat", "/proc/sys/net/ipv4/conf/pmbr0/route_localnet"]);
+        assert_eq!(route_localnet.trim(), "1", "{backend}: route_localnet on the bridge");
+
+        let server = serve(&lab.container, 3);
+        let external = format!("10.230.{}.1:{host_port}", 100 + n);
+        assert_eq!(
+            connect_from(&client, &external).as_deref(),
+            Some(format!("10.230.{}.2", 100 + n).as_str()),
+            "{backend}: a client reaches the container through the host port"
+        );
+        assert_eq!(
+            connect_from(&lab.host, &format!("127.0.0.1:{host_port}")).as_deref(),
+            Some(lab.gateway().as_str()),
+            "{backend}: localhost reaches it, masqueraded"
+        );
+        assert_eq!(
+            connect_from(&lab.container, &format!("{}:{host_port}", lab.gateway())).as_deref(),
+            Some(lab.gateway().as_str()),
+            "{backend}: the container reaches itself through the host port (hairpin)"
+        );
+        server.join().unwrap();
+
+        let check = lab.ours("CHECK", &conf);
+        assert_eq!(check.code, 0, "{backend}: {}", check.stdout);
+        let del = lab.ours("DEL", &conf);
+        assert_eq!(del.code, 0, "{backend}: {}", del.stdout);
+        assert!(!lab.nft("ip").contains(&lab.id), "{backend}: nftables rules left");
+        assert!(!lab.saved(false).contains("CNI-DN-"), "{backend}: iptables chain left");
+        let _server = serve(&lab.container, 1);
+        assert_eq!(connect_from(&client, &external), None, "{backend}: the port is closed after DEL");
+        let again = lab.ours("DEL", &conf);
+        assert_eq!(again.code, 0, "{backend}: a second DEL succeeds: {}", again.stdout);
+        let check = lab.ours("CHECK", &conf);
+        assert_eq!(check.code, 1, "{backend}: CHECK sees the rules gone: {}", check.stdout);
+    }
+}
+
+#[test]
+fn nftables_rules_are_the_reference_layout() {
+    let lab = Lab::new(3);
+    let ip = lab.container_ip();
+    let v6 = lab.result["ips"][1]["address"].as_str().unwrap().split('/').next().unwrap().to_string();
+    let conf = lab.conf(
+        json!([{"hostPort": 20031, "containerPort": 80, "protocol": "tcp"},
+               {"hostPort": 20032, "containerPort": 53, "protocol": "UDP", "hostIP": "10.230.3.1"}]),
+        json!({"backend": "nftables"}),
+    );
+    let add = lab.ours("ADD", &conf);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let table = lab.nft("ip");
+    let id = &lab.id;
+    for line in [
+        "comment \"CNI portmap plugin\"".to_string(),
+        format!("tcp dport 20031 dnat to {ip}:80 comment \"{id}\""),
+        format!("ip daddr 10.230.3.1 udp dport 20032 dnat to {ip}:53 comment \"{id}\""),
+        "jump hostip_hostports".to_string(),
+        "type nat hook prerouting priority dstnat; policy accept;".to_string(),
+        "fib daddr type local jump hostports_all".to_string(),
+        "type nat hook output priority -100; policy accept;".to_string(),
+        format!("ip saddr {ip} ip daddr {ip} masquerade comment \"{id}\""),
+        format!("ip saddr 127.0.0.1 ip daddr {ip} masquerade comment \"{id}\""),
+    ] {
+        assert!(table.lines().any(|l| l.trim() == line), "{line:?} in\n{table}");
+    }
+    let table6 = lab.nft("ip6");
+    let line = format!("tcp dport 20031 dnat to [{v6}]:80 comment \"{id}\"");
+    assert!(table6.lines().any(|l| l.trim() == line), "{line:?} in\n{table6}");
+    assert!(!table6.contains("udp dport 20032"), "an IPv4 host IP maps no IPv6 port");
+
+    // A second ADD rewrites nothing shared: the entry rules stay single.
+    let other = lab.conf(json!([{"hostPort": 20033, "containerPort": 80, "protocol": "tcp"}]), json!({}));
+    let add = run_plugin_in(
+        &lab.host,
+        &lab.plugins.plugin("portmap"),
+        &cni_env("ADD", "pmother", &lab.container.path(), "eth0", lab.plugins.path().to_str().unwrap()),
+        &other,
+    );
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let table = lab.nft("ip");
+    assert_eq!(table.matches("fib daddr type local jump hostports_all").count(), 2, "{table}");
+    let del = lab.ours("DEL", &conf);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    let table = lab.nft("ip");
+    assert!(!table.contains(id.as_str()) && table.contains("comment \"pmother\""), "{table}");
+}
+
+#[test]
+fn iptables_rules_match_the_reference_line_for_line() {
+    require_reference();
+    let ours = Lab::new(4);
+    let theirs = TestNetns::new("pmr");
+    let conf = ours.conf(
+        json!([{"hostPort": 20041, "containerPort": 80, "protocol": "tcp"},
+               {"hostPort": 20042, "containerPort": 81, "protocol": "tcp"},
+               {"hostPort": 20043, "containerPort": 53, "protocol": "udp", "hostIP": "10.230.4.1"}]),
+        json!({"backend": "iptables"}),
+    );
+    let add = ours.ours("ADD", &conf);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    // The reference (iptables only in v1.1.1) with the same input in a host netns of its own.
+    let reference = run_plugin_in(
+        &theirs,
+        &Path::new(REFERENCE_DIR).join("portmap"),
+        &cni_env("ADD", &ours.id, &ours.container.path(), "eth0", REFERENCE_DIR),
+        &conf,
+    );
+    assert_eq!(reference.code, 0, "{}", reference.stdout);
+    for ipv6 in [false, true] {
+        let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
+        let theirs_saved: String = output(&theirs, &[tool, "-t", "nat"])
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(ours.saved(ipv6), theirs_saved, "{tool}");
+    }
+}
+
+#[test]
+fn iptables_state_hands_over_with_the_reference() {
+    require_reference();
+    for (n, made_by_ours) in [(5, true), (6, false)] {
+        let lab = Lab::new(n);
+        let conf = lab.conf(
+            json!([{"hostPort": 20050 + n as u16, "containerPort": 80, "protocol": "tcp"}]),
+            json!({"backend": "iptables"}),
+        );
+        let (make, take): (Call, Call) =
+            if made_by_ours { (Lab::ours, Lab::reference) } else { (Lab::reference, Lab::ours) };
+        let add = make(&lab, "ADD", &conf);
+        assert_eq!(add.code, 0, "{}", add.stdout);
+        assert!(lab.saved(false).contains("CNI-DN-"));
+        // CHECK by ours only: the reference v1.1.1's CHECK fails even on its
+        // own ADD (it looks for the chain in both ip6tables and iptables).
+        let check = lab.ours("CHECK", &conf);
+        assert_eq!(check.code, 0, "CHECK (ours made it: {made_by_ours}): {}", check.stdout);
+        let del = take(&lab, "DEL", &conf);
+        assert_eq!(del.code, 0, "{}", del.stdout);
+        let saved = lab.saved(false);
+        assert!(!saved.contains("CNI-DN-"), "chain left (ours made it: {made_by_ours}):\n{saved}");
+    }
+}
+
+#[test]
+fn conditions_go_on_the_entry_rules() {
+    let lab = Lab::new(7);
+    let mappings = json!([{"hostPort": 20071, "containerPort": 80, "protocol": "tcp"}]);
+    let nft = lab.conf(mappings.clone(), json!({"conditionsV4": ["ip", "saddr", "10.230.107.0/24"]}));
+    let add = lab.ours("ADD", &nft);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let table = lab.nft("ip");
+    assert_eq!(
+        table.matches("ip saddr 10.230.107.0/24 fib daddr type local jump hostports_all").count(),
+        2,
+        "nft-syntax conditions pick nftables and guard both entry rules:\n{table}"
+    );
+    let ipt = lab.conf(mappings, json!({"conditionsV4": ["-s", "10.230.107.0/24"]}));
+    let add = lab.ours("ADD", &ipt);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let saved = lab.saved(false);
+    assert!(
+        saved.lines().any(|l| l.starts_with("-A CNI-HOSTPORT-DNAT -s 10.230.107.0/24 -p tcp")),
+        "iptables-syntax conditions pick iptables:\n{saved}"
+    );
+    let check = lab.ours("CHECK", &ipt);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    let del = lab.ours("DEL", &ipt);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    assert!(!lab.saved(false).contains("CNI-DN-") && !lab.nft("ip").contains(&lab.id));
+}
+
+#[test]
+fn bad_input_is_a_config_error_and_changes_nothing() {
+    let lab = Lab::new(8);
+    let tcp = |host: Value, container: Value| json!([{"hostPort": host, "containerPort": container, "protocol": "tcp"}]);
+    for (conf, says) in [
+        (lab.conf(tcp(json!(0), json!(80)), json!({})), "Invalid host port number: 0"),
+        (lab.conf(tcp(json!(70000), json!(80)), json!({})), "Invalid host port number: 70000"),
+        (lab.conf(tcp(json!(20081), json!(-1)), json!({})), "Invalid container port number: -1"),
+        (
+            lab.conf(json!([{"hostPort": 20081, "containerPort": 80, "protocol": "icmp"}]), json!({})),
+            "invalid protocol",
+        ),
+        (
+            lab.conf(
+                json!([{"hostPort": 20081, "containerPort": 80, "protocol": "tcp", "hostIP": "nope"}]),
+                json!({}),
+            ),
+            "invalid hostIP",
+        ),
+        (lab.conf(tcp(json!(20081), json!(80)), json!({"backend": "bpf"})), "unrecognized backend"),
+        (lab.conf(tcp(json!(20081), json!(80)), json!({"markMasqBit": 32})), "between 0 and 31"),
+        (
+            lab.conf(
+                tcp(json!(20081), json!(80)),
+                json!({"backend": "nftables", "externalSetMarkChain": "X"}),
+            ),
+            "iptables-specific options",
+        ),
+    ] {
+        let out = lab.ours("ADD", &conf);
+        assert_eq!((out.code, out.json["code"].as_u64()), (1, Some(7)), "{says}: {}", out.stdout);
+        assert!(out.json["msg"].as_str().unwrap_or_default().contains(says), "{says}: {}", out.stdout);
+    }
+    let mut unchained: Value =
+        serde_json::from_str(&lab.conf(tcp(json!(20081), json!(80)), json!({}))).unwrap();
+    unchained.as_object_mut().unwrap().remove("prevResult");
+    let out = lab.ours("ADD", &unchained.to_string());
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("must be called as chained plugin"), "{}", out.stdout);
+    assert!(lab.nft("ip").is_empty() && !lab.saved(false).contains("CNI-HOSTPORT"), "nothing was set up");
+}
