@@ -12,7 +12,6 @@ mod common;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -23,53 +22,19 @@ const CONTAINER_PORT: u16 = 8080;
 /// A plugin call on a lab: ours or the reference's.
 type Call = fn(&Lab, &str, &str) -> Outcome;
 
-/// A host netns with a bridge network and one container on it.
-struct Lab {
-    plugins: PluginDir,
-    _store: tempfile::TempDir,
-    host: TestNetns,
-    container: TestNetns,
-    n: u8,
-    network: String,
-    id: String,
-    result: Value,
+type Lab = HostLab;
+
+/// What the portmap tests do with a lab.
+trait PortmapLab {
+    fn conf(&self, mappings: Value, extra: Value) -> String;
+    fn ours(&self, command: &str, conf: &str) -> Outcome;
+    fn reference(&self, command: &str, conf: &str) -> Outcome;
+    fn client(&self) -> TestNetns;
+    fn saved(&self, ipv6: bool) -> String;
+    fn nft(&self, family: &str) -> String;
 }
 
-impl Lab {
-    fn new(n: u8) -> Lab {
-        let plugins = PluginDir::new();
-        let store = tempfile::tempdir().unwrap();
-        let host = TestNetns::new("pmh");
-        let container = TestNetns::new("pmc");
-        sh(&host, &["ip", "link", "set", "lo", "up"]);
-        sh(&container, &["ip", "link", "set", "lo", "up"]);
-        let network = unique("pmn");
-        let id = unique("pmctr");
-        let conf = json!({"cniVersion": "1.0.0", "name": network, "type": "bridge", "bridge": "pmbr0",
-            "isGateway": true, "isDefaultGateway": true, "hairpinMode": true,
-            "ipam": {"type": "host-local", "ranges": [[{"subnet": format!("10.230.{n}.0/24")}],
-                                                        [{"subnet": format!("fd00:230:{n}::/64")}]],
-                     "dataDir": store.path()}})
-        .to_string();
-        let path = plugins.path().to_str().unwrap().to_string();
-        let out = run_plugin_in(
-            &host,
-            &plugins.plugin("bridge"),
-            &cni_env("ADD", &id, &container.path(), "eth0", &path),
-            &conf,
-        );
-        assert_eq!(out.code, 0, "bridge ADD: {}", out.stdout);
-        Lab { plugins, _store: store, host, container, n, network, id, result: out.json }
-    }
-
-    fn gateway(&self) -> String {
-        format!("10.230.{}.1", self.n)
-    }
-
-    fn container_ip(&self) -> String {
-        self.result["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_string()
-    }
-
+impl PortmapLab for HostLab {
     fn conf(&self, mappings: Value, extra: Value) -> String {
         let conf = json!({"cniVersion": "1.0.0", "name": self.network, "type": "portmap",
             "capabilities": {"portMappings": true}, "runtimeConfig": {"portMappings": mappings},
@@ -77,57 +42,36 @@ impl Lab {
         with_keys(conf, &extra).to_string()
     }
 
-    /// Runs `plugin` in the host netns for the lab's container.
-    fn call(&self, plugin: &Path, path: &str, command: &str, conf: &str) -> Outcome {
-        run_plugin_in(
-            &self.host,
-            plugin,
-            &cni_env(command, &self.id, &self.container.path(), "eth0", path),
-            conf,
-        )
-    }
-
     fn ours(&self, command: &str, conf: &str) -> Outcome {
-        let path = self.plugins.path().to_str().unwrap();
-        self.call(&self.plugins.plugin("portmap"), path, command, conf)
+        self.run_ours("portmap", command, conf)
     }
 
     fn reference(&self, command: &str, conf: &str) -> Outcome {
-        self.call(&Path::new(REFERENCE_DIR).join("portmap"), REFERENCE_DIR, command, conf)
+        self.run_reference("portmap", command, conf)
     }
 
     /// A client netns wired to the host by a veth on 10.230.(100+n).0/24.
     fn client(&self) -> TestNetns {
         let client = TestNetns::new("pmx");
         let (outer, inner) = (format!("pmx{}a", self.n), format!("pmx{}b", self.n));
-        sh(&self.host, &["ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner]);
-        sh(&self.host, &["ip", "link", "set", &inner, "netns", &client.name]);
-        sh(&self.host, &["ip", "addr", "add", &format!("10.230.{}.1/24", 100 + self.n), "dev", &outer]);
-        sh(&self.host, &["ip", "link", "set", &outer, "up"]);
-        sh(&client, &["ip", "addr", "add", &format!("10.230.{}.2/24", 100 + self.n), "dev", &inner]);
-        sh(&client, &["ip", "link", "set", &inner, "up"]);
+        self.host.exec(&["ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner]);
+        self.host.exec(&["ip", "link", "set", &inner, "netns", &client.name]);
+        self.host.exec(&["ip", "addr", "add", &format!("10.230.{}.1/24", 100 + self.n), "dev", &outer]);
+        self.host.exec(&["ip", "link", "set", &outer, "up"]);
+        client.exec(&["ip", "addr", "add", &format!("10.230.{}.2/24", 100 + self.n), "dev", &inner]);
+        client.exec(&["ip", "link", "set", &inner, "up"]);
         client
     }
 
     fn saved(&self, ipv6: bool) -> String {
         let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
-        let text = output(&self.host, &[tool, "-t", "nat"]);
+        let text = self.host.output(&[tool, "-t", "nat"]);
         text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
     }
 
     fn nft(&self, family: &str) -> String {
-        output(&self.host, &["nft", "list", "table", family, "cni_hostport"])
+        self.host.output(&["nft", "list", "table", family, "cni_hostport"])
     }
-}
-
-fn sh(ns: &TestNetns, args: &[&str]) {
-    let status = Command::new("ip").args(["netns", "exec", &ns.name]).args(args).status().unwrap();
-    assert!(status.success(), "{args:?} in {}", ns.name);
-}
-
-fn output(ns: &TestNetns, args: &[&str]) -> String {
-    let out = Command::new("ip").args(["netns", "exec", &ns.name]).args(args).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// Serves `count` connections in the container: each is told the address it came from.
@@ -158,7 +102,7 @@ fn connect_from(ns: &TestNetns, to: &str) -> Option<String> {
 #[test]
 fn host_ports_reach_the_container_on_both_backends() {
     for (n, backend) in [(1, "nftables"), (2, "iptables")] {
-        let lab = Lab::new(n);
+        let lab = Lab::new("10.230", n);
         let client = lab.client();
         let host_port = 20000 + n as u16;
         let conf = lab.conf(
@@ -168,7 +112,7 @@ fn host_ports_reach_the_container_on_both_backends() {
         let add = lab.ours("ADD", &conf);
         assert_eq!(add.code, 0, "{backend}: {}", add.stdout);
         assert_eq!(add.json["ips"], lab.result["ips"], "prevResult passes through");
-        let route_localnet = output(&lab.host, &["cat", "/proc/sys/net/ipv4/conf/pmbr0/route_localnet"]);
+        let route_localnet = lab.host.output(&["cat", "/proc/sys/net/ipv4/conf/labbr0/route_localnet"]);
         assert_eq!(route_localnet.trim(), "1", "{backend}: route_localnet on the bridge");
 
         let server = serve(&lab.container, 3);
@@ -207,7 +151,7 @@ fn host_ports_reach_the_container_on_both_backends() {
 
 #[test]
 fn nftables_rules_are_the_reference_layout() {
-    let lab = Lab::new(3);
+    let lab = Lab::new("10.230", 3);
     let ip = lab.container_ip();
     let v6 = lab.result["ips"][1]["address"].as_str().unwrap().split('/').next().unwrap().to_string();
     let conf = lab.conf(
@@ -257,7 +201,7 @@ fn nftables_rules_are_the_reference_layout() {
 #[test]
 fn iptables_rules_match_the_reference_line_for_line() {
     require_reference();
-    let ours = Lab::new(4);
+    let ours = Lab::new("10.230", 4);
     let theirs = TestNetns::new("pmr");
     let conf = ours.conf(
         json!([{"hostPort": 20041, "containerPort": 80, "protocol": "tcp"},
@@ -277,7 +221,8 @@ fn iptables_rules_match_the_reference_line_for_line() {
     assert_eq!(reference.code, 0, "{}", reference.stdout);
     for ipv6 in [false, true] {
         let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
-        let theirs_saved: String = output(&theirs, &[tool, "-t", "nat"])
+        let theirs_saved: String = theirs
+            .output(&[tool, "-t", "nat"])
             .lines()
             .filter(|l| !l.starts_with('#'))
             .collect::<Vec<_>>()
@@ -290,13 +235,16 @@ fn iptables_rules_match_the_reference_line_for_line() {
 fn iptables_state_hands_over_with_the_reference() {
     require_reference();
     for (n, made_by_ours) in [(5, true), (6, false)] {
-        let lab = Lab::new(n);
+        let lab = Lab::new("10.230", n);
         let conf = lab.conf(
             json!([{"hostPort": 20050 + n as u16, "containerPort": 80, "protocol": "tcp"}]),
             json!({"backend": "iptables"}),
         );
-        let (make, take): (Call, Call) =
-            if made_by_ours { (Lab::ours, Lab::reference) } else { (Lab::reference, Lab::ours) };
+        let (make, take): (Call, Call) = if made_by_ours {
+            (<Lab as PortmapLab>::ours, <Lab as PortmapLab>::reference)
+        } else {
+            (<Lab as PortmapLab>::reference, <Lab as PortmapLab>::ours)
+        };
         let add = make(&lab, "ADD", &conf);
         assert_eq!(add.code, 0, "{}", add.stdout);
         assert!(lab.saved(false).contains("CNI-DN-"));
@@ -313,7 +261,7 @@ fn iptables_state_hands_over_with_the_reference() {
 
 #[test]
 fn conditions_go_on_the_entry_rules() {
-    let lab = Lab::new(7);
+    let lab = Lab::new("10.230", 7);
     let mappings = json!([{"hostPort": 20071, "containerPort": 80, "protocol": "tcp"}]);
     let nft = lab.conf(mappings.clone(), json!({"conditionsV4": ["ip", "saddr", "10.230.107.0/24"]}));
     let add = lab.ours("ADD", &nft);
@@ -341,7 +289,7 @@ fn conditions_go_on_the_entry_rules() {
 
 #[test]
 fn bad_input_is_a_config_error_and_changes_nothing() {
-    let lab = Lab::new(8);
+    let lab = Lab::new("10.230", 8);
     let tcp = |host: Value, container: Value| json!([{"hostPort": host, "containerPort": container, "protocol": "tcp"}]);
     for (conf, says) in [
         (lab.conf(tcp(json!(0), json!(80)), json!({})), "Invalid host port number: 0"),

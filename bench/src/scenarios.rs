@@ -94,7 +94,6 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Vec<(Vec<Duration>, Vec<Dur
 }
 
 fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
-    let reference = PathBuf::from(crate::REFERENCE_DIR);
     let name = format!("bench-{}-c", side.tag);
     let common = |mut v: Value| {
         v["name"] = json!(name);
@@ -113,7 +112,7 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
         (side.dir.clone(), common(json!({"type": "firewall"}))),
         (side.dir.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
         (
-            reference,
+            side.dir.clone(),
             common(json!({"type": "bandwidth", "capabilities": {"bandwidth": true}, "runtimeConfig":
                 {"bandwidth": {"ingressRate": 100000000, "ingressBurst": 1000000,
                                "egressRate": 100000000, "egressBurst": 1000000}}})),
@@ -121,9 +120,8 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
     ]
 }
 
-/// ADD + DEL of the whole chain, as libcni runs it, interleaved. bridge,
-/// portmap, firewall and tuning are each side's own; bandwidth is the
-/// reference's on both sides (ours does not exist yet).
+/// ADD + DEL of the whole chain, as libcni runs it, interleaved; every
+/// plugin is each side's own.
 pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
     let mut times = vec![Vec::new(); sides.len()];
     let warmup = 2;

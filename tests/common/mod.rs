@@ -88,6 +88,26 @@ impl TestNetns {
         format!("/var/run/netns/{}", self.name)
     }
 
+    /// Runs a command inside this namespace; panics when it fails.
+    pub fn exec(&self, args: &[&str]) {
+        let status = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .status()
+            .expect("ip netns exec");
+        assert!(status.success(), "{args:?} in {}", self.name);
+    }
+
+    /// A command's standard output, run inside this namespace.
+    pub fn output(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .output()
+            .expect("ip netns exec");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
     /// Runs `f` on a thread that has entered this namespace (sockets it
     /// opens live there).
     pub fn run<T: Send + 'static>(
@@ -408,4 +428,100 @@ pub fn with_keys(mut conf: Value, extra: &Value) -> Value {
         conf[k] = v.clone();
     }
     conf
+}
+
+/// A "host" netns of the test's own with a bridge network (gateway
+/// `BASE.N.1`, default route, hairpin) and one container on it: meta
+/// plugins chained after bridge run inside it, so their links, qdiscs,
+/// rules and traffic stay in namespaces the test made.
+pub struct HostLab {
+    pub plugins: PluginDir,
+    _store: tempfile::TempDir,
+    pub host: TestNetns,
+    pub container: TestNetns,
+    pub base: String,
+    pub n: u8,
+    pub network: String,
+    pub id: String,
+    pub result: Value,
+}
+
+impl HostLab {
+    /// `base` is the file's 10.x prefix ("10.230"); IPv6 uses fd00:x:N::/64.
+    pub fn new(base: &str, n: u8) -> HostLab {
+        let plugins = PluginDir::new();
+        let store = tempfile::tempdir().expect("store dir");
+        let host = TestNetns::new("labh");
+        let container = TestNetns::new("labc");
+        host.exec(&["ip", "link", "set", "lo", "up"]);
+        container.exec(&["ip", "link", "set", "lo", "up"]);
+        let network = unique("labn");
+        let id = unique("labctr");
+        let v6 = base.rsplit('.').next().unwrap_or("0");
+        let conf = serde_json::json!({"cniVersion": "1.0.0", "name": network, "type": "bridge",
+            "bridge": "labbr0", "isGateway": true, "isDefaultGateway": true, "hairpinMode": true,
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": format!("{base}.{n}.0/24")}],
+                                                        [{"subnet": format!("fd00:{v6}:{n}::/64")}]],
+                     "dataDir": store.path()}})
+        .to_string();
+        let path = plugins.path().to_str().expect("utf-8 path").to_string();
+        let out = run_plugin_in(
+            &host,
+            &plugins.plugin("bridge"),
+            &cni_env("ADD", &id, &container.path(), "eth0", &path),
+            &conf,
+        );
+        assert_eq!(out.code, 0, "bridge ADD: {}", out.stdout);
+        HostLab {
+            plugins,
+            _store: store,
+            host,
+            container,
+            base: base.to_string(),
+            n,
+            network,
+            id,
+            result: out.json,
+        }
+    }
+
+    pub fn gateway(&self) -> String {
+        format!("{}.{}.1", self.base, self.n)
+    }
+
+    pub fn container_ip(&self) -> String {
+        self.result["ips"][0]["address"]
+            .as_str()
+            .unwrap_or_default()
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The host end of the container's veth (from the bridge result).
+    pub fn host_veth(&self) -> String {
+        self.result["interfaces"][1]["name"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Runs `plugin` (with CNI_PATH `path`) in the host netns for the lab's container.
+    pub fn call(&self, plugin: &Path, path: &str, command: &str, conf: &str) -> Outcome {
+        run_plugin_in(
+            &self.host,
+            plugin,
+            &cni_env(command, &self.id, &self.container.path(), "eth0", path),
+            conf,
+        )
+    }
+
+    /// Our plugin `name`.
+    pub fn run_ours(&self, name: &str, command: &str, conf: &str) -> Outcome {
+        let path = self.plugins.path().to_str().unwrap_or_default();
+        self.call(&self.plugins.plugin(name), path, command, conf)
+    }
+
+    /// The reference's plugin `name`.
+    pub fn run_reference(&self, name: &str, command: &str, conf: &str) -> Outcome {
+        self.call(&Path::new(REFERENCE_DIR).join(name), REFERENCE_DIR, command, conf)
+    }
 }

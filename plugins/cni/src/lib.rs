@@ -38,4 +38,4 @@ pub const MULTICALL_BINARY: &str = "cni-plugins";
 /// links named after the type; `cnictl` and our plugins can also run the
 /// multicall binary directly under one of these names.
 pub const BUILTIN_PLUGIN_TYPES: &[&str] =
-    &["bridge", "ptp", "loopback", "host-local", "static", "tuning", "firewall", "portmap"];
+    &["bridge", "ptp", "loopback", "host-local", "static", "tuning", "firewall", "portmap", "bandwidth"];

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 8] = [
+static PLUGINS: [&dyn Plugin; 9] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -16,9 +16,10 @@ static PLUGINS: [&dyn Plugin; 8] = [
     &tuning::Tuning,
     &firewall::Firewall,
     &portmap::Portmap,
+    &bandwidth::Bandwidth,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 8] {
+fn plugins() -> [&'static dyn Plugin; 9] {
     PLUGINS
 }
 

@@ -8,7 +8,9 @@ use rtnetlink::packet_route::link::{
     LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use rtnetlink::packet_route::AddressFamily;
-use rtnetlink::{LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkMessageBuilder, LinkUnspec, LinkVeth};
+use rtnetlink::{
+    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkIfb, LinkMessageBuilder, LinkUnspec, LinkVeth,
+};
 
 use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
 use crate::error::CniError;
@@ -240,6 +242,17 @@ impl Netlink {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create bridge {name:?}"), e)),
+        }
+    }
+
+    /// Creates an ifb device, up, with the given MTU and txqueuelen 0 (as
+    /// the reference's). Returns false when the name is already taken.
+    pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, CniError> {
+        let message = LinkIfb::new(name).mtu(mtu).txqueuelen(0).up().build();
+        match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("create ifb {name:?}"), e)),
         }
     }
 
