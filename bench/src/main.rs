@@ -141,9 +141,7 @@ fn main() {
             target: "<= 5 ms".into(),
         },
         Row {
-            what:
-                "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL"
-                    .into(),
+            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL".into(),
             ours: latency(ours_chain),
             reference: latency(ref_chain),
             ratio: ours_chain.median / ref_chain.median,

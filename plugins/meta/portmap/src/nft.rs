@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use cni::netfilter::nftnl::{self, Batch, Expr, Hook, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP};
+use cni::netfilter::nftnl::{self, Batch, Expr, Hook, Listing, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP};
 use cni::netfilter::{find_tool, run_tool};
 use cni::CniError;
 use ipnetwork::IpNetwork;
@@ -101,11 +101,10 @@ fn entry_rule() -> Vec<Expr> {
 }
 
 /// True when a chain holds exactly the rules a plain setup writes there.
-fn in_place(ipv6: bool, chain: &str, rules: usize, expressions: usize) -> Result<bool, CniError> {
-    let listing = nftnl::list_chain_rules(family(ipv6), TABLE, chain)?;
-    Ok(listing.is_some_and(|l| {
+fn in_place(listing: &Option<Listing>, rules: usize, expressions: usize) -> bool {
+    listing.as_ref().is_some_and(|l| {
         l.rules.len() == rules && l.rules.iter().all(|r| r.comment.is_empty() && r.expressions == expressions)
-    }))
+    })
 }
 
 /// Sets up the mappings to the container's addresses (one per family) in one transaction.
@@ -129,28 +128,43 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
     let ipv6 = container.is_ipv6();
     let conditions = conf.conditions(ipv6);
     batch.set_family(family(ipv6));
-    batch.add_table(TABLE, Some(TABLE_COMMENT));
+    // Only what is missing is (re)declared: "adding" an existing chain is an
+    // update the kernel frees after an RCU grace period, which the process
+    // then waits for when it closes its netlink socket.
+    let all = nftnl::list_chain_rules(family(ipv6), TABLE, HOSTPORTS_ALL)?;
+    let chains = nftnl::list_chains(family(ipv6), TABLE)?;
+    let exists = |chain: &str| chains.as_ref().is_some_and(|c| c.iter().any(|name| name == chain));
+    if chains.is_none() {
+        batch.add_table(TABLE, Some(TABLE_COMMENT));
+    }
     for chain in [HOSTPORTS, HOSTIP_HOSTPORTS, HOSTPORTS_ALL] {
-        batch.add_chain(TABLE, chain, None, None);
+        if !exists(chain) {
+            batch.add_chain(TABLE, chain, None, None);
+        }
     }
-    let prerouting = Hook { kind: "nat", hooknum: HOOK_PREROUTING, priority: DSTNAT };
-    let output = Hook { kind: "nat", hooknum: HOOK_OUTPUT, priority: DSTNAT };
-    batch.add_chain(TABLE, "prerouting", Some(&prerouting), None);
-    batch.add_chain(TABLE, "output", Some(&output), None);
+    let mut base = vec![
+        ("prerouting", Hook { kind: "nat", hooknum: HOOK_PREROUTING, priority: DSTNAT }),
+        ("output", Hook { kind: "nat", hooknum: HOOK_OUTPUT, priority: DSTNAT }),
+    ];
     if conf.snat {
-        let postrouting = Hook { kind: "nat", hooknum: HOOK_POSTROUTING, priority: SRCNAT };
-        batch.add_chain(TABLE, MASQUERADING, Some(&postrouting), None);
+        base.push((MASQUERADING, Hook { kind: "nat", hooknum: HOOK_POSTROUTING, priority: SRCNAT }));
     }
-    // Flushing a base chain waits for an RCU grace period in the kernel, so
-    // the shared chains are rewritten only when they are not as expected.
-    if !in_place(ipv6, HOSTPORTS_ALL, 2, 1)? {
+    for (chain, hook) in &base {
+        if !exists(chain) {
+            batch.add_chain(TABLE, chain, Some(hook), None);
+        }
+    }
+    // Flushing a base chain also costs a grace period, so the shared
+    // chains are rewritten only when they are not as expected.
+    if !in_place(&all, 2, 1) {
         batch.flush_chain(TABLE, HOSTPORTS_ALL);
         batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTIP_HOSTPORTS))], None);
         batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTPORTS))], None);
     }
     if conditions.is_empty() {
         for chain in ["prerouting", "output"] {
-            if !in_place(ipv6, chain, 1, PLAIN_ENTRY_EXPRESSIONS)? {
+            let listing = nftnl::list_chain_rules(family(ipv6), TABLE, chain)?;
+            if !in_place(&listing, 1, PLAIN_ENTRY_EXPRESSIONS) {
                 batch.flush_chain(TABLE, chain);
                 batch.add_rule(TABLE, chain, &entry_rule(), None);
             }
