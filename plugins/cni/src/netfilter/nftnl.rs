@@ -614,7 +614,8 @@ pub fn list_chain_rules(family: u8, table: &str, chain: &str) -> Result<Option<L
     list(family, table, Some(chain))
 }
 
-/// A table's chain names only (no rules); `None` when the table does not exist.
+/// A table's chain names only (no rules); `None` or an empty list when
+/// the table does not exist (kernels differ).
 pub fn list_chains(family: u8, table: &str) -> Result<Option<Vec<String>>, CniError> {
     Ok(list(family, table, None)?.map(|listing| listing.chains))
 }

@@ -132,9 +132,10 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
     // update the kernel frees after an RCU grace period, which the process
     // then waits for when it closes its netlink socket.
     let all = nftnl::list_chain_rules(family(ipv6), TABLE, HOSTPORTS_ALL)?;
-    let chains = nftnl::list_chains(family(ipv6), TABLE)?;
-    let exists = |chain: &str| chains.as_ref().is_some_and(|c| c.iter().any(|name| name == chain));
-    if chains.is_none() {
+    // A missing table lists as no chains.
+    let chains = nftnl::list_chains(family(ipv6), TABLE)?.unwrap_or_default();
+    let exists = |chain: &str| chains.iter().any(|name| name == chain);
+    if chains.is_empty() {
         batch.add_table(TABLE, Some(TABLE_COMMENT));
     }
     for chain in [HOSTPORTS, HOSTIP_HOSTPORTS, HOSTPORTS_ALL] {
