@@ -158,9 +158,10 @@ fn plugins_lists_ours_and_the_reference_with_their_versions() {
         "ours first: {bridge}"
     );
     assert!(bridge["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
-    let portmap = by_name("portmap");
-    assert_eq!(portmap["path"], format!("{REFERENCE_DIR}/portmap"));
-    assert!(!portmap["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
+    // sbr is one we do not carry: found in the reference's directory.
+    let sbr = by_name("sbr");
+    assert_eq!(sbr["path"], format!("{REFERENCE_DIR}/sbr"));
+    assert!(!sbr["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
     assert_eq!(found.as_array().unwrap().iter().filter(|p| p["name"] == "bridge").count(), 1, "listed once");
 }
 
@@ -204,7 +205,7 @@ fn validate_catches_a_version_a_plugin_does_not_speak() {
     let fx = Fixture::new();
     fx.write(
         "70-old.conflist",
-        r#"{"cniVersion": "1.1.0", "name": "old", "plugins": [{"type": "bridge"}, {"type": "portmap"}]}"#,
+        r#"{"cniVersion": "1.1.0", "name": "old", "plugins": [{"type": "bridge"}, {"type": "sbr"}]}"#,
     );
     let conf = fx.conf.path();
     let path = format!("{}:{REFERENCE_DIR}", fx.plugins.path().display());
@@ -214,10 +215,7 @@ fn validate_catches_a_version_a_plugin_does_not_speak() {
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let problems = report["problems"].to_string();
-    assert!(
-        problems.contains("portmap") && problems.contains("does not support cniVersion 1.1.0"),
-        "{report}"
-    );
+    assert!(problems.contains("sbr") && problems.contains("does not support cniVersion 1.1.0"), "{report}");
     assert_eq!(report["plugins"][0]["problem"], Value::Null, "ours speaks 1.1.0");
 }
 
