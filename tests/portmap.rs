@@ -328,3 +328,43 @@ fn bad_input_is_a_config_error_and_changes_nothing() {
     assert!(out.stdout.contains("must be called as chained plugin"), "{}", out.stdout);
     assert!(lab.nft("ip").is_empty() && !lab.saved(false).contains("CNI-HOSTPORT"), "nothing was set up");
 }
+
+/// Lines of the host netns's conntrack table that go to UDP `port`.
+fn udp_entries(lab: &Lab, port: u16) -> usize {
+    let table = lab.host.output(&["cat", "/proc/net/nf_conntrack"]);
+    let needle = format!("dport={port} ");
+    table
+        .lines()
+        .filter(|l| l.contains(" udp ") && l.split("src=").nth(1).is_some_and(|o| o.contains(&needle)))
+        .count()
+}
+
+#[test]
+fn add_forgets_udp_connections_to_the_mapped_port() {
+    let lab = Lab::new("10.230", 9);
+    // A first mapping makes the host netns track connections (nat hooks).
+    let tcp = lab.conf(json!([{"hostPort": 20090, "containerPort": 80, "protocol": "tcp"}]), json!({}));
+    let add = lab.ours("ADD", &tcp);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let gateway = lab.gateway();
+    lab.container
+        .run(move || {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            for port in [20091u16, 20092] {
+                socket.send_to(b"before the mapping", (gateway.as_str(), port)).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    assert_eq!((udp_entries(&lab, 20091), udp_entries(&lab, 20092)), (1, 1), "tracked before ADD");
+    let udp = lab.conf(json!([{"hostPort": 20091, "containerPort": 53, "protocol": "udp"}]), json!({}));
+    let add = run_plugin_in(
+        &lab.host,
+        &lab.plugins.plugin("portmap"),
+        &cni_env("ADD", "pmudp", &lab.container.path(), "eth0", lab.plugins.path().to_str().unwrap()),
+        &udp,
+    );
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    assert_eq!(udp_entries(&lab, 20091), 0, "the mapped port's entry is gone");
+    assert_eq!(udp_entries(&lab, 20092), 1, "other ports' entries stay");
+}

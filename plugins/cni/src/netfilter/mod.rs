@@ -6,6 +6,7 @@
 //! other. Each ADD or DEL applies its changes as one transaction (an
 //! nftables netlink batch, or `iptables-restore --noflush`).
 
+pub mod conntrack;
 pub mod iptables;
 pub mod nftnl;
 

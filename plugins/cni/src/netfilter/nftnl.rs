@@ -34,7 +34,7 @@ const NLM_F_CREATE: u16 = 0x400;
 const NLM_F_APPEND: u16 = 0x800;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
-const NLA_F_NESTED: u16 = 0x8000;
+pub(super) const NLA_F_NESTED: u16 = 0x8000;
 
 // Attribute numbers from nf_tables.h.
 const NFTA_TABLE_NAME: u16 = 1;
@@ -103,7 +103,7 @@ pub const NF_DROP: i32 = 0;
 pub const NF_ACCEPT: i32 = 1;
 
 /// Appends one netlink attribute (padded to 4 bytes).
-fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+pub(super) fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
     let len = 4 + value.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -446,12 +446,12 @@ fn push_message(buf: &mut Vec<u8>, kind: u16, flags: u16, seq: u32, family: u8, 
 }
 
 /// A netfilter netlink socket.
-struct Socket {
+pub(super) struct Socket {
     fd: OwnedFd,
 }
 
 impl Socket {
-    fn open() -> Result<Socket, CniError> {
+    pub(super) fn open() -> Result<Socket, CniError> {
         let failed = |what: &str| {
             CniError::internal(format!("nftables netlink: {what}: {}", io::Error::last_os_error()))
         };
@@ -486,6 +486,29 @@ impl Socket {
         Ok(())
     }
 
+    /// Sends one request to a subsystem and waits for its acknowledgement;
+    /// the error number when the kernel refuses it.
+    pub(super) fn request(
+        &self,
+        subsystem: u16,
+        kind: u16,
+        family: u8,
+        body: &[u8],
+    ) -> Result<i32, CniError> {
+        let mut buf = Vec::new();
+        push_message(&mut buf, (subsystem << 8) | kind, NLM_F_REQUEST | NLM_F_ACK, 1, family, 0, body);
+        self.send(&buf)?;
+        loop {
+            for (msg_type, payload) in self.receive()? {
+                if msg_type == NLMSG_ERROR {
+                    let code =
+                        payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+                    return Ok(-code);
+                }
+            }
+        }
+    }
+
     /// One datagram, split into (type, flags, payload after the nlmsghdr).
     fn receive(&self) -> Result<Vec<(u16, Vec<u8>)>, CniError> {
         self.receive_with_flags().map(|msgs| msgs.into_iter().map(|(t, _, p)| (t, p)).collect())
@@ -517,18 +540,21 @@ impl Socket {
         Ok(messages)
     }
 
-    /// Runs a dump request and returns each answer's attributes (after nfgenmsg).
+    /// Runs an nftables dump request and returns each answer's attributes (after nfgenmsg).
     fn dump(&self, kind: u16, family: u8, body: &[u8]) -> Result<Option<Vec<Vec<u8>>>, CniError> {
+        self.dump_subsystem(NFNL_SUBSYS_NFTABLES, kind, family, body)
+    }
+
+    /// A dump request to any nfnetlink subsystem; `None` on ENOENT.
+    pub(super) fn dump_subsystem(
+        &self,
+        subsystem: u16,
+        kind: u16,
+        family: u8,
+        body: &[u8],
+    ) -> Result<Option<Vec<Vec<u8>>>, CniError> {
         let mut buf = Vec::new();
-        push_message(
-            &mut buf,
-            (NFNL_SUBSYS_NFTABLES << 8) | kind,
-            NLM_F_REQUEST | NLM_F_DUMP,
-            1,
-            family,
-            0,
-            body,
-        );
+        push_message(&mut buf, (subsystem << 8) | kind, NLM_F_REQUEST | NLM_F_DUMP, 1, family, 0, body);
         self.send(&buf)?;
         let mut answers = Vec::new();
         loop {
@@ -564,7 +590,7 @@ impl Socket {
 }
 
 /// The top-level attributes of a message: (type without flags, value).
-fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
+pub(super) fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
     let mut found = Vec::new();
     let mut at = 0;
     while at + 4 <= data.len() {

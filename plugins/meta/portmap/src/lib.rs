@@ -2,9 +2,8 @@
 //! (`runtimeConfig.portMappings`), with the reference's nftables table or
 //! iptables chains, so either implementation checks and removes the
 //! other's rules. DEL removes an attachment's rules from both backends.
-//!
-//! Not done: deleting stale UDP conntrack entries of mapped ports after
-//! ADD (the reference does it and ignores failures).
+//! After ADD, conntrack entries of mapped UDP ports are deleted, so that
+//! traffic tracked before the mapping existed follows it.
 
 mod config;
 mod ipt;
@@ -13,6 +12,7 @@ mod nft;
 use std::net::IpAddr;
 
 use cni::env::CmdArgs;
+use cni::netfilter::conntrack;
 use cni::netlink::Netlink;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
@@ -52,6 +52,19 @@ fn enable_localnet_routing(ip: IpAddr) -> Result<(), CniError> {
         .map_err(|e| e.context("unable to enable route_localnet"))
 }
 
+/// Deletes the conntrack entries to mapped UDP ports, which would otherwise
+/// keep sending a peer's packets where they went before. As in the
+/// reference, failing to is reported on stderr, not an error.
+fn forget_udp_connections(conf: &Config, ipv6: bool) {
+    let family = if ipv6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
+    for mapping in conf.mappings.iter().filter(|m| m.protocol == "udp") {
+        let port = mapping.host_port;
+        if let Err(e) = conntrack::delete_by_destination_port(family, conntrack::PROTO_UDP, port) {
+            eprintln!("portmap: failed to delete stale UDP conntrack entries for port {port}: {}", e.msg);
+        }
+    }
+}
+
 impl Plugin for Portmap {
     fn name(&self) -> &'static str {
         "portmap"
@@ -67,6 +80,9 @@ impl Plugin for Portmap {
         let (v4, v6) = config::container_addresses(&result, &args.ifname);
         let containers: Vec<IpNetwork> = v4.into_iter().chain(v6).collect();
         forward(&conf, &containers)?;
+        for container in &containers {
+            forget_udp_connections(&conf, container.is_ipv6());
+        }
         if let (Some(v4), true) = (v4, conf.snat) {
             enable_localnet_routing(v4.ip())?;
         }
