@@ -1,6 +1,7 @@
 //! Two pieces of kernel work at once. Deleting a veth and deleting
 //! nftables rules each wait for RCU grace periods in the kernel; a DEL that
-//! runs them side by side waits once instead of twice.
+//! runs them side by side waits once instead of twice. The same goes for
+//! the iptables and ip6tables tools of one change.
 
 use crate::error::CniError;
 
@@ -18,6 +19,15 @@ where
             handle.join().unwrap_or_else(|_| Err(CniError::internal("background work panicked")));
         outcome.and(background)
     })
+}
+
+/// Runs `work` for IPv4 and IPv6 at once (`work(false)`, `work(true)`):
+/// each family's iptables tools then run side by side.
+pub fn per_family<W>(work: W) -> Result<(), CniError>
+where
+    W: Fn(bool) -> Result<(), CniError> + Sync,
+{
+    both(|| work(true), || work(false))
 }
 
 #[cfg(test)]

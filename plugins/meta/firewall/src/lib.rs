@@ -98,34 +98,34 @@ impl Plugin for Firewall {
             }
             None => None,
         };
-        // One iptables-save and one iptables-restore per family for everything.
-        for ipv6 in [false, true] {
+        // One iptables-save and one iptables-restore per family for
+        // everything, the two families side by side.
+        cni::overlap::per_family(|ipv6| {
             let ips = addresses(&result, ipv6);
             if ips.is_empty() {
-                continue;
+                return Ok(());
             }
             let (mut chains, mut wanted) = expected(&conf, &ips);
             if let Some(isolation) = &isolation {
                 chains.extend(rules::ISOLATION_CHAINS);
                 wanted.extend(isolation.iter().cloned());
             }
-            rules::ensure(ipv6, &chains, &wanted)?;
-        }
+            rules::ensure(ipv6, &chains, &wanted)
+        })?;
         Ok(result)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = load(args)?;
         let Some(result) = conf.net.prev_result()? else { return Ok(()) };
-        for ipv6 in [false, true] {
+        cni::overlap::per_family(|ipv6| {
             let ips = addresses(&result, ipv6);
             if ips.is_empty() || !cni::netfilter::iptables::available(ipv6) {
-                continue;
+                return Ok(());
             }
             let doomed: Vec<rules::Rule> = ips.iter().flat_map(rules::address_rules).collect();
-            rules::remove(ipv6, &doomed)?;
-        }
-        Ok(())
+            rules::remove(ipv6, &doomed)
+        })
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

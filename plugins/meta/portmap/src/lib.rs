@@ -26,7 +26,9 @@ pub struct Portmap;
 fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> {
     match conf.backend {
         Backend::Nftables => nft::forward(conf, containers),
-        Backend::Iptables => containers.iter().try_for_each(|c| ipt::forward(conf, *c)),
+        Backend::Iptables => cni::overlap::per_family(|ipv6| {
+            containers.iter().filter(|c| c.is_ipv6() == ipv6).try_for_each(|c| ipt::forward(conf, *c))
+        }),
     }
 }
 
