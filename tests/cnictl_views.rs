@@ -226,6 +226,10 @@ fn doctor_reports_missing_plugins_and_unowned_bridge_ports() {
         "60-gamma.conflist",
         r#"{"cniVersion": "1.0.0", "name": "gamma", "plugins": [{"type": "no-such-plugin"}]}"#,
     );
+    fx.write(
+        "70-delta.conflist",
+        r#"{"cniVersion": "1.0.0", "name": "delta", "plugins": [{"type": "bridge"}, {"type": "bandwidth"}]}"#,
+    );
     // A port on alpha's bridge that no attachment made.
     let orphan = unique("orph");
     let ip =
@@ -247,6 +251,8 @@ fn doctor_reports_missing_plugins_and_unowned_bridge_ports() {
     let broken = find("30-broken.conflist:4:14").expect("broken config reported");
     assert_eq!(broken["status"], "fail");
     assert!(find("forwarding").is_some());
+    let shaping = find("ifb, tbf, ingress, u32 and mirred").expect("bandwidth's kernel needs probed");
+    assert_eq!(shaping["status"], "ok", "{shaping}");
 }
 
 #[test]

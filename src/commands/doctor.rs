@@ -103,18 +103,21 @@ fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
         .filter(|n| n.plugins.iter().any(|p| p.get("ipMasq").and_then(Value::as_bool) == Some(true)))
         .map(|n| n.name.as_str())
         .collect();
-    let firewall_users: Vec<&str> = networks
-        .iter()
-        .filter(|n| n.plugins.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("firewall")))
-        .map(|n| n.name.as_str())
-        .collect();
-    if !firewall_users.is_empty() && !cni::netfilter::iptables::available(false) {
+    // firewall always uses iptables; portmap when told to, or when nf_tables does not answer.
+    let needs_iptables = |p: &serde_json::Map<String, Value>| match plugin_str(p, "type") {
+        Some("firewall") => true,
+        Some("portmap") => !nftables || plugin_str(p, "backend") == Some("iptables"),
+        _ => false,
+    };
+    let iptables_users: Vec<&str> =
+        networks.iter().filter(|n| n.plugins.iter().any(needs_iptables)).map(|n| n.name.as_str()).collect();
+    if !iptables_users.is_empty() && !cni::netfilter::iptables::available(false) {
         findings.push(finding(
             "netfilter backend",
             Status::Fail,
             format!(
-                "the firewall plugin needs iptables-save and iptables-restore, used in: {}",
-                firewall_users.join(", ")
+                "firewall (and portmap with the iptables backend) need iptables-save and iptables-restore, used in: {}",
+                iptables_users.join(", ")
             ),
             Some("apt-get install iptables".into()),
         ));
@@ -145,6 +148,23 @@ fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     }
 }
 
+/// What bandwidth needs, probed as one: ifb devices, the tbf and ingress
+/// qdiscs, the u32 classifier and the mirred action.
+const SHAPING: &str = "ifb, tbf, ingress, u32 and mirred";
+
+/// bandwidth's setup on an ifb of a throwaway namespace.
+fn probe_shaping(nl: &cni::netlink::Netlink) -> Result<bool, cni::CniError> {
+    if !nl.add_ifb("cnidoctor0", 1500)? {
+        return Ok(true);
+    }
+    let ifb = nl.link_by_name("cnidoctor0")?.ok_or_else(|| cni::CniError::internal("ifb not found"))?;
+    let bucket = cni::netlink::Tbf { rate: 125_000, limit: 10_000, buffer: 100_000 };
+    nl.add_tbf(ifb.index, &bucket)?;
+    nl.add_ingress_qdisc(ifb.index)?;
+    nl.add_redirect_filter(ifb.index, ifb.index)?;
+    Ok(true)
+}
+
 /// Kernel modules a plugin type needs.
 fn modules_for(plugin_type: &str) -> &'static [&'static str] {
     match plugin_type {
@@ -156,13 +176,14 @@ fn modules_for(plugin_type: &str) -> &'static [&'static str] {
         "dummy" => &["dummy"],
         "vrf" => &["vrf"],
         "tap" => &["tun"],
+        "bandwidth" => &[SHAPING],
         _ => &[],
     }
 }
 
 /// What the kernel says about a module: present, absent, or no way to tell.
 fn kernel_has(module: &str) -> Option<bool> {
-    if module == "bridge" || module == "veth" {
+    if module == "bridge" || module == "veth" || module == SHAPING {
         return probe_links(module).ok();
     }
     if Path::new("/sys/module").join(module).exists() {
@@ -206,6 +227,7 @@ fn probe_links(kind: &str) -> Result<bool, String> {
                 nl.add_veth(&spec)
             }
             "vlan-bridge" => nl.add_bridge("cnidoctor0", 0, true),
+            SHAPING => probe_shaping(&nl),
             _ => nl.add_bridge("cnidoctor0", 0, false),
         };
         match made {
@@ -242,7 +264,7 @@ fn kernel_features(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     for (module, users) in by_module {
         match kernel_has(module) {
             Some(true) => {
-                findings.push(finding("kernel features", Status::Ok, format!("{module} is available"), None))
+                findings.push(finding("kernel features", Status::Ok, format!("{module}: available"), None))
             }
             Some(false) => findings.push(finding(
                 "kernel features",
