@@ -183,12 +183,7 @@ fn nftables_rules_are_the_reference_layout() {
 
     // A second ADD rewrites nothing shared: the entry rules stay single.
     let other = lab.conf(json!([{"hostPort": 20033, "containerPort": 80, "protocol": "tcp"}]), json!({}));
-    let add = run_plugin_in(
-        &lab.host,
-        &lab.plugins.plugin("portmap"),
-        &cni_env("ADD", "pmother", &lab.container.path(), "eth0", lab.plugins.path().to_str().unwrap()),
-        &other,
-    );
+    let add = lab.run_ours_as("pmother", "portmap", "ADD", &other);
     assert_eq!(add.code, 0, "{}", add.stdout);
     let table = lab.nft("ip");
     assert_eq!(table.matches("fib daddr type local jump hostports_all").count(), 2, "{table}");
@@ -358,12 +353,7 @@ fn add_forgets_udp_connections_to_the_mapped_port() {
         .unwrap();
     assert_eq!((udp_entries(&lab, 20091), udp_entries(&lab, 20092)), (1, 1), "tracked before ADD");
     let udp = lab.conf(json!([{"hostPort": 20091, "containerPort": 53, "protocol": "udp"}]), json!({}));
-    let add = run_plugin_in(
-        &lab.host,
-        &lab.plugins.plugin("portmap"),
-        &cni_env("ADD", "pmudp", &lab.container.path(), "eth0", lab.plugins.path().to_str().unwrap()),
-        &udp,
-    );
+    let add = lab.run_ours_as("pmudp", "portmap", "ADD", &udp);
     assert_eq!(add.code, 0, "{}", add.stdout);
     assert_eq!(udp_entries(&lab, 20091), 0, "the mapped port's entry is gone");
     assert_eq!(udp_entries(&lab, 20092), 1, "other ports' entries stay");

@@ -514,6 +514,17 @@ impl HostLab {
         )
     }
 
+    /// Our plugin `name` for another container ID on the lab's netns.
+    pub fn run_ours_as(&self, id: &str, name: &str, command: &str, conf: &str) -> Outcome {
+        let path = self.plugins.path().to_str().unwrap_or_default();
+        run_plugin_in(
+            &self.host,
+            &self.plugins.plugin(name),
+            &cni_env(command, id, &self.container.path(), "eth0", path),
+            conf,
+        )
+    }
+
     /// Our plugin `name`.
     pub fn run_ours(&self, name: &str, command: &str, conf: &str) -> Outcome {
         let path = self.plugins.path().to_str().unwrap_or_default();

@@ -18,6 +18,7 @@ pub mod jsonpos;
 pub mod netfilter;
 pub mod netlink;
 pub mod netns;
+mod nlattr;
 pub mod overlap;
 pub mod result;
 pub mod rollback;

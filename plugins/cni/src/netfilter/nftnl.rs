@@ -11,6 +11,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use crate::error::CniError;
+pub(super) use crate::nlattr::{attr, attributes};
 
 const NETLINK_NETFILTER: i32 = 12;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
@@ -101,15 +102,6 @@ pub const NFT_JUMP: i32 = -3;
 pub const NF_DROP: i32 = 0;
 /// `accept`.
 pub const NF_ACCEPT: i32 = 1;
-
-/// Appends one netlink attribute (padded to 4 bytes).
-pub(super) fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    let len = 4 + value.len();
-    buf.extend_from_slice(&(len as u16).to_ne_bytes());
-    buf.extend_from_slice(&kind.to_ne_bytes());
-    buf.extend_from_slice(value);
-    buf.resize(buf.len() + (4 - len % 4) % 4, 0);
-}
 
 fn attr_str(buf: &mut Vec<u8>, kind: u16, value: &str) {
     let mut bytes = value.as_bytes().to_vec();
@@ -587,22 +579,6 @@ impl Socket {
             }
         }
     }
-}
-
-/// The top-level attributes of a message: (type without flags, value).
-pub(super) fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at + 4 <= data.len() {
-        let len = u16::from_ne_bytes([data[at], data[at + 1]]) as usize;
-        let kind = u16::from_ne_bytes([data[at + 2], data[at + 3]]) & 0x3fff;
-        if len < 4 || at + len > data.len() {
-            break;
-        }
-        found.push((kind, &data[at + 4..at + len]));
-        at += (len + 3) & !3;
-    }
-    found
 }
 
 fn text(value: &[u8]) -> String {

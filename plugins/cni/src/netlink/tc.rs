@@ -76,22 +76,6 @@ fn nla_value(nla: &DefaultNla) -> Vec<u8> {
     value
 }
 
-/// The attributes nested in `data` as (type, value).
-fn nested_attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at + 4 <= data.len() {
-        let len = u16::from_ne_bytes([data[at], data[at + 1]]) as usize;
-        let kind = u16::from_ne_bytes([data[at + 2], data[at + 3]]) & 0x3fff;
-        if len < 4 || at + len > data.len() {
-            break;
-        }
-        found.push((kind, &data[at + 4..at + len]));
-        at += (len + 3) & !3;
-    }
-    found
-}
-
 /// The tbf settings in a qdisc's attributes. netlink-packet-route hands
 /// options of kinds it does not know over as one raw TCA_OPTIONS attribute.
 fn tbf_from(attributes: &[TcAttribute]) -> Option<Tbf> {
@@ -103,9 +87,9 @@ fn tbf_from(attributes: &[TcAttribute]) -> Option<Tbf> {
     for option in options {
         if let TcOption::Other(nla) = option {
             match nla.kind() {
-                TCA_OPTIONS => {
-                    raw.extend(nested_attributes(&nla_value(nla)).into_iter().map(|(k, v)| (k, v.to_vec())))
-                }
+                TCA_OPTIONS => raw.extend(
+                    crate::nlattr::attributes(&nla_value(nla)).into_iter().map(|(k, v)| (k, v.to_vec())),
+                ),
                 kind => raw.push((kind, nla_value(nla))),
             }
         }
