@@ -38,5 +38,15 @@ pub const MULTICALL_BINARY: &str = "cni-plugins";
 /// The plugin types the multicall binary answers to. Runtimes find them as
 /// links named after the type; `cnictl` and our plugins can also run the
 /// multicall binary directly under one of these names.
-pub const BUILTIN_PLUGIN_TYPES: &[&str] =
-    &["bridge", "ptp", "loopback", "host-local", "static", "tuning", "firewall", "portmap", "bandwidth"];
+pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
+    "bridge",
+    "ptp",
+    "loopback",
+    "host-local",
+    "static",
+    "tuning",
+    "firewall",
+    "portmap",
+    "bandwidth",
+    "macvlan",
+];

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 9] = [
+static PLUGINS: [&dyn Plugin; 10] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -17,9 +17,10 @@ static PLUGINS: [&dyn Plugin; 9] = [
     &firewall::Firewall,
     &portmap::Portmap,
     &bandwidth::Bandwidth,
+    &macvlan::Macvlan,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 9] {
+fn plugins() -> [&'static dyn Plugin; 10] {
     PLUGINS
 }
 

@@ -4,12 +4,13 @@ use std::os::fd::RawFd;
 
 use futures::stream::TryStreamExt;
 use rtnetlink::packet_route::link::{
-    AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoKind, InfoVeth, LinkAttribute,
-    LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, State,
+    AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoKind, InfoMacVlan, InfoVeth,
+    LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
 };
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkIfb, LinkMessageBuilder, LinkUnspec, LinkVeth,
+    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkIfb, LinkMacVlan, LinkMessageBuilder, LinkUnspec,
+    LinkVeth,
 };
 
 use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
@@ -22,6 +23,8 @@ pub enum LinkKind {
     Bridge,
     /// One end of a veth pair.
     Veth,
+    /// A macvlan, with its mode (MACVLAN_MODE_*: 1 private, 2 vepa, 4 bridge, 8 passthru).
+    Macvlan(u32),
     /// Anything else, with the kernel's kind name (empty for none).
     Other(String),
 }
@@ -53,6 +56,25 @@ pub struct Link {
     pub peer_index: Option<u32>,
     /// What kind of link it is.
     pub kind: LinkKind,
+}
+
+/// A macvlan to create on `parent` (an index in this namespace), made in
+/// `netns` (a netns fd) under `name`.
+pub struct MacvlanSpec<'a> {
+    /// Name it gets (in `netns`).
+    pub name: &'a str,
+    /// The parent link's index.
+    pub parent: u32,
+    /// MACVLAN_MODE_* (4 is bridge).
+    pub mode: u32,
+    /// MTU, 0 for the parent's.
+    pub mtu: u32,
+    /// A fixed hardware address.
+    pub mac: Option<[u8; 6]>,
+    /// Broadcast queue length, 0 for the kernel's default.
+    pub bc_queue_len: u32,
+    /// Where the link goes.
+    pub netns: RawFd,
 }
 
 /// A veth pair to create: `name` here, `peer` moved into `peer_netns` (a netns fd).
@@ -120,8 +142,16 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                         link.kind = match kind {
                             InfoKind::Bridge => LinkKind::Bridge,
                             InfoKind::Veth => LinkKind::Veth,
+                            InfoKind::MacVlan => LinkKind::Macvlan(0),
                             other => LinkKind::Other(other.to_string()),
                         };
+                    }
+                    if let LinkInfo::Data(InfoData::MacVlan(data)) = info {
+                        for item in data {
+                            if let InfoMacVlan::Mode(mode) = item {
+                                link.kind = LinkKind::Macvlan(u32::from(*mode));
+                            }
+                        }
                     }
                 }
             }
@@ -254,6 +284,36 @@ impl Netlink {
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create ifb {name:?}"), e)),
         }
+    }
+
+    /// Creates a macvlan. Returns false when the name is already taken.
+    pub fn add_macvlan(&self, spec: &MacvlanSpec) -> Result<bool, CniError> {
+        // txqueuelen 0, as the reference's macvlans have.
+        let mut builder = LinkMacVlan::new(spec.name, spec.parent, MacVlanMode::from(spec.mode))
+            .txqueuelen(0)
+            .setns_by_fd(spec.netns);
+        if spec.mtu > 0 {
+            builder = builder.mtu(spec.mtu);
+        }
+        if let Some(mac) = spec.mac {
+            builder = builder.address(mac.to_vec());
+        }
+        if spec.bc_queue_len > 0 {
+            builder = builder.append_info_data(InfoMacVlan::BcQueueLen(spec.bc_queue_len));
+        }
+        match self.runtime.block_on(async { self.handle.link().add(builder.build()).execute().await }) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("create macvlan {:?}", spec.name), e)),
+        }
+    }
+
+    /// Renames a link (it must be down).
+    pub fn rename_link(&self, index: u32, name: &str) -> Result<(), CniError> {
+        self.set(
+            LinkUnspec::new_with_index(index).name(name.to_string()).build(),
+            &format!("rename link {index} to {name:?}"),
+        )
     }
 
     /// Creates a veth pair. Returns false when a name is already taken.

@@ -1,0 +1,160 @@
+//! The macvlan netconf: the reference's keys (master, mode, mtu, mac,
+//! linkInContainer, bcqueuelen), the MAC from CNI_ARGS or runtimeConfig,
+//! and the master found and its MTU checked as the reference does.
+
+use cni::args::CniArgs;
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::netlink::{parse_mac, Netlink};
+use cni::netns::Netns;
+use cni::result::null_as_empty;
+use cni::CniError;
+use serde::Deserialize;
+
+/// The main routing table, where the default route is looked for.
+const MAIN_TABLE: u32 = 254;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawConf {
+    #[serde(deserialize_with = "null_as_empty")]
+    master: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    mode: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    mtu: i64,
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+    #[serde(rename = "linkInContainer", deserialize_with = "null_as_empty")]
+    link_in_container: bool,
+    #[serde(deserialize_with = "null_as_empty")]
+    bcqueuelen: u32,
+    #[serde(rename = "runtimeConfig", deserialize_with = "null_as_empty")]
+    runtime_config: RawRuntimeConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRuntimeConfig {
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+}
+
+/// The checked configuration of one call.
+pub struct Config {
+    /// Common keys.
+    pub net: NetConf,
+    /// The parent interface's name.
+    pub master: String,
+    /// MACVLAN_MODE_*.
+    pub mode: u32,
+    /// The mode as configured (for messages).
+    pub mode_name: &'static str,
+    /// MTU, 0 for the master's.
+    pub mtu: u32,
+    /// A fixed MAC for the container interface.
+    pub mac: Option<[u8; 6]>,
+    /// The master lives in the container's namespace.
+    pub link_in_container: bool,
+    /// Broadcast queue length, 0 for the kernel's default.
+    pub bc_queue_len: u32,
+}
+
+impl Config {
+    /// The IPAM plugin's type; empty for an L2-only interface.
+    pub fn ipam_type(&self) -> &str {
+        self.net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+    }
+}
+
+/// MACVLAN_MODE_* and its name, from the `mode` key.
+pub fn mode_from(text: &str) -> Result<(u32, &'static str), CniError> {
+    match text {
+        "" | "bridge" => Ok((4, "bridge")),
+        "private" => Ok((1, "private")),
+        "vepa" => Ok((2, "vepa")),
+        "passthru" => Ok((8, "passthru")),
+        other => Err(CniError::config(format!("unknown macvlan mode: {other:?}"))),
+    }
+}
+
+/// The name of a MACVLAN_MODE_* value.
+pub fn mode_name(mode: u32) -> String {
+    match mode {
+        1 => "private".into(),
+        2 => "vepa".into(),
+        4 => "bridge".into(),
+        8 => "passthru".into(),
+        other => format!("mode {other}"),
+    }
+}
+
+/// Runs `work` with a netlink session where the master lives.
+pub fn with_master_ns<T: Send>(
+    args: &CmdArgs,
+    in_container: bool,
+    work: impl FnOnce(&Netlink) -> Result<T, CniError> + Send,
+) -> Result<T, CniError> {
+    if in_container {
+        Netns::open(&args.netns)?.run(|| work(&Netlink::open()?))
+    } else {
+        work(&Netlink::open()?)
+    }
+}
+
+fn default_route_interface(nl: &Netlink) -> Result<String, CniError> {
+    for ipv6 in [false, true] {
+        for route in nl.routes(ipv6)? {
+            if route.dst.prefix() == 0 && route.table == Some(MAIN_TABLE) && route.oif != 0 {
+                if let Some(link) = nl.link_by_index(route.oif)? {
+                    return Ok(link.name);
+                }
+            }
+        }
+    }
+    Err(CniError::config("no default route interface found (set \"master\")"))
+}
+
+/// Reads and checks the netconf of one call (the master must exist).
+pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let raw: RawConf = parse(&args.stdin)?;
+    let (mode, mode_name) = mode_from(&raw.mode)?;
+    let in_container = raw.link_in_container;
+    let (master, master_mtu) = with_master_ns(args, in_container, |nl| {
+        let master = if raw.master.is_empty() { default_route_interface(nl)? } else { raw.master.clone() };
+        let link = nl.link_by_name(&master)?.ok_or_else(|| {
+            CniError::config(format!("failed to lookup master {master:?}: no such interface"))
+        })?;
+        Ok((master, link.mtu))
+    })?;
+    if raw.mtu < 0 || raw.mtu > master_mtu as i64 {
+        return Err(CniError::config(format!(
+            "invalid MTU {}, must be [0, master MTU({master_mtu})]",
+            raw.mtu
+        )));
+    }
+    let mut mac_text = raw.mac.clone();
+    if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
+        mac_text = mac.to_string();
+    }
+    if !raw.runtime_config.mac.is_empty() {
+        mac_text = raw.runtime_config.mac.clone();
+    }
+    let mac = match mac_text.as_str() {
+        "" => None,
+        text => Some(
+            parse_mac(text).ok_or_else(|| CniError::config(format!("invalid args {text} for MAC addr")))?,
+        ),
+    };
+    Ok(Config {
+        net,
+        master,
+        mode,
+        mode_name,
+        mtu: raw.mtu as u32,
+        mac,
+        link_in_container: in_container,
+        bc_queue_len: raw.bcqueuelen,
+    })
+}
