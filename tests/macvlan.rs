@@ -7,78 +7,22 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 use serde_json::{json, Value};
 
-/// A host netns with `mvm0` wired to a peer netns on 10.232.N.0/24 (peer .100).
-struct Wire {
-    plugins: PluginDir,
-    store: tempfile::TempDir,
-    host: TestNetns,
-    peer: TestNetns,
-    container: TestNetns,
-    n: u8,
+fn macvlan_conf(wire: &Wire, extra: Value) -> String {
+    let conf = json!({"cniVersion": "1.0.0", "name": "mvnet", "type": "macvlan", "master": "mvm0",
+        "ipam": {"type": "host-local", "subnet": format!("10.232.{}.0/24", wire.n),
+                 "rangeStart": format!("10.232.{}.10", wire.n), "dataDir": wire.store.path()}});
+    with_keys(conf, &extra).to_string()
 }
 
-impl Wire {
-    fn new(n: u8) -> Wire {
-        let wire = Wire {
-            plugins: PluginDir::new(),
-            store: tempfile::tempdir().unwrap(),
-            host: TestNetns::new("mvh"),
-            peer: TestNetns::new("mvp"),
-            container: TestNetns::new("mvc"),
-            n,
-        };
-        wire.host.exec(&["ip", "link", "add", "mvm0", "type", "veth", "peer", "name", "mvpeer"]);
-        wire.host.exec(&["ip", "link", "set", "mvpeer", "netns", &wire.peer.name]);
-        wire.host.exec(&["ip", "link", "set", "mvm0", "up"]);
-        wire.peer.exec(&["ip", "addr", "add", &format!("10.232.{n}.100/24"), "dev", "mvpeer"]);
-        wire.peer.exec(&["ip", "link", "set", "mvpeer", "up"]);
-        wire
-    }
+fn ours(wire: &Wire, command: &str, conf: &str) -> Outcome {
+    wire.ours("macvlan", command, "eth0", conf)
+}
 
-    fn conf(&self, extra: Value) -> String {
-        let conf = json!({"cniVersion": "1.0.0", "name": "mvnet", "type": "macvlan", "master": "mvm0",
-            "ipam": {"type": "host-local", "subnet": format!("10.232.{}.0/24", self.n),
-                     "rangeStart": format!("10.232.{}.10", self.n), "dataDir": self.store.path()}});
-        with_keys(conf, &extra).to_string()
-    }
-
-    fn call(&self, plugin: &Path, path: &str, command: &str, ifname: &str, conf: &str) -> Outcome {
-        run_plugin_in(
-            &self.host,
-            plugin,
-            &cni_env(command, "mvctr", &self.container.path(), ifname, path),
-            conf,
-        )
-    }
-
-    fn ours(&self, command: &str, conf: &str) -> Outcome {
-        self.call(
-            &self.plugins.plugin("macvlan"),
-            self.plugins.path().to_str().unwrap(),
-            command,
-            "eth0",
-            conf,
-        )
-    }
-
-    fn reference(&self, command: &str, conf: &str) -> Outcome {
-        self.call(&Path::new(REFERENCE_DIR).join("macvlan"), REFERENCE_DIR, command, "eth0", conf)
-    }
-
-    /// `ip -d -j link show NAME` in the container.
-    fn link(&self, name: &str) -> Value {
-        let text = self.container.output(&["ip", "-d", "-j", "link", "show", name]);
-        serde_json::from_str::<Value>(&text).map(|v| v[0].clone()).unwrap_or(Value::Null)
-    }
-
-    fn pings_peer(&self) -> bool {
-        ping(Some(&self.container.name), &format!("10.232.{}.100", self.n))
-    }
+fn reference(wire: &Wire, command: &str, conf: &str) -> Outcome {
+    wire.reference("macvlan", command, "eth0", conf)
 }
 
 fn with_prev(conf: &str, result: &Value) -> String {
@@ -89,9 +33,9 @@ fn with_prev(conf: &str, result: &Value) -> String {
 
 #[test]
 fn the_macvlan_carries_traffic_and_del_removes_it() {
-    let wire = Wire::new(1);
-    let conf = wire.conf(json!({}));
-    let add = wire.ours("ADD", &conf);
+    let wire = Wire::new("10.232", 1);
+    let conf = macvlan_conf(&wire, json!({}));
+    let add = ours(&wire, "ADD", &conf);
     assert_eq!(add.code, 0, "{}", add.stdout);
     assert_eq!(add.json["interfaces"][0]["name"], "eth0");
     assert_eq!(add.json["interfaces"][0]["sandbox"], wire.container.path());
@@ -105,30 +49,33 @@ fn the_macvlan_carries_traffic_and_del_removes_it() {
     assert!(wire.pings_peer(), "the container reaches the peer through the macvlan");
 
     let prev = with_prev(&conf, &add.json);
-    let check = wire.ours("CHECK", &prev);
+    let check = ours(&wire, "CHECK", &prev);
     assert_eq!(check.code, 0, "{}", check.stdout);
-    let private = with_prev(&wire.conf(json!({"mode": "private"})), &add.json);
-    let check = wire.ours("CHECK", &private);
+    let private = with_prev(&macvlan_conf(&wire, json!({"mode": "private"})), &add.json);
+    let check = ours(&wire, "CHECK", &private);
     assert!(check.code == 1 && check.stdout.contains("mode bridge does not match"), "{}", check.stdout);
 
-    let del = wire.ours("DEL", &prev);
+    let del = ours(&wire, "DEL", &prev);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert_eq!(wire.link("eth0"), Value::Null, "the macvlan is gone");
     assert!(reservations(wire.store.path().join("mvnet").as_path()).is_empty(), "the address is released");
-    let again = wire.ours("DEL", &prev);
+    let again = ours(&wire, "DEL", &prev);
     assert_eq!(again.code, 0, "a second DEL succeeds: {}", again.stdout);
-    let check = wire.ours("CHECK", &prev);
+    let check = ours(&wire, "CHECK", &prev);
     assert_eq!(check.code, 1, "CHECK after DEL fails: {}", check.stdout);
 }
 
 #[test]
 fn mode_mtu_mac_and_l2_only() {
-    let wire = Wire::new(2);
-    let mut conf: Value = serde_json::from_str(&wire.conf(json!({"mode": "private", "mtu": 1400,
-        "runtimeConfig": {"mac": "0a:58:0a:e8:02:07"}})))
+    let wire = Wire::new("10.232", 2);
+    let mut conf: Value = serde_json::from_str(&macvlan_conf(
+        &wire,
+        json!({"mode": "private", "mtu": 1400,
+        "runtimeConfig": {"mac": "0a:58:0a:e8:02:07"}}),
+    ))
     .unwrap();
     conf.as_object_mut().unwrap().remove("ipam");
-    let add = wire.ours("ADD", &conf.to_string());
+    let add = ours(&wire, "ADD", &conf.to_string());
     assert_eq!(add.code, 0, "{}", add.stdout);
     assert_eq!(add.json["ips"], Value::Null, "no addresses without IPAM: {}", add.stdout);
     let link = wire.link("eth0");
@@ -140,10 +87,10 @@ fn mode_mtu_mac_and_l2_only() {
 
 #[test]
 fn a_master_in_the_container() {
-    let wire = Wire::new(3);
+    let wire = Wire::new("10.232", 3);
     // A master inside the container.
     wire.container.exec(&["ip", "link", "add", "mvin0", "type", "veth", "peer", "name", "mvin1"]);
-    let conf = wire.conf(json!({"master": "mvin0", "linkInContainer": true}));
+    let conf = macvlan_conf(&wire, json!({"master": "mvin0", "linkInContainer": true}));
     let out = wire.call(
         &wire.plugins.plugin("macvlan"),
         wire.plugins.path().to_str().unwrap(),
@@ -159,31 +106,31 @@ fn a_master_in_the_container() {
 
 #[test]
 fn without_master_the_default_route_interface_is_used() {
-    let wire = Wire::new(6);
+    let wire = Wire::new("10.232", 6);
     wire.host.exec(&["ip", "addr", "add", "10.232.6.1/24", "dev", "mvm0"]);
     wire.host.exec(&["ip", "route", "add", "default", "via", "10.232.6.100"]);
-    let mut conf: Value = serde_json::from_str(&wire.conf(json!({}))).unwrap();
+    let mut conf: Value = serde_json::from_str(&macvlan_conf(&wire, json!({}))).unwrap();
     conf.as_object_mut().unwrap().remove("master");
-    let add = wire.ours("ADD", &conf.to_string());
+    let add = ours(&wire, "ADD", &conf.to_string());
     assert_eq!(add.code, 0, "{}", add.stdout);
     assert!(wire.pings_peer(), "the macvlan of the default route's interface reaches the peer");
 }
 
 #[test]
 fn bad_input_is_refused_and_leaves_nothing() {
-    let wire = Wire::new(4);
+    let wire = Wire::new("10.232", 4);
     for (extra, says) in [
         (json!({"mode": "sideways"}), "unknown macvlan mode"),
         (json!({"mtu": 9000}), "invalid MTU 9000, must be [0, master MTU(1500)]"),
         (json!({"master": "nosuch0"}), "failed to lookup master"),
         (json!({"runtimeConfig": {"mac": "not-a-mac"}}), "for MAC addr"),
     ] {
-        let out = wire.ours("ADD", &wire.conf(extra));
+        let out = ours(&wire, "ADD", &macvlan_conf(&wire, extra));
         assert_eq!((out.code, out.json["code"].as_u64()), (1, Some(7)), "{says}: {}", out.stdout);
         assert!(out.stdout.contains(says), "{says}: {}", out.stdout);
     }
     // IPAM fails after the link is made: the link goes again.
-    let out = wire.ours("ADD", &wire.conf(json!({"ipam": {"type": "no-such-ipam"}})));
+    let out = ours(&wire, "ADD", &macvlan_conf(&wire, json!({"ipam": {"type": "no-such-ipam"}})));
     assert_eq!(out.code, 1, "{}", out.stdout);
     let links = wire.container.output(&["ip", "-o", "link", "show"]);
     assert_eq!(links.lines().count(), 1, "only lo is left in the container:\n{links}");
@@ -192,19 +139,19 @@ fn bad_input_is_refused_and_leaves_nothing() {
 #[test]
 fn state_hands_over_with_the_reference() {
     require_reference();
-    let wire = Wire::new(5);
-    let conf = wire.conf(json!({"mode": "vepa"}));
-    let theirs = wire.reference("ADD", &conf);
+    let wire = Wire::new("10.232", 5);
+    let conf = macvlan_conf(&wire, json!({"mode": "vepa"}));
+    let theirs = reference(&wire, "ADD", &conf);
     assert_eq!(theirs.code, 0, "{}", theirs.stdout);
     let their_link = wire.link("eth0");
     let prev = with_prev(&conf, &theirs.json);
-    let check = wire.ours("CHECK", &prev);
+    let check = ours(&wire, "CHECK", &prev);
     assert_eq!(check.code, 0, "ours checks the reference's: {}", check.stdout);
-    let del = wire.ours("DEL", &prev);
+    let del = ours(&wire, "DEL", &prev);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert_eq!(wire.link("eth0"), Value::Null);
 
-    let ours = wire.ours("ADD", &conf);
+    let ours = ours(&wire, "ADD", &conf);
     assert_eq!(ours.code, 0, "{}", ours.stdout);
     let scrub = |mut link: Value| {
         for key in ["ifindex", "address", "link_index", "operstate"] {
@@ -215,9 +162,9 @@ fn state_hands_over_with_the_reference() {
     assert_eq!(scrub(wire.link("eth0")), scrub(their_link), "the same link settings as the reference's");
     assert_eq!(ours.json["ips"][0]["gateway"], theirs.json["ips"][0]["gateway"]);
     let prev = with_prev(&conf, &ours.json);
-    let check = wire.reference("CHECK", &prev);
+    let check = reference(&wire, "CHECK", &prev);
     assert_eq!(check.code, 0, "the reference checks ours: {}", check.stdout);
-    let del = wire.reference("DEL", &prev);
+    let del = reference(&wire, "DEL", &prev);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert_eq!(wire.link("eth0"), Value::Null);
 }

@@ -90,21 +90,13 @@ impl TestNetns {
 
     /// Runs a command inside this namespace; panics when it fails.
     pub fn exec(&self, args: &[&str]) {
-        let status = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
-            .status()
-            .expect("ip netns exec");
+        let status = in_netns(&self.name, args[0]).args(&args[1..]).status().expect("nsenter");
         assert!(status.success(), "{args:?} in {}", self.name);
     }
 
     /// A command's standard output, run inside this namespace.
     pub fn output(&self, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
-            .output()
-            .expect("ip netns exec");
+        let out = in_netns(&self.name, args[0]).args(&args[1..]).output().expect("nsenter");
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
@@ -133,6 +125,8 @@ impl Drop for TestNetns {
 pub struct Outcome {
     pub code: i32,
     pub stdout: String,
+    /// What the plugin (or the command that ran it) said on stderr.
+    pub stderr: String,
     pub json: Value,
 }
 
@@ -146,9 +140,30 @@ pub fn run_plugin(plugin: &Path, env: &[(&str, &str)], stdin: &str) -> Outcome {
 /// host side), so the bridge, rules and traffic stay inside namespaces the
 /// test made.
 pub fn run_plugin_in(host: &TestNetns, plugin: &Path, env: &[(&str, &str)], stdin: &str) -> Outcome {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &host.name]).arg(plugin);
-    run_command(cmd, env, stdin)
+    run_command(in_netns(&host.name, plugin), env, stdin)
+}
+
+/// A command that runs `program` in the named netns. nsenter, not `ip
+/// netns exec`: it needs no mount namespace of its own, so it also works in
+/// the VM tier's initramfs (busybox has it too).
+pub fn in_netns(name: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new("nsenter");
+    cmd.arg(format!("--net=/var/run/netns/{name}")).arg(full_path(program.as_ref()));
+    cmd
+}
+
+/// A program's path as PATH finds it: busybox's nsenter would run its own
+/// applet of the same name (its `ip`) before the PATH's.
+fn full_path(program: &std::ffi::OsStr) -> PathBuf {
+    let program = Path::new(program);
+    if program.components().count() > 1 {
+        return program.to_path_buf();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| program.to_path_buf())
 }
 
 fn run_command(mut cmd: Command, env: &[(&str, &str)], stdin: &str) -> Outcome {
@@ -167,7 +182,8 @@ fn run_command(mut cmd: Command, env: &[(&str, &str)], stdin: &str) -> Outcome {
     let _ = writer.join();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    Outcome { code: out.status.code().unwrap_or(-1), stdout, json }
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    Outcome { code: out.status.code().unwrap_or(-1), stdout, stderr, json }
 }
 
 /// The standard environment for one attachment.
@@ -325,11 +341,7 @@ pub fn bridge_ports(bridge: &str) -> Vec<String> {
 pub fn ping(netns: Option<&str>, address: &str) -> bool {
     for _ in 0..30 {
         let mut cmd = match netns {
-            Some(ns) => {
-                let mut cmd = Command::new("ip");
-                cmd.args(["netns", "exec", ns, "ping"]);
-                cmd
-            }
+            Some(ns) => in_netns(ns, "ping"),
             None => Command::new("ping"),
         };
         let status = cmd
@@ -534,5 +546,76 @@ impl HostLab {
     /// The reference's plugin `name`.
     pub fn run_reference(&self, name: &str, command: &str, conf: &str) -> Outcome {
         self.call(&Path::new(REFERENCE_DIR).join(name), REFERENCE_DIR, command, conf)
+    }
+}
+
+/// A host netns whose `mvm0` is one end of a veth to a peer netns on
+/// `BASE.N.0/24` (the peer is `.100`), and a container netns: plugins that
+/// make the container interface a child of a host link (macvlan, ipvlan)
+/// run in the host netns, and the container pings the peer over it.
+pub struct Wire {
+    pub plugins: PluginDir,
+    pub store: tempfile::TempDir,
+    pub host: TestNetns,
+    pub peer: TestNetns,
+    pub container: TestNetns,
+    pub base: String,
+    pub n: u8,
+}
+
+impl Wire {
+    pub fn new(base: &str, n: u8) -> Wire {
+        let wire = Wire {
+            plugins: PluginDir::new(),
+            store: tempfile::tempdir().expect("store dir"),
+            host: TestNetns::new("wireh"),
+            peer: TestNetns::new("wirep"),
+            container: TestNetns::new("wirec"),
+            base: base.to_string(),
+            n,
+        };
+        wire.host.exec(&["ip", "link", "add", "mvm0", "type", "veth", "peer", "name", "mvpeer"]);
+        wire.host.exec(&["ip", "link", "set", "mvpeer", "netns", &wire.peer.name]);
+        wire.host.exec(&["ip", "link", "set", "mvm0", "up"]);
+        wire.peer.exec(&["ip", "addr", "add", &format!("{base}.{n}.100/24"), "dev", "mvpeer"]);
+        wire.peer.exec(&["ip", "link", "set", "mvpeer", "up"]);
+        wire
+    }
+
+    /// Runs `plugin` (CNI_PATH `path`) in the host netns for the container's `ifname`.
+    pub fn call(&self, plugin: &Path, path: &str, command: &str, ifname: &str, conf: &str) -> Outcome {
+        run_plugin_in(
+            &self.host,
+            plugin,
+            &cni_env(command, "wirectr", &self.container.path(), ifname, path),
+            conf,
+        )
+    }
+
+    /// Our plugin `name`.
+    pub fn ours(&self, name: &str, command: &str, ifname: &str, conf: &str) -> Outcome {
+        self.call(
+            &self.plugins.plugin(name),
+            self.plugins.path().to_str().unwrap_or_default(),
+            command,
+            ifname,
+            conf,
+        )
+    }
+
+    /// The reference's plugin `name`.
+    pub fn reference(&self, name: &str, command: &str, ifname: &str, conf: &str) -> Outcome {
+        self.call(&Path::new(REFERENCE_DIR).join(name), REFERENCE_DIR, command, ifname, conf)
+    }
+
+    /// `ip -d -j link show NAME` in the container; Null when it does not exist.
+    pub fn link(&self, name: &str) -> Value {
+        let text = self.container.output(&["ip", "-d", "-j", "link", "show", name]);
+        serde_json::from_str::<Value>(&text).map(|v| v[0].clone()).unwrap_or(Value::Null)
+    }
+
+    /// True when the container reaches the peer.
+    pub fn pings_peer(&self) -> bool {
+        ping(Some(&self.container.name), &format!("{}.{}.100", self.base, self.n))
     }
 }

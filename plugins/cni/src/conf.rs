@@ -58,6 +58,11 @@ pub struct Attachment {
 }
 
 impl NetConf {
+    /// The IPAM plugin's type; empty when there is no IPAM section.
+    pub fn ipam_type(&self) -> &str {
+        self.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+    }
+
     /// The previous result converted to canonical form, if one was given.
     pub fn prev_result(&self) -> Result<Option<CniResult>, CniError> {
         match &self.prev_result {

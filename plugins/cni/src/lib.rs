@@ -24,6 +24,7 @@ pub mod result;
 pub mod rollback;
 pub mod skel;
 pub mod spoofcheck;
+pub mod sublink;
 pub mod sysctl;
 pub mod version;
 pub mod veth;
@@ -49,4 +50,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "portmap",
     "bandwidth",
     "macvlan",
+    "ipvlan",
 ];

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 10] = [
+static PLUGINS: [&dyn Plugin; 11] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -18,9 +18,10 @@ static PLUGINS: [&dyn Plugin; 10] = [
     &portmap::Portmap,
     &bandwidth::Bandwidth,
     &macvlan::Macvlan,
+    &ipvlan::Ipvlan,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 10] {
+fn plugins() -> [&'static dyn Plugin; 11] {
     PLUGINS
 }
 

@@ -1,16 +1,17 @@
-//! Links: look-up, veth pairs, bridges, bridge ports and their VLANs.
+//! Links: look-up, veth pairs, bridges, bridge ports and their VLANs,
+//! ifb devices, and child links of a parent (macvlan, ipvlan, 802.1q).
 
 use std::os::fd::RawFd;
 
 use futures::stream::TryStreamExt;
 use rtnetlink::packet_route::link::{
-    AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoKind, InfoMacVlan, InfoVeth,
-    LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
+    AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth,
+    IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
 };
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkIfb, LinkMacVlan, LinkMessageBuilder, LinkUnspec,
-    LinkVeth,
+    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkIfb, LinkIpVlan, LinkMacVlan, LinkMessageBuilder,
+    LinkUnspec, LinkVeth, LinkVlan,
 };
 
 use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
@@ -25,6 +26,8 @@ pub enum LinkKind {
     Veth,
     /// A macvlan, with its mode (MACVLAN_MODE_*: 1 private, 2 vepa, 4 bridge, 8 passthru).
     Macvlan(u32),
+    /// An ipvlan, with its mode (IPVLAN_MODE_*: 0 l2, 1 l3, 2 l3s).
+    Ipvlan(u16),
     /// Anything else, with the kernel's kind name (empty for none).
     Other(String),
 }
@@ -58,21 +61,31 @@ pub struct Link {
     pub kind: LinkKind,
 }
 
-/// A macvlan to create on `parent` (an index in this namespace), made in
-/// `netns` (a netns fd) under `name`.
-pub struct MacvlanSpec<'a> {
+/// What kind of child link to make of a parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// A macvlan: MACVLAN_MODE_* (4 is bridge) and the broadcast queue
+    /// length (0 for the kernel's default).
+    Macvlan { mode: u32, bc_queue_len: u32 },
+    /// An ipvlan: IPVLAN_MODE_* (0 l2, 1 l3, 2 l3s).
+    Ipvlan { mode: u16 },
+    /// An 802.1q VLAN with its ID.
+    Vlan { id: u16 },
+}
+
+/// A child link to create on `parent` (an index in this namespace), made
+/// in `netns` (a netns fd) under `name`.
+pub struct ChildSpec<'a> {
     /// Name it gets (in `netns`).
     pub name: &'a str,
     /// The parent link's index.
     pub parent: u32,
-    /// MACVLAN_MODE_* (4 is bridge).
-    pub mode: u32,
+    /// Its kind and kind-specific settings.
+    pub kind: ChildKind,
     /// MTU, 0 for the parent's.
     pub mtu: u32,
     /// A fixed hardware address.
     pub mac: Option<[u8; 6]>,
-    /// Broadcast queue length, 0 for the kernel's default.
-    pub bc_queue_len: u32,
     /// Where the link goes.
     pub netns: RawFd,
 }
@@ -143,6 +156,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                             InfoKind::Bridge => LinkKind::Bridge,
                             InfoKind::Veth => LinkKind::Veth,
                             InfoKind::MacVlan => LinkKind::Macvlan(0),
+                            InfoKind::IpVlan => LinkKind::Ipvlan(0),
                             other => LinkKind::Other(other.to_string()),
                         };
                     }
@@ -150,6 +164,13 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                         for item in data {
                             if let InfoMacVlan::Mode(mode) = item {
                                 link.kind = LinkKind::Macvlan(u32::from(*mode));
+                            }
+                        }
+                    }
+                    if let LinkInfo::Data(InfoData::IpVlan(data)) = info {
+                        for item in data {
+                            if let InfoIpVlan::Mode(mode) = item {
+                                link.kind = LinkKind::Ipvlan(u16::from(*mode));
                             }
                         }
                     }
@@ -286,25 +307,37 @@ impl Netlink {
         }
     }
 
-    /// Creates a macvlan. Returns false when the name is already taken.
-    pub fn add_macvlan(&self, spec: &MacvlanSpec) -> Result<bool, CniError> {
-        // txqueuelen 0, as the reference's macvlans have.
-        let mut builder = LinkMacVlan::new(spec.name, spec.parent, MacVlanMode::from(spec.mode))
-            .txqueuelen(0)
-            .setns_by_fd(spec.netns);
-        if spec.mtu > 0 {
-            builder = builder.mtu(spec.mtu);
+    /// Creates a macvlan, ipvlan or VLAN of a parent link. Returns false
+    /// when the name is already taken.
+    pub fn add_child(&self, spec: &ChildSpec) -> Result<bool, CniError> {
+        // txqueuelen 0, as the reference's links of these kinds have.
+        fn common<T>(builder: LinkMessageBuilder<T>, spec: &ChildSpec) -> LinkMessage {
+            let mut builder = builder.txqueuelen(0).setns_by_fd(spec.netns);
+            if spec.mtu > 0 {
+                builder = builder.mtu(spec.mtu);
+            }
+            if let Some(mac) = spec.mac {
+                builder = builder.address(mac.to_vec());
+            }
+            builder.build()
         }
-        if let Some(mac) = spec.mac {
-            builder = builder.address(mac.to_vec());
-        }
-        if spec.bc_queue_len > 0 {
-            builder = builder.append_info_data(InfoMacVlan::BcQueueLen(spec.bc_queue_len));
-        }
-        match self.runtime.block_on(async { self.handle.link().add(builder.build()).execute().await }) {
+        let message = match spec.kind {
+            ChildKind::Macvlan { mode, bc_queue_len } => {
+                let mut builder = LinkMacVlan::new(spec.name, spec.parent, MacVlanMode::from(mode));
+                if bc_queue_len > 0 {
+                    builder = builder.append_info_data(InfoMacVlan::BcQueueLen(bc_queue_len));
+                }
+                common(builder, spec)
+            }
+            ChildKind::Ipvlan { mode } => {
+                common(LinkIpVlan::new(spec.name, spec.parent, IpVlanMode::from(mode)), spec)
+            }
+            ChildKind::Vlan { id } => common(LinkVlan::new(spec.name, spec.parent, id), spec),
+        };
+        match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create macvlan {:?}", spec.name), e)),
+            Err(e) => Err(nl_error(&format!("create {:?} {:?}", spec.kind, spec.name), e)),
         }
     }
 

@@ -14,7 +14,7 @@ use rtnetlink::Handle;
 
 use crate::error::CniError;
 
-pub use link::{format_mac, parse_mac, Link, LinkKind, MacvlanSpec, VethSpec};
+pub use link::{format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, VethSpec};
 pub use route::RouteSpec;
 pub use tc::{tick_in_usec, Qdisc, Tbf};
 

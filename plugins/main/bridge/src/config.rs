@@ -97,7 +97,7 @@ pub struct Config {
 impl Config {
     /// The IPAM type, empty for a layer-2 only network.
     pub fn ipam_type(&self) -> &str {
-        self.net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+        self.net.ipam_type()
     }
 }
 

@@ -5,14 +5,10 @@
 use cni::args::CniArgs;
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
-use cni::netlink::{parse_mac, Netlink};
-use cni::netns::Netns;
+use cni::netlink::parse_mac;
 use cni::result::null_as_empty;
-use cni::CniError;
+use cni::{sublink, CniError};
 use serde::Deserialize;
-
-/// The main routing table, where the default route is looked for.
-const MAIN_TABLE: u32 = 254;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -63,7 +59,7 @@ pub struct Config {
 impl Config {
     /// The IPAM plugin's type; empty for an L2-only interface.
     pub fn ipam_type(&self) -> &str {
-        self.net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+        self.net.ipam_type()
     }
 }
 
@@ -89,40 +85,15 @@ pub fn mode_name(mode: u32) -> String {
     }
 }
 
-/// Runs `work` with a netlink session where the master lives.
-pub fn with_master_ns<T: Send>(
-    args: &CmdArgs,
-    in_container: bool,
-    work: impl FnOnce(&Netlink) -> Result<T, CniError> + Send,
-) -> Result<T, CniError> {
-    if in_container {
-        Netns::open(&args.netns)?.run(|| work(&Netlink::open()?))
-    } else {
-        work(&Netlink::open()?)
-    }
-}
-
-fn default_route_interface(nl: &Netlink) -> Result<String, CniError> {
-    for ipv6 in [false, true] {
-        for route in nl.routes(ipv6)? {
-            if route.dst.prefix() == 0 && route.table == Some(MAIN_TABLE) && route.oif != 0 {
-                if let Some(link) = nl.link_by_index(route.oif)? {
-                    return Ok(link.name);
-                }
-            }
-        }
-    }
-    Err(CniError::config("no default route interface found (set \"master\")"))
-}
-
 /// Reads and checks the netconf of one call (the master must exist).
 pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let raw: RawConf = parse(&args.stdin)?;
     let (mode, mode_name) = mode_from(&raw.mode)?;
     let in_container = raw.link_in_container;
-    let (master, master_mtu) = with_master_ns(args, in_container, |nl| {
-        let master = if raw.master.is_empty() { default_route_interface(nl)? } else { raw.master.clone() };
+    let (master, master_mtu) = sublink::with_master_ns(args, in_container, |nl| {
+        let master =
+            if raw.master.is_empty() { sublink::default_route_interface(nl)? } else { raw.master.clone() };
         let link = nl.link_by_name(&master)?.ok_or_else(|| {
             CniError::config(format!("failed to lookup master {master:?}: no such interface"))
         })?;

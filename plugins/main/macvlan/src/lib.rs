@@ -6,18 +6,17 @@
 
 mod config;
 
-use std::os::fd::AsRawFd;
-
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::iface::{configure_iface, validate_addresses, validate_routes};
 use cni::ipam::{self, IpamLease};
-use cni::netlink::{Link, LinkKind, MacvlanSpec, Netlink};
-use cni::netns::{self, Netns};
+use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
+use cni::netns::Netns;
 use cni::result::Interface;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
-use cni::veth::{random_veth_name, undo_in};
+use cni::sublink::{self, Child};
+use cni::veth::undo_in;
 use cni::{sysctl, CniError, CniResult};
 
 use config::Config;
@@ -25,57 +24,12 @@ use config::Config;
 /// The macvlan plugin.
 pub struct Macvlan;
 
-fn ipam_type(net: &NetConf) -> &str {
-    net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
-}
-
-/// Creates the macvlan under a temporary name (a name the container wants
-/// may be taken on the host), moves it into the container and renames it.
-fn create(conf: &Config, args: &CmdArgs, netns: &Netns) -> Result<Link, CniError> {
-    let container_ns = std::fs::File::open(&args.netns)
-        .map_err(|e| CniError::internal(format!("failed to open netns {:?}: {e}", args.netns)))?;
-    let temp = random_veth_name()?;
-    let master = conf.master.clone();
-    config::with_master_ns(args, conf.link_in_container, |nl| {
-        let parent = nl
-            .link_by_name(&master)?
-            .ok_or_else(|| CniError::internal(format!("failed to lookup master {master:?}")))?;
-        let spec = MacvlanSpec {
-            name: &temp,
-            parent: parent.index,
-            mode: conf.mode,
-            mtu: conf.mtu,
-            mac: conf.mac,
-            bc_queue_len: conf.bc_queue_len,
-            netns: container_ns.as_raw_fd(),
-        };
-        if nl.add_macvlan(&spec)? {
-            Ok(())
-        } else {
-            Err(CniError::internal(format!("failed to create macvlan: {temp} exists")))
-        }
-    })
-    .map_err(|e| e.context("failed to create macvlan"))?;
-    let ifname = args.ifname.clone();
-    netns.run(move || {
-        let nl = Netlink::open()?;
-        let link =
-            nl.link_by_name(&temp)?.ok_or_else(|| CniError::internal("macvlan vanished after creation"))?;
-        if let Err(e) = nl.rename_link(link.index, &ifname) {
-            let _ = nl.delete_link(link.index);
-            return Err(e.context(format!("failed to rename macvlan to {ifname:?}")));
-        }
-        nl.link_by_index(link.index)?
-            .ok_or_else(|| CniError::internal(format!("failed to refetch macvlan {ifname:?}")))
-    })
-}
-
 /// CHECK of the container interface: a macvlan in the configured mode with the result's MAC.
 fn check_interface(link: Option<Link>, expected: &Interface, conf: &Config) -> Result<(), CniError> {
     let link = link.ok_or_else(|| {
         CniError::internal(format!("container Interface name in prevResult: {} not found", expected.name))
     })?;
-    let LinkKind::Macvlan(mode) = link.kind else {
+    let LinkKind::Macvlan(mode) = link.kind.clone() else {
         return Err(CniError::internal(format!(
             "error: Container interface {} not of type macvlan",
             link.name
@@ -88,16 +42,7 @@ fn check_interface(link: Option<Link>, expected: &Interface, conf: &Config) -> R
             conf.mode_name
         )));
     }
-    if let Some(mac) = expected.mac.as_deref().filter(|m| !m.is_empty()) {
-        if Some(mac.to_lowercase()) != link.mac {
-            return Err(CniError::internal(format!(
-                "interface {} Mac {mac} doesn't match container Mac: {}",
-                expected.name,
-                link.mac.unwrap_or_default()
-            )));
-        }
-    }
-    Ok(())
+    sublink::check_mac(&link, expected)
 }
 
 impl Plugin for Macvlan {
@@ -108,7 +53,15 @@ impl Plugin for Macvlan {
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = config::load(args)?;
         let netns = Netns::open(&args.netns)?;
-        let link = create(&conf, args, &netns)?;
+        let child = Child {
+            master: &conf.master,
+            in_container: conf.link_in_container,
+            kind: ChildKind::Macvlan { mode: conf.mode, bc_queue_len: conf.bc_queue_len },
+            mtu: conf.mtu,
+            mac: conf.mac,
+        };
+        let link =
+            sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
@@ -152,20 +105,10 @@ impl Plugin for Macvlan {
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         let net: NetConf = parse(&args.stdin)?;
-        if !ipam_type(&net).is_empty() {
-            ipam::del(ipam_type(&net), args)?;
+        if !net.ipam_type().is_empty() {
+            ipam::del(net.ipam_type(), args)?;
         }
-        if args.netns.is_empty() || !netns::exists(&args.netns) {
-            return Ok(());
-        }
-        let ifname = args.ifname.clone();
-        Netns::open(&args.netns)?.run(move || {
-            let nl = Netlink::open()?;
-            match nl.link_by_name(&ifname)? {
-                Some(link) => nl.delete_link(link.index),
-                None => Ok(()),
-            }
-        })
+        sublink::delete(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -176,17 +119,7 @@ impl Plugin for Macvlan {
         }
         let result =
             conf.net.prev_result()?.ok_or_else(|| CniError::internal("required prevResult missing"))?;
-        let expected = result
-            .interfaces
-            .iter()
-            .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
-            .cloned()
-            .ok_or_else(|| {
-                CniError::internal(format!(
-                    "sandbox in prevResult doesn't match configured netns: {}",
-                    args.netns
-                ))
-            })?;
+        let expected = sublink::expected_interface(&result, args)?;
         netns.run(|| {
             let nl = Netlink::open()?;
             check_interface(nl.link_by_name(&expected.name)?, &expected, &conf)?;
@@ -197,7 +130,7 @@ impl Plugin for Macvlan {
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
         let net: NetConf = parse(&args.stdin)?;
-        match ipam_type(&net) {
+        match net.ipam_type() {
             "" => Ok(()),
             ipam_type => ipam::gc(ipam_type, args),
         }
@@ -205,7 +138,7 @@ impl Plugin for Macvlan {
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
         let net: NetConf = parse(&args.stdin)?;
-        match ipam_type(&net) {
+        match net.ipam_type() {
             "" => Ok(()),
             ipam_type => ipam::status(ipam_type, args),
         }

@@ -52,7 +52,7 @@ struct Config {
 
 impl Config {
     fn ipam_type(&self) -> &str {
-        self.net.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+        self.net.ipam_type()
     }
 }
 

@@ -1,0 +1,138 @@
+//! Container interfaces that are children of a host link: macvlan, ipvlan
+//! and 802.1q VLANs. They share how the parent (the "master") is found,
+//! how the child is made (under a temporary name, since the name the
+//! container wants may be taken where the master lives, then moved and
+//! renamed), how DEL removes it, and how CHECK finds it in the result.
+
+use std::os::fd::AsRawFd;
+
+use crate::env::CmdArgs;
+use crate::error::CniError;
+use crate::netlink::{ChildKind, ChildSpec, Link, Netlink};
+use crate::netns::{self, Netns};
+use crate::result::{CniResult, Interface};
+use crate::veth::random_veth_name;
+
+/// The main routing table, where the default route is looked for.
+const MAIN_TABLE: u32 = 254;
+
+/// Runs `work` with a netlink session where the master lives: the
+/// container's namespace with `linkInContainer`, else this one.
+pub fn with_master_ns<T: Send>(
+    args: &CmdArgs,
+    in_container: bool,
+    work: impl FnOnce(&Netlink) -> Result<T, CniError> + Send,
+) -> Result<T, CniError> {
+    if in_container {
+        Netns::open(&args.netns)?.run(|| work(&Netlink::open()?))
+    } else {
+        work(&Netlink::open()?)
+    }
+}
+
+/// The interface of the first default route of the main table (IPv4, then IPv6).
+pub fn default_route_interface(nl: &Netlink) -> Result<String, CniError> {
+    for ipv6 in [false, true] {
+        for route in nl.routes(ipv6)? {
+            if route.dst.prefix() == 0 && route.table == Some(MAIN_TABLE) && route.oif != 0 {
+                if let Some(link) = nl.link_by_index(route.oif)? {
+                    return Ok(link.name);
+                }
+            }
+        }
+    }
+    Err(CniError::config("no default route interface found (set \"master\")"))
+}
+
+/// The child to make.
+pub struct Child<'a> {
+    /// The parent's name.
+    pub master: &'a str,
+    /// The parent lives in the container's namespace.
+    pub in_container: bool,
+    /// What kind of child.
+    pub kind: ChildKind,
+    /// MTU, 0 for the parent's.
+    pub mtu: u32,
+    /// A fixed MAC.
+    pub mac: Option<[u8; 6]>,
+}
+
+/// Makes the child in the container's namespace as `args.ifname`; returns it as the container sees it.
+pub fn create(args: &CmdArgs, netns: &Netns, child: &Child) -> Result<Link, CniError> {
+    let container_ns = std::fs::File::open(&args.netns)
+        .map_err(|e| CniError::internal(format!("failed to open netns {:?}: {e}", args.netns)))?;
+    let temp = random_veth_name()?;
+    with_master_ns(args, child.in_container, |nl| {
+        let parent = nl
+            .link_by_name(child.master)?
+            .ok_or_else(|| CniError::internal(format!("failed to lookup master {:?}", child.master)))?;
+        let spec = ChildSpec {
+            name: &temp,
+            parent: parent.index,
+            kind: child.kind,
+            mtu: child.mtu,
+            mac: child.mac,
+            netns: container_ns.as_raw_fd(),
+        };
+        if nl.add_child(&spec)? {
+            Ok(())
+        } else {
+            Err(CniError::internal(format!("{temp} exists")))
+        }
+    })?;
+    let ifname = args.ifname.clone();
+    netns.run(move || {
+        let nl = Netlink::open()?;
+        let link =
+            nl.link_by_name(&temp)?.ok_or_else(|| CniError::internal("link vanished after creation"))?;
+        if let Err(e) = nl.rename_link(link.index, &ifname) {
+            let _ = nl.delete_link(link.index);
+            return Err(e.context(format!("failed to rename link to {ifname:?}")));
+        }
+        nl.link_by_index(link.index)?
+            .ok_or_else(|| CniError::internal(format!("failed to refetch {ifname:?}")))
+    })
+}
+
+/// DEL: removes `args.ifname` from the container; a missing namespace or link is no error.
+pub fn delete(args: &CmdArgs) -> Result<(), CniError> {
+    if args.netns.is_empty() || !netns::exists(&args.netns) {
+        return Ok(());
+    }
+    let ifname = args.ifname.clone();
+    Netns::open(&args.netns)?.run(move || {
+        let nl = Netlink::open()?;
+        match nl.link_by_name(&ifname)? {
+            Some(link) => nl.delete_link(link.index),
+            None => Ok(()),
+        }
+    })
+}
+
+/// CHECK: the result's interface named `args.ifname` in `args.netns`.
+pub fn expected_interface(result: &CniResult, args: &CmdArgs) -> Result<Interface, CniError> {
+    result
+        .interfaces
+        .iter()
+        .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
+        .cloned()
+        .ok_or_else(|| {
+            CniError::internal(format!(
+                "sandbox in prevResult doesn't match configured netns: {}",
+                args.netns
+            ))
+        })
+}
+
+/// CHECK: the MAC the result gives, if any, is the link's.
+pub fn check_mac(link: &Link, expected: &Interface) -> Result<(), CniError> {
+    match expected.mac.as_deref().filter(|m| !m.is_empty()) {
+        Some(mac) if Some(mac.to_lowercase()) != link.mac => Err(CniError::internal(format!(
+            "interface {} Mac {mac} doesn't match container Mac: {}",
+            expected.name,
+            link.mac.clone().unwrap_or_default()
+        ))),
+        _ => Ok(()),
+    }
+}

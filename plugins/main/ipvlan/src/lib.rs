@@ -1,0 +1,208 @@
+//! `ipvlan`: the container interface is an ipvlan of a host interface in
+//! l2, l3 or l3s mode. The master is `master`, else (chained) the single
+//! interface of the previous result, else the default route's interface;
+//! with `linkInContainer` it is looked for in the container. Addresses
+//! come from IPAM or, chained without IPAM, from the previous result.
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::iface::{configure_iface, validate_addresses, validate_routes};
+use cni::ipam::{self, IpamLease};
+use cni::netlink::{ChildKind, LinkKind, Netlink};
+use cni::netns::Netns;
+use cni::result::{null_as_empty, Interface};
+use cni::rollback::Rollback;
+use cni::skel::Plugin;
+use cni::sublink::{self, Child};
+use cni::veth::undo_in;
+use cni::{sysctl, CniError, CniResult};
+use serde::Deserialize;
+
+/// The ipvlan plugin.
+pub struct Ipvlan;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct IpvlanConf {
+    #[serde(deserialize_with = "null_as_empty")]
+    master: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    mode: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    mtu: u32,
+    #[serde(rename = "linkInContainer", deserialize_with = "null_as_empty")]
+    link_in_container: bool,
+}
+
+struct Config {
+    net: NetConf,
+    ipvlan: IpvlanConf,
+    mode: u16,
+    prev: Option<CniResult>,
+}
+
+/// IPVLAN_MODE_* from the `mode` key.
+fn mode_from(text: &str) -> Result<u16, CniError> {
+    match text {
+        "" | "l2" => Ok(0),
+        "l3" => Ok(1),
+        "l3s" => Ok(2),
+        other => Err(CniError::config(format!("unknown ipvlan mode: {other:?}"))),
+    }
+}
+
+fn mode_name(mode: u16) -> String {
+    match mode {
+        0 => "l2".into(),
+        1 => "l3".into(),
+        2 => "l3s".into(),
+        other => format!("mode {other}"),
+    }
+}
+
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let ipvlan: IpvlanConf = parse(&args.stdin)?;
+    let mode = mode_from(&ipvlan.mode)?;
+    let prev = net.prev_result()?;
+    Ok(Config { net, ipvlan, mode, prev })
+}
+
+/// The master: configured, else the previous result's single interface, else the default route's.
+fn master(conf: &Config, args: &CmdArgs) -> Result<String, CniError> {
+    if !conf.ipvlan.master.is_empty() {
+        return Ok(conf.ipvlan.master.clone());
+    }
+    match &conf.prev {
+        Some(prev) => match prev.interfaces.as_slice() {
+            [only] if !only.name.is_empty() => Ok(only.name.clone()),
+            _ => Err(CniError::config("chained master failure. PrevResult lacks a single named interface")),
+        },
+        None => {
+            sublink::with_master_ns(args, conf.ipvlan.link_in_container, sublink::default_route_interface)
+        }
+    }
+}
+
+impl Plugin for Ipvlan {
+    fn name(&self) -> &'static str {
+        "ipvlan"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let master = master(&conf, args)?;
+        let netns = Netns::open(&args.netns)?;
+        let child = Child {
+            master: &master,
+            in_container: conf.ipvlan.link_in_container,
+            kind: ChildKind::Ipvlan { mode: conf.mode },
+            mtu: conf.ipvlan.mtu,
+            mac: None,
+        };
+        let link = sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create ipvlan"))?;
+        let mut rollback = Rollback::new();
+        let (netns_ref, index) = (&netns, link.index);
+        rollback.push(move || undo_in(netns_ref, index));
+        // Chained without IPAM, the previous result's addresses are used.
+        let chained =
+            conf.prev.clone().filter(|prev| conf.net.ipam_type().is_empty() && !prev.ips.is_empty());
+        let (mut result, lease) = match chained {
+            Some(prev) => (prev, None),
+            None => {
+                let (result, lease) = IpamLease::acquire(conf.net.ipam_type(), args)?;
+                if result.ips.is_empty() {
+                    return Err(CniError::internal("IPAM plugin returned missing IP config"));
+                }
+                (result, Some(lease))
+            }
+        };
+        for ip in &mut result.ips {
+            ip.interface = Some(0);
+        }
+        result.interfaces = vec![Interface {
+            name: args.ifname.clone(),
+            mac: link.mac.clone(),
+            sandbox: Some(args.netns.clone()),
+            ..Interface::default()
+        }];
+        let ifname = args.ifname.as_str();
+        netns.run(|| {
+            // Announce the address at once, as the reference does (best effort).
+            let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
+            let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/ndisc_notify"), "1");
+            configure_iface(&Netlink::open()?, ifname, &result).map(|_| ())
+        })?;
+        result.dns = conf.net.dns.clone();
+        rollback.commit();
+        if let Some(lease) = lease {
+            lease.keep();
+        }
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        if !net.ipam_type().is_empty() {
+            ipam::del(net.ipam_type(), args)?;
+        }
+        sublink::delete(args)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let netns = Netns::open(&args.netns)?;
+        if !conf.net.ipam_type().is_empty() {
+            ipam::check(conf.net.ipam_type(), args)?;
+        }
+        let result = conf.prev.clone().ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+        let expected = sublink::expected_interface(&result, args)?;
+        let master = master(&conf, args)?;
+        sublink::with_master_ns(args, conf.ipvlan.link_in_container, |nl| {
+            nl.link_by_name(&master)?.map(|_| ()).ok_or_else(|| {
+                CniError::internal(format!("failed to lookup master {master:?}: no such interface"))
+            })
+        })?;
+        netns.run(|| {
+            let nl = Netlink::open()?;
+            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
+                CniError::internal(format!(
+                    "Container Interface name in prevResult: {} not found",
+                    expected.name
+                ))
+            })?;
+            let LinkKind::Ipvlan(mode) = link.kind.clone() else {
+                return Err(CniError::internal(format!(
+                    "Error: Container interface {} not of type ipvlan",
+                    link.name
+                )));
+            };
+            if mode != conf.mode {
+                return Err(CniError::internal(format!(
+                    "Container IPVlan mode {} does not match expected value: {}",
+                    mode_name(mode),
+                    mode_name(conf.mode)
+                )));
+            }
+            sublink::check_mac(&link, &expected)?;
+            validate_addresses(&nl, &args.ifname, &result)?;
+            validate_routes(&nl, &result)
+        })
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        match net.ipam_type() {
+            "" => Ok(()),
+            ipam_type => ipam::gc(ipam_type, args),
+        }
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        match net.ipam_type() {
+            "" => Ok(()),
+            ipam_type => ipam::status(ipam_type, args),
+        }
+    }
+}
