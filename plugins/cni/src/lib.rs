@@ -51,4 +51,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "bandwidth",
     "macvlan",
     "ipvlan",
+    "vlan",
 ];

@@ -44,6 +44,28 @@ pub fn default_route_interface(nl: &Netlink) -> Result<String, CniError> {
     Err(CniError::config("no default route interface found (set \"master\")"))
 }
 
+/// Resolves the master (the default route's interface when `master` is
+/// empty), makes sure it exists, and checks `mtu` against its MTU as the
+/// reference does; returns the master's name and the MTU to set.
+pub fn checked_master(
+    args: &CmdArgs,
+    in_container: bool,
+    master: &str,
+    mtu: i64,
+) -> Result<(String, u32), CniError> {
+    let (master, master_mtu) = with_master_ns(args, in_container, |nl| {
+        let master = if master.is_empty() { default_route_interface(nl)? } else { master.to_string() };
+        let link = nl.link_by_name(&master)?.ok_or_else(|| {
+            CniError::config(format!("failed to lookup master {master:?}: no such interface"))
+        })?;
+        Ok((master, link.mtu))
+    })?;
+    match u32::try_from(mtu) {
+        Ok(mtu) if mtu <= master_mtu => Ok((master, mtu)),
+        _ => Err(CniError::config(format!("invalid MTU {mtu}, must be [0, master MTU({master_mtu})]"))),
+    }
+}
+
 /// The child to make.
 pub struct Child<'a> {
     /// The parent's name.

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 11] = [
+static PLUGINS: [&dyn Plugin; 12] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -19,9 +19,10 @@ static PLUGINS: [&dyn Plugin; 11] = [
     &bandwidth::Bandwidth,
     &macvlan::Macvlan,
     &ipvlan::Ipvlan,
+    &vlan::Vlan,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 11] {
+fn plugins() -> [&'static dyn Plugin; 12] {
     PLUGINS
 }
 

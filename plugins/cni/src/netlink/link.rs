@@ -6,7 +6,8 @@ use std::os::fd::RawFd;
 use futures::stream::TryStreamExt;
 use rtnetlink::packet_route::link::{
     AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth,
-    IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
+    InfoVlan, IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    State,
 };
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{
@@ -28,6 +29,8 @@ pub enum LinkKind {
     Macvlan(u32),
     /// An ipvlan, with its mode (IPVLAN_MODE_*: 0 l2, 1 l3, 2 l3s).
     Ipvlan(u16),
+    /// An 802.1q VLAN, with its ID.
+    Vlan(u16),
     /// Anything else, with the kernel's kind name (empty for none).
     Other(String),
 }
@@ -157,6 +160,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                             InfoKind::Veth => LinkKind::Veth,
                             InfoKind::MacVlan => LinkKind::Macvlan(0),
                             InfoKind::IpVlan => LinkKind::Ipvlan(0),
+                            InfoKind::Vlan => LinkKind::Vlan(0),
                             other => LinkKind::Other(other.to_string()),
                         };
                     }
@@ -164,6 +168,13 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                         for item in data {
                             if let InfoMacVlan::Mode(mode) = item {
                                 link.kind = LinkKind::Macvlan(u32::from(*mode));
+                            }
+                        }
+                    }
+                    if let LinkInfo::Data(InfoData::Vlan(data)) = info {
+                        for item in data {
+                            if let InfoVlan::Id(id) = item {
+                                link.kind = LinkKind::Vlan(*id);
                             }
                         }
                     }

@@ -91,20 +91,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let raw: RawConf = parse(&args.stdin)?;
     let (mode, mode_name) = mode_from(&raw.mode)?;
     let in_container = raw.link_in_container;
-    let (master, master_mtu) = sublink::with_master_ns(args, in_container, |nl| {
-        let master =
-            if raw.master.is_empty() { sublink::default_route_interface(nl)? } else { raw.master.clone() };
-        let link = nl.link_by_name(&master)?.ok_or_else(|| {
-            CniError::config(format!("failed to lookup master {master:?}: no such interface"))
-        })?;
-        Ok((master, link.mtu))
-    })?;
-    if raw.mtu < 0 || raw.mtu > master_mtu as i64 {
-        return Err(CniError::config(format!(
-            "invalid MTU {}, must be [0, master MTU({master_mtu})]",
-            raw.mtu
-        )));
-    }
+    let (master, mtu) = sublink::checked_master(args, in_container, &raw.master, raw.mtu)?;
     let mut mac_text = raw.mac.clone();
     if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
         mac_text = mac.to_string();
@@ -123,7 +110,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
         master,
         mode,
         mode_name,
-        mtu: raw.mtu as u32,
+        mtu,
         mac,
         link_in_container: in_container,
         bc_queue_len: raw.bcqueuelen,

@@ -1,0 +1,162 @@
+//! `vlan`: the container interface is an 802.1q VLAN (`vlanId`) of a host
+//! interface (`master`, required), with IPAM addresses; `mtu` is checked
+//! against the master's, and with `linkInContainer` the master is looked
+//! for in the container.
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::iface::{configure_iface, validate_addresses, validate_routes};
+use cni::ipam::{self, IpamLease};
+use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
+use cni::netns::Netns;
+use cni::result::{null_as_empty, Interface};
+use cni::rollback::Rollback;
+use cni::skel::Plugin;
+use cni::sublink::{self, Child};
+use cni::veth::undo_in;
+use cni::{CniError, CniResult};
+use serde::Deserialize;
+
+/// The vlan plugin.
+pub struct Vlan;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VlanConf {
+    #[serde(deserialize_with = "null_as_empty")]
+    master: String,
+    #[serde(rename = "vlanId", deserialize_with = "null_as_empty")]
+    vlan_id: i64,
+    #[serde(deserialize_with = "null_as_empty")]
+    mtu: i64,
+    #[serde(rename = "linkInContainer", deserialize_with = "null_as_empty")]
+    link_in_container: bool,
+}
+
+struct Config {
+    net: NetConf,
+    vlan: VlanConf,
+    id: u16,
+    mtu: u32,
+}
+
+/// Reads and checks the netconf: master required and present, the VLAN ID, the MTU.
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let vlan: VlanConf = parse(&args.stdin)?;
+    if vlan.master.is_empty() {
+        return Err(CniError::config(
+            "\"master\" field is required. It specifies the host interface name to create the VLAN for",
+        ));
+    }
+    let id = u16::try_from(vlan.vlan_id).ok().filter(|id| *id <= 4094).ok_or_else(|| {
+        CniError::config(format!("invalid VLAN ID {} (must be between 0 and 4094 inclusive)", vlan.vlan_id))
+    })?;
+    let (_, mtu) = sublink::checked_master(args, vlan.link_in_container, &vlan.master, vlan.mtu)?;
+    Ok(Config { net, vlan, id, mtu })
+}
+
+/// CHECK of the container interface: a VLAN with the configured ID, MTU and the result's MAC.
+fn check_interface(link: &Link, expected: &Interface, conf: &Config) -> Result<(), CniError> {
+    let LinkKind::Vlan(id) = link.kind else {
+        return Err(CniError::internal(format!("Error: Container interface {} not of type vlan", link.name)));
+    };
+    if id != conf.id {
+        return Err(CniError::internal(format!(
+            "container vlan {} has VLAN ID {id}, configured: {}",
+            link.name, conf.id
+        )));
+    }
+    if conf.mtu != 0 && link.mtu != conf.mtu {
+        return Err(CniError::internal(format!(
+            "container vlan {} has MTU {}, configured: {}",
+            link.name, link.mtu, conf.mtu
+        )));
+    }
+    sublink::check_mac(link, expected)
+}
+
+impl Plugin for Vlan {
+    fn name(&self) -> &'static str {
+        "vlan"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let netns = Netns::open(&args.netns)?;
+        let child = Child {
+            master: &conf.vlan.master,
+            in_container: conf.vlan.link_in_container,
+            kind: ChildKind::Vlan { id: conf.id },
+            mtu: conf.mtu,
+            mac: None,
+        };
+        let link = sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create vlan"))?;
+        let mut rollback = Rollback::new();
+        let (netns_ref, index) = (&netns, link.index);
+        rollback.push(move || undo_in(netns_ref, index));
+        let (mut result, lease) = IpamLease::acquire(conf.net.ipam_type(), args)
+            .map_err(|e| e.context("failed to execute IPAM delegate"))?;
+        if result.ips.is_empty() {
+            return Err(CniError::internal("IPAM plugin returned missing IP config"));
+        }
+        for ip in &mut result.ips {
+            ip.interface = Some(0);
+        }
+        result.interfaces = vec![Interface {
+            name: args.ifname.clone(),
+            mac: link.mac.clone(),
+            sandbox: Some(args.netns.clone()),
+            ..Interface::default()
+        }];
+        let ifname = args.ifname.as_str();
+        netns.run(|| configure_iface(&Netlink::open()?, ifname, &result).map(|_| ()))?;
+        result.dns = conf.net.dns.clone();
+        rollback.commit();
+        lease.keep();
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        // Only the common keys: DEL works when the master is gone.
+        let net: NetConf = parse(&args.stdin)?;
+        if !net.ipam_type().is_empty() {
+            ipam::del(net.ipam_type(), args)?;
+        }
+        sublink::delete(args)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let netns = Netns::open(&args.netns)?;
+        ipam::check(conf.net.ipam_type(), args)?;
+        let result =
+            conf.net.prev_result()?.ok_or_else(|| CniError::internal("vlan: Required prevResult missing"))?;
+        let expected = sublink::expected_interface(&result, args)?;
+        netns.run(|| {
+            let nl = Netlink::open()?;
+            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
+                CniError::internal(format!(
+                    "vlan: Container Interface name in prevResult: {} not found",
+                    expected.name
+                ))
+            })?;
+            check_interface(&link, &expected, &conf)?;
+            validate_addresses(&nl, &args.ifname, &result)?;
+            validate_routes(&nl, &result)
+        })
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        match net.ipam_type() {
+            "" => Ok(()),
+            ipam_type => ipam::gc(ipam_type, args),
+        }
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        ipam::status(net.ipam_type(), args)
+    }
+}
