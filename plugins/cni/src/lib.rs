@@ -52,4 +52,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "macvlan",
     "ipvlan",
     "vlan",
+    "dummy",
 ];

@@ -3,6 +3,8 @@
 //! how the child is made (under a temporary name, since the name the
 //! container wants may be taken where the master lives, then moved and
 //! renamed), how DEL removes it, and how CHECK finds it in the result.
+//! The DEL and CHECK helpers also serve dummy, whose interface is made in
+//! the container directly.
 
 use std::os::fd::AsRawFd;
 

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 12] = [
+static PLUGINS: [&dyn Plugin; 13] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -20,9 +20,10 @@ static PLUGINS: [&dyn Plugin; 12] = [
     &macvlan::Macvlan,
     &ipvlan::Ipvlan,
     &vlan::Vlan,
+    &dummy::Dummy,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 12] {
+fn plugins() -> [&'static dyn Plugin; 13] {
     PLUGINS
 }
 

@@ -11,8 +11,8 @@ use rtnetlink::packet_route::link::{
 };
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkIfb, LinkIpVlan, LinkMacVlan, LinkMessageBuilder,
-    LinkUnspec, LinkVeth, LinkVlan,
+    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkDummy, LinkIfb, LinkIpVlan, LinkMacVlan,
+    LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan,
 };
 
 use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
@@ -349,6 +349,18 @@ impl Netlink {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create {:?} {:?}", spec.kind, spec.name), e)),
+        }
+    }
+
+    /// Creates a dummy link. Returns false when the name is already taken.
+    pub fn add_dummy(&self, name: &str) -> Result<bool, CniError> {
+        match self
+            .runtime
+            .block_on(async { self.handle.link().add(LinkDummy::new(name).build()).execute().await })
+        {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("create dummy {name:?}"), e)),
         }
     }
 
