@@ -53,4 +53,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "ipvlan",
     "vlan",
     "dummy",
+    "host-device",
 ];

@@ -49,6 +49,32 @@ impl Netns {
         Ok(Netns { file, path: path.to_string() })
     }
 
+    /// The namespace of the calling thread.
+    pub fn current() -> Result<Netns, CniError> {
+        Netns::open("/proc/thread-self/ns/net")
+    }
+
+    /// A new, empty namespace that lives as long as the handle: a place to
+    /// rename a device in where no name can clash (dropping it destroys
+    /// virtual devices left inside and returns physical ones to the
+    /// initial namespace).
+    pub fn temporary() -> Result<Netns, CniError> {
+        std::thread::spawn(|| {
+            nix::sched::unshare(CloneFlags::CLONE_NEWNET)
+                .map_err(|e| CniError::internal(format!("failed to create a temporary netns: {e}")))?;
+            let file = File::open("/proc/thread-self/ns/net")
+                .map_err(|e| CniError::internal(format!("failed to open the temporary netns: {e}")))?;
+            Ok(Netns { file, path: "(temporary netns)".to_string() })
+        })
+        .join()
+        .unwrap_or_else(|_| Err(CniError::internal("creating a temporary netns panicked")))
+    }
+
+    /// The namespace's file descriptor, for moving links into it.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.file)
+    }
+
     /// The path it was opened from.
     pub fn path(&self) -> &str {
         &self.path

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 13] = [
+static PLUGINS: [&dyn Plugin; 14] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -21,9 +21,10 @@ static PLUGINS: [&dyn Plugin; 13] = [
     &ipvlan::Ipvlan,
     &vlan::Vlan,
     &dummy::Dummy,
+    &host_device::HostDevice,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 13] {
+fn plugins() -> [&'static dyn Plugin; 14] {
     PLUGINS
 }
 

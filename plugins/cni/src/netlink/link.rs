@@ -15,7 +15,12 @@ use rtnetlink::{
     LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan,
 };
 
+use rtnetlink::packet_core::DefaultNla;
+
 use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
+
+/// IFLA_IFALIAS.
+const IFLA_IFALIAS: u16 = 20;
 use crate::error::CniError;
 
 /// The kind of a link, as far as plugins care.
@@ -60,6 +65,8 @@ pub struct Link {
     pub master: Option<u32>,
     /// The peer's index for a veth (in whatever namespace the peer is).
     pub peer_index: Option<u32>,
+    /// The interface alias (host-device keeps the host name there).
+    pub alias: String,
     /// What kind of link it is.
     pub kind: LinkKind,
 }
@@ -141,6 +148,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
         mtu: 0,
         master: None,
         peer_index: None,
+        alias: String::new(),
         kind: LinkKind::Other(String::new()),
     };
     for attr in &msg.attributes {
@@ -151,6 +159,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
             LinkAttribute::TxQueueLen(len) => link.txqlen = *len,
             LinkAttribute::Controller(index) => link.master = Some(*index),
             LinkAttribute::Link(index) => link.peer_index = Some(*index),
+            LinkAttribute::IfAlias(alias) => link.alias = alias.clone(),
             LinkAttribute::OperState(state) => link.oper_up = *state == State::Up,
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
@@ -362,6 +371,23 @@ impl Netlink {
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create dummy {name:?}"), e)),
         }
+    }
+
+    /// Moves a link into another namespace (a netns fd).
+    pub fn set_netns(&self, index: u32, netns: RawFd) -> Result<(), CniError> {
+        self.set(LinkUnspec::new_with_index(index).setns_by_fd(netns).build(), &format!("move link {index}"))
+    }
+
+    /// Sets (or, with "", clears) a link's alias.
+    pub fn set_alias(&self, index: u32, alias: &str) -> Result<(), CniError> {
+        let builder = LinkUnspec::new_with_index(index);
+        // An empty IFLA_IFALIAS (no NUL) is what removes the alias.
+        let builder = if alias.is_empty() {
+            builder.append_extra_attribute(LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, Vec::new())))
+        } else {
+            builder.alias(alias)
+        };
+        self.set(builder.build(), &format!("set alias of link {index}"))
     }
 
     /// Renames a link (it must be down).

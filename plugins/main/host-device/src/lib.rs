@@ -1,0 +1,186 @@
+//! `host-device`: moves an existing host interface into the container
+//! (chosen by `device`, `hwaddr`, `kernelpath`, `pciBusID` or
+//! `runtimeConfig.deviceID`) as `CNI_IFNAME`, with IPAM addresses or none,
+//! and moves it back under its own name on DEL. A PCI device bound to a
+//! user-space (DPDK) driver is not moved.
+
+mod device;
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::iface::{configure_iface, validate_addresses, validate_routes};
+use cni::ipam::{self, IpamLease};
+use cni::netlink::Netlink;
+use cni::netns::{self, Netns};
+use cni::result::{null_as_empty, Interface};
+use cni::skel::Plugin;
+use cni::{sublink, CniError, CniResult};
+use serde::Deserialize;
+
+use device::Selector;
+
+/// The host-device plugin.
+pub struct HostDevice;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawConf {
+    #[serde(deserialize_with = "null_as_empty")]
+    device: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    hwaddr: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    kernelpath: String,
+    #[serde(rename = "pciBusID", deserialize_with = "null_as_empty")]
+    pci_bus_id: String,
+    #[serde(rename = "runtimeConfig", deserialize_with = "null_as_empty")]
+    runtime_config: RawRuntimeConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawRuntimeConfig {
+    #[serde(rename = "deviceID", deserialize_with = "null_as_empty")]
+    device_id: String,
+}
+
+struct Config {
+    net: NetConf,
+    selector: Selector,
+    /// A PCI device on a user-space driver: left where it is.
+    dpdk: bool,
+}
+
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let raw: RawConf = parse(&args.stdin)?;
+    // The runtime's deviceID wins over the netconf's keys.
+    let selector = if !raw.runtime_config.device_id.is_empty() {
+        device::from_device_id(&raw.runtime_config.device_id)?
+    } else if !raw.device.is_empty() {
+        Selector::Name(raw.device)
+    } else if !raw.hwaddr.is_empty() {
+        device::mac_selector(&raw.hwaddr)?
+    } else if !raw.kernelpath.is_empty() {
+        Selector::KernelPath(raw.kernelpath)
+    } else if !raw.pci_bus_id.is_empty() {
+        Selector::Pci(raw.pci_bus_id)
+    } else {
+        return Err(CniError::config(
+            "specify either \"device\", \"hwaddr\", \"kernelpath\" or \"pciBusID\"",
+        ));
+    };
+    let dpdk = match &selector {
+        Selector::Pci(pci) => device::has_dpdk_driver(pci)?,
+        _ => false,
+    };
+    Ok(Config { net, selector, dpdk })
+}
+
+impl Plugin for HostDevice {
+    fn name(&self) -> &'static str {
+        "host-device"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let container = Netns::open(&args.netns)?;
+        let mut interface = Interface {
+            name: args.ifname.clone(),
+            sandbox: Some(args.netns.clone()),
+            ..Interface::default()
+        };
+        if !conf.dpdk {
+            let nl = Netlink::open()?;
+            let host = device::find(&nl, &conf.selector)?;
+            let moved = device::move_in(&nl, &host, &container, &args.ifname)
+                .map_err(|e| e.context("failed to move link"))?;
+            interface.name = moved.name;
+            interface.mac = moved.mac;
+        }
+        let mut result = CniResult { interfaces: vec![interface], ..CniResult::default() };
+        if conf.net.ipam_type().is_empty() {
+            return Ok(result);
+        }
+        let give_back = |e: CniError| {
+            if !conf.dpdk {
+                let _ = device::move_out(&container, &args.ifname);
+            }
+            e
+        };
+        let (ipam_result, lease) = IpamLease::acquire(conf.net.ipam_type(), args).map_err(give_back)?;
+        if ipam_result.ips.is_empty() {
+            return Err(give_back(CniError::internal("IPAM plugin returned missing IP config")));
+        }
+        result.ips = ipam_result.ips;
+        result.routes = ipam_result.routes;
+        for ip in &mut result.ips {
+            ip.interface = Some(0);
+        }
+        if !conf.dpdk {
+            let ifname = args.ifname.as_str();
+            container
+                .run(|| configure_iface(&Netlink::open()?, ifname, &result).map(|_| ()))
+                .map_err(give_back)?;
+        }
+        result.dns = conf.net.dns.clone();
+        lease.keep();
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        if args.netns.is_empty() {
+            return Ok(());
+        }
+        if !conf.net.ipam_type().is_empty() {
+            ipam::del(conf.net.ipam_type(), args)?;
+        }
+        if conf.dpdk || !netns::exists(&args.netns) {
+            return Ok(());
+        }
+        device::move_out(&Netns::open(&args.netns)?, &args.ifname)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let container = Netns::open(&args.netns)?;
+        if !conf.net.ipam_type().is_empty() {
+            ipam::check(conf.net.ipam_type(), args)?;
+        }
+        let result =
+            conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+        if conf.dpdk {
+            return Ok(());
+        }
+        let expected = sublink::expected_interface(&result, args)?;
+        container.run(|| {
+            let nl = Netlink::open()?;
+            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
+                CniError::internal(format!(
+                    "Container Interface name in prevResult: {} not found",
+                    expected.name
+                ))
+            })?;
+            sublink::check_mac(&link, &expected)?;
+            validate_addresses(&nl, &args.ifname, &result)?;
+            validate_routes(&nl, &result)
+        })
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        match net.ipam_type() {
+            "" => Ok(()),
+            ipam_type => ipam::gc(ipam_type, args),
+        }
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        match net.ipam_type() {
+            "" => Ok(()),
+            ipam_type => ipam::status(ipam_type, args),
+        }
+    }
+}
