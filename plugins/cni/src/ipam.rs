@@ -99,6 +99,16 @@ pub fn status(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
     run(ipam_type, Command::Status, args).map(|_| ())
 }
 
+/// DEL, GC or STATUS passed to the netconf's IPAM plugin, if it names one
+/// (plugins whose IPAM section is optional).
+pub fn pass_if_configured(command: crate::env::Command, args: &CmdArgs) -> Result<(), CniError> {
+    let net: crate::conf::NetConf = crate::conf::parse(&args.stdin)?;
+    match net.ipam_type() {
+        "" => Ok(()),
+        ipam_type => run(ipam_type, command, args).map(|_| ()),
+    }
+}
+
 /// Addresses allocated during an ADD; released on drop unless kept.
 pub struct IpamLease<'a> {
     ipam_type: &'a str,

@@ -10,6 +10,7 @@ use std::os::fd::AsRawFd;
 
 use crate::env::CmdArgs;
 use crate::error::CniError;
+use crate::ipam::IpamLease;
 use crate::netlink::{ChildKind, ChildSpec, Link, Netlink};
 use crate::netns::{self, Netns};
 use crate::result::{CniResult, Interface};
@@ -147,6 +148,67 @@ pub fn expected_interface(result: &CniResult, args: &CmdArgs) -> Result<Interfac
                 args.netns
             ))
         })
+}
+
+/// The result's entry for the container interface `link`.
+pub fn interface_of(args: &CmdArgs, link: &Link) -> Interface {
+    Interface {
+        name: args.ifname.clone(),
+        mac: link.mac.clone(),
+        sandbox: Some(args.netns.clone()),
+        ..Interface::default()
+    }
+}
+
+/// IPAM ADD for a plugin that owns the container interface; an answer
+/// without addresses is an error (the lease then releases it).
+pub fn acquire<'a>(ipam_type: &'a str, args: &'a CmdArgs) -> Result<(CniResult, IpamLease<'a>), CniError> {
+    let (result, lease) = IpamLease::acquire(ipam_type, args)?;
+    if result.ips.is_empty() {
+        return Err(CniError::internal("IPAM plugin returned missing IP config"));
+    }
+    Ok((result, lease))
+}
+
+/// Puts the result's addresses (all on interface 0, the container's) and
+/// routes on `args.ifname`. With `announce`, the interface first sends
+/// gratuitous ARP and unsolicited neighbour advertisements for new
+/// addresses, as the reference's macvlan and ipvlan do (best effort).
+pub fn apply(args: &CmdArgs, netns: &Netns, result: &mut CniResult, announce: bool) -> Result<(), CniError> {
+    for ip in &mut result.ips {
+        ip.interface = Some(0);
+    }
+    let ifname = args.ifname.as_str();
+    let result = &*result;
+    netns.run(|| {
+        if announce {
+            let _ = crate::sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
+            let _ = crate::sysctl::write(&format!("net/ipv6/conf/{ifname}/ndisc_notify"), "1");
+        }
+        crate::iface::configure_iface(&Netlink::open()?, ifname, result).map(|_| ())
+    })
+}
+
+/// CHECK of the container interface: it exists, passes `kind` (the
+/// plugin's own checks of its kind and settings), has the result's MAC,
+/// and holds the result's addresses and routes.
+pub fn check_container(
+    args: &CmdArgs,
+    netns: &Netns,
+    result: &CniResult,
+    kind: impl Fn(&Link) -> Result<(), CniError> + Send + Sync,
+) -> Result<(), CniError> {
+    let expected = expected_interface(result, args)?;
+    netns.run(|| {
+        let nl = Netlink::open()?;
+        let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
+            CniError::internal(format!("Container Interface name in prevResult: {} not found", expected.name))
+        })?;
+        kind(&link)?;
+        check_mac(&link, &expected)?;
+        crate::iface::validate_addresses(&nl, &args.ifname, result)?;
+        crate::iface::validate_routes(&nl, result)
+    })
 }
 
 /// CHECK: the MAC the result gives, if any, is the link's.

@@ -2,12 +2,10 @@
 //! (an address the container owns without any link to the outside).
 
 use cni::conf::{parse, NetConf};
-use cni::env::CmdArgs;
-use cni::iface::{configure_iface, validate_addresses};
-use cni::ipam::{self, IpamLease};
+use cni::env::{CmdArgs, Command};
+use cni::ipam;
 use cni::netlink::{LinkKind, Netlink};
 use cni::netns::Netns;
-use cni::result::Interface;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::veth::undo_in;
@@ -39,31 +37,16 @@ impl Plugin for Dummy {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let (mut result, lease) = IpamLease::acquire(net.ipam_type(), args)?;
-        if result.ips.is_empty() {
-            return Err(CniError::internal("IPAM plugin returned missing IP config"));
-        }
-        for ip in &mut result.ips {
-            ip.interface = Some(0);
-        }
-        result.interfaces = vec![Interface {
-            name: args.ifname.clone(),
-            mac: link.mac.clone(),
-            sandbox: Some(args.netns.clone()),
-            ..Interface::default()
-        }];
-        let ifname = args.ifname.as_str();
-        netns.run(|| configure_iface(&Netlink::open()?, ifname, &result).map(|_| ()))?;
+        let (mut result, lease) = sublink::acquire(net.ipam_type(), args)?;
+        result.interfaces = vec![sublink::interface_of(args, &link)];
+        sublink::apply(args, &netns, &mut result, false)?;
         rollback.commit();
         lease.keep();
         Ok(result)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        if !net.ipam_type().is_empty() {
-            ipam::del(net.ipam_type(), args)?;
-        }
+        ipam::pass_if_configured(Command::Del, args)?;
         sublink::delete(args)
     }
 
@@ -73,39 +56,25 @@ impl Plugin for Dummy {
         ipam::check(net.ipam_type(), args)?;
         let result =
             net.prev_result()?.ok_or_else(|| CniError::internal("dummy: Required prevResult missing"))?;
-        let expected = sublink::expected_interface(&result, args)?;
-        netns.run(|| {
-            let nl = Netlink::open()?;
-            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
-                CniError::internal(format!(
-                    "Container Interface name in prevResult: {} not found",
-                    expected.name
-                ))
-            })?;
+        sublink::check_container(args, &netns, &result, |link| {
             if link.kind != LinkKind::Other("dummy".into()) {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type dummy",
                     link.name
                 )));
             }
-            sublink::check_mac(&link, &expected)?;
             if !link.up {
                 return Err(CniError::internal(format!("Interface {} is down", link.name)));
             }
-            validate_addresses(&nl, &args.ifname, &result)
+            Ok(())
         })
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::gc(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Gc, args)
     }
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        ipam::status(net.ipam_type(), args)
+        ipam::pass_if_configured(Command::Status, args)
     }
 }

@@ -7,9 +7,8 @@
 mod device;
 
 use cni::conf::{parse, NetConf};
-use cni::env::CmdArgs;
-use cni::iface::{configure_iface, validate_addresses, validate_routes};
-use cni::ipam::{self, IpamLease};
+use cni::env::{CmdArgs, Command};
+use cni::ipam;
 use cni::netlink::Netlink;
 use cni::netns::{self, Netns};
 use cni::result::{null_as_empty, Interface};
@@ -108,20 +107,14 @@ impl Plugin for HostDevice {
             }
             e
         };
-        let (ipam_result, lease) = IpamLease::acquire(conf.net.ipam_type(), args).map_err(give_back)?;
-        if ipam_result.ips.is_empty() {
-            return Err(give_back(CniError::internal("IPAM plugin returned missing IP config")));
-        }
+        let (ipam_result, lease) = sublink::acquire(conf.net.ipam_type(), args).map_err(give_back)?;
         result.ips = ipam_result.ips;
         result.routes = ipam_result.routes;
-        for ip in &mut result.ips {
-            ip.interface = Some(0);
-        }
-        if !conf.dpdk {
-            let ifname = args.ifname.as_str();
-            container
-                .run(|| configure_iface(&Netlink::open()?, ifname, &result).map(|_| ()))
-                .map_err(give_back)?;
+        if conf.dpdk {
+            // Not configured here (the device is user space's), but reported as its.
+            result.ips.iter_mut().for_each(|ip| ip.interface = Some(0));
+        } else {
+            sublink::apply(args, &container, &mut result, false).map_err(give_back)?;
         }
         result.dns = conf.net.dns.clone();
         lease.keep();
@@ -153,34 +146,14 @@ impl Plugin for HostDevice {
         if conf.dpdk {
             return Ok(());
         }
-        let expected = sublink::expected_interface(&result, args)?;
-        container.run(|| {
-            let nl = Netlink::open()?;
-            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
-                CniError::internal(format!(
-                    "Container Interface name in prevResult: {} not found",
-                    expected.name
-                ))
-            })?;
-            sublink::check_mac(&link, &expected)?;
-            validate_addresses(&nl, &args.ifname, &result)?;
-            validate_routes(&nl, &result)
-        })
+        sublink::check_container(args, &container, &result, |_| Ok(()))
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::gc(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Gc, args)
     }
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::status(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Status, args)
     }
 }

@@ -5,17 +5,16 @@
 //! come from IPAM or, chained without IPAM, from the previous result.
 
 use cni::conf::{parse, NetConf};
-use cni::env::CmdArgs;
-use cni::iface::{configure_iface, validate_addresses, validate_routes};
-use cni::ipam::{self, IpamLease};
-use cni::netlink::{ChildKind, LinkKind, Netlink};
+use cni::env::{CmdArgs, Command};
+use cni::ipam;
+use cni::netlink::{ChildKind, LinkKind};
 use cni::netns::Netns;
-use cni::result::{null_as_empty, Interface};
+use cni::result::null_as_empty;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::sublink::{self, Child};
 use cni::veth::undo_in;
-use cni::{sysctl, CniError, CniResult};
+use cni::{CniError, CniResult};
 use serde::Deserialize;
 
 /// The ipvlan plugin.
@@ -110,29 +109,12 @@ impl Plugin for Ipvlan {
         let (mut result, lease) = match chained {
             Some(prev) => (prev, None),
             None => {
-                let (result, lease) = IpamLease::acquire(conf.net.ipam_type(), args)?;
-                if result.ips.is_empty() {
-                    return Err(CniError::internal("IPAM plugin returned missing IP config"));
-                }
+                let (result, lease) = sublink::acquire(conf.net.ipam_type(), args)?;
                 (result, Some(lease))
             }
         };
-        for ip in &mut result.ips {
-            ip.interface = Some(0);
-        }
-        result.interfaces = vec![Interface {
-            name: args.ifname.clone(),
-            mac: link.mac.clone(),
-            sandbox: Some(args.netns.clone()),
-            ..Interface::default()
-        }];
-        let ifname = args.ifname.as_str();
-        netns.run(|| {
-            // Announce the address at once, as the reference does (best effort).
-            let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
-            let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/ndisc_notify"), "1");
-            configure_iface(&Netlink::open()?, ifname, &result).map(|_| ())
-        })?;
+        result.interfaces = vec![sublink::interface_of(args, &link)];
+        sublink::apply(args, &netns, &mut result, true)?;
         result.dns = conf.net.dns.clone();
         rollback.commit();
         if let Some(lease) = lease {
@@ -142,10 +124,7 @@ impl Plugin for Ipvlan {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        if !net.ipam_type().is_empty() {
-            ipam::del(net.ipam_type(), args)?;
-        }
+        ipam::pass_if_configured(Command::Del, args)?;
         sublink::delete(args)
     }
 
@@ -156,22 +135,14 @@ impl Plugin for Ipvlan {
             ipam::check(conf.net.ipam_type(), args)?;
         }
         let result = conf.prev.clone().ok_or_else(|| CniError::internal("Required prevResult missing"))?;
-        let expected = sublink::expected_interface(&result, args)?;
         let master = master(&conf, args)?;
         sublink::with_master_ns(args, conf.ipvlan.link_in_container, |nl| {
             nl.link_by_name(&master)?.map(|_| ()).ok_or_else(|| {
                 CniError::internal(format!("failed to lookup master {master:?}: no such interface"))
             })
         })?;
-        netns.run(|| {
-            let nl = Netlink::open()?;
-            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
-                CniError::internal(format!(
-                    "Container Interface name in prevResult: {} not found",
-                    expected.name
-                ))
-            })?;
-            let LinkKind::Ipvlan(mode) = link.kind.clone() else {
+        sublink::check_container(args, &netns, &result, |link| {
+            let LinkKind::Ipvlan(mode) = link.kind else {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type ipvlan",
                     link.name
@@ -184,25 +155,15 @@ impl Plugin for Ipvlan {
                     mode_name(conf.mode)
                 )));
             }
-            sublink::check_mac(&link, &expected)?;
-            validate_addresses(&nl, &args.ifname, &result)?;
-            validate_routes(&nl, &result)
+            Ok(())
         })
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::gc(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Gc, args)
     }
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::status(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Status, args)
     }
 }

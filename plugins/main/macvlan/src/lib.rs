@@ -6,30 +6,24 @@
 
 mod config;
 
-use cni::conf::{parse, NetConf};
-use cni::env::CmdArgs;
-use cni::iface::{configure_iface, validate_addresses, validate_routes};
-use cni::ipam::{self, IpamLease};
+use cni::env::{CmdArgs, Command};
+use cni::ipam;
 use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
 use cni::netns::Netns;
-use cni::result::Interface;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::sublink::{self, Child};
 use cni::veth::undo_in;
-use cni::{sysctl, CniError, CniResult};
+use cni::{CniError, CniResult};
 
 use config::Config;
 
 /// The macvlan plugin.
 pub struct Macvlan;
 
-/// CHECK of the container interface: a macvlan in the configured mode with the result's MAC.
-fn check_interface(link: Option<Link>, expected: &Interface, conf: &Config) -> Result<(), CniError> {
-    let link = link.ok_or_else(|| {
-        CniError::internal(format!("container Interface name in prevResult: {} not found", expected.name))
-    })?;
-    let LinkKind::Macvlan(mode) = link.kind.clone() else {
+/// CHECK of the container interface's kind: a macvlan in the configured mode.
+fn check_kind(link: &Link, conf: &Config) -> Result<(), CniError> {
+    let LinkKind::Macvlan(mode) = link.kind else {
         return Err(CniError::internal(format!(
             "error: Container interface {} not of type macvlan",
             link.name
@@ -42,7 +36,7 @@ fn check_interface(link: Option<Link>, expected: &Interface, conf: &Config) -> R
             conf.mode_name
         )));
     }
-    sublink::check_mac(&link, expected)
+    Ok(())
 }
 
 impl Plugin for Macvlan {
@@ -65,34 +59,17 @@ impl Plugin for Macvlan {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let interface = Interface {
-            name: args.ifname.clone(),
-            mac: link.mac.clone(),
-            sandbox: Some(args.netns.clone()),
-            ..Interface::default()
-        };
-        let ifname = args.ifname.as_str();
-        let mut result = CniResult { interfaces: vec![interface], ..CniResult::default() };
+        let mut result =
+            CniResult { interfaces: vec![sublink::interface_of(args, &link)], ..CniResult::default() };
         let lease = if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
             netns.run(|| Netlink::open()?.set_link_up(index, true))?;
             None
         } else {
-            let (ipam_result, lease) = IpamLease::acquire(conf.ipam_type(), args)?;
-            if ipam_result.ips.is_empty() {
-                return Err(CniError::internal("IPAM plugin returned missing IP config"));
-            }
+            let (ipam_result, lease) = sublink::acquire(conf.ipam_type(), args)?;
             result.ips = ipam_result.ips;
             result.routes = ipam_result.routes;
-            for ip in &mut result.ips {
-                ip.interface = Some(0);
-            }
-            netns.run(|| {
-                // Announce the address at once, as the reference does (best effort).
-                let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
-                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/ndisc_notify"), "1");
-                configure_iface(&Netlink::open()?, ifname, &result).map(|_| ())
-            })?;
+            sublink::apply(args, &netns, &mut result, true)?;
             Some(lease)
         };
         result.dns = conf.net.dns.clone();
@@ -104,10 +81,7 @@ impl Plugin for Macvlan {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        if !net.ipam_type().is_empty() {
-            ipam::del(net.ipam_type(), args)?;
-        }
+        ipam::pass_if_configured(Command::Del, args)?;
         sublink::delete(args)
     }
 
@@ -119,28 +93,14 @@ impl Plugin for Macvlan {
         }
         let result =
             conf.net.prev_result()?.ok_or_else(|| CniError::internal("required prevResult missing"))?;
-        let expected = sublink::expected_interface(&result, args)?;
-        netns.run(|| {
-            let nl = Netlink::open()?;
-            check_interface(nl.link_by_name(&expected.name)?, &expected, &conf)?;
-            validate_addresses(&nl, &args.ifname, &result)?;
-            validate_routes(&nl, &result)
-        })
+        sublink::check_container(args, &netns, &result, |link| check_kind(link, &conf))
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::gc(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Gc, args)
     }
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::status(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Status, args)
     }
 }

@@ -4,12 +4,11 @@
 //! for in the container.
 
 use cni::conf::{parse, NetConf};
-use cni::env::CmdArgs;
-use cni::iface::{configure_iface, validate_addresses, validate_routes};
-use cni::ipam::{self, IpamLease};
-use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
+use cni::env::{CmdArgs, Command};
+use cni::ipam;
+use cni::netlink::{ChildKind, Link, LinkKind};
 use cni::netns::Netns;
-use cni::result::{null_as_empty, Interface};
+use cni::result::null_as_empty;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::sublink::{self, Child};
@@ -56,8 +55,8 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     Ok(Config { net, vlan, id, mtu })
 }
 
-/// CHECK of the container interface: a VLAN with the configured ID, MTU and the result's MAC.
-fn check_interface(link: &Link, expected: &Interface, conf: &Config) -> Result<(), CniError> {
+/// CHECK of the container interface's kind and settings: a VLAN with the configured ID and MTU.
+fn check_kind(link: &Link, conf: &Config) -> Result<(), CniError> {
     let LinkKind::Vlan(id) = link.kind else {
         return Err(CniError::internal(format!("Error: Container interface {} not of type vlan", link.name)));
     };
@@ -73,7 +72,7 @@ fn check_interface(link: &Link, expected: &Interface, conf: &Config) -> Result<(
             link.name, link.mtu, conf.mtu
         )));
     }
-    sublink::check_mac(link, expected)
+    Ok(())
 }
 
 impl Plugin for Vlan {
@@ -95,22 +94,10 @@ impl Plugin for Vlan {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let (mut result, lease) = IpamLease::acquire(conf.net.ipam_type(), args)
+        let (mut result, lease) = sublink::acquire(conf.net.ipam_type(), args)
             .map_err(|e| e.context("failed to execute IPAM delegate"))?;
-        if result.ips.is_empty() {
-            return Err(CniError::internal("IPAM plugin returned missing IP config"));
-        }
-        for ip in &mut result.ips {
-            ip.interface = Some(0);
-        }
-        result.interfaces = vec![Interface {
-            name: args.ifname.clone(),
-            mac: link.mac.clone(),
-            sandbox: Some(args.netns.clone()),
-            ..Interface::default()
-        }];
-        let ifname = args.ifname.as_str();
-        netns.run(|| configure_iface(&Netlink::open()?, ifname, &result).map(|_| ()))?;
+        result.interfaces = vec![sublink::interface_of(args, &link)];
+        sublink::apply(args, &netns, &mut result, false)?;
         result.dns = conf.net.dns.clone();
         rollback.commit();
         lease.keep();
@@ -119,10 +106,7 @@ impl Plugin for Vlan {
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only the common keys: DEL works when the master is gone.
-        let net: NetConf = parse(&args.stdin)?;
-        if !net.ipam_type().is_empty() {
-            ipam::del(net.ipam_type(), args)?;
-        }
+        ipam::pass_if_configured(Command::Del, args)?;
         sublink::delete(args)
     }
 
@@ -132,27 +116,11 @@ impl Plugin for Vlan {
         ipam::check(conf.net.ipam_type(), args)?;
         let result =
             conf.net.prev_result()?.ok_or_else(|| CniError::internal("vlan: Required prevResult missing"))?;
-        let expected = sublink::expected_interface(&result, args)?;
-        netns.run(|| {
-            let nl = Netlink::open()?;
-            let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
-                CniError::internal(format!(
-                    "vlan: Container Interface name in prevResult: {} not found",
-                    expected.name
-                ))
-            })?;
-            check_interface(&link, &expected, &conf)?;
-            validate_addresses(&nl, &args.ifname, &result)?;
-            validate_routes(&nl, &result)
-        })
+        sublink::check_container(args, &netns, &result, |link| check_kind(link, &conf))
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let net: NetConf = parse(&args.stdin)?;
-        match net.ipam_type() {
-            "" => Ok(()),
-            ipam_type => ipam::gc(ipam_type, args),
-        }
+        ipam::pass_if_configured(Command::Gc, args)
     }
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
