@@ -54,4 +54,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "vlan",
     "dummy",
     "host-device",
+    "sbr",
 ];

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 14] = [
+static PLUGINS: [&dyn Plugin; 15] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -22,9 +22,10 @@ static PLUGINS: [&dyn Plugin; 14] = [
     &vlan::Vlan,
     &dummy::Dummy,
     &host_device::HostDevice,
+    &sbr::Sbr,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 14] {
+fn plugins() -> [&'static dyn Plugin; 15] {
     PLUGINS
 }
 

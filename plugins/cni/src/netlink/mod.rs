@@ -1,4 +1,5 @@
-//! The one netlink layer: links, addresses, routes and traffic control over rtnetlink.
+//! The one netlink layer: links, addresses, routes, rules and traffic
+//! control over rtnetlink.
 //!
 //! A `Netlink` owns a current-thread runtime and a route socket opened in
 //! the namespace of the thread that creates it. Plugins open one inside
@@ -8,6 +9,7 @@
 mod addr;
 mod link;
 mod route;
+mod rule;
 mod tc;
 
 use rtnetlink::Handle;
@@ -16,6 +18,7 @@ use crate::error::CniError;
 
 pub use link::{format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, VethSpec};
 pub use route::RouteSpec;
+pub use rule::Rule;
 pub use tc::{tick_in_usec, Qdisc, Tbf};
 
 /// A blocking netlink session in the current thread's namespace.

@@ -110,6 +110,14 @@ impl Netlink {
             .map_err(|e| nl_error(&format!("add route {route:?}"), e))
     }
 
+    /// Adds a route, or replaces one with the same destination, table and metric.
+    pub fn replace_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+        let message = route.message(false);
+        self.runtime
+            .block_on(async { self.handle.route().add(message).replace().execute().await })
+            .map_err(|e| nl_error(&format!("replace route {route:?}"), e))
+    }
+
     /// Deletes a route; one already gone is no error.
     pub fn del_route(&self, route: &RouteSpec) -> Result<(), CniError> {
         let message = route.message(true);

@@ -1,0 +1,180 @@
+//! `sbr`: a chained plugin for source-based routing in the container. For
+//! each address of the interface (from the previous result) it adds a rule
+//! `from ADDRESS lookup TABLE` and moves the interface's routes (with a
+//! default route via the address's gateway) from the main table into
+//! TABLE, the first from 100 that no rule or route uses. With `table`
+//! given, only the rules are added, pointing at it. DEL removes the rules
+//! of the interface's addresses; its routes go with the interface.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::netlink::{Netlink, RouteSpec};
+use cni::netns::{self, Netns};
+use cni::result::IpConfig;
+use cni::skel::Plugin;
+use cni::{CniError, CniResult};
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+
+/// The first table sbr considers.
+const FIRST_TABLE: u32 = 100;
+/// The main routing table.
+const MAIN_TABLE: u32 = 254;
+
+/// The sbr plugin.
+pub struct Sbr;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SbrConf {
+    table: Option<u32>,
+}
+
+/// The previous result's addresses on `ifname` (or on no interface in particular).
+fn addresses_of(result: &CniResult, ifname: &str) -> Result<Vec<IpConfig>, CniError> {
+    if result.ips.is_empty() {
+        return Err(CniError::internal(format!("No IP addresses supplied on interface: {ifname}")));
+    }
+    Ok(result
+        .ips
+        .iter()
+        .filter(|ip| match ip.interface.and_then(|i| result.interfaces.get(i)) {
+            Some(iface) => iface.name == ifname,
+            None => true,
+        })
+        .cloned()
+        .collect())
+}
+
+/// Runs `work` in the container with its netns file locked, so that two
+/// sbr calls for one container do not pick the same table.
+fn locked<T: Send>(path: &str, work: impl FnOnce() -> Result<T, CniError> + Send) -> Result<T, CniError> {
+    let netns = Netns::open(path)?;
+    let file =
+        std::fs::File::open(path).map_err(|e| CniError::internal(format!("failed to lock {path}: {e}")))?;
+    // SAFETY: flock on a descriptor we own; released when `file` closes.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(CniError::internal(format!(
+            "failed to lock {path}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    netns.run(work)
+}
+
+/// Tables in use by any rule or route.
+fn used_tables(nl: &Netlink) -> Result<BTreeSet<u32>, CniError> {
+    let mut used = BTreeSet::new();
+    for ipv6 in [false, true] {
+        used.extend(nl.rules(ipv6)?.iter().map(|r| r.table));
+        used.extend(nl.routes(ipv6)?.iter().filter_map(|r| r.table));
+    }
+    Ok(used)
+}
+
+/// Rules, default routes and the interface's routes moved into a table per address.
+fn route_by_source(nl: &Netlink, ifname: &str, addresses: &[IpConfig]) -> Result<(), CniError> {
+    let mut used = used_tables(nl)?;
+    let link = nl
+        .link_by_name(ifname)?
+        .ok_or_else(|| CniError::internal(format!("Cannot find network interface {ifname}")))?;
+    let mut link_routes = Vec::new();
+    for ipv6 in [false, true] {
+        link_routes.extend(
+            nl.routes(ipv6)?.into_iter().filter(|r| r.oif == link.index && r.table == Some(MAIN_TABLE)),
+        );
+    }
+    let mut table = FIRST_TABLE;
+    for address in addresses {
+        while used.contains(&table) {
+            table += 1;
+        }
+        used.insert(table);
+        nl.add_source_rule(address.address.ip(), table)?;
+        if let Some(gateway) = address.gateway {
+            let any = IpNetwork::new(
+                if gateway.is_ipv4() { IpAddr::from([0u8; 4]) } else { IpAddr::from([0u16; 8]) },
+                0,
+            )
+            .map_err(|e| CniError::internal(e.to_string()))?;
+            let mut default = RouteSpec::new(any, link.index);
+            default.gw = Some(gateway);
+            default.table = Some(table);
+            nl.add_route(&default)
+                .map_err(|e| e.context(format!("Failed to add default route to {gateway}")))?;
+        }
+        // The interface's routes that belong to this address, or to none.
+        let subnet = address.address;
+        for route in &link_routes {
+            let mine =
+                route.src.is_some_and(|s| subnet.contains(s)) || route.gw.is_some_and(|g| subnet.contains(g));
+            if mine || (route.src.is_none() && route.gw.is_none()) {
+                let mut copy = route.clone();
+                copy.table = Some(table);
+                nl.replace_route(&copy).map_err(|e| e.context("Failed to readd route"))?;
+            }
+        }
+    }
+    for route in &link_routes {
+        nl.del_route(route).map_err(|e| e.context("Failed to delete route"))?;
+    }
+    Ok(())
+}
+
+impl Plugin for Sbr {
+    fn name(&self) -> &'static str {
+        "sbr"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        let conf: SbrConf = parse(&args.stdin)?;
+        let result = net
+            .prev_result()?
+            .ok_or_else(|| CniError::config("This plugin must be called as chained plugin"))?;
+        let addresses = addresses_of(&result, &args.ifname)?;
+        let ifname = args.ifname.as_str();
+        locked(&args.netns, || {
+            let nl = Netlink::open()?;
+            match conf.table {
+                Some(table) => addresses.iter().try_for_each(|a| nl.add_source_rule(a.address.ip(), table)),
+                None => route_by_source(&nl, ifname, &addresses),
+            }
+        })?;
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf: SbrConf = parse(&args.stdin)?;
+        if args.netns.is_empty() || !netns::exists(&args.netns) {
+            return Ok(());
+        }
+        let ifname = args.ifname.clone();
+        locked(&args.netns, move || {
+            let nl = Netlink::open()?;
+            let Some(link) = nl.link_by_name(&ifname)? else { return Ok(()) };
+            let addresses: Vec<IpAddr> = nl.addresses(link.index)?.iter().map(|a| a.ip()).collect();
+            let mut last = Ok(());
+            for ipv6 in [false, true] {
+                for rule in nl.rules(ipv6)? {
+                    let ours = rule.source.is_some_and(|s| addresses.contains(&s));
+                    if ours && conf.table.is_none_or(|t| t == rule.table) {
+                        if let Err(e) = nl.del_rule(&rule) {
+                            last = Err(e.context("Failed to delete rule"));
+                        }
+                    }
+                }
+            }
+            last
+        })
+    }
+
+    fn check(&self, _args: &CmdArgs) -> Result<(), CniError> {
+        // As the reference: nothing is checked.
+        Ok(())
+    }
+}
