@@ -167,10 +167,11 @@ fn version_works_with_placeholder_env_and_any_stdin() {
         let versions: Vec<&str> =
             out.json["supportedVersions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         // As the reference's: firewall starts at 0.4.0 (it needs CHECK),
-        // bandwidth at 0.3.0.
+        // bandwidth at 0.3.0, vrf at 0.3.1.
         let first = match *name {
             "firewall" => "0.4.0",
             "bandwidth" => "0.3.0",
+            "vrf" => "0.3.1",
             _ => "0.1.0",
         };
         let expected: Vec<&str> =

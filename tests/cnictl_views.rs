@@ -158,10 +158,10 @@ fn plugins_lists_ours_and_the_reference_with_their_versions() {
         "ours first: {bridge}"
     );
     assert!(bridge["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
-    // vrf is one we do not carry: found in the reference's directory.
-    let vrf = by_name("vrf");
-    assert_eq!(vrf["path"], format!("{REFERENCE_DIR}/vrf"));
-    assert!(!vrf["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
+    // dhcp is one we do not carry: found in the reference's directory.
+    let dhcp = by_name("dhcp");
+    assert_eq!(dhcp["path"], format!("{REFERENCE_DIR}/dhcp"));
+    assert!(!dhcp["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
     assert_eq!(found.as_array().unwrap().iter().filter(|p| p["name"] == "bridge").count(), 1, "listed once");
 }
 
@@ -205,7 +205,7 @@ fn validate_catches_a_version_a_plugin_does_not_speak() {
     let fx = Fixture::new();
     fx.write(
         "70-old.conflist",
-        r#"{"cniVersion": "1.1.0", "name": "old", "plugins": [{"type": "bridge"}, {"type": "vrf"}]}"#,
+        r#"{"cniVersion": "1.1.0", "name": "old", "plugins": [{"type": "bridge"}, {"type": "dhcp"}]}"#,
     );
     let conf = fx.conf.path();
     let path = format!("{}:{REFERENCE_DIR}", fx.plugins.path().display());
@@ -215,7 +215,7 @@ fn validate_catches_a_version_a_plugin_does_not_speak() {
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let problems = report["problems"].to_string();
-    assert!(problems.contains("vrf") && problems.contains("does not support cniVersion 1.1.0"), "{report}");
+    assert!(problems.contains("dhcp") && problems.contains("does not support cniVersion 1.1.0"), "{report}");
     assert_eq!(report["plugins"][0]["problem"], Value::Null, "ours speaks 1.1.0");
 }
 

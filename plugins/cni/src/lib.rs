@@ -55,4 +55,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "dummy",
     "host-device",
     "sbr",
+    "vrf",
 ];

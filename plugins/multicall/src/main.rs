@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 15] = [
+static PLUGINS: [&dyn Plugin; 16] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -23,9 +23,10 @@ static PLUGINS: [&dyn Plugin; 15] = [
     &dummy::Dummy,
     &host_device::HostDevice,
     &sbr::Sbr,
+    &vrf::Vrf,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 15] {
+fn plugins() -> [&'static dyn Plugin; 16] {
     PLUGINS
 }
 

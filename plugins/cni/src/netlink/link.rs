@@ -6,13 +6,13 @@ use std::os::fd::RawFd;
 use futures::stream::TryStreamExt;
 use rtnetlink::packet_route::link::{
     AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth,
-    InfoVlan, IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
-    State,
+    InfoVlan, InfoVrf, IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+    MacVlanMode, State,
 };
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{
     LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkDummy, LinkIfb, LinkIpVlan, LinkMacVlan,
-    LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan,
+    LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan, LinkVrf,
 };
 
 use rtnetlink::packet_core::DefaultNla;
@@ -36,6 +36,8 @@ pub enum LinkKind {
     Ipvlan(u16),
     /// An 802.1q VLAN, with its ID.
     Vlan(u16),
+    /// A VRF, with its routing table.
+    Vrf(u32),
     /// Anything else, with the kernel's kind name (empty for none).
     Other(String),
 }
@@ -170,6 +172,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                             InfoKind::MacVlan => LinkKind::Macvlan(0),
                             InfoKind::IpVlan => LinkKind::Ipvlan(0),
                             InfoKind::Vlan => LinkKind::Vlan(0),
+                            InfoKind::Vrf => LinkKind::Vrf(0),
                             other => LinkKind::Other(other.to_string()),
                         };
                     }
@@ -177,6 +180,13 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                         for item in data {
                             if let InfoMacVlan::Mode(mode) = item {
                                 link.kind = LinkKind::Macvlan(u32::from(*mode));
+                            }
+                        }
+                    }
+                    if let LinkInfo::Data(InfoData::Vrf(data)) = info {
+                        for item in data {
+                            if let InfoVrf::TableId(table) = item {
+                                link.kind = LinkKind::Vrf(*table);
                             }
                         }
                     }
@@ -358,6 +368,17 @@ impl Netlink {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create {:?} {:?}", spec.kind, spec.name), e)),
+        }
+    }
+
+    /// Creates a VRF device for `table`, up. Returns false when the name is already taken.
+    pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, CniError> {
+        match self.runtime.block_on(async {
+            self.handle.link().add(LinkVrf::new(name, table).up().build()).execute().await
+        }) {
+            Ok(()) => Ok(true),
+            Err(e) if is_exists(&e) => Ok(false),
+            Err(e) => Err(nl_error(&format!("could not add VRF {name:?}"), e)),
         }
     }
 

@@ -1,0 +1,205 @@
+//! `vrf`: a chained plugin that enslaves the container interface to a VRF
+//! (`vrfname`), made when missing with `table` or the first table no other
+//! VRF uses. The interface's gateway routes move into the VRF's table, and
+//! global IPv6 addresses the kernel drops on enslaving are added again. DEL
+//! releases the interface and removes the VRF when it was the last one.
+
+use std::time::Duration;
+
+use cni::conf::{parse, NetConf};
+use cni::env::CmdArgs;
+use cni::netlink::{Link, LinkKind, Netlink};
+use cni::netns::{self, Netns};
+use cni::skel::Plugin;
+use cni::{CniError, CniResult};
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+
+/// The main routing table.
+const MAIN_TABLE: u32 = 254;
+/// RT_SCOPE_UNIVERSE: routes that are neither local nor connected.
+const SCOPE_UNIVERSE: u8 = 0;
+
+/// The vrf plugin.
+pub struct Vrf;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VrfConf {
+    vrfname: Option<String>,
+    table: Option<u32>,
+}
+
+struct Config {
+    net: NetConf,
+    name: String,
+    table: u32,
+}
+
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let conf: VrfConf = parse(&args.stdin)?;
+    let name = conf
+        .vrfname
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| CniError::config("configuration is expected to have a valid vrf name"))?;
+    Ok(Config { net, name, table: conf.table.unwrap_or(0) })
+}
+
+fn vrf_table(link: &Link) -> Option<u32> {
+    match link.kind {
+        LinkKind::Vrf(table) => Some(table),
+        _ => None,
+    }
+}
+
+/// The VRF `name`, made (up) when missing.
+fn ensure_vrf(nl: &Netlink, conf: &Config) -> Result<(Link, u32), CniError> {
+    if let Some(link) = nl.link_by_name(&conf.name)? {
+        let table = vrf_table(&link)
+            .ok_or_else(|| CniError::internal(format!("Netlink {} is not a VRF", conf.name)))?;
+        if conf.table != 0 && table != conf.table {
+            return Err(CniError::internal(format!(
+                "VRF {} already exist with different routing table {table}",
+                conf.name
+            )));
+        }
+        return Ok((link, table));
+    }
+    let table = if conf.table != 0 {
+        conf.table
+    } else {
+        let taken: Vec<u32> = nl.links()?.iter().filter_map(vrf_table).collect();
+        (1..u32::MAX)
+            .find(|t| !taken.contains(t))
+            .ok_or_else(|| CniError::internal("no free routing table id"))?
+    };
+    nl.add_vrf(&conf.name, table)?;
+    let link =
+        nl.link_by_name(&conf.name)?.ok_or_else(|| CniError::internal("the VRF vanished after creation"))?;
+    Ok((link, table))
+}
+
+fn global_v6(nl: &Netlink, index: u32) -> Result<Vec<IpNetwork>, CniError> {
+    Ok(nl
+        .addresses(index)?
+        .into_iter()
+        .filter(|a| a.is_ipv6() && cni::iface::is_global_unicast(a.ip()))
+        .collect())
+}
+
+/// Enslaves `ifname` to the VRF, keeping its global IPv6 addresses and its gateway routes.
+fn add_interface(nl: &Netlink, vrf: &Link, table: u32, ifname: &str) -> Result<(), CniError> {
+    let link = nl
+        .link_by_name(ifname)?
+        .ok_or_else(|| CniError::internal(format!("could not get link by name {ifname}")))?;
+    if let Some(master) = link.master.filter(|m| *m != 0) {
+        let name = nl.link_by_index(master)?.map(|l| l.name).unwrap_or_default();
+        return Err(CniError::internal(format!("interface {ifname} has already a master set: {name}")));
+    }
+    let before = global_v6(nl, link.index)?;
+    let mut saved = Vec::new();
+    for ipv6 in [false, true] {
+        saved.extend(nl.routes(ipv6)?.into_iter().filter(|r| {
+            r.oif == link.index && r.table == Some(MAIN_TABLE) && r.scope == Some(SCOPE_UNIVERSE)
+        }));
+    }
+    nl.set_master(link.index, vrf.index)
+        .map_err(|e| e.context(format!("could not set vrf {} as master of {ifname}", vrf.name)))?;
+    // IPv6 addresses survive only with keep_addr_on_down: put back what went.
+    let after = global_v6(nl, link.index)?;
+    for address in before.iter().filter(|a| !after.contains(a)) {
+        nl.add_address(link.index, *address).map_err(|e| {
+            e.context(format!("could not restore address {address} to {ifname} @ {}", vrf.name))
+        })?;
+        wait_for_local_route(nl, link.index, table, address)?;
+    }
+    for route in saved {
+        let mut moved = route.clone();
+        moved.table = Some(table);
+        nl.replace_route(&moved).map_err(|e| e.context(format!("could not add route {route:?}")))?;
+    }
+    Ok(())
+}
+
+/// Waits (up to about 2.5 s) until the kernel has the VRF table's route to a restored address.
+fn wait_for_local_route(nl: &Netlink, index: u32, table: u32, address: &IpNetwork) -> Result<(), CniError> {
+    let host = IpNetwork::new(address.ip(), 128).map_err(|e| CniError::internal(e.to_string()))?;
+    for attempt in 0..=8u32 {
+        let present =
+            nl.routes(true)?.iter().any(|r| r.table == Some(table) && r.oif == index && r.dst == host);
+        if present {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10 << attempt));
+    }
+    Err(CniError::internal(format!("failed getting local/host addresses in table {table} with dst {host}")))
+}
+
+impl Plugin for Vrf {
+    fn name(&self) -> &'static str {
+        "vrf"
+    }
+
+    fn versions(&self) -> &'static [&'static str] {
+        &["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let result = conf
+            .net
+            .prev_result()?
+            .ok_or_else(|| CniError::config("missing prevResult from earlier plugin"))?;
+        let ifname = args.ifname.as_str();
+        Netns::open(&args.netns)?.run(|| {
+            let nl = Netlink::open()?;
+            let (vrf, table) = ensure_vrf(&nl, &conf)?;
+            add_interface(&nl, &vrf, table, ifname)
+        })?;
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        if args.netns.is_empty() || !netns::exists(&args.netns) {
+            return Ok(());
+        }
+        let ifname = args.ifname.as_str();
+        Netns::open(&args.netns)?.run(|| {
+            let nl = Netlink::open()?;
+            let Some(vrf) = nl.link_by_name(&conf.name)? else { return Ok(()) };
+            if let Some(link) = nl.link_by_name(ifname)? {
+                nl.set_master(link.index, 0)
+                    .map_err(|e| e.context(format!("could not reset the master of {ifname}")))?;
+            }
+            // The last interface gone: the VRF goes too.
+            if !nl.links()?.iter().any(|l| l.master == Some(vrf.index)) {
+                nl.delete_link(vrf.index)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        conf.net
+            .prev_result()?
+            .ok_or_else(|| CniError::internal("missing prevResult from earlier plugin"))?;
+        let ifname = args.ifname.as_str();
+        Netns::open(&args.netns)?.run(|| {
+            let nl = Netlink::open()?;
+            let vrf = nl
+                .link_by_name(&conf.name)?
+                .filter(|l| vrf_table(l).is_some())
+                .ok_or_else(|| CniError::internal(format!("VRF {} not found", conf.name)))?;
+            match nl.link_by_name(ifname)? {
+                Some(link) if link.master == Some(vrf.index) => Ok(()),
+                _ => Err(CniError::internal(format!(
+                    "failed to find {ifname} associated to vrf {}",
+                    conf.name
+                ))),
+            }
+        })
+    }
+}
