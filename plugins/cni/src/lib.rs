@@ -56,4 +56,5 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "host-device",
     "sbr",
     "vrf",
+    "tap",
 ];

@@ -7,7 +7,7 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 16] = [
+static PLUGINS: [&dyn Plugin; 17] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
@@ -24,9 +24,10 @@ static PLUGINS: [&dyn Plugin; 16] = [
     &host_device::HostDevice,
     &sbr::Sbr,
     &vrf::Vrf,
+    &tap::Tap,
 ];
 
-fn plugins() -> [&'static dyn Plugin; 16] {
+fn plugins() -> [&'static dyn Plugin; 17] {
     PLUGINS
 }
 

@@ -1,0 +1,182 @@
+//! `tap`: the container interface is a persistent tap device (for a VM
+//! monitor in the container), with `mtu`, `mac` (also from CNI_ARGS or
+//! runtimeConfig), `multiQueue`, `owner` and `group`, optionally a port of
+//! a `bridge` in the container, with IPAM addresses or none (L2 only).
+//! `selinuxContext` is refused: ours has no SELinux labelling.
+
+mod tuntap;
+
+use cni::args::CniArgs;
+use cni::conf::{parse, NetConf};
+use cni::env::{CmdArgs, Command};
+use cni::ipam;
+use cni::netlink::{parse_mac, Netlink};
+use cni::netns::Netns;
+use cni::result::null_as_empty;
+use cni::rollback::Rollback;
+use cni::skel::Plugin;
+use cni::veth::{random_veth_name, undo_in};
+use cni::{sublink, CniError, CniResult};
+use serde::Deserialize;
+
+/// The tap plugin.
+pub struct Tap;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TapConf {
+    #[serde(rename = "multiQueue", deserialize_with = "null_as_empty")]
+    multi_queue: bool,
+    #[serde(deserialize_with = "null_as_empty")]
+    mtu: u32,
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+    owner: Option<u32>,
+    group: Option<u32>,
+    #[serde(rename = "selinuxContext", deserialize_with = "null_as_empty")]
+    selinux_context: String,
+    #[serde(deserialize_with = "null_as_empty")]
+    bridge: String,
+    #[serde(rename = "runtimeConfig", deserialize_with = "null_as_empty")]
+    runtime_config: RuntimeMac,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RuntimeMac {
+    #[serde(deserialize_with = "null_as_empty")]
+    mac: String,
+}
+
+struct Config {
+    net: NetConf,
+    tap: TapConf,
+    mac: Option<[u8; 6]>,
+}
+
+fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let tap: TapConf = parse(&args.stdin)?;
+    if !tap.selinux_context.is_empty() {
+        return Err(CniError::config("selinuxContext is not supported by this tap plugin"));
+    }
+    let mut text = tap.mac.clone();
+    if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
+        text = mac.to_string();
+    }
+    if !tap.runtime_config.mac.is_empty() {
+        text = tap.runtime_config.mac.clone();
+    }
+    let mac = match text.as_str() {
+        "" => None,
+        text => Some(
+            parse_mac(text).ok_or_else(|| CniError::config(format!("invalid args {text} for MAC addr")))?,
+        ),
+    };
+    Ok(Config { net, tap, mac })
+}
+
+impl Plugin for Tap {
+    fn name(&self) -> &'static str {
+        "tap"
+    }
+
+    fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
+        let conf = load(args)?;
+        let netns = Netns::open(&args.netns)?;
+        let temp = random_veth_name()?;
+        let ifname = args.ifname.clone();
+        let link = netns.run(|| {
+            let spec = tuntap::TapSpec {
+                name: &temp,
+                multi_queue: conf.tap.multi_queue,
+                owner: conf.tap.owner,
+                group: conf.tap.group,
+            };
+            tuntap::create(&spec)?;
+            let nl = Netlink::open()?;
+            let link =
+                nl.link_by_name(&temp)?.ok_or_else(|| CniError::internal("tap vanished after creation"))?;
+            let setup = || -> Result<(), CniError> {
+                if conf.tap.mtu > 0 {
+                    nl.set_mtu(link.index, conf.tap.mtu)?;
+                }
+                if let Some(mac) = &conf.mac {
+                    nl.set_mac(link.index, mac)?;
+                }
+                nl.rename_link(link.index, &ifname)
+                    .map_err(|e| e.context(format!("failed to rename tap to {ifname:?}")))?;
+                if !conf.tap.bridge.is_empty() {
+                    let bridge = nl.link_by_name(&conf.tap.bridge)?.ok_or_else(|| {
+                        CniError::internal(format!("failed to get bridge {}", conf.tap.bridge))
+                    })?;
+                    nl.set_master(link.index, bridge.index).map_err(|e| {
+                        e.context(format!(
+                            "failed to set tap {ifname} as a port of bridge {}",
+                            conf.tap.bridge
+                        ))
+                    })?;
+                }
+                nl.set_link_up(link.index, true).map_err(|e| e.context("failed to set tap interface up"))
+            };
+            if let Err(e) = setup() {
+                let _ = nl.delete_link(link.index);
+                return Err(e);
+            }
+            nl.link_by_index(link.index)?
+                .ok_or_else(|| CniError::internal(format!("failed to refetch tap {ifname:?}")))
+        })?;
+        let mut rollback = Rollback::new();
+        let (netns_ref, index) = (&netns, link.index);
+        rollback.push(move || undo_in(netns_ref, index));
+        let mut result =
+            CniResult { interfaces: vec![sublink::interface_of(args, &link)], ..CniResult::default() };
+        let lease = if conf.net.ipam_type().is_empty() {
+            None
+        } else {
+            let (ipam_result, lease) = sublink::acquire(conf.net.ipam_type(), args)?;
+            result.ips = ipam_result.ips;
+            result.routes = ipam_result.routes;
+            sublink::apply(args, &netns, &mut result, true)?;
+            Some(lease)
+        };
+        result.dns = conf.net.dns.clone();
+        rollback.commit();
+        if let Some(lease) = lease {
+            lease.keep();
+        }
+        Ok(result)
+    }
+
+    fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
+        ipam::pass_if_configured(Command::Del, args)?;
+        sublink::delete(args)
+    }
+
+    fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        let netns = Netns::open(&args.netns)?;
+        if !conf.net.ipam_type().is_empty() {
+            ipam::check(conf.net.ipam_type(), args)?;
+        }
+        let result =
+            conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+        sublink::check_container(args, &netns, &result, |link| {
+            if link.kind != cni::netlink::LinkKind::Other("tun".into()) {
+                return Err(CniError::internal(format!(
+                    "Error: Container interface {} not of type tap",
+                    link.name
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        ipam::pass_if_configured(Command::Gc, args)
+    }
+
+    fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
+        ipam::pass_if_configured(Command::Status, args)
+    }
+}
