@@ -13,6 +13,23 @@ pub struct CniArgs {
     values: BTreeMap<String, String>,
 }
 
+/// The container MAC a call asks for: the last set of `candidates`
+/// (lowest precedence first; see `cni_args_mac`), parsed. An unparsable
+/// one is a config error that names it.
+pub fn requested_mac(candidates: &[&str]) -> Result<Option<[u8; 6]>, CniError> {
+    match candidates.iter().rev().find(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(text) => crate::netlink::parse_mac(text)
+            .map(Some)
+            .ok_or_else(|| CniError::config(format!("invalid args {text} for MAC addr"))),
+    }
+}
+
+/// `MAC` from CNI_ARGS, "" when it is not there.
+pub fn cni_args_mac(raw: &str) -> Result<String, CniError> {
+    Ok(CniArgs::parse(raw, &["MAC"])?.get("MAC").unwrap_or_default().to_string())
+}
+
 impl CniArgs {
     /// Parses `raw`, accepting only `known` keys (plus `IgnoreUnknown`).
     pub fn parse(raw: &str, known: &[&str]) -> Result<CniArgs, CniError> {

@@ -189,6 +189,37 @@ pub fn apply(args: &CmdArgs, netns: &Netns, result: &mut CniResult, announce: bo
     })
 }
 
+/// The end of an ADD for a plugin that made the container interface
+/// `link`: when the netconf names an IPAM plugin, its addresses go on the
+/// interface (none: L2 only); then the DNS settings, and the undo steps
+/// are dropped. On failure the IPAM lease and `rollback` undo everything.
+pub fn finish(
+    args: &CmdArgs,
+    netns: &Netns,
+    link: &Link,
+    net: &crate::conf::NetConf,
+    announce: bool,
+    rollback: crate::rollback::Rollback,
+) -> Result<CniResult, CniError> {
+    let mut result = CniResult { interfaces: vec![interface_of(args, link)], ..CniResult::default() };
+    let lease = match net.ipam_type() {
+        "" => None,
+        ipam_type => {
+            let (ipam_result, lease) = acquire(ipam_type, args)?;
+            result.ips = ipam_result.ips;
+            result.routes = ipam_result.routes;
+            apply(args, netns, &mut result, announce)?;
+            Some(lease)
+        }
+    };
+    result.dns = net.dns.clone();
+    rollback.commit();
+    if let Some(lease) = lease {
+        lease.keep();
+    }
+    Ok(result)
+}
+
 /// CHECK of the container interface: it exists, passes `kind` (the
 /// plugin's own checks of its kind and settings), has the result's MAC,
 /// and holds the result's addresses and routes.

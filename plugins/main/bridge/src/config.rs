@@ -2,10 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use cni::args::CniArgs;
+use cni::args::{cni_args_mac, requested_mac};
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
-use cni::netlink::parse_mac;
 use cni::result::null_as_empty;
 use cni::CniError;
 use serde::Deserialize;
@@ -115,20 +114,8 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
         )));
     }
     let trunk = collect_trunk(bridge.vlan_trunk.as_deref().unwrap_or_default())?;
-    let mut mac_text = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").unwrap_or_default().to_string();
-    for candidate in [&bridge.args.cni.mac, &bridge.runtime_config.mac] {
-        if !candidate.is_empty() {
-            mac_text = candidate.clone();
-        }
-    }
-    let mac = if mac_text.is_empty() {
-        None
-    } else {
-        Some(
-            parse_mac(&mac_text)
-                .ok_or_else(|| CniError::config(format!("invalid MAC address {mac_text:?}")))?,
-        )
-    };
+    let from_args = cni_args_mac(&args.args)?;
+    let mac = requested_mac(&[&from_args, &bridge.args.cni.mac, &bridge.runtime_config.mac])?;
     Ok(Config { net, vlan: bridge.vlan as u16, trunk, mac, bridge })
 }
 

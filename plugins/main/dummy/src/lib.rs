@@ -37,12 +37,7 @@ impl Plugin for Dummy {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let (mut result, lease) = sublink::acquire(net.ipam_type(), args)?;
-        result.interfaces = vec![sublink::interface_of(args, &link)];
-        sublink::apply(args, &netns, &mut result, false)?;
-        rollback.commit();
-        lease.keep();
-        Ok(result)
+        sublink::finish(args, &netns, &link, &net, false, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -2,10 +2,9 @@
 //! linkInContainer, bcqueuelen), the MAC from CNI_ARGS or runtimeConfig,
 //! and the master found and its MTU checked as the reference does.
 
-use cni::args::CniArgs;
+use cni::args::{cni_args_mac, requested_mac};
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
-use cni::netlink::parse_mac;
 use cni::result::null_as_empty;
 use cni::{sublink, CniError};
 use serde::Deserialize;
@@ -92,19 +91,8 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let (mode, mode_name) = mode_from(&raw.mode)?;
     let in_container = raw.link_in_container;
     let (master, mtu) = sublink::checked_master(args, in_container, &raw.master, raw.mtu)?;
-    let mut mac_text = raw.mac.clone();
-    if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
-        mac_text = mac.to_string();
-    }
-    if !raw.runtime_config.mac.is_empty() {
-        mac_text = raw.runtime_config.mac.clone();
-    }
-    let mac = match mac_text.as_str() {
-        "" => None,
-        text => Some(
-            parse_mac(text).ok_or_else(|| CniError::config(format!("invalid args {text} for MAC addr")))?,
-        ),
-    };
+    let from_args = cni_args_mac(&args.args)?;
+    let mac = requested_mac(&[&raw.mac, &from_args, &raw.runtime_config.mac])?;
     Ok(Config {
         net,
         master,

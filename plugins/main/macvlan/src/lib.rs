@@ -59,25 +59,11 @@ impl Plugin for Macvlan {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let mut result =
-            CniResult { interfaces: vec![sublink::interface_of(args, &link)], ..CniResult::default() };
-        let lease = if conf.ipam_type().is_empty() {
+        if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
             netns.run(|| Netlink::open()?.set_link_up(index, true))?;
-            None
-        } else {
-            let (ipam_result, lease) = sublink::acquire(conf.ipam_type(), args)?;
-            result.ips = ipam_result.ips;
-            result.routes = ipam_result.routes;
-            sublink::apply(args, &netns, &mut result, true)?;
-            Some(lease)
-        };
-        result.dns = conf.net.dns.clone();
-        rollback.commit();
-        if let Some(lease) = lease {
-            lease.keep();
         }
-        Ok(result)
+        sublink::finish(args, &netns, &link, &conf.net, true, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {

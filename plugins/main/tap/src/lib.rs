@@ -6,11 +6,11 @@
 
 mod tuntap;
 
-use cni::args::CniArgs;
+use cni::args::{cni_args_mac, requested_mac};
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
-use cni::netlink::{parse_mac, Netlink};
+use cni::netlink::Netlink;
 use cni::netns::Netns;
 use cni::result::null_as_empty;
 use cni::rollback::Rollback;
@@ -60,19 +60,8 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     if !tap.selinux_context.is_empty() {
         return Err(CniError::config("selinuxContext is not supported by this tap plugin"));
     }
-    let mut text = tap.mac.clone();
-    if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
-        text = mac.to_string();
-    }
-    if !tap.runtime_config.mac.is_empty() {
-        text = tap.runtime_config.mac.clone();
-    }
-    let mac = match text.as_str() {
-        "" => None,
-        text => Some(
-            parse_mac(text).ok_or_else(|| CniError::config(format!("invalid args {text} for MAC addr")))?,
-        ),
-    };
+    let from_args = cni_args_mac(&args.args)?;
+    let mac = requested_mac(&[&tap.mac, &from_args, &tap.runtime_config.mac])?;
     Ok(Config { net, tap, mac })
 }
 
@@ -129,23 +118,7 @@ impl Plugin for Tap {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let mut result =
-            CniResult { interfaces: vec![sublink::interface_of(args, &link)], ..CniResult::default() };
-        let lease = if conf.net.ipam_type().is_empty() {
-            None
-        } else {
-            let (ipam_result, lease) = sublink::acquire(conf.net.ipam_type(), args)?;
-            result.ips = ipam_result.ips;
-            result.routes = ipam_result.routes;
-            sublink::apply(args, &netns, &mut result, true)?;
-            Some(lease)
-        };
-        result.dns = conf.net.dns.clone();
-        rollback.commit();
-        if let Some(lease) = lease {
-            lease.keep();
-        }
-        Ok(result)
+        sublink::finish(args, &netns, &link, &conf.net, true, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {

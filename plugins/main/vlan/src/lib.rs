@@ -51,6 +51,9 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let id = u16::try_from(vlan.vlan_id).ok().filter(|id| *id <= 4094).ok_or_else(|| {
         CniError::config(format!("invalid VLAN ID {} (must be between 0 and 4094 inclusive)", vlan.vlan_id))
     })?;
+    if net.ipam_type().is_empty() {
+        return Err(CniError::config("vlan needs an IPAM configuration (\"ipam\")"));
+    }
     let (_, mtu) = sublink::checked_master(args, vlan.link_in_container, &vlan.master, vlan.mtu)?;
     Ok(Config { net, vlan, id, mtu })
 }
@@ -94,14 +97,7 @@ impl Plugin for Vlan {
         let mut rollback = Rollback::new();
         let (netns_ref, index) = (&netns, link.index);
         rollback.push(move || undo_in(netns_ref, index));
-        let (mut result, lease) = sublink::acquire(conf.net.ipam_type(), args)
-            .map_err(|e| e.context("failed to execute IPAM delegate"))?;
-        result.interfaces = vec![sublink::interface_of(args, &link)];
-        sublink::apply(args, &netns, &mut result, false)?;
-        result.dns = conf.net.dns.clone();
-        rollback.commit();
-        lease.keep();
-        Ok(result)
+        sublink::finish(args, &netns, &link, &conf.net, false, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
