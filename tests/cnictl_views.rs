@@ -226,6 +226,14 @@ fn doctor_reports_missing_plugins_and_unowned_bridge_ports() {
         "60-gamma.conflist",
         r#"{"cniVersion": "1.0.0", "name": "gamma", "plugins": [{"type": "no-such-plugin"}]}"#,
     );
+    let dhcp_dir = tempfile::tempdir().unwrap();
+    let dhcp_socket = dhcp_dir.path().join("dhcp.sock");
+    fx.write(
+        "80-epsilon.conflist",
+        &json!({"cniVersion": "1.0.0", "name": "epsilon", "plugins": [{"type": "macvlan", "master": "lo",
+                "ipam": {"type": "dhcp", "daemonSocketPath": dhcp_socket}}]})
+        .to_string(),
+    );
     fx.write(
         "70-delta.conflist",
         r#"{"cniVersion": "1.0.0", "name": "delta", "plugins": [{"type": "bridge"}, {"type": "bandwidth"}]}"#,
@@ -253,6 +261,18 @@ fn doctor_reports_missing_plugins_and_unowned_bridge_ports() {
     assert!(find("forwarding").is_some());
     let shaping = find("ifb, tbf, ingress, u32 and mirred").expect("bandwidth's kernel needs probed");
     assert_eq!(shaping["status"], "ok", "{shaping}");
+    let dhcp = find("no dhcp daemon answers").expect("the missing dhcp daemon reported");
+    assert_eq!(dhcp["status"], "fail", "{dhcp}");
+    // With a daemon listening there, the finding turns ok.
+    let _listener = std::os::unix::net::UnixListener::bind(&dhcp_socket).unwrap();
+    let (_, stdout, _) = fx.cnictl(&["doctor", "-o", "json"]);
+    let findings: Value = serde_json::from_str(&stdout).unwrap();
+    let answered = findings.as_array().unwrap().iter().any(|f| {
+        f["check"] == "dhcp daemon"
+            && f["status"] == "ok"
+            && f["detail"].as_str().unwrap().contains("epsilon")
+    });
+    assert!(answered, "{findings}");
 }
 
 #[test]

@@ -339,6 +339,39 @@ fn plugin_path(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkLi
 }
 
 /// The host-local store of a plugin's IPAM, if it uses host-local.
+/// Where the reference's dhcp daemon listens unless the netconf says otherwise.
+const DHCP_SOCKET: &str = "/run/cni/dhcp.sock";
+
+/// Networks with dhcp IPAM need its daemon: each socket they use must answer.
+fn dhcp_daemon(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+    let mut sockets: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for net in networks {
+        for ipam in net.plugins.iter().filter_map(|p| p.get("ipam").and_then(Value::as_object)) {
+            if ipam.get("type").and_then(Value::as_str) == Some("dhcp") {
+                let socket = ipam.get("daemonSocketPath").and_then(Value::as_str).unwrap_or(DHCP_SOCKET);
+                sockets.entry(socket.to_string()).or_default().push(&net.name);
+            }
+        }
+    }
+    for (socket, users) in sockets {
+        let users = users.join(", ");
+        match std::os::unix::net::UnixStream::connect(&socket) {
+            Ok(_) => findings.push(finding(
+                "dhcp daemon",
+                Status::Ok,
+                format!("the dhcp daemon answers on {socket} (used by {users})"),
+                None,
+            )),
+            Err(e) => findings.push(finding(
+                "dhcp daemon",
+                Status::Fail,
+                format!("no dhcp daemon answers on {socket} ({e}); dhcp IPAM of {users} cannot get leases"),
+                Some(format!("start the dhcp plugin's daemon: dhcp daemon -socketpath {socket} (Debian: /usr/lib/cni/dhcp)")),
+            )),
+        }
+    }
+}
+
 fn host_local_store(net: &NetworkList, plugin: &serde_json::Map<String, Value>) -> Option<PathBuf> {
     let ipam = plugin.get("ipam")?.as_object()?;
     if ipam.get("type")?.as_str()? != "host-local" {
@@ -464,6 +497,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     bridge_netfilter(&mut findings);
     netfilter(&mut findings, &networks);
     kernel_features(&mut findings, &networks);
+    dhcp_daemon(&mut findings, &networks);
     plugin_path(&mut findings, ctx, &networks);
     stale_state(&mut findings, ctx, &networks);
 
