@@ -15,15 +15,15 @@ fn sbr_conf(lab: &HostLab, extra: Value) -> String {
     with_keys(conf, &extra).to_string()
 }
 
-fn pings(lab: &HostLab, from: Option<&str>) -> bool {
-    let mut args = vec!["ping", "-c1", "-W1"];
-    if let Some(source) = from {
-        args.extend(["-I", source]);
-    }
-    let gateway = lab.gateway();
-    args.push(&gateway);
-    in_netns(&lab.container.name, args[0])
-        .args(&args[1..])
+/// Retried until it answers (positive checks).
+fn reaches(lab: &HostLab, from: &[&str]) -> bool {
+    ping_with(Some(&lab.container.name), from, &lab.gateway())
+}
+
+/// One try (negative checks: no route fails at once).
+fn answers_once(lab: &HostLab) -> bool {
+    in_netns(&lab.container.name, "ping")
+        .args(["-c1", "-W1", &lab.gateway()])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
@@ -33,7 +33,7 @@ fn pings(lab: &HostLab, from: Option<&str>) -> bool {
 fn routes_follow_the_source_address_and_del_removes_the_rule() {
     let lab = HostLab::new("10.238", 1);
     let ip = lab.container_ip();
-    assert!(pings(&lab, None), "before sbr the gateway answers");
+    assert!(reaches(&lab, &[]), "before sbr the gateway answers");
     let conf = sbr_conf(&lab, json!({}));
     let add = lab.run_ours("sbr", "ADD", &conf);
     assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
@@ -46,8 +46,8 @@ fn routes_follow_the_source_address_and_del_removes_the_rule() {
     assert!(table.contains("10.238.1.0/24 dev eth0"), "{table}");
     let main = lab.container.output(&["ip", "route", "show"]);
     assert!(!main.contains("eth0"), "the main table keeps no eth0 route: {main}");
-    assert!(pings(&lab, Some(&ip)), "from the container's address, table 100 routes to the gateway");
-    assert!(!pings(&lab, None), "without a source address there is no route");
+    assert!(reaches(&lab, &["-I", &ip]), "from the container's address, table 100 routes to the gateway");
+    assert!(!answers_once(&lab), "without a source address there is no route");
 
     let del = lab.run_ours("sbr", "DEL", &conf);
     assert_eq!(del.code, 0, "{}", del.stdout);

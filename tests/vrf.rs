@@ -46,7 +46,10 @@ fn the_interface_joins_the_vrf_and_del_removes_it() {
             .unwrap_or(false)
     };
     assert!(!pings(&[]), "outside the VRF there is no route");
-    assert!(pings(&["-I", "vrf0"]), "through the VRF the gateway answers");
+    assert!(
+        ping_with(Some(&lab.container.name), &["-I", "vrf0"], &lab.gateway()),
+        "through the VRF the gateway answers"
+    );
 
     let check = lab.run_ours("vrf", "CHECK", &conf);
     assert_eq!(check.code, 0, "{}", check.stdout);

@@ -339,13 +339,20 @@ pub fn bridge_ports(bridge: &str) -> Vec<String> {
 /// Pings `address` once from inside `netns` (the host when `None`),
 /// retrying for a few seconds while IPv6 duplicate address detection runs.
 pub fn ping(netns: Option<&str>, address: &str) -> bool {
+    ping_with(netns, &[], address)
+}
+
+/// `ping` with extra options (`-I SOURCE`, `-I VRF`), retried the same way.
+pub fn ping_with(netns: Option<&str>, options: &[&str], address: &str) -> bool {
     for _ in 0..30 {
         let mut cmd = match netns {
             Some(ns) => in_netns(ns, "ping"),
             None => Command::new("ping"),
         };
         let status = cmd
-            .args(["-c1", "-W1", address])
+            .args(["-c1", "-W1"])
+            .args(options)
+            .arg(address)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
