@@ -17,12 +17,6 @@ fn conf(wire: &Wire, select: Value) -> String {
     with_keys(conf, &select).to_string()
 }
 
-fn with_prev(conf: &str, result: &Value) -> String {
-    let mut conf: Value = serde_json::from_str(conf).unwrap();
-    conf["prevResult"] = result.clone();
-    conf.to_string()
-}
-
 /// `ip -j link show mvm0` in the host netns (Null when it is not there).
 fn host_device(wire: &Wire) -> Value {
     let text = wire.host.output(&["ip", "-j", "link", "show", "mvm0"]);

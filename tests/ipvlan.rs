@@ -17,12 +17,6 @@ fn ipvlan_conf(wire: &Wire, extra: Value) -> String {
     with_keys(conf, &extra).to_string()
 }
 
-fn with_prev(conf: &str, result: &Value) -> String {
-    let mut conf: Value = serde_json::from_str(conf).unwrap();
-    conf["prevResult"] = result.clone();
-    conf.to_string()
-}
-
 #[test]
 #[ignore = "needs ipvlan: runs in the kernel VM tier"]
 fn the_ipvlan_carries_traffic_in_each_mode_and_del_removes_it() {

@@ -25,12 +25,6 @@ fn reference(wire: &Wire, command: &str, conf: &str) -> Outcome {
     wire.reference("macvlan", command, "eth0", conf)
 }
 
-fn with_prev(conf: &str, result: &Value) -> String {
-    let mut conf: Value = serde_json::from_str(conf).unwrap();
-    conf["prevResult"] = result.clone();
-    conf.to_string()
-}
-
 #[test]
 fn the_macvlan_carries_traffic_and_del_removes_it() {
     let wire = Wire::new("10.232", 1);

@@ -18,12 +18,6 @@ fn vlan_conf(wire: &Wire, extra: Value) -> String {
     with_keys(conf, &extra).to_string()
 }
 
-fn with_prev(conf: &str, result: &Value) -> String {
-    let mut conf: Value = serde_json::from_str(conf).unwrap();
-    conf["prevResult"] = result.clone();
-    conf.to_string()
-}
-
 #[test]
 #[ignore = "needs 802.1q: runs in the kernel VM tier"]
 fn the_vlan_carries_tagged_traffic_and_del_removes_it() {

@@ -429,9 +429,7 @@ impl<'a> Attachment<'a> {
 
     /// The conf with `prevResult` set, for CHECK and DEL.
     pub fn with_prev(&self, result: &Value) -> String {
-        let mut conf: Value = serde_json::from_str(&self.conf).expect("conf JSON");
-        conf["prevResult"] = result.clone();
-        conf.to_string()
+        with_prev(&self.conf, result)
     }
 }
 
@@ -439,6 +437,13 @@ impl Drop for Attachment<'_> {
     fn drop(&mut self) {
         let _ = self.call(&self.del_plugin.clone(), "DEL", &self.cni_path.clone(), &self.conf.clone());
     }
+}
+
+/// A netconf (JSON text) with `prevResult` set, for CHECK and DEL.
+pub fn with_prev(conf: &str, result: &Value) -> String {
+    let mut conf: Value = serde_json::from_str(conf).expect("conf JSON");
+    conf["prevResult"] = result.clone();
+    conf.to_string()
 }
 
 /// A netconf with the keys of `extra` set on top (each test's variations of a base config).

@@ -189,6 +189,14 @@ pub fn apply(args: &CmdArgs, netns: &Netns, result: &mut CniResult, announce: bo
     })
 }
 
+/// The undo steps of an ADD that made the container interface `index` in
+/// `netns`: deleting it again.
+pub fn undo_link(netns: &Netns, index: u32) -> crate::rollback::Rollback<'_> {
+    let mut rollback = crate::rollback::Rollback::new();
+    rollback.push(move || crate::veth::undo_in(netns, index));
+    rollback
+}
+
 /// The end of an ADD for a plugin that made the container interface
 /// `link`: when the netconf names an IPAM plugin, its addresses go on the
 /// interface (none: L2 only); then the DNS settings, and the undo steps

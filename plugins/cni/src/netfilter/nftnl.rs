@@ -611,18 +611,25 @@ pub fn available() -> bool {
 }
 
 /// A table's chain names and the rules of one of its chains (the kernel
-/// filters them); `None` when the table does not exist.
+/// filters them); `None` when the table or the chain does not exist.
 pub fn list_chain_rules(family: u8, table: &str, chain: &str) -> Result<Option<Listing>, CniError> {
-    list(family, table, Some(chain))
+    Ok(list(family, table, &[chain])?.filter(|listing| listing.chains.iter().any(|c| c == chain)))
+}
+
+/// A table's chain names and the rules of those of `chains` it has, from
+/// one chain dump and one rule dump per chain; `None` when the table does
+/// not exist (or, on some kernels, an empty listing).
+pub fn list_rules(family: u8, table: &str, chains: &[&str]) -> Result<Option<Listing>, CniError> {
+    list(family, table, chains)
 }
 
 /// A table's chain names only (no rules); `None` or an empty list when
 /// the table does not exist (kernels differ).
 pub fn list_chains(family: u8, table: &str) -> Result<Option<Vec<String>>, CniError> {
-    Ok(list(family, table, None)?.map(|listing| listing.chains))
+    Ok(list(family, table, &[])?.map(|listing| listing.chains))
 }
 
-fn list(family: u8, table: &str, rules_of: Option<&str>) -> Result<Option<Listing>, CniError> {
+fn list(family: u8, table: &str, rules_of: &[&str]) -> Result<Option<Listing>, CniError> {
     let socket = Socket::open()?;
     let mut body = Vec::new();
     attr_str(&mut body, NFTA_CHAIN_TABLE, table);
@@ -635,34 +642,36 @@ fn list(family: u8, table: &str, rules_of: Option<&str>) -> Result<Option<Listin
             chains.push(text(name));
         }
     }
-    let Some(chain) = rules_of else { return Ok(Some(Listing { chains, rules: Vec::new() })) };
-    attr_str(&mut body, NFTA_RULE_CHAIN, chain);
-    let Some(rule_msgs) = socket.dump(NFT_MSG_GETRULE, family, &body)? else { return Ok(None) };
     let mut rules = Vec::new();
-    for msg in &rule_msgs {
-        let attrs = attributes(msg);
-        if !attrs.iter().any(|(k, v)| *k == NFTA_RULE_TABLE && text(v) == table) {
-            continue;
-        }
-        let chain =
-            attrs.iter().find(|(k, _)| *k == NFTA_RULE_CHAIN).map(|(_, v)| text(v)).unwrap_or_default();
-        let handle = attrs
-            .iter()
-            .find(|(k, _)| *k == NFTA_RULE_HANDLE)
-            .and_then(|(_, v)| v.get(..8))
-            .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
-        let comment =
-            attrs.iter().find(|(k, _)| *k == NFTA_RULE_USERDATA).map(|(_, v)| comment_from_udata(v));
-        let expressions = attrs
-            .iter()
-            .find(|(k, _)| *k == NFTA_RULE_EXPRESSIONS)
-            .map(|(_, v)| attributes(v).len())
-            .unwrap_or_default();
-        if let Some(handle) = handle {
-            rules.push(NftRule { chain, handle, comment: comment.unwrap_or_default(), expressions });
-        }
+    // Only chains that exist: asking for another's rules is an error.
+    for chain in rules_of.iter().filter(|c| chains.iter().any(|name| name == *c)) {
+        let mut body = body.clone();
+        attr_str(&mut body, NFTA_RULE_CHAIN, chain);
+        let rule_msgs = socket.dump(NFT_MSG_GETRULE, family, &body)?.unwrap_or_default();
+        rules.extend(rule_msgs.iter().filter_map(|msg| parse_rule(msg, table)));
     }
     Ok(Some(Listing { chains, rules }))
+}
+
+/// One rule of a dump, if it is `table`'s and has a handle.
+fn parse_rule(msg: &[u8], table: &str) -> Option<NftRule> {
+    let attrs = attributes(msg);
+    if !attrs.iter().any(|(k, v)| *k == NFTA_RULE_TABLE && text(v) == table) {
+        return None;
+    }
+    let chain = attrs.iter().find(|(k, _)| *k == NFTA_RULE_CHAIN).map(|(_, v)| text(v)).unwrap_or_default();
+    let handle = attrs
+        .iter()
+        .find(|(k, _)| *k == NFTA_RULE_HANDLE)
+        .and_then(|(_, v)| v.get(..8))
+        .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+    let comment = attrs.iter().find(|(k, _)| *k == NFTA_RULE_USERDATA).map(|(_, v)| comment_from_udata(v));
+    let expressions = attrs
+        .iter()
+        .find(|(k, _)| *k == NFTA_RULE_EXPRESSIONS)
+        .map(|(_, v)| attributes(v).len())
+        .unwrap_or_default();
+    Some(NftRule { chain, handle: handle?, comment: comment.unwrap_or_default(), expressions })
 }
 
 #[cfg(test)]

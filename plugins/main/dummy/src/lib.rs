@@ -6,9 +6,7 @@ use cni::env::{CmdArgs, Command};
 use cni::ipam;
 use cni::netlink::{LinkKind, Netlink};
 use cni::netns::Netns;
-use cni::rollback::Rollback;
 use cni::skel::Plugin;
-use cni::veth::undo_in;
 use cni::{sublink, CniError, CniResult};
 
 /// The dummy plugin.
@@ -34,9 +32,7 @@ impl Plugin for Dummy {
             nl.link_by_name(&ifname)?
                 .ok_or_else(|| CniError::internal(format!("failed to fetch dummy {ifname:?}")))
         })?;
-        let mut rollback = Rollback::new();
-        let (netns_ref, index) = (&netns, link.index);
-        rollback.push(move || undo_in(netns_ref, index));
+        let rollback = sublink::undo_link(&netns, link.index);
         sublink::finish(args, &netns, &link, &net, false, rollback)
     }
 

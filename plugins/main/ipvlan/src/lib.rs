@@ -10,10 +10,8 @@ use cni::ipam;
 use cni::netlink::{ChildKind, LinkKind};
 use cni::netns::Netns;
 use cni::result::null_as_empty;
-use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::sublink::{self, Child};
-use cni::veth::undo_in;
 use cni::{CniError, CniResult};
 use serde::Deserialize;
 
@@ -100,9 +98,7 @@ impl Plugin for Ipvlan {
             mac: None,
         };
         let link = sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create ipvlan"))?;
-        let mut rollback = Rollback::new();
-        let (netns_ref, index) = (&netns, link.index);
-        rollback.push(move || undo_in(netns_ref, index));
+        let rollback = sublink::undo_link(&netns, link.index);
         // Chained without IPAM, the previous result's addresses are used.
         let chained =
             conf.prev.clone().filter(|prev| conf.net.ipam_type().is_empty() && !prev.ips.is_empty());

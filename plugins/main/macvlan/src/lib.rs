@@ -10,10 +10,8 @@ use cni::env::{CmdArgs, Command};
 use cni::ipam;
 use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
 use cni::netns::Netns;
-use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::sublink::{self, Child};
-use cni::veth::undo_in;
 use cni::{CniError, CniResult};
 
 use config::Config;
@@ -56,12 +54,10 @@ impl Plugin for Macvlan {
         };
         let link =
             sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
-        let mut rollback = Rollback::new();
-        let (netns_ref, index) = (&netns, link.index);
-        rollback.push(move || undo_in(netns_ref, index));
+        let rollback = sublink::undo_link(&netns, link.index);
         if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
-            netns.run(|| Netlink::open()?.set_link_up(index, true))?;
+            netns.run(|| Netlink::open()?.set_link_up(link.index, true))?;
         }
         sublink::finish(args, &netns, &link, &conf.net, true, rollback)
     }

@@ -13,9 +13,8 @@ use cni::ipam;
 use cni::netlink::Netlink;
 use cni::netns::Netns;
 use cni::result::null_as_empty;
-use cni::rollback::Rollback;
 use cni::skel::Plugin;
-use cni::veth::{random_veth_name, undo_in};
+use cni::veth::random_veth_name;
 use cni::{sublink, CniError, CniResult};
 use serde::Deserialize;
 
@@ -115,9 +114,7 @@ impl Plugin for Tap {
             nl.link_by_index(link.index)?
                 .ok_or_else(|| CniError::internal(format!("failed to refetch tap {ifname:?}")))
         })?;
-        let mut rollback = Rollback::new();
-        let (netns_ref, index) = (&netns, link.index);
-        rollback.push(move || undo_in(netns_ref, index));
+        let rollback = sublink::undo_link(&netns, link.index);
         sublink::finish(args, &netns, &link, &conf.net, true, rollback)
     }
 

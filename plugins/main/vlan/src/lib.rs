@@ -9,10 +9,8 @@ use cni::ipam;
 use cni::netlink::{ChildKind, Link, LinkKind};
 use cni::netns::Netns;
 use cni::result::null_as_empty;
-use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::sublink::{self, Child};
-use cni::veth::undo_in;
 use cni::{CniError, CniResult};
 use serde::Deserialize;
 
@@ -94,9 +92,7 @@ impl Plugin for Vlan {
             mac: None,
         };
         let link = sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create vlan"))?;
-        let mut rollback = Rollback::new();
-        let (netns_ref, index) = (&netns, link.index);
-        rollback.push(move || undo_in(netns_ref, index));
+        let rollback = sublink::undo_link(&netns, link.index);
         sublink::finish(args, &netns, &link, &conf.net, false, rollback)
     }
 

@@ -101,10 +101,11 @@ fn entry_rule() -> Vec<Expr> {
 }
 
 /// True when a chain holds exactly the rules a plain setup writes there.
-fn in_place(listing: &Option<Listing>, rules: usize, expressions: usize) -> bool {
-    listing.as_ref().is_some_and(|l| {
-        l.rules.len() == rules && l.rules.iter().all(|r| r.comment.is_empty() && r.expressions == expressions)
-    })
+fn in_place(listing: &Listing, chain: &str, rules: usize, expressions: usize) -> bool {
+    let found: Vec<_> = listing.rules.iter().filter(|r| r.chain == chain).collect();
+    listing.chains.iter().any(|c| c == chain)
+        && found.len() == rules
+        && found.iter().all(|r| r.comment.is_empty() && r.expressions == expressions)
 }
 
 /// Sets up the mappings to the container's addresses (one per family) in one transaction.
@@ -131,11 +132,12 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
     // Only what is missing is (re)declared: "adding" an existing chain is an
     // update the kernel frees after an RCU grace period, which the process
     // then waits for when it closes its netlink socket.
-    let all = nftnl::list_chain_rules(family(ipv6), TABLE, HOSTPORTS_ALL)?;
+    // One chain dump, and the rules of the three shared chains.
+    let listing =
+        nftnl::list_rules(family(ipv6), TABLE, &[HOSTPORTS_ALL, "prerouting", "output"])?.unwrap_or_default();
+    let exists = |chain: &str| listing.chains.iter().any(|name| name == chain);
     // A missing table lists as no chains.
-    let chains = nftnl::list_chains(family(ipv6), TABLE)?.unwrap_or_default();
-    let exists = |chain: &str| chains.iter().any(|name| name == chain);
-    if chains.is_empty() {
+    if listing.chains.is_empty() {
         batch.add_table(TABLE, Some(TABLE_COMMENT));
     }
     for chain in [HOSTPORTS, HOSTIP_HOSTPORTS, HOSTPORTS_ALL] {
@@ -157,15 +159,14 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
     }
     // Flushing a base chain also costs a grace period, so the shared
     // chains are rewritten only when they are not as expected.
-    if !in_place(&all, 2, 1) {
+    if !in_place(&listing, HOSTPORTS_ALL, 2, 1) {
         batch.flush_chain(TABLE, HOSTPORTS_ALL);
         batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTIP_HOSTPORTS))], None);
         batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTPORTS))], None);
     }
     if conditions.is_empty() {
         for chain in ["prerouting", "output"] {
-            let listing = nftnl::list_chain_rules(family(ipv6), TABLE, chain)?;
-            if !in_place(&listing, 1, PLAIN_ENTRY_EXPRESSIONS) {
+            if !in_place(&listing, chain, 1, PLAIN_ENTRY_EXPRESSIONS) {
                 batch.flush_chain(TABLE, chain);
                 batch.add_rule(TABLE, chain, &entry_rule(), None);
             }
@@ -223,12 +224,10 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
         (true, true) => 1,
         (true, false) => 2,
     };
+    let listing = nftnl::list_rules(family(ipv6), TABLE, &[HOSTPORTS, MASQUERADING])?.unwrap_or_default();
     for (chain, wanted) in [(HOSTPORTS, mappings), (MASQUERADING, masquerades)] {
-        if wanted == 0 {
-            continue;
-        }
-        let listing = nftnl::list_chain_rules(family(ipv6), TABLE, chain)?.unwrap_or_default();
-        let found = listing.rules.iter().filter(|r| r.comment == conf.container_id).count();
+        let found =
+            listing.rules.iter().filter(|r| r.chain == chain && r.comment == conf.container_id).count();
         if found < wanted {
             return Err(CniError::internal(format!("missing hostport rules in {chain:?} chain")));
         }
@@ -241,11 +240,9 @@ pub fn unforward(container_id: &str) -> Result<(), CniError> {
     let mut batch = Batch::new(FAMILY_IPV4);
     for ipv6 in [false, true] {
         batch.set_family(family(ipv6));
-        for chain in RULE_CHAINS {
-            let Some(listing) = nftnl::list_chain_rules(family(ipv6), TABLE, chain)? else { continue };
-            for rule in listing.rules.iter().filter(|r| r.comment == container_id) {
-                batch.delete_rule(TABLE, chain, rule.handle);
-            }
+        let Some(listing) = nftnl::list_rules(family(ipv6), TABLE, &RULE_CHAINS)? else { continue };
+        for rule in listing.rules.iter().filter(|r| r.comment == container_id) {
+            batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
     batch.commit().map_err(|e| e.context("error deleting nftables rules"))

@@ -66,27 +66,23 @@ fn locked<T: Send>(path: &str, work: impl FnOnce() -> Result<T, CniError> + Send
     netns.run(work)
 }
 
-/// Tables in use by any rule or route.
-fn used_tables(nl: &Netlink) -> Result<BTreeSet<u32>, CniError> {
-    let mut used = BTreeSet::new();
-    for ipv6 in [false, true] {
-        used.extend(nl.rules(ipv6)?.iter().map(|r| r.table));
-        used.extend(nl.routes(ipv6)?.iter().filter_map(|r| r.table));
-    }
-    Ok(used)
-}
-
 /// Rules, default routes and the interface's routes moved into a table per address.
 fn route_by_source(nl: &Netlink, ifname: &str, addresses: &[IpConfig]) -> Result<(), CniError> {
-    let mut used = used_tables(nl)?;
     let link = nl
         .link_by_name(ifname)?
         .ok_or_else(|| CniError::internal(format!("Cannot find network interface {ifname}")))?;
+    // One dump of rules and of routes per family: the tables in use, and
+    // the interface's routes in the main table.
+    let mut used = BTreeSet::new();
     let mut link_routes = Vec::new();
     for ipv6 in [false, true] {
-        link_routes.extend(
-            nl.routes(ipv6)?.into_iter().filter(|r| r.oif == link.index && r.table == Some(MAIN_TABLE)),
-        );
+        used.extend(nl.rules(ipv6)?.iter().map(|r| r.table));
+        for route in nl.routes(ipv6)? {
+            used.extend(route.table);
+            if route.oif == link.index && route.table == Some(MAIN_TABLE) {
+                link_routes.push(route);
+            }
+        }
     }
     let mut table = FIRST_TABLE;
     for address in addresses {
