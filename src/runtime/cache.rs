@@ -134,7 +134,7 @@ impl Cache {
 
 fn read_entry(path: &Path) -> Option<CachedAttachment> {
     let data = std::fs::read(path).ok()?;
-    let entry: CachedAttachment = serde_json::from_slice(&data).ok()?;
+    let entry: CachedAttachment = cni::gojson::from_slice(&data).ok()?;
     (entry.kind == KIND).then_some(entry)
 }
 

@@ -81,7 +81,7 @@ pub struct Runtime {
 }
 
 fn plugin_type(plugin: &Map<String, Value>) -> String {
-    plugin.get("type").and_then(Value::as_str).unwrap_or_default().to_string()
+    cni::gojson::get_in(plugin, "type").and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 /// A plugin's config with the runtime's keys injected, as libcni builds it.
@@ -98,7 +98,7 @@ fn build_config(
         conf.insert("prevResult".into(), prev.clone());
     }
     if let Some(rt) = rt {
-        let capabilities = plugin.get("capabilities").and_then(Value::as_object);
+        let capabilities = cni::gojson::get_in(plugin, "capabilities").and_then(Value::as_object);
         let runtime_config: Map<String, Value> = capabilities
             .into_iter()
             .flatten()

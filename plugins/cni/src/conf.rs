@@ -1,8 +1,10 @@
 //! Network configuration as plugins receive it on stdin.
 //!
-//! Each plugin declares its own netconf struct; `parse` decodes it and, on
-//! a wrong type, names the key at fault (`ipam.ranges[0][0].subnet`).
-//! Unknown keys are ignored, as the spec requires.
+//! Each plugin declares its own netconf struct; `parse` decodes it with
+//! Go's key rules (`gojson`: case-insensitive keys, the later duplicate
+//! wins) and, on a wrong type, names the key at fault
+//! (`ipam.ranges[0][0].subnet`). Unknown keys are ignored, as the spec
+//! requires.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{CniError, ErrorCode};
+use crate::gojson::{self, GoValue, Node};
 use crate::result::{null_as_empty, CniResult, Dns};
 
 /// The keys every netconf may carry, whatever its plugin.
@@ -60,7 +63,7 @@ pub struct Attachment {
 impl NetConf {
     /// The IPAM plugin's type; empty when there is no IPAM section.
     pub fn ipam_type(&self) -> &str {
-        self.ipam.as_ref().and_then(|i| i.get("type")).and_then(|t| t.as_str()).unwrap_or_default()
+        self.ipam.as_ref().and_then(|i| gojson::get(i, "type")).and_then(|t| t.as_str()).unwrap_or_default()
     }
 
     /// The previous result converted to canonical form, if one was given.
@@ -79,8 +82,9 @@ impl NetConf {
 
 /// Decodes stdin into a plugin's netconf type; errors name the key.
 pub fn parse<T: DeserializeOwned>(stdin: &[u8]) -> Result<T, CniError> {
-    let mut de = serde_json::Deserializer::from_slice(stdin);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let node: Node = serde_json::from_slice(stdin)
+        .map_err(|e| CniError::new(ErrorCode::Decoding, format!("failed to parse network config: {e}")))?;
+    serde_path_to_error::deserialize(GoValue(&node)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let msg = if path == "." || path.is_empty() {
@@ -95,7 +99,7 @@ pub fn parse<T: DeserializeOwned>(stdin: &[u8]) -> Result<T, CniError> {
 /// Decodes a JSON value (a section of the netconf) into a type; errors
 /// name the key below `prefix`.
 pub fn parse_value<T: DeserializeOwned>(value: &serde_json::Value, prefix: &str) -> Result<T, CniError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(GoValue(&Node::from(value))).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let key = if path == "." { prefix.to_string() } else { format!("{prefix}.{path}") };

@@ -69,11 +69,9 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             priority: route.priority,
             table: route.table.and_then(|t| u32::try_from(t).ok()),
         };
-        nl.add_route(&spec).map_err(|e| {
-            CniError::internal(format!(
-                "failed to add route '{} via {gw:?} dev {ifname}': {}",
-                route.dst, e.msg
-            ))
+        nl.append_route(&spec).map_err(|e| {
+            let via = gw.map(|gw| format!(" via {gw}")).unwrap_or_default();
+            CniError::internal(format!("failed to add route '{}{via} dev {ifname}': {}", route.dst, e.msg))
         })?;
     }
     Ok(link)

@@ -10,6 +10,7 @@ pub mod conf;
 pub mod conflist;
 pub mod env;
 pub mod error;
+pub mod gojson;
 pub mod iface;
 pub mod invoke;
 pub mod ipam;

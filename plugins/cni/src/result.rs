@@ -185,7 +185,8 @@ impl CniResult {
     /// `cniVersion` wins; `fallback` is used when it has none, as libcni
     /// does with the netconf's version.
     pub fn from_json(value: &serde_json::Value, fallback: &str) -> Result<CniResult, CniError> {
-        let declared = value.get("cniVersion").and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+        let declared =
+            crate::gojson::get(value, "cniVersion").and_then(|v| v.as_str()).filter(|v| !v.is_empty());
         let ver = declared.unwrap_or(fallback);
         if !version::is_supported(ver) {
             return Err(CniError::new(
@@ -194,8 +195,7 @@ impl CniResult {
             ));
         }
         if is_legacy(ver) {
-            let wire: WireLegacy =
-                serde_json::from_value(value.clone()).map_err(|e| decode_error("result", e))?;
+            let wire: WireLegacy = crate::gojson::from_value(value).map_err(|e| decode_error("result", e))?;
             let mut result = CniResult { dns: wire.dns, ..Default::default() };
             for ip in [wire.ip4, wire.ip6].into_iter().flatten() {
                 result.ips.push(IpConfig { interface: None, address: ip.ip, gateway: ip.gateway });
@@ -203,8 +203,7 @@ impl CniResult {
             }
             return Ok(result);
         }
-        let wire: WireCurrent =
-            serde_json::from_value(value.clone()).map_err(|e| decode_error("result", e))?;
+        let wire: WireCurrent = crate::gojson::from_value(value).map_err(|e| decode_error("result", e))?;
         Ok(CniResult {
             interfaces: wire.interfaces,
             ips: wire

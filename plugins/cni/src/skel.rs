@@ -119,7 +119,7 @@ fn serve(
     if version::is_supported(&config_version) {
         *error_version = config_version.clone();
     }
-    match config.get("name") {
+    match crate::gojson::get(&config, "name") {
         Some(serde_json::Value::String(name)) => validate_network_name(name)?,
         None | Some(serde_json::Value::Null) => return Err(CniError::config("missing network name")),
         Some(_) => return Err(CniError::new(ErrorCode::Decoding, "network name must be a string")),

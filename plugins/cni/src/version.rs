@@ -59,7 +59,7 @@ pub fn is_supported(version: &str) -> bool {
 
 /// The version a netconf declares; a missing `cniVersion` means 0.1.0.
 pub fn of_config(config: &serde_json::Value) -> Result<String, String> {
-    match config.get("cniVersion") {
+    match crate::gojson::get(config, "cniVersion") {
         None | Some(serde_json::Value::Null) => Ok("0.1.0".to_string()),
         Some(serde_json::Value::String(s)) if s.is_empty() => Ok("0.1.0".to_string()),
         Some(serde_json::Value::String(s)) => Ok(s.clone()),

@@ -93,6 +93,34 @@ impl RouteSpec {
     }
 }
 
+/// As `ip route` prints one: `default via 10.1.0.1 dev #4 metric 100`
+/// (the interface by index: a route names it by index only).
+impl std::fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.dst.prefix() == 0 {
+            f.write_str("default")?;
+        } else {
+            write!(f, "{}", self.dst)?;
+        }
+        if let Some(gw) = self.gw {
+            write!(f, " via {gw}")?;
+        }
+        if self.oif != 0 {
+            write!(f, " dev #{}", self.oif)?;
+        }
+        if let Some(table) = self.table {
+            write!(f, " table {table}")?;
+        }
+        if let Some(src) = self.src {
+            write!(f, " src {src}")?;
+        }
+        if self.priority != 0 {
+            write!(f, " metric {}", self.priority)?;
+        }
+        Ok(())
+    }
+}
+
 fn address(addr: &RouteAddress) -> Option<IpAddr> {
     match addr {
         RouteAddress::Inet(ip) => Some(IpAddr::V4(*ip)),
@@ -107,7 +135,35 @@ impl Netlink {
         let message = route.message(false);
         self.runtime
             .block_on(async { self.handle.route().add(message).execute().await })
-            .map_err(|e| nl_error(&format!("add route {route:?}"), e))
+            .map_err(|e| nl_error(&format!("add route {route}"), e))
+    }
+
+    /// Adds a route beside any with the same destination and metric, as
+    /// the reference's `RouteAddEcmp` does (no NLM_F_EXCL): a second
+    /// default route through another interface is appended (IPv4) or
+    /// becomes a multipath sibling (IPv6). Only an identical route is
+    /// refused, and that counts as done.
+    pub fn append_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+        use futures::StreamExt;
+        use rtnetlink::packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST};
+        use rtnetlink::packet_route::RouteNetlinkMessage;
+        let mut request = NetlinkMessage::from(RouteNetlinkMessage::NewRoute(route.message(false)));
+        request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+        let mut handle = self.handle.clone();
+        let outcome = self.runtime.block_on(async move {
+            let mut replies = handle.request(request)?;
+            while let Some(reply) = replies.next().await {
+                if let rtnetlink::packet_core::NetlinkPayload::Error(err) = reply.payload {
+                    return Err(rtnetlink::Error::NetlinkError(err));
+                }
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(e) if super::is_exists(&e) => Ok(()),
+            Err(e) => Err(nl_error(&format!("add route {route}"), e)),
+        }
     }
 
     /// Adds a route, or replaces one with the same destination, table and metric.
@@ -115,7 +171,7 @@ impl Netlink {
         let message = route.message(false);
         self.runtime
             .block_on(async { self.handle.route().add(message).replace().execute().await })
-            .map_err(|e| nl_error(&format!("replace route {route:?}"), e))
+            .map_err(|e| nl_error(&format!("replace route {route}"), e))
     }
 
     /// Deletes a route; one already gone is no error.
@@ -124,7 +180,7 @@ impl Netlink {
         match self.runtime.block_on(async { self.handle.route().del(message).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
-            Err(e) => Err(nl_error(&format!("delete route {route:?}"), e)),
+            Err(e) => Err(nl_error(&format!("delete route {route}"), e)),
         }
     }
 

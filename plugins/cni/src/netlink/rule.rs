@@ -67,7 +67,10 @@ impl Netlink {
         match self.runtime.block_on(async { self.handle.rule().del(rule.message.clone()).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
-            Err(e) => Err(nl_error(&format!("delete rule {:?} lookup {}", rule.source, rule.table), e)),
+            Err(e) => {
+                let from = rule.source.map(|ip| ip.to_string()).unwrap_or_else(|| "all".to_string());
+                Err(nl_error(&format!("delete rule from {from} lookup {}", rule.table), e))
+            }
         }
     }
 }

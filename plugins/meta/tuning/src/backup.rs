@@ -66,7 +66,7 @@ pub fn save(link: &Link, conf: &Config, file: &PathBuf) -> Result<(), CniError> 
 /// file; nothing saved or no interface is no error.
 pub fn restore(nl: &Netlink, ifname: &str, file: &PathBuf) -> Result<(), CniError> {
     let Ok(text) = std::fs::read(file) else { return Ok(()) };
-    let Ok(saved) = serde_json::from_slice::<Saved>(&text) else { return Ok(()) };
+    let Ok(saved) = cni::gojson::from_slice::<Saved>(&text) else { return Ok(()) };
     let Some(link) = nl.link_by_name(ifname)? else { return Ok(()) };
     let mut errors = Vec::new();
     if saved.mtu != 0 {

@@ -122,7 +122,7 @@ fn reject_duplicate_sysctls(stdin: &[u8]) -> Result<(), CniError> {
         #[serde(default)]
         sysctl: Option<Keys>,
     }
-    let holder: Holder = serde_json::from_slice(stdin).unwrap_or_default();
+    let holder: Holder = cni::gojson::from_slice(stdin).unwrap_or_default();
     match holder.sysctl {
         Some(Keys(Err(e))) => Err(CniError::config(e)),
         _ => Ok(()),

@@ -117,7 +117,7 @@ fn add_interface(nl: &Netlink, vrf: &Link, table: u32, ifname: &str) -> Result<(
     for route in saved {
         let mut moved = route.clone();
         moved.table = Some(table);
-        nl.replace_route(&moved).map_err(|e| e.context(format!("could not add route {route:?}")))?;
+        nl.replace_route(&moved).map_err(|e| e.context(format!("could not add route {route}")))?;
     }
     Ok(())
 }
