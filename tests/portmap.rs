@@ -5,6 +5,9 @@
 //! 127.0.0.1 (output, route_localnet, masquerade), and the container
 //! reaches itself (hairpin). The iptables layout is compared line by line
 //! with the reference's, and state is handed over in both directions.
+//! Mappings are per network and container: a container on two networks
+//! keeps one network's ports when the other's are deleted, and DEL cleans
+//! whatever its netconf says and without a netns.
 //! Subnets 10.230.N.0/24 and fd00:230:N::/64 belong to this file.
 
 mod common;
@@ -162,7 +165,9 @@ fn nftables_rules_are_the_reference_layout() {
     let add = lab.ours("ADD", &conf);
     assert_eq!(add.code, 0, "{}", add.stdout);
     let table = lab.nft("ip");
-    let id = &lab.id;
+    // The reference comments with the container ID; ours adds the network,
+    // so one network's DEL leaves the container's other mappings alone.
+    let id = &format!("{} {}", lab.id, lab.network);
     for line in [
         "comment \"CNI portmap plugin\"".to_string(),
         format!("tcp dport 20031 dnat to {ip}:80 comment \"{id}\""),
@@ -190,7 +195,8 @@ fn nftables_rules_are_the_reference_layout() {
     let del = lab.ours("DEL", &conf);
     assert_eq!(del.code, 0, "{}", del.stdout);
     let table = lab.nft("ip");
-    assert!(!table.contains(id.as_str()) && table.contains("comment \"pmother\""), "{table}");
+    let other_comment = format!("comment \"pmother {}\"", lab.network);
+    assert!(!table.contains(id.as_str()) && table.contains(&other_comment), "{table}");
 }
 
 #[test]
@@ -357,4 +363,154 @@ fn add_forgets_udp_connections_to_the_mapped_port() {
     assert_eq!(add.code, 0, "{}", add.stdout);
     assert_eq!(udp_entries(&lab, 20091), 0, "the mapped port's entry is gone");
     assert_eq!(udp_entries(&lab, 20092), 1, "other ports' entries stay");
+}
+
+#[test]
+fn go_cased_port_mappings_from_containerd_are_read_as_the_reference_reads_them() {
+    // The exact runtimeConfig containerd 1.6's go-cni writes (Go field names).
+    let lab = Lab::new("10.230", 10);
+    let client = lab.client();
+    let conf = lab.conf(
+        json!([{"HostPort": 20100, "ContainerPort": CONTAINER_PORT, "Protocol": "tcp", "HostIP": ""}]),
+        json!({}),
+    );
+    let add = lab.ours("ADD", &conf);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let server = serve(&lab.container, 1);
+    assert_eq!(
+        connect_from(&client, "10.230.110.1:20100").as_deref(),
+        Some("10.230.110.2"),
+        "the Go-cased mapping forwards the port"
+    );
+    server.join().unwrap();
+    assert_eq!(lab.ours("CHECK", &conf).code, 0);
+    let del = lab.ours("DEL", &conf);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    assert!(!lab.nft("ip").contains(&lab.id), "rules left: {}", lab.nft("ip"));
+}
+
+/// A second bridge network (`labbr1`, 10.230.(N+50).0/24, eth1, its own
+/// default route) on the lab's container.
+fn second_network(lab: &Lab, store: &Path) -> (String, Value) {
+    let network = unique("labm");
+    let conf = json!({"cniVersion": "1.0.0", "name": network, "type": "bridge", "bridge": "labbr1",
+        "isGateway": true, "isDefaultGateway": true, "hairpinMode": true,
+        "ipam": {"type": "host-local", "ranges": [[{"subnet": format!("10.230.{}.0/24", lab.n + 50)}]],
+                 "dataDir": store}});
+    let path = lab.plugins.path().to_str().unwrap();
+    let out = run_plugin_in(
+        &lab.host,
+        &lab.plugins.plugin("bridge"),
+        &cni_env("ADD", &lab.id, &lab.container.path(), "eth1", path),
+        &conf.to_string(),
+    );
+    assert_eq!(out.code, 0, "second bridge ADD: {}", out.stdout);
+    (network, out.json)
+}
+
+#[test]
+fn del_of_one_network_keeps_the_other_networks_ports_on_both_backends() {
+    for (n, backend) in [(11u8, "nftables"), (12, "iptables")] {
+        let lab = Lab::new("10.230", n);
+        let store = tempfile::tempdir().unwrap();
+        let client = lab.client();
+        let (second, second_result) = second_network(&lab, store.path());
+        let defaults = lab.container.output(&["ip", "-4", "route", "show", "default"]);
+        assert_eq!(defaults.lines().count(), 2, "a default route per interface: {defaults}");
+
+        let port_a = 20000 + 100 * n as u16;
+        let port_b = port_a + 1;
+        let first_conf = lab.conf(
+            json!([{"hostPort": port_a, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]),
+            json!({"backend": backend}),
+        );
+        let mut second_conf: Value = serde_json::from_str(&lab.conf(
+            json!([{"hostPort": port_b, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]),
+            json!({"backend": backend, "name": second}),
+        ))
+        .unwrap();
+        second_conf["prevResult"] = second_result;
+        let second_conf = second_conf.to_string();
+        let path = lab.plugins.path().to_str().unwrap().to_string();
+        let on_eth1 = |command: &str, conf: &str| {
+            run_plugin_in(
+                &lab.host,
+                &lab.plugins.plugin("portmap"),
+                &cni_env(command, &lab.id, &lab.container.path(), "eth1", &path),
+                conf,
+            )
+        };
+        assert_eq!(lab.ours("ADD", &first_conf).code, 0, "{backend}: first network");
+        let add = on_eth1("ADD", &second_conf);
+        assert_eq!(add.code, 0, "{backend}: second network: {}", add.stdout);
+        let host = format!("10.230.{}.1", 100 + n);
+        let server = serve(&lab.container, 2);
+        assert!(connect_from(&client, &format!("{host}:{port_a}")).is_some(), "{backend}: first port");
+        assert!(connect_from(&client, &format!("{host}:{port_b}")).is_some(), "{backend}: second port");
+        server.join().unwrap();
+
+        let del = on_eth1("DEL", &second_conf);
+        assert_eq!(del.code, 0, "{backend}: {}", del.stdout);
+        let server = serve(&lab.container, 1);
+        assert!(
+            connect_from(&client, &format!("{host}:{port_a}")).is_some(),
+            "{backend}: the first network's port still answers after the second's DEL"
+        );
+        server.join().unwrap();
+        let _server = serve(&lab.container, 1);
+        assert_eq!(connect_from(&client, &format!("{host}:{port_b}")), None, "{backend}: second port closed");
+        assert_eq!(lab.ours("CHECK", &first_conf).code, 0, "{backend}: the first network checks");
+        assert_eq!(on_eth1("CHECK", &second_conf).code, 1, "{backend}: the second's rules are gone");
+    }
+}
+
+#[test]
+fn del_cleans_whatever_the_netconf_says_and_without_a_netns() {
+    let lab = Lab::new("10.230", 13);
+    let good =
+        lab.conf(json!([{"hostPort": 20130, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]), json!({}));
+    for (backend, bad) in [
+        ("nftables", json!([{"hostPort": 0, "containerPort": -1, "protocol": "icmp", "hostIP": "nope"}])),
+        ("iptables", json!("not a list")),
+    ] {
+        let mapping = json!([{"hostPort": 20130, "containerPort": 80, "protocol": "tcp"}]);
+        let add = lab.ours("ADD", &lab.conf(mapping, json!({"backend": backend})));
+        assert_eq!(add.code, 0, "{backend}: {}", add.stdout);
+        // A DEL whose mappings and options ADD would reject, or with none at all.
+        let del = lab.ours("DEL", &lab.conf(bad, json!({"backend": "bpf", "markMasqBit": 99})));
+        assert_eq!(del.code, 0, "{backend}: {}", del.stdout);
+        assert!(!lab.nft("ip").contains(&lab.id), "{backend}: nftables rules left");
+        assert!(!lab.saved(false).contains("CNI-DN-"), "{backend}: iptables chain left");
+    }
+    // The netns gone (a node reboot): DEL with an empty CNI_NETNS.
+    assert_eq!(lab.ours("ADD", &good).code, 0);
+    let path = lab.plugins.path().to_str().unwrap();
+    let mut env = cni_env("DEL", &lab.id, "", "eth0", path);
+    env.retain(|(k, _)| *k != "CNI_NETNS");
+    env.push(("CNI_NETNS", ""));
+    let del = run_plugin_in(&lab.host, &lab.plugins.plugin("portmap"), &env, &lab.conf(json!([]), json!({})));
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    assert!(!lab.nft("ip").contains(&lab.id), "rules left after a DEL without netns");
+}
+
+#[test]
+fn del_removes_rules_of_the_id_only_layout() {
+    // The reference's nftables portmap (and ours before) commented rules
+    // with the container ID alone; a node upgraded with such rules in place
+    // gets them removed by DEL.
+    let lab = Lab::new("10.230", 14);
+    let conf =
+        lab.conf(json!([{"hostPort": 20140, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]), json!({}));
+    assert_eq!(lab.ours("ADD", &conf).code, 0);
+    let old = format!(
+        "add rule ip cni_hostport hostports tcp dport 20141 dnat to {}:80 comment \"{}\"",
+        lab.container_ip(),
+        lab.id
+    );
+    lab.host.exec(&["nft", &old]);
+    assert!(lab.nft("ip").contains("dport 20141"));
+    let del = lab.ours("DEL", &conf);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    let left = lab.nft("ip");
+    assert!(!left.contains("dport 20141") && !left.contains("dport 20140"), "{left}");
 }

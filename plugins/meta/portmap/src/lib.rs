@@ -1,7 +1,8 @@
 //! `portmap`: a chained plugin that forwards host ports to a container
 //! (`runtimeConfig.portMappings`), with the reference's nftables table or
 //! iptables chains, so either implementation checks and removes the
-//! other's rules. DEL removes an attachment's rules from both backends.
+//! other's rules. DEL removes an attachment's rules from both backends,
+//! whatever its netconf says besides the network name.
 //! After ADD, conntrack entries of mapped UDP ports are deleted, so that
 //! traffic tracked before the mapping existed follows it.
 
@@ -91,17 +92,17 @@ impl Plugin for Portmap {
         Ok(result)
     }
 
+    /// DEL needs only the attachment's identity: whatever the mappings,
+    /// backend or options say (or fail to say), the attachment's rules go
+    /// from both backends and both families, as ADD of either backend or
+    /// the reference left them.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = config::load(args)?;
-        if conf.mappings.is_empty() {
-            return Ok(());
-        }
-        // Whichever backend ADD used (or the reference did), and both families.
-        let nft = match nft::unforward(&conf.container_id) {
+        let network = config::network_name(&args.stdin);
+        let nft = match nft::unforward(&network, &args.container_id) {
             Err(e) if cni::netfilter::nftnl::available() => Err(e),
             _ => Ok(()),
         };
-        nft.and(ipt::unforward(&conf.net.name, &conf.container_id))
+        nft.and(ipt::unforward(&network, &args.container_id))
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

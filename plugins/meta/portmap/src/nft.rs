@@ -2,7 +2,10 @@
 //! families, with the reference's chains (prerouting and output jump to
 //! hostports_all, which jumps to hostip_hostports and hostports; masquerading
 //! in postrouting) and one rule per mapping commented with the container
-//! ID, so DEL finds an attachment's rules by comment.
+//! ID and the network (`attachment_comment`), so DEL and CHECK find one
+//! attachment's rules and leave the container's other networks' mappings
+//! alone. Rules commented with the ID alone (the reference's layout, and
+//! ours before) are taken as the container's on every network.
 //!
 //! Rules go in over netlink, built as nft compiles them. Conditions
 //! (`conditionsV4`/`V6`) are nft syntax: the entry rules that carry them are
@@ -26,6 +29,25 @@ const HOSTPORTS_ALL: &str = "hostports_all";
 const MASQUERADING: &str = "masquerading";
 /// The chains holding per-container rules.
 const RULE_CHAINS: [&str; 3] = [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING];
+
+/// nft keeps comments of at most 128 bytes, the terminating NUL included.
+const COMMENT_MAX: usize = 127;
+
+/// The comment on one attachment's rules: `<containerID> <network>`, the
+/// network as a 16-digit hash (`#...`) when both would not fit.
+pub fn attachment_comment(network: &str, container_id: &str) -> String {
+    let plain = format!("{container_id} {network}");
+    if plain.len() <= COMMENT_MAX {
+        return plain;
+    }
+    format!("{container_id} #{}", cni::netfilter::hash_with_prefix(16, "", network))
+}
+
+/// Whether a rule's comment marks it as the attachment's: its own
+/// comment, or the container ID alone (the reference's layout).
+fn is_attachment_rule(comment: &str, own: &str, container_id: &str) -> bool {
+    comment == own || comment == container_id
+}
 
 /// NF_INET_* hooks and the nat priorities nft calls dstnat and srcnat.
 const HOOK_PREROUTING: u32 = 0;
@@ -172,7 +194,8 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
             }
         }
     }
-    let comment = conf.container_id.as_str();
+    let comment = attachment_comment(&conf.net.name, &conf.container_id);
+    let comment = comment.as_str();
     let ip = container.ip();
     for mapping in conf.mappings.iter().filter(|m| m.applies_to(ipv6)) {
         batch.add_rule(TABLE, HOSTPORTS, &dnat_rule(mapping, ip), Some(comment));
@@ -225,9 +248,13 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
         (true, false) => 2,
     };
     let listing = nftnl::list_rules(family(ipv6), TABLE, &[HOSTPORTS, MASQUERADING])?.unwrap_or_default();
+    let own = attachment_comment(&conf.net.name, &conf.container_id);
     for (chain, wanted) in [(HOSTPORTS, mappings), (MASQUERADING, masquerades)] {
-        let found =
-            listing.rules.iter().filter(|r| r.chain == chain && r.comment == conf.container_id).count();
+        let found = listing
+            .rules
+            .iter()
+            .filter(|r| r.chain == chain && is_attachment_rule(&r.comment, &own, &conf.container_id))
+            .count();
         if found < wanted {
             return Err(CniError::internal(format!("missing hostport rules in {chain:?} chain")));
         }
@@ -235,15 +262,35 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
     Ok(())
 }
 
-/// Removes the container's rules of both families; a missing table is no error.
-pub fn unforward(container_id: &str) -> Result<(), CniError> {
+/// Removes the attachment's rules of both families (and the container's
+/// rules in the ID-only layout); a missing table is no error.
+pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
+    let own = attachment_comment(network, container_id);
     let mut batch = Batch::new(FAMILY_IPV4);
     for ipv6 in [false, true] {
         batch.set_family(family(ipv6));
         let Some(listing) = nftnl::list_rules(family(ipv6), TABLE, &RULE_CHAINS)? else { continue };
-        for rule in listing.rules.iter().filter(|r| r.comment == container_id) {
+        for rule in listing.rules.iter().filter(|r| is_attachment_rule(&r.comment, &own, container_id)) {
             batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
     batch.commit().map_err(|e| e.context("error deleting nftables rules"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_name_the_container_and_the_network_within_nfts_limit() {
+        assert_eq!(attachment_comment("podman", "abc"), "abc podman");
+        let id = "f".repeat(64);
+        let long = "n".repeat(100);
+        let comment = attachment_comment(&long, &id);
+        assert!(comment.len() <= COMMENT_MAX, "{comment}");
+        assert!(comment.starts_with(&format!("{id} #")));
+        assert_ne!(comment, attachment_comment(&"m".repeat(100), &id), "other networks differ");
+        assert!(is_attachment_rule("abc", "abc podman", "abc"), "the ID-only layout is the container's");
+        assert!(!is_attachment_rule("abc other", "abc podman", "abc"));
+    }
 }
