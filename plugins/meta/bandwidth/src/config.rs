@@ -114,16 +114,24 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     Ok(Config { net, limits })
 }
 
+/// Go's `uint32(f)` for a float64 as amd64 compiles it: truncated to an
+/// int64, then the low 32 bits. Rust's `as u32` saturates instead, which
+/// differs once a value overflows: containerd sends a burst of 2^32-1
+/// bits when a pod names none, and the buffer in ticks then wraps.
+fn go_u32(value: f64) -> u32 {
+    value as i64 as u32
+}
+
 /// The reference's bucket for a rate (bits/s) and burst (bits): rate and
 /// burst in bytes, the burst as scheduler ticks, and a queue of 25 ms at
-/// the rate plus the burst.
+/// the rate plus the burst, with Go's overflow on every conversion.
 fn bucket(rate_bits: u64, burst_bits: u64) -> Tbf {
     let rate = rate_bits / 8;
     let burst = (burst_bits / 8) as u32;
-    let burst_time = (burst as f64 * TIME_UNITS_PER_SEC / rate as f64) as u32;
-    let buffer = (burst_time as f64 * cni::netlink::tick_in_usec()) as u32;
+    let burst_time = go_u32(burst as f64 * TIME_UNITS_PER_SEC / rate as f64);
+    let buffer = go_u32(burst_time as f64 * cni::netlink::tick_in_usec());
     let latency = TIME_UNITS_PER_SEC * (LATENCY_MS / 1000.0);
-    let limit = ((rate as f64 * latency / TIME_UNITS_PER_SEC) as u32).wrapping_add(burst);
+    let limit = go_u32(rate as f64 * latency / TIME_UNITS_PER_SEC).wrapping_add(burst);
     Tbf { rate, limit, buffer }
 }
 
