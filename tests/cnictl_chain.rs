@@ -6,6 +6,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 
 use base64::Engine as _;
 use common::*;
@@ -247,4 +248,86 @@ fn capabilities_cni_args_and_plugin_dir_additions_reach_the_plugins() {
         assert_eq!(code, 0, "{stderr}");
     }
     assert!(reservations(&data.path().join(&name)).is_empty());
+}
+
+/// Deletes a cnictl attachment on drop, so a failing test leaves no rules.
+struct CnictlAttachment<'a> {
+    conf: &'a Path,
+    cache: &'a Path,
+    plugins: &'a Path,
+    network: String,
+    netns: String,
+}
+
+impl Drop for CnictlAttachment<'_> {
+    fn drop(&mut self) {
+        let _ = run_cnictl(&["del", &self.network, &self.netns], self.conf, self.cache, self.plugins);
+    }
+}
+
+#[test]
+fn go_cased_capability_args_reach_ipam_portmap_and_bandwidth_as_containerd_sends_them() {
+    // CAP_ARGS as containerd's go-cni fills runtimeConfig: Go field names.
+    let plugins = PluginDir::new();
+    let conf = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let name = unique("gocase");
+    let list = json!({"cniVersion": "1.0.0", "name": name, "plugins": [
+        {"type": "bridge", "bridge": bridge.name, "isGateway": true, "capabilities": {"ipRanges": true},
+         "ipam": {"type": "host-local", "dataDir": data.path()}},
+        {"type": "portmap", "backend": "nftables", "capabilities": {"portMappings": true}},
+        {"type": "bandwidth", "capabilities": {"bandwidth": true}},
+    ]});
+    std::fs::write(conf.path().join("10-gocase.conflist"), list.to_string()).unwrap();
+    let ns = TestNetns::new("gocase");
+    let attachment = CnictlAttachment {
+        conf: conf.path(),
+        cache: cache.path(),
+        plugins: plugins.path(),
+        network: name.clone(),
+        netns: ns.name.clone(),
+    };
+    let cap_args = json!({
+        "ipRanges": [[{"Subnet": "10.215.0.0/24", "RangeStart": "10.215.0.77", "RangeEnd": "10.215.0.78",
+                       "Gateway": "10.215.0.1"}]],
+        "portMappings": [{"HostPort": 20150, "ContainerPort": 8080, "Protocol": "tcp", "HostIP": ""}],
+        "bandwidth": {"IngressRate": 10_000_000, "IngressBurst": 4_294_967_295u64,
+                      "EgressRate": 10_000_000, "EgressBurst": 4_294_967_295u64},
+    })
+    .to_string();
+    let (code, stdout, stderr) = run_cnictl_with(
+        &["add", &name, &ns.name, "-o", "json"],
+        conf.path(),
+        cache.path(),
+        plugins.path(),
+        &[("CAP_ARGS", &cap_args)],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let result: Value = serde_json::from_str(&stdout).unwrap_or_default();
+    let address = result["ips"][0]["address"].as_str().unwrap_or_default();
+    assert!(
+        ["10.215.0.77/24", "10.215.0.78/24"].contains(&address),
+        "ipRanges' RangeStart/RangeEnd: {stdout}"
+    );
+    let rules = Command::new("nft").args(["list", "table", "ip", "cni_hostport"]).output().unwrap();
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(rules.contains("tcp dport 20150 dnat to"), "the HostPort mapping: {rules}");
+    let host_veth = result["interfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["name"].as_str().is_some_and(|n| n.starts_with("veth")))
+        .and_then(|i| i["name"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let qdiscs = Command::new("tc").args(["qdisc", "show", "dev", &host_veth]).output().unwrap();
+    let qdiscs = String::from_utf8_lossy(&qdiscs.stdout);
+    assert!(qdiscs.contains("qdisc tbf 1: root") && qdiscs.contains("rate 10Mbit"), "IngressRate: {qdiscs}");
+
+    drop(attachment);
+    let rules = Command::new("nft").args(["list", "table", "ip", "cni_hostport"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&rules.stdout).contains("dport 20150"), "DEL removed the mapping");
+    assert!(reservations(&data.path().join(&name)).is_empty(), "DEL freed the address");
 }
