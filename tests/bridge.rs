@@ -556,3 +556,124 @@ fn layer2_only_attachments_and_disabled_container_interface() {
     assert_eq!((out.code, out.json["code"].as_i64()), (1, Some(7)), "a config error: {}", out.stdout);
     assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null);
 }
+
+/// A result with what differs between two equal setups blanked (names,
+/// MACs, sandbox paths, host addresses), keeping keys, order and route
+/// destinations: its shape.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| match (k.as_str(), v) {
+                    ("dst" | "cniVersion", _) => (k.clone(), v.clone()),
+                    (_, Value::String(_)) => (k.clone(), json!("")),
+                    _ => (k.clone(), shape(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        other => other.clone(),
+    }
+}
+
+/// One container's attachment to a bridge network; the bridge goes on
+/// drop, and the host end of the veth and the routes with the netns.
+struct NetworkOnContainer {
+    result: Value,
+    conf: String,
+    ifname: &'static str,
+    _bridge: TestBridge,
+}
+
+/// ADDs two default-gateway bridge networks to one container (eth0 on the
+/// first subnet, eth1 on the second) with `plugin` (CNI_PATH `path`).
+fn two_networks(
+    plugin: &Path,
+    path: &str,
+    ns: &TestNetns,
+    id: &str,
+    subnets: [&str; 2],
+    store: &Path,
+) -> Vec<NetworkOnContainer> {
+    subnets
+        .iter()
+        .zip(["eth0", "eth1"])
+        .map(|(subnet, ifname)| {
+            let bridge = TestBridge::new();
+            let conf =
+                conf(&bridge.name, store, json!([[{"subnet": subnet}]]), json!({"isDefaultGateway": true}));
+            let out = run_plugin(plugin, &cni_env("ADD", id, &ns.path(), ifname, path), &conf);
+            assert_eq!(out.code, 0, "ADD {ifname} with {}: {}", plugin.display(), out.stdout);
+            NetworkOnContainer { result: out.json, conf, ifname, _bridge: bridge }
+        })
+        .collect()
+}
+
+/// A result's shape with the addresses blanked too. An empty `dns` is
+/// left out: the Debian reference writes `"dns": {}` in 1.x results, ours
+/// omits it (cni::result), and Go reads both the same.
+fn result_shape(result: &Value) -> Value {
+    let mut shaped = shape(result);
+    shaped["ips"].as_array_mut().into_iter().flatten().for_each(|ip| ip["address"] = json!(""));
+    if let Some(map) = shaped.as_object_mut() {
+        if map.get("dns") == Some(&json!({})) {
+            map.remove("dns");
+        }
+    }
+    shaped
+}
+
+#[test]
+fn a_container_on_two_default_gateway_networks_reaches_both_as_with_the_reference() {
+    require_reference();
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap().to_string();
+    let store = tempfile::tempdir().unwrap();
+    let (ours_ns, theirs_ns) = (TestNetns::new("twoo"), TestNetns::new("twor"));
+    let (our_id, their_id) = (unique("twoo"), unique("twor"));
+    let reference = Path::new(REFERENCE_DIR).join("bridge");
+    let ours = two_networks(
+        &plugins.plugin("bridge"),
+        &path,
+        &ours_ns,
+        &our_id,
+        ["10.201.30.0/24", "10.201.31.0/24"],
+        store.path(),
+    );
+    let theirs = two_networks(
+        &reference,
+        REFERENCE_DIR,
+        &theirs_ns,
+        &their_id,
+        ["10.201.32.0/24", "10.201.33.0/24"],
+        store.path(),
+    );
+
+    let defaults = ours_ns.output(&["ip", "-4", "route", "show", "default"]);
+    let devices: Vec<&str> = defaults.lines().filter_map(|l| l.split(" dev ").nth(1)).collect();
+    assert_eq!(devices.len(), 2, "one default route per interface: {defaults}");
+    assert!(devices.iter().any(|d| d.starts_with("eth0")) && devices.iter().any(|d| d.starts_with("eth1")));
+    assert!(ping(Some(&ours_ns.name), "10.201.30.1"), "the first gateway answers");
+    assert!(ping(Some(&ours_ns.name), "10.201.31.1"), "the second gateway answers");
+    let their_defaults = theirs_ns.output(&["ip", "-4", "route", "show", "default"]);
+    assert_eq!(their_defaults.lines().count(), 2, "the reference's too: {their_defaults}");
+    for (our, their) in ours.iter().zip(&theirs) {
+        assert_eq!(
+            result_shape(&our.result),
+            result_shape(&their.result),
+            "the result's shape is the reference's"
+        );
+    }
+
+    let netns_path = ours_ns.path();
+    for network in ours.iter().rev() {
+        let env = cni_env("DEL", &our_id, &netns_path, network.ifname, &path);
+        let out = run_plugin(&plugins.plugin("bridge"), &env, &with_prev(&network.conf, &network.result));
+        assert_eq!(out.code, 0, "DEL {}: {}", network.ifname, out.stdout);
+    }
+    assert!(
+        ours_ns.output(&["ip", "-4", "route", "show", "default"]).is_empty(),
+        "both DELs took their routes"
+    );
+    assert!(reservations(&store.path().join(network_name(&ours[0].conf))).is_empty(), "addresses freed");
+}
