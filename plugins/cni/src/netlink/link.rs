@@ -85,6 +85,17 @@ pub enum ChildKind {
     Vlan { id: u16 },
 }
 
+impl ChildKind {
+    /// The kind as `ip link` names it, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChildKind::Macvlan { .. } => "macvlan",
+            ChildKind::Ipvlan { .. } => "ipvlan",
+            ChildKind::Vlan { .. } => "vlan",
+        }
+    }
+}
+
 /// A child link to create on `parent` (an index in this namespace), made
 /// in `netns` (a netns fd) under `name`.
 pub struct ChildSpec<'a> {
@@ -226,7 +237,13 @@ impl Netlink {
             Ok(Some(msg)) => Ok(Some(link_from_message(&msg))),
             Ok(None) => Ok(None),
             Err(e) if is_no_device(&e) => Ok(None),
-            Err(e) => Err(nl_error(&format!("look up link {by:?}"), e)),
+            Err(e) => {
+                let what = match by {
+                    Ok(index) => format!("index {index}"),
+                    Err(name) => format!("{name:?}"),
+                };
+                Err(nl_error(&format!("look up link {what}"), e))
+            }
         }
     }
 
@@ -367,7 +384,7 @@ impl Netlink {
         match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create {:?} {:?}", spec.kind, spec.name), e)),
+            Err(e) => Err(nl_error(&format!("create {} {:?}", spec.kind.name(), spec.name), e)),
         }
     }
 

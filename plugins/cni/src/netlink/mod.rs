@@ -27,8 +27,16 @@ pub struct Netlink {
     handle: Handle,
 }
 
-fn nl_error(what: &str, err: impl std::fmt::Display) -> CniError {
-    CniError::internal(format!("netlink: {what}: {err}"))
+/// A failed netlink request as the error a runtime shows: what was asked,
+/// then the kernel's errno as the OS words it (`File exists (os error 17)`),
+/// without the crate's "Received a netlink error message" wrapping.
+fn nl_error(what: &str, err: rtnetlink::Error) -> CniError {
+    match errno(&err) {
+        Some(code) => {
+            CniError::internal(format!("netlink: {what}: {}", std::io::Error::from_raw_os_error(code)))
+        }
+        None => CniError::internal(format!("netlink: {what}: {err}")),
+    }
 }
 
 /// The negative errno a netlink request failed with, if it was a kernel error.
@@ -60,11 +68,11 @@ impl Netlink {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()
-            .map_err(|e| nl_error("start runtime", e))?;
+            .map_err(|e| CniError::internal(format!("netlink: start runtime: {e}")))?;
         let handle = {
             let _guard = runtime.enter();
-            let (mut connection, handle, _) =
-                rtnetlink::new_connection().map_err(|e| nl_error("open socket", e))?;
+            let (mut connection, handle, _) = rtnetlink::new_connection()
+                .map_err(|e| CniError::internal(format!("netlink: open socket: {e}")))?;
             // Let the kernel filter dumps (addresses of one link) instead of
             // sending every address of the namespace: ADD stays flat as
             // attachments pile up on a bridge.

@@ -206,3 +206,19 @@ impl Netlink {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_print_as_ip_prints_them() {
+        let mut route = RouteSpec::new("0.0.0.0/0".parse().unwrap(), 5);
+        route.gw = Some("10.247.33.1".parse().unwrap());
+        assert_eq!(route.to_string(), "default via 10.247.33.1 dev #5");
+        let mut route = RouteSpec::new("fd00:1::/64".parse().unwrap(), 0);
+        route.table = Some(100);
+        route.priority = 10;
+        assert_eq!(route.to_string(), "fd00:1::/64 table 100 metric 10");
+    }
+}
