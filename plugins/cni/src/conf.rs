@@ -5,6 +5,12 @@
 //! wins) and, on a wrong type, names the key at fault
 //! (`ipam.ranges[0][0].subnet`). Unknown keys are ignored, as the spec
 //! requires.
+//!
+//! DEL is different ("DEL always cleans"): it must not fail over settings
+//! only ADD uses, so each plugin's DEL reads just the keys it needs through
+//! [`parse_lenient`], with every field marked [`lenient`]: a key of the
+//! wrong type counts as absent. [`DelConf`] holds the keys every DEL may
+//! need (name, IPAM type, prevResult).
 
 use std::collections::BTreeMap;
 
@@ -107,6 +113,75 @@ pub fn parse_value<T: DeserializeOwned>(value: &serde_json::Value, prefix: &str)
     })
 }
 
+/// A field decoder for DEL-side netconf types: the value as the field's
+/// type (with Go's key rules), or the type's default when it is not one
+/// (`"mtu": "1500"`, `"ipMasq": "yes"`, `null`). Use with
+/// `#[serde(default, deserialize_with = "lenient")]`.
+pub fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + DeserializeOwned,
+{
+    let node = Node::deserialize(deserializer)?;
+    Ok(T::deserialize(GoValue(&node)).unwrap_or_default())
+}
+
+/// Decodes stdin into a DEL-side netconf type whose fields are all
+/// [`lenient`]; never fails (input that is not even an object gives the
+/// default), so DEL goes on with whatever the netconf still says.
+pub fn parse_lenient<T: DeserializeOwned + Default>(stdin: &[u8]) -> T {
+    match serde_json::from_slice::<Node>(stdin) {
+        // Only an object: serde would fill a struct from an array by position.
+        Ok(node @ Node::Object(_)) => T::deserialize(GoValue(&node)).unwrap_or_default(),
+        _ => T::default(),
+    }
+}
+
+/// The keys every DEL may need beyond the attachment's identity, parsed
+/// leniently: the network name (rules, stores and devices are named by
+/// it), the IPAM section to pass on, and the previous result (the
+/// addresses, when the interface is gone).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DelConf {
+    /// Spec version of this config.
+    #[serde(rename = "cniVersion", deserialize_with = "lenient")]
+    pub cni_version: String,
+    /// Network name.
+    #[serde(deserialize_with = "lenient")]
+    pub name: String,
+    /// The IPAM section.
+    #[serde(deserialize_with = "lenient")]
+    pub ipam: Option<serde_json::Value>,
+    /// The previous plugin's result (the cached result on a runtime's DEL).
+    #[serde(rename = "prevResult", deserialize_with = "lenient")]
+    pub prev_result: Option<serde_json::Value>,
+}
+
+impl DelConf {
+    /// The lenient parse of a DEL's stdin.
+    pub fn load(stdin: &[u8]) -> DelConf {
+        parse_lenient(stdin)
+    }
+
+    /// The IPAM plugin's type; empty when there is none (or it is not a string).
+    pub fn ipam_type(&self) -> &str {
+        self.ipam.as_ref().and_then(|i| gojson::get(i, "type")).and_then(|t| t.as_str()).unwrap_or_default()
+    }
+
+    /// The previous result in canonical form; `None` when absent or unreadable.
+    pub fn prev_result(&self) -> Option<CniResult> {
+        let value = self.prev_result.as_ref()?;
+        let version = if self.cni_version.is_empty() { "0.1.0" } else { &self.cni_version };
+        CniResult::from_json(value, version).ok()
+    }
+
+    /// The previous result's addresses (empty when there is none).
+    pub fn prev_addresses(&self) -> Vec<ipnetwork::IpNetwork> {
+        self.prev_result().map(|r| r.ips.iter().map(|ip| ip.address).collect()).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +198,55 @@ mod tests {
         assert_eq!(err.code, 6);
         assert!(err.msg.contains("\"mtu\""), "{}", err.msg);
         assert!(parse::<Sample>(br#"{"mtu": 1400, "other": 1}"#).is_ok());
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct DelSample {
+        #[serde(deserialize_with = "lenient")]
+        mtu: Option<u32>,
+        #[serde(rename = "ipMasq", deserialize_with = "lenient")]
+        ip_masq: bool,
+        #[serde(deserialize_with = "lenient")]
+        inner: Inner,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Inner {
+        #[serde(rename = "dataDir", deserialize_with = "lenient")]
+        data_dir: String,
+    }
+
+    #[test]
+    fn lenient_keys_of_the_wrong_type_count_as_absent() {
+        let conf: DelSample =
+            parse_lenient(br#"{"mtu": "1500", "IPMASQ": true, "inner": {"datadir": "/x"}}"#);
+        assert_eq!(conf.mtu, None);
+        assert!(conf.ip_masq, "Go's case-insensitive keys still apply");
+        assert_eq!(conf.inner.data_dir, "/x");
+        let conf: DelSample = parse_lenient(br#"{"mtu": 1400, "ipMasq": "yes", "inner": 5}"#);
+        assert_eq!(conf.mtu, Some(1400));
+        assert!(!conf.ip_masq);
+        assert_eq!(conf.inner.data_dir, "");
+        let conf: DelSample = parse_lenient(b"[1, 2]");
+        assert_eq!(conf.mtu, None);
+    }
+
+    #[test]
+    fn del_conf_reads_what_del_needs_from_a_bad_netconf() {
+        let conf = DelConf::load(
+            br#"{"cniVersion": "1.0.0", "name": "n", "dns": 5, "capabilities": [], "mtu": "x",
+                 "ipam": {"type": "host-local", "subnet": "bogus"},
+                 "prevResult": {"cniVersion": "1.0.0", "ips": [{"address": "10.1.2.3/24"}]}}"#,
+        );
+        assert_eq!(conf.name, "n");
+        assert_eq!(conf.ipam_type(), "host-local");
+        assert_eq!(conf.prev_addresses(), vec!["10.1.2.3/24".parse::<ipnetwork::IpNetwork>().unwrap()]);
+        let conf = DelConf::load(br#"{"name": 5, "ipam": {"type": 1}, "prevResult": "x"}"#);
+        assert_eq!(conf.name, "");
+        assert_eq!(conf.ipam_type(), "");
+        assert!(conf.prev_result().is_none());
     }
 
     #[test]

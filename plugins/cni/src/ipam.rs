@@ -100,12 +100,26 @@ pub fn status(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
 }
 
 /// DEL, GC or STATUS passed to the netconf's IPAM plugin, if it names one
-/// (plugins whose IPAM section is optional).
+/// (plugins whose IPAM section is optional). DEL reads the netconf
+/// leniently, as [`del_if_configured`] does.
 pub fn pass_if_configured(command: crate::env::Command, args: &CmdArgs) -> Result<(), CniError> {
+    if command == Command::Del {
+        return del_if_configured(args);
+    }
     let net: crate::conf::NetConf = crate::conf::parse(&args.stdin)?;
     match net.ipam_type() {
         "" => Ok(()),
         ipam_type => run(ipam_type, command, args).map(|_| ()),
+    }
+}
+
+/// DEL passed to the IPAM plugin the netconf names, if any, found with the
+/// lenient DEL-side parse: a netconf ADD would reject still frees its
+/// addresses. The IPAM plugin gets the same stdin; ours read it leniently too.
+pub fn del_if_configured(args: &CmdArgs) -> Result<(), CniError> {
+    match crate::conf::DelConf::load(&args.stdin).ipam_type() {
+        "" => Ok(()),
+        ipam_type => del(ipam_type, args),
     }
 }
 

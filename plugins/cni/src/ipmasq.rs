@@ -247,7 +247,7 @@ fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError
 }
 
 /// Removes an attachment's masquerading on both backends. `addresses`
-/// says which iptables families to look at.
+/// says which iptables families to look at (none: both).
 pub fn teardown(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     let nft = teardown_nftables(owner);
     let ipt = teardown_iptables(addresses, owner);
@@ -265,12 +265,15 @@ pub fn teardown_nftables(owner: &Owner) -> Result<(), CniError> {
     }
 }
 
-/// The iptables half of `teardown`, for the families of `addresses`.
+/// The iptables half of `teardown`, for the families of `addresses`; for
+/// both when none are known (a DEL whose netns and prevResult are gone
+/// still finds the attachment's chain by its name).
 pub fn teardown_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     let mut errors = Vec::new();
     let chain = netfilter::chain_name(owner.network, owner.container_id);
     for ipv6 in [false, true] {
-        if !addresses.iter().any(|a| a.is_ipv6() == ipv6) || !iptables::chain_may_exist(ipv6, "nat", &chain) {
+        let used = addresses.is_empty() || addresses.iter().any(|a| a.is_ipv6() == ipv6);
+        if !used || !iptables::chain_may_exist(ipv6, "nat", &chain) {
             continue;
         }
         if let Err(e) = teardown_iptables_chain(ipv6, &chain) {

@@ -18,6 +18,24 @@ const NSFS_MAGIC: i64 = 0x6e73_6673;
 /// `statfs` magic of procfs, for `/proc/<pid>/ns/net` itself.
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
+/// Opens `path` and says whether it is a netns (nsfs or procfs). A
+/// missing path is code 3, any other failure code 4.
+fn open_file(path: &str) -> Result<(File, bool), CniError> {
+    let file = File::open(path).map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound {
+            ErrorCode::UnknownContainer
+        } else {
+            ErrorCode::InvalidEnvironment
+        };
+        CniError::new(code, format!("failed to open netns {path:?}: {e}"))
+    })?;
+    let stat = nix::sys::statfs::fstatfs(&file).map_err(|e| {
+        CniError::new(ErrorCode::InvalidEnvironment, format!("failed to stat netns {path:?}: {e}"))
+    })?;
+    let magic = stat.filesystem_type().0 as i64;
+    Ok((file, magic == NSFS_MAGIC || magic == PROC_SUPER_MAGIC))
+}
+
 /// An opened network namespace handle.
 pub struct Netns {
     file: File,
@@ -28,19 +46,8 @@ impl Netns {
     /// Opens and checks a netns path. A missing path is code 3 (the
     /// container is gone); a path that is no netns is code 4.
     pub fn open(path: &str) -> Result<Netns, CniError> {
-        let file = File::open(path).map_err(|e| {
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
-                ErrorCode::UnknownContainer
-            } else {
-                ErrorCode::InvalidEnvironment
-            };
-            CniError::new(code, format!("failed to open netns {path:?}: {e}"))
-        })?;
-        let stat = nix::sys::statfs::fstatfs(&file).map_err(|e| {
-            CniError::new(ErrorCode::InvalidEnvironment, format!("failed to stat netns {path:?}: {e}"))
-        })?;
-        let magic = stat.filesystem_type().0 as i64;
-        if magic != NSFS_MAGIC && magic != PROC_SUPER_MAGIC {
+        let (file, is_netns) = open_file(path)?;
+        if !is_netns {
             return Err(CniError::new(
                 ErrorCode::InvalidEnvironment,
                 format!("{path:?} is not a network namespace"),
@@ -102,4 +109,21 @@ impl Netns {
 /// True when `path` exists (a DEL on a vanished netns is no error).
 pub fn exists(path: &str) -> bool {
     !path.is_empty() && Path::new(path).exists()
+}
+
+/// DEL's view of `CNI_NETNS`: the namespace while it is there; `None` when
+/// the path is empty (runtimes send that after a reboot), gone, or no
+/// longer a netns (an unmounted bind mount leaves a plain file): nothing of
+/// the attachment lives there any more, and DEL goes on with what lives
+/// outside. Other failures to open it are errors.
+pub fn for_del(path: &str) -> Result<Option<Netns>, CniError> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    match open_file(path) {
+        Ok((file, true)) => Ok(Some(Netns { file, path: path.to_string() })),
+        Ok((_, false)) => Ok(None),
+        Err(e) if e.code == ErrorCode::UnknownContainer as u32 => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -120,13 +120,23 @@ pub fn create(args: &CmdArgs, netns: &Netns, child: &Child) -> Result<Link, CniE
     })
 }
 
+/// DEL of a plugin that made the container interface (macvlan, ipvlan,
+/// vlan, dummy, tap): the IPAM plugin's DEL when the netconf names one, and
+/// the interface removed. Both run whatever the other does, and nothing
+/// but the IPAM type is read from the netconf (leniently), so a netconf ADD
+/// would reject, a gone master or a gone netns still frees everything.
+pub fn del(args: &CmdArgs) -> Result<(), CniError> {
+    let mut cleanup = crate::rollback::Cleanup::new();
+    cleanup.step(crate::ipam::del_if_configured(args));
+    cleanup.step(delete(args));
+    cleanup.finish()
+}
+
 /// DEL: removes `args.ifname` from the container; a missing namespace or link is no error.
 pub fn delete(args: &CmdArgs) -> Result<(), CniError> {
-    if args.netns.is_empty() || !netns::exists(&args.netns) {
-        return Ok(());
-    }
+    let Some(netns) = netns::for_del(&args.netns)? else { return Ok(()) };
     let ifname = args.ifname.clone();
-    Netns::open(&args.netns)?.run(move || {
+    netns.run(move || {
         let nl = Netlink::open()?;
         match nl.link_by_name(&ifname)? {
             Some(link) => nl.delete_link(link.index),

@@ -37,8 +37,8 @@ impl Plugin for Dummy {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        ipam::pass_if_configured(Command::Del, args)?;
-        sublink::delete(args)
+        // Only the IPAM type, read leniently (DEL always cleans).
+        sublink::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -97,9 +97,8 @@ impl Plugin for Vlan {
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        // Only the common keys: DEL works when the master is gone.
-        ipam::pass_if_configured(Command::Del, args)?;
-        sublink::delete(args)
+        // Only the IPAM type, read leniently: DEL works when the master is gone.
+        sublink::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
