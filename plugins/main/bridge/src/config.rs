@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use cni::args::{cni_args_mac, requested_mac};
-use cni::conf::{parse, NetConf};
+use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
 use cni::result::null_as_empty;
 use cni::CniError;
@@ -119,6 +119,37 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     Ok(Config { net, vlan: bridge.vlan as u16, trunk, mac, bridge })
 }
 
+/// What bridge's DEL reads, leniently: the common DEL keys and the two
+/// switches that say which host-side rules to remove. Nothing else (MTU,
+/// VLANs, gateway, bridge name) matters to a DEL, so nothing else can fail it.
+pub struct DelConfig {
+    /// Name, IPAM, prevResult.
+    pub net: DelConf,
+    /// Masquerade rules to remove.
+    pub ip_masq: bool,
+    /// Spoof-check rules to remove.
+    pub mac_spoof_check: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DelKeys {
+    #[serde(rename = "ipMasq", deserialize_with = "lenient")]
+    ip_masq: bool,
+    #[serde(rename = "macspoofchk", deserialize_with = "lenient")]
+    mac_spoof_check: bool,
+}
+
+/// The lenient DEL-side parse.
+pub fn load_del(args: &CmdArgs) -> DelConfig {
+    let keys: DelKeys = parse_lenient(&args.stdin);
+    DelConfig {
+        net: DelConf::load(&args.stdin),
+        ip_masq: keys.ip_masq,
+        mac_spoof_check: keys.mac_spoof_check,
+    }
+}
+
 fn trunk_id(value: i64, what: &str) -> Result<u16, CniError> {
     if (1..=4094).contains(&value) {
         Ok(value as u16)
@@ -165,6 +196,28 @@ mod tests {
     fn trunk(json: &str) -> Result<Vec<u16>, CniError> {
         let entries: Vec<VlanTrunk> = serde_json::from_str(json).unwrap();
         collect_trunk(&entries)
+    }
+
+    #[test]
+    fn del_reads_its_switches_from_a_netconf_add_refuses() {
+        let args = CmdArgs {
+            command: cni::env::Command::Del,
+            container_id: "c".into(),
+            netns: String::new(),
+            ifname: "eth0".into(),
+            args: "MAC=bogus".into(),
+            path: String::new(),
+            stdin: br#"{"name": "n", "mtu": "1500", "isGateway": "yes", "vlan": 5000, "ipMasq": true,
+                        "macspoofchk": "on", "vlanTrunk": [{"id": 0}], "ipam": {"type": "host-local", "subnet": 1}}"#
+                .to_vec(),
+            config_version: "1.0.0".into(),
+        };
+        assert!(load(&args).is_err());
+        let conf = load_del(&args);
+        assert!(conf.ip_masq);
+        assert!(!conf.mac_spoof_check);
+        assert_eq!(conf.net.name, "n");
+        assert_eq!(conf.net.ipam_type(), "host-local");
     }
 
     #[test]

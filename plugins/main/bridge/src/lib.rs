@@ -19,7 +19,7 @@ use cni::ipam::{self, IpamLease};
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{Link, LinkKind, Netlink};
 use cni::netns::{self, Netns};
-use cni::result::{Interface, IpConfig, Route};
+use cni::result::{Interface, Route};
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::veth::setup_veth;
@@ -379,19 +379,21 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     Ok(result)
 }
 
+/// DEL always cleans: only the lenient DEL keys are read, and every step
+/// runs whatever the others do. With the netns empty or gone (its veth
+/// went with it) the addresses still come back from IPAM and the
+/// masquerade and spoof-check rules, which live in the host, still go.
 fn del(args: &CmdArgs) -> Result<(), CniError> {
-    let conf = config::load(args)?;
-    let ipam_type = conf.ipam_type();
+    let conf = config::load_del(args);
+    let ipam_type = conf.net.ipam_type();
     let layer3 = !ipam_type.is_empty();
-    if args.netns.is_empty() {
-        return if layer3 { ipam::del(ipam_type, args) } else { Ok(()) };
-    }
     let owner = Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
-    let masq = layer3 && conf.bridge.ip_masq;
+    let masq = layer3 && conf.ip_masq;
     // The nftables rules go on a thread of their own while the link goes
     // away: both wait for kernel RCU grace periods, so they overlap.
     let netfilter = || {
-        if conf.bridge.mac_spoof_check {
+        if conf.mac_spoof_check {
+            // As the reference: a spoof-check teardown failure is only reported.
             if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
                 eprintln!("{}", e.msg);
             }
@@ -403,23 +405,28 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
         }
     };
     let rest = || -> Result<(), CniError> {
+        let mut cleanup = cni::rollback::Cleanup::new();
         let mut addresses = Vec::new();
-        if netns::exists(&args.netns) {
-            addresses = cni::veth::delete_in(&Netns::open(&args.netns)?, &args.ifname)?;
+        match netns::for_del(&args.netns) {
+            Ok(Some(netns)) => match cni::veth::delete_in(&netns, &args.ifname) {
+                Ok(found) => addresses = found,
+                Err(e) => cleanup.step(Err(e)),
+            },
+            Ok(None) => {}
+            Err(e) => cleanup.step(Err(e)),
         }
         if layer3 {
-            ipam::del(ipam_type, args)?;
+            cleanup.step(ipam::del(ipam_type, args));
         }
         if masq {
             if addresses.is_empty() {
-                // The link is gone; the cached result still says which families were used.
-                if let Ok(Some(prev)) = conf.net.prev_result() {
-                    addresses = prev.ips.iter().map(|ip: &IpConfig| ip.address).collect();
-                }
+                // The link is gone; the cached result still says which
+                // families were used (with neither, both are looked at).
+                addresses = conf.net.prev_addresses();
             }
-            ipmasq::teardown_iptables(&addresses, &owner)?;
+            cleanup.step(ipmasq::teardown_iptables(&addresses, &owner));
         }
-        Ok(())
+        cleanup.finish()
     };
     cni::overlap::both(netfilter, rest)
 }

@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use cni::conf::{parse, NetConf};
+use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
 use cni::iface::{configure_iface, container_interface, validate_addresses, validate_routes};
 use cni::ipam::{self, IpamLease};
@@ -16,7 +16,7 @@ use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{LinkKind, Netlink, RouteSpec};
 use cni::netns::{self, Netns};
 use cni::result::null_as_empty;
-use cni::rollback::Rollback;
+use cni::rollback::{Cleanup, Rollback};
 use cni::skel::Plugin;
 use cni::veth::{setup_veth, undo_in};
 use cni::{sysctl, CniError, CniResult};
@@ -43,6 +43,14 @@ struct PtpConf {
     ip_masq_backend: Option<String>,
     #[serde(deserialize_with = "null_as_empty")]
     mtu: u32,
+}
+
+/// What ptp's DEL reads besides the common DEL keys, leniently.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PtpDelKeys {
+    #[serde(rename = "ipMasq", deserialize_with = "lenient")]
+    ip_masq: bool,
 }
 
 struct Config {
@@ -153,22 +161,38 @@ impl Plugin for Ptp {
         Ok(result)
     }
 
+    /// DEL always cleans: the lenient DEL keys only; the addresses go back
+    /// to IPAM and the masquerade rules (host side) go also when the netns
+    /// is empty or gone, each step whatever the others do.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = load(args)?;
-        ipam::del(conf.ipam_type(), args)?;
-        if args.netns.is_empty() || !netns::exists(&args.netns) {
-            return Ok(());
-        }
+        let net = DelConf::load(&args.stdin);
+        let keys: PtpDelKeys = parse_lenient(&args.stdin);
+        let ipam_type = net.ipam_type();
         let ifname = args.ifname.as_str();
-        let owner = Owner { network: &conf.net.name, ifname, container_id: &args.container_id };
+        let owner = Owner { network: &net.name, ifname, container_id: &args.container_id };
         // As in bridge: nftables rules and the link go away side by side.
-        let netfilter = || if conf.ptp.ip_masq { ipmasq::teardown_nftables(&owner) } else { Ok(()) };
+        let netfilter = || if keys.ip_masq { ipmasq::teardown_nftables(&owner) } else { Ok(()) };
         let rest = || -> Result<(), CniError> {
-            let addresses = cni::veth::delete_in(&Netns::open(&args.netns)?, ifname)?;
-            if !addresses.is_empty() && conf.ptp.ip_masq {
-                ipmasq::teardown_iptables(&addresses, &owner)?;
+            let mut cleanup = Cleanup::new();
+            if !ipam_type.is_empty() {
+                cleanup.step(ipam::del(ipam_type, args));
             }
-            Ok(())
+            let mut addresses = Vec::new();
+            match netns::for_del(&args.netns) {
+                Ok(Some(netns)) => match cni::veth::delete_in(&netns, ifname) {
+                    Ok(found) => addresses = found,
+                    Err(e) => cleanup.step(Err(e)),
+                },
+                Ok(None) => {}
+                Err(e) => cleanup.step(Err(e)),
+            }
+            if keys.ip_masq {
+                if addresses.is_empty() {
+                    addresses = net.prev_addresses();
+                }
+                cleanup.step(ipmasq::teardown_iptables(&addresses, &owner));
+            }
+            cleanup.finish()
         };
         cni::overlap::both(netfilter, rest)
     }
