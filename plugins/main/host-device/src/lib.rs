@@ -6,12 +6,13 @@
 
 mod device;
 
-use cni::conf::{parse, NetConf};
+use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
 use cni::netlink::Netlink;
 use cni::netns::{self, Netns};
 use cni::result::{null_as_empty, Interface};
+use cni::rollback::Cleanup;
 use cni::skel::Plugin;
 use cni::{sublink, CniError, CniResult};
 use serde::Deserialize;
@@ -41,6 +42,43 @@ struct RawConf {
 struct RawRuntimeConfig {
     #[serde(rename = "deviceID", deserialize_with = "null_as_empty")]
     device_id: String,
+}
+
+/// The keys DEL reads (leniently): those that choose a PCI device, to
+/// leave one on a user-space driver where it is, as ADD did.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DelKeys {
+    #[serde(deserialize_with = "lenient")]
+    device: String,
+    #[serde(deserialize_with = "lenient")]
+    hwaddr: String,
+    #[serde(deserialize_with = "lenient")]
+    kernelpath: String,
+    #[serde(rename = "pciBusID", deserialize_with = "lenient")]
+    pci_bus_id: String,
+    #[serde(rename = "runtimeConfig", deserialize_with = "lenient")]
+    runtime_config: DelRuntimeConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DelRuntimeConfig {
+    #[serde(rename = "deviceID", deserialize_with = "lenient")]
+    device_id: String,
+}
+
+/// Whether ADD's choice of device (the same precedence) is a PCI device
+/// on a user-space driver; an unreadable driver counts as no.
+fn del_keys_name_dpdk(keys: &DelKeys) -> bool {
+    let pci = if !keys.runtime_config.device_id.is_empty() {
+        &keys.runtime_config.device_id
+    } else if keys.device.is_empty() && keys.hwaddr.is_empty() && keys.kernelpath.is_empty() {
+        &keys.pci_bus_id
+    } else {
+        return false;
+    };
+    !pci.is_empty() && device::has_dpdk_driver(pci).unwrap_or(false)
 }
 
 struct Config {
@@ -121,18 +159,21 @@ impl Plugin for HostDevice {
         Ok(result)
     }
 
+    /// DEL always cleans: the addresses go back to IPAM also when the
+    /// netns is empty or gone (a physical device then is back in the host
+    /// already, a virtual one is gone), and only the keys that say whether
+    /// the device is user space's are read, leniently.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = load(args)?;
-        if args.netns.is_empty() {
-            return Ok(());
+        let mut cleanup = Cleanup::new();
+        cleanup.step(ipam::del_if_configured(args));
+        match netns::for_del(&args.netns) {
+            Ok(Some(container)) if !del_keys_name_dpdk(&parse_lenient(&args.stdin)) => {
+                cleanup.step(device::move_out(&container, &args.ifname));
+            }
+            Ok(_) => {}
+            Err(e) => cleanup.step(Err(e)),
         }
-        if !conf.net.ipam_type().is_empty() {
-            ipam::del(conf.net.ipam_type(), args)?;
-        }
-        if conf.dpdk || !netns::exists(&args.netns) {
-            return Ok(());
-        }
-        device::move_out(&Netns::open(&args.netns)?, &args.ifname)
+        cleanup.finish()
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -70,11 +70,10 @@ impl Plugin for Loopback {
         })
     }
 
+    /// DEL reads nothing from the netconf; with the netns empty or gone
+    /// there is nothing to do.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        if !netns::exists(&args.netns) {
-            return Ok(());
-        }
-        let netns = Netns::open(&args.netns)?;
+        let Some(netns) = netns::for_del(&args.netns)? else { return Ok(()) };
         with_lo(&netns, |nl, index, _| nl.set_link_up(index, false))
     }
 
