@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use cni::args::CniArgs;
-use cni::conf::{parse, Attachment};
+use cni::conf::{lenient, parse, parse_lenient, Attachment};
 use cni::result::{null_as_empty, Route};
 use cni::{version, CniError};
 use serde::Deserialize;
@@ -89,6 +89,38 @@ pub struct Config {
     pub valid_attachments: Vec<Attachment>,
 }
 
+/// What DEL reads, leniently: the network name and the store's location.
+/// Ranges, routes and requested addresses are ADD's; a DEL frees the
+/// attachment's reservations whatever they say.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DelConfig {
+    /// The network name, which names the store directory.
+    #[serde(deserialize_with = "lenient")]
+    pub name: String,
+    #[serde(deserialize_with = "lenient")]
+    ipam: DelIpam,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DelIpam {
+    #[serde(rename = "dataDir", deserialize_with = "lenient")]
+    data_dir: String,
+}
+
+impl DelConfig {
+    /// The store location (None: the default).
+    pub fn data_dir(&self) -> Option<&str> {
+        Some(self.ipam.data_dir.as_str()).filter(|d| !d.is_empty())
+    }
+}
+
+/// The lenient DEL-side parse of stdin.
+pub fn load_del(stdin: &[u8]) -> DelConfig {
+    parse_lenient(stdin)
+}
+
 /// Parses an IP given either bare or in CIDR form.
 fn parse_requested(text: &str) -> Result<IpAddr, CniError> {
     let bare = text.split('/').next().unwrap_or_default().trim();
@@ -153,4 +185,20 @@ pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
         requested,
         valid_attachments: conf.valid_attachments,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn del_finds_the_store_in_a_netconf_add_refuses() {
+        let stdin = br#"{"cniVersion": "1.0.0", "name": "net1", "runtimeConfig": {"ips": 5},
+            "ipam": {"type": "host-local", "subnet": "bogus", "ranges": "x", "dataDir": "/tmp/store"}}"#;
+        assert!(load(stdin, "IP=bogus").is_err());
+        let conf = load_del(stdin);
+        assert_eq!(conf.name, "net1");
+        assert_eq!(conf.data_dir(), Some("/tmp/store"));
+        assert_eq!(load_del(br#"{"name": "n", "ipam": {"dataDir": 7}}"#).data_dir(), None);
+    }
 }

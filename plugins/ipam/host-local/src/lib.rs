@@ -112,9 +112,11 @@ impl Plugin for HostLocal {
         }
     }
 
+    /// DEL always cleans: only the store's location is read (leniently), so
+    /// a netconf whose ranges ADD would refuse still frees the attachment.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let cfg = config::load(&args.stdin, &args.args)?;
-        Store::open(cfg.data_dir.as_deref(), &cfg.name)?.release(&args.container_id, &args.ifname)
+        let cfg = config::load_del(&args.stdin);
+        Store::open(cfg.data_dir(), &cfg.name)?.release(&args.container_id, &args.ifname)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
