@@ -117,10 +117,13 @@ impl Plugin for Bandwidth {
         Ok(result)
     }
 
+    /// DEL always cleans: the ifb is named by network and container alone,
+    /// so no limit is read (bad rates cannot fail it) and the netns is not
+    /// needed (the host end's qdiscs went with its veth).
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = config::load(args)?;
+        let net = cni::conf::DelConf::load(&args.stdin);
         let nl = Netlink::open()?;
-        match nl.link_by_name(&ifb_name(&conf.net.name, &args.container_id))? {
+        match nl.link_by_name(&ifb_name(&net.name, &args.container_id))? {
             Some(device) => nl.delete_link(device.index),
             None => Ok(()),
         }

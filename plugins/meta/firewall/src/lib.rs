@@ -115,9 +115,11 @@ impl Plugin for Firewall {
         Ok(result)
     }
 
+    /// DEL always cleans: the per-address rules are found from prevResult
+    /// alone (read leniently); backend, admin chain and ingress policy are
+    /// ADD's, and the netns is not needed.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = load(args)?;
-        let Some(result) = conf.net.prev_result()? else { return Ok(()) };
+        let Some(result) = cni::conf::DelConf::load(&args.stdin).prev_result() else { return Ok(()) };
         cni::overlap::per_family(|ipv6| {
             let ips = addresses(&result, ipv6);
             if ips.is_empty() || !cni::netfilter::iptables::available(ipv6) {

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
-use cni::conf::{parse, NetConf};
+use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
 use cni::netlink::{Netlink, RouteSpec};
 use cni::netns::{self, Netns};
@@ -31,6 +31,14 @@ pub struct Sbr;
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SbrConf {
+    table: Option<u32>,
+}
+
+/// What DEL reads besides the common DEL keys, leniently.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SbrDelConf {
+    #[serde(deserialize_with = "lenient")]
     table: Option<u32>,
 }
 
@@ -144,16 +152,25 @@ impl Plugin for Sbr {
         Ok(result)
     }
 
+    /// DEL always cleans: only `table` is read (leniently). The rules live
+    /// in the netns, so with it empty or gone there is nothing left; with
+    /// the interface gone, the prevResult's addresses say whose rules to remove.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf: SbrConf = parse(&args.stdin)?;
-        if args.netns.is_empty() || !netns::exists(&args.netns) {
+        let conf: SbrDelConf = parse_lenient(&args.stdin);
+        if netns::for_del(&args.netns)?.is_none() {
             return Ok(());
         }
         let ifname = args.ifname.clone();
+        let prev: Vec<IpAddr> = DelConf::load(&args.stdin).prev_addresses().iter().map(|a| a.ip()).collect();
         locked(&args.netns, move || {
             let nl = Netlink::open()?;
-            let Some(link) = nl.link_by_name(&ifname)? else { return Ok(()) };
-            let addresses: Vec<IpAddr> = nl.addresses(link.index)?.iter().map(|a| a.ip()).collect();
+            let addresses: Vec<IpAddr> = match nl.link_by_name(&ifname)? {
+                Some(link) => nl.addresses(link.index)?.iter().map(|a| a.ip()).collect(),
+                None => prev,
+            };
+            if addresses.is_empty() {
+                return Ok(());
+            }
             let mut last = Ok(());
             for ipv6 in [false, true] {
                 for rule in nl.rules(ipv6)? {

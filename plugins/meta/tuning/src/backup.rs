@@ -62,8 +62,9 @@ pub fn save(link: &Link, conf: &Config, file: &PathBuf) -> Result<(), CniError> 
         .map_err(|e| CniError::io(format!("failed to save {}", file.display()), e))
 }
 
-/// Puts saved values back on `ifname` (inside its netns) and removes the
-/// file; nothing saved or no interface is no error.
+/// Puts saved values back on `ifname` (inside its netns); nothing saved,
+/// an unreadable file or no interface is no error. The file stays for
+/// [`discard`].
 pub fn restore(nl: &Netlink, ifname: &str, file: &PathBuf) -> Result<(), CniError> {
     let Ok(text) = std::fs::read(file) else { return Ok(()) };
     let Ok(saved) = cni::gojson::from_slice::<Saved>(&text) else { return Ok(()) };
@@ -102,6 +103,17 @@ pub fn restore(nl: &Netlink, ifname: &str, file: &PathBuf) -> Result<(), CniErro
     if !errors.is_empty() {
         return Err(CniError::internal(errors.join("; ")));
     }
-    std::fs::remove_file(file)
-        .map_err(|e| CniError::io(format!("failed to remove file {}", file.display()), e))
+    Ok(())
+}
+
+/// Removes an attachment's saved settings; none saved is no error. DEL
+/// always does, whether or not they could be put back (the interface may
+/// be gone with its netns): the attachment is over and the file would leak.
+pub fn discard(file: &PathBuf) -> Result<(), CniError> {
+    match std::fs::remove_file(file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(CniError::io(format!("failed to remove file {}", file.display()), e))
+        }
+        _ => Ok(()),
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use cni::args::CniArgs;
-use cni::conf::{parse, NetConf};
+use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::CmdArgs;
 use cni::result::null_as_empty;
 use cni::CniError;
@@ -83,6 +83,25 @@ impl Config {
             || self.promisc
             || self.allmulti.is_some()
             || self.tx_qlen.is_some()
+    }
+}
+
+/// What DEL reads, leniently: where the saved settings are. Sysctls, MAC,
+/// MTU and the rest are ADD's, so no value of theirs can fail a DEL.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DelKeys {
+    #[serde(rename = "dataDir", deserialize_with = "lenient")]
+    data_dir: String,
+}
+
+/// The directory of saved settings for a DEL (the default when unset or not a string).
+pub fn del_data_dir(stdin: &[u8]) -> String {
+    let keys: DelKeys = parse_lenient(stdin);
+    if keys.data_dir.is_empty() {
+        DEFAULT_DATA_DIR.to_string()
+    } else {
+        keys.data_dir
     }
 }
 
@@ -215,6 +234,14 @@ mod tests {
         assert!(sysctl_file("net", "eth0").is_err());
         // Dots are separators: this names a file under net/, not kernel/.
         assert!(sysctl_file("net/../kernel/hostname", "eth0").unwrap().starts_with("/proc/sys/net/"));
+    }
+
+    #[test]
+    fn del_reads_the_data_dir_from_a_netconf_add_refuses() {
+        let stdin =
+            br#"{"name": "n", "mtu": "1500", "mac": "zz", "sysctl": {"kernel.x": 1}, "dataDir": "/d"}"#;
+        assert_eq!(del_data_dir(stdin), "/d");
+        assert_eq!(del_data_dir(br#"{"dataDir": 5}"#), DEFAULT_DATA_DIR);
     }
 
     #[test]

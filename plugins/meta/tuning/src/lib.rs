@@ -84,20 +84,21 @@ impl Plugin for Tuning {
         Ok(result)
     }
 
+    /// DEL always cleans: only `dataDir` is read (leniently). The saved
+    /// settings go back on the interface while it is there (best effort,
+    /// as the reference), and the file is removed in any case, also when
+    /// the netns is empty or gone.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = config::load(args)?;
-        if args.netns.is_empty() || !netns::exists(&args.netns) {
-            return Ok(());
-        }
         let ifname = args.ifname.as_str();
-        let backup_file = backup::path(&conf.data_dir, &args.container_id, ifname);
-        // Best effort, as the reference: DEL succeeds whatever is left to restore.
-        let restored = Netns::open(&args.netns)
-            .and_then(|ns| ns.run(|| backup::restore(&Netlink::open()?, ifname, &backup_file)));
+        let backup_file = backup::path(&config::del_data_dir(&args.stdin), &args.container_id, ifname);
+        let restored = netns::for_del(&args.netns).and_then(|netns| match netns {
+            Some(ns) => ns.run(|| backup::restore(&Netlink::open()?, ifname, &backup_file)),
+            None => Ok(()),
+        });
         if let Err(e) = restored {
             eprintln!("tuning: {}", e.msg);
         }
-        Ok(())
+        backup::discard(&backup_file)
     }
 
     /// Removes saved settings of attachments that are no longer valid (their

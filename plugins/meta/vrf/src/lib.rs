@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use cni::conf::{parse, NetConf};
+use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::CmdArgs;
 use cni::netlink::{Link, LinkKind, Netlink};
 use cni::netns::{self, Netns};
@@ -28,6 +28,14 @@ pub struct Vrf;
 struct VrfConf {
     vrfname: Option<String>,
     table: Option<u32>,
+}
+
+/// What DEL reads, leniently.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VrfDelConf {
+    #[serde(deserialize_with = "lenient")]
+    vrfname: Option<String>,
 }
 
 struct Config {
@@ -160,16 +168,26 @@ impl Plugin for Vrf {
         Ok(result)
     }
 
+    /// DEL always cleans: only `vrfname` is read (leniently; when it is
+    /// unusable, the interface's master, if a VRF, is the one). Everything
+    /// lives in the netns, so with it empty or gone nothing is left. A link
+    /// of that name that is no VRF is left alone.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let conf = load(args)?;
-        if args.netns.is_empty() || !netns::exists(&args.netns) {
-            return Ok(());
-        }
+        let conf: VrfDelConf = parse_lenient(&args.stdin);
+        let Some(netns) = netns::for_del(&args.netns)? else { return Ok(()) };
         let ifname = args.ifname.as_str();
-        Netns::open(&args.netns)?.run(|| {
+        netns.run(|| {
             let nl = Netlink::open()?;
-            let Some(vrf) = nl.link_by_name(&conf.name)? else { return Ok(()) };
-            if let Some(link) = nl.link_by_name(ifname)? {
+            let link = nl.link_by_name(ifname)?;
+            let vrf = match conf.vrfname.as_deref().filter(|n| !n.is_empty()) {
+                Some(name) => nl.link_by_name(name)?,
+                None => match link.as_ref().and_then(|l| l.master) {
+                    Some(master) => nl.link_by_index(master)?,
+                    None => None,
+                },
+            };
+            let Some(vrf) = vrf.filter(|v| vrf_table(v).is_some()) else { return Ok(()) };
+            if let Some(link) = link {
                 nl.set_master(link.index, 0)
                     .map_err(|e| e.context(format!("could not reset the master of {ifname}")))?;
             }
