@@ -127,3 +127,19 @@ pub fn for_del(path: &str) -> Result<Option<Netns>, CniError> {
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn del_sees_empty_gone_and_non_netns_paths_as_nothing_left() {
+        assert!(for_del("").unwrap().is_none());
+        assert!(for_del("/nonexistent/netns/x").unwrap().is_none());
+        // What an unmounted bind mount leaves behind: a plain file.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(for_del(file.path().to_str().unwrap()).unwrap().is_none());
+        assert!(Netns::open(file.path().to_str().unwrap()).is_err(), "ADD and CHECK still refuse it");
+        assert!(for_del("/proc/self/ns/net").unwrap().is_some());
+    }
+}
