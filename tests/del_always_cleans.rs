@@ -4,8 +4,9 @@
 //! still succeeds and removes the attachment's state; and after the
 //! container's netns is deleted, a DEL with `CNI_NETNS=""` (as runtimes send
 //! after a reboot) still removes what lives outside it: reservations,
-//! masquerade and firewall rules, the ifb, tuning's saved settings. State is
-//! read back from the kernel and the disk. Every plugin runs in a host
+//! masquerade and firewall rules, the ifb, tuning's saved settings. A DEL
+//! fails only for what it could not remove, after removing the rest. State
+//! is read back from the kernel and the disk. Every plugin runs in a host
 //! netns of the test's own, so links, rules and devices go with it.
 //! Subnets 10.238.N.0/24 (N from 20) and fd00:238:N::/64 belong to this
 //! file (tests/sbr.rs has 10.238.1-3).
@@ -208,6 +209,23 @@ fn bridge_del_without_netns_removes_addresses_and_rules_of_both_backends() {
         // A gone path is the same as an empty one.
         succeeded(&host.call("bridge", "DEL", &host.container.path(), "", &del_conf), backend);
     }
+}
+
+#[test]
+fn bridge_del_that_cannot_reach_ipam_still_removes_the_rest_and_says_so() {
+    let host = Host::new();
+    let conf = bridge_conf(&host, 46, "nftables");
+    let result = added(&host.ours("bridge", "ADD", &conf), "bridge");
+    let host_veth = result["interfaces"][1]["name"].as_str().unwrap_or_default().to_string();
+    let unreachable = with_prev(&over(&conf, json!({"ipam": {"type": "nosuch-ipam"}})), &result);
+    let out = host.ours("bridge", "DEL", &unreachable);
+    assert_eq!(out.code, 1, "the reservations could not be freed: {}", out.stdout);
+    assert!(out.stdout.contains("nosuch-ipam"), "the error names the IPAM plugin: {}", out.stdout);
+    assert!(!link_exists(&host.host, &host_veth), "the veth went anyway");
+    assert_eq!(nft_masq(&host.host, &host.id) + spoofcheck_chains(&host.host, &host.id), 0, "and the rules");
+    assert_eq!(host.reservations().len(), 2, "only the reservations are left for a retry");
+    succeeded(&host.ours("bridge", "DEL", &with_prev(&conf, &result)), "the retried DEL");
+    assert!(host.reservations().is_empty());
 }
 
 // ptp
