@@ -3,28 +3,29 @@
 
 use std::collections::BTreeSet;
 
+use cni::gojson::GoKeys;
 use serde_json::{Map, Value};
 
 use crate::runtime::config::NetworkList;
 
 /// The type of each plugin in chain order.
 pub fn plugin_types(list: &NetworkList) -> Vec<String> {
-    list.plugins.iter().map(|p| p.get("type").and_then(Value::as_str).unwrap_or("?").to_string()).collect()
+    list.plugins.iter().map(|p| p.go_get("type").and_then(Value::as_str).unwrap_or("?").to_string()).collect()
 }
 
 fn ipam_subnets(ipam: &Map<String, Value>, found: &mut Vec<String>) {
-    if let Some(subnet) = ipam.get("subnet").and_then(Value::as_str) {
+    if let Some(subnet) = ipam.go_get("subnet").and_then(Value::as_str) {
         found.push(subnet.to_string());
     }
-    for set in ipam.get("ranges").and_then(Value::as_array).into_iter().flatten() {
+    for set in ipam.go_get("ranges").and_then(Value::as_array).into_iter().flatten() {
         for range in set.as_array().into_iter().flatten() {
-            if let Some(subnet) = range.get("subnet").and_then(Value::as_str) {
+            if let Some(subnet) = range.go_get("subnet").and_then(Value::as_str) {
                 found.push(subnet.to_string());
             }
         }
     }
-    for address in ipam.get("addresses").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(addr) = address.get("address").and_then(Value::as_str) {
+    for address in ipam.go_get("addresses").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(addr) = address.go_get("address").and_then(Value::as_str) {
             found.push(addr.to_string());
         }
     }
@@ -34,7 +35,7 @@ fn ipam_subnets(ipam: &Map<String, Value>, found: &mut Vec<String>) {
 pub fn subnets(list: &NetworkList) -> Vec<String> {
     let mut found = Vec::new();
     for plugin in &list.plugins {
-        if let Some(ipam) = plugin.get("ipam").and_then(Value::as_object) {
+        if let Some(ipam) = plugin.go_get("ipam").and_then(Value::as_object) {
             ipam_subnets(ipam, &mut found);
         }
     }
@@ -45,7 +46,7 @@ pub fn subnets(list: &NetworkList) -> Vec<String> {
 pub fn capabilities(list: &NetworkList) -> Vec<String> {
     let mut found = BTreeSet::new();
     for plugin in &list.plugins {
-        for (name, on) in plugin.get("capabilities").and_then(Value::as_object).into_iter().flatten() {
+        for (name, on) in plugin.go_get("capabilities").and_then(Value::as_object).into_iter().flatten() {
             if on.as_bool() == Some(true) {
                 found.insert(name.clone());
             }
@@ -57,13 +58,32 @@ pub fn capabilities(list: &NetworkList) -> Vec<String> {
 /// The addresses in a cached result (0.3.0 and later `ips`, or 0.1/0.2 `ip4`/`ip6`).
 pub fn result_ips(result: Option<&Value>) -> Vec<String> {
     let Some(result) = result else { return Vec::new() };
-    let ips = result.get("ips").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut found: Vec<String> =
-        ips.iter().filter_map(|ip| ip.get("address").and_then(Value::as_str)).map(str::to_string).collect();
+    let ips = result.go_get("ips").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut found: Vec<String> = ips
+        .iter()
+        .filter_map(|ip| ip.go_get("address").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
     for legacy in ["ip4", "ip6"] {
-        if let Some(ip) = result.get(legacy).and_then(|v| v.get("ip")).and_then(Value::as_str) {
+        if let Some(ip) = result.go_get(legacy).and_then(|v| v.go_get("ip")).and_then(Value::as_str) {
             found.push(ip.to_string());
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_read_plugin_keys_as_go_does() {
+        let text = br#"{"cniVersion": "1.0.0", "name": "n", "plugins": [
+            {"Type": "bridge", "IPAM": {"type": "host-local", "Ranges": [[{"Subnet": "10.9.0.0/24"}]]}},
+            {"type": "portmap", "Capabilities": {"portMappings": true}}]}"#;
+        let list = cni::conflist::parse_conflist(text, std::path::Path::new("n.conflist")).unwrap();
+        assert_eq!(plugin_types(&list), ["bridge", "portmap"]);
+        assert_eq!(subnets(&list), ["10.9.0.0/24"]);
+        assert_eq!(capabilities(&list), ["portMappings"]);
+    }
 }

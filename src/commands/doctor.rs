@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cni::gojson::GoKeys;
 use color_eyre::eyre::Result;
 use serde_json::{json, Value};
 
@@ -100,7 +101,7 @@ fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     let iptables = tool_version("iptables");
     let masq_users: Vec<&str> = networks
         .iter()
-        .filter(|n| n.plugins.iter().any(|p| p.get("ipMasq").and_then(Value::as_bool) == Some(true)))
+        .filter(|n| n.plugins.iter().any(|p| p.go_get("ipMasq").and_then(Value::as_bool) == Some(true)))
         .map(|n| n.name.as_str())
         .collect();
     // firewall always uses iptables; portmap when told to, or when nf_tables does not answer.
@@ -250,7 +251,7 @@ fn kernel_features(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
                 needed.insert((module, format!("{plugin_type} in {}", net.name)));
             }
             if plugin_type == "bridge"
-                && (plugin.get("vlan").and_then(Value::as_i64).unwrap_or(0) != 0
+                && (plugin.go_get("vlan").and_then(Value::as_i64).unwrap_or(0) != 0
                     || plugin.contains_key("vlanTrunk"))
             {
                 vlan_bridges.push(net.name.clone());
@@ -313,7 +314,7 @@ fn plugin_path(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkLi
     for net in networks {
         for plugin in &net.plugins {
             types.insert(plugin_str(plugin, "type").unwrap_or_default().to_string());
-            if let Some(ipam) = plugin.get("ipam").and_then(|i| i.get("type")).and_then(Value::as_str) {
+            if let Some(ipam) = plugin.go_get("ipam").and_then(|i| i.go_get("type")).and_then(Value::as_str) {
                 types.insert(ipam.to_string());
             }
         }
@@ -346,9 +347,9 @@ const DHCP_SOCKET: &str = "/run/cni/dhcp.sock";
 fn dhcp_daemon(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     let mut sockets: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     for net in networks {
-        for ipam in net.plugins.iter().filter_map(|p| p.get("ipam").and_then(Value::as_object)) {
-            if ipam.get("type").and_then(Value::as_str) == Some("dhcp") {
-                let socket = ipam.get("daemonSocketPath").and_then(Value::as_str).unwrap_or(DHCP_SOCKET);
+        for ipam in net.plugins.iter().filter_map(|p| p.go_get("ipam").and_then(Value::as_object)) {
+            if ipam.go_get("type").and_then(Value::as_str) == Some("dhcp") {
+                let socket = ipam.go_get("daemonSocketPath").and_then(Value::as_str).unwrap_or(DHCP_SOCKET);
                 sockets.entry(socket.to_string()).or_default().push(&net.name);
             }
         }
@@ -373,11 +374,11 @@ fn dhcp_daemon(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
 }
 
 fn host_local_store(net: &NetworkList, plugin: &serde_json::Map<String, Value>) -> Option<PathBuf> {
-    let ipam = plugin.get("ipam")?.as_object()?;
-    if ipam.get("type")?.as_str()? != "host-local" {
+    let ipam = plugin.go_get("ipam")?.as_object()?;
+    if ipam.go_get("type")?.as_str()? != "host-local" {
         return None;
     }
-    let data_dir = ipam.get("dataDir").and_then(Value::as_str).unwrap_or("/var/lib/cni/networks");
+    let data_dir = ipam.go_get("dataDir").and_then(Value::as_str).unwrap_or("/var/lib/cni/networks");
     Some(Path::new(data_dir).join(&net.name))
 }
 
@@ -439,9 +440,9 @@ fn unowned_ports(
     let Ok(links) = nl.links() else { return };
     let owned: BTreeSet<String> = cached
         .iter()
-        .filter_map(|a| a.result.as_ref()?.get("interfaces")?.as_array().cloned())
+        .filter_map(|a| a.result.as_ref()?.go_get("interfaces")?.as_array().cloned())
         .flatten()
-        .filter_map(|i| i.get("name").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|i| i.go_get("name").and_then(Value::as_str).map(str::to_string))
         .collect();
     let mut bridges = BTreeSet::new();
     for net in networks {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cni::env::Command as Verb;
+use cni::gojson::GoKeys;
 use cni::invoke::{exec_plugin, is_executable_file, Invocation, PluginExe};
 use cni::{BUILTIN_PLUGIN_TYPES, MULTICALL_BINARY};
 use color_eyre::eyre::Result;
@@ -55,7 +56,7 @@ pub fn versions(exe: &PluginExe, path: &str) -> Result<Vec<String>, String> {
     let out = exec_plugin(exe, br#"{"cniVersion":"1.1.0"}"#, &call).map_err(|e| e.msg)?;
     let reply: Value = serde_json::from_slice(&out).map_err(|e| format!("VERSION printed no JSON: {e}"))?;
     let list = reply
-        .get("supportedVersions")
+        .go_get("supportedVersions")
         .and_then(Value::as_array)
         .ok_or("VERSION gave no supportedVersions")?;
     Ok(list.iter().filter_map(Value::as_str).map(str::to_string).collect())

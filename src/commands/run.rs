@@ -5,6 +5,7 @@
 //! and removes the namespace afterwards: after the command exits, after a
 //! failed ADD, and when cnictl is interrupted. Exits with the command's code.
 
+use cni::gojson::GoKeys;
 use std::process::ExitCode;
 
 use color_eyre::eyre::{bail, Result};
@@ -43,8 +44,8 @@ fn netns_name() -> String {
 }
 
 fn addresses(result: &serde_json::Value) -> String {
-    let ips = result.get("ips").and_then(|v| v.as_array()).cloned().unwrap_or_default();
-    ips.iter().filter_map(|ip| ip.get("address").and_then(|a| a.as_str())).collect::<Vec<_>>().join(", ")
+    let ips = result.go_get("ips").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    ips.iter().filter_map(|ip| ip.go_get("address").and_then(|a| a.as_str())).collect::<Vec<_>>().join(", ")
 }
 
 /// Runs the command attached to the network and cleans up.

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use cni::gojson::GoKeys;
 use color_eyre::eyre::Result;
 use serde_json::{json, Value};
 
@@ -24,7 +25,7 @@ fn load(ctx: &Context, target: &str) -> Result<NetworkList> {
 
 /// One plugin of the chain: found? which versions? the config's among them?
 fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
-    let plugin_type = list.plugins[index].get("type").and_then(Value::as_str).unwrap_or_default();
+    let plugin_type = list.plugins[index].go_get("type").and_then(Value::as_str).unwrap_or_default();
     let mut view = json!({"index": index, "type": plugin_type, "path": null, "supportedVersions": null, "problem": null});
     match ctx.runtime.path.find(plugin_type) {
         Err(e) => view["problem"] = json!(e.msg),

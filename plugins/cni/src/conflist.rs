@@ -137,10 +137,12 @@ fn list_version(obj: &Map<String, Value>, src: &Source) -> Result<String, String
 }
 
 /// Checks that a plugin config (at `at` in the file) has a string `type`.
+/// A plugin's keys are read as libcni reads them, into a Go struct (so
+/// `"Type"` will do); the list's own keys are read from a Go map, exactly.
 pub fn check_plugin(plugin: &Map<String, Value>, src: &Source, at: &[Seg]) -> Result<(), String> {
     let mut type_path = at.to_vec();
     type_path.push(key("type"));
-    match plugin.get("type") {
+    match crate::gojson::get_in(plugin, "type") {
         Some(Value::String(t)) if !t.is_empty() => Ok(()),
         Some(Value::String(_)) => Err(src.error(&type_path, "must not be empty")),
         None => Err(src.error(at, "missing key \"type\"")),
@@ -197,12 +199,12 @@ pub fn parse_single(bytes: &[u8], file: &Path) -> Result<NetworkList, String> {
     let plugin = parse_object(bytes, file)?;
     let src = Source { file, bytes };
     check_plugin(&plugin, &src, &[])?;
-    let name = match plugin.get("name") {
+    let name = match crate::gojson::get_in(&plugin, "name") {
         Some(Value::String(n)) => n.clone(),
         None => return Err(src.error(&[], "missing key \"name\"")),
         Some(other) => return Err(src.error(&[key("name")], format!("expected a string, found {other}"))),
     };
-    let version = match plugin.get("cniVersion") {
+    let version = match crate::gojson::get_in(&plugin, "cniVersion") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(v)) => v.clone(),
         Some(other) => {

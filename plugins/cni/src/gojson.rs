@@ -137,6 +137,25 @@ pub fn get_in<'v>(map: &'v serde_json::Map<String, Value>, field: &str) -> Optio
     map.get(field).or_else(|| map.iter().rev().find(|(k, _)| fold_eq(field, k)).map(|(_, v)| v))
 }
 
+/// [`get`] as a method, for code that walks netconfs, conflists and
+/// results as `Value`s (cnictl's views, doctor, validate).
+pub trait GoKeys {
+    /// The member Go's decoder would read for the field `field`.
+    fn go_get(&self, field: &str) -> Option<&Value>;
+}
+
+impl GoKeys for Value {
+    fn go_get(&self, field: &str) -> Option<&Value> {
+        get(self, field)
+    }
+}
+
+impl GoKeys for serde_json::Map<String, Value> {
+    fn go_get(&self, field: &str) -> Option<&Value> {
+        get_in(self, field)
+    }
+}
+
 /// The struct field a key lands on: an exact match, else the first field
 /// it folds to; `None` for a key the struct does not know.
 fn field_for<'f>(fields: &[&'f str], key: &str) -> Option<&'f str> {
