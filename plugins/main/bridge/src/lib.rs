@@ -392,17 +392,19 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
     // The nftables rules go on a thread of their own while the link goes
     // away: both wait for kernel RCU grace periods, so they overlap.
     let netfilter = || {
+        let mut cleanup = cni::rollback::Cleanup::new();
         if conf.mac_spoof_check {
-            // As the reference: a spoof-check teardown failure is only reported.
-            if let Err(e) = spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
-                eprintln!("{}", e.msg);
+            // Rules that exist and stay fail the DEL (the reference only
+            // prints it, and leaks them); without nf_tables there are none.
+            match spoofcheck::teardown(&spoofcheck::ref_id(&args.container_id, &args.ifname)) {
+                Err(e) if cni::netfilter::nftnl::available() => cleanup.step(Err(e)),
+                _ => {}
             }
         }
         if masq {
-            ipmasq::teardown_nftables(&owner)
-        } else {
-            Ok(())
+            cleanup.step(ipmasq::teardown_nftables(&owner));
         }
+        cleanup.finish()
     };
     let rest = || -> Result<(), CniError> {
         let mut cleanup = cni::rollback::Cleanup::new();
