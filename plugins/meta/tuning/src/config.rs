@@ -32,8 +32,6 @@ struct Settings {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TuningConf {
-    #[serde(flatten)]
-    settings: Settings,
     #[serde(rename = "dataDir", deserialize_with = "null_as_empty")]
     data_dir: String,
     #[serde(rename = "runtimeConfig", deserialize_with = "null_as_empty")]
@@ -153,7 +151,10 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     reject_duplicate_sysctls(&args.stdin)?;
     let net: NetConf = parse(&args.stdin)?;
     let conf: TuningConf = parse(&args.stdin)?;
-    let mut s = conf.settings;
+    // The top-level settings are read on their own: a flattened field
+    // would make serde read the whole object as a map, past gojson's key
+    // folding ("MTU", "DataDir" would be ignored, as Go would not).
+    let mut s: Settings = parse(&args.stdin)?;
     if let Some(mac) = CniArgs::parse(&args.args, &["MAC"])?.get("MAC").filter(|m| !m.is_empty()) {
         s.mac = mac.to_string();
     }
@@ -242,6 +243,23 @@ mod tests {
             br#"{"name": "n", "mtu": "1500", "mac": "zz", "sysctl": {"kernel.x": 1}, "dataDir": "/d"}"#;
         assert_eq!(del_data_dir(stdin), "/d");
         assert_eq!(del_data_dir(br#"{"dataDir": 5}"#), DEFAULT_DATA_DIR);
+    }
+
+    #[test]
+    fn keys_fold_as_go_folds_them() {
+        let args = CmdArgs {
+            command: cni::env::Command::Add,
+            container_id: "c".into(),
+            netns: String::new(),
+            ifname: "eth0".into(),
+            args: String::new(),
+            path: String::new(),
+            stdin: br#"{"name": "n", "MTU": 1400, "Promisc": true, "DataDir": "/d"}"#.to_vec(),
+            config_version: "1.0.0".into(),
+        };
+        let conf = load(&args).unwrap();
+        assert_eq!((conf.mtu, conf.promisc, conf.data_dir.as_str()), (1400, true, "/d"));
+        assert_eq!(del_data_dir(&args.stdin), "/d", "DEL looks where ADD saved");
     }
 
     #[test]
