@@ -209,17 +209,6 @@ fn mapping(raw: &RawMapping, at: usize) -> Result<Mapping, CniError> {
     })
 }
 
-/// The network name, all DEL reads of the netconf (the skeleton has
-/// checked that it is there and a string).
-pub fn network_name(stdin: &[u8]) -> String {
-    #[derive(Deserialize, Default)]
-    struct Name {
-        #[serde(default)]
-        name: String,
-    }
-    parse::<Name>(stdin).map(|n| n.name).unwrap_or_default()
-}
-
 /// Reads and checks the netconf of one call.
 pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;

@@ -97,7 +97,7 @@ impl Plugin for Portmap {
     /// from both backends and both families, as ADD of either backend or
     /// the reference left them.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let network = config::network_name(&args.stdin);
+        let network = cni::conf::DelConf::load(&args.stdin).name;
         let nft = match nft::unforward(&network, &args.container_id) {
             Err(e) if cni::netfilter::nftnl::available() => Err(e),
             _ => Ok(()),
