@@ -174,7 +174,8 @@ fn choose_backend(raw: &RawConf) -> Result<Backend, CniError> {
             Backend::Iptables => ("iptables", "nftables"),
         };
         return Err(CniError::config(format!(
-            "{name} backend was requested but configuration contains {other}-specific options {wrong:?}"
+            "{name} backend was requested but configuration contains {other}-specific options [{}]",
+            wrong.join(" ")
         )));
     }
     Ok(backend)

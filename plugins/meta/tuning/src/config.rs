@@ -200,7 +200,8 @@ pub fn check_allowlist(sysctl: &BTreeMap<String, String>, allowlist: &str) -> Re
     for key in sysctl.keys() {
         if !compiled.iter().any(|r| r.is_match(key)) {
             return Err(CniError::config(format!(
-                "Sysctl {key} is not allowed. Only the following sysctls are allowed: {patterns:?}"
+                "Sysctl {key} is not allowed. Only the following sysctls are allowed: [{}]",
+                patterns.join(" ")
             )));
         }
     }
