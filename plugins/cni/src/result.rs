@@ -356,6 +356,26 @@ mod tests {
     }
 
     #[test]
+    fn go_cased_results_read_as_libcni_reads_them() {
+        // A result (or cached result) whose keys Go would take: any case.
+        let result = CniResult::from_json(
+            &json!({"CNIVersion": "1.0.0", "IPs": [{"Address": "10.1.2.3/24", "Gateway": "10.1.2.1"}],
+                    "Routes": [{"Dst": "0.0.0.0/0", "GW": "10.1.2.1"}],
+                    "DNS": {"Nameservers": ["10.1.2.1"], "Domain": "cluster.local", "Search": ["svc"],
+                            "Options": ["ndots:5"]}}),
+            "0.1.0",
+        )
+        .unwrap();
+        assert_eq!(result.ips[0].address.to_string(), "10.1.2.3/24");
+        assert_eq!(result.routes[0].gw.map(|g| g.to_string()).as_deref(), Some("10.1.2.1"));
+        assert_eq!(result.dns.nameservers, ["10.1.2.1"]);
+        assert_eq!(
+            (result.dns.domain.as_str(), result.dns.search.len(), result.dns.options.len()),
+            ("cluster.local", 1, 1)
+        );
+    }
+
+    #[test]
     fn one_zero_drops_empty_dns_and_ip_version() {
         let out = sample().to_json("1.0.0").unwrap();
         assert!(out.get("dns").is_none());
