@@ -331,3 +331,42 @@ fn go_cased_capability_args_reach_ipam_portmap_and_bandwidth_as_containerd_sends
     assert!(!String::from_utf8_lossy(&rules.stdout).contains("dport 20150"), "DEL removed the mapping");
     assert!(reservations(&data.path().join(&name)).is_empty(), "DEL freed the address");
 }
+
+#[test]
+fn a_second_add_of_a_live_attachment_is_refused_and_the_first_stays_intact() {
+    let plugins = PluginDir::new();
+    let bridge = TestBridge::new();
+    let net = network("1.0.0", vec![], "10.216.0.0/24");
+    // A bridge network instead of the loopback + host-local one.
+    let conflist = json!({"cniVersion": "1.0.0", "name": net.name, "plugins": [
+        {"type": "bridge", "bridge": bridge.name, "isGateway": true,
+         "ipam": {"type": "host-local", "subnet": "10.216.0.0/24", "dataDir": net.data.path()}}]});
+    std::fs::write(net.conf_dir.join(format!("10-{}.conflist", net.name)), conflist.to_string()).unwrap();
+    let ns = TestNetns::new("live");
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    let before = (link_addresses(Some(&ns.name), "eth0"), reservations(&net.store()), net.cache_files());
+    assert_eq!(before.0.len(), 1, "{before:?}");
+
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 1, "a second ADD is refused");
+    assert!(stderr.contains("already attached") && stderr.contains("cnictl del"), "{stderr}");
+    let after = (link_addresses(Some(&ns.name), "eth0"), reservations(&net.store()), net.cache_files());
+    assert_eq!(after, before, "the first attachment's interface, address, reservation and cache entry stay");
+    let (code, _, stderr) = net.cnictl(&["check", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "the first attachment still checks: {stderr}");
+
+    // An interface of that name made by someone else: refused, nothing made.
+    let other = TestNetns::new("live");
+    other.exec(&["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer"]);
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &other.name], plugins.path());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("already has an interface eth0"), "{stderr}");
+    assert!(
+        other.output(&["ip", "link", "show", "eth0"]).contains("eth0@eth0peer"),
+        "the foreign eth0 stays"
+    );
+    assert_eq!(reservations(&net.store()), before.1, "no reservation for the refused ADD");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+}

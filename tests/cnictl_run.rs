@@ -255,3 +255,30 @@ fn ctrl_c_at_a_terminal_stops_the_command_and_cleans_up() {
     let cached = std::fs::read_dir(setup.cache.path().join("results")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(cached, 0);
 }
+
+#[test]
+fn a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing() {
+    require_root();
+    let setup = RunSetup::new("10.203.20.0/24", None);
+    let script = setup.store.path().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    for (command, code, says) in [
+        ("/nonexistent/command".to_string(), 127, "command not found"),
+        (script.display().to_string(), 126, "cannot execute"),
+    ] {
+        let child = setup
+            .command(&["run", &setup.name, "--", &command])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{command}: {stderr}");
+        assert!(stderr.contains(says), "{command}: {stderr}");
+        assert!(stderr.contains("attached to"), "the command ran attached: {stderr}");
+        assert!(!stderr.contains("hint"), "no misleading hint: {stderr}");
+        setup.assert_clean(pid);
+    }
+}

@@ -29,15 +29,17 @@ pub fn run(ctx: &Context, args: &DockerRunArgs) -> Result<ExitCode> {
     // A failed ADD has already deleted what it made; the pause container goes on drop.
     ctx.runtime.add(&list, &rt)?;
     let code = match exec::pending_signal() {
-        Some(signal) => 128 + signal,
+        Some(signal) => Ok(128 + signal),
         None => {
             let mut docker = Command::new("docker");
             docker.arg("run").arg(format!("--net=container:{}", pause.id)).args(&args.docker_args);
-            exec::run_forwarding(docker, "docker")?
+            exec::run_forwarding(docker, "docker")
         }
     };
+    // Whatever happened to the container, the network and the pause container go.
     let detached = ctx.runtime.del(&list, &rt);
     drop(pause);
+    let code = code?;
     detached?;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

@@ -61,11 +61,13 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         eprintln!("cnictl: {} attached to {} ({})", path, list.name, addresses(&result));
     }
     let code = match exec::pending_signal() {
-        Some(signal) => 128 + signal,
-        None => exec::run_in(netns.path(), &args.command)?,
+        Some(signal) => Ok(128 + signal),
+        None => exec::run_in(netns.path(), &args.command),
     };
+    // Whatever happened to the command, the network and the netns go.
     let detached = ctx.runtime.del(&list, &rt);
     drop(netns);
+    let code = code?;
     detached?;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

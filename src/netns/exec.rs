@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use color_eyre::eyre::{bail, Result, WrapErr};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -94,10 +94,27 @@ pub fn run_in(netns: &Path, argv: &[String]) -> Result<i32> {
     code
 }
 
+/// The exit code a shell gives a command it could not start, after saying
+/// why on stderr as a shell does: 127 when there is no such program, 126
+/// when it exists but cannot be executed (permissions, not a program).
+fn not_started(program: &str, err: &std::io::Error) -> i32 {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        eprintln!("cnictl: {program}: command not found");
+        127
+    } else {
+        eprintln!("cnictl: {program}: cannot execute: {err}");
+        126
+    }
+}
+
 /// Runs `command` with signals forwarded (see `take_over_signals`), waits,
-/// and returns its exit code as a shell reports it (128 + N for signal N).
+/// and returns its exit code as a shell reports it (128 + N for signal N;
+/// 127 or 126 when it could not be started).
 pub fn run_forwarding(mut command: Command, program: &str) -> Result<i32> {
-    let mut child = command.spawn().map_err(|e| eyre!("failed to run {program:?}: {e}"))?;
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return Ok(not_started(program, &e)),
+    };
     CHILD.store(child.id() as i32, Ordering::SeqCst);
     if let Some(signal) = pending_signal() {
         // SAFETY: plain kill(2) on our own child.

@@ -41,6 +41,23 @@ pub fn cnitool_container_id(netns_path: &str) -> String {
     format!("cnitool-{hex}")
 }
 
+/// Whether the netns at `netns` has an interface named `ifname`: asked
+/// on a thread of its own that enters the namespace (setns is per thread)
+/// and ends. A netns that cannot be entered is an error.
+pub fn has_interface(netns: &Path, ifname: &str) -> Result<bool> {
+    let file = manage::open(netns)?;
+    let name = std::ffi::CString::new(ifname).wrap_err_with(|| format!("bad interface name {ifname:?}"))?;
+    let shown = netns.display().to_string();
+    std::thread::spawn(move || -> Result<bool> {
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+            .wrap_err_with(|| format!("failed to enter netns {shown}"))?;
+        // SAFETY: a NUL-terminated name; if_nametoindex only reads it.
+        Ok(unsafe { libc::if_nametoindex(name.as_ptr()) } != 0)
+    })
+    .join()
+    .unwrap_or_else(|_| Ok(false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,17 +152,24 @@ impl Runtime {
     }
 
     /// ADD: runs the chain, caches and returns the final result (in the
-    /// list's version). If a plugin fails, the chain is deleted again so
-    /// nothing is left half made, and the failure is returned.
+    /// list's version). An attachment that is already there (a cache entry
+    /// for the network, container and interface, or the interface in the
+    /// netns) is refused before any plugin runs. If a plugin fails, the
+    /// plugins before it that succeeded get their DEL (newest first, with
+    /// the result they built): the undo touches only what this ADD made.
     pub fn add(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<Value> {
         Self::validate(list, rt)?;
+        self.refuse_live(list, rt)?;
         let mut prev: Option<Value> = None;
-        for plugin in &list.plugins {
+        for (done, plugin) in list.plugins.iter().enumerate() {
             let stdin = build_config(list, plugin, prev.as_ref(), Some(rt));
-            match self.exec(list, plugin, Command::Add, &stdin, rt) {
-                Ok(out) => prev = Some(parse_result(&out, &list.cni_version, &plugin_type(plugin))?),
+            let added = self
+                .exec(list, plugin, Command::Add, &stdin, rt)
+                .and_then(|out| parse_result(&out, &list.cni_version, &plugin_type(plugin)));
+            match added {
+                Ok(result) => prev = Some(result),
                 Err(err) => {
-                    self.undo(list, rt);
+                    self.undo(list, &list.plugins[..done], prev.as_ref(), rt);
                     return Err(err);
                 }
             }
@@ -172,11 +179,43 @@ impl Runtime {
         Ok(result)
     }
 
-    /// Best-effort DEL of the whole chain after a failed ADD: every
-    /// plugin gets its DEL even if an earlier one fails.
-    fn undo(&self, list: &NetworkList, rt: &RuntimeConf) {
-        for plugin in list.plugins.iter().rev() {
-            let stdin = build_config(list, plugin, None, Some(rt));
+    /// Refuses to ADD over a live attachment: cnictl's own cache entry for
+    /// it, or an interface of that name in the netns (made by anyone).
+    fn refuse_live(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
+        let second_interface = "--ifname NAME attaches another interface";
+        if self.cache.load(&list.name, &rt.container_id, &rt.ifname).is_some() {
+            bail!(
+                "network {:?} is already attached to container {} as {} (a cached result says so): \
+                 `cnictl del` it first (or `cnictl gc` if its netns is gone); {second_interface}",
+                list.name,
+                rt.container_id,
+                rt.ifname
+            );
+        }
+        let netns = std::path::Path::new(&rt.netns);
+        if !rt.netns.is_empty() && netns.exists() && crate::netns::has_interface(netns, &rt.ifname)? {
+            bail!(
+                "netns {} already has an interface {}: nothing was changed; {second_interface}",
+                rt.netns,
+                rt.ifname
+            );
+        }
+        Ok(())
+    }
+
+    /// Best-effort DEL, newest first, of the plugins whose ADD succeeded,
+    /// after a later one failed: every one gets its DEL even if another's
+    /// fails. The failed plugin made nothing that it kept (ours undo their
+    /// own ADD), and DEL of it could destroy what was there before.
+    fn undo(
+        &self,
+        list: &NetworkList,
+        succeeded: &[Map<String, Value>],
+        prev: Option<&Value>,
+        rt: &RuntimeConf,
+    ) {
+        for plugin in succeeded.iter().rev() {
+            let stdin = build_config(list, plugin, prev, Some(rt));
             let _ = self.exec(list, plugin, Command::Del, &stdin, rt);
         }
     }
