@@ -1,14 +1,18 @@
 //! `cnictl plugins`: every plugin in the plugin path, where it is, and the
 //! spec versions it answers VERSION with. A name found in two directories
-//! is listed once, where lookup finds it (the first directory).
+//! is listed once, where lookup finds it (the first directory). Probing
+//! runs files, so it is careful: in cnictl's own directory (searched by
+//! default, and holding other programs) only our plugin types count, and
+//! every probe is killed after a few seconds.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use cni::env::Command as Verb;
 use cni::gojson::GoKeys;
-use cni::invoke::{exec_plugin, is_executable_file, Invocation, PluginExe};
+use cni::invoke::{exec_plugin_within, is_executable_file, Invocation, PluginExe};
 use cni::{BUILTIN_PLUGIN_TYPES, MULTICALL_BINARY};
 use color_eyre::eyre::Result;
 use serde_json::{json, Value};
@@ -19,11 +23,16 @@ use crate::render::{self, Format};
 /// Executables next to plugins that are not plugins.
 const NOT_PLUGINS: [&str; 2] = ["cnictl", MULTICALL_BINARY];
 
-/// The plugins lookup would find, in lookup order.
-pub fn found_plugins(dirs: &[PathBuf]) -> Vec<PluginExe> {
+/// How long a plugin may take to answer VERSION.
+const PROBE_LIMIT: Duration = Duration::from_secs(5);
+
+/// The plugins lookup would find, in lookup order. In `own_dir` (cnictl's
+/// directory) only files named after our plugin types are taken.
+pub fn found_plugins(dirs: &[PathBuf], own_dir: Option<&Path>) -> Vec<PluginExe> {
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();
     for dir in dirs {
+        let only_ours = own_dir == Some(dir.as_path());
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
@@ -31,6 +40,7 @@ pub fn found_plugins(dirs: &[PathBuf]) -> Vec<PluginExe> {
         for name in names {
             let path = dir.join(&name);
             if NOT_PLUGINS.contains(&name.as_str())
+                || (only_ours && !BUILTIN_PLUGIN_TYPES.contains(&name.as_str()))
                 || !is_executable_file(&path)
                 || !seen.insert(name.clone())
             {
@@ -53,7 +63,8 @@ pub fn found_plugins(dirs: &[PathBuf]) -> Vec<PluginExe> {
 /// Asks one plugin for its versions.
 pub fn versions(exe: &PluginExe, path: &str) -> Result<Vec<String>, String> {
     let call = Invocation { command: Verb::Version, container_id: "", netns: "", ifname: "", args: "", path };
-    let out = exec_plugin(exe, br#"{"cniVersion":"1.1.0"}"#, &call).map_err(|e| e.msg)?;
+    let out =
+        exec_plugin_within(exe, br#"{"cniVersion":"1.1.0"}"#, &call, Some(PROBE_LIMIT)).map_err(|e| e.msg)?;
     let reply: Value = serde_json::from_slice(&out).map_err(|e| format!("VERSION printed no JSON: {e}"))?;
     let list = reply
         .go_get("supportedVersions")
@@ -74,7 +85,7 @@ fn shown_path(exe: &PluginExe) -> String {
 /// Prints the plugins of the plugin path.
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let path = ctx.runtime.path.joined();
-    let plugins = found_plugins(&ctx.runtime.path.dirs);
+    let plugins = found_plugins(&ctx.runtime.path.dirs, ctx.runtime.path.own_dir.as_deref());
     let answers: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = plugins.iter().map(|p| scope.spawn(|| versions(p, &path))).collect();
         handles

@@ -17,17 +17,21 @@ pub const DEFAULT_DIRS: &[&str] = &["/opt/cni/bin", "/usr/libexec/cni", "/usr/li
 pub struct PluginPath {
     /// The directories, searched in order.
     pub dirs: Vec<PathBuf>,
+    /// cnictl's own directory, when it is searched by default: it holds
+    /// other programs too (a build dir, /usr/local/bin), so only our
+    /// plugin types count as plugins there.
+    pub own_dir: Option<PathBuf>,
 }
 
 impl PluginPath {
     /// From an explicit `CNI_PATH`-style list, or the defaults.
     pub fn new(explicit: Option<&str>) -> PluginPath {
         match explicit.filter(|p| !p.is_empty()) {
-            Some(list) => PluginPath { dirs: cni::env::split_path(list) },
+            Some(list) => PluginPath { dirs: cni::env::split_path(list), own_dir: None },
             None => {
                 let own = std::env::current_exe().ok().and_then(|exe| exe.parent().map(PathBuf::from));
-                let dirs = own.into_iter().chain(DEFAULT_DIRS.iter().map(PathBuf::from)).collect();
-                PluginPath { dirs }
+                let dirs = own.iter().cloned().chain(DEFAULT_DIRS.iter().map(PathBuf::from)).collect();
+                PluginPath { dirs, own_dir: own }
             }
         }
     }

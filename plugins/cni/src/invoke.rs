@@ -100,6 +100,18 @@ impl Invocation<'_> {
 /// the inherited environment). Returns stdout on success; on failure, the
 /// plugin's own error object if it printed one.
 pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<Vec<u8>, CniError> {
+    exec_plugin_within(exe, stdin, call, None)
+}
+
+/// [`exec_plugin`] with a time limit: a plugin still running after `limit`
+/// is killed and the call fails. For probes of files that may not be
+/// plugins at all (`cnictl plugins`), which must not hang.
+pub fn exec_plugin_within(
+    exe: &PluginExe,
+    stdin: &[u8],
+    call: &Invocation,
+    limit: Option<std::time::Duration>,
+) -> Result<Vec<u8>, CniError> {
     let env = call.env();
     let mut attempts = 0;
     let mut child = loop {
@@ -123,9 +135,11 @@ pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<V
             let _ = pipe.write_all(&data);
         })
     });
-    let output = child
-        .wait_with_output()
-        .map_err(|e| CniError::io(format!("failed to wait for plugin {}", exe.name), e))?;
+    let output = match limit {
+        None => child.wait_with_output(),
+        Some(limit) => wait_within(child, limit),
+    }
+    .map_err(|e| CniError::io(format!("failed to wait for plugin {}", exe.name), e))?;
     if let Some(writer) = writer {
         let _ = writer.join();
     }
@@ -136,6 +150,44 @@ pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<V
         return Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)));
     }
     plugin_outcome(output.status.success(), output.stdout, &exe.name)
+}
+
+/// Waits for `child` at most `limit`, reading its output meanwhile; kills
+/// it (a TimedOut error) when it is still running then.
+fn wait_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> std::io::Result<std::process::Output> {
+    fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut data = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut data);
+            }
+            data
+        })
+    }
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s, killed", limit.as_secs()),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// A plugin's stdout on success; on failure, the error object it printed.
