@@ -370,3 +370,26 @@ fn a_second_add_of_a_live_attachment_is_refused_and_the_first_stays_intact() {
     let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], plugins.path());
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn check_del_and_gc_use_the_cached_config_once_the_network_file_is_gone() {
+    let plugins = PluginDir::new();
+    let net = network("1.0.0", vec![], "10.216.1.0/24");
+    let (ns, gone) = (TestNetns::new("nofile"), TestNetns::new("nofile"));
+    for ns in [&ns, &gone] {
+        let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+        assert_eq!(code, 0, "{stderr}");
+    }
+    std::fs::remove_file(net.conf_dir.join(format!("10-{}.conflist", net.name))).unwrap();
+    let (code, _, stderr) = net.cnictl(&["check", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("using the config cached with the attachment"), "says so: {stderr}");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(reservations(&net.store()).len(), 1, "DEL freed its address, not the other's");
+    drop(gone);
+    let (code, _, stderr) = net.cnictl(&["gc", &net.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(reservations(&net.store()).is_empty(), "GC freed the vanished netns's address");
+    assert!(net.cache_files().is_empty(), "no cache entries left");
+}

@@ -1,4 +1,5 @@
-//! `cnictl del NET NETNS`: detach.
+//! `cnictl del NET NETNS`: detach (with the config cached with the
+//! attachment when the network's file is gone).
 
 use std::process::ExitCode;
 
@@ -6,10 +7,13 @@ use color_eyre::eyre::Result;
 
 use super::{runtime_conf, Context};
 use crate::cli::AttachArgs;
+use crate::runtime::config::load_network_or_cached;
 
 /// Runs the chain's DEL (in reverse) and drops the cache entry.
 pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
-    let list = ctx.network(&args.network)?;
-    ctx.runtime.del(&list, &runtime_conf(args)?)?;
+    let rt = runtime_conf(args)?;
+    let attachment = Some((rt.container_id.as_str(), rt.ifname.as_str()));
+    let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, &args.network, attachment)?;
+    ctx.runtime.del(&list, &rt)?;
     Ok(ExitCode::SUCCESS)
 }

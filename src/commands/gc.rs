@@ -12,10 +12,11 @@ use color_eyre::eyre::{eyre, Result};
 
 use super::Context;
 use crate::cli::GcArgs;
+use crate::runtime::config::load_network_or_cached;
 
 /// Works out the valid set, runs GC and reports what it removed.
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
-    let list = ctx.network(&args.target.network)?;
+    let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, &args.target.network, None)?;
     let valid: BTreeSet<Attachment> = if args.valid.is_empty() {
         ctx.runtime
             .cache

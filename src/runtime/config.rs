@@ -64,7 +64,15 @@ pub fn load_network(dir: &Path, name: &str) -> Result<NetworkList> {
     let mut candidates = conf_files(dir, &["conflist"])?;
     candidates.extend(conf_files(dir, &["conf", "json"])?);
     for file in candidates {
-        let bytes = read(&file)?;
+        // A file that cannot be read (a dangling link, no permission) is
+        // listed, not fatal.
+        let bytes = match read(&file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                unreadable.push(format!("{e:#}"));
+                continue;
+            }
+        };
         let is_list = file.extension().and_then(|x| x.to_str()) == Some("conflist");
         let parsed = if is_list { parse_conflist(&bytes, &file) } else { parse_single(&bytes, &file) };
         match parsed {
@@ -81,4 +89,28 @@ pub fn load_network(dir: &Path, name: &str) -> Result<NetworkList> {
         dir.display(),
         unreadable.join("\n    ")
     )
+}
+
+/// The network `name` for DEL, CHECK and GC: its file in `dir`, or, when
+/// that is gone or unreadable, the config libcni's cache kept with one of
+/// its attachments (this one when `attachment` names it), said on stderr.
+/// An attachment must stay removable after its network's file is deleted.
+pub fn load_network_or_cached(
+    dir: &Path,
+    cache: &super::cache::Cache,
+    name: &str,
+    attachment: Option<(&str, &str)>,
+) -> Result<NetworkList> {
+    let error = match load_network(dir, name) {
+        Ok(list) => return Ok(list),
+        Err(e) => e,
+    };
+    let own = attachment.and_then(|(id, ifname)| cache.load(name, id, ifname));
+    let entry = own.or_else(|| cache.list().into_iter().find(|e| e.network == name));
+    let Some(entry) = entry else { return Err(error) };
+    let source = cache.path(name, &entry.container_id, &entry.ifname);
+    let parsed = parse_conflist(&entry.config, &source).or_else(|_| parse_single(&entry.config, &source));
+    let list = parsed.map_err(|e| eyre!("{error:#}; and the cached config does not parse either: {e}"))?;
+    eprintln!("cnictl: {error:#}; using the config cached with the attachment ({})", source.display());
+    Ok(list)
 }
