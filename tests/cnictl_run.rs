@@ -172,7 +172,7 @@ fn netns_add_list_exec_del_are_compatible_with_iproute2() {
 }
 
 #[test]
-fn the_default_network_is_shown_installed_and_used_when_none_is_configured() {
+fn the_default_network_is_shown_installed_and_used_beside_another_tools_network() {
     require_root();
     let plugins = PluginDir::new();
     let empty = tempfile::tempdir().unwrap();
@@ -186,6 +186,11 @@ fn the_default_network_is_shown_installed_and_used_when_none_is_configured() {
     assert_eq!(conflist["plugins"][0]["bridge"], "cni0");
     assert_eq!(conflist["plugins"][0]["ipam"]["subnet"], "10.22.0.0/16");
 
+    // Another tool's network in the config dir (as podman keeps one in
+    // /etc/cni/net.d): the README's quick start still runs on the built-in one.
+    let podman = json!({"cniVersion": "0.4.0", "name": "podman", "plugins": [{"type": "bridge",
+        "bridge": "cni-podman0", "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.203.30.0/24"}]]}}]});
+    std::fs::write(empty.path().join("87-podman-bridge.conflist"), podman.to_string()).unwrap();
     let had_cni0 = link_details(None, "cni0") != serde_json::Value::Null;
     let out = Command::new(cnictl())
         .args(["run", "-q", "--", "sh", "-c", "ip -o -4 addr show eth0; ip route show default"])

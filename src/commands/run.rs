@@ -8,32 +8,25 @@
 use cni::gojson::GoKeys;
 use std::process::ExitCode;
 
-use color_eyre::eyre::{bail, Result};
+use color_eyre::eyre::Result;
 
 use super::{plugin_conf, Context};
 use crate::cli::RunArgs;
 use crate::netns::{self, exec, manage::TempNetns};
-use crate::runtime::config::{conf_files, load_network, NetworkList};
+use crate::runtime::config::{load_network, NetworkList};
 use crate::runtime::default_network;
 
-/// The network to use: the one named, else the default network from the
-/// config dir, else the built-in one when the config dir has no networks.
+/// The network to use: the one named, else `cnictl-default` from the
+/// config dir when it has one, else the built-in network, whatever other
+/// networks the config dir holds (another tool's, podman's for one, are
+/// not ours to pick).
 pub fn choose_network(ctx: &Context, name: Option<&str>) -> Result<NetworkList> {
     if let Some(name) = name {
         return load_network(&ctx.conf_dir, name);
     }
-    let files = conf_files(&ctx.conf_dir, &["conflist", "conf", "json"])?;
-    if files.is_empty() {
-        return default_network::network();
-    }
     match load_network(&ctx.conf_dir, default_network::NAME) {
         Ok(list) => Ok(list),
-        Err(_) => bail!(
-            "no network named; {} holds networks but none named {:?}: run `cnictl run NET -- COMMAND` \
-             with one of them, or `cnictl default-network install`",
-            ctx.conf_dir.display(),
-            default_network::NAME
-        ),
+        Err(_) => default_network::network(),
     }
 }
 
