@@ -2,6 +2,11 @@
 //! (a wrong type, a missing key) can name the line and column as a parse
 //! error would. A small scanner over the original bytes; it assumes the
 //! text already parsed as JSON.
+//!
+//! Plugin errors name the key at fault as `key "ipam.ranges[0][0].subnet"`
+//! ([`key_label`]); [`key_in_message`] finds it again, [`parse_path`] turns
+//! it into a path and [`locate_go`] finds it in the file the way Go's
+//! decoder matched it, so `cnictl validate` can point into the file.
 
 /// One step of a path into a JSON document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +94,13 @@ fn value_end(text: &[u8], pos: usize) -> Option<usize> {
 
 /// The byte offset of the value at `path`, starting from the value at `pos`.
 fn find(text: &[u8], pos: usize, path: &[Seg]) -> Option<usize> {
+    find_with(text, pos, path, usize::MAX)
+}
+
+/// [`find`], the keys from segment `fold_from` on matched as Go's decoder
+/// matches struct fields: equal or equal as Go folds case, the later
+/// duplicate winning.
+fn find_with(text: &[u8], pos: usize, path: &[Seg], fold_from: usize) -> Option<usize> {
     let pos = skip_ws(text, pos);
     let Some((first, rest)) = path.split_first() else { return Some(pos) };
     let (open, close) = match first {
@@ -98,8 +110,11 @@ fn find(text: &[u8], pos: usize, path: &[Seg]) -> Option<usize> {
     if *text.get(pos)? != open {
         return None;
     }
+    let fold = fold_from == 0;
+    let next_fold = fold_from.saturating_sub(1);
     let mut at = skip_ws(text, pos + 1);
     let mut index = 0;
+    let mut folded_match = None;
     while *text.get(at)? != close {
         let value_start = match first {
             Seg::Key(wanted) => {
@@ -107,14 +122,17 @@ fn find(text: &[u8], pos: usize, path: &[Seg]) -> Option<usize> {
                 let key: String = serde_json::from_slice(&text[at..key_end]).ok()?;
                 let colon = skip_ws(text, key_end);
                 let start = skip_ws(text, colon + 1);
-                if &key == wanted {
-                    return find(text, start, rest);
+                if !fold && &key == wanted {
+                    return find_with(text, start, rest, next_fold);
+                }
+                if fold && crate::gojson::fold_eq(wanted, &key) {
+                    folded_match = Some(start);
                 }
                 start
             }
             Seg::Index(wanted) => {
                 if index == *wanted {
-                    return find(text, at, rest);
+                    return find_with(text, at, rest, next_fold);
                 }
                 at
             }
@@ -125,13 +143,77 @@ fn find(text: &[u8], pos: usize, path: &[Seg]) -> Option<usize> {
         }
         index += 1;
     }
-    None
+    find_with(text, folded_match?, rest, next_fold)
 }
 
 /// The 1-based line and column of the value at `path` in `text`.
 pub fn locate(text: &[u8], path: &[Seg]) -> Option<(usize, usize)> {
-    let offset = find(text, 0, path)?;
-    let before = &text[..offset];
+    line_column(text, find(text, 0, path)?)
+}
+
+/// The line and column of the value at `prefix` then `rest`: the prefix's
+/// keys matched exactly (a conflist's own keys, which libcni reads from a
+/// map), the rest's as Go matches struct fields (a plugin's netconf).
+pub fn locate_go(text: &[u8], prefix: &[Seg], rest: &[Seg]) -> Option<(usize, usize)> {
+    let mut path = prefix.to_vec();
+    path.extend_from_slice(rest);
+    line_column(text, find_with(text, 0, &path, prefix.len())?)
+}
+
+/// The line and column of the value at `path` or, when it is not there
+/// (a missing key), of the nearest enclosing value that is.
+pub fn locate_nearest_go(text: &[u8], prefix: &[Seg], rest: &[Seg]) -> Option<(usize, usize)> {
+    (0..=rest.len()).rev().find_map(|n| locate_go(text, prefix, &rest[..n]))
+}
+
+/// Parses a path as [`display`] writes it (`ipam.ranges[0][0].subnet`);
+/// `None` when it is not one.
+pub fn parse_path(text: &str) -> Option<Vec<Seg>> {
+    let mut path = Vec::new();
+    for (i, part) in text.split('.').enumerate() {
+        let (name, mut indexes) = match part.find('[') {
+            Some(open) => (&part[..open], &part[open..]),
+            None => (part, ""),
+        };
+        if name.is_empty() && (i > 0 || indexes.is_empty()) {
+            return None;
+        }
+        if !name.is_empty() {
+            path.push(Seg::Key(name.to_string()));
+        }
+        while let Some(body) = indexes.strip_prefix('[') {
+            let close = body.find(']')?;
+            path.push(Seg::Index(body[..close].parse().ok()?));
+            indexes = &body[close + 1..];
+        }
+        if !indexes.is_empty() {
+            return None;
+        }
+    }
+    Some(path)
+}
+
+/// How a plugin error names the key at fault: `key "mtu"`, the form
+/// [`key_in_message`] finds again.
+pub fn key_label(path: &str) -> String {
+    format!("key {path:?}")
+}
+
+/// The key path a message names with [`key_label`], and the message
+/// without the label (and without a leading "failed to parse network
+/// config: ", which the position then says better).
+pub fn key_in_message(msg: &str) -> Option<(Vec<Seg>, String)> {
+    let start = msg.find("key \"")?;
+    let body = &msg[start + 5..];
+    let end = body.find('"')?;
+    let path = parse_path(&body[..end])?;
+    let after = body[end + 1..].strip_prefix(": ").unwrap_or(&body[end + 1..]);
+    let before = msg[..start].strip_suffix("failed to parse network config: ").unwrap_or(&msg[..start]);
+    Some((path, format!("{before}{after}")))
+}
+
+fn line_column(text: &[u8], offset: usize) -> Option<(usize, usize)> {
+    let before = text.get(..offset)?;
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before.iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(0);
     let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
@@ -157,5 +239,37 @@ mod tests {
             display(&[key("plugins"), Seg::Index(1), key("ipam"), key("type")]),
             "plugins[1].ipam.type"
         );
+    }
+
+    #[test]
+    fn plugin_keys_are_found_as_go_matches_them() {
+        let text = b"{\"plugins\": [{\"type\": \"bridge\",\n  \"MTU\": \"1\", \"Mtu\": \"2\",\n  \"IPAM\": {\"Ranges\": [[{\"subnet\": \"x\"}]]}}]}";
+        let prefix = [key("plugins"), Seg::Index(0)];
+        assert_eq!(locate_go(text, &prefix, &[key("mtu")]), Some((2, 22)), "the later duplicate wins");
+        let subnet = parse_path("ipam.ranges[0][0].subnet").unwrap();
+        assert_eq!(locate_go(text, &prefix, &subnet), Some((3, 35)));
+        assert_eq!(locate_go(b"{\"Plugins\": [{}]}", &prefix, &[]), None, "the list's keys are exact");
+        assert_eq!(locate_nearest_go(text, &prefix, &[key("ipam"), key("subnet")]), Some((3, 11)));
+    }
+
+    #[test]
+    fn key_paths_round_trip_through_messages() {
+        let path = "ipam.ranges[0][1].subnet";
+        assert_eq!(display(&parse_path(path).unwrap()), path);
+        assert_eq!(parse_path("a..b"), None);
+        assert_eq!(parse_path("a[x]"), None);
+        let msg = format!(
+            "failed to parse network config: {}: invalid address: 10.0.0.0/244",
+            key_label("ipam.subnet")
+        );
+        let (found, rest) = key_in_message(&msg).unwrap();
+        assert_eq!(display(&found), "ipam.subnet");
+        assert_eq!(rest, "invalid address: 10.0.0.0/244");
+        let msg = format!(
+            "invalid range set 0: {}: Network has host bits set",
+            key_label("ipam.ranges[0][0].subnet")
+        );
+        assert_eq!(key_in_message(&msg).unwrap().1, "invalid range set 0: Network has host bits set");
+        assert_eq!(key_in_message("no key here"), None);
     }
 }
