@@ -14,7 +14,9 @@ use cni::result::{null_as_empty, Route};
 use cni::{version, CniError};
 use serde::Deserialize;
 
-use crate::range::{canonical, RangeConf, RangeSet};
+use cni::jsonpos::key_label;
+
+use crate::range::{canonical, Range, RangeConf, RangeSet};
 
 #[derive(Deserialize)]
 struct Conf {
@@ -129,6 +131,45 @@ fn parse_requested(text: &str) -> Result<IpAddr, CniError> {
         .map_err(|_| CniError::config(format!("invalid IP address {text:?}")))
 }
 
+/// Where a range set was configured, so that its errors name the key.
+enum Place {
+    /// An element of a list of range sets (`ipam.ranges[k]`).
+    Set(&'static str, usize),
+    /// The legacy inline `ipam.subnet`, `ipam.rangeStart`, ...
+    Inline,
+}
+
+impl Place {
+    /// The key of the set itself.
+    fn set(&self) -> String {
+        match self {
+            Place::Set(list, k) => format!("{list}[{k}]"),
+            Place::Inline => "ipam.subnet".to_string(),
+        }
+    }
+
+    /// The key of `field` of range `j` of the set.
+    fn key(&self, j: usize, field: &str) -> String {
+        match self {
+            Place::Set(list, k) => format!("{list}[{k}][{j}].{field}"),
+            Place::Inline => format!("ipam.{field}"),
+        }
+    }
+}
+
+/// The range key an error of `Range::from_conf` is about.
+fn field_of(msg: &str) -> &'static str {
+    if msg.starts_with("RangeStart") {
+        "rangeStart"
+    } else if msg.starts_with("RangeEnd") {
+        "rangeEnd"
+    } else if msg.starts_with("gateway") {
+        "gateway"
+    } else {
+        "subnet"
+    }
+}
+
 /// Loads the configuration from stdin and `CNI_ARGS`.
 pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
     let conf: Conf = parse(stdin)?;
@@ -143,8 +184,11 @@ pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
         requested.push(parse_requested(ip)?);
     }
 
+    let mut places: Vec<Place> =
+        (0..runtime.ip_ranges.len()).map(|k| Place::Set("runtimeConfig.ipRanges", k)).collect();
     let mut confs: Vec<Vec<RangeConf>> = runtime.ip_ranges;
     if let Some(subnet) = ipam.subnet {
+        places.push(Place::Inline);
         confs.push(vec![RangeConf {
             subnet,
             range_start: ipam.range_start,
@@ -152,13 +196,22 @@ pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
             gateway: ipam.gateway,
         }]);
     }
+    places.extend((0..ipam.ranges.len()).map(|k| Place::Set("ipam.ranges", k)));
     confs.extend(ipam.ranges);
     if confs.is_empty() {
-        return Err(CniError::config("no IP ranges specified"));
+        return Err(CniError::config(format!("{}: no IP ranges specified", key_label("ipam.ranges"))));
     }
     let mut range_sets = Vec::with_capacity(confs.len());
-    for (i, set) in confs.iter().enumerate() {
-        range_sets.push(RangeSet::from_conf(set).map_err(|e| e.context(format!("invalid range set {i}")))?);
+    for (i, (set, place)) in confs.iter().zip(&places).enumerate() {
+        let keyed =
+            |e: CniError, key: String| e.context(format!("invalid range set {i}: {}", key_label(&key)));
+        for (j, range) in set.iter().enumerate() {
+            Range::from_conf(range).map_err(|e| {
+                let field = field_of(&e.msg);
+                keyed(e, place.key(j, field))
+            })?;
+        }
+        range_sets.push(RangeSet::from_conf(set).map_err(|e| keyed(e, place.set()))?);
     }
     let v4 = range_sets.iter().filter(|s| s.is_ipv4()).count();
     if (v4 > 1 || range_sets.len() - v4 > 1)
@@ -172,7 +225,8 @@ pub fn load(stdin: &[u8], cni_args: &str) -> Result<Config, CniError> {
     for (i, a) in range_sets.iter().enumerate() {
         for (j, b) in range_sets.iter().enumerate().skip(i + 1) {
             if a.overlaps(b) {
-                return Err(CniError::config(format!("range set {i} overlaps with {j}")));
+                let key = key_label(&places[j].set());
+                return Err(CniError::config(format!("{key}: range set {i} overlaps with {j}")));
             }
         }
     }
