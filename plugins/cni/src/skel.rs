@@ -4,14 +4,66 @@
 //! skeleton does, negotiates the spec version, calls the plugin and prints
 //! either the result (in the version the config asked for) or an error
 //! object. A panic inside a plugin also ends as an error object (code 999).
+//!
+//! One verb is ours, not the spec's: `CNI_COMMAND=VALIDATE` runs a plugin's
+//! ADD-side config parsing and checks ([`Plugin::validate`]) and nothing
+//! else, printing nothing or the error ADD would give, so `cnictl validate`
+//! can catch what ADD rejects without acting. cnictl sends it only to a
+//! plugin whose VERSION answer, asked with [`VALIDATE_PROBE_ENV`] set,
+//! carries [`VALIDATE_MARKER`]; other plugins never see it (the reference's
+//! would answer "unknown CNI_COMMAND", code 4, and do nothing).
 
 use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
 use crate::env::{command_from_env, validate_network_name, CmdArgs, Command};
 use crate::error::{CniError, ErrorCode};
 use crate::result::{to_pretty, CniResult};
 use crate::version;
+
+/// The `CNI_COMMAND` of a validation: parse and check the netconf as ADD
+/// would, without acting. No runtime sends it.
+pub const VALIDATE_COMMAND: &str = "VALIDATE";
+
+/// Set to `1` on a VERSION call, asks the plugin to say whether it answers
+/// [`VALIDATE_COMMAND`]. Runtimes never set it, so the VERSION answer they
+/// see is the reference's.
+pub const VALIDATE_PROBE_ENV: &str = "CNICTL_VALIDATE_PROBE";
+
+/// The key (set to `true`) of a probed VERSION answer from a plugin that
+/// answers [`VALIDATE_COMMAND`].
+pub const VALIDATE_MARKER: &str = "cnictlValidate";
+
+/// The plugins of this binary, for validating the IPAM plugin of a netconf
+/// when it is one of them (set by the multicall binary with [`carry`]).
+static CARRIED: OnceLock<&'static [&'static dyn Plugin]> = OnceLock::new();
+
+/// Registers the plugins this binary carries, so that a validation can
+/// also check the IPAM section when its plugin is one of them.
+pub fn carry(plugins: &'static [&'static dyn Plugin]) {
+    let _ = CARRIED.set(plugins);
+}
+
+/// For a plugin's [`Plugin::validate`]: the IPAM plugin `ipam_type` (empty:
+/// none) must be found in `CNI_PATH`, as ADD would need it; when it is one
+/// of this binary's plugins (the very file, not one of the same name), its
+/// own checks run on the same netconf. A plugin of others is only found.
+pub fn validate_ipam(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
+    if ipam_type.is_empty() {
+        return Ok(());
+    }
+    let exe = crate::invoke::find_plugin(ipam_type, &args.path_dirs())
+        .map_err(|e| e.context(crate::jsonpos::key_label("ipam.type")))?;
+    let own = std::fs::canonicalize("/proc/self/exe").ok();
+    if own.is_none() || std::fs::canonicalize(&exe.program).ok() != own {
+        return Ok(());
+    }
+    match CARRIED.get().and_then(|all| all.iter().find(|p| p.name() == ipam_type)) {
+        Some(ipam) => ipam.validate(args),
+        None => Ok(()),
+    }
+}
 
 /// What a plugin implements. GC and STATUS default to "nothing to do".
 pub trait Plugin: Sync {
@@ -35,6 +87,11 @@ pub trait Plugin: Sync {
     fn versions(&self) -> &'static [&'static str] {
         version::SUPPORTED
     }
+    /// [`VALIDATE_COMMAND`]: the parsing and checks of ADD's config, with
+    /// the same errors, and nothing that touches the kernel or the disk
+    /// (no netns, no links, no store). A plugin that delegates IPAM also
+    /// calls [`validate_ipam`]. `args.netns` is empty.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError>;
 }
 
 /// Runs a plugin against the process's environment, stdin and stdout and
@@ -77,11 +134,14 @@ pub fn dispatch(
     1
 }
 
-fn version_info(plugin: &dyn Plugin) -> Vec<u8> {
-    let info = serde_json::json!({
+fn version_info(plugin: &dyn Plugin, probed: bool) -> Vec<u8> {
+    let mut info = serde_json::json!({
         "cniVersion": version::CURRENT,
         "supportedVersions": plugin.versions(),
     });
+    if probed {
+        info[VALIDATE_MARKER] = serde_json::Value::Bool(true);
+    }
     let mut out = info.to_string().into_bytes();
     out.push(b'\n');
     out
@@ -95,6 +155,9 @@ fn serve(
     stderr: &mut dyn Write,
     error_version: &mut String,
 ) -> Result<(), CniError> {
+    if getenv("CNI_COMMAND").as_deref() == Some(VALIDATE_COMMAND) {
+        return validate(plugin, getenv, stdin, error_version);
+    }
     let (command, vars) = match command_from_env(getenv) {
         Ok(parsed) => parsed,
         Err(err) if getenv("CNI_COMMAND").unwrap_or_default().is_empty() => {
@@ -106,24 +169,12 @@ fn serve(
         Err(err) => return Err(err),
     };
     if command == Command::Version {
+        let probed = getenv(VALIDATE_PROBE_ENV).as_deref() == Some("1");
         return stdout
-            .write_all(&version_info(plugin))
+            .write_all(&version_info(plugin, probed))
             .map_err(|e| CniError::io("failed to write version", e));
     }
-    let mut data = Vec::new();
-    stdin.read_to_end(&mut data).map_err(|e| CniError::io("error reading from stdin", e))?;
-    let config: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
-        CniError::new(ErrorCode::Decoding, format!("error unmarshalling network config: {e}"))
-    })?;
-    let config_version = version::of_config(&config).map_err(|e| CniError::new(ErrorCode::Decoding, e))?;
-    if version::is_supported(&config_version) {
-        *error_version = config_version.clone();
-    }
-    match crate::gojson::get(&config, "name") {
-        Some(serde_json::Value::String(name)) => validate_network_name(name)?,
-        None | Some(serde_json::Value::Null) => return Err(CniError::config("missing network name")),
-        Some(_) => return Err(CniError::new(ErrorCode::Decoding, "network name must be a string")),
-    }
+    let (data, config_version) = read_netconf(stdin, error_version)?;
     let minimum = match command {
         Command::Check => Some("0.4.0"),
         Command::Gc | Command::Status => Some("1.1.0"),
@@ -137,10 +188,7 @@ fn serve(
             ));
         }
     }
-    if !plugin.versions().contains(&config_version.as_str()) {
-        return Err(CniError::new(ErrorCode::IncompatibleVersion, "incompatible CNI versions")
-            .with_details(format!("config is {config_version:?}, plugin supports {:?}", plugin.versions())));
-    }
+    check_supported(plugin, &config_version)?;
     let args = CmdArgs {
         command,
         container_id: vars.container_id,
@@ -166,6 +214,58 @@ fn serve(
     }
 }
 
+/// Reads stdin as the netconf: JSON, its version (which error objects then
+/// carry, when supported) and a valid network name, as the reference checks.
+fn read_netconf(stdin: &mut dyn Read, error_version: &mut String) -> Result<(Vec<u8>, String), CniError> {
+    let mut data = Vec::new();
+    stdin.read_to_end(&mut data).map_err(|e| CniError::io("error reading from stdin", e))?;
+    let config: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
+        CniError::new(ErrorCode::Decoding, format!("error unmarshalling network config: {e}"))
+    })?;
+    let config_version = version::of_config(&config).map_err(|e| CniError::new(ErrorCode::Decoding, e))?;
+    if version::is_supported(&config_version) {
+        *error_version = config_version.clone();
+    }
+    match crate::gojson::get(&config, "name") {
+        Some(serde_json::Value::String(name)) => validate_network_name(name)?,
+        None | Some(serde_json::Value::Null) => return Err(CniError::config("missing network name")),
+        Some(_) => return Err(CniError::new(ErrorCode::Decoding, "network name must be a string")),
+    }
+    Ok((data, config_version))
+}
+
+fn check_supported(plugin: &dyn Plugin, config_version: &str) -> Result<(), CniError> {
+    if !plugin.versions().contains(&config_version) {
+        return Err(CniError::new(ErrorCode::IncompatibleVersion, "incompatible CNI versions")
+            .with_details(format!("config is {config_version:?}, plugin supports {:?}", plugin.versions())));
+    }
+    Ok(())
+}
+
+/// [`VALIDATE_COMMAND`]: the netconf checks of an ADD, then the plugin's
+/// own; the variables are taken as given (none is required).
+fn validate(
+    plugin: &dyn Plugin,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    stdin: &mut dyn Read,
+    error_version: &mut String,
+) -> Result<(), CniError> {
+    let (data, config_version) = read_netconf(stdin, error_version)?;
+    check_supported(plugin, &config_version)?;
+    let get = |name: &str| getenv(name).unwrap_or_default();
+    let args = CmdArgs {
+        command: Command::Add,
+        container_id: get("CNI_CONTAINERID"),
+        netns: String::new(),
+        ifname: get("CNI_IFNAME"),
+        args: get("CNI_ARGS"),
+        path: get("CNI_PATH"),
+        stdin: data,
+        config_version,
+    };
+    plugin.validate(&args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +285,16 @@ mod tests {
         }
         fn check(&self, _args: &CmdArgs) -> Result<(), CniError> {
             Ok(())
+        }
+        fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+            assert!(args.netns.is_empty(), "validation never gets a netns");
+            match crate::gojson::get(&serde_json::from_slice(&args.stdin).unwrap(), "mtu") {
+                Some(serde_json::Value::String(_)) => Err(CniError::new(
+                    ErrorCode::Decoding,
+                    format!("{}: expected a number", crate::jsonpos::key_label("mtu")),
+                )),
+                _ => Ok(()),
+            }
         }
     }
 
@@ -221,6 +331,24 @@ mod tests {
         let (code, out) = call(&[("CNI_COMMAND", "VERSION"), ("CNI_NETNS", "dummy")], "not json");
         assert_eq!(code, 0);
         assert_eq!(out["supportedVersions"].as_array().unwrap().len(), 7);
+    }
+
+    #[test]
+    fn validate_runs_only_the_checks_and_version_says_so_when_asked() {
+        let validate = [("CNI_COMMAND", VALIDATE_COMMAND), ("CNI_NETNS", "/proc/self/ns/net")];
+        let (code, out) = call(&validate, r#"{"cniVersion":"1.0.0","name":"n","type":"fake"}"#);
+        assert_eq!((code, out), (0, serde_json::Value::Null), "nothing printed, ADD not run");
+        let (code, out) = call(&validate, r#"{"cniVersion":"1.0.0","name":"n","mtu":"1500"}"#);
+        assert_eq!((code, &out["code"]), (1, &serde_json::json!(6)));
+        assert!(out["msg"].as_str().unwrap().contains(r#"key "mtu""#), "{out}");
+        let (_, out) = call(&validate, r#"{"cniVersion":"9.9.9","name":"n"}"#);
+        assert_eq!(out["code"], 1, "version negotiation as ADD's");
+        let (_, out) = call(&validate, r#"{"cniVersion":"1.0.0","name":"a/b"}"#);
+        assert_eq!(out["code"], 7, "network name as ADD's");
+        let (_, plain) = call(&[("CNI_COMMAND", "VERSION")], "");
+        assert_eq!(plain.get(VALIDATE_MARKER), None, "runtimes see the reference's answer");
+        let (_, probed) = call(&[("CNI_COMMAND", "VERSION"), (VALIDATE_PROBE_ENV, "1")], "");
+        assert_eq!(probed[VALIDATE_MARKER], true);
     }
 
     #[test]

@@ -40,6 +40,8 @@ fn main() {
     let name = invoked_as();
     // IPAM calls to plugins of this very binary then run in-process.
     cni::ipam::register_in_process(&PLUGINS);
+    // VALIDATE then also checks an IPAM section whose plugin is one of these.
+    cni::skel::carry(&PLUGINS);
     if let Some(plugin) = plugins().into_iter().find(|p| p.name() == name) {
         std::process::exit(cni::skel::run(plugin));
     }

@@ -90,6 +90,12 @@ impl Plugin for HostLocal {
         "host-local"
     }
 
+    /// ADD's config checks: ranges, routes, requested addresses; the store
+    /// is not opened.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        config::load(&args.stdin, &args.args).map(|_| ())
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let cfg = config::load(&args.stdin, &args.args)?;
         let dns = match &cfg.resolv_conf {

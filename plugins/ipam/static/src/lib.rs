@@ -124,6 +124,11 @@ impl Plugin for Static {
         "static"
     }
 
+    /// ADD's config checks: the addresses, CNI_ARGS and version limits.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        load(args).map(|_| ())
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let (ips, ipam) = load(args)?;
         Ok(CniResult { interfaces: Vec::new(), ips, routes: ipam.routes, dns: ipam.dns })

@@ -119,6 +119,18 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     Ok(Config { net, vlan: bridge.vlan as u16, trunk, mac, bridge })
 }
 
+/// The settings ADD refuses together (shared with VALIDATE).
+pub fn check_combinations(conf: &Config) -> Result<(), CniError> {
+    let b = &conf.bridge;
+    if !conf.ipam_type().is_empty() && b.disable_container_interface {
+        return Err(CniError::config("cannot use IPAM when DisableContainerInterface flag is set"));
+    }
+    if b.hairpin_mode && b.promisc_mode {
+        return Err(CniError::config("cannot set hairpin mode and promiscuous mode at the same time"));
+    }
+    Ok(())
+}
+
 /// What bridge's DEL reads, leniently: the common DEL keys and the two
 /// switches that say which host-side rules to remove. Nothing else (MTU,
 /// VLANs, gateway, bridge name) matters to a DEL, so nothing else can fail it.

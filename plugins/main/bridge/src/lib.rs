@@ -36,6 +36,19 @@ impl Plugin for Bridge {
         "bridge"
     }
 
+    /// The config checks of ADD (keys, VLANs, MAC, combinations, a named
+    /// masquerade backend) and the IPAM section's, without the bridge.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        config::check_combinations(&conf)?;
+        if conf.bridge.ip_masq {
+            if let Some(named) = conf.bridge.ip_masq_backend.as_deref() {
+                Backend::choose(Some(named))?;
+            }
+        }
+        cni::skel::validate_ipam(conf.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         add(args)
     }
@@ -254,12 +267,7 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let ipam_type = conf.ipam_type().to_string();
     let layer3 = !ipam_type.is_empty();
     let b = &conf.bridge;
-    if layer3 && b.disable_container_interface {
-        return Err(CniError::config("cannot use IPAM when DisableContainerInterface flag is set"));
-    }
-    if b.hairpin_mode && b.promisc_mode {
-        return Err(CniError::config("cannot set hairpin mode and promiscuous mode at the same time"));
-    }
+    config::check_combinations(&conf)?;
     let backend = if b.ip_masq { Some(Backend::choose(b.ip_masq_backend.as_deref())?) } else { None };
     let netns = Netns::open(&args.netns)?;
     let nl = Netlink::open()?;

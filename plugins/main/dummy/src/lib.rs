@@ -17,6 +17,15 @@ impl Plugin for Dummy {
         "dummy"
     }
 
+    /// ADD's checks: the common keys, IPAM required, and the IPAM section's.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net: NetConf = parse(&args.stdin)?;
+        if net.ipam_type().is_empty() {
+            return Err(CniError::config("dummy interface requires an IPAM configuration"));
+        }
+        cni::skel::validate_ipam(net.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let net: NetConf = parse(&args.stdin)?;
         if net.ipam_type().is_empty() {

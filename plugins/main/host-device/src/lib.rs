@@ -119,6 +119,13 @@ impl Plugin for HostDevice {
         "host-device"
     }
 
+    /// ADD's config checks (one device selector, read as ADD reads it) and
+    /// the IPAM section's.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        cni::skel::validate_ipam(conf.net.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
         let container = Netns::open(&args.netns)?;

@@ -86,6 +86,13 @@ impl Plugin for Ipvlan {
         "ipvlan"
     }
 
+    /// ADD's key checks (mode) and the IPAM section's; the master is the
+    /// host's, looked up only by ADD.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        cni::skel::validate_ipam(conf.net.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
         let master = master(&conf, args)?;

@@ -33,6 +33,12 @@ impl Plugin for Loopback {
         "loopback"
     }
 
+    /// The common keys and a readable prevResult, as ADD reads them.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf: NetConf = parse(&args.stdin)?;
+        conf.prev_result().map(|_| ())
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf: NetConf = parse(&args.stdin)?;
         let prev = conf.prev_result()?;

@@ -62,6 +62,22 @@ impl Config {
     }
 }
 
+/// The MAC asked for: the `mac` key, CNI_ARGS, runtimeConfig (last wins).
+fn mac_of(args: &CmdArgs, raw: &RawConf) -> Result<Option<[u8; 6]>, CniError> {
+    let from_args = cni_args_mac(&args.args)?;
+    requested_mac(&[&raw.mac, &from_args, &raw.runtime_config.mac])
+}
+
+/// The checks of [`load`] that need no host (VALIDATE): the keys, the
+/// mode and the MAC, not the master. Returns the common keys.
+pub fn check_keys(args: &CmdArgs) -> Result<NetConf, CniError> {
+    let net: NetConf = parse(&args.stdin)?;
+    let raw: RawConf = parse(&args.stdin)?;
+    mode_from(&raw.mode)?;
+    mac_of(args, &raw)?;
+    Ok(net)
+}
+
 /// MACVLAN_MODE_* and its name, from the `mode` key.
 pub fn mode_from(text: &str) -> Result<(u32, &'static str), CniError> {
     match text {
@@ -91,8 +107,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let (mode, mode_name) = mode_from(&raw.mode)?;
     let in_container = raw.link_in_container;
     let (master, mtu) = sublink::checked_master(args, in_container, &raw.master, raw.mtu)?;
-    let from_args = cni_args_mac(&args.args)?;
-    let mac = requested_mac(&[&raw.mac, &from_args, &raw.runtime_config.mac])?;
+    let mac = mac_of(args, &raw)?;
     Ok(Config {
         net,
         master,

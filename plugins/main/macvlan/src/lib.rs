@@ -42,6 +42,13 @@ impl Plugin for Macvlan {
         "macvlan"
     }
 
+    /// ADD's key checks (mode, MAC) and the IPAM section's; the master and
+    /// its MTU are the host's, looked up only by ADD.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let net = config::check_keys(args)?;
+        cni::skel::validate_ipam(net.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = config::load(args)?;
         let netns = Netns::open(&args.netns)?;

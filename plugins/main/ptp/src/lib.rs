@@ -121,6 +121,17 @@ impl Plugin for Ptp {
         "ptp"
     }
 
+    /// ADD's config checks and the IPAM section's (ptp needs IPAM).
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        if conf.ptp.ip_masq {
+            if let Some(named) = conf.ptp.ip_masq_backend.as_deref() {
+                Backend::choose(Some(named))?;
+            }
+        }
+        cni::skel::validate_ipam(conf.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
         let backend =

@@ -69,6 +69,12 @@ impl Plugin for Tap {
         "tap"
     }
 
+    /// ADD's config checks (keys, MAC) and the IPAM section's.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = load(args)?;
+        cni::skel::validate_ipam(conf.net.ipam_type(), args)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
         let netns = Netns::open(&args.netns)?;

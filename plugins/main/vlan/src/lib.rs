@@ -39,6 +39,14 @@ struct Config {
 
 /// Reads and checks the netconf: master required and present, the VLAN ID, the MTU.
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
+    let (net, vlan, id) = keys(args)?;
+    let (_, mtu) = sublink::checked_master(args, vlan.link_in_container, &vlan.master, vlan.mtu)?;
+    Ok(Config { net, vlan, id, mtu })
+}
+
+/// The checks of [`load`] that need no host (VALIDATE too): the master is
+/// named, the VLAN ID is in range, there is IPAM.
+fn keys(args: &CmdArgs) -> Result<(NetConf, VlanConf, u16), CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let vlan: VlanConf = parse(&args.stdin)?;
     if vlan.master.is_empty() {
@@ -52,8 +60,7 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     if net.ipam_type().is_empty() {
         return Err(CniError::config("vlan needs an IPAM configuration (\"ipam\")"));
     }
-    let (_, mtu) = sublink::checked_master(args, vlan.link_in_container, &vlan.master, vlan.mtu)?;
-    Ok(Config { net, vlan, id, mtu })
+    Ok((net, vlan, id))
 }
 
 /// CHECK of the container interface's kind and settings: a VLAN with the configured ID and MTU.
@@ -79,6 +86,13 @@ fn check_kind(link: &Link, conf: &Config) -> Result<(), CniError> {
 impl Plugin for Vlan {
     fn name(&self) -> &'static str {
         "vlan"
+    }
+
+    /// ADD's key checks (master named, VLAN ID, IPAM required) and the IPAM
+    /// section's; the master and its MTU are the host's, looked up only by ADD.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let (net, _, _) = keys(args)?;
+        cni::skel::validate_ipam(net.ipam_type(), args)
     }
 
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {

@@ -93,6 +93,11 @@ impl Plugin for Bandwidth {
         "bandwidth"
     }
 
+    /// ADD's config checks: the rates and bursts.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        config::load(args).map(|_| ())
+    }
+
     fn versions(&self) -> &'static [&'static str] {
         &["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
     }

@@ -79,6 +79,12 @@ impl Plugin for Firewall {
         "firewall"
     }
 
+    /// ADD's config checks (backend, ingress policy); the prevResult it
+    /// needs comes from the chain at ADD.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        load(args).map(|_| ())
+    }
+
     fn versions(&self) -> &'static [&'static str] {
         &["0.4.0", "1.0.0", "1.1.0"]
     }

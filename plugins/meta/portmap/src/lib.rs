@@ -73,6 +73,11 @@ impl Plugin for Portmap {
         "portmap"
     }
 
+    /// ADD's config checks (mark bit, backend and its options, mappings).
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        config::load(args).map(|_| ())
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = config::load(args)?;
         let result =

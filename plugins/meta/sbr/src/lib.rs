@@ -134,6 +134,13 @@ impl Plugin for Sbr {
         "sbr"
     }
 
+    /// The keys ADD reads (the common ones and the table).
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let _: NetConf = parse(&args.stdin)?;
+        let _: SbrConf = parse(&args.stdin)?;
+        Ok(())
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let net: NetConf = parse(&args.stdin)?;
         let conf: SbrConf = parse(&args.stdin)?;

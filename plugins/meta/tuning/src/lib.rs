@@ -65,6 +65,12 @@ impl Plugin for Tuning {
         "tuning"
     }
 
+    /// ADD's config checks: keys, MAC, and the sysctl allowlist.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = config::load(args)?;
+        config::check_allowlist(&conf.sysctl, config::ALLOWLIST)
+    }
+
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = config::load(args)?;
         config::check_allowlist(&conf.sysctl, config::ALLOWLIST)?;

@@ -149,6 +149,11 @@ impl Plugin for Vrf {
         "vrf"
     }
 
+    /// ADD's config checks: the VRF name and table.
+    fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
+        load(args).map(|_| ())
+    }
+
     fn versions(&self) -> &'static [&'static str] {
         &["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
     }
