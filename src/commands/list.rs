@@ -1,6 +1,9 @@
 //! `cnictl list`: every network file in the config dir, whether it loads,
 //! and what it holds, in libcni's order (a later file with the same
-//! network name is shadowed by the earlier one).
+//! network name is shadowed by the earlier one). STATE says what would stop
+//! the network from working: a file that does not load, a shadowed name,
+//! and what `validate` finds (a missing plugin, a version a plugin does not
+//! speak, a config one of our plugins rejects).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,13 +12,13 @@ use std::process::ExitCode;
 use color_eyre::eyre::Result;
 use serde_json::{json, Value};
 
-use super::Context;
+use super::{validate, Context};
 use crate::inspect;
 use crate::render::{self, Format};
 use crate::runtime::config::{conf_files, load_file};
 
-/// One config file as the list shows it.
-fn describe(file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value {
+/// One config file as the list shows it, its `state` as the table's.
+fn describe(ctx: &Context, file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value {
     match load_file(file) {
         Ok(list) => {
             let shadowed_by = match first_by_name.get(&list.name) {
@@ -25,6 +28,11 @@ fn describe(file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value
                     None
                 }
             };
+            let (_, found) = validate::check_chain(ctx, &list);
+            let mut states: Vec<String> =
+                shadowed_by.iter().map(|first| format!("shadowed by {first}")).collect();
+            states.extend(found.iter().map(|(_, state)| state.clone()));
+            let problems: Vec<&String> = found.iter().map(|(problem, _)| problem).collect();
             json!({
                 "name": list.name,
                 "file": file.display().to_string(),
@@ -34,6 +42,8 @@ fn describe(file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value
                 "loads": true,
                 "error": null,
                 "shadowedBy": shadowed_by,
+                "problems": problems,
+                "state": if states.is_empty() { "ok".to_string() } else { states.join("; ") },
             })
         }
         Err(e) => json!({
@@ -45,6 +55,8 @@ fn describe(file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value
             "loads": false,
             "error": format!("{e:#}"),
             "shadowedBy": null,
+            "problems": [format!("{e:#}")],
+            "state": format!("error: {e:#}"),
         }),
     }
 }
@@ -61,15 +73,11 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
     files.extend(conf_files(&ctx.conf_dir, &["conf", "json"])?);
     let mut first_by_name = BTreeMap::new();
-    let networks: Vec<Value> = files.iter().map(|f| describe(f, &mut first_by_name)).collect();
+    let networks: Vec<Value> = files.iter().map(|f| describe(ctx, f, &mut first_by_name)).collect();
     let rows = networks
         .iter()
         .map(|n| {
-            let state = match (&n["error"], &n["shadowedBy"]) {
-                (Value::String(e), _) => format!("error: {e}"),
-                (_, Value::String(first)) => format!("shadowed by {first}"),
-                _ => "ok".to_string(),
-            };
+            let state = n["state"].as_str().unwrap_or("ok").to_string();
             vec![
                 n["name"].as_str().unwrap_or("-").to_string(),
                 n["file"].as_str().unwrap_or_default().to_string(),

@@ -1,18 +1,37 @@
 //! `cnictl validate [NET | FILE]`: a config read as libcni reads it (parse
 //! errors name file, line, column and key), each plugin of its chain found
-//! and answering VERSION with the config's version, its capabilities.
+//! and answering VERSION with the config's version, its capabilities; and
+//! each plugin of ours checking its own config as ADD would.
+//!
+//! Ours are told from others by asking: a VERSION call with
+//! `cni::skel::VALIDATE_PROBE_ENV` set, which only ours answer with
+//! `cni::skel::VALIDATE_MARKER`. Those then get `CNI_COMMAND=VALIDATE`
+//! (ADD's config parsing and checks, nothing done); a plugin error naming
+//! a key (`key "ipam.subnet"`) is mapped to its line and column in the file
+//! it came from. Other plugins get only what libcni checks (VERSION).
+//! [`check_chain`] is shared with `list`'s STATE column.
 
-use std::path::Path;
-use std::process::ExitCode;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use cni::gojson::GoKeys;
+use cni::invoke::PluginExe;
+use cni::jsonpos::{display, key_in_message, locate_nearest_go, Seg};
+use cni::skel::{VALIDATE_COMMAND, VALIDATE_MARKER, VALIDATE_PROBE_ENV};
+use cni::CniError;
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{plugins_cmd, Context};
+use super::Context;
 use crate::inspect;
 use crate::render::{self, Format};
-use crate::runtime::config::{load_file, load_network, NetworkList};
+use crate::runtime::config::{conf_files, load_file, load_network, NetworkList};
+
+/// How long one plugin may take to answer VERSION or VALIDATE.
+const CALL_LIMIT: Duration = Duration::from_secs(10);
 
 fn load(ctx: &Context, target: &str) -> Result<NetworkList> {
     let path = Path::new(target);
@@ -23,30 +42,216 @@ fn load(ctx: &Context, target: &str) -> Result<NetworkList> {
     }
 }
 
-/// One plugin of the chain: found? which versions? the config's among them?
-fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
-    let plugin_type = list.plugins[index].go_get("type").and_then(Value::as_str).unwrap_or_default();
-    let mut view = json!({"index": index, "type": plugin_type, "path": null, "supportedVersions": null, "problem": null});
-    match ctx.runtime.path.find(plugin_type) {
-        Err(e) => view["problem"] = json!(e.msg),
-        Ok(exe) => {
-            view["path"] = json!(exe.program.display().to_string());
-            match plugins_cmd::versions(&exe, &ctx.runtime.path.joined()) {
-                Err(e) => view["problem"] = json!(format!("VERSION failed: {e}")),
-                Ok(versions) => {
-                    if !versions.contains(&list.cni_version) {
-                        view["problem"] = json!(format!(
-                            "does not support cniVersion {} (supports {})",
-                            list.cni_version,
-                            versions.join(", ")
-                        ));
-                    }
-                    view["supportedVersions"] = json!(versions);
-                }
+/// A plugin's stdout and whether it exited 0, or why it could not be run.
+fn call(exe: &PluginExe, env: &[(&str, &str)], stdin: &[u8]) -> Result<(bool, Vec<u8>), String> {
+    let mut command = Command::new(&exe.program);
+    command.arg0(&exe.name).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+    for var in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"] {
+        command.env(var, "");
+    }
+    command.envs(env.iter().copied());
+    let mut child = command.spawn().map_err(|e| format!("failed to run {}: {e}", exe.program.display()))?;
+    if let Some(mut pipe) = child.stdin.take() {
+        // A plugin may exit without reading stdin (VERSION): ignore EPIPE.
+        let _ = pipe.write_all(stdin);
+    }
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(pipe) = stdout.as_mut() {
+            let _ = pipe.read_to_end(&mut out);
+        }
+        out
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > CALL_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no answer within {}s", CALL_LIMIT.as_secs()));
             }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("failed to wait for {}: {e}", exe.name)),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    Ok((status.success(), out))
+}
+
+/// VERSION, asked so that ours say they validate: the supported versions
+/// and whether the plugin answers VALIDATE.
+fn probe(exe: &PluginExe, path: &str) -> Result<(Vec<String>, bool), String> {
+    let env = [("CNI_COMMAND", "VERSION"), ("CNI_PATH", path), (VALIDATE_PROBE_ENV, "1")];
+    let (ok, out) = call(exe, &env, br#"{"cniVersion":"1.1.0"}"#)?;
+    let reply: Value = serde_json::from_slice(&out).map_err(|e| format!("VERSION printed no JSON: {e}"))?;
+    if !ok {
+        let error = CniError::from_json(&reply).map(|e| e.to_string()).unwrap_or_else(|| reply.to_string());
+        return Err(error);
+    }
+    let list = reply
+        .go_get("supportedVersions")
+        .and_then(Value::as_array)
+        .ok_or("VERSION gave no supportedVersions")?;
+    let versions = list.iter().filter_map(Value::as_str).map(str::to_string).collect();
+    Ok((versions, reply.get(VALIDATE_MARKER) == Some(&Value::Bool(true))))
+}
+
+/// Where plugin `index` of the list was written: its file, that file's
+/// bytes and the path of the plugin's object in it (`plugins[i]` in a
+/// conflist, the whole file for a `.conf` or a plugin-dir addition).
+fn plugin_source(list: &NetworkList, index: usize) -> Option<(PathBuf, Vec<u8>, Vec<Seg>)> {
+    let file = &list.source;
+    let bytes = std::fs::read(file).ok()?;
+    if file.extension().and_then(|x| x.to_str()) != Some("conflist") {
+        return Some((file.clone(), bytes, Vec::new()));
+    }
+    let inline = cni::conflist::parse_conflist(&bytes, file).ok()?.plugins.len();
+    if index < inline {
+        return Some((file.clone(), bytes, vec![Seg::Key("plugins".into()), Seg::Index(index)]));
+    }
+    let dir = file.parent().unwrap_or(Path::new(".")).join(&list.name);
+    let extra = conf_files(&dir, &["conf"]).ok()?.into_iter().nth(index - inline)?;
+    let bytes = std::fs::read(&extra).ok()?;
+    Some((extra, bytes, Vec::new()))
+}
+
+/// A plugin's config error as `FILE:LINE:COLUMN: KEY: message`, the
+/// position being the key's when the message names one (else the plugin's).
+fn locate_error(list: &NetworkList, index: usize, error: &CniError) -> String {
+    let text = error.to_string();
+    let (key, msg) = match key_in_message(&text) {
+        Some((key, rest)) => (key, rest),
+        None => (Vec::new(), text.clone()),
+    };
+    let Some((file, bytes, prefix)) = plugin_source(list, index) else {
+        return format!("{}: plugin {index}: {text}", list.source.display());
+    };
+    let mut place = file.display().to_string();
+    if let Some((line, column)) = locate_nearest_go(&bytes, &prefix, &key) {
+        place = format!("{place}:{line}:{column}");
+    }
+    let mut path = prefix;
+    path.extend(key);
+    if path.is_empty() {
+        format!("{place}: {msg}")
+    } else {
+        format!("{place}: {}: {msg}", display(&path))
+    }
+}
+
+/// The config plugin `index` gets on ADD, as far as a config says it: its
+/// keys plus the list's name and version (runtimeConfig is the runtime's).
+fn plugin_stdin(list: &NetworkList, plugin: &Map<String, Value>) -> Vec<u8> {
+    let mut conf = plugin.clone();
+    conf.insert("name".into(), list.name.clone().into());
+    conf.insert("cniVersion".into(), list.cni_version.clone().into());
+    serde_json::to_vec(&Value::Object(conf)).unwrap_or_default()
+}
+
+/// Runs VALIDATE on one of our plugins: `None` when it accepts the config.
+fn validate_config(exe: &PluginExe, path: &str, stdin: &[u8]) -> Option<Result<CniError, String>> {
+    let env = [("CNI_COMMAND", VALIDATE_COMMAND), ("CNI_PATH", path)];
+    match call(exe, &env, stdin) {
+        Err(e) => Some(Err(e)),
+        Ok((true, _)) => None,
+        Ok((false, out)) => Some(
+            serde_json::from_slice::<Value>(&out)
+                .ok()
+                .as_ref()
+                .and_then(CniError::from_json)
+                .ok_or_else(|| format!("VALIDATE failed: {}", String::from_utf8_lossy(&out).trim())),
+        ),
+    }
+}
+
+/// One plugin of the chain: found? which versions? the config's among
+/// them? and, for ours, does it accept its config? `problem` says what is
+/// wrong, `state` the same in a few words for `list`.
+fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
+    let plugin = &list.plugins[index];
+    let plugin_type = plugin.go_get("type").and_then(Value::as_str).unwrap_or_default();
+    let mut view = json!({"index": index, "type": plugin_type, "path": null, "supportedVersions": null,
+                          "checked": "none", "problem": null, "state": null});
+    let fail = |view: &mut Value, problem: String, state: String| {
+        view["problem"] = json!(problem);
+        view["state"] = json!(state);
+    };
+    let exe = match ctx.runtime.path.find(plugin_type) {
+        Err(e) => {
+            fail(&mut view, e.msg, format!("missing plugin {plugin_type}"));
+            return view;
+        }
+        Ok(exe) => exe,
+    };
+    view["path"] = json!(exe.program.display().to_string());
+    let path = ctx.runtime.path.joined();
+    let (versions, ours) = match probe(&exe, &path) {
+        Err(e) => {
+            fail(&mut view, format!("VERSION failed: {e}"), format!("{plugin_type}: VERSION failed"));
+            return view;
+        }
+        Ok(answer) => answer,
+    };
+    view["supportedVersions"] = json!(versions);
+    view["checked"] = json!("version");
+    if !versions.contains(&list.cni_version) {
+        let problem =
+            format!("does not support cniVersion {} (supports {})", list.cni_version, versions.join(", "));
+        fail(&mut view, problem, format!("{plugin_type} does not support cniVersion {}", list.cni_version));
+        return view;
+    }
+    if !ours {
+        return view;
+    }
+    view["checked"] = json!("config");
+    match validate_config(&exe, &path, &plugin_stdin(list, plugin)) {
+        None => {}
+        Some(Err(e)) => fail(&mut view, e, format!("{plugin_type}: VALIDATE failed")),
+        Some(Ok(error)) => {
+            let located = locate_error(list, index, &error);
+            view["code"] = json!(error.code);
+            fail(&mut view, located.clone(), format!("invalid: {located}"));
         }
     }
     view
+}
+
+/// A problem of one plugin as `validate` lists it: config errors stand on
+/// their own (they start with the file's position), the rest name the plugin.
+fn problem_text(plugin: &Value) -> Option<String> {
+    let problem = plugin["problem"].as_str()?;
+    if plugin["code"].is_number() {
+        return Some(problem.to_string());
+    }
+    Some(format!("plugin {} ({}): {problem}", plugin["index"], plugin["type"].as_str().unwrap_or("?")))
+}
+
+/// What is wrong with a loaded network: the network name, then each
+/// plugin's check (see `check_plugin`), in chain order. Returns the plugin
+/// views and the problems, each `(problem, short state)`.
+pub fn check_chain(ctx: &Context, list: &NetworkList) -> (Vec<Value>, Vec<(String, String)>) {
+    let mut problems = Vec::new();
+    if let Err(e) = cni::env::validate_network_name(&list.name) {
+        problems.push((e.msg.clone(), format!("bad name: {}", e.msg)));
+    }
+    let plugins: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            (0..list.plugins.len()).map(|i| scope.spawn(move || check_plugin(ctx, list, i))).collect();
+        handles
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| h.join().unwrap_or_else(|_| json!({"index": i, "problem": "check panicked"})))
+            .collect()
+    });
+    for plugin in &plugins {
+        if let Some(problem) = problem_text(plugin) {
+            let state = plugin["state"].as_str().unwrap_or("problem").to_string();
+            problems.push((problem, state));
+        }
+    }
+    (plugins, problems)
 }
 
 /// Validates one network or file; exit 1 when anything is wrong.
@@ -59,20 +264,8 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    let mut problems = Vec::new();
-    if let Err(e) = cni::env::validate_network_name(&list.name) {
-        problems.push(e.msg);
-    }
-    let plugins: Vec<Value> = (0..list.plugins.len()).map(|i| check_plugin(ctx, &list, i)).collect();
-    for plugin in &plugins {
-        if let Some(problem) = plugin["problem"].as_str() {
-            problems.push(format!(
-                "plugin {} ({}): {problem}",
-                plugin["index"],
-                plugin["type"].as_str().unwrap_or("?")
-            ));
-        }
-    }
+    let (plugins, found) = check_chain(ctx, &list);
+    let problems: Vec<String> = found.into_iter().map(|(problem, _)| problem).collect();
     let capabilities = inspect::capabilities(&list);
     let view = json!({
         "valid": problems.is_empty(),
@@ -89,11 +282,16 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
         let rows = plugins
             .iter()
             .map(|p| {
+                let state = match (p["problem"].as_str(), p["checked"].as_str()) {
+                    (Some(_), _) => format!("problem: {}", p["state"].as_str().unwrap_or("see below")),
+                    (None, Some("config")) => "ok (config checked)".to_string(),
+                    (None, _) => "ok (version checked)".to_string(),
+                };
                 vec![
                     p["index"].to_string(),
                     p["type"].as_str().unwrap_or_default().to_string(),
                     p["path"].as_str().unwrap_or("-").to_string(),
-                    p["problem"].as_str().map(|m| format!("problem: {m}")).unwrap_or_else(|| "ok".into()),
+                    state,
                 ]
             })
             .collect();
