@@ -16,6 +16,9 @@ _cnictl() {
             ",$1")
                 cmd="cnictl"
                 ;;
+            cnictl,__complete)
+                cmd="cnictl__subcmd____complete"
+                ;;
             cnictl,add)
                 cmd="cnictl__subcmd__add"
                 ;;
@@ -49,7 +52,13 @@ _cnictl() {
             cnictl,help)
                 cmd="cnictl__subcmd__help"
                 ;;
+            cnictl,inspect)
+                cmd="cnictl__subcmd__show"
+                ;;
             cnictl,list)
+                cmd="cnictl__subcmd__list"
+                ;;
+            cnictl,ls)
                 cmd="cnictl__subcmd__list"
                 ;;
             cnictl,netns)
@@ -90,6 +99,9 @@ _cnictl() {
                 ;;
             cnictl__subcmd__default__subcmd__network__subcmd__help,show)
                 cmd="cnictl__subcmd__default__subcmd__network__subcmd__help__subcmd__show"
+                ;;
+            cnictl__subcmd__help,__complete)
+                cmd="cnictl__subcmd__help__subcmd____complete"
                 ;;
             cnictl__subcmd__help,add)
                 cmd="cnictl__subcmd__help__subcmd__add"
@@ -169,6 +181,9 @@ _cnictl() {
             cnictl__subcmd__netns,del)
                 cmd="cnictl__subcmd__netns__subcmd__del"
                 ;;
+            cnictl__subcmd__netns,delete)
+                cmd="cnictl__subcmd__netns__subcmd__del"
+                ;;
             cnictl__subcmd__netns,exec)
                 cmd="cnictl__subcmd__netns__subcmd__exec"
                 ;;
@@ -176,6 +191,9 @@ _cnictl() {
                 cmd="cnictl__subcmd__netns__subcmd__help"
                 ;;
             cnictl__subcmd__netns,list)
+                cmd="cnictl__subcmd__netns__subcmd__list"
+                ;;
+            cnictl__subcmd__netns,ls)
                 cmd="cnictl__subcmd__netns__subcmd__list"
                 ;;
             cnictl__subcmd__netns__subcmd__help,add)
@@ -200,8 +218,42 @@ _cnictl() {
 
     case "${cmd}" in
         cnictl)
-            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network list show attachments ps plugins validate doctor completions generate-docs help"
+            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network list ls show inspect attachments ps plugins validate doctor completions __complete generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd____complete)
+            opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -782,8 +834,22 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help)
-            opts="add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help"
+            opts="add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__help__subcmd____complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1166,7 +1232,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__netns)
-            opts="-o -h --conf-dir --cni-path --cache-dir --output --help add del list exec help"
+            opts="-o -h --conf-dir --cni-path --cache-dir --output --help add del delete list ls exec help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1609,7 +1675,19 @@ _cnictl() {
 }
 
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -F _cnictl -o nosort -o bashdefault -o default cnictl
+    complete -F _cnictl_names -o nosort -o bashdefault -o default cnictl
 else
-    complete -F _cnictl -o bashdefault -o default cnictl
+    complete -F _cnictl_names -o bashdefault -o default cnictl
 fi
+
+# Names only this host knows (networks, namespaces), from cnictl itself.
+_cnictl_names() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" names
+    names=$("${COMP_WORDS[0]}" __complete "$COMP_CWORD" "${COMP_WORDS[@]}" 2>/dev/null)
+    if [[ -n "$names" ]]; then
+        local IFS=$'\n'
+        COMPREPLY=( $(compgen -W "$names" -- "$cur") )
+        return 0
+    fi
+    _cnictl "$@"
+}

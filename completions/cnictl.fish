@@ -41,13 +41,16 @@ complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "docker-run" -d 'Run a
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "netns" -d 'Manage named network namespaces (/var/run/netns, as `ip netns`)'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "default-network" -d 'Show or install the network `cnictl run` uses when none is named'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "list" -d 'List the networks in the config dir: file, version, plugins, subnets, state'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "ls" -d 'List the networks in the config dir: file, version, plugins, subnets, state'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "show" -d 'Show one network as it resolves, its capabilities and live attachments'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "inspect" -d 'Show one network as it resolves, its capabilities and live attachments'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "attachments" -d 'List live attachments from the result cache'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "ps" -d 'List live attachments from the result cache'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "plugins" -d 'List the plugins in the plugin path and the spec versions they support'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "validate" -d 'Check a network (by name) or a config file: parsing, plugins, versions'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "doctor" -d 'Look for what keeps networks from working on this host, with fixes'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "__complete" -d 'Names for the shell completion scripts: the networks, namespaces.. that fit word INDEX of WORDS (the command line being completed), one a line; nothing where the shell\'s own completion applies'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "generate-docs" -d 'Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s i -l ifname -d 'Interface name inside the namespace' -r
@@ -59,7 +62,7 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cni-path -d 'Plugi
 complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s i -l ifname -d 'Interface name inside the namespace' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
@@ -69,7 +72,7 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cni-path -d 'Plugi
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s i -l ifname -d 'Interface name inside the namespace' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
@@ -79,20 +82,20 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cni-path -d 'Plu
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l valid -d 'An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without any, every cached attachment whose netns still exists is kept' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s i -l ifname -d 'Interface name inside the namespace' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
@@ -102,7 +105,7 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cache-dir -d 'Wher
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s q -l quiet -d 'Print nothing but the command\'s own output'
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l net -d 'Network name. Default: as for `run`' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l ifname -d 'Interface name inside the container' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
@@ -113,53 +116,67 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cni-path -d
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "del" -d 'Delete named network namespaces'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "list" -d 'List named network namespaces'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del list exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "del" -d 'Delete named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "delete" -d 'Delete named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "list" -d 'List named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "ls" -d 'List named network namespaces'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path), as `ip netns exec NAME COMMAND...`; a `--` before the command is optional'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "del" -d 'Delete named network namespaces'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "list" -d 'List named network namespaces'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path), as `ip netns exec NAME COMMAND...`; a `--` before the command is optional'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "show" -d 'Print the default network\'s conflist'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -168,14 +185,14 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fis
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l force -d 'Replace an existing file'
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the default network\'s conflist'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -185,12 +202,24 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cache-dir -d 'Whe
 complete -c cnictl -n "__fish_cnictl_using_subcommand list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
@@ -226,34 +255,50 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cni-path -
 complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "add" -d 'Attach a network namespace to a network (runs the chain\'s ADD)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "del" -d 'Detach a network namespace from a network (runs the chain\'s DEL)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "gc" -d 'Delete a network\'s stale attachments and let its plugins clean up'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "status" -d 'Ask a network\'s plugins whether they can serve new attachments'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "run" -d 'Run a command in a new network namespace attached to a network, then detach and remove the namespace (also on failure and on signals)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "docker-run" -d 'Run a Docker container on a CNI network: a pause container holds the namespace, the network is added to it, the container joins it; all is removed when the container exits'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "netns" -d 'Manage named network namespaces (/var/run/netns, as `ip netns`)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "default-network" -d 'Show or install the network `cnictl run` uses when none is named'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "list" -d 'List the networks in the config dir: file, version, plugins, subnets, state'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "show" -d 'Show one network as it resolves, its capabilities and live attachments'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "attachments" -d 'List live attachments from the result cache'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "plugins" -d 'List the plugins in the plugin path and the spec versions they support'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "validate" -d 'Check a network (by name) or a config file: parsing, plugins, versions'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "doctor" -d 'Look for what keeps networks from working on this host, with fixes'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "generate-docs" -d 'Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "add" -d 'Attach a network namespace to a network (runs the chain\'s ADD)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "del" -d 'Detach a network namespace from a network (runs the chain\'s DEL)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "gc" -d 'Delete a network\'s stale attachments and let its plugins clean up'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "status" -d 'Ask a network\'s plugins whether they can serve new attachments'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "run" -d 'Run a command in a new network namespace attached to a network, then detach and remove the namespace (also on failure and on signals)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "docker-run" -d 'Run a Docker container on a CNI network: a pause container holds the namespace, the network is added to it, the container joins it; all is removed when the container exits'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "netns" -d 'Manage named network namespaces (/var/run/netns, as `ip netns`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "default-network" -d 'Show or install the network `cnictl run` uses when none is named'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "list" -d 'List the networks in the config dir: file, version, plugins, subnets, state'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "show" -d 'Show one network as it resolves, its capabilities and live attachments'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "attachments" -d 'List live attachments from the result cache'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "plugins" -d 'List the plugins in the plugin path and the spec versions they support'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "validate" -d 'Check a network (by name) or a config file: parsing, plugins, versions'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "doctor" -d 'Look for what keeps networks from working on this host, with fixes'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "__complete" -d 'Names for the shell completion scripts: the networks, namespaces.. that fit word INDEX of WORDS (the command line being completed), one a line; nothing where the shell\'s own completion applies'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "generate-docs" -d 'Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "add" -d 'Create a named network namespace (with lo down, as `ip netns add`)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "del" -d 'Delete named network namespaces'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "list" -d 'List named network namespaces'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from netns" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path), as `ip netns exec NAME COMMAND...`; a `--` before the command is optional'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from default-network" -f -a "show" -d 'Print the default network\'s conflist'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from default-network" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
+
+# Names only this host knows (networks, namespaces), from cnictl itself.
+function __fish_cnictl_names
+    set -l words (commandline -opc) (commandline -ct)
+    set -l names ($words[1] __complete (math (count $words) - 1) $words 2>/dev/null)
+    test -n "$names"; or return 1
+    string join \n -- $names
+end
+complete -c cnictl -f -n "__fish_cnictl_names >/dev/null" -a "(__fish_cnictl_names)"

@@ -3,32 +3,104 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// The help heading of the options every verb accepts.
+pub const GLOBAL_HEADING: &str = "Global options";
 
 /// cnictl: run CNI plugins against network namespaces, as runtimes do.
 #[derive(Debug, Parser)]
 #[command(name = "cnictl", version, about, long_about = None)]
 pub struct Cli {
     /// Directory holding network configurations (*.conflist, *.conf, *.json).
-    #[arg(long, global = true, env = "NETCONFPATH", default_value = "/etc/cni/net.d", value_name = "DIR")]
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING, env = "NETCONFPATH", default_value = "/etc/cni/net.d", value_name = "DIR")]
     pub conf_dir: PathBuf,
 
     /// Plugin search path, colon separated. Default: cnictl's own directory,
     /// /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni.
-    #[arg(long, global = true, env = "CNI_PATH", value_name = "DIRS")]
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING, env = "CNI_PATH", value_name = "DIRS")]
     pub cni_path: Option<String>,
 
     /// Where the result cache lives (results/ below it).
-    #[arg(long, global = true, env = "CNI_CACHE_DIR", default_value = "/var/lib/cni", value_name = "DIR")]
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING, env = "CNI_CACHE_DIR", default_value = "/var/lib/cni", value_name = "DIR")]
     pub cache_dir: PathBuf,
 
     /// Output of the views: aligned columns, or JSON for scripts.
-    #[arg(short, long, global = true, value_enum, default_value = "table", value_name = "FORMAT")]
+    #[arg(short, long, global = true, help_heading = GLOBAL_HEADING, value_enum, default_value = "table", value_name = "FORMAT")]
     pub output: crate::render::Format,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// The verb as typed to the parser (`add`, `netns list`), for messages.
+    #[arg(skip)]
+    pub verb: String,
+}
+
+/// Which global options a verb uses (by arg id); its help, man page and
+/// completions show only those. The others are still accepted, and ignored.
+fn uses(verb: &str) -> &'static [&'static str] {
+    match verb {
+        "add" | "del" | "check" | "gc" | "run" | "docker-run" => &["conf_dir", "cni_path", "cache_dir"],
+        "status" => &["conf_dir", "cni_path"],
+        "list" => &["conf_dir", "output"],
+        "show" => &["conf_dir", "cache_dir", "output"],
+        "attachments" => &["cache_dir", "output"],
+        "plugins" => &["cni_path", "output"],
+        "validate" => &["conf_dir", "cni_path", "output"],
+        "doctor" => &["conf_dir", "cni_path", "cache_dir", "output"],
+        "netns list" => &["output"],
+        "default-network install" => &["conf_dir"],
+        _ => &[],
+    }
+}
+
+/// Gives `cmd` (the verb `path`) and its subcommands their own copy of each
+/// global option, hidden where it does not apply. clap would otherwise
+/// copy every global option into every subcommand's help.
+fn scope_globals(mut cmd: clap::Command, path: &str, globals: &[Arg]) -> clap::Command {
+    for global in globals {
+        let shown = uses(path).contains(&global.get_id().as_str());
+        cmd = cmd.arg(global.clone().hide(!shown));
+    }
+    let subs: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    for sub in subs {
+        let sub_path = format!("{path} {sub}");
+        cmd = cmd.mut_subcommand(&sub, |s| scope_globals(s, &sub_path, globals));
+    }
+    cmd
+}
+
+/// The full command definition: the derive's, with the global options
+/// scoped to the verbs that use them. Parsing, completions and man pages
+/// all start here.
+pub fn command() -> clap::Command {
+    let mut root = Cli::command();
+    let globals: Vec<Arg> = root.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    let verbs: Vec<String> = root.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    for verb in verbs {
+        root = root.mut_subcommand(&verb, |s| scope_globals(s, &verb, &globals));
+    }
+    root
+}
+
+/// Parses the process's arguments (help, version and usage errors exit here).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    let mut verb = Vec::new();
+    let mut level = &matches;
+    while let Some((name, sub)) = level.subcommand() {
+        verb.push(name.to_string());
+        level = sub;
+    }
+    match Cli::from_arg_matches(&matches) {
+        Ok(mut cli) => {
+            cli.verb = verb.join(" ");
+            cli
+        }
+        Err(e) => e.exit(),
+    }
 }
 
 /// The verbs.
@@ -58,8 +130,10 @@ pub enum Command {
     #[command(subcommand)]
     DefaultNetwork(DefaultNetworkCommand),
     /// List the networks in the config dir: file, version, plugins, subnets, state.
+    #[command(visible_alias = "ls")]
     List,
     /// Show one network as it resolves, its capabilities and live attachments.
+    #[command(visible_alias = "inspect")]
     Show {
         /// Network name.
         network: String,
@@ -80,6 +154,17 @@ pub enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Names for the shell completion scripts: the networks, namespaces..
+    /// that fit word INDEX of WORDS (the command line being completed), one
+    /// a line; nothing where the shell's own completion applies.
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        /// Which word is being completed (0 is the program).
+        index: usize,
+        /// The words of the command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
     },
     /// Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man.
     #[command(hide = true)]
@@ -158,19 +243,22 @@ pub enum NetnsCommand {
         name: String,
     },
     /// Delete named network namespaces.
+    #[command(visible_alias = "delete")]
     Del {
         /// Their names.
         #[arg(required = true)]
         names: Vec<String>,
     },
     /// List named network namespaces.
+    #[command(visible_alias = "ls")]
     List,
-    /// Run a command inside a named namespace (or a netns path).
+    /// Run a command inside a named namespace (or a netns path), as
+    /// `ip netns exec NAME COMMAND...`; a `--` before the command is optional.
     Exec {
         /// The namespace: a name under /var/run/netns or a path.
         netns: String,
-        /// The command and its arguments, after `--`.
-        #[arg(last = true, required = true, value_name = "COMMAND")]
+        /// The command and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
 }

@@ -16,8 +16,24 @@ pub fn colored() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
-/// The next step for an error, if we know one.
-pub fn hint(report: &Report) -> Option<String> {
+/// True when the error is a write to a closed stdout (the reader went
+/// away): not an error for the operator.
+pub fn closed_pipe(report: &Report) -> bool {
+    report
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The next step for an error that `verb` (`add`, `netns list`..) met, if we
+/// know one; never `verb` itself.
+pub fn hint(report: &Report, verb: &str) -> Option<String> {
+    let hint = any_hint(report)?;
+    let names_verb = [format!("`cnictl {verb}`"), format!("`cnictl {verb} ")];
+    (!names_verb.iter().any(|n| hint.contains(n.as_str()))).then_some(hint)
+}
+
+fn any_hint(report: &Report) -> Option<String> {
     if let Some(failure) = report.chain().find_map(|e| e.downcast_ref::<PluginFailure>()) {
         let network = &failure.network;
         let code = failure.error.code;
@@ -51,20 +67,22 @@ pub fn hint(report: &Report) -> Option<String> {
         return Some("`cnictl validate FILE` checks a config file".into());
     }
     if text.contains("Permission denied") || text.contains("Operation not permitted") {
-        return Some("network namespaces and plugins need root".into());
+        return Some(
+            "network namespaces, plugins and the result cache need root: run cnictl as root (sudo)".into(),
+        );
     }
     None
 }
 
-/// Prints an error report for the operator.
-pub fn print(report: &Report) {
+/// Prints an error report for the operator; `verb` is the command that met it.
+pub fn print(report: &Report, verb: &str) {
     let color = colored();
     let label = if color { "error:".red().bold().to_string() } else { "error:".to_string() };
     eprintln!("cnictl: {label} {report}");
     for cause in report.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    if let Some(hint) = hint(report) {
+    if let Some(hint) = hint(report, verb) {
         let label = if color { "hint:".cyan().bold().to_string() } else { "hint:".to_string() };
         eprintln!("  {label} {hint}");
     }

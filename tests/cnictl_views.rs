@@ -331,5 +331,6 @@ fn errors_say_what_failed_and_what_to_do_next() {
     let broken = fx.conf.path().join("30-broken.conflist");
     let (_, _, stderr) = fx.cnictl(&["validate", broken.to_str().unwrap()]);
     assert!(stderr.contains(&format!("{}:4:14", broken.display())), "{stderr}");
-    assert!(stderr.contains("hint: `cnictl validate FILE`"), "{stderr}");
+    // A hint never sends the user back to the command that printed it.
+    assert!(!stderr.contains("hint: `cnictl validate"), "{stderr}");
 }

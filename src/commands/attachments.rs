@@ -4,17 +4,51 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{bail, Result};
 use serde_json::{json, Value};
 
 use super::Context;
 use crate::inspect;
 use crate::render::{self, Format};
 
-/// The cached attachments as JSON objects, optionally of one network only.
-pub fn attachments(ctx: &Context, network: Option<&str>) -> Vec<Value> {
+/// Fails when the result cache exists but cannot be read (cnictl run
+/// without root on a root-owned cache): the views would otherwise show "no
+/// attachments" where there may be many. A missing cache is empty.
+pub fn check_readable(ctx: &Context) -> Result<()> {
+    let dir = ctx.cache_dir.join("results");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!("cannot read the result cache {}: {e}", dir.display()),
+    };
+    let mut unreadable = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            if let Err(e) = std::fs::File::open(&path) {
+                unreadable.push((path, e));
+            }
+        }
+    }
+    match unreadable.first() {
+        None => Ok(()),
+        Some((path, e)) => bail!(
+            "cannot read {} entr{} of the result cache in {} (first: {}: {e})",
+            unreadable.len(),
+            if unreadable.len() == 1 { "y" } else { "ies" },
+            dir.display(),
+            path.display()
+        ),
+    }
+}
+
+/// The cached attachments as JSON objects, optionally of one network only;
+/// an error when the cache cannot be read ([`check_readable`]).
+pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Vec<Value>> {
+    check_readable(ctx)?;
     let now = SystemTime::now();
-    ctx.runtime
+    Ok(ctx
+        .runtime
         .cache
         .entries()
         .into_iter()
@@ -31,7 +65,7 @@ pub fn attachments(ctx: &Context, network: Option<&str>) -> Vec<Value> {
                 "netnsExists": cni::netns::exists(&entry.netns),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Rows for the attachments table.
@@ -59,7 +93,7 @@ pub const HEADERS: [&str; 7] = ["network", "container id", "netns", "if", "ips",
 
 /// Prints every cached attachment.
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
-    let all = attachments(ctx, None);
+    let all = attachments(ctx, None)?;
     let rows = rows(&all);
     render::print(format, &Value::Array(all), &HEADERS, rows, "no attachments in the result cache");
     Ok(ExitCode::SUCCESS)

@@ -22,6 +22,8 @@ enum Status {
     Info,
     Warn,
     Fail,
+    /// Not checked: it needs privileges this run does not have.
+    Skip,
 }
 
 impl Status {
@@ -31,6 +33,7 @@ impl Status {
             Status::Info => "info",
             Status::Warn => "warn",
             Status::Fail => "fail",
+            Status::Skip => "skip",
         }
     }
 }
@@ -45,6 +48,18 @@ struct Finding {
 
 fn finding(check: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
     Finding { check, status, detail: detail.into(), fix }
+}
+
+/// A check this run cannot make without root, said as such instead of a
+/// conclusion drawn from what an unprivileged process cannot see.
+fn needs_root(check: &'static str, what: impl std::fmt::Display) -> Finding {
+    finding(check, Status::Skip, format!("needs root: {what}"), Some("sudo cnictl doctor".into()))
+}
+
+/// True when this process may make the probes (namespaces, netlink
+/// changes, the root-owned cache): root, as the plugins run.
+fn privileged() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 fn sysctl(key: &str) -> Option<String> {
@@ -97,6 +112,13 @@ fn tool_version(tool: &str) -> Option<String> {
 }
 
 fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+    if !privileged() {
+        findings.push(needs_root(
+            "netfilter backend",
+            "nf_tables answers only CAP_NET_ADMIN, and iptables-save needs root",
+        ));
+        return;
+    }
     let nftables = cni::netfilter::nftnl::available();
     let iptables = tool_version("iptables");
     let masq_users: Vec<&str> = networks
@@ -241,6 +263,11 @@ fn probe_links(kind: &str) -> Result<bool, String> {
     .unwrap_or_else(|_| Err("probe panicked".into()))
 }
 
+/// Modules `kernel_has` learns about by making links in a throwaway namespace.
+fn probed(module: &str) -> bool {
+    module == "bridge" || module == "veth" || module == SHAPING
+}
+
 fn kernel_features(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     let mut needed: BTreeSet<(&str, String)> = BTreeSet::new();
     let mut vlan_bridges = Vec::new();
@@ -263,6 +290,13 @@ fn kernel_features(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
         by_module.entry(module).or_default().push(user);
     }
     for (module, users) in by_module {
+        if probed(module) && !privileged() {
+            findings.push(needs_root(
+                "kernel features",
+                format!("{module} (needed by {}) is probed in a throwaway namespace", users.join(", ")),
+            ));
+            continue;
+        }
         match kernel_has(module) {
             Some(true) => {
                 findings.push(finding("kernel features", Status::Ok, format!("{module}: available"), None))
@@ -284,7 +318,15 @@ fn kernel_features(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
             )),
         }
     }
-    if !vlan_bridges.is_empty() {
+    if !vlan_bridges.is_empty() && !privileged() {
+        findings.push(needs_root(
+            "kernel features",
+            format!(
+                "bridge VLAN filtering (needed by {}) is probed in a throwaway namespace",
+                vlan_bridges.join(", ")
+            ),
+        ));
+    } else if !vlan_bridges.is_empty() {
         match probe_links("vlan-bridge") {
             Ok(true) => {
                 findings.push(finding("kernel features", Status::Ok, "bridge VLAN filtering works", None))
@@ -363,6 +405,10 @@ fn dhcp_daemon(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
                 format!("the dhcp daemon answers on {socket} (used by {users})"),
                 None,
             )),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => findings.push(needs_root(
+                "dhcp daemon",
+                format!("{socket} (used by {users}) cannot be opened: {e}"),
+            )),
             Err(e) => findings.push(finding(
                 "dhcp daemon",
                 Status::Fail,
@@ -383,6 +429,13 @@ fn host_local_store(net: &NetworkList, plugin: &serde_json::Map<String, Value>) 
 }
 
 fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
+    if let Err(e) = super::attachments::check_readable(ctx) {
+        let status = if privileged() { Status::Fail } else { Status::Skip };
+        let detail = if privileged() { format!("{e:#}") } else { format!("needs root: {e:#}") };
+        let fix = (!privileged()).then(|| "sudo cnictl doctor".to_string());
+        findings.push(finding("stale state", status, detail, fix));
+        return;
+    }
     let cached: Vec<CachedAttachment> = ctx.runtime.cache.list();
     let mut clean = true;
     for net in networks {
@@ -467,7 +520,8 @@ fn unowned_ports(
     }
 }
 
-/// Runs every check and prints the findings; exit 1 when one fails.
+/// Runs every check and prints the findings; exit 1 when one fails or
+/// could not be made (not root).
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let mut findings = Vec::new();
     let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
@@ -502,24 +556,26 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     plugin_path(&mut findings, ctx, &networks);
     stale_state(&mut findings, ctx, &networks);
 
-    let failed = findings.iter().any(|f| f.status == Status::Fail);
+    // A run that could not make every check does not pass either.
+    let failed = findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Skip));
     let json = Value::Array(
         findings
             .iter()
             .map(|f| json!({"check": f.check, "status": f.status.as_str(), "detail": f.detail, "fix": f.fix}))
             .collect(),
     );
+    // The fix goes under its finding's detail: three columns leave the
+    // detail most of a terminal's width.
     let rows = findings
         .iter()
         .map(|f| {
-            vec![
-                f.check.to_string(),
-                f.status.as_str().to_string(),
-                f.detail.clone(),
-                f.fix.clone().unwrap_or_default(),
-            ]
+            let detail = match &f.fix {
+                Some(fix) => format!("{}\nfix: {fix}", f.detail),
+                None => f.detail.clone(),
+            };
+            vec![f.check.to_string(), f.status.as_str().to_string(), detail]
         })
         .collect();
-    render::print(format, &json, &["check", "status", "detail", "fix"], rows, "nothing to check");
+    render::print(format, &json, &["check", "status", "detail"], rows, "nothing to check");
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

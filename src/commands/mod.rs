@@ -34,6 +34,9 @@ use crate::runtime::{Runtime, RuntimeConf};
 pub struct Context {
     /// The config directory.
     pub conf_dir: std::path::PathBuf,
+    /// The cache directory (results/ below it), for the views to tell an
+    /// unreadable cache from an empty one.
+    pub cache_dir: std::path::PathBuf,
     /// The runtime that runs chains.
     pub runtime: Runtime,
 }
@@ -42,6 +45,7 @@ impl Context {
     fn from_cli(cli: &Cli) -> Context {
         Context {
             conf_dir: cli.conf_dir.clone(),
+            cache_dir: cli.cache_dir.clone(),
             runtime: Runtime {
                 path: PluginPath::new(cli.cni_path.as_deref()),
                 cache: Cache::new(&cli.cache_dir),
@@ -66,7 +70,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => status::run(&ctx, args),
         Command::Run(args) => run::run(&ctx, args),
         Command::DockerRun(args) => docker_run::run(&ctx, args),
-        Command::Netns(command) => netns_cmd::run(command),
+        Command::Netns(command) => netns_cmd::run(command, cli.output),
         Command::DefaultNetwork(command) => default_network::run(&ctx, command),
         Command::List => list::run(&ctx, cli.output),
         Command::Show { network } => show::run(&ctx, network, cli.output),
@@ -75,6 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate { target } => validate::run(&ctx, target, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),
         Command::Completions { shell } => docs::completions(*shell),
+        Command::Complete { index, words } => docs::complete_names(&ctx, *index, words),
         Command::GenerateDocs { dir } => docs::generate(dir),
     }
 }
@@ -114,10 +119,10 @@ pub fn plugin_conf(netns: String, container_id: String, args: &PluginArgs) -> Re
     Ok(RuntimeConf { container_id, netns, ifname: args.ifname.clone(), args: cni_args, capability_args })
 }
 
-/// Prints JSON for scripts, indented as the reference tools do.
+/// Prints JSON for scripts, indented as the reference tools do (a closed
+/// pipe ends the command quietly: `render::write_out`).
 pub fn print_json(value: &Value) {
     let mut out = cni::result::to_pretty(value);
     out.push(b'\n');
-    use std::io::Write;
-    let _ = std::io::stdout().write_all(&out);
+    crate::render::write_out(&out);
 }

@@ -13,7 +13,7 @@ use crate::render::{self, Format};
 /// Prints one network.
 pub fn run(ctx: &Context, network: &str, format: Format) -> Result<ExitCode> {
     let list = ctx.network(network)?;
-    let live = attachments::attachments(ctx, Some(&list.name));
+    let live = attachments::attachments(ctx, Some(&list.name))?;
     let view = json!({
         "name": list.name,
         "file": list.source.display().to_string(),
@@ -42,18 +42,19 @@ pub fn run(ctx: &Context, network: &str, format: Format) -> Result<ExitCode> {
         ],
         vec!["disableCheck / disableGC".to_string(), format!("{} / {}", list.disable_check, list.disable_gc)],
     ];
-    println!("{}", render::table(&["", ""], facts));
-    println!();
+    let mut out = render::table(&["", ""], facts);
+    out.push_str("\n\n");
     for (i, plugin) in list.plugins.iter().enumerate() {
         let text = serde_json::to_string_pretty(&Value::Object(plugin.clone())).unwrap_or_default();
-        println!("plugin {} of {}:\n{text}", i + 1, list.plugins.len());
+        out.push_str(&format!("plugin {} of {}:\n{text}\n", i + 1, list.plugins.len()));
     }
-    println!();
+    out.push('\n');
     let rows = attachments::rows(&live);
     if rows.is_empty() {
-        println!("no live attachments");
+        out.push_str("no live attachments");
     } else {
-        println!("{}", render::table(&attachments::HEADERS, rows));
+        out.push_str(&render::table(&attachments::HEADERS, rows));
     }
+    render::line(out);
     Ok(ExitCode::SUCCESS)
 }
