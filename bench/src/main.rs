@@ -25,28 +25,44 @@ struct Options {
     readme: Option<PathBuf>,
 }
 
-fn options() -> Options {
+const USAGE: &str = "usage: bench [--quick] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]";
+
+/// The options, or the message to print and the exit code (0 for --help).
+fn options() -> Result<Options, (String, i32)> {
     let mut opts = Options { iterations: 30, live: 500, seconds: 10, readme: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut number = |what: &str| -> usize {
-            args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{what} needs a number"))
+        let mut number = |what: &str| -> Result<usize, (String, i32)> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| (format!("{what} needs a number\n{USAGE}"), 2))
         };
         match arg.as_str() {
+            "-h" | "--help" => return Err((format!("{}\n{USAGE}", HELP.trim()), 0)),
             "--quick" => {
                 opts.iterations = 10;
                 opts.live = 50;
                 opts.seconds = 3;
             }
-            "--iterations" => opts.iterations = number("--iterations"),
-            "--live" => opts.live = number("--live"),
-            "--seconds" => opts.seconds = number("--seconds") as u64,
-            "--write-readme" => opts.readme = args.next().map(PathBuf::from),
-            other => panic!("unknown argument {other:?}; usage: bench [--quick] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]"),
+            "--iterations" => opts.iterations = number("--iterations")?,
+            "--live" => opts.live = number("--live")?,
+            "--seconds" => opts.seconds = number("--seconds")? as u64,
+            "--write-readme" => {
+                opts.readme = Some(
+                    args.next().map(PathBuf::from).ok_or(("--write-readme needs a file".to_string(), 2))?,
+                )
+            }
+            other => return Err((format!("unknown argument {other:?}\n{USAGE}"), 2)),
         }
     }
-    opts
+    Ok(opts)
 }
+
+/// What `--help` says before the usage line.
+const HELP: &str = "
+bench: our CNI plugins against the reference plugins (/usr/lib/cni), side by side in one run,
+each plugin exec'd as a runtime does; prints medians, p90 and ours/reference ratios.
+Needs root; build with `cargo build --release --workspace` first.";
 
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -83,7 +99,17 @@ fn side(label: &'static str, tag: &'static str, dir: PathBuf, octet: u8) -> Side
 }
 
 fn main() {
-    let opts = options();
+    let opts = match options() {
+        Ok(opts) => opts,
+        Err((message, code)) => {
+            if code == 0 {
+                println!("{message}");
+            } else {
+                eprintln!("bench: {message}");
+            }
+            std::process::exit(code);
+        }
+    };
     assert!(
         std::fs::metadata("/proc/self/ns/net").is_ok() && nix_is_root(),
         "the benchmark needs root (network namespaces)"
