@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use cni::args::CniArgs;
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
+use cni::jsonpos::key_label;
 use cni::result::{null_as_empty, Dns, IpConfig, Route};
 use cni::skel::Plugin;
 use cni::{version, CniError, CniResult};
@@ -76,7 +77,8 @@ fn load(args: &CmdArgs) -> Result<(Vec<IpConfig>, IpamConf), CniError> {
     let mut ipam = conf.ipam.ok_or_else(|| CniError::config("IPAM config missing 'ipam' key"))?;
     let mut ips = Vec::new();
     for (i, a) in ipam.addresses.iter().enumerate() {
-        let address = parse_cidr(&a.address, &format!("ipam.addresses[{i}].address"))?;
+        let address = parse_cidr(&a.address, "'address'")
+            .map_err(|e| e.context(key_label(&format!("ipam.addresses[{i}].address"))))?;
         ips.push(IpConfig { interface: None, address, gateway: a.gateway });
     }
     let env = CniArgs::parse(&args.args, &["IP", "GATEWAY"])?;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use cni::args::{cni_args_mac, requested_mac};
 use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
+use cni::jsonpos::key_label;
 use cni::result::null_as_empty;
 use cni::CniError;
 use serde::Deserialize;
@@ -109,7 +110,8 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     }
     if !(0..=4094).contains(&bridge.vlan) {
         return Err(CniError::config(format!(
-            "invalid VLAN ID {} (must be between 0 and 4094)",
+            "{}: invalid VLAN ID {} (must be between 0 and 4094)",
+            key_label("vlan"),
             bridge.vlan
         )));
     }
@@ -171,9 +173,18 @@ fn trunk_id(value: i64, what: &str) -> Result<u16, CniError> {
 }
 
 /// The reference's `collectVlanTrunk`: ranges and single IDs, 1 to 4094.
+/// Errors name the entry at fault (`key "vlanTrunk[1]"`).
 fn collect_trunk(entries: &[VlanTrunk]) -> Result<Vec<u16>, CniError> {
     let mut vlans = BTreeSet::new();
-    for entry in entries {
+    for (i, entry) in entries.iter().enumerate() {
+        trunk_entry(entry, &mut vlans).map_err(|e| e.context(key_label(&format!("vlanTrunk[{i}]"))))?;
+    }
+    Ok(vlans.into_iter().collect())
+}
+
+/// One `vlanTrunk` entry's VLANs, added to `vlans`.
+fn trunk_entry(entry: &VlanTrunk, vlans: &mut BTreeSet<u16>) -> Result<(), CniError> {
+    {
         match (entry.min_id, entry.max_id) {
             (Some(min), Some(max)) => {
                 let (min, max) = (trunk_id(min, "minID")?, trunk_id(max, "maxID")?);
@@ -198,7 +209,7 @@ fn collect_trunk(entries: &[VlanTrunk]) -> Result<Vec<u16>, CniError> {
             vlans.insert(trunk_id(id, "id")?);
         }
     }
-    Ok(vlans.into_iter().collect())
+    Ok(())
 }
 
 #[cfg(test)]

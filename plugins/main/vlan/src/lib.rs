@@ -6,6 +6,7 @@
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
+use cni::jsonpos::key_label;
 use cni::netlink::{ChildKind, Link, LinkKind};
 use cni::netns::Netns;
 use cni::result::null_as_empty;
@@ -50,12 +51,17 @@ fn keys(args: &CmdArgs) -> Result<(NetConf, VlanConf, u16), CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let vlan: VlanConf = parse(&args.stdin)?;
     if vlan.master.is_empty() {
-        return Err(CniError::config(
-            "\"master\" field is required. It specifies the host interface name to create the VLAN for",
-        ));
+        return Err(CniError::config(format!(
+            "{}: \"master\" field is required. It specifies the host interface name to create the VLAN for",
+            key_label("master")
+        )));
     }
     let id = u16::try_from(vlan.vlan_id).ok().filter(|id| *id <= 4094).ok_or_else(|| {
-        CniError::config(format!("invalid VLAN ID {} (must be between 0 and 4094 inclusive)", vlan.vlan_id))
+        CniError::config(format!(
+            "{}: invalid VLAN ID {} (must be between 0 and 4094 inclusive)",
+            key_label("vlanId"),
+            vlan.vlan_id
+        ))
     })?;
     if net.ipam_type().is_empty() {
         return Err(CniError::config("vlan needs an IPAM configuration (\"ipam\")"));

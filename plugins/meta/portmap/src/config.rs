@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
+use cni::jsonpos::key_label;
 use cni::result::null_as_empty;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
@@ -219,7 +220,10 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     }
     let mark_bit = raw.mark_masq_bit.unwrap_or(DEFAULT_MARK_BIT);
     if !(0..=31).contains(&mark_bit) {
-        return Err(CniError::config("MasqMarkBit must be between 0 and 31"));
+        return Err(CniError::config(format!(
+            "{}: MasqMarkBit must be between 0 and 31",
+            key_label("markMasqBit")
+        )));
     }
     let backend = choose_backend(&raw)?;
     let mappings = raw.runtime_config.port_mappings.iter().enumerate().map(|(i, m)| mapping(m, i));
