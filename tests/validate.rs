@@ -187,6 +187,32 @@ fn validate_points_into_single_plugin_files_and_plugin_dir_additions() {
     assert!(report["problems"][0].as_str().unwrap().starts_with(&expected), "{report}");
 }
 
+#[test]
+fn value_checks_of_our_plugins_name_their_key() {
+    let s = Setup::new();
+    let text = "{\"cniVersion\": \"1.0.0\", \"name\": \"vkeys\", \"plugins\": [\n  {\"type\": \"bridge\", \"vlanTrunk\": [{\"id\": 10}, {\"id\": 5000}],\n   \"ipam\": {\"type\": \"static\", \"addresses\": [{\"address\": \"10.249.30.5\"}]}}]}\n";
+    let file = s.write("10-vkeys.conflist", text);
+    let (code, report) = s.json(&["validate", &file]);
+    assert_eq!(code, 1, "{report}");
+    let (line, column) = position(text, "{\"id\": 5000}");
+    let expected = format!("{file}:{line}:{column}: plugins[0].vlanTrunk[1]: incorrect trunk id parameter");
+    assert_eq!(report["problems"][0], expected.as_str(), "{report}");
+
+    let fixed = text.replace("5000", "50");
+    let file = s.write("10-vkeys.conflist", &fixed);
+    let (code, report) = s.json(&["validate", &file]);
+    assert_eq!(code, 1, "{report}");
+    let (line, column) = position(&fixed, "\"10.249.30.5\"");
+    let expected = format!(
+        "{file}:{line}:{column}: plugins[0].ipam.addresses[0].address: the 'address' field is expected to be in CIDR notation"
+    );
+    assert!(report["problems"][0].as_str().unwrap().starts_with(&expected), "{report}");
+
+    let file = s.write("10-vkeys.conflist", &fixed.replace("10.249.30.5", "10.249.30.5/24"));
+    let (code, report) = s.json(&["validate", &file]);
+    assert_eq!(code, 0, "{report}");
+}
+
 /// A plugin of others: answers VERSION, logs every call, and fails any
 /// other command (a VALIDATE would show in the log).
 fn foreign_plugin(dir: &Path, log: &Path) {

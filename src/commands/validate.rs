@@ -196,10 +196,11 @@ fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
     };
     view["supportedVersions"] = json!(versions);
     view["checked"] = json!("version");
-    if !versions.contains(&list.cni_version) {
-        let problem =
-            format!("does not support cniVersion {} (supports {})", list.cni_version, versions.join(", "));
-        fail(&mut view, problem, format!("{plugin_type} does not support cniVersion {}", list.cni_version));
+    // As libcni: a config without a version is 0.1.0.
+    let wanted = if list.cni_version.is_empty() { "0.1.0" } else { list.cni_version.as_str() };
+    if !versions.iter().any(|v| v == wanted) {
+        let problem = format!("does not support cniVersion {wanted} (supports {})", versions.join(", "));
+        fail(&mut view, problem, format!("{plugin_type} does not support cniVersion {wanted}"));
         return view;
     }
     if !ours {
