@@ -296,9 +296,10 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subc
 
 # Names only this host knows (networks, namespaces), from cnictl itself.
 function __fish_cnictl_names
-    set -l words (commandline -opc) (commandline -ct)
-    set -l names ($words[1] __complete (math (count $words) - 1) $words 2>/dev/null)
+    set -l before (commandline -opc)
+    set -l current (commandline -ct)
+    set -l names ($before[1] __complete (count $before) $before "$current" 2>/dev/null)
     test -n "$names"; or return 1
-    string join \n -- $names
+    printf '%s\n' $names
 end
 complete -c cnictl -f -n "__fish_cnictl_names >/dev/null" -a "(__fish_cnictl_names)"
