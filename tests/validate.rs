@@ -302,14 +302,14 @@ fn list_state_shows_missing_plugins_versions_rejected_configs_and_shadowed_names
         entry.unwrap_or_else(|| panic!("{file} listed: {list}"))["state"].as_str().unwrap().to_string()
     };
     assert_eq!(state("10-lgood.conflist"), "ok");
-    assert_eq!(state("20-lmissing.conflist"), "missing plugin no-such-plugin");
-    assert_eq!(state("30-lold.conflist"), "firewall does not support cniVersion 0.3.1");
+    assert_eq!(state("20-lmissing.conflist"), "problem: missing plugin no-such-plugin");
+    assert_eq!(state("30-lold.conflist"), "problem: firewall does not support cniVersion 0.3.1");
     let (line, column) = position(&bad_text, "\"1500\"");
     assert!(
-        state("40-lbad.conflist").starts_with(&format!("invalid: {bad}:{line}:{column}: plugins[0].mtu: ")),
+        state("40-lbad.conflist").starts_with(&format!("problem: {bad}:{line}:{column}: plugins[0].mtu: ")),
         "{list}"
     );
-    assert!(state("50-lgood-again.conflist").starts_with("shadowed by "), "{list}");
+    assert!(state("50-lgood-again.conflist").starts_with("warn: shadowed by "), "{list}");
     assert!(state("50-lgood-again.conflist").ends_with("10-lgood.conflist"), "{list}");
     assert!(state("60-lbroken.conflist").starts_with("error: "), "{list}");
     let missing = list.as_array().unwrap().iter().find(|n| n["name"] == "lmissing").unwrap();

@@ -29,9 +29,10 @@ fn describe(ctx: &Context, file: &Path, first_by_name: &mut BTreeMap<String, Pat
                 }
             };
             let (_, found) = validate::check_chain(ctx, &list);
+            // Worded so that a terminal colours them (render's state words).
             let mut states: Vec<String> =
-                shadowed_by.iter().map(|first| format!("shadowed by {first}")).collect();
-            states.extend(found.iter().map(|(_, state)| state.clone()));
+                shadowed_by.iter().map(|first| format!("warn: shadowed by {first}")).collect();
+            states.extend(found.iter().map(|(_, state)| format!("problem: {state}")));
             let problems: Vec<&String> = found.iter().map(|(problem, _)| problem).collect();
             json!({
                 "name": list.name,

@@ -213,7 +213,7 @@ fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
         Some(Ok(error)) => {
             let located = locate_error(list, index, &error);
             view["code"] = json!(error.code);
-            fail(&mut view, located.clone(), format!("invalid: {located}"));
+            fail(&mut view, located.clone(), located);
         }
     }
     view
