@@ -197,4 +197,78 @@ fn docker_run_attaches_the_container_and_cleans_up() {
     );
     assert!(reservations(&store.path().join("dockernet")).is_empty());
     assert!(bridge_ports(&bridge.name).is_empty());
+
+    // -d is refused before anything is made.
+    let (code, _, stderr) = run_cnictl_with(
+        &["docker-run", "--net", "dockernet", "-d", "busybox:latest", "sleep", "5"],
+        conf.path(),
+        cache.path(),
+        plugins.path(),
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--detach"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&dockerd.docker(&["ps", "-aq"]).stdout).trim(), "", "nothing started");
+
+    // A pause image without /bin/sleep: docker creates the container but
+    // cannot start it; it is removed, not left Created.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir(empty.path().join("etc")).unwrap();
+    let tar = empty.path().join("empty.tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(empty.path())
+        .arg("-cf")
+        .arg(&tar)
+        .arg("etc")
+        .status()
+        .unwrap()
+        .success());
+    let import = dockerd.docker(&["import", tar.to_str().unwrap(), "nosleep:latest"]);
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let (code, _, stderr) = run_cnictl_with(
+        &["docker-run", "--net", "dockernet", "--pause-image", "nosleep:latest", "busybox:latest", "true"],
+        conf.path(),
+        cache.path(),
+        plugins.path(),
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("must have /bin/sleep"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&dockerd.docker(&["ps", "-aq"]).stdout).trim(),
+        "",
+        "no Created container left"
+    );
+
+    // The docker CLI gone while the container runs (it gives up on a
+    // container that ignores the signals): cnictl stops the container
+    // before its network goes.
+    let script = "trap 'exit 0' TERM; sleep 60 & wait";
+    let child = Command::new(cnictl())
+        .args(["docker-run", "--net", "dockernet", "--rm", "busybox:latest", "sh", "-c", script])
+        .env("NETCONFPATH", conf.path())
+        .env("CNI_CACHE_DIR", cache.path())
+        .env("CNI_PATH", plugins.path())
+        .env("DOCKER_HOST", &host)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while String::from_utf8_lossy(&dockerd.docker(&["ps", "-q"]).stdout).lines().count() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the container never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cli = Command::new("pgrep").args(["-P", &child.id().to_string(), "docker"]).output().unwrap();
+    let cli: i32 =
+        String::from_utf8_lossy(&cli.stdout).trim().parse().expect("the docker CLI runs under cnictl");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(cli), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("outlived docker run"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(40));
+    let running = dockerd.docker(&["ps", "-q"]);
+    assert_eq!(String::from_utf8_lossy(&running.stdout).trim(), "", "the container was stopped");
+    assert!(reservations(&store.path().join("dockernet")).is_empty());
 }

@@ -68,6 +68,14 @@ pub fn detaches(docker_args: &[String]) -> bool {
     false
 }
 
+/// Whether the user gave `--cidfile` themselves (then docker writes theirs).
+fn gives_cidfile(docker_args: &[String]) -> bool {
+    docker_args
+        .iter()
+        .take_while(|w| w.starts_with('-'))
+        .any(|w| w == "--cidfile" || w.starts_with("--cidfile="))
+}
+
 /// Runs the container attached to the network and cleans up.
 pub fn run(ctx: &Context, args: &DockerRunArgs) -> Result<ExitCode> {
     if detaches(&args.docker_args) {
@@ -86,16 +94,25 @@ pub fn run(ctx: &Context, args: &DockerRunArgs) -> Result<ExitCode> {
         cap_args: args.cap_args.clone(),
     };
     let rt = plugin_conf(pause.netns.clone(), pause.id.clone(), &plugin)?;
+    // docker writes the app container's ID here (it refuses an existing file).
+    let cidfile = std::env::temp_dir().join(format!("cnictl-docker-run-{}.cid", pause.id));
+    let _ = std::fs::remove_file(&cidfile);
     // A failed ADD has already deleted what it made; the pause container goes on drop.
     ctx.runtime.add(&list, &rt)?;
     let code = match exec::pending_signal() {
         Some(signal) => Ok(128 + signal),
         None => {
             let mut docker = Command::new("docker");
-            docker.arg("run").arg(format!("--net=container:{}", pause.id)).args(&args.docker_args);
+            docker.arg("run").arg(format!("--net=container:{}", pause.id));
+            if !gives_cidfile(&args.docker_args) {
+                docker.arg("--cidfile").arg(&cidfile);
+            }
+            docker.args(&args.docker_args);
             exec::run_forwarding(docker, "docker")
         }
     };
+    crate::docker::stop_if_running(&cidfile);
+    let _ = std::fs::remove_file(&cidfile);
     // Whatever happened to the container, the network and the pause container go.
     let detached = ctx.runtime.del(&list, &rt);
     drop(pause);
