@@ -67,6 +67,13 @@ fn any_hint(report: &Report) -> Option<String> {
         return Some("`cnictl validate FILE` checks a config file".into());
     }
     if text.contains("Permission denied") || text.contains("Operation not permitted") {
+        if nix::unistd::geteuid().is_root() {
+            return Some(
+                "cnictl runs as root, so something else refuses: a read-only mount, a security module \
+                 (AppArmor, SELinux), or a container without the capability"
+                    .into(),
+            );
+        }
         return Some(
             "network namespaces, plugins and the result cache need root: run cnictl as root (sudo)".into(),
         );
