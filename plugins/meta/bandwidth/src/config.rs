@@ -5,6 +5,7 @@
 
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
+use cni::jsonpos::key_label;
 use cni::netlink::Tbf;
 use cni::result::null_as_empty;
 use cni::CniError;
@@ -79,13 +80,23 @@ pub struct Config {
     pub limits: Option<Limits>,
 }
 
-fn check_pair(rate: u64, burst: u64, key: &str) -> Result<(), CniError> {
+/// A rate and its burst, set together; errors name the key at fault
+/// below `at` (the top level, or runtimeConfig's `bandwidth`).
+fn check_pair(rate: u64, burst: u64, key: &str, at: &str) -> Result<(), CniError> {
+    let (rate_key, burst_key) = key.split_once('/').unwrap_or((key, key));
+    let label = |name: &str| key_label(&format!("{at}{name}"));
     match (rate, burst) {
         (0, 0) => Ok(()),
-        (_, 0) => Err(CniError::config(format!("if rate is set, burst must also be set ({key})"))),
-        (0, _) => Err(CniError::config(format!("if burst is set, rate must also be set ({key})"))),
+        (_, 0) => Err(CniError::config(format!(
+            "{}: if rate is set, burst must also be set ({key})",
+            label(burst_key)
+        ))),
+        (0, _) => Err(CniError::config(format!(
+            "{}: if burst is set, rate must also be set ({key})",
+            label(rate_key)
+        ))),
         (_, burst) if burst / 8 >= u32::MAX as u64 => {
-            Err(CniError::config(format!("burst cannot be more than 4GB ({key})")))
+            Err(CniError::config(format!("{}: burst cannot be more than 4GB ({key})", label(burst_key))))
         }
         _ => Ok(()),
     }
@@ -97,7 +108,8 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let raw: RawConf = parse(&args.stdin)?;
     let top = [raw.ingress_rate, raw.ingress_burst, raw.egress_rate, raw.egress_burst];
     // Any limit key at the top level wins over runtimeConfig, as in the reference.
-    let limits = if top.iter().any(Option::is_some) {
+    let at_top = top.iter().any(Option::is_some);
+    let limits = if at_top {
         Some(Limits {
             ingress_rate: raw.ingress_rate.unwrap_or(0),
             ingress_burst: raw.ingress_burst.unwrap_or(0),
@@ -108,8 +120,9 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
         raw.runtime_config.bandwidth
     };
     if let Some(limits) = &limits {
-        check_pair(limits.ingress_rate, limits.ingress_burst, "ingressRate/ingressBurst")?;
-        check_pair(limits.egress_rate, limits.egress_burst, "egressRate/egressBurst")?;
+        let at = if at_top { "" } else { "runtimeConfig.bandwidth." };
+        check_pair(limits.ingress_rate, limits.ingress_burst, "ingressRate/ingressBurst", at)?;
+        check_pair(limits.egress_rate, limits.egress_burst, "egressRate/egressBurst", at)?;
     }
     Ok(Config { net, limits })
 }
@@ -150,9 +163,16 @@ mod tests {
 
     #[test]
     fn rates_and_bursts_come_in_pairs() {
-        assert!(check_pair(1000, 0, "x").is_err());
-        assert!(check_pair(0, 1000, "x").is_err());
-        assert!(check_pair(1000, 8 * u32::MAX as u64, "x").is_err());
-        assert!(check_pair(1000, 1000, "x").is_ok() && check_pair(0, 0, "x").is_ok());
+        let pair = "ingressRate/ingressBurst";
+        assert!(check_pair(1000, 0, pair, "").unwrap_err().msg.starts_with(r#"key "ingressBurst": "#));
+        assert!(check_pair(0, 1000, pair, "").unwrap_err().msg.starts_with(r#"key "ingressRate": "#));
+        let at = "runtimeConfig.bandwidth.";
+        let err = check_pair(1000, 8 * u32::MAX as u64, pair, at).unwrap_err();
+        assert!(
+            err.msg.starts_with(r#"key "runtimeConfig.bandwidth.ingressBurst": burst cannot"#),
+            "{}",
+            err.msg
+        );
+        assert!(check_pair(1000, 1000, pair, "").is_ok() && check_pair(0, 0, pair, "").is_ok());
     }
 }

@@ -10,6 +10,7 @@ mod rules;
 
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
+use cni::jsonpos::key_label;
 use cni::result::null_as_empty;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
@@ -43,17 +44,28 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     match conf.backend.as_str() {
         "" | "iptables" => {}
         "firewalld" => {
-            return Err(CniError::config(
-                "the firewalld backend is not supported here; use \"backend\": \"iptables\"",
-            ))
+            return Err(CniError::config(format!(
+                "{}: the firewalld backend is not supported here; use \"backend\": \"iptables\"",
+                key_label("backend")
+            )))
         }
-        other => return Err(CniError::config(format!("unknown firewall backend {other:?}"))),
+        other => {
+            return Err(CniError::config(format!(
+                "{}: unknown firewall backend {other:?}",
+                key_label("backend")
+            )))
+        }
     }
     let isolation = match conf.ingress_policy.as_str() {
         "" | "open" => None,
         "same-bridge" => Some(false),
         "isolated" => Some(true),
-        other => return Err(CniError::config(format!("unknown ingress policy: {other:?}"))),
+        other => {
+            return Err(CniError::config(format!(
+                "{}: unknown ingress policy: {other:?}",
+                key_label("ingressPolicy")
+            )))
+        }
     };
     let admin_chain = if conf.admin_chain.is_empty() { "CNI-ADMIN".to_string() } else { conf.admin_chain };
     Ok(Config { net, admin_chain, isolation })
