@@ -9,7 +9,7 @@ use std::any::Any;
 use std::io::{ErrorKind, IsTerminal, Write};
 
 use clap::ValueEnum;
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{presets, ColumnConstraint, ContentArrangement, Table, Width};
 use serde_json::Value;
 
 /// How views print.
@@ -181,14 +181,51 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     if headers.iter().any(|h| !h.is_empty()) {
         table.set_header(headers.iter().map(|h| h.to_uppercase()));
     }
+    let columns = width().filter(|_| terminal);
+    let mut widest: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let w = cell.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            match widest.get_mut(i) {
+                Some(widest) => *widest = (*widest).max(w),
+                None => widest.push(w),
+            }
+        }
         table.add_row(if colour { row.into_iter().map(mark_state).collect() } else { row });
+    }
+    if let Some(columns) = columns {
+        keep_short_columns_whole(&mut table, &widest, columns);
     }
     let text = table.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
     if colour {
         paint_states(&text)
     } else {
         text
+    }
+}
+
+/// The widest cell a column may have and still be kept whole.
+const SHORT_COLUMN: usize = 30;
+
+/// Keeps short columns (names, versions, states) unwrapped, narrowest
+/// first, while they take at most three quarters of the width: the
+/// Dynamic arrangement alone shares the width evenly and cut a 19-column
+/// file name to leave room for a long message beside it. Long columns
+/// share the rest.
+fn keep_short_columns_whole(table: &mut Table, widest: &[usize], columns: u16) {
+    let budget = usize::from(columns) * 3 / 4;
+    let mut order: Vec<usize> = (0..widest.len()).collect();
+    order.sort_by_key(|&i| widest[i]);
+    let mut used = 0;
+    for i in order {
+        let need = widest[i] + 2; // the cell's padding, which the boundary counts
+        if widest[i] > SHORT_COLUMN || used + need > budget {
+            break;
+        }
+        used += need;
+        if let (Some(column), Ok(w)) = (table.column_mut(i), u16::try_from(widest[i])) {
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w + 2)));
+        }
     }
 }
 
