@@ -223,6 +223,24 @@ fn link_from_message(msg: &LinkMessage) -> Link {
     link
 }
 
+/// The kernel's longest interface name (IFNAMSIZ less the NUL).
+pub const IFNAME_MAX: usize = 15;
+
+/// Refuses a link name the kernel could never hold, before it goes into a
+/// netlink message: a name of 64 KiB made the request overflow the
+/// attribute length, and the plugin waited forever or panicked.
+fn check_name(name: &str) -> Result<(), CniError> {
+    if name.len() <= IFNAME_MAX && !name.contains(['/', ' ', '\0']) {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(20).collect();
+    let more = if name.chars().count() > 20 { "..." } else { "" };
+    Err(CniError::config(format!(
+        "invalid interface name {shown:?}{more} ({} bytes): at most {IFNAME_MAX} bytes, no '/', space or NUL",
+        name.len()
+    )))
+}
+
 impl Netlink {
     fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, CniError> {
         let result: Result<Option<LinkMessage>, rtnetlink::Error> = self.runtime.block_on(async {
@@ -261,6 +279,9 @@ impl Netlink {
 
     /// Looks a link up by name; `None` when it does not exist.
     pub fn link_by_name(&self, name: &str) -> Result<Option<Link>, CniError> {
+        if check_name(name).is_err() {
+            return Ok(None);
+        }
         self.get_link(Err(name))
     }
 
@@ -329,6 +350,7 @@ impl Netlink {
 
     /// Creates a bridge. Returns false when a link of that name already exists.
     pub fn add_bridge(&self, name: &str, mtu: u32, vlan_filtering: bool) -> Result<bool, CniError> {
+        check_name(name)?;
         let mut builder = LinkBridge::new(name);
         if vlan_filtering {
             builder = builder.vlan_filtering(true);
@@ -346,6 +368,7 @@ impl Netlink {
     /// Creates an ifb device, up, with the given MTU and txqueuelen 0 (as
     /// the reference's). Returns false when the name is already taken.
     pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, CniError> {
+        check_name(name)?;
         let message = LinkIfb::new(name).mtu(mtu).txqueuelen(0).up().build();
         match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
@@ -357,6 +380,7 @@ impl Netlink {
     /// Creates a macvlan, ipvlan or VLAN of a parent link. Returns false
     /// when the name is already taken.
     pub fn add_child(&self, spec: &ChildSpec) -> Result<bool, CniError> {
+        check_name(spec.name)?;
         // txqueuelen 0, as the reference's links of these kinds have.
         fn common<T>(builder: LinkMessageBuilder<T>, spec: &ChildSpec) -> LinkMessage {
             let mut builder = builder.txqueuelen(0).setns_by_fd(spec.netns);
@@ -390,6 +414,7 @@ impl Netlink {
 
     /// Creates a VRF device for `table`, up. Returns false when the name is already taken.
     pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, CniError> {
+        check_name(name)?;
         match self.runtime.block_on(async {
             self.handle.link().add(LinkVrf::new(name, table).up().build()).execute().await
         }) {
@@ -401,6 +426,7 @@ impl Netlink {
 
     /// Creates a dummy link. Returns false when the name is already taken.
     pub fn add_dummy(&self, name: &str) -> Result<bool, CniError> {
+        check_name(name)?;
         match self
             .runtime
             .block_on(async { self.handle.link().add(LinkDummy::new(name).build()).execute().await })
@@ -430,6 +456,7 @@ impl Netlink {
 
     /// Renames a link (it must be down).
     pub fn rename_link(&self, index: u32, name: &str) -> Result<(), CniError> {
+        check_name(name)?;
         self.set(
             LinkUnspec::new_with_index(index).name(name.to_string()).build(),
             &format!("rename link {index} to {name:?}"),
@@ -438,6 +465,8 @@ impl Netlink {
 
     /// Creates a veth pair. Returns false when a name is already taken.
     pub fn add_veth(&self, spec: &VethSpec) -> Result<bool, CniError> {
+        check_name(spec.name)?;
+        check_name(spec.peer)?;
         // txqueuelen 0 on both ends, as the reference's veths have.
         let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(spec.peer.to_string())
