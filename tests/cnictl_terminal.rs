@@ -121,7 +121,12 @@ fn a_closed_pipe_ends_every_view_quietly() {
     require_root();
     let fx = Fixture::new();
     let mut views: Vec<&[&str]> = VIEWS.to_vec();
-    views.extend([&["list", "-o", "json"][..], &["attachments", "-o", "json"], &["--help"]]);
+    views.extend([
+        &["list", "-o", "json"][..],
+        &["attachments", "-o", "json"],
+        &["--help"],
+        &["default-network", "show"],
+    ]);
     for args in views {
         // The reading end is closed before cnictl starts: every write it makes fails.
         let (read, write) = nix::unistd::pipe().unwrap();
@@ -137,6 +142,37 @@ fn a_closed_pipe_ends_every_view_quietly() {
         assert!(!stderr.contains("panicked") && !stderr.contains("BACKTRACE"), "{args:?}: {stderr}");
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_closed_pipe_after_add_keeps_the_attachment_and_says_nothing() {
+    require_root();
+    let fx = Fixture::new();
+    let net = json!({"cniVersion": "1.0.0", "name": "termlo", "plugins": [{"type": "loopback"}]});
+    std::fs::write(fx.conf.path().join("20-termlo.conflist"), net.to_string()).unwrap();
+    let ns = TestNetns::new("cnterm");
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = fx
+        .command(&["add", "termlo", &ns.name])
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.signal() == Some(libc::SIGPIPE)
+            || out.status.code() == Some(141)
+            || out.status.code() == Some(0),
+        "{:?} {stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The ADD happened and is cached; DEL takes it away.
+    let listed: Value =
+        serde_json::from_slice(&fx.command(&["attachments", "-o", "json"]).output().unwrap().stdout).unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|a| a["network"] == "termlo"), "{listed}");
+    assert!(fx.command(&["del", "termlo", &ns.name]).status().unwrap().success());
 }
 
 #[test]
