@@ -186,3 +186,29 @@ fn firewall_rules_hand_over_with_the_reference() {
         );
     }
 }
+
+#[test]
+fn an_admin_chain_name_cannot_inject_rules() {
+    // The name goes into the iptables-restore input: a newline in it used
+    // to start a rule of the config author's choosing.
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let ns = TestNetns::new("fwinj");
+    let (_, result) = bridge_result(&plugins, &ns, store.path(), &bridge.name, 9);
+    let v4 = address(&result, 0);
+    let injected = format!("ADM\n-A INPUT -s {v4}/32 -j DROP");
+    for name in [injected.as_str(), "has space", "-A", "!x", "A\"B", &"A".repeat(29)] {
+        let conf = firewall_conf(&result, json!({"iptablesAdminChainName": name}));
+        let att = Attachment::new(&plugins.plugin("firewall"), &conf, &ns, path);
+        let out = att.call(&plugins.plugin("firewall"), "ADD", path, &conf);
+        assert_eq!((out.code, out.json["code"].as_u64()), (1, Some(7)), "{name:?}: {}", out.stdout);
+        assert!(out.stdout.contains("iptablesAdminChainName"), "{}", out.stdout);
+    }
+    assert!(lines_with(false, "-A INPUT").iter().all(|l| !l.contains(&v4)), "no injected rule");
+    assert!(lines_with(false, &format!("{v4}/32")).is_empty(), "nothing set up");
+    let good = firewall_conf(&result, json!({"iptablesAdminChainName": "MY-ADMIN_1.x"}));
+    let att = Attachment::new(&plugins.plugin("firewall"), &good, &ns, path);
+    assert_eq!(att.call(&plugins.plugin("firewall"), "ADD", path, &good).code, 0, "a plain name works");
+}

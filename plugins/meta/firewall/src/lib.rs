@@ -68,7 +68,28 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
         }
     };
     let admin_chain = if conf.admin_chain.is_empty() { "CNI-ADMIN".to_string() } else { conf.admin_chain };
+    check_chain_name(&admin_chain)?;
     Ok(Config { net, admin_chain, isolation })
+}
+
+/// iptables' longest chain name (XT_EXTENSION_MAXNAMELEN less the NUL).
+const CHAIN_NAME_MAX: usize = 28;
+
+/// A chain name iptables would take as one word: it is written into the
+/// iptables-restore input, where a newline or space would start rules
+/// of the config author's choosing (the reference runs `iptables -N`,
+/// which refuses such names).
+fn check_chain_name(name: &str) -> Result<(), CniError> {
+    let printable = name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'');
+    if printable && name.len() <= CHAIN_NAME_MAX && !name.starts_with(['-', '!']) {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(40).collect();
+    Err(CniError::config(format!(
+        "{}: invalid iptables chain name {shown:?}: 1 to {CHAIN_NAME_MAX} printable characters, \
+         no spaces or quotes, not starting with '-' or '!'",
+        key_label("iptablesAdminChainName")
+    )))
 }
 
 fn addresses(result: &CniResult, ipv6: bool) -> Vec<IpNetwork> {
