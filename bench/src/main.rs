@@ -87,7 +87,21 @@ fn machine() -> String {
     )
 }
 
+/// Three base-36 digits from the process ID: short enough for link names
+/// (the bridge is `bn<token><side><scenario>`), different for runs side by side.
+fn run_token() -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut n = std::process::id() % (36 * 36 * 36);
+    let mut token = Vec::new();
+    for _ in 0..3 {
+        token.push(digits[(n % 36) as usize]);
+        n /= 36;
+    }
+    String::from_utf8_lossy(&token).into_owned()
+}
+
 fn side(label: &'static str, tag: &'static str, dir: PathBuf, octet: u8) -> Side {
+    let tag = format!("{}{tag}", run_token());
     let store = std::env::temp_dir().join(format!("cnictl-bench-store-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&store);
     let path = if dir == Path::new(REFERENCE_DIR) {

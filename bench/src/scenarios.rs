@@ -15,8 +15,9 @@ use crate::exec::{delete_link, plugin, Netns, Target};
 pub struct Side {
     /// "ours" or "reference".
     pub label: &'static str,
-    /// Short tag for names.
-    pub tag: &'static str,
+    /// Short tag for names: a token of this run (so a second run's
+    /// bridges, namespaces and networks do not collide) and the side's letter.
+    pub tag: String,
     /// Where its bridge and host-local are.
     pub dir: PathBuf,
     /// CNI_PATH for its runs (ours first, then the reference's meta plugins).
