@@ -254,6 +254,8 @@ fn exit_status(path: &str) -> Vec<(&'static str, &'static str)> {
     let mut codes = match path {
         "cnictl-run" | "cnictl-docker-run" | "cnictl-netns-exec" => vec![
             ("N", "The command's own exit status; 128+N when a signal N ended it."),
+            ("126", "The command exists but cannot be executed (the network was still detached)."),
+            ("127", "The command was not found (the network was still detached)."),
             ("1", "cnictl itself failed (network, namespace or container setup); the error is on standard error."),
         ],
         "cnictl-validate" => vec![("0", "The config is valid."), ("1", "It has problems (listed) or cannot be read.")],
