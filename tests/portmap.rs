@@ -514,3 +514,49 @@ fn del_removes_rules_of_the_id_only_layout() {
     let left = lab.nft("ip");
     assert!(!left.contains("dport 20141") && !left.contains("dport 20140"), "{left}");
 }
+
+#[test]
+fn gc_removes_the_mappings_of_stale_attachments_and_keeps_the_valid_ones() {
+    for (n, backend) in [(15u8, "nftables"), (16, "iptables")] {
+        let lab = Lab::new("10.230", n);
+        let client = lab.client();
+        let (live_port, stale_port) = (20000 + 100 * n as u16, 20001 + 100 * n as u16);
+        let live = lab.conf(
+            json!([{"hostPort": live_port, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]),
+            json!({"backend": backend}),
+        );
+        let stale = lab.conf(
+            json!([{"hostPort": stale_port, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]),
+            json!({"backend": backend}),
+        );
+        assert_eq!(lab.ours("ADD", &live).code, 0, "{backend}");
+        let add = lab.run_ours_as("pmstale", "portmap", "ADD", &stale);
+        assert_eq!(add.code, 0, "{backend}: {}", add.stdout);
+        let before = if backend == "nftables" { lab.nft("ip") } else { lab.saved(false) };
+        assert!(before.contains("pmstale"), "{backend}: the stale attachment's rules are there first");
+
+        let gc = json!({"cniVersion": "1.1.0", "name": lab.network, "type": "portmap",
+            "cni.dev/valid-attachments": [{"containerID": lab.id, "ifname": "eth0"}]});
+        let out = lab.ours("GC", &gc.to_string());
+        assert_eq!(out.code, 0, "{backend}: {}", out.stdout);
+        let (nft, saved) = (lab.nft("ip"), lab.saved(false));
+        assert!(
+            !nft.contains("pmstale") && !saved.contains("pmstale"),
+            "{backend}: stale rules left:\n{nft}\n{saved}"
+        );
+        assert_eq!(lab.ours("CHECK", &live).code, 0, "{backend}: the valid attachment's rules stay");
+        let server = serve(&lab.container, 1);
+        let host = format!("10.230.{}.1", 100 + n);
+        assert!(
+            connect_from(&client, &format!("{host}:{live_port}")).is_some(),
+            "{backend}: the valid port answers"
+        );
+        server.join().unwrap();
+        let _server = serve(&lab.container, 1);
+        assert_eq!(
+            connect_from(&client, &format!("{host}:{stale_port}")),
+            None,
+            "{backend}: the stale port is closed"
+        );
+    }
+}

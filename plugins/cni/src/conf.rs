@@ -156,6 +156,10 @@ pub struct DelConf {
     /// The previous plugin's result (the cached result on a runtime's DEL).
     #[serde(rename = "prevResult", deserialize_with = "lenient")]
     pub prev_result: Option<serde_json::Value>,
+    /// GC: the attachments that are still valid (GC is a cleanup too, and
+    /// reads its netconf as leniently as DEL).
+    #[serde(rename = "cni.dev/valid-attachments", deserialize_with = "lenient")]
+    pub valid_attachments: Vec<Attachment>,
 }
 
 impl DelConf {

@@ -235,3 +235,53 @@ pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
     }
     Ok(())
 }
+
+/// The container IDs whose port mappings on `network` the saved nat table
+/// holds: the `id: "..."` of each entry rule whose jump target is that
+/// container's chain for this network (the hash proves the network).
+fn attached_ids(saved: &str, network: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for line in saved.lines().filter(|l| l.starts_with(&format!("-A {TOP_DNAT} "))) {
+        let Some(target) = line.rsplit(" -j ").next() else { continue };
+        let Some(start) = line.find(" id: \\\"") else { continue };
+        let rest = &line[start + " id: \\\"".len()..];
+        let Some(end) = rest.find("\\\"") else { continue };
+        let id = &rest[..end];
+        if dnat_chain(network, id) == target.trim() && !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    ids
+}
+
+/// GC: removes, in both families, the chains and entry rules of this
+/// network's containers that are not in `valid`.
+pub fn gc(network: &str, valid: &std::collections::HashSet<&str>) -> Result<(), CniError> {
+    for ipv6 in [false, true] {
+        if !iptables::chain_may_exist(ipv6, "nat", TOP_DNAT) {
+            continue;
+        }
+        let saved = iptables::save(ipv6, "nat")?;
+        for id in attached_ids(&saved, network).iter().filter(|id| !valid.contains(id.as_str())) {
+            unforward(network, id)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod gc_tests {
+    use super::*;
+
+    #[test]
+    fn entry_rules_name_their_container() {
+        let chain = dnat_chain("net", "abc");
+        let other = dnat_chain("other", "xyz");
+        let saved = format!(
+            "-A {TOP_DNAT} -p tcp -m comment --comment \"dnat name: \\\"net\\\" id: \\\"abc\\\"\" -m multiport --dports 80 -j {chain}\n\
+             -A {TOP_DNAT} -p tcp -m comment --comment \"dnat name: \\\"other\\\" id: \\\"xyz\\\"\" -m multiport --dports 81 -j {other}\n"
+        );
+        assert_eq!(attached_ids(&saved, "net"), ["abc"]);
+        assert_eq!(attached_ids(&saved, "other"), ["xyz"]);
+    }
+}

@@ -110,6 +110,19 @@ impl Plugin for Portmap {
         nft.and(ipt::unforward(&network, &args.container_id))
     }
 
+    /// GC: the rules of this network's attachments not in
+    /// `cni.dev/valid-attachments` go, from both backends and families.
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = cni::conf::DelConf::load(&args.stdin);
+        let valid: std::collections::HashSet<&str> =
+            conf.valid_attachments.iter().map(|a| a.container_id.as_str()).collect();
+        let nft = match nft::gc(&conf.name, &valid) {
+            Err(e) if cni::netfilter::nftnl::available() => Err(e),
+            _ => Ok(()),
+        };
+        nft.and(ipt::gc(&conf.name, &valid))
+    }
+
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = config::load(args)?;
         let result =

@@ -277,6 +277,25 @@ pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
     batch.commit().map_err(|e| e.context("error deleting nftables rules"))
 }
 
+/// GC: removes the rules, in both families, of this network's attachments
+/// whose container is not in `valid`. Rules in the ID-only layout name no
+/// network and are left to DEL.
+pub fn gc(network: &str, valid: &std::collections::HashSet<&str>) -> Result<(), CniError> {
+    let mut batch = Batch::new(FAMILY_IPV4);
+    for ipv6 in [false, true] {
+        batch.set_family(family(ipv6));
+        let Some(listing) = nftnl::list_rules(family(ipv6), TABLE, &RULE_CHAINS)? else { continue };
+        for rule in &listing.rules {
+            let id = rule.comment.split(' ').next().unwrap_or_default();
+            let ours = !id.is_empty() && rule.comment == attachment_comment(network, id);
+            if ours && !valid.contains(id) {
+                batch.delete_rule(TABLE, &rule.chain, rule.handle);
+            }
+        }
+    }
+    batch.commit().map_err(|e| e.context("error deleting stale nftables port mappings"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
