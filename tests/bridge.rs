@@ -677,3 +677,40 @@ fn a_container_on_two_default_gateway_networks_reaches_both_as_with_the_referenc
     );
     assert!(reservations(&store.path().join(network_name(&ours[0].conf))).is_empty(), "addresses freed");
 }
+
+#[test]
+fn a_failed_first_add_leaves_the_bridge_fit_for_the_next() {
+    // The first ADD on a fresh bridge fails after making it (its IPAM
+    // fails): the bridge, left without ports, has the zero MAC, which the
+    // next ADD used to try to pin (code 999, Cannot assign requested address).
+    let plugins = PluginDir::new();
+    let scripts = tempfile::tempdir().unwrap();
+    failing_ipam(scripts.path());
+    let path = format!("{}:{}", plugins.path().display(), scripts.path().display());
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let ns = TestNetns::new("brfirst");
+    let mut failing: Value = serde_json::from_str(&conf(
+        &bridge.name,
+        store.path(),
+        json!([[{"subnet": "10.201.34.0/24"}]]),
+        json!({}),
+    ))
+    .unwrap();
+    failing["ipam"] = json!({"type": "fail-ipam"});
+    let out = run_plugin(
+        &plugins.plugin("bridge"),
+        &cni_env("ADD", "brfirst1", &ns.path(), "eth0", &path),
+        &failing.to_string(),
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(link_details(None, &bridge.name) != Value::Null, "the bridge stays (it is shared)");
+
+    let good = conf(&bridge.name, store.path(), json!([[{"subnet": "10.201.34.0/24"}]]), json!({}));
+    let att = Attachment::new(&plugins.plugin("bridge"), &good, &ns, &path);
+    let result = att.add(&plugins.plugin("bridge"), &path);
+    assert_eq!(ips(&result), ["10.201.34.2/24"]);
+    assert!(ping(Some(&ns.name), "10.201.34.1"), "the container reaches the gateway");
+    let mac = link_details(None, &bridge.name)[0]["address"].as_str().unwrap_or_default().to_string();
+    assert_ne!(mac, "00:00:00:00:00:00", "the bridge has a MAC again");
+}

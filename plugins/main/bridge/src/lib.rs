@@ -215,8 +215,13 @@ fn ensure_address(nl: &Netlink, link: &Link, gateway: IpNetwork, force: bool) ->
         }
     }
     if nl.add_address(link.index, gateway)? {
-        // Pin the bridge's MAC so it does not follow its lowest-numbered port.
-        if let Some(mac) = link.mac.as_deref().and_then(cni::netlink::parse_mac) {
+        // Pin the bridge's MAC so it does not follow its lowest-numbered
+        // port. A bridge whose ports all went (a failed first ADD) has the
+        // zero MAC, which cannot be set: take the one it has now that this
+        // ADD's port is on it, or leave it to follow its ports.
+        let now = nl.link_by_index(link.index)?.and_then(|l| l.mac);
+        let usable = |mac: Option<&str>| mac.and_then(cni::netlink::parse_mac).filter(|m| *m != [0u8; 6]);
+        if let Some(mac) = usable(link.mac.as_deref()).or_else(|| usable(now.as_deref())) {
             nl.set_mac(link.index, &mac)?;
         }
     }
