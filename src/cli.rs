@@ -112,7 +112,7 @@ pub enum Command {
     Del(AttachArgs),
     /// Verify an attachment (runs the chain's CHECK).
     Check(AttachArgs),
-    /// Delete a network's stale attachments and let its plugins clean up.
+    /// Delete the stale attachments of a network, or of every network, and let the plugins clean up.
     Gc(GcArgs),
     /// Ask a network's plugins whether they can serve new attachments.
     Status(NetworkArgs),
@@ -294,9 +294,12 @@ pub struct AttachArgs {
 /// Arguments for GC.
 #[derive(Debug, Args)]
 pub struct GcArgs {
-    /// The network.
-    #[command(flatten)]
-    pub target: NetworkArgs,
+    /// The network; without one, every network of the config dir and of
+    /// the result cache.
+    pub network: Option<String>,
+    /// Accepted for cnitool compatibility; ignored.
+    #[arg(hide = true)]
+    pub netns: Option<String>,
     /// An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without
     /// any, every cached attachment whose netns still exists is kept.
     #[arg(long = "valid", value_name = "ID/IFNAME")]

@@ -393,3 +393,37 @@ fn check_del_and_gc_use_the_cached_config_once_the_network_file_is_gone() {
     assert!(reservations(&net.store()).is_empty(), "GC freed the vanished netns's address");
     assert!(net.cache_files().is_empty(), "no cache entries left");
 }
+
+#[test]
+fn gc_without_a_network_collects_every_network() {
+    let plugins = PluginDir::new();
+    let first = network("1.1.0", vec![], "10.216.2.0/24");
+    let second = network("1.1.0", vec![], "10.216.3.0/24");
+    // Both networks in the first's config dir, sharing its cache.
+    std::fs::write(first.conf_dir.join(format!("20-{}.conflist", second.name)), &second.bytes).unwrap();
+    let mut kept = Vec::new();
+    for net in [&first, &second] {
+        let (live, gone) = (TestNetns::new("gcall"), TestNetns::new("gcall"));
+        for ns in [&live, &gone] {
+            let (code, _, stderr) = first.cnictl(&["add", &net.name, &ns.name], plugins.path());
+            assert_eq!(code, 0, "{stderr}");
+        }
+        drop(gone);
+        kept.push(live);
+    }
+    let (code, _, stderr) = first.cnictl(&["gc"], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    for net in [&first, &second] {
+        assert_eq!(
+            reservations(&net.store()).len(),
+            1,
+            "{}: the vanished netns's address freed, the live one kept",
+            net.name
+        );
+    }
+    assert_eq!(first.cache_files().len(), 2, "the two live attachments stay cached");
+    for (net, ns) in [&first, &second].into_iter().zip(&kept) {
+        let (code, _, stderr) = first.cnictl(&["del", &net.name, &ns.name], plugins.path());
+        assert_eq!(code, 0, "{stderr}");
+    }
+}

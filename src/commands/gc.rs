@@ -1,4 +1,5 @@
-//! `cnictl gc NET`: remove stale attachments and let plugins clean up.
+//! `cnictl gc [NET]`: remove stale attachments and let plugins clean up,
+//! on one network or on every one.
 //!
 //! Unlike cnitool, which treats every attachment as stale when given no
 //! list, cnictl keeps each cached attachment whose netns still exists,
@@ -12,11 +13,37 @@ use color_eyre::eyre::{eyre, Result};
 
 use super::Context;
 use crate::cli::GcArgs;
-use crate::runtime::config::load_network_or_cached;
+use crate::runtime::config::{conf_files, load_file, load_network_or_cached};
 
-/// Works out the valid set, runs GC and reports what it removed.
+/// Runs GC on the network named, or on every network the config dir and
+/// the result cache know; a network that fails does not stop the others.
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
-    let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, &args.target.network, None)?;
+    let Some(network) = &args.network else {
+        let mut failed = 0;
+        for name in all_networks(ctx) {
+            if let Err(e) = gc_network(ctx, args, &name) {
+                eprintln!("cnictl: gc {name}: {e:#}");
+                failed += 1;
+            }
+        }
+        return Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    };
+    gc_network(ctx, args, network)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The names of the networks in the config dir (files that parse) and of
+/// those the result cache has attachments of, sorted, each once.
+fn all_networks(ctx: &Context) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = ctx.runtime.cache.list().into_iter().map(|e| e.network).collect();
+    let files = conf_files(&ctx.conf_dir, &["conflist", "conf", "json"]).unwrap_or_default();
+    names.extend(files.iter().filter_map(|f| load_file(f).ok()).map(|list| list.name));
+    names
+}
+
+/// Works out the valid set, runs GC on one network and reports what it removed.
+fn gc_network(ctx: &Context, args: &GcArgs, network: &str) -> Result<()> {
+    let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, network, None)?;
     let valid: BTreeSet<Attachment> = if args.valid.is_empty() {
         ctx.runtime
             .cache
@@ -43,5 +70,5 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
             removed.container_id, removed.ifname, list.name
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
