@@ -274,3 +274,31 @@ fn limits_come_from_the_top_level_first_and_bad_ones_are_refused() {
     assert!(!qdiscs.to_string().contains("tbf"), "nothing was set up: {qdiscs}");
     assert!(!lab.host.output(&["ip", "link", "show", "type", "ifb"]).contains("bwp"), "no ifb was made");
 }
+
+#[test]
+fn gc_removes_ifbs_that_serve_no_link_and_keeps_those_that_do() {
+    let lab = HostLab::new(BASE, 10);
+    let conf = conf(&lab, both_ways(), json!({}));
+    let add = lab.run_ours("bandwidth", "ADD", &conf);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let live = ifb_of(&add.json);
+    // An ifb whose container's veth went with its netns: nothing feeds it.
+    lab.host.exec(&["ip", "link", "add", "bwpdeadbeef0000", "type", "ifb"]);
+    for valid in [json!([]), json!([{"containerID": lab.id, "ifname": "eth0"}])] {
+        let gc = json!({"cniVersion": "1.1.0", "name": lab.network, "type": "bandwidth",
+                        "cni.dev/valid-attachments": valid});
+        let out = lab.run_ours("bandwidth", "GC", &gc.to_string());
+        assert_eq!(out.code, 0, "{}", out.stdout);
+        let links = lab.host.output(&["ip", "-o", "link", "show"]);
+        assert!(!links.contains("bwpdeadbeef0000"), "the orphan ifb is gone: {links}");
+        assert!(links.contains(&live), "the ifb a veth still feeds stays, valid or not: {links}");
+        assert_eq!(lab.run_ours("bandwidth", "CHECK", &conf).code, 0, "the live attachment checks");
+    }
+    // The container's netns deleted (a crashed pod): its ifb is fed no more.
+    let deleted = std::process::Command::new("ip").args(["netns", "del", &lab.container.name]).status();
+    assert!(deleted.unwrap().success());
+    let gc = json!({"cniVersion": "1.1.0", "name": lab.network, "type": "bandwidth", "cni.dev/valid-attachments": []});
+    assert_eq!(lab.run_ours("bandwidth", "GC", &gc.to_string()).code, 0);
+    let links = lab.host.output(&["ip", "-o", "link", "show"]);
+    assert!(!links.contains(&live), "the dead container's ifb is gone: {links}");
+}

@@ -209,6 +209,44 @@ impl Netlink {
         )
     }
 
+    /// The links the ingress filters of link `index` redirect to (mirred
+    /// actions): what tells an ifb that still serves a link from one
+    /// whose link is gone.
+    pub fn redirect_targets(&self, index: u32) -> Result<Vec<u32>, CniError> {
+        self.runtime.block_on(async {
+            let mut stream = self.handle.traffic_filter(index as i32).get().ingress().execute();
+            let mut targets = Vec::new();
+            loop {
+                let message = match stream.try_next().await {
+                    Ok(Some(message)) => message,
+                    Ok(None) => break,
+                    // No ingress qdisc: no filters.
+                    Err(e) if super::errno(&e) == Some(libc::EINVAL) => break,
+                    Err(e) => return Err(nl_error(&format!("list filters of link {index}"), e)),
+                };
+                for attribute in &message.attributes {
+                    let TcAttribute::Options(options) = attribute else { continue };
+                    for option in options {
+                        let TcOption::U32(TcFilterU32Option::Action(actions)) = option else { continue };
+                        for action in actions {
+                            for attribute in &action.attributes {
+                                let TcActionAttribute::Options(options) = attribute else { continue };
+                                for option in options {
+                                    if let TcActionOption::Mirror(TcActionMirrorOption::Parms(mirror)) =
+                                        option
+                                    {
+                                        targets.push(mirror.ifindex);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(targets)
+        })
+    }
+
     /// The qdiscs of a link.
     pub fn qdiscs(&self, index: u32) -> Result<Vec<Qdisc>, CniError> {
         self.runtime.block_on(async {

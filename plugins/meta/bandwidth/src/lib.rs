@@ -8,7 +8,7 @@ mod config;
 
 use cni::env::CmdArgs;
 use cni::netfilter::hash_with_prefix;
-use cni::netlink::{Link, Netlink, Tbf};
+use cni::netlink::{Link, LinkKind, Netlink, Tbf};
 use cni::netns::Netns;
 use cni::result::Interface;
 use cni::skel::Plugin;
@@ -132,6 +132,32 @@ impl Plugin for Bandwidth {
             Some(device) => nl.delete_link(device.index),
             None => Ok(()),
         }
+    }
+
+    /// GC: removes the ifb devices that serve no link any more (no ingress
+    /// filter of any link redirects to them: their container's veth went
+    /// with its netns) and are not a valid attachment's of this network.
+    /// An ifb's name is a hash of network and container, so one of another
+    /// network is told only by the redirect that still feeds it.
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = cni::conf::DelConf::load(&args.stdin);
+        let keep: std::collections::HashSet<String> =
+            conf.valid_attachments.iter().map(|a| ifb_name(&conf.name, &a.container_id)).collect();
+        let nl = Netlink::open()?;
+        let links = nl.links()?;
+        let mut fed = std::collections::HashSet::new();
+        for link in links.iter().filter(|l| !l.name.starts_with("bwp")) {
+            fed.extend(nl.redirect_targets(link.index)?);
+        }
+        let mut cleanup = cni::rollback::Cleanup::new();
+        for ifb in
+            links.iter().filter(|l| l.name.starts_with("bwp") && l.kind == LinkKind::Other("ifb".into()))
+        {
+            if !keep.contains(&ifb.name) && !fed.contains(&ifb.index) {
+                cleanup.step(nl.delete_link(ifb.index));
+            }
+        }
+        cleanup.finish()
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
