@@ -297,6 +297,13 @@ fn gc_removes_ifbs_that_serve_no_link_and_keeps_those_that_do() {
     // The container's netns deleted (a crashed pod): its ifb is fed no more.
     let deleted = std::process::Command::new("ip").args(["netns", "del", &lab.container.name]).status();
     assert!(deleted.unwrap().success());
+    // The kernel tears a netns down asynchronously: wait for the host veth to go.
+    let veth = lab.host_veth();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while lab.host.output(&["ip", "-o", "link", "show"]).contains(&format!(" {veth}@")) {
+        assert!(std::time::Instant::now() < deadline, "the host veth {veth} never went");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let gc = json!({"cniVersion": "1.1.0", "name": lab.network, "type": "bandwidth", "cni.dev/valid-attachments": []});
     assert_eq!(lab.run_ours("bandwidth", "GC", &gc.to_string()).code, 0);
     let links = lab.host.output(&["ip", "-o", "link", "show"]);
