@@ -168,22 +168,27 @@ fn docker_run_attaches_the_container_and_cleans_up() {
     assert_eq!(String::from_utf8_lossy(&dockerd.docker(&["ps", "-aq"]).stdout).trim(), "");
 
     // SIGINT to cnictl reaches the container through docker; cleanup still happens.
-    let script = "trap 'exit 3' INT; sleep 30 & wait";
-    let mut child = Command::new(cnictl())
-        .args(["docker-run", "--net", "dockernet", "--rm", "busybox:latest", "sh", "-c", script])
-        .env("NETCONFPATH", conf.path())
-        .env("CNI_CACHE_DIR", cache.path())
-        .env("CNI_PATH", plugins.path())
-        .env("DOCKER_HOST", &host)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    // Both the pause container and the real one are running.
-    while String::from_utf8_lossy(&dockerd.docker(&["ps", "-q"]).stdout).lines().count() < 2 {
-        assert!(started.elapsed() < Duration::from_secs(30), "the container never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // docker-run of `script` in the background, once both the pause
+    // container and the real one run.
+    let started_in_background = |script: &str| {
+        let child = Command::new(cnictl())
+            .args(["docker-run", "--net", "dockernet", "--rm", "busybox:latest", "sh", "-c", script])
+            .env("NETCONFPATH", conf.path())
+            .env("CNI_CACHE_DIR", cache.path())
+            .env("CNI_PATH", plugins.path())
+            .env("DOCKER_HOST", &host)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while String::from_utf8_lossy(&dockerd.docker(&["ps", "-q"]).stdout).lines().count() < 2 {
+            assert!(started.elapsed() < Duration::from_secs(30), "the container never started");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (child, started)
+    };
+    let (mut child, started) = started_in_background("trap 'exit 3' INT; sleep 30 & wait");
     std::thread::sleep(Duration::from_millis(500));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
         .unwrap();
@@ -244,22 +249,7 @@ fn docker_run_attaches_the_container_and_cleans_up() {
     // The docker CLI gone while the container runs (it gives up on a
     // container that ignores the signals): cnictl stops the container
     // before its network goes.
-    let script = "trap 'exit 0' TERM; sleep 60 & wait";
-    let child = Command::new(cnictl())
-        .args(["docker-run", "--net", "dockernet", "--rm", "busybox:latest", "sh", "-c", script])
-        .env("NETCONFPATH", conf.path())
-        .env("CNI_CACHE_DIR", cache.path())
-        .env("CNI_PATH", plugins.path())
-        .env("DOCKER_HOST", &host)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while String::from_utf8_lossy(&dockerd.docker(&["ps", "-q"]).stdout).lines().count() < 2 {
-        assert!(started.elapsed() < Duration::from_secs(30), "the container never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (child, started) = started_in_background("trap 'exit 0' TERM; sleep 60 & wait");
     let cli = Command::new("pgrep").args(["-P", &child.id().to_string(), "docker"]).output().unwrap();
     let cli: i32 =
         String::from_utf8_lossy(&cli.stdout).trim().parse().expect("the docker CLI runs under cnictl");
