@@ -113,16 +113,10 @@ fn link_exists(ns: &TestNetns, name: &str) -> bool {
 
 /// nftables masquerade rules for container `id` in `ns`.
 fn nft_masq(ns: &TestNetns, id: &str) -> usize {
-    let text = ns.output(&["nft", "-j", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"]);
-    let listing: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    let needle = format!("id: {id}");
-    listing["nftables"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter(|item| item["rule"]["comment"].as_str().is_some_and(|c| c.ends_with(&needle)))
-        .count()
+    masq_rules_in(
+        &ns.output(&["nft", "-j", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"]),
+        id,
+    )
 }
 
 /// Lines of `iptables-save -t TABLE` (ip6tables for IPv6) in `ns` containing `needle`.

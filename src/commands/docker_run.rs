@@ -34,46 +34,45 @@ const LONG_SWITCHES: [&str; 13] = [
     "--quiet",
 ];
 
-/// Whether `docker run` would detach (`-d`, `--detach`, a cluster such as
-/// `-dit`), judged from the options before the image, as docker parses
-/// them: the image's own command may have a `-d` of its own.
-pub fn detaches(docker_args: &[String]) -> bool {
+/// The option words of `docker run`'s arguments, as docker parses them:
+/// those before the image (the image's own command may have options of
+/// its own), the values of options that take one left out.
+fn options(docker_args: &[String]) -> Vec<&str> {
+    let mut found = Vec::new();
     let mut words = docker_args.iter();
     while let Some(word) = words.next() {
         if word == "--" || !word.starts_with('-') {
-            return false;
+            break;
         }
-        if let Some(long) = word.strip_prefix("--") {
-            let (name, value) = long.split_once('=').map_or((long, None), |(n, v)| (n, Some(v)));
-            if name == "detach" {
-                return value.is_none_or(|v| v != "false");
-            }
-            if value.is_none() && !LONG_SWITCHES.contains(&word.as_str()) {
-                words.next();
-            }
-            continue;
-        }
-        for (at, letter) in word.char_indices().skip(1) {
-            if letter == 'd' {
-                return true;
-            }
-            if SHORT_WITH_VALUE.contains(letter) {
-                if at + 1 == word.len() {
-                    words.next();
-                }
-                break;
-            }
+        found.push(word.as_str());
+        let takes_next = match word.strip_prefix("--") {
+            Some(long) => !long.contains('=') && !LONG_SWITCHES.contains(&word.as_str()),
+            // A cluster (`-dit`, `-p8080:80`): the first letter that takes a
+            // value takes the rest of the word, or the next word.
+            None => word
+                .char_indices()
+                .skip(1)
+                .find(|(_, letter)| SHORT_WITH_VALUE.contains(*letter))
+                .is_some_and(|(at, _)| at + 1 == word.len()),
+        };
+        if takes_next {
+            words.next();
         }
     }
-    false
+    found
+}
+
+/// Whether `docker run` would detach (`-d`, `--detach`, a cluster such as `-dit`).
+pub fn detaches(docker_args: &[String]) -> bool {
+    options(docker_args).iter().any(|word| match word.strip_prefix("--") {
+        Some(long) => long == "detach" || long.strip_prefix("detach=").is_some_and(|v| v != "false"),
+        None => word.chars().skip(1).take_while(|l| !SHORT_WITH_VALUE.contains(*l)).any(|l| l == 'd'),
+    })
 }
 
 /// Whether the user gave `--cidfile` themselves (then docker writes theirs).
 fn gives_cidfile(docker_args: &[String]) -> bool {
-    docker_args
-        .iter()
-        .take_while(|w| w.starts_with('-'))
-        .any(|w| w == "--cidfile" || w.starts_with("--cidfile="))
+    options(docker_args).iter().any(|w| *w == "--cidfile" || w.starts_with("--cidfile="))
 }
 
 /// Runs the container attached to the network and cleans up.

@@ -66,6 +66,11 @@ pub fn versions(exe: &PluginExe, path: &str) -> Result<Vec<String>, String> {
     let out =
         exec_plugin_within(exe, br#"{"cniVersion":"1.1.0"}"#, &call, Some(PROBE_LIMIT)).map_err(|e| e.msg)?;
     let reply: Value = serde_json::from_slice(&out).map_err(|e| format!("VERSION printed no JSON: {e}"))?;
+    supported_versions(&reply)
+}
+
+/// The `supportedVersions` of a VERSION answer.
+pub fn supported_versions(reply: &Value) -> Result<Vec<String>, String> {
     let list = reply
         .go_get("supportedVersions")
         .and_then(Value::as_array)

@@ -11,23 +11,22 @@
 //! it came from. Other plugins get only what libcni checks (VERSION).
 //! [`check_chain`] is shared with `list`'s STATE column.
 
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use cni::gojson::GoKeys;
-use cni::invoke::PluginExe;
+use cni::invoke::{run_plugin_within, PluginExe};
 use cni::jsonpos::{display, key_in_message, locate_nearest_go, Seg};
 use cni::skel::{VALIDATE_COMMAND, VALIDATE_MARKER, VALIDATE_PROBE_ENV};
 use cni::CniError;
 use color_eyre::eyre::Result;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::Context;
 use crate::inspect;
 use crate::render::{self, Format};
+use crate::runtime::build_config;
 use crate::runtime::config::{conf_files, load_file, load_network, NetworkList};
 
 /// How long one plugin may take to answer VERSION or VALIDATE.
@@ -42,42 +41,14 @@ fn load(ctx: &Context, target: &str) -> Result<NetworkList> {
     }
 }
 
-/// A plugin's stdout and whether it exited 0, or why it could not be run.
+/// A plugin's stdout and whether it exited 0, or why it could not be run:
+/// the CNI variables empty but for those of `env`.
 fn call(exe: &PluginExe, env: &[(&str, &str)], stdin: &[u8]) -> Result<(bool, Vec<u8>), String> {
-    let mut command = Command::new(&exe.program);
-    command.arg0(&exe.name).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
-    for var in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"] {
-        command.env(var, "");
-    }
-    command.envs(env.iter().copied());
-    let mut child = command.spawn().map_err(|e| format!("failed to run {}: {e}", exe.program.display()))?;
-    if let Some(mut pipe) = child.stdin.take() {
-        // A plugin may exit without reading stdin (VERSION): ignore EPIPE.
-        let _ = pipe.write_all(stdin);
-    }
-    let mut stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        if let Some(pipe) = stdout.as_mut() {
-            let _ = pipe.read_to_end(&mut out);
-        }
-        out
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > CALL_LIMIT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no answer within {}s", CALL_LIMIT.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(format!("failed to wait for {}: {e}", exe.name)),
-        }
-    };
-    let out = reader.join().unwrap_or_default();
-    Ok((status.success(), out))
+    let blank = ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"]
+        .map(|v| (v, ""));
+    let vars: Vec<(&str, &str)> = blank.into_iter().chain(env.iter().copied()).collect();
+    let output = run_plugin_within(exe, &vars, stdin, Some(CALL_LIMIT)).map_err(|e| e.msg)?;
+    Ok((output.status.success(), output.stdout))
 }
 
 /// VERSION, asked so that ours say they validate: the supported versions
@@ -90,11 +61,7 @@ fn probe(exe: &PluginExe, path: &str) -> Result<(Vec<String>, bool), String> {
         let error = CniError::from_json(&reply).map(|e| e.to_string()).unwrap_or_else(|| reply.to_string());
         return Err(error);
     }
-    let list = reply
-        .go_get("supportedVersions")
-        .and_then(Value::as_array)
-        .ok_or("VERSION gave no supportedVersions")?;
-    let versions = list.iter().filter_map(Value::as_str).map(str::to_string).collect();
+    let versions = super::plugins_cmd::supported_versions(&reply)?;
     Ok((versions, reply.get(VALIDATE_MARKER) == Some(&Value::Bool(true))))
 }
 
@@ -139,15 +106,6 @@ fn locate_error(list: &NetworkList, index: usize, error: &CniError) -> String {
     } else {
         format!("{place}: {}: {msg}", display(&path))
     }
-}
-
-/// The config plugin `index` gets on ADD, as far as a config says it: its
-/// keys plus the list's name and version (runtimeConfig is the runtime's).
-fn plugin_stdin(list: &NetworkList, plugin: &Map<String, Value>) -> Vec<u8> {
-    let mut conf = plugin.clone();
-    conf.insert("name".into(), list.name.clone().into());
-    conf.insert("cniVersion".into(), list.cni_version.clone().into());
-    serde_json::to_vec(&Value::Object(conf)).unwrap_or_default()
 }
 
 /// Runs VALIDATE on one of our plugins: `None` when it accepts the config.
@@ -207,7 +165,7 @@ fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
         return view;
     }
     view["checked"] = json!("config");
-    match validate_config(&exe, &path, &plugin_stdin(list, plugin)) {
+    match validate_config(&exe, &path, &build_config(list, plugin, None, None)) {
         None => {}
         Some(Err(e)) => fail(&mut view, e, format!("{plugin_type}: VALIDATE failed")),
         Some(Ok(error)) => {

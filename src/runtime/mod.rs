@@ -84,8 +84,10 @@ fn plugin_type(plugin: &Map<String, Value>) -> String {
     cni::gojson::get_in(plugin, "type").and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-/// A plugin's config with the runtime's keys injected, as libcni builds it.
-fn build_config(
+/// A plugin's config with the runtime's keys injected, as libcni builds it
+/// (without a previous result and runtime config: what a config alone
+/// gives the plugin, as `validate` sends it).
+pub fn build_config(
     list: &NetworkList,
     plugin: &Map<String, Value>,
     prev: Option<&Value>,

@@ -372,7 +372,13 @@ pub fn nft_masq_rules(container_id: &str) -> usize {
         .stderr(Stdio::null())
         .output()
         .expect("run nft");
-    let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    masq_rules_in(&String::from_utf8_lossy(&out.stdout), container_id)
+}
+
+/// The masquerade rules of container `container_id` in an
+/// `nft -j list chain inet cni_plugins_masquerade masq_checks` listing.
+pub fn masq_rules_in(listing: &str, container_id: &str) -> usize {
+    let listing: Value = serde_json::from_str(listing).unwrap_or(Value::Null);
     let needle = format!("id: {container_id}");
     listing["nftables"]
         .as_array()

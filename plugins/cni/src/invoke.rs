@@ -112,12 +112,31 @@ pub fn exec_plugin_within(
     call: &Invocation,
     limit: Option<std::time::Duration>,
 ) -> Result<Vec<u8>, CniError> {
-    let env = call.env();
+    let output = run_plugin_within(exe, &call.env(), stdin, limit)?;
+    if !output.status.success() && serde_json::from_slice::<serde_json::Value>(&output.stdout).is_err() {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        let detail = if stderr.is_empty() { stdout } else { stderr };
+        return Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)));
+    }
+    plugin_outcome(output.status.success(), output.stdout, &exe.name)
+}
+
+/// Runs a plugin as `exe.name` with `env` on top of the inherited
+/// environment (later entries win) and `stdin`, waiting at most `limit`;
+/// its whole output. The one place plugins are spawned: [`exec_plugin`]
+/// and cnictl's probes (VERSION, VALIDATE) go through it.
+pub fn run_plugin_within(
+    exe: &PluginExe,
+    env: &[(&str, &str)],
+    stdin: &[u8],
+    limit: Option<std::time::Duration>,
+) -> Result<std::process::Output, CniError> {
     let mut attempts = 0;
     let mut child = loop {
         let mut command = Command::new(&exe.program);
         command.arg0(&exe.name).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.envs(env);
+        command.envs(env.iter().copied());
         match command.spawn() {
             Ok(child) => break child,
             // The binary is being replaced: wait for the writer, as libcni does.
@@ -143,13 +162,7 @@ pub fn exec_plugin_within(
     if let Some(writer) = writer {
         let _ = writer.join();
     }
-    if !output.status.success() && serde_json::from_slice::<serde_json::Value>(&output.stdout).is_err() {
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        let detail = if stderr.is_empty() { stdout } else { stderr };
-        return Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)));
-    }
-    plugin_outcome(output.status.success(), output.stdout, &exe.name)
+    Ok(output)
 }
 
 /// Waits for `child` at most `limit`, reading its output meanwhile; kills
