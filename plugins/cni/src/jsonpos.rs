@@ -98,8 +98,9 @@ fn find(text: &[u8], pos: usize, path: &[Seg]) -> Option<usize> {
 }
 
 /// [`find`], the keys from segment `fold_from` on matched as Go's decoder
-/// matches struct fields: equal or equal as Go folds case, the later
-/// duplicate winning.
+/// matches struct fields: equal or equal as Go folds case. Of two keys for
+/// one value the later wins, as with serde_json's `Value` and Go's maps
+/// and structs alike.
 fn find_with(text: &[u8], pos: usize, path: &[Seg], fold_from: usize) -> Option<usize> {
     let pos = skip_ws(text, pos);
     let Some((first, rest)) = path.split_first() else { return Some(pos) };
@@ -114,7 +115,7 @@ fn find_with(text: &[u8], pos: usize, path: &[Seg], fold_from: usize) -> Option<
     let next_fold = fold_from.saturating_sub(1);
     let mut at = skip_ws(text, pos + 1);
     let mut index = 0;
-    let mut folded_match = None;
+    let mut last_match = None;
     while *text.get(at)? != close {
         let value_start = match first {
             Seg::Key(wanted) => {
@@ -122,11 +123,8 @@ fn find_with(text: &[u8], pos: usize, path: &[Seg], fold_from: usize) -> Option<
                 let key: String = serde_json::from_slice(&text[at..key_end]).ok()?;
                 let colon = skip_ws(text, key_end);
                 let start = skip_ws(text, colon + 1);
-                if !fold && &key == wanted {
-                    return find_with(text, start, rest, next_fold);
-                }
-                if fold && crate::gojson::fold_eq(wanted, &key) {
-                    folded_match = Some(start);
+                if (!fold && &key == wanted) || (fold && crate::gojson::fold_eq(wanted, &key)) {
+                    last_match = Some(start);
                 }
                 start
             }
@@ -143,7 +141,7 @@ fn find_with(text: &[u8], pos: usize, path: &[Seg], fold_from: usize) -> Option<
         }
         index += 1;
     }
-    find_with(text, folded_match?, rest, next_fold)
+    find_with(text, last_match?, rest, next_fold)
 }
 
 /// The 1-based line and column of the value at `path` in `text`.
@@ -239,6 +237,19 @@ mod tests {
             display(&[key("plugins"), Seg::Index(1), key("ipam"), key("type")]),
             "plugins[1].ipam.type"
         );
+    }
+
+    #[test]
+    fn the_later_of_duplicate_keys_is_found() {
+        // serde_json (and libcni's Go map) read the later "plugins"; the
+        // error about it must point there, not at the first.
+        let text = b"{\"name\": \"x\", \"plugins\": \"oops\",\n \"plugins\": [{\"type\": 1}]}";
+        let value: serde_json::Value = serde_json::from_slice(text).unwrap();
+        assert_eq!(value["plugins"][0]["type"], 1);
+        assert_eq!(locate(text, &[key("plugins"), Seg::Index(0), key("type")]), Some((2, 23)));
+        assert_eq!(locate(text, &[key("plugins")]), Some((2, 13)));
+        let nested = b"{\"dns\": {\"search\": \"a\", \"search\": [\"b\"]}}";
+        assert_eq!(locate(nested, &[key("dns"), key("search"), Seg::Index(0)]), Some((1, 36)));
     }
 
     #[test]
