@@ -202,12 +202,48 @@ pub fn key_label(path: &str) -> String {
 /// config: ", which the position then says better).
 pub fn key_in_message(msg: &str) -> Option<(Vec<Seg>, String)> {
     let start = msg.find("key \"")?;
-    let body = &msg[start + 5..];
-    let end = body.find('"')?;
-    let path = parse_path(&body[..end])?;
-    let after = body[end + 1..].strip_prefix(": ").unwrap_or(&body[end + 1..]);
+    let (path, after) = debug_unquote(&msg[start + 5..])?;
+    let path = parse_path(&path)?;
+    let after = after.strip_prefix(": ").unwrap_or(after);
     let before = msg[..start].strip_suffix("failed to parse network config: ").unwrap_or(&msg[..start]);
     Some((path, format!("{before}{after}")))
+}
+
+/// Undoes what `{:?}` did to a string: `text` starts after the opening
+/// quote; gives the string and what follows the closing quote. [`key_label`]
+/// quotes with `{:?}`, which escapes quotes, backslashes, control
+/// characters and some others (combining marks as `\u{364}`).
+fn debug_unquote(text: &str) -> Option<(String, &str)> {
+    let mut out = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &text[i + 1..])),
+            '\\' => out.push(match chars.next()?.1 {
+                'n' => '\n',
+                'r' => '\r',
+                't' => '\t',
+                '0' => '\0',
+                'u' => {
+                    if chars.next()?.1 != '{' {
+                        return None;
+                    }
+                    let mut hex = String::new();
+                    loop {
+                        match chars.next()?.1 {
+                            '}' => break,
+                            h => hex.push(h),
+                        }
+                    }
+                    char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?
+                }
+                other @ ('\\' | '"' | '\'') => other,
+                _ => return None,
+            }),
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 fn line_column(text: &[u8], offset: usize) -> Option<(usize, usize)> {
@@ -282,5 +318,18 @@ mod tests {
         );
         assert_eq!(key_in_message(&msg).unwrap().1, "invalid range set 0: Network has host bits set");
         assert_eq!(key_in_message("no key here"), None);
+    }
+
+    #[test]
+    fn keys_that_debug_quoting_escapes_come_back_out_of_a_message() {
+        // key_label quotes with {:?}: a combining mark, a quote, a backslash
+        // or a newline in a key is escaped, and must be read back unescaped.
+        for name in ["n\u{364}me", "a\"b", "back\\slash", "new\nline", "tab\t\u{0}", "caf\u{e9}"] {
+            let path = vec![key("sysctl"), key(name), Seg::Index(2)];
+            let msg = format!("failed to parse network config: {}: bad value", key_label(&display(&path)));
+            assert_eq!(key_in_message(&msg), Some((path, "bad value".to_string())), "{msg}");
+        }
+        assert_eq!(key_in_message("key \"a\\u{zz}\": x"), None);
+        assert_eq!(key_in_message("key \"unterminated"), None);
     }
 }
