@@ -254,6 +254,9 @@ impl<'de> de::Deserializer<'de> for GoValue<'de> {
     ) -> Result<V::Value, Error> {
         match self.0 {
             Node::Object(members) => visit_members(struct_members(members, fields), visitor),
+            // Go refuses an array for a struct; serde would fill the
+            // fields by position.
+            Node::Array(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, &visitor)),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -376,6 +379,20 @@ mod tests {
         assert!(err.to_string().contains("invalid type: string \"x\""), "{err}");
         let err = from_slice::<Mapping>(br#"{"hostPort":70000}"#).unwrap_err();
         assert!(err.to_string().contains("70000"), "{err}");
+    }
+
+    #[test]
+    fn a_struct_is_not_read_from_an_array() {
+        // Go: "cannot unmarshal array into Go value of type ...".
+        let err = from_slice::<Mapping>(b"[]").unwrap_err();
+        assert!(err.to_string().contains("invalid type: sequence"), "{err}");
+        assert!(from_slice::<Mapping>(br#"[8080, "tcp", ""]"#).is_err());
+        let err = from_slice::<Holder>(br#"{"inner": [[]]}"#).unwrap_err();
+        assert!(err.to_string().contains("invalid type: sequence"), "{err}");
+        // Arrays of structs, and arrays where a sequence is wanted, still read.
+        let holder: Holder = from_slice(br#"{"portMappings": [{"hostPort": 1}]}"#).unwrap();
+        assert_eq!(holder.port_mappings[0].host_port, 1);
+        assert_eq!(from_slice::<(u8, String)>(br#"[1, "a"]"#).unwrap(), (1, "a".to_string()));
     }
 
     #[test]
