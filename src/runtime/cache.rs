@@ -5,8 +5,7 @@
 //! Go encodes a byte slice, so attachments made by cnictl can be deleted
 //! by cnitool or a libcni runtime, and the reverse.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -91,25 +90,27 @@ impl Cache {
             .create(&dir)
             .wrap_err_with(|| format!("failed to create cache dir {}", dir.display()))?;
         let data = serde_json::to_vec(entry)?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .wrap_err_with(|| format!("failed to write cache file {}", path.display()))?;
-        file.write_all(&data).wrap_err_with(|| format!("failed to write cache file {}", path.display()))
+        cni::statefile::write(&path, &data, 0o600)
+            .wrap_err_with(|| format!("failed to write cache file {}", path.display()))
     }
 
     /// Reads an attachment's entry; `None` if there is none or it is not
     /// a `cniCacheV1` entry.
     pub fn load(&self, network: &str, container_id: &str, ifname: &str) -> Option<CachedAttachment> {
-        read_entry(&self.path(network, container_id, ifname))
+        read_entry(&self.path(network, container_id, ifname)).ok()?
+    }
+
+    /// Why an attachment's entry exists but cannot be used (truncated by
+    /// a kill, not JSON, a symlink, another kind); `None` when it is fine
+    /// or absent. DEL reports this on stderr before it removes the file.
+    pub fn unreadable(&self, network: &str, container_id: &str, ifname: &str) -> Option<String> {
+        let path = self.path(network, container_id, ifname);
+        read_entry(&path).err().map(|why| format!("{}: {why}", path.display()))
     }
 
     /// Removes an attachment's entry (missing is fine).
     pub fn remove(&self, network: &str, container_id: &str, ifname: &str) {
-        let _ = std::fs::remove_file(self.path(network, container_id, ifname));
+        let _ = cni::statefile::remove(&self.path(network, container_id, ifname));
     }
 
     /// Every valid entry, sorted by file name.
@@ -126,16 +127,22 @@ impl Cache {
         paths.sort();
         paths
             .iter()
-            .filter_map(|p| Some((read_entry(p)?, p.metadata().and_then(|m| m.modified()).ok())))
+            .filter_map(|p| Some((read_entry(p).ok()??, p.metadata().and_then(|m| m.modified()).ok())))
             .filter(|(e, _)| !e.ifname.is_empty() && !e.network.is_empty())
             .collect()
     }
 }
 
-fn read_entry(path: &Path) -> Option<CachedAttachment> {
-    let data = std::fs::read(path).ok()?;
-    let entry: CachedAttachment = cni::gojson::from_slice(&data).ok()?;
-    (entry.kind == KIND).then_some(entry)
+/// An entry as read back: `Ok(None)` when there is none, `Err` with the
+/// reason when the file is there but is not a `cniCacheV1` entry.
+fn read_entry(path: &Path) -> std::result::Result<Option<CachedAttachment>, String> {
+    let Some(data) = cni::statefile::read(path).map_err(|e| e.to_string())? else { return Ok(None) };
+    let entry: CachedAttachment =
+        cni::gojson::from_slice(&data).map_err(|e| format!("not a cache entry: {e}"))?;
+    if entry.kind != KIND {
+        return Err(format!("kind {:?}, not {KIND}", entry.kind));
+    }
+    Ok(Some(entry))
 }
 
 /// A new entry for an attachment.

@@ -245,6 +245,9 @@ impl Runtime {
     /// the cache entry. Runtime arguments not given are taken from the cache.
     pub fn del(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
         let mut rt = rt.clone();
+        if let Some(why) = self.cache.unreadable(&list.name, &rt.container_id, &rt.ifname) {
+            eprintln!("cnictl: the cached result {why}: deleting without it, and removing the file");
+        }
         if let Some(entry) = self.cache.load(&list.name, &rt.container_id, &rt.ifname) {
             if rt.args.is_empty() {
                 rt.args = entry.cni_args.unwrap_or_default();

@@ -6,6 +6,7 @@
 //! for kernel and process work (`netns`, `netlink`, `invoke`, `ipam`).
 
 pub mod args;
+pub mod checked;
 pub mod conf;
 pub mod conflist;
 pub mod env;
@@ -25,6 +26,7 @@ pub mod result;
 pub mod rollback;
 pub mod skel;
 pub mod spoofcheck;
+pub mod statefile;
 pub mod sublink;
 pub mod sysctl;
 pub mod version;

@@ -95,13 +95,14 @@ pub trait Plugin: Sync {
 }
 
 /// Runs a plugin against the process's environment, stdin and stdout and
-/// returns the exit code.
+/// returns the exit code. stdout and stderr are not held locked across the
+/// call: a plugin's thread inside a netns (`Netns::run`) may report on
+/// stderr while the main thread waits for it, and would wait forever on a
+/// lock the main thread held.
 pub fn run(plugin: &dyn Plugin) -> i32 {
     let getenv = |key: &str| std::env::var(key).ok();
     let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    dispatch(plugin, &getenv, &mut stdin.lock(), &mut stdout.lock(), &mut stderr.lock())
+    dispatch(plugin, &getenv, &mut stdin.lock(), &mut std::io::stdout(), &mut std::io::stderr())
 }
 
 /// The testable core of `run`.

@@ -7,12 +7,12 @@
 //! the same lock on the same file, so both can share a store.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use cni::CniError;
+use cni::{statefile, CniError};
 use nix::fcntl::{Flock, FlockArg};
 
 /// The default data directory of host-local.
@@ -66,14 +66,7 @@ impl Store {
             .create(&dir)
             .map_err(|e| io_err("failed to create", &dir, e))?;
         let lock_path = dir.join("lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|e| io_err("failed to open", &lock_path, e))?;
+        let file = open_lock(&lock_path).map_err(|e| io_err("failed to open", &lock_path, e))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, e)| CniError::io(format!("failed to lock {}", lock_path.display()), e))?;
         Ok(Store { dir, _lock: lock })
@@ -88,18 +81,14 @@ impl Store {
         range_id: usize,
     ) -> Result<bool, CniError> {
         let path = self.dir.join(ip.to_string());
-        let mut file = match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(false),
-            Err(e) => return Err(io_err("failed to create", &path, e)),
-        };
         let content = format!("{}{LINE_BREAK}{ifname}", container_id.trim());
-        if let Err(e) = file.write_all(content.as_bytes()) {
-            let _ = fs::remove_file(&path);
-            return Err(io_err("failed to write", &path, e));
+        match statefile::create_new(&path, content.as_bytes(), 0o600) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => return Err(io_err("failed to create", &path, e)),
         }
         let last = self.dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"));
-        if let Err(e) = write_private(&last, ip.to_string().as_bytes()) {
+        if let Err(e) = statefile::write(&last, ip.to_string().as_bytes(), 0o600) {
             let _ = fs::remove_file(&path);
             return Err(io_err("failed to write", &last, e));
         }
@@ -108,23 +97,54 @@ impl Store {
 
     /// The address last reserved from range set `range_id`.
     pub fn last_reserved(&self, range_id: usize) -> Option<IpAddr> {
-        let text = fs::read_to_string(self.dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"))).ok()?;
-        text.trim().parse().ok()
+        let data = statefile::read(&self.dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"))).ok()??;
+        String::from_utf8(data).ok()?.trim().parse().ok()
     }
 
-    /// Every reservation in the store.
+    /// Every reservation in the store whose file names its holder.
     pub fn reservations(&self) -> Result<Vec<(IpAddr, Holder)>, CniError> {
+        Ok(self.entries()?.into_iter().filter_map(|(ip, _, holder)| Some((ip, holder?))).collect())
+    }
+
+    /// Every address-named file, with its holder, or `None` when the file
+    /// does not name one (empty, unreadable, or not a regular file).
+    fn entries(&self) -> Result<Vec<(IpAddr, PathBuf, Option<Holder>)>, CniError> {
         let entries = fs::read_dir(&self.dir).map_err(|e| io_err("failed to read", &self.dir, e))?;
         let mut found = Vec::new();
         for entry in entries.flatten() {
             let Some(ip) = entry.file_name().to_str().and_then(|n| n.parse::<IpAddr>().ok()) else {
                 continue;
             };
-            if let Some(content) = read_small(&entry.path()) {
-                found.push((ip, Holder::parse(&content)));
-            }
+            let holder = read_small(&entry.path())
+                .map(|content| Holder::parse(&content))
+                .filter(|h| !h.container_id.is_empty());
+            found.push((ip, entry.path(), holder));
         }
         Ok(found)
+    }
+
+    /// Removes, and reports on stderr, what a writer killed half way (or
+    /// someone else) left in the store: address files that name no holder
+    /// and temporary files. The store is locked, so no write is under way:
+    /// every reference or cnictl writer holds the same lock while it writes.
+    pub fn sweep_debris(&self) -> Result<(), CniError> {
+        for (_, path, holder) in self.entries()? {
+            if holder.is_none() {
+                eprintln!(
+                    "host-local: removing {}: it names no container (truncated or not ours)",
+                    path.display()
+                );
+                statefile::remove(&path).map_err(|e| io_err("failed to remove", &path, e))?;
+            }
+        }
+        let entries = fs::read_dir(&self.dir).map_err(|e| io_err("failed to read", &self.dir, e))?;
+        for entry in entries.flatten() {
+            if entry.file_name().to_str().is_some_and(statefile::is_temp_name) {
+                eprintln!("host-local: removing {}: left by an interrupted write", entry.path().display());
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
     }
 
     /// The addresses held by an attachment.
@@ -146,8 +166,9 @@ impl Store {
         }
     }
 
-    /// Frees every address of an attachment.
+    /// Frees every address of an attachment, and sweeps the store's debris.
     pub fn release(&self, container_id: &str, ifname: &str) -> Result<(), CniError> {
+        self.sweep_debris()?;
         for ip in self.find(container_id, ifname)? {
             self.release_ip(ip)?;
         }
@@ -155,25 +176,34 @@ impl Store {
     }
 }
 
-/// Reads a reservation file with one read (they hold an ID and an
-/// interface name): ADD and DEL read every file, so syscalls count.
+/// Reads a reservation file (they hold an ID and an interface name),
+/// never through a symlink; `None` when it is not readable text.
 fn read_small(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let mut file = fs::File::open(path).ok()?;
-    let mut buf = [0u8; 512];
-    let mut len = file.read(&mut buf).ok()?;
-    if len == buf.len() {
-        let mut rest = Vec::from(&buf[..]);
-        file.read_to_end(&mut rest).ok()?;
-        return String::from_utf8(rest).ok();
-    }
-    while len > 0 && buf[len - 1] == 0 {
-        len -= 1;
-    }
-    String::from_utf8(buf[..len].to_vec()).ok()
+    let data = statefile::read(path).ok()??;
+    let text = String::from_utf8(data).ok()?;
+    Some(text.trim_end_matches('\0').to_string())
 }
 
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(data)
+/// Opens the lock file without following a symlink. One planted under its
+/// name is removed (its target is untouched) and a real lock file made,
+/// so DEL keeps working in a store someone tampered with.
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    let open = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            eprintln!("host-local: {} is a symbolic link: replacing it with a lock file", path.display());
+            fs::remove_file(path)?;
+            open()
+        }
+        other => other,
+    }
 }

@@ -2,8 +2,8 @@
 //! reference's file (`<dataDir>/<containerID>_<ifname>.json`) and format,
 //! so either implementation restores what the other saved.
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 
 use cni::netlink::{parse_mac, Link, Netlink};
 use cni::CniError;
@@ -36,7 +36,7 @@ pub fn path(data_dir: &str, container_id: &str, ifname: &str) -> PathBuf {
 }
 
 /// Saves the current values of what `conf` is about to change.
-pub fn save(link: &Link, conf: &Config, file: &PathBuf) -> Result<(), CniError> {
+pub fn save(link: &Link, conf: &Config, file: &Path) -> Result<(), CniError> {
     let saved = Saved {
         mac: if conf.mac.is_some() { link.mac.clone().unwrap_or_default() } else { String::new() },
         promisc: conf.promisc.then_some(link.promisc),
@@ -44,30 +44,34 @@ pub fn save(link: &Link, conf: &Config, file: &PathBuf) -> Result<(), CniError> 
         allmulti: conf.allmulti.map(|_| link.allmulti),
         tx_qlen: conf.tx_qlen.map(|_| link.txqlen),
     };
-    let dir = file.parent().unwrap_or(std::path::Path::new("/"));
+    let dir = file.parent().unwrap_or(Path::new("/"));
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|e| CniError::io(format!("failed to create backup directory {}", dir.display()), e))?;
     let text = serde_json::to_string_pretty(&saved).map_err(|e| CniError::internal(e.to_string()))?;
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(file)
-        .map_err(|e| CniError::io(format!("failed to save {}", file.display()), e))?;
-    std::io::Write::write_all(&mut out, text.as_bytes())
+    cni::statefile::write(file, text.as_bytes(), 0o600)
         .map_err(|e| CniError::io(format!("failed to save {}", file.display()), e))
 }
 
-/// Puts saved values back on `ifname` (inside its netns); nothing saved,
-/// an unreadable file or no interface is no error. The file stays for
-/// [`discard`].
-pub fn restore(nl: &Netlink, ifname: &str, file: &PathBuf) -> Result<(), CniError> {
-    let Ok(text) = std::fs::read(file) else { return Ok(()) };
-    let Ok(saved) = cni::gojson::from_slice::<Saved>(&text) else { return Ok(()) };
+/// Puts saved values back on `ifname` (inside its netns); nothing saved
+/// or no interface is no error, and neither is a file that cannot be read
+/// (truncated by a kill, a symlink, not JSON): that is reported on stderr
+/// and the file stays for [`discard`], which DEL always runs.
+pub fn restore(nl: &Netlink, ifname: &str, file: &Path) -> Result<(), CniError> {
+    let saved = match cni::statefile::read(file) {
+        Ok(None) => return Ok(()),
+        Ok(Some(text)) => cni::gojson::from_slice::<Saved>(&text).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let saved = match saved {
+        Ok(saved) => saved,
+        Err(e) => {
+            eprintln!("tuning: discarding unreadable saved settings {}: {e}", file.display());
+            return Ok(());
+        }
+    };
     let Some(link) = nl.link_by_name(ifname)? else { return Ok(()) };
     let mut errors = Vec::new();
     if saved.mtu != 0 {
@@ -109,11 +113,7 @@ pub fn restore(nl: &Netlink, ifname: &str, file: &PathBuf) -> Result<(), CniErro
 /// Removes an attachment's saved settings; none saved is no error. DEL
 /// always does, whether or not they could be put back (the interface may
 /// be gone with its netns): the attachment is over and the file would leak.
-pub fn discard(file: &PathBuf) -> Result<(), CniError> {
-    match std::fs::remove_file(file) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(CniError::io(format!("failed to remove file {}", file.display()), e))
-        }
-        _ => Ok(()),
-    }
+pub fn discard(file: &Path) -> Result<(), CniError> {
+    cni::statefile::remove(file)
+        .map_err(|e| CniError::io(format!("failed to remove file {}", file.display()), e))
 }

@@ -1,0 +1,201 @@
+//! State files that survive a SIGKILL and refuse planted symlinks.
+//!
+//! Plugins keep small files on the host (host-local's reservations and
+//! `last_reserved_ip`, tuning's backups, cnictl's result cache). A file
+//! written in place and cut short by a kill is read back as garbage; one
+//! opened through a symlink that someone planted in the directory writes
+//! or reads a file of their choosing. So every write goes to a fresh
+//! temporary file in the same directory, is synced, and is renamed (or
+//! linked, for a file that must not exist yet) over the name; a rename
+//! replaces a symlink rather than following it. Every read opens with
+//! `O_NOFOLLOW | O_NONBLOCK` and takes only a regular file, so neither a
+//! symlink nor a FIFO planted under a state file's name is followed or
+//! waited on.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The largest state file read back: ours are a few hundred bytes, and a
+/// bigger one is not ours.
+const MAX_STATE_FILE: u64 = 1 << 20;
+
+/// The prefix of temporary files: a leading dot keeps them apart from
+/// state files, whose names are addresses, IDs or cache keys.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// The temporary file a write of `path` goes through. It is named after
+/// the file, so a writer killed half way leaves debris that the next
+/// write or removal of the same file clears.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{TEMP_PREFIX}{name}"))
+}
+
+/// True for a temporary file this module made (debris when no write is
+/// under way).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+/// Writes `data` into a fresh temporary file beside `path`, synced, and
+/// returns its path; the caller renames or links it into place.
+fn write_temp(path: &Path, data: &[u8], mode: u32) -> io::Result<PathBuf> {
+    let temp = temp_path(path);
+    remove_if_present(&temp)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(mode)
+        .open(&temp)?;
+    let written = file.write_all(data).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    Ok(temp)
+}
+
+/// Replaces `path` with a file holding `data`, atomically: a reader sees
+/// the old content or the new, never a part, and a symlink at `path` is
+/// replaced, not followed.
+pub fn write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let temp = write_temp(path, data, mode)?;
+    fs::rename(&temp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })?;
+    sync_dir(path);
+    Ok(())
+}
+
+/// Creates `path` holding `data` only if no file (or symlink) has that
+/// name; `Ok(false)` when one has. The file appears with its content
+/// complete: host-local's reservations are taken by creating them.
+pub fn create_new(path: &Path, data: &[u8], mode: u32) -> io::Result<bool> {
+    let temp = write_temp(path, data, mode)?;
+    let linked = fs::hard_link(&temp, path);
+    let _ = fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {
+            sync_dir(path);
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a state file: `Ok(None)` when there is none, an error when the
+/// name is a symlink (`ELOOP`), not a regular file, or larger than any
+/// state file of ours.
+pub fn read(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let file =
+        match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(io::Error::new(ErrorKind::InvalidData, "is a symbolic link, not followed"))
+            }
+            Err(e) => return Err(e),
+        };
+    read_regular(file).map(Some)
+}
+
+fn read_regular(file: File) -> io::Result<Vec<u8>> {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(ErrorKind::InvalidData, "is not a regular file"));
+    }
+    if meta.len() > MAX_STATE_FILE {
+        return Err(io::Error::new(ErrorKind::InvalidData, format!("is larger than {MAX_STATE_FILE} bytes")));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_STATE_FILE).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Removes a state file (a symlink under its name is removed, never its
+/// target) and any temporary file a killed write of it left; a file that
+/// is not there is no error.
+pub fn remove(path: &Path) -> io::Result<()> {
+    let _ = remove_if_present(&temp_path(path));
+    remove_if_present(path)
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Syncs the directory so a rename survives a crash of the machine; a
+/// failure here loses nothing a process kill could, so it is not an error.
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_replaces_a_symlink_instead_of_following_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let state = dir.path().join("state");
+        std::os::unix::fs::symlink(&victim, &state).unwrap();
+        assert_eq!(read(&state).unwrap_err().kind(), ErrorKind::InvalidData);
+        write(&state, b"new", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(read(&state).unwrap().unwrap(), b"new");
+        assert!(!fs::symlink_metadata(&state).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn create_new_refuses_any_existing_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let taken = dir.path().join("taken");
+        std::os::unix::fs::symlink(&victim, &taken).unwrap();
+        assert!(!create_new(&taken, b"x", 0o600).unwrap());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        let fresh = dir.path().join("fresh");
+        assert!(create_new(&fresh, b"content", 0o600).unwrap());
+        assert!(!create_new(&fresh, b"other", 0o600).unwrap());
+        assert_eq!(fs::read(&fresh).unwrap(), b"content");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn a_killed_writers_debris_is_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        fs::write(temp_path(&state), "half").unwrap();
+        write(&state, b"whole", 0o600).unwrap();
+        assert!(!temp_path(&state).exists());
+        fs::write(temp_path(&state), "half").unwrap();
+        remove(&state).unwrap();
+        assert!(!state.exists() && !temp_path(&state).exists());
+        remove(&state).unwrap();
+    }
+
+    #[test]
+    fn reads_only_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read(&dir.path().join("none")).unwrap().is_none());
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(read(&fifo).unwrap_err().kind(), ErrorKind::InvalidData);
+        assert_eq!(read(dir.path()).unwrap_err().kind(), ErrorKind::InvalidData);
+    }
+}
