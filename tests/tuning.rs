@@ -123,7 +123,7 @@ fn tuning_refuses_bad_input_before_changing_anything() {
     let cases = [
         (
             tuning_conf(&result, data.path(), json!({"sysctl": {"kernel.hostname": "x"}})),
-            "invalid net sysctl key",
+            "key \"sysctl.kernel.hostname\": invalid sysctl",
         ),
         (
             tuning_conf(&result, data.path(), json!({"mtu": 1400})).replace(

@@ -8,6 +8,7 @@
 
 use std::os::fd::AsRawFd;
 
+use crate::checked::LinkName;
 use crate::env::CmdArgs;
 use crate::error::CniError;
 use crate::ipam::IpamLease;
@@ -56,6 +57,7 @@ pub fn checked_master(
     master: &str,
     mtu: i64,
 ) -> Result<(String, u32), CniError> {
+    LinkName::optional("master", master)?;
     let (master, master_mtu) = with_master_ns(args, in_container, |nl| {
         let master = if master.is_empty() { default_route_interface(nl)? } else { master.to_string() };
         let link = nl.link_by_name(&master)?.ok_or_else(|| {

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use cni::args::{cni_args_mac, requested_mac};
+use cni::checked::LinkName;
 use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
 use cni::jsonpos::key_label;
@@ -108,6 +109,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     if bridge.bridge.is_empty() {
         bridge.bridge = DEFAULT_BRIDGE.to_string();
     }
+    LinkName::new("bridge", &bridge.bridge)?;
     if !(0..=4094).contains(&bridge.vlan) {
         return Err(CniError::config(format!(
             "{}: invalid VLAN ID {} (must be between 0 and 4094)",

@@ -6,6 +6,7 @@
 
 mod device;
 
+use cni::checked::{FileName, LinkName, PathUnder};
 use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
@@ -78,7 +79,7 @@ fn del_keys_name_dpdk(keys: &DelKeys) -> bool {
     } else {
         return false;
     };
-    !pci.is_empty() && device::has_dpdk_driver(pci).unwrap_or(false)
+    FileName::new("pciBusID", pci).is_ok_and(|pci| device::has_dpdk_driver(&pci).unwrap_or(false))
 }
 
 struct Config {
@@ -92,16 +93,20 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let raw: RawConf = parse(&args.stdin)?;
     // The runtime's deviceID wins over the netconf's keys.
+    // Each key is checked for where it goes: a link name, a file name under
+    // /sys/bus/*/devices, a path under /sys/devices.
     let selector = if !raw.runtime_config.device_id.is_empty() {
-        device::from_device_id(&raw.runtime_config.device_id)?
+        device::from_device_id(&FileName::new("runtimeConfig.deviceID", &raw.runtime_config.device_id)?)?
     } else if !raw.device.is_empty() {
-        Selector::Name(raw.device)
+        Selector::Name(LinkName::new("device", &raw.device)?.as_str().to_string())
     } else if !raw.hwaddr.is_empty() {
         device::mac_selector(&raw.hwaddr)?
     } else if !raw.kernelpath.is_empty() {
-        Selector::KernelPath(raw.kernelpath)
+        Selector::KernelPath(
+            PathUnder::new("kernelpath", "/sys/devices/", &raw.kernelpath)?.as_str().to_string(),
+        )
     } else if !raw.pci_bus_id.is_empty() {
-        Selector::Pci(raw.pci_bus_id)
+        Selector::Pci(FileName::new("pciBusID", &raw.pci_bus_id)?.as_str().to_string())
     } else {
         return Err(CniError::config(
             "specify either \"device\", \"hwaddr\", \"kernelpath\" or \"pciBusID\"",

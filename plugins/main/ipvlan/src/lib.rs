@@ -4,6 +4,7 @@
 //! with `linkInContainer` it is looked for in the container. Addresses
 //! come from IPAM or, chained without IPAM, from the previous result.
 
+use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
@@ -67,8 +68,8 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
 
 /// The master: configured, else the previous result's single interface, else the default route's.
 fn master(conf: &Config, args: &CmdArgs) -> Result<String, CniError> {
-    if !conf.ipvlan.master.is_empty() {
-        return Ok(conf.ipvlan.master.clone());
+    if let Some(master) = LinkName::optional("master", &conf.ipvlan.master)? {
+        return Ok(master.as_str().to_string());
     }
     match &conf.prev {
         Some(prev) => match prev.interfaces.as_slice() {

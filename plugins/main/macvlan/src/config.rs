@@ -3,6 +3,7 @@
 //! and the master found and its MTU checked as the reference does.
 
 use cni::args::{cni_args_mac, requested_mac};
+use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::result::null_as_empty;
@@ -75,6 +76,7 @@ pub fn check_keys(args: &CmdArgs) -> Result<NetConf, CniError> {
     let raw: RawConf = parse(&args.stdin)?;
     mode_from(&raw.mode)?;
     mac_of(args, &raw)?;
+    LinkName::optional("master", &raw.master)?;
     Ok(net)
 }
 

@@ -7,6 +7,7 @@
 mod tuntap;
 
 use cni::args::{cni_args_mac, requested_mac};
+use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
@@ -59,6 +60,7 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     if !tap.selinux_context.is_empty() {
         return Err(CniError::config("selinuxContext is not supported by this tap plugin"));
     }
+    LinkName::optional("bridge", &tap.bridge)?;
     let from_args = cni_args_mac(&args.args)?;
     let mac = requested_mac(&[&tap.mac, &from_args, &tap.runtime_config.mac])?;
     Ok(Config { net, tap, mac })

@@ -3,6 +3,7 @@
 //! against the master's, and with `linkInContainer` the master is looked
 //! for in the container.
 
+use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
@@ -56,6 +57,7 @@ fn keys(args: &CmdArgs) -> Result<(NetConf, VlanConf, u16), CniError> {
             key_label("master")
         )));
     }
+    LinkName::new("master", &vlan.master)?;
     let id = u16::try_from(vlan.vlan_id).ok().filter(|id| *id <= 4094).ok_or_else(|| {
         CniError::config(format!(
             "{}: invalid VLAN ID {} (must be between 0 and 4094 inclusive)",

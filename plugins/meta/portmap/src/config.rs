@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use cni::checked::{ChainName, NftExpr, RestoreWords};
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::jsonpos::key_label;
@@ -105,29 +106,62 @@ pub struct Config {
     pub backend: Backend,
     /// Masquerade hairpin and localhost traffic to mapped ports.
     pub snat: bool,
-    /// Extra matches for the entry rules, per family, in the backend's syntax.
-    pub conditions_v4: Vec<String>,
-    /// See `conditions_v4`.
-    pub conditions_v6: Vec<String>,
+    /// Extra matches for the entry rules (IPv4, IPv6), checked for the
+    /// backend whose syntax they are in.
+    pub conditions: [Conditions; 2],
     /// Masquerade traffic to mapped ports from any source, not only hairpin.
     pub masq_all: bool,
     /// The mark bit that asks for masquerading (iptables).
     pub mark_bit: u32,
     /// An iptables chain of the runtime's that sets the mark instead of ours.
-    pub external_set_mark_chain: Option<String>,
+    pub external_set_mark_chain: Option<ChainName>,
     /// The mappings.
     pub mappings: Vec<Mapping>,
     /// The container, whose ID names and comments its rules.
     pub container_id: String,
 }
 
+/// `conditionsV4` or `conditionsV6` as the chosen backend will write them.
+pub enum Conditions {
+    /// None given: the plain entry rules.
+    None,
+    /// iptables arguments for `iptables-restore` input.
+    Iptables(RestoreWords),
+    /// nft matches for an `nft -f` script.
+    Nft(NftExpr),
+}
+
+impl Conditions {
+    fn new(backend: Backend, key: &str, words: Option<Vec<String>>) -> Result<Conditions, CniError> {
+        let words = words.unwrap_or_default();
+        if words.is_empty() {
+            return Ok(Conditions::None);
+        }
+        Ok(match backend {
+            Backend::Iptables => Conditions::Iptables(RestoreWords::new(key, &words)?),
+            Backend::Nftables => Conditions::Nft(NftExpr::new(key, &words)?),
+        })
+    }
+}
+
 impl Config {
-    /// The entry conditions for one family.
-    pub fn conditions(&self, ipv6: bool) -> &[String] {
-        if ipv6 {
-            &self.conditions_v6
-        } else {
-            &self.conditions_v4
+    fn conditions_of(&self, ipv6: bool) -> &Conditions {
+        &self.conditions[usize::from(ipv6)]
+    }
+
+    /// The family's entry conditions for the iptables backend, if any.
+    pub fn ipt_conditions(&self, ipv6: bool) -> Option<&RestoreWords> {
+        match self.conditions_of(ipv6) {
+            Conditions::Iptables(words) => Some(words),
+            _ => None,
+        }
+    }
+
+    /// The family's entry conditions for the nftables backend, if any.
+    pub fn nft_conditions(&self, ipv6: bool) -> Option<&NftExpr> {
+        match self.conditions_of(ipv6) {
+            Conditions::Nft(expr) => Some(expr),
+            _ => None,
         }
     }
 }
@@ -231,11 +265,16 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
         net,
         backend,
         snat: raw.snat.unwrap_or(true),
-        conditions_v4: raw.conditions_v4.unwrap_or_default(),
-        conditions_v6: raw.conditions_v6.unwrap_or_default(),
+        conditions: [
+            Conditions::new(backend, "conditionsV4", raw.conditions_v4)?,
+            Conditions::new(backend, "conditionsV6", raw.conditions_v6)?,
+        ],
         masq_all: raw.masq_all.unwrap_or(false),
         mark_bit: mark_bit as u32,
-        external_set_mark_chain: raw.external_set_mark_chain,
+        external_set_mark_chain: match raw.external_set_mark_chain.as_deref() {
+            Some(chain) => Some(ChainName::new("externalSetMarkChain", chain)?),
+            None => None,
+        },
         mappings: mappings.collect::<Result<_, _>>()?,
         container_id: args.container_id.clone(),
     })

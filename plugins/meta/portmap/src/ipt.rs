@@ -7,6 +7,7 @@
 //! Rules are spelled as iptables-save prints them, so one iptables-save
 //! tells what exists and one iptables-restore per family makes the change.
 
+use cni::checked::RestoreWords;
 use cni::netfilter::iptables::{self, comment_match, Rule};
 use cni::netfilter::{go_quote, hash_with_prefix};
 use cni::CniError;
@@ -34,15 +35,6 @@ fn old_snat_chain(network: &str, container_id: &str) -> String {
 fn mark(bit: u32) -> String {
     let value = 1u32 << bit;
     format!("{value:#x}/{value:#x}")
-}
-
-/// Quotes a condition word for iptables-restore when it needs it.
-fn restore_word(word: &str) -> String {
-    if word.is_empty() || word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-        iptables::quote(word)
-    } else {
-        word.to_string()
-    }
 }
 
 /// The shared chains and rules (the mark and masquerade ones only with snat
@@ -83,7 +75,7 @@ fn entry_rules(conf: &Config, chain: &str, ipv6: bool) -> Vec<Rule> {
     let mut protocols: Vec<&str> = conf.mappings.iter().map(|m| m.protocol.as_str()).collect();
     protocols.sort_unstable();
     protocols.dedup();
-    let conditions: String = conf.conditions(ipv6).iter().map(|w| format!(" {}", restore_word(w))).collect();
+    let conditions = conf.ipt_conditions(ipv6).map(RestoreWords::to_restore_input).unwrap_or_default();
     let mut rules = Vec::new();
     for protocol in protocols {
         let ports: Vec<String> = conf
@@ -122,7 +114,7 @@ fn trim_comment(text: &str) -> String {
 /// marks (with snat) and the DNAT.
 fn dnat_rules(conf: &Config, chain: &str, container: IpNetwork) -> Vec<Rule> {
     let ipv6 = container.is_ipv6();
-    let set_mark = conf.external_set_mark_chain.as_deref().unwrap_or(SET_MARK);
+    let set_mark = conf.external_set_mark_chain.as_ref().map_or(SET_MARK, |c| c.as_str());
     let mut rules = Vec::new();
     for mapping in conf.mappings.iter().filter(|m| m.applies_to(ipv6)) {
         let destination = match mapping.destination() {
@@ -202,7 +194,7 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
     }
     // Conditions are spelled by the user, not by iptables-save: count the jumps.
     let entries = entry_rules(conf, &chain, ipv6);
-    let found = if conf.conditions(ipv6).is_empty() {
+    let found = if conf.ipt_conditions(ipv6).is_none() {
         entries.iter().filter(|r| iptables::present(&saved, r)).count()
     } else {
         iptables::rules_jumping_to(&saved, TOP_DNAT, &chain).len()

@@ -13,6 +13,7 @@
 
 use std::net::IpAddr;
 
+use cni::checked::NftExpr;
 use cni::netfilter::nftnl::{self, Batch, Expr, Hook, Listing, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP};
 use cni::netfilter::{find_tool, run_tool};
 use cni::CniError;
@@ -138,8 +139,7 @@ pub fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> 
     }
     batch.commit().map_err(|e| e.context("unable to set up nftables rules for port mappings"))?;
     for container in containers {
-        let conditions = conf.conditions(container.is_ipv6());
-        if !conditions.is_empty() {
+        if let Some(conditions) = conf.nft_conditions(container.is_ipv6()) {
             write_conditioned_entries(container.is_ipv6(), conditions)?;
         }
     }
@@ -149,7 +149,6 @@ pub fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> 
 /// The table, chains and rules of one family, added to `batch`.
 fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<(), CniError> {
     let ipv6 = container.is_ipv6();
-    let conditions = conf.conditions(ipv6);
     batch.set_family(family(ipv6));
     // Only what is missing is (re)declared: "adding" an existing chain is an
     // update the kernel frees after an RCU grace period, which the process
@@ -186,7 +185,7 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
         batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTIP_HOSTPORTS))], None);
         batch.add_rule(TABLE, HOSTPORTS_ALL, &[Expr::verdict(NFT_JUMP, Some(HOSTPORTS))], None);
     }
-    if conditions.is_empty() {
+    if conf.nft_conditions(ipv6).is_none() {
         for chain in ["prerouting", "output"] {
             if !in_place(&listing, chain, 1, PLAIN_ENTRY_EXPRESSIONS) {
                 batch.flush_chain(TABLE, chain);
@@ -214,12 +213,11 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
 }
 
 /// Rewrites the prerouting and output entry rules with the conditions, through `nft`.
-fn write_conditioned_entries(ipv6: bool, conditions: &[String]) -> Result<(), CniError> {
+fn write_conditioned_entries(ipv6: bool, conditions: &NftExpr) -> Result<(), CniError> {
     let nft = find_tool("nft").ok_or_else(|| {
         CniError::internal("conditionsV4/conditionsV6 for the nftables backend need the nft command")
     })?;
     let table = format!("{} {TABLE}", if ipv6 { "ip6" } else { "ip" });
-    let conditions = conditions.join(" ");
     let mut script = String::new();
     for chain in ["prerouting", "output"] {
         script.push_str(&format!("flush chain {table} {chain}\n"));

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use cni::args::CniArgs;
+use cni::checked::SysctlKey;
 use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::CmdArgs;
 use cni::result::null_as_empty;
@@ -58,7 +59,7 @@ pub struct Config {
     /// Common keys (name, prevResult...).
     pub net: NetConf,
     /// sysctl key -> value.
-    pub sysctl: BTreeMap<String, String>,
+    pub sysctl: BTreeMap<SysctlKey, String>,
     /// The MAC to set, if any.
     pub mac: Option<String>,
     /// Turn promiscuous mode on.
@@ -174,9 +175,10 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     if !s.mac.is_empty() && cni::netlink::parse_mac(&s.mac).is_none() {
         return Err(CniError::config(format!("invalid args {} for MAC addr", s.mac)));
     }
+    let sysctl = s.sysctl.into_iter().map(|(k, v)| Ok((SysctlKey::new("sysctl", &k)?, v)));
     Ok(Config {
         net,
-        sysctl: s.sysctl,
+        sysctl: sysctl.collect::<Result<_, CniError>>()?,
         mac: Some(s.mac).filter(|m| !m.is_empty()),
         promisc: s.promisc.unwrap_or(false),
         mtu: non_negative(s.mtu, "mtu")?.unwrap_or(0),
@@ -187,7 +189,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
 }
 
 /// Checks the sysctls against the allowlist file, when there is one.
-pub fn check_allowlist(sysctl: &BTreeMap<String, String>, allowlist: &str) -> Result<(), CniError> {
+pub fn check_allowlist(sysctl: &BTreeMap<SysctlKey, String>, allowlist: &str) -> Result<(), CniError> {
     let Ok(text) = std::fs::read_to_string(allowlist) else { return Ok(()) };
     let patterns: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let compiled: Vec<regex_lite::Regex> = patterns
@@ -198,7 +200,7 @@ pub fn check_allowlist(sysctl: &BTreeMap<String, String>, allowlist: &str) -> Re
         })
         .collect::<Result<_, _>>()?;
     for key in sysctl.keys() {
-        if !compiled.iter().any(|r| r.is_match(key)) {
+        if !compiled.iter().any(|r| r.is_match(key.as_str())) {
             return Err(CniError::config(format!(
                 "Sysctl {key} is not allowed. Only the following sysctls are allowed: [{}]",
                 patterns.join(" ")
@@ -208,35 +210,9 @@ pub fn check_allowlist(sysctl: &BTreeMap<String, String>, allowlist: &str) -> Re
     Ok(())
 }
 
-/// The /proc/sys file of a sysctl key; `IFNAME` stands for the interface.
-/// Only keys under net/ are allowed (they are per network namespace).
-pub fn sysctl_file(key: &str, ifname: &str) -> Result<String, CniError> {
-    let key = key.replace('.', "/").replacen("IFNAME", ifname, 1);
-    let file = format!("/proc/sys/{}", key.trim_start_matches('/'));
-    // Dots became slashes, so no `..` can remain; empty parts are ignored as by the kernel.
-    let normal: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
-    if normal.get(..3) != Some(&["proc", "sys", "net"][..]) || normal.len() < 4 {
-        return Err(CniError::config(format!("invalid net sysctl key: {key:?}")));
-    }
-    Ok(file)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sysctl_files_stay_under_net() {
-        assert_eq!(
-            sysctl_file("net.ipv4.conf.IFNAME.forwarding", "eth0").unwrap(),
-            "/proc/sys/net/ipv4/conf/eth0/forwarding"
-        );
-        assert_eq!(sysctl_file("net/core/somaxconn", "eth0").unwrap(), "/proc/sys/net/core/somaxconn");
-        assert!(sysctl_file("kernel.hostname", "eth0").is_err());
-        assert!(sysctl_file("net", "eth0").is_err());
-        // Dots are separators: this names a file under net/, not kernel/.
-        assert!(sysctl_file("net/../kernel/hostname", "eth0").unwrap().starts_with("/proc/sys/net/"));
-    }
 
     #[test]
     fn del_reads_the_data_dir_from_a_netconf_add_refuses() {
@@ -283,15 +259,16 @@ mod allowlist_tests {
         let file = dir.join("allowlist.conf");
         std::fs::write(&file, "^net\\.ipv4\\.conf\\.IFNAME\\.[a-z_]*$\n\n  ^net\\.core\\.somaxconn$ \n")
             .unwrap();
-        let list =
-            |keys: &[&str]| keys.iter().map(|k| (k.to_string(), "1".to_string())).collect::<BTreeMap<_, _>>();
+        let list = |keys: &[&str]| {
+            keys.iter().map(|k| (SysctlKey::new("sysctl", k).unwrap(), "1".to_string())).collect()
+        };
         let path = file.to_str().unwrap();
         assert!(
             check_allowlist(&list(&["net.core.somaxconn", "net.ipv4.conf.IFNAME.arp_filter"]), path).is_ok()
         );
         let err = check_allowlist(&list(&["net.ipv4.ip_forward"]), path).unwrap_err();
         assert!(err.msg.contains("net.ipv4.ip_forward is not allowed"), "{}", err.msg);
-        assert!(check_allowlist(&list(&["anything"]), "/nonexistent/allowlist.conf").is_ok());
+        assert!(check_allowlist(&list(&["net.anything"]), "/nonexistent/allowlist.conf").is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -23,18 +23,13 @@ fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
 
 fn write_sysctls(conf: &Config, ifname: &str) -> Result<(), CniError> {
     for (key, value) in &conf.sysctl {
-        let file = config::sysctl_file(key, ifname)?;
+        let file = key.file(ifname)?;
         std::fs::write(&file, value).map_err(|e| CniError::io(format!("failed to set {file}"), e))?;
     }
     Ok(())
 }
 
-fn apply(
-    nl: &Netlink,
-    conf: &Config,
-    ifname: &str,
-    backup_file: &std::path::PathBuf,
-) -> Result<(), CniError> {
+fn apply(nl: &Netlink, conf: &Config, ifname: &str, backup_file: &std::path::Path) -> Result<(), CniError> {
     let link =
         nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to get {ifname:?}")))?;
     if conf.changes_link() {
@@ -119,8 +114,10 @@ impl Plugin for Tuning {
             .collect();
         let Ok(entries) = std::fs::read_dir(&conf.data_dir) else { return Ok(()) };
         for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") && name.contains('_') && !keep.contains(&name) {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            // A killed save's temporary file goes with its attachment.
+            let name = file_name.strip_prefix(cni::statefile::TEMP_PREFIX).unwrap_or(&file_name);
+            if name.ends_with(".json") && name.contains('_') && !keep.contains(name) {
                 std::fs::remove_file(entry.path())
                     .map_err(|e| CniError::io(format!("failed to remove {}", entry.path().display()), e))?;
             }
@@ -135,7 +132,7 @@ impl Plugin for Tuning {
         let ifname = args.ifname.as_str();
         netns.run(|| {
             for (key, want) in &conf.sysctl {
-                let file = config::sysctl_file(key, ifname)?;
+                let file = key.file(ifname)?;
                 let have = std::fs::read_to_string(&file)
                     .map_err(|e| CniError::io(format!("failed to read {file}"), e))?;
                 let have = have.trim_end_matches('\n');

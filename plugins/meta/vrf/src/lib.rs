@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use cni::checked::LinkName;
 use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::CmdArgs;
 use cni::netlink::{Link, LinkKind, Netlink};
@@ -51,6 +52,7 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
         .vrfname
         .filter(|n| !n.is_empty())
         .ok_or_else(|| CniError::config("configuration is expected to have a valid vrf name"))?;
+    LinkName::new("vrfname", &name)?;
     Ok(Config { net, name, table: conf.table.unwrap_or(0) })
 }
 
