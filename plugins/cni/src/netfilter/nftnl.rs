@@ -463,6 +463,23 @@ impl Socket {
         if unsafe { libc::bind(fd.as_raw_fd(), (&addr as *const libc::sockaddr_nl).cast(), size) } < 0 {
             return Err(failed("bind"));
         }
+        // No answer within a minute is a request the kernel dropped:
+        // recv fails (EAGAIN) instead of waiting forever.
+        let limit = libc::timeval { tv_sec: 60, tv_usec: 0 };
+        let len = std::mem::size_of::<libc::timeval>() as u32;
+        // SAFETY: limit is a valid timeval of `len` bytes.
+        let set = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&limit as *const libc::timeval).cast(),
+                len,
+            )
+        };
+        if set < 0 {
+            return Err(failed("set receive timeout"));
+        }
         Ok(Socket { fd })
     }
 
@@ -511,10 +528,13 @@ impl Socket {
         // SAFETY: buf is valid for its length.
         let got = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
         if got < 0 {
-            return Err(CniError::internal(format!(
-                "nftables netlink: recv: {}",
-                io::Error::last_os_error()
-            )));
+            let err = io::Error::last_os_error();
+            let why = if err.kind() == io::ErrorKind::WouldBlock {
+                "no answer within 60 s".to_string()
+            } else {
+                err.to_string()
+            };
+            return Err(CniError::internal(format!("nftables netlink: recv: {why}")));
         }
         let buf = &buf[..got as usize];
         let mut messages = Vec::new();

@@ -9,7 +9,7 @@ use crate::error::CniError;
 
 impl Netlink {
     fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, CniError> {
-        self.runtime.block_on(async {
+        self.block(async {
             let mut request = self.handle.address().get().set_link_index_filter(index);
             // With strict checking on the socket the kernel filters by index too.
             request.message_mut().header.index = index;
@@ -50,7 +50,7 @@ impl Netlink {
     /// Adds an address. Returns false when it was already there.
     pub fn add_address(&self, index: u32, address: IpNetwork) -> Result<bool, CniError> {
         let request = self.handle.address().add(index, address.ip(), address.prefix());
-        match self.runtime.block_on(async { request.execute().await }) {
+        match self.block(async { request.execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("add address {address} to link {index}"), e)),
@@ -67,7 +67,7 @@ impl Netlink {
                     .any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.ip()))
         });
         let Some(message) = found else { return Ok(()) };
-        match self.runtime.block_on(async { self.handle.address().del(message).execute().await }) {
+        match self.block(async { self.handle.address().del(message).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("remove address {address} from link {index}"), e)),

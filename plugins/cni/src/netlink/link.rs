@@ -21,6 +21,7 @@ use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
 
 /// IFLA_IFALIAS.
 const IFLA_IFALIAS: u16 = 20;
+use crate::checked::IFNAME_MAX;
 use crate::error::CniError;
 
 /// The kind of a link, as far as plugins care.
@@ -223,27 +224,24 @@ fn link_from_message(msg: &LinkMessage) -> Link {
     link
 }
 
-/// The kernel's longest interface name (IFNAMSIZ less the NUL).
-pub const IFNAME_MAX: usize = 15;
-
 /// Refuses a link name the kernel could never hold, before it goes into a
 /// netlink message: a name of 64 KiB made the request overflow the
 /// attribute length, and the plugin waited forever or panicked.
 fn check_name(name: &str) -> Result<(), CniError> {
-    if name.len() <= IFNAME_MAX && !name.contains(['/', ' ', '\0']) {
+    if crate::checked::is_link_name(name) {
         return Ok(());
     }
     let shown: String = name.chars().take(20).collect();
     let more = if name.chars().count() > 20 { "..." } else { "" };
     Err(CniError::config(format!(
-        "invalid interface name {shown:?}{more} ({} bytes): at most {IFNAME_MAX} bytes, no '/', space or NUL",
+        "invalid interface name {shown:?}{more} ({} bytes): 1 to {IFNAME_MAX} bytes, not \".\" or \"..\", no '/', ':', whitespace or control characters",
         name.len()
     )))
 }
 
 impl Netlink {
     fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, CniError> {
-        let result: Result<Option<LinkMessage>, rtnetlink::Error> = self.runtime.block_on(async {
+        let result: Result<Option<LinkMessage>, rtnetlink::Error> = self.block(async {
             let request = self.handle.link().get();
             let request = match by {
                 Ok(index) => request.match_index(index),
@@ -267,7 +265,7 @@ impl Netlink {
 
     /// Every link in the namespace.
     pub fn links(&self) -> Result<Vec<Link>, CniError> {
-        self.runtime.block_on(async {
+        self.block(async {
             let mut stream = self.handle.link().get().execute();
             let mut found = Vec::new();
             while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list links", e))? {
@@ -291,9 +289,7 @@ impl Netlink {
     }
 
     fn set(&self, message: LinkMessage, what: &str) -> Result<(), CniError> {
-        self.runtime
-            .block_on(async { self.handle.link().set(message).execute().await })
-            .map_err(|e| nl_error(what, e))
+        self.block(async { self.handle.link().set(message).execute().await }).map_err(|e| nl_error(what, e))
     }
 
     /// Sets a link administratively up or down.
@@ -358,7 +354,7 @@ impl Netlink {
         if mtu > 0 {
             builder = builder.mtu(mtu);
         }
-        match self.runtime.block_on(async { self.handle.link().add(builder.build()).execute().await }) {
+        match self.block(async { self.handle.link().add(builder.build()).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create bridge {name:?}"), e)),
@@ -370,7 +366,7 @@ impl Netlink {
     pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, CniError> {
         check_name(name)?;
         let message = LinkIfb::new(name).mtu(mtu).txqueuelen(0).up().build();
-        match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
+        match self.block(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create ifb {name:?}"), e)),
@@ -405,7 +401,7 @@ impl Netlink {
             }
             ChildKind::Vlan { id } => common(LinkVlan::new(spec.name, spec.parent, id), spec),
         };
-        match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
+        match self.block(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create {} {:?}", spec.kind.name(), spec.name), e)),
@@ -415,9 +411,9 @@ impl Netlink {
     /// Creates a VRF device for `table`, up. Returns false when the name is already taken.
     pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, CniError> {
         check_name(name)?;
-        match self.runtime.block_on(async {
-            self.handle.link().add(LinkVrf::new(name, table).up().build()).execute().await
-        }) {
+        match self
+            .block(async { self.handle.link().add(LinkVrf::new(name, table).up().build()).execute().await })
+        {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("could not add VRF {name:?}"), e)),
@@ -427,10 +423,7 @@ impl Netlink {
     /// Creates a dummy link. Returns false when the name is already taken.
     pub fn add_dummy(&self, name: &str) -> Result<bool, CniError> {
         check_name(name)?;
-        match self
-            .runtime
-            .block_on(async { self.handle.link().add(LinkDummy::new(name).build()).execute().await })
-        {
+        match self.block(async { self.handle.link().add(LinkDummy::new(name).build()).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create dummy {name:?}"), e)),
@@ -481,7 +474,7 @@ impl Netlink {
             builder = builder.address(mac.to_vec());
         }
         let message = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
-        match self.runtime.block_on(async { self.handle.link().add(message).execute().await }) {
+        match self.block(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("create veth {:?} with peer {:?}", spec.name, spec.peer), e)),
@@ -490,7 +483,7 @@ impl Netlink {
 
     /// Deletes a link; a link already gone is no error.
     pub fn delete_link(&self, index: u32) -> Result<(), CniError> {
-        match self.runtime.block_on(async { self.handle.link().del(index).execute().await }) {
+        match self.block(async { self.handle.link().del(index).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("delete link {index}"), e)),
@@ -503,14 +496,13 @@ impl Netlink {
             .append_info_data(InfoBridgePort::HairpinMode(hairpin))
             .append_info_data(InfoBridgePort::Isolated(isolated))
             .build();
-        self.runtime
-            .block_on(async { self.handle.link().set_port(message).execute().await })
+        self.block(async { self.handle.link().set_port(message).execute().await })
             .map_err(|e| nl_error(&format!("set bridge port flags of {index}"), e))
     }
 
     /// The VLANs of a bridge port: (vid, pvid, untagged).
     pub fn bridge_vlans(&self, index: u32) -> Result<Vec<(u16, bool, bool)>, CniError> {
-        self.runtime.block_on(async {
+        self.block(async {
             let mut stream = self
                 .handle
                 .link()
@@ -558,8 +550,7 @@ impl Netlink {
     /// Removes a VLAN from a bridge port.
     pub fn bridge_vlan_del(&self, index: u32, vid: u16) -> Result<(), CniError> {
         let message = LinkBridgeVlan::new(index).vlan(vid, BridgeVlanInfoFlags::empty()).build();
-        self.runtime
-            .block_on(async { self.handle.link().del_with_message(message).execute().await })
+        self.block(async { self.handle.link().del_with_message(message).execute().await })
             .map_err(|e| nl_error(&format!("remove vlan {vid} from port {index}"), e))
     }
 }

@@ -62,11 +62,56 @@ fn is_gone(err: &rtnetlink::Error) -> bool {
     matches!(errno(err), Some(libc::ESRCH | libc::ENOENT | libc::EADDRNOTAVAIL | libc::ENODEV))
 }
 
+/// How long one request or dump may take. The kernel answers in
+/// milliseconds, even under RTNL contention; a request it dropped (one
+/// too large, say) is never answered, and without a limit the plugin
+/// would wait forever.
+const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The error of a request that got no answer within [`REQUEST_LIMIT`],
+/// in either of the error types requests end with.
+trait TimedOut {
+    fn timed_out() -> Self;
+}
+
+impl TimedOut for rtnetlink::Error {
+    fn timed_out() -> Self {
+        let mut msg = rtnetlink::packet_core::ErrorMessage::default();
+        msg.code = std::num::NonZeroI32::new(-libc::ETIMEDOUT);
+        rtnetlink::Error::NetlinkError(msg)
+    }
+}
+
+impl TimedOut for CniError {
+    fn timed_out() -> Self {
+        nl_error("request", rtnetlink::Error::timed_out())
+    }
+}
+
 impl Netlink {
+    /// Runs one request (or dump) to its end, within [`REQUEST_LIMIT`].
+    fn block<T, E: TimedOut>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.block_within(REQUEST_LIMIT, request)
+    }
+
+    fn block_within<T, E: TimedOut>(
+        &self,
+        limit: std::time::Duration,
+        request: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.runtime.block_on(async {
+            tokio::time::timeout(limit, request).await.unwrap_or_else(|_| Err(E::timed_out()))
+        })
+    }
+
     /// Opens a route netlink socket in the calling thread's namespace.
     pub fn open() -> Result<Netlink, CniError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            .enable_time()
             .build()
             .map_err(|e| CniError::internal(format!("netlink: start runtime: {e}")))?;
         let handle = {
@@ -82,5 +127,18 @@ impl Netlink {
             handle
         };
         Ok(Netlink { runtime, handle })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_without_an_answer_ends_in_a_timeout() {
+        let nl = Netlink::open().unwrap();
+        let never = std::future::pending::<Result<(), CniError>>();
+        let err = nl.block_within(std::time::Duration::from_millis(50), never).unwrap_err();
+        assert!(err.msg.contains("timed out"), "{}", err.msg);
     }
 }

@@ -133,8 +133,7 @@ impl Netlink {
     /// Adds a route (failing if an identical one exists).
     pub fn add_route(&self, route: &RouteSpec) -> Result<(), CniError> {
         let message = route.message(false);
-        self.runtime
-            .block_on(async { self.handle.route().add(message).execute().await })
+        self.block(async { self.handle.route().add(message).execute().await })
             .map_err(|e| nl_error(&format!("add route {route}"), e))
     }
 
@@ -150,7 +149,7 @@ impl Netlink {
         let mut request = NetlinkMessage::from(RouteNetlinkMessage::NewRoute(route.message(false)));
         request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
         let mut handle = self.handle.clone();
-        let outcome = self.runtime.block_on(async move {
+        let outcome = self.block(async move {
             let mut replies = handle.request(request)?;
             while let Some(reply) = replies.next().await {
                 if let rtnetlink::packet_core::NetlinkPayload::Error(err) = reply.payload {
@@ -169,15 +168,14 @@ impl Netlink {
     /// Adds a route, or replaces one with the same destination, table and metric.
     pub fn replace_route(&self, route: &RouteSpec) -> Result<(), CniError> {
         let message = route.message(false);
-        self.runtime
-            .block_on(async { self.handle.route().add(message).replace().execute().await })
+        self.block(async { self.handle.route().add(message).replace().execute().await })
             .map_err(|e| nl_error(&format!("replace route {route}"), e))
     }
 
     /// Deletes a route; one already gone is no error.
     pub fn del_route(&self, route: &RouteSpec) -> Result<(), CniError> {
         let message = route.message(true);
-        match self.runtime.block_on(async { self.handle.route().del(message).execute().await }) {
+        match self.block(async { self.handle.route().del(message).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("delete route {route}"), e)),
@@ -196,7 +194,7 @@ impl Netlink {
         request.header.kind = rtnetlink::packet_route::route::RouteType::Unspec;
         request.header.scope = RouteScope::Universe;
         request.attributes.retain(|a| !matches!(a, RouteAttribute::Table(_)));
-        self.runtime.block_on(async {
+        self.block(async {
             let mut stream = self.handle.route().get(request).execute();
             let mut found = Vec::new();
             while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list routes", e))? {

@@ -37,7 +37,7 @@ impl Netlink {
     /// Every rule of one family.
     pub fn rules(&self, ipv6: bool) -> Result<Vec<Rule>, CniError> {
         let version = if ipv6 { IpVersion::V6 } else { IpVersion::V4 };
-        self.runtime.block_on(async {
+        self.block(async {
             let mut stream = self.handle.rule().get(version).execute();
             let mut found = Vec::new();
             while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list rules", e))? {
@@ -50,21 +50,20 @@ impl Netlink {
     /// Adds `from SOURCE/32 (or /128) lookup TABLE`.
     pub fn add_source_rule(&self, source: IpAddr, table: u32) -> Result<(), CniError> {
         let what = format!("add rule from {source} lookup {table}");
-        self.runtime
-            .block_on(async {
-                // The action must be said: left unset, the kernel keeps a rule that does nothing.
-                let add = self.handle.rule().add().table_id(table).action(RuleAction::ToTable);
-                match source {
-                    IpAddr::V4(ip) => add.v4().source_prefix(ip, 32).execute().await,
-                    IpAddr::V6(ip) => add.v6().source_prefix(ip, 128).execute().await,
-                }
-            })
-            .map_err(|e| nl_error(&what, e))
+        self.block(async {
+            // The action must be said: left unset, the kernel keeps a rule that does nothing.
+            let add = self.handle.rule().add().table_id(table).action(RuleAction::ToTable);
+            match source {
+                IpAddr::V4(ip) => add.v4().source_prefix(ip, 32).execute().await,
+                IpAddr::V6(ip) => add.v6().source_prefix(ip, 128).execute().await,
+            }
+        })
+        .map_err(|e| nl_error(&what, e))
     }
 
     /// Deletes a listed rule; one already gone is no error.
     pub fn del_rule(&self, rule: &Rule) -> Result<(), CniError> {
-        match self.runtime.block_on(async { self.handle.rule().del(rule.message.clone()).execute().await }) {
+        match self.block(async { self.handle.rule().del(rule.message.clone()).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => {

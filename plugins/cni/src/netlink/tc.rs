@@ -143,7 +143,7 @@ impl Netlink {
         let mut request = NetlinkMessage::from(message);
         request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         let mut handle = self.handle.clone();
-        self.runtime.block_on(async {
+        self.block(async {
             let mut response = handle.request(request).map_err(|e| nl_error(what, e))?;
             while let Some(message) = futures::StreamExt::next(&mut response).await {
                 if let NetlinkPayload::Error(err) = message.payload {
@@ -213,7 +213,7 @@ impl Netlink {
     /// actions): what tells an ifb that still serves a link from one
     /// whose link is gone.
     pub fn redirect_targets(&self, index: u32) -> Result<Vec<u32>, CniError> {
-        self.runtime.block_on(async {
+        self.block(async {
             let mut stream = self.handle.traffic_filter(index as i32).get().ingress().execute();
             let mut targets = Vec::new();
             loop {
@@ -249,7 +249,7 @@ impl Netlink {
 
     /// The qdiscs of a link.
     pub fn qdiscs(&self, index: u32) -> Result<Vec<Qdisc>, CniError> {
-        self.runtime.block_on(async {
+        self.block(async {
             let mut stream = self.handle.qdisc().get().index(index as i32).execute();
             let mut found = Vec::new();
             while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list qdiscs", e))? {
