@@ -212,3 +212,70 @@ fn an_admin_chain_name_cannot_inject_rules() {
     let att = Attachment::new(&plugins.plugin("firewall"), &good, &ns, path);
     assert_eq!(att.call(&plugins.plugin("firewall"), "ADD", path, &good).code, 0, "a plain name works");
 }
+
+/// Removes a hand-made rule (one standing in for a reference ADD's) on drop.
+struct HandRule(Vec<String>);
+
+impl Drop for HandRule {
+    fn drop(&mut self) {
+        let mut spec = self.0.clone();
+        spec[0] = "-D".to_string();
+        let _ = Command::new("iptables").args(&spec).status();
+    }
+}
+
+#[test]
+fn gc_removes_the_rules_of_stale_attachments_only() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let (store, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bridge = TestBridge::new();
+    let ns = TestNetns::new("fwgc");
+    let network = unique("fwgc");
+    let fw = |result: &Value| {
+        let conf = json!({"cniVersion": "1.1.0", "name": network, "type": "firewall", "dataDir": data.path(),
+            "prevResult": result});
+        conf.to_string()
+    };
+    let (_, kept) = bridge_result(&plugins, &ns, store.path(), &bridge.name, 10);
+    let (bridge2, ns2) = (TestBridge::new(), TestNetns::new("fwgc"));
+    let (_, stale) = bridge_result(&plugins, &ns2, store.path(), &bridge2.name, 11);
+    let call = |id: &str, command: &str, conf: &str| {
+        run_plugin(&plugins.plugin("firewall"), &cni_env(command, id, &ns.path(), "eth0", path), conf)
+    };
+    let (kept_id, stale_id, reused_id) = (unique("keep"), unique("gone"), unique("reuse"));
+    assert_eq!(call(&kept_id, "ADD", &fw(&kept)).code, 0);
+    assert_eq!(call(&stale_id, "ADD", &fw(&stale)).code, 0);
+    // A stale record of the kept attachment's address: that address was
+    // freed and is a valid container's now, so its rules must stay.
+    assert_eq!(call(&reused_id, "ADD", &fw(&kept)).code, 0);
+    let records = data.path().join(&network);
+    assert!(records.join(format!("{stale_id}_eth0")).exists(), "ADD records the addresses");
+    // A rule with no record (the reference keeps none) is not GC's to remove.
+    let foreign: Vec<String> =
+        ["-A", "CNI-FORWARD", "-s", "10.209.12.9/32", "-j", "ACCEPT"].map(String::from).to_vec();
+    assert!(Command::new("iptables").args(&foreign).status().unwrap().success());
+    let _foreign = HandRule(foreign);
+    let (kept_v4, stale_v4, stale_v6) = (address(&kept, 0), address(&stale, 0), address(&stale, 1));
+
+    let gc = json!({"cniVersion": "1.1.0", "name": network, "type": "firewall", "dataDir": data.path(),
+        "cni.dev/valid-attachments": [{"containerID": kept_id, "ifname": "eth0"}]});
+    let out = call("", "GC", &gc.to_string());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(lines_with(false, &format!("{stale_v4}/32")).is_empty(), "the stale attachment's v4 rules go");
+    assert!(lines_with(true, &format!("{stale_v6}/128")).is_empty(), "and its v6 rules");
+    assert_eq!(lines_with(false, &format!("{kept_v4}/32")).len(), 2, "the valid attachment's rules stay");
+    assert_eq!(lines_with(false, "10.209.12.9/32").len(), 1, "a rule with no record stays");
+    let left: Vec<String> = std::fs::read_dir(&records)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec![format!("{kept_id}_eth0")], "only the valid attachment's record is left");
+
+    // DEL cleans from the record alone, without a prevResult.
+    let bare = json!({"cniVersion": "1.1.0", "name": network, "type": "firewall", "dataDir": data.path()});
+    assert_eq!(call(&kept_id, "DEL", &bare.to_string()).code, 0);
+    assert!(lines_with(false, &format!("{kept_v4}/32")).is_empty(), "DEL found the addresses in its record");
+    assert!(std::fs::read_dir(&records).unwrap().next().is_none(), "and removed the record");
+}

@@ -5,9 +5,15 @@
 //!
 //! Only the iptables backend exists: `"backend": "firewalld"` is refused
 //! with a config error (the reference would use firewalld's D-Bus API).
+//!
+//! Beyond the reference, each attachment's addresses are recorded on the
+//! host (`state`), so that GC removes the rules of attachments that are
+//! gone and DEL cleans even without a prevResult.
 
 mod rules;
+mod state;
 
+use cni::checked::{ChainName, LinkName};
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::jsonpos::key_label;
@@ -29,13 +35,26 @@ struct FirewallConf {
     admin_chain: String,
     #[serde(rename = "ingressPolicy", deserialize_with = "null_as_empty")]
     ingress_policy: String,
+    /// Where the per-attachment address records live (ours; the reference
+    /// keeps none).
+    #[serde(rename = "dataDir", deserialize_with = "null_as_empty")]
+    data_dir: String,
+}
+
+/// What DEL and GC read, leniently: where the records live.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CleanupKeys {
+    #[serde(rename = "dataDir", deserialize_with = "cni::conf::lenient")]
+    data_dir: String,
 }
 
 struct Config {
     net: NetConf,
-    admin_chain: String,
+    admin_chain: ChainName,
     /// None: open; Some(false): same-bridge; Some(true): isolated.
     isolation: Option<bool>,
+    data_dir: String,
 }
 
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
@@ -67,29 +86,12 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
             )))
         }
     };
-    let admin_chain = if conf.admin_chain.is_empty() { "CNI-ADMIN".to_string() } else { conf.admin_chain };
-    check_chain_name(&admin_chain)?;
-    Ok(Config { net, admin_chain, isolation })
-}
-
-/// iptables' longest chain name (XT_EXTENSION_MAXNAMELEN less the NUL).
-const CHAIN_NAME_MAX: usize = 28;
-
-/// A chain name iptables would take as one word: it is written into the
-/// iptables-restore input, where a newline or space would start rules
-/// of the config author's choosing (the reference runs `iptables -N`,
-/// which refuses such names).
-fn check_chain_name(name: &str) -> Result<(), CniError> {
-    let printable = name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'');
-    if printable && name.len() <= CHAIN_NAME_MAX && !name.starts_with(['-', '!']) {
-        return Ok(());
-    }
-    let shown: String = name.chars().take(40).collect();
-    Err(CniError::config(format!(
-        "{}: invalid iptables chain name {shown:?}: 1 to {CHAIN_NAME_MAX} printable characters, \
-         no spaces or quotes, not starting with '-' or '!'",
-        key_label("iptablesAdminChainName")
-    )))
+    // Written into iptables-restore input, where a newline or space would
+    // start rules of the config author's choosing (the reference runs
+    // `iptables -N`, which refuses such names).
+    let admin_chain = if conf.admin_chain.is_empty() { "CNI-ADMIN" } else { &conf.admin_chain };
+    let admin_chain = ChainName::new("iptablesAdminChainName", admin_chain)?;
+    Ok(Config { net, admin_chain, isolation, data_dir: conf.data_dir })
 }
 
 fn addresses(result: &CniResult, ipv6: bool) -> Vec<IpNetwork> {
@@ -101,6 +103,21 @@ fn expected<'a>(conf: &'a Config, ips: &[IpNetwork]) -> (Vec<&'a str>, Vec<rules
     let mut wanted = rules::base_rules(&conf.admin_chain);
     wanted.extend(ips.iter().flat_map(rules::address_rules));
     (vec![rules::PRIV_CHAIN, &conf.admin_chain], wanted)
+}
+
+/// Removes the accept rules of `ips` (both families, those that exist).
+fn remove_address_rules(ips: &[IpNetwork]) -> Result<(), CniError> {
+    let mut unique = ips.to_vec();
+    unique.sort();
+    unique.dedup();
+    cni::overlap::per_family(|ipv6| {
+        let ips: Vec<&IpNetwork> = unique.iter().filter(|a| a.is_ipv6() == ipv6).collect();
+        if ips.is_empty() || !cni::netfilter::iptables::available(ipv6) {
+            return Ok(());
+        }
+        let doomed: Vec<rules::Rule> = ips.into_iter().flat_map(rules::address_rules).collect();
+        rules::remove(ipv6, &doomed)
+    })
 }
 
 fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
@@ -133,6 +150,8 @@ impl Plugin for Firewall {
                         "interface needs to be set for the ingress policy, make sure to chain \"firewall\" with \"bridge\"",
                     ));
                 }
+                // The name goes into iptables-restore input.
+                let bridge = LinkName::new("prevResult.interfaces[0].name", &bridge)?;
                 Some(rules::isolation_rules(&bridge, isolated))
             }
             None => None,
@@ -151,22 +170,36 @@ impl Plugin for Firewall {
             }
             rules::ensure(ipv6, &chains, &wanted)
         })?;
+        let ips: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
+        state::Store::new(&conf.data_dir, &conf.net.name).save(&args.container_id, &args.ifname, &ips)?;
         Ok(result)
     }
 
     /// DEL always cleans: the per-address rules are found from prevResult
-    /// alone (read leniently); backend, admin chain and ingress policy are
-    /// ADD's, and the netns is not needed.
+    /// (read leniently) and ADD's record of the addresses; backend, admin
+    /// chain and ingress policy are ADD's, and the netns is not needed.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let Some(result) = cni::conf::DelConf::load(&args.stdin).prev_result() else { return Ok(()) };
-        cni::overlap::per_family(|ipv6| {
-            let ips = addresses(&result, ipv6);
-            if ips.is_empty() || !cni::netfilter::iptables::available(ipv6) {
-                return Ok(());
-            }
-            let doomed: Vec<rules::Rule> = ips.iter().flat_map(rules::address_rules).collect();
-            rules::remove(ipv6, &doomed)
-        })
+        let conf = cni::conf::DelConf::load(&args.stdin);
+        let keys: CleanupKeys = cni::conf::parse_lenient(&args.stdin);
+        let store = state::Store::new(&keys.data_dir, &conf.name);
+        let mut ips = conf.prev_addresses();
+        ips.extend(store.load(&args.container_id, &args.ifname));
+        remove_address_rules(&ips)?;
+        store.forget(&args.container_id, &args.ifname)
+    }
+
+    /// Removes the rules of recorded attachments that are no longer valid
+    /// (not those of addresses a valid attachment holds now).
+    fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
+        let conf = cni::conf::DelConf::load(&args.stdin);
+        let keys: CleanupKeys = cni::conf::parse_lenient(&args.stdin);
+        let store = state::Store::new(&keys.data_dir, &conf.name);
+        for (file, ips) in store.stale(&conf.valid_attachments) {
+            remove_address_rules(&ips)?;
+            cni::statefile::remove(&file)
+                .map_err(|e| CniError::io(format!("failed to remove {}", file.display()), e))?;
+        }
+        Ok(())
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -2,6 +2,7 @@
 //! so that their presence is read off one `iptables-save` and changes go
 //! in one `iptables-restore --noflush`.
 
+use cni::checked::{ChainName, LinkName};
 use cni::netfilter::iptables;
 use cni::CniError;
 use ipnetwork::IpNetwork;
@@ -27,7 +28,7 @@ pub fn host(address: &IpNetwork) -> String {
 }
 
 /// The jumps that hook our chains in, in the order they are ensured.
-pub fn base_rules(admin_chain: &str) -> Vec<Rule> {
+pub fn base_rules(admin_chain: &ChainName) -> Vec<Rule> {
     vec![
         rule("FORWARD", format!("{} -j {PRIV_CHAIN}", comment("CNI firewall plugin rules")), true),
         rule(
@@ -48,7 +49,7 @@ pub fn address_rules(address: &IpNetwork) -> Vec<Rule> {
 }
 
 /// The bridge isolation rules of `ingressPolicy` same-bridge or isolated.
-pub fn isolation_rules(bridge: &str, isolated: bool) -> Vec<Rule> {
+pub fn isolation_rules(bridge: &LinkName, isolated: bool) -> Vec<Rule> {
     let default = comment("CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)");
     let policy = comment(&format!(
         "CNI firewall plugin rules (ingressPolicy: {})",
