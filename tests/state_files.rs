@@ -1,7 +1,8 @@
 //! State files on the host: a symlink planted under a state file's name is
 //! never followed (its target stays as it was), and a truncated file found
 //! by DEL is removed and reported on stderr. One test per state directory:
-//! host-local's store, tuning's saved settings, cnictl's result cache.
+//! host-local's store, tuning's saved settings, cnictl's result cache,
+//! firewall's address records.
 //! Subnet 10.217.0.0/24 belongs to this file.
 
 mod common;
@@ -166,5 +167,50 @@ fn cnictl_caches_through_no_symlink_and_del_drops_a_truncated_entry() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("cached result") && stderr.contains(&id), "{stderr}");
     assert!(!entry.exists(), "DEL removes the truncated entry");
+    assert_untouched(&[&target]);
+}
+
+#[test]
+fn firewall_records_through_no_symlink() {
+    let outside = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // Its rules go into a host netns of the test's own.
+    let host = TestNetns::new("sffh");
+    let ns = TestNetns::new("sffc");
+    let network = unique("sff");
+    let id = unique("ctr");
+    let records = data.path().join(&network);
+    fs::create_dir_all(&records).unwrap();
+    let record = records.join(format!("{id}_eth0"));
+    let target = victim(outside.path(), "record");
+    std::os::unix::fs::symlink(&target, &record).unwrap();
+    let prev = json!({"cniVersion": "1.0.0", "interfaces": [{"name": "eth0", "sandbox": ns.path()}],
+        "ips": [{"address": "10.217.0.40/24", "interface": 0}]});
+    let conf = json!({"cniVersion": "1.0.0", "name": network, "type": "firewall", "backend": "iptables",
+        "dataDir": data.path(), "prevResult": prev})
+    .to_string();
+    let plugins = PluginDir::new();
+    let path = ns.path();
+    let call = |command: &str| {
+        run_plugin_in(
+            &host,
+            &plugins.plugin("firewall"),
+            &cni_env(command, &id, &path, "eth0", "/nonexistent"),
+            &conf,
+        )
+    };
+
+    let added = call("ADD");
+    assert_eq!(added.code, 0, "{}", added.stdout);
+    assert_untouched(&[&target]);
+    assert!(!is_symlink(&record));
+    assert_eq!(fs::read_to_string(&record).unwrap(), "10.217.0.40/24\n");
+    let deleted = call("DEL");
+    assert_eq!(deleted.code, 0, "{}", deleted.stdout);
+    assert!(fs::symlink_metadata(&record).is_err());
+    assert!(
+        !host.output(&["iptables-save", "-t", "filter"]).contains("10.217.0.40"),
+        "DEL removed the rules"
+    );
     assert_untouched(&[&target]);
 }
