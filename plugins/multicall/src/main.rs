@@ -2,7 +2,10 @@
 //!
 //! Runtimes exec `$CNI_PATH/<type>`; with `bridge`, `host-local`, ... as
 //! links to this file, it dispatches on the name it was run as. Run under
-//! its own name it lists the plugins it carries.
+//! its own name it lists the plugins it carries, and `install` puts it
+//! into a plugin directory (`install.rs`).
+
+mod install;
 
 use cni::skel::Plugin;
 
@@ -45,6 +48,10 @@ fn main() {
     if let Some(plugin) = plugins().into_iter().find(|p| p.name() == name) {
         std::process::exit(cni::skel::run(plugin));
     }
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    if name == cni::MULTICALL_BINARY && args.first().map(String::as_str) == Some("install") {
+        std::process::exit(install::run(&args[1..]));
+    }
     if name != cni::MULTICALL_BINARY {
         // Run as a plugin we do not carry: answer a runtime in its own terms.
         let err = cni::CniError::config(format!("this plugin binary carries no plugin named {name:?}"))
@@ -53,8 +60,8 @@ fn main() {
         std::process::exit(1);
     }
     println!("{}: the cnictl CNI plugins in one binary (version {}).", name, env!("CARGO_PKG_VERSION"));
-    println!("Install it in a CNI plugin directory and link each plugin name to it, e.g.");
-    println!("  ln -s {name} /opt/cni/bin/host-local");
+    println!("Install it in a CNI plugin directory with a link for each plugin:");
+    println!("  {name} install [--list] [--force] [DIR]   (DIR: /opt/cni/bin)");
     println!("Plugins: {}", cni::BUILTIN_PLUGIN_TYPES.join(" "));
 }
 
