@@ -15,28 +15,9 @@
 #![no_main]
 
 use cni::env::{CmdArgs, Command};
-use cni::skel::{dispatch, Plugin};
+use cni::skel::dispatch;
 use libfuzzer_sys::fuzz_target;
-
-static PLUGINS: [&dyn Plugin; 17] = [
-    &bridge::Bridge,
-    &ptp::Ptp,
-    &loopback::Loopback,
-    &host_local::HostLocal,
-    &r#static::Static,
-    &tuning::Tuning,
-    &firewall::Firewall,
-    &portmap::Portmap,
-    &bandwidth::Bandwidth,
-    &macvlan::Macvlan,
-    &ipvlan::Ipvlan,
-    &vlan::Vlan,
-    &dummy::Dummy,
-    &host_device::HostDevice,
-    &sbr::Sbr,
-    &vrf::Vrf,
-    &tap::Tap,
-];
+use multicall::PLUGINS;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };

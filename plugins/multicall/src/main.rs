@@ -7,32 +7,7 @@
 
 mod install;
 
-use cni::skel::Plugin;
-
-/// Every plugin this binary carries, by type name.
-static PLUGINS: [&dyn Plugin; 17] = [
-    &bridge::Bridge,
-    &ptp::Ptp,
-    &loopback::Loopback,
-    &host_local::HostLocal,
-    &r#static::Static,
-    &tuning::Tuning,
-    &firewall::Firewall,
-    &portmap::Portmap,
-    &bandwidth::Bandwidth,
-    &macvlan::Macvlan,
-    &ipvlan::Ipvlan,
-    &vlan::Vlan,
-    &dummy::Dummy,
-    &host_device::HostDevice,
-    &sbr::Sbr,
-    &vrf::Vrf,
-    &tap::Tap,
-];
-
-fn plugins() -> [&'static dyn Plugin; 17] {
-    PLUGINS
-}
+use multicall::{plugins, PLUGINS};
 
 fn invoked_as() -> String {
     let argv0 = std::env::args_os().next().unwrap_or_default();
@@ -63,15 +38,4 @@ fn main() {
     println!("Install it in a CNI plugin directory with a link for each plugin:");
     println!("  {name} install [--list] [--force] [DIR]   (DIR: /opt/cni/bin)");
     println!("Plugins: {}", cni::BUILTIN_PLUGIN_TYPES.join(" "));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dispatch_table_matches_the_published_list() {
-        let names: Vec<&str> = plugins().iter().map(|p| p.name()).collect();
-        assert_eq!(names, cni::BUILTIN_PLUGIN_TYPES);
-    }
 }
