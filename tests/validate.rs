@@ -213,6 +213,17 @@ fn value_checks_of_our_plugins_name_their_key() {
     assert_eq!(code, 0, "{report}");
 }
 
+#[test]
+fn a_null_member_counts_as_absent_as_in_go() {
+    // Go's decoder leaves a field as it was for null; podman and hand-made
+    // files write "runtimeConfig": null and the like.
+    let s = Setup::new();
+    let text = "{\"cniVersion\": \"1.0.0\", \"name\": \"vnull\", \"plugins\": [\n  {\"type\": \"tap\", \"runtimeConfig\": null, \"mtu\": null, \"mac\": null,\n   \"ipam\": {\"type\": \"static\", \"routes\": null, \"addresses\": [{\"address\": \"10.249.31.5/24\", \"gateway\": null}]}}]}\n";
+    let file = s.write("10-vnull.conflist", text);
+    let (code, report) = s.json(&["validate", &file]);
+    assert_eq!(code, 0, "{report}");
+}
+
 /// A plugin of others: answers VERSION, logs every call, and fails any
 /// other command (a VALIDATE would show in the log).
 fn foreign_plugin(dir: &Path, log: &Path) {

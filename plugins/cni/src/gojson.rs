@@ -163,13 +163,17 @@ fn field_for<'f>(fields: &[&'f str], key: &str) -> Option<&'f str> {
 }
 
 /// A struct's members renamed to its fields, the later of two keys for one
-/// field winning; unknown keys pass through for serde to ignore.
+/// field winning; unknown keys pass through for serde to ignore. A member
+/// whose value is `null` is dropped: Go's decoder leaves the field as it
+/// was (`"runtimeConfig": null` is no runtimeConfig, and
+/// `{"mtu": 1, "mtu": null}` keeps 1), where serde would refuse a null
+/// for a field that is not an `Option`.
 fn struct_members<'de>(
     members: &'de [(String, Node)],
     fields: &[&'static str],
 ) -> Vec<(&'de str, &'de Node)> {
     let mut out: Vec<(&str, &Node)> = Vec::with_capacity(members.len());
-    for (key, value) in members {
+    for (key, value) in members.iter().filter(|(_, v)| !matches!(v, Node::Null)) {
         let name = field_for(fields, key).unwrap_or(key);
         match out.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
@@ -254,6 +258,8 @@ impl<'de> de::Deserializer<'de> for GoValue<'de> {
     ) -> Result<V::Value, Error> {
         match self.0 {
             Node::Object(members) => visit_members(struct_members(members, fields), visitor),
+            // Go leaves a struct decoded from null as it was.
+            Node::Null => visit_members(Vec::new(), visitor),
             // Go refuses an array for a struct; serde would fill the
             // fields by position.
             Node::Array(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, &visitor)),
@@ -418,5 +424,24 @@ mod tests {
         }
         assert_eq!(from_slice::<Mode>(br#""bridge""#).unwrap(), Mode::Bridge);
         assert_eq!(from_slice::<Mode>(br#"{"other":{"Level":3}}"#).unwrap(), Mode::Other(Level { level: 3 }));
+    }
+
+    #[test]
+    fn null_leaves_a_field_as_go_leaves_it() {
+        #[derive(Debug, Default, Deserialize, PartialEq)]
+        #[serde(default)]
+        struct Conf {
+            mtu: u32,
+            #[serde(rename = "runtimeConfig")]
+            runtime_config: Mapping,
+            name: String,
+        }
+        let conf: Conf =
+            from_slice(br#"{"mtu": 1, "MTU": null, "runtimeConfig": null, "name": null}"#).unwrap();
+        assert_eq!(conf, Conf { mtu: 1, ..Default::default() });
+        let mapping: Mapping = from_slice(b"null").unwrap();
+        assert_eq!(mapping, Mapping::default());
+        let with_null: HashMap<String, Option<u16>> = from_slice(br#"{"a": null}"#).unwrap();
+        assert_eq!(with_null.get("a"), Some(&None), "maps keep their null members");
     }
 }
