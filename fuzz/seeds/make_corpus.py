@@ -211,3 +211,26 @@ write("jsonpos", "found-duplicate-keys.json", '{"dns": {"search": "a",\n "search
 write("jsonpos", "found-escaped-key.json", '{"sysctl": {"n\u0364me": 1, "a\\"b\\\\c": [true]}}')
 write("gojson", "found-struct-from-array.json", '{"dns": [["8.8.8.8"]], "ips": [[0, "10.0.0.2/24"]]}')
 write("gojson", "found-empty-array.json", "[\n]")
+
+
+# dhcp_message: DHCPv4 datagrams as a LAN's server sends them (and our DISCOVER).
+def dhcp(op, xid, yiaddr, options):
+    head = struct.pack("!BBBBIHH", op, 1, 6, 0, xid, 0, 0x8000)
+    head += bytes(4) + bytes(map(int, yiaddr.split("."))) + bytes(8)
+    head += bytes.fromhex("0a580ae40005") + bytes(10) + bytes(192) + bytes([99, 130, 83, 99])
+    for code, value in options:
+        head += bytes([code, len(value)]) + value
+    return (head + bytes([255])).ljust(300, b"\0")
+
+
+SERVER = bytes([10, 228, 0, 1])
+MASK = bytes([255, 255, 255, 0])
+write("dhcp_message", "discover.bin",
+      dhcp(1, 0x1234, "0.0.0.0", [(53, b"\x01"), (61, b"\x00ctr/net/eth0"), (55, b"\x03\x01")]))
+write("dhcp_message", "offer-121.bin",
+      dhcp(2, 0x1234, "10.228.0.77", [(53, b"\x02"), (54, SERVER), (51, struct.pack("!I", 3600)), (1, MASK),
+                                      (3, SERVER), (121, bytes([24, 10, 229, 0, 0, 0, 0, 0, 0, 10, 228, 0, 1]))]))
+write("dhcp_message", "ack-33.bin",
+      dhcp(2, 0x99, "10.228.0.78", [(53, b"\x05"), (54, SERVER), (58, struct.pack("!I", 1800)),
+                                    (59, struct.pack("!I", 3150)), (1, MASK), (33, bytes([10, 230, 0, 0]) + SERVER),
+                                    (6, SERVER)]))
