@@ -129,3 +129,45 @@ fn upgrading_a_live_install_never_fails_an_exec() {
         &failures[..failures.len().min(3)]
     );
 }
+
+#[test]
+fn a_conflist_is_checked_then_written_after_the_plugins() {
+    let root = tempfile::tempdir().unwrap();
+    let (bin, net) = (root.path().join("bin"), root.path().join("net.d"));
+    let source = root.path().join("10-pods.conflist");
+    let conflist = r#"{"cniVersion": "1.0.0", "name": "pods", "plugins": [{"type": "bridge"}]}"#;
+    let install_with = |file: &Path| {
+        install(&[
+            "--conflist",
+            file.to_str().unwrap(),
+            "--net-dir",
+            net.to_str().unwrap(),
+            bin.to_str().unwrap(),
+        ])
+    };
+
+    let (code, out, err) = install_with(&source);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no conflist at"), "a missing one is skipped: {out}");
+    assert!(bin.join("bridge").exists() && !net.exists());
+
+    fs::write(&source, "{\"name\": \"pods\", \"plugins\": [{\"type\": 5}]}").unwrap();
+    let empty = root.path().join("bin2");
+    let (code, _, err) = install(&[
+        "--conflist",
+        source.to_str().unwrap(),
+        "--net-dir",
+        net.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("10-pods.conflist") && err.contains("type"), "names the file and key: {err}");
+    assert!(!empty.exists() && !net.exists(), "nothing changed");
+
+    fs::write(&source, conflist).unwrap();
+    let (code, out, err) = install_with(&source);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote"), "{out}");
+    assert_eq!(fs::read_to_string(net.join("10-pods.conflist")).unwrap(), conflist);
+    assert_eq!(fs::read_dir(&net).unwrap().count(), 1, "no temporary file left");
+}

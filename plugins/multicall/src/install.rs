@@ -9,7 +9,9 @@
 //! Files of other plugins are left alone, and a file of the same name as
 //! one of ours that is not ours (the reference's `bridge`, say) is not
 //! replaced unless `--force` says so: all such conflicts are found before
-//! anything is changed.
+//! anything is changed. With `--conflist`, a network configuration (a
+//! Kubernetes ConfigMap, say) is checked and then written, atomically,
+//! into the runtime's config dir after the plugins are in place.
 
 use std::fs;
 use std::io::{self, Write};
@@ -19,28 +21,47 @@ use std::path::{Path, PathBuf};
 /// Where runtimes look for plugins by default.
 const DEFAULT_DIR: &str = "/opt/cni/bin";
 
-const USAGE: &str = "usage: cni-plugins install [--list] [--force] [DIR]
+const USAGE: &str = "usage: cni-plugins install [--list] [--force] [--conflist FILE [--net-dir DIR]] [DIR]
 
 Installs this binary as DIR/cni-plugins (default /opt/cni/bin) and links
 every plugin type to it. Other plugins in DIR are left alone; a file named
 like one of ours that is not ours is replaced only with --force.
-  --list   show what would be done, change nothing
-  --force  replace files of our plugin names that are not ours";
+  --list            show what would be done, change nothing
+  --force           replace files of our plugin names that are not ours
+  --conflist FILE   also write FILE, once it parses as a conflist, into the
+                    network config dir under its own name (atomically); a
+                    FILE that does not exist is skipped (an optional ConfigMap)
+  --net-dir DIR     the network config dir (default /etc/cni/net.d)";
+
+/// Where runtimes read network configurations by default.
+const DEFAULT_NET_DIR: &str = "/etc/cni/net.d";
 
 /// What the command line asked for.
 struct Request {
     dir: PathBuf,
     list: bool,
     force: bool,
+    conflist: Option<PathBuf>,
+    net_dir: PathBuf,
 }
 
 fn parse(args: &[String]) -> Result<Request, String> {
-    let mut request = Request { dir: PathBuf::from(DEFAULT_DIR), list: false, force: false };
+    let mut request = Request {
+        dir: PathBuf::from(DEFAULT_DIR),
+        list: false,
+        force: false,
+        conflist: None,
+        net_dir: PathBuf::from(DEFAULT_NET_DIR),
+    };
     let mut dir = None;
-    for arg in args {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {
             "--list" | "-n" => request.list = true,
             "--force" | "-f" => request.force = true,
+            "--conflist" => request.conflist = Some(PathBuf::from(value("--conflist")?)),
+            "--net-dir" => request.net_dir = PathBuf::from(value("--net-dir")?),
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
             path if dir.is_none() => dir = Some(PathBuf::from(path)),
@@ -166,6 +187,28 @@ fn apply(dir: &Path, steps: &[Step]) -> io::Result<()> {
     Ok(())
 }
 
+/// The conflist to write, read and checked before anything is installed:
+/// `Ok(None)` when there is none to write.
+fn read_conflist(file: &Path) -> Result<Option<(String, Vec<u8>)>, String> {
+    let bytes = match fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+    };
+    cni::conflist::parse_conflist(&bytes, file)?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Some((name, bytes)))
+}
+
+/// Writes the conflist into the network config dir: a runtime watching
+/// it sees the old file or the new one, never a part.
+fn write_conflist(net_dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    fs::DirBuilder::new().recursive(true).mode(0o755).create(net_dir)?;
+    let path = net_dir.join(name);
+    cni::statefile::write(&path, bytes, 0o644)?;
+    Ok(path)
+}
+
 /// Runs `install` with the arguments after it; returns the exit code.
 pub fn run(args: &[String]) -> i32 {
     let request = match parse(args) {
@@ -180,6 +223,16 @@ pub fn run(args: &[String]) -> i32 {
         }
     };
     let dir = &request.dir;
+    let conflist = match request.conflist.as_deref().map(read_conflist).transpose() {
+        Ok(found) => found.flatten(),
+        Err(msg) => {
+            eprintln!("cni-plugins install: nothing changed: {msg}");
+            return 1;
+        }
+    };
+    if let (Some(file), None) = (&request.conflist, &conflist) {
+        println!("no conflist at {}: none written", file.display());
+    }
     if !request.list {
         if let Err(e) = fs::DirBuilder::new().recursive(true).mode(0o755).create(dir) {
             eprintln!("cni-plugins install: cannot create {}: {e}", dir.display());
@@ -198,6 +251,9 @@ pub fn run(args: &[String]) -> i32 {
         for step in &steps {
             println!("  {}", step.describe(request.force));
         }
+        if let Some((name, _)) = &conflist {
+            println!("{}:\n  {name:<14} {:<20} write", request.net_dir.display(), "network config");
+        }
         return 0;
     }
     let conflicts: Vec<&Step> = steps.iter().filter(|s| matches!(s.found, Found::Foreign(_))).collect();
@@ -212,21 +268,27 @@ pub fn run(args: &[String]) -> i32 {
         eprintln!("Remove them, install into another directory, or replace them with --force.");
         return 1;
     }
-    match apply(dir, &steps) {
-        Ok(()) => {
-            println!(
-                "installed {} and {} plugin links in {}",
-                cni::MULTICALL_BINARY,
-                cni::BUILTIN_PLUGIN_TYPES.len(),
-                dir.display()
-            );
-            0
-        }
-        Err(e) => {
-            eprintln!("cni-plugins install: {}: {e}", dir.display());
-            1
+    if let Err(e) = apply(dir, &steps) {
+        eprintln!("cni-plugins install: {}: {e}", dir.display());
+        return 1;
+    }
+    println!(
+        "installed {} and {} plugin links in {}",
+        cni::MULTICALL_BINARY,
+        cni::BUILTIN_PLUGIN_TYPES.len(),
+        dir.display()
+    );
+    // The plugins first: a runtime that sees the network starts using it.
+    if let Some((name, bytes)) = conflist {
+        match write_conflist(&request.net_dir, &name, &bytes) {
+            Ok(path) => println!("wrote {}", path.display()),
+            Err(e) => {
+                eprintln!("cni-plugins install: {}: {e}", request.net_dir.display());
+                return 1;
+            }
         }
     }
+    0
 }
 
 #[cfg(test)]
@@ -240,6 +302,10 @@ mod tests {
         assert_eq!((r.dir, r.list, r.force), (PathBuf::from(DEFAULT_DIR), false, false));
         let r = args(&["--list", "/tmp/x", "--force"]).unwrap();
         assert_eq!((r.dir, r.list, r.force), (PathBuf::from("/tmp/x"), true, true));
+        let r = args(&["--conflist", "/etc/c/10.conflist", "--net-dir", "/host/net.d", "/host/bin"]).unwrap();
+        assert_eq!(r.conflist, Some(PathBuf::from("/etc/c/10.conflist")));
+        assert_eq!((r.net_dir, r.dir), (PathBuf::from("/host/net.d"), PathBuf::from("/host/bin")));
+        assert!(args(&["--conflist"]).is_err());
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["a", "b"]).is_err());
     }
