@@ -171,3 +171,18 @@ fn a_conflist_is_checked_then_written_after_the_plugins() {
     assert_eq!(fs::read_to_string(net.join("10-pods.conflist")).unwrap(), conflist);
     assert_eq!(fs::read_dir(&net).unwrap().count(), 1, "no temporary file left");
 }
+
+#[test]
+fn a_conf_template_is_written_as_it_is() {
+    let root = tempfile::tempdir().unwrap();
+    let (bin, net) = (root.path().join("bin"), root.path().join("net.d"));
+    let template = root.path().join("10-pods.conflist.template");
+    let text = r#"{"cniVersion": "1.0.0", "name": "pods", "plugins": [{"type": "bridge",
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "{{.PodCIDR}}"}]]}}]}"#;
+    fs::write(&template, text).unwrap();
+    let args =
+        ["--conflist", template.to_str().unwrap(), "--net-dir", net.to_str().unwrap(), bin.to_str().unwrap()];
+    let (code, _, err) = install(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(fs::read_to_string(net.join("10-pods.conflist.template")).unwrap(), text);
+}

@@ -30,7 +30,9 @@ like one of ours that is not ours is replaced only with --force.
   --force           replace files of our plugin names that are not ours
   --conflist FILE   also write FILE, once it parses as a conflist, into the
                     network config dir under its own name (atomically); a
-                    FILE that does not exist is skipped (an optional ConfigMap)
+                    FILE that does not exist is skipped (an optional ConfigMap);
+                    one named *.template is written as it is, for the runtime
+                    to fill in (containerd's conf_template: the node's pod CIDR)
   --net-dir DIR     the network config dir (default /etc/cni/net.d)";
 
 /// Where runtimes read network configurations by default.
@@ -195,7 +197,10 @@ fn read_conflist(file: &Path) -> Result<Option<(String, Vec<u8>)>, String> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
     };
-    cni::conflist::parse_conflist(&bytes, file)?;
+    // A template is not JSON until the runtime fills it in.
+    if file.extension().is_none_or(|e| e != "template") {
+        cni::conflist::parse_conflist(&bytes, file)?;
+    }
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Some((name, bytes)))
 }
