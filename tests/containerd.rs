@@ -53,6 +53,12 @@ struct Containerd {
 
 impl Containerd {
     fn new(n: u8) -> Containerd {
+        Containerd::with_bin_dir(n, None)
+    }
+
+    /// containerd whose CNI bin_dir is `bin_dir` (default: the test's
+    /// plugin dir of links to the debug build).
+    fn with_bin_dir(n: u8, bin_dir: Option<&Path>) -> Containerd {
         require_tools(&["containerd", "ctr", "containerd-shim-runc-v2", "runc", "nsenter"]);
         let python = cri_python();
         let rt = RuntimeHost::new("cd", n);
@@ -111,7 +117,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 "#,
             b = base.display(),
             sock = sock.display(),
-            plugins = rt.plugins.path().display(),
+            plugins = bin_dir.unwrap_or(rt.plugins.path()).display(),
         );
         std::fs::write(base.join("config.toml"), config).unwrap();
         let mut command = rt.command("containerd");
@@ -290,6 +296,29 @@ fn pods_with_a_host_port_and_bandwidth_limits_serve_and_leave_nothing() {
     let left = cd.leftovers(&[web.clone(), peer.clone()], &[web_ip, peer_ip]);
     assert_eq!(left, Vec::<String>::new(), "left after Stop/RemovePodSandbox");
     assert_eq!(cd.rt.get_once(&cd.rt.host_ip(), 18090), None, "the hostPort is closed");
+}
+
+#[test]
+fn pods_run_with_the_plugins_the_installer_put_in_bin_dir() {
+    // What the installer image runs on a node (tests/podman.rs runs the
+    // image itself): the static binary's `install` into an empty bin_dir.
+    let binary =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-gnu/release/cni-plugins");
+    assert!(binary.exists(), "{} is missing: run scripts/build-static", binary.display());
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("opt/cni/bin");
+    let out = Command::new(&binary).arg("install").arg(&bin).output().unwrap();
+    assert!(out.status.success(), "install: {}", String::from_utf8_lossy(&out.stderr));
+
+    let cd = Containerd::with_bin_dir(53, Some(&bin));
+    let (web, web_spec) = cd.run_pod("web", Some(18090), None);
+    cd.httpd(&web, &web_spec);
+    let web_ip = cd.pod_ip(&web);
+    assert!(web_ip.starts_with("10.242.53."), "{web_ip}");
+    assert_eq!(cd.rt.get(&cd.rt.host_ip(), 18090).as_deref(), Some(PAGE), "the hostPort answers");
+    cd.remove_pod(&web);
+    let left = cd.leftovers(std::slice::from_ref(&web), &[web_ip]);
+    assert_eq!(left, Vec::<String>::new(), "left after Stop/RemovePodSandbox");
 }
 
 #[test]

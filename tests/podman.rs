@@ -251,3 +251,68 @@ fn podman_dual_stack_networks_publish_ports_on_both_families() {
     assert!(!cached(&web));
     assert_eq!(reserved(&ds), Vec::<String>::new());
 }
+
+#[test]
+fn the_installer_image_from_scratch_installs_the_plugins_and_the_network_config() {
+    let pm = Podman::new(43);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = root.join("target/x86_64-unknown-linux-gnu/release/cni-plugins");
+    assert!(binary.exists(), "{} is missing: run scripts/build-static", binary.display());
+    // The build context: the static binary alone, as the Containerfile says.
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::copy(&binary, context.join("cni-plugins")).unwrap();
+    let image = format!("localhost/{}-installer:e2e", pm.prefix);
+    let containerfile = root.join("deploy/installer/Containerfile");
+    pm.ok(&[
+        "build",
+        "-q",
+        "--network",
+        "none",
+        "-f",
+        containerfile.to_str().unwrap(),
+        "-t",
+        &image,
+        context.to_str().unwrap(),
+    ]);
+    let layers = pm.ok(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", &image]);
+    assert_eq!(layers, "1", "from scratch: one layer, the binary's");
+
+    let (bin, net, conf) = (work.path().join("bin"), work.path().join("net.d"), work.path().join("cnictl"));
+    for dir in [&bin, &net, &conf] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let conflist = r#"{"cniVersion": "1.0.0", "name": "pods", "plugins": [{"type": "bridge", "bridge": "cni0",
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.241.43.0/24"}]]}}]}"#;
+    std::fs::write(conf.join("10-cnictl.conflist"), conflist).unwrap();
+    let mount = |host: &Path, inside: &str| format!("{}:{inside}", host.display());
+    let out = pm.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &mount(&bin, "/host/opt/cni/bin"),
+        "-v",
+        &mount(&net, "/host/etc/cni/net.d"),
+        "-v",
+        &mount(&conf, "/etc/cnictl:ro"),
+        &image,
+        "--conflist",
+        "/etc/cnictl/10-cnictl.conflist",
+        "--net-dir",
+        "/host/etc/cni/net.d",
+        "/host/opt/cni/bin",
+    ]);
+    assert!(out.contains("installed cni-plugins"), "{out}");
+    assert_eq!(std::fs::read(bin.join("cni-plugins")).unwrap(), std::fs::read(&binary).unwrap());
+    for name in cni::BUILTIN_PLUGIN_TYPES {
+        assert_eq!(std::fs::read_link(bin.join(name)).unwrap(), Path::new("cni-plugins"), "{name}");
+    }
+    let version =
+        std::process::Command::new(bin.join("bridge")).env("CNI_COMMAND", "VERSION").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).contains("1.1.0"), "the installed bridge answers");
+    assert_eq!(std::fs::read_to_string(net.join("10-cnictl.conflist")).unwrap(), conflist);
+    let _ = pm.run(&["rmi", "-f", &image]);
+}
