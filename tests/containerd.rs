@@ -302,9 +302,7 @@ fn pods_with_a_host_port_and_bandwidth_limits_serve_and_leave_nothing() {
 fn pods_run_with_the_plugins_the_installer_put_in_bin_dir() {
     // What the installer image runs on a node (tests/podman.rs runs the
     // image itself): the static binary's `install` into an empty bin_dir.
-    let binary =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-gnu/release/cni-plugins");
-    assert!(binary.exists(), "{} is missing: run scripts/build-static", binary.display());
+    let binary = static_binary();
     let bin_dir = tempfile::tempdir().unwrap();
     let bin = bin_dir.path().join("opt/cni/bin");
     let out = Command::new(&binary).arg("install").arg(&bin).output().unwrap();

@@ -19,13 +19,7 @@ use serde_json::Value;
 const SERVER: &str = "10.228.0.1";
 
 fn probe_bin() -> PathBuf {
-    let path = bin_dir().join("dhcp-probe");
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        path.display()
-    );
-    path
+    built("dhcp-probe")
 }
 
 /// A server netns and a client netns joined by a veth (`srv0` and

@@ -256,8 +256,7 @@ fn podman_dual_stack_networks_publish_ports_on_both_families() {
 fn the_installer_image_from_scratch_installs_the_plugins_and_the_network_config() {
     let pm = Podman::new(43);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let binary = root.join("target/x86_64-unknown-linux-gnu/release/cni-plugins");
-    assert!(binary.exists(), "{} is missing: run scripts/build-static", binary.display());
+    let binary = static_binary();
     // The build context: the static binary alone, as the Containerfile says.
     let work = tempfile::tempdir().unwrap();
     let context = work.path().join("context");

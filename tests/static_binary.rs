@@ -6,19 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn static_binary() -> PathBuf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-gnu/release/cni-plugins");
-    assert!(path.exists(), "{} is missing: build it with scripts/build-static", path.display());
-    path
-}
 
 #[test]
 fn the_static_binary_needs_no_library() {
-    let binary = static_binary();
+    let binary = common::static_binary();
     let ldd = Command::new("ldd").arg(&binary).output().unwrap();
     let said = String::from_utf8_lossy(&ldd.stdout).to_string() + &String::from_utf8_lossy(&ldd.stderr);
     assert!(said.contains("statically linked") || said.contains("not a dynamic executable"), "ldd: {said}");
@@ -30,7 +22,7 @@ fn the_static_binary_needs_no_library() {
 fn every_plugin_answers_version_from_an_empty_root() {
     common::require_root();
     let root = tempfile::tempdir().unwrap();
-    std::fs::copy(static_binary(), root.path().join("cni-plugins")).unwrap();
+    std::fs::copy(common::static_binary(), root.path().join("cni-plugins")).unwrap();
     for name in cni::BUILTIN_PLUGIN_TYPES {
         std::os::unix::fs::symlink("cni-plugins", root.path().join(name)).unwrap();
     }

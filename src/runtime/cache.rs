@@ -97,15 +97,21 @@ impl Cache {
     /// Reads an attachment's entry; `None` if there is none or it is not
     /// a `cniCacheV1` entry.
     pub fn load(&self, network: &str, container_id: &str, ifname: &str) -> Option<CachedAttachment> {
-        read_entry(&self.path(network, container_id, ifname)).ok()?
+        self.read(network, container_id, ifname).ok()?
     }
 
-    /// Why an attachment's entry exists but cannot be used (truncated by
-    /// a kill, not JSON, a symlink, another kind); `None` when it is fine
-    /// or absent. DEL reports this on stderr before it removes the file.
-    pub fn unreadable(&self, network: &str, container_id: &str, ifname: &str) -> Option<String> {
+    /// An attachment's entry, `Ok(None)` when there is none, or why it
+    /// exists but cannot be used (truncated by a kill, not JSON, a
+    /// symlink, another kind), naming the file: DEL reports that on
+    /// stderr before it removes the file.
+    pub fn read(
+        &self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+    ) -> std::result::Result<Option<CachedAttachment>, String> {
         let path = self.path(network, container_id, ifname);
-        read_entry(&path).err().map(|why| format!("{}: {why}", path.display()))
+        read_entry(&path).map_err(|why| format!("{}: {why}", path.display()))
     }
 
     /// Removes an attachment's entry (missing is fine).

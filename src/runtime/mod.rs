@@ -18,7 +18,7 @@ use cni::{CniError, CniResult};
 use color_eyre::eyre::{bail, eyre, Result};
 use serde_json::{Map, Value};
 
-use cache::Cache;
+use cache::{Cache, CachedAttachment};
 use config::NetworkList;
 use plugins::PluginPath;
 
@@ -231,12 +231,11 @@ impl Runtime {
     }
 
     /// The cached result converted to the list's version, for DEL and CHECK.
-    fn cached_result(&self, list: &NetworkList, rt: &RuntimeConf) -> Option<Value> {
+    fn cached_result(list: &NetworkList, entry: Option<CachedAttachment>) -> Option<Value> {
         if !cni::version::at_least(&list.cni_version, "0.4.0").unwrap_or(false) {
             return None;
         }
-        let entry = self.cache.load(&list.name, &rt.container_id, &rt.ifname)?;
-        let raw = entry.result?;
+        let raw = entry?.result?;
         let result = CniResult::from_json(&raw, &list.cni_version).ok()?;
         result.to_json(&list.cni_version).ok()
     }
@@ -245,18 +244,19 @@ impl Runtime {
     /// the cache entry. Runtime arguments not given are taken from the cache.
     pub fn del(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
         let mut rt = rt.clone();
-        if let Some(why) = self.cache.unreadable(&list.name, &rt.container_id, &rt.ifname) {
+        let entry = self.cache.read(&list.name, &rt.container_id, &rt.ifname).unwrap_or_else(|why| {
             eprintln!("cnictl: the cached result {why}: deleting without it, and removing the file");
-        }
-        if let Some(entry) = self.cache.load(&list.name, &rt.container_id, &rt.ifname) {
+            None
+        });
+        if let Some(entry) = &entry {
             if rt.args.is_empty() {
-                rt.args = entry.cni_args.unwrap_or_default();
+                rt.args = entry.cni_args.clone().unwrap_or_default();
             }
             if rt.capability_args.is_empty() {
-                rt.capability_args = entry.capability_args.unwrap_or_default();
+                rt.capability_args = entry.capability_args.clone().unwrap_or_default();
             }
         }
-        let prev = self.cached_result(list, &rt);
+        let prev = Runtime::cached_result(list, entry);
         self.del_chain(list, &rt, prev.as_ref())?;
         self.cache.remove(&list.name, &rt.container_id, &rt.ifname);
         Ok(())
@@ -274,7 +274,7 @@ impl Runtime {
         if list.disable_check {
             return Ok(());
         }
-        let prev = self.cached_result(list, rt);
+        let prev = Runtime::cached_result(list, self.cache.load(&list.name, &rt.container_id, &rt.ifname));
         if prev.is_none() {
             bail!(
                 "network {:?}: no cached result for container {:?} interface {:?} in {}",

@@ -17,14 +17,28 @@ pub fn bin_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
 }
 
-/// The multicall plugin binary.
-pub fn multicall() -> PathBuf {
-    let path = bin_dir().join("cni-plugins");
+/// A binary of the workspace build, by name; fails clearly when missing.
+pub fn built(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
     assert!(
         path.exists(),
         "{} is missing: build the workspace first (cargo build --workspace)",
         path.display()
     );
+    path
+}
+
+/// The multicall plugin binary.
+pub fn multicall() -> PathBuf {
+    built("cni-plugins")
+}
+
+/// The static release plugin binary (scripts/build-static; scripts/test
+/// builds it before the tests).
+pub fn static_binary() -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-gnu/release/cni-plugins");
+    assert!(path.exists(), "{} is missing: build it with scripts/build-static", path.display());
     path
 }
 

@@ -103,12 +103,6 @@ impl LinkName {
         }
         LinkName::new(key, name).map(Some)
     }
-
-    /// A name this code made itself (a hash, a constant): it is checked
-    /// all the same, so a bug shows as an error, not as a bad request.
-    pub fn made(name: &str) -> Result<LinkName, CniError> {
-        LinkName::new("(generated)", name)
-    }
 }
 
 checked_string!(
@@ -152,16 +146,6 @@ impl RestoreWords {
         Ok(RestoreWords(words.to_vec()))
     }
 
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The words as the author wrote them (for telling the backend).
-    pub fn words(&self) -> &[String] {
-        &self.0
-    }
-
     /// The words as `iptables-restore` input: each a single argument.
     pub fn to_restore_input(&self) -> String {
         self.0.iter().map(|w| format!(" {}", restore_word(w))).collect()
@@ -170,7 +154,7 @@ impl RestoreWords {
 
 /// One argument as `iptables-restore` reads it: as it is when it is one
 /// plain word, else quoted with `"` and `\` escaped.
-pub fn restore_word(word: &str) -> String {
+fn restore_word(word: &str) -> String {
     if word.is_empty() || word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\') {
         crate::netfilter::iptables::quote(word)
     } else {

@@ -1,16 +1,18 @@
 //! State files that survive a SIGKILL and refuse planted symlinks.
 //!
 //! Plugins keep small files on the host (host-local's reservations and
-//! `last_reserved_ip`, tuning's backups, cnictl's result cache). A file
+//! `last_reserved_ip`, tuning's backups, firewall's records, cnictl's
+//! result cache). A file
 //! written in place and cut short by a kill is read back as garbage; one
 //! opened through a symlink that someone planted in the directory writes
 //! or reads a file of their choosing. So every write goes to a fresh
 //! temporary file in the same directory, is synced, and is renamed (or
 //! linked, for a file that must not exist yet) over the name; a rename
-//! replaces a symlink rather than following it. Every read opens with
-//! `O_NOFOLLOW | O_NONBLOCK` and takes only a regular file, so neither a
-//! symlink nor a FIFO planted under a state file's name is followed or
-//! waited on.
+//! replaces a symlink rather than following it. (The directory is not
+//! synced: a rename lost to a power cut leaves the old file, still whole.)
+//! Every read opens with `O_NOFOLLOW | O_NONBLOCK`, so neither a symlink
+//! nor a FIFO planted under a state file's name is followed or waited on,
+//! and refuses what is not a regular file.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
@@ -65,9 +67,7 @@ pub fn write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     let temp = write_temp(path, data, mode)?;
     fs::rename(&temp, path).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
-    })?;
-    sync_dir(path);
-    Ok(())
+    })
 }
 
 /// Creates `path` holding `data` only if no file (or symlink) has that
@@ -78,10 +78,7 @@ pub fn create_new(path: &Path, data: &[u8], mode: u32) -> io::Result<bool> {
     let linked = fs::hard_link(&temp, path);
     let _ = fs::remove_file(&temp);
     match linked {
-        Ok(()) => {
-            sync_dir(path);
-            Ok(true)
-        }
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),
     }
@@ -103,17 +100,40 @@ pub fn read(path: &Path) -> io::Result<Option<Vec<u8>>> {
     read_regular(file).map(Some)
 }
 
-fn read_regular(file: File) -> io::Result<Vec<u8>> {
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::new(ErrorKind::InvalidData, "is not a regular file"));
+/// One read for a small file (state files are a few hundred bytes, and
+/// host-local reads every reservation on each ADD: syscalls count); only a
+/// read that fills the buffer, or finds nothing, looks further.
+fn read_regular(mut file: File) -> io::Result<Vec<u8>> {
+    let mut buf = [0u8; 1024];
+    let got = match file.read(&mut buf) {
+        Ok(got) => got,
+        // A directory (EISDIR), or a FIFO with a writer (EAGAIN).
+        Err(e) => return Err(not_regular(&file).unwrap_or(e)),
+    };
+    if got > 0 && got < buf.len() {
+        // A short read of a regular file is its end.
+        return Ok(buf[..got].to_vec());
     }
-    if meta.len() > MAX_STATE_FILE {
+    // Empty, a FIFO without a writer, or longer than the buffer.
+    if let Some(e) = not_regular(&file) {
+        return Err(e);
+    }
+    let mut data = buf[..got].to_vec();
+    (&mut file).take(MAX_STATE_FILE - got as u64 + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > MAX_STATE_FILE {
         return Err(io::Error::new(ErrorKind::InvalidData, format!("is larger than {MAX_STATE_FILE} bytes")));
     }
-    let mut data = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_STATE_FILE).read_to_end(&mut data)?;
     Ok(data)
+}
+
+/// The error for an open file that is not a regular one; `None` for a
+/// regular file.
+fn not_regular(file: &File) -> Option<io::Error> {
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => None,
+        Ok(_) => Some(io::Error::new(ErrorKind::InvalidData, "is not a regular file")),
+        Err(e) => Some(e),
+    }
 }
 
 /// Removes a state file (a symlink under its name is removed, never its
@@ -128,16 +148,6 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
         _ => Ok(()),
-    }
-}
-
-/// Syncs the directory so a rename survives a crash of the machine; a
-/// failure here loses nothing a process kill could, so it is not an error.
-fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
     }
 }
 

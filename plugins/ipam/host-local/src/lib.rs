@@ -140,8 +140,7 @@ impl Plugin for HostLocal {
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
         let cfg = config::load(&args.stdin, &args.args)?;
         let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
-        store.sweep_debris()?;
-        for (ip, holder) in store.reservations()? {
+        for (ip, holder) in store.sweep_debris()? {
             let valid = cfg.valid_attachments.iter().any(|a| holder.is(&a.container_id, &a.ifname));
             if !valid {
                 store.release_ip(ip)?;

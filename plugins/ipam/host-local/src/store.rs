@@ -26,6 +26,15 @@ pub struct Store {
     _lock: Flock<File>,
 }
 
+/// A file of the store, as one listing sees it.
+struct Entry {
+    /// The address a reservation file is named by; `None` for a temporary file.
+    ip: Option<IpAddr>,
+    path: PathBuf,
+    /// Who the file names; `None` when it names no one.
+    holder: Option<Holder>,
+}
+
 /// Who holds a reservation, as read from its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
@@ -103,48 +112,54 @@ impl Store {
 
     /// Every reservation in the store whose file names its holder.
     pub fn reservations(&self) -> Result<Vec<(IpAddr, Holder)>, CniError> {
-        Ok(self.entries()?.into_iter().filter_map(|(ip, _, holder)| Some((ip, holder?))).collect())
+        Ok(self.listing()?.into_iter().filter_map(|entry| Some((entry.ip?, entry.holder?))).collect())
     }
 
-    /// Every address-named file, with its holder, or `None` when the file
-    /// does not name one (empty, unreadable, or not a regular file).
-    fn entries(&self) -> Result<Vec<(IpAddr, PathBuf, Option<Holder>)>, CniError> {
+    /// One pass over the store: every address-named file with its holder
+    /// (`None` when the file names none: empty, unreadable, not a regular
+    /// file), and every temporary file (`ip` is `None`).
+    fn listing(&self) -> Result<Vec<Entry>, CniError> {
         let entries = fs::read_dir(&self.dir).map_err(|e| io_err("failed to read", &self.dir, e))?;
         let mut found = Vec::new();
         for entry in entries.flatten() {
-            let Some(ip) = entry.file_name().to_str().and_then(|n| n.parse::<IpAddr>().ok()) else {
-                continue;
-            };
-            let holder = read_small(&entry.path())
-                .map(|content| Holder::parse(&content))
-                .filter(|h| !h.container_id.is_empty());
-            found.push((ip, entry.path(), holder));
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if statefile::is_temp_name(name) {
+                found.push(Entry { ip: None, path: entry.path(), holder: None });
+            } else if let Ok(ip) = name.parse::<IpAddr>() {
+                let holder = read_small(&entry.path())
+                    .map(|content| Holder::parse(&content))
+                    .filter(|h| !h.container_id.is_empty());
+                found.push(Entry { ip: Some(ip), path: entry.path(), holder });
+            }
         }
         Ok(found)
     }
 
     /// Removes, and reports on stderr, what a writer killed half way (or
     /// someone else) left in the store: address files that name no holder
-    /// and temporary files. The store is locked, so no write is under way:
-    /// every reference or cnictl writer holds the same lock while it writes.
-    pub fn sweep_debris(&self) -> Result<(), CniError> {
-        for (_, path, holder) in self.entries()? {
-            if holder.is_none() {
-                eprintln!(
-                    "host-local: removing {}: it names no container (truncated or not ours)",
-                    path.display()
-                );
-                statefile::remove(&path).map_err(|e| io_err("failed to remove", &path, e))?;
+    /// and temporary files; returns the reservations that remain. The
+    /// store is locked, so no write is under way: every reference or
+    /// cnictl writer holds the same lock while it writes.
+    pub fn sweep_debris(&self) -> Result<Vec<(IpAddr, Holder)>, CniError> {
+        let mut kept = Vec::new();
+        for entry in self.listing()? {
+            match (entry.ip, entry.holder) {
+                (Some(ip), Some(holder)) => kept.push((ip, holder)),
+                (Some(_), None) => {
+                    eprintln!(
+                        "host-local: removing {}: it names no container (truncated or not ours)",
+                        entry.path.display()
+                    );
+                    statefile::remove(&entry.path).map_err(|e| io_err("failed to remove", &entry.path, e))?;
+                }
+                (None, _) => {
+                    eprintln!("host-local: removing {}: left by an interrupted write", entry.path.display());
+                    let _ = fs::remove_file(&entry.path);
+                }
             }
         }
-        let entries = fs::read_dir(&self.dir).map_err(|e| io_err("failed to read", &self.dir, e))?;
-        for entry in entries.flatten() {
-            if entry.file_name().to_str().is_some_and(statefile::is_temp_name) {
-                eprintln!("host-local: removing {}: left by an interrupted write", entry.path().display());
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-        Ok(())
+        Ok(kept)
     }
 
     /// The addresses held by an attachment.
@@ -168,9 +183,10 @@ impl Store {
 
     /// Frees every address of an attachment, and sweeps the store's debris.
     pub fn release(&self, container_id: &str, ifname: &str) -> Result<(), CniError> {
-        self.sweep_debris()?;
-        for ip in self.find(container_id, ifname)? {
-            self.release_ip(ip)?;
+        for (ip, holder) in self.sweep_debris()? {
+            if holder.is(container_id, ifname) {
+                self.release_ip(ip)?;
+            }
         }
         Ok(())
     }

@@ -98,15 +98,13 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let selector = if !raw.runtime_config.device_id.is_empty() {
         device::from_device_id(&FileName::new("runtimeConfig.deviceID", &raw.runtime_config.device_id)?)?
     } else if !raw.device.is_empty() {
-        Selector::Name(LinkName::new("device", &raw.device)?.as_str().to_string())
+        Selector::Name(LinkName::new("device", &raw.device)?.to_string())
     } else if !raw.hwaddr.is_empty() {
         device::mac_selector(&raw.hwaddr)?
     } else if !raw.kernelpath.is_empty() {
-        Selector::KernelPath(
-            PathUnder::new("kernelpath", "/sys/devices/", &raw.kernelpath)?.as_str().to_string(),
-        )
+        Selector::KernelPath(PathUnder::new("kernelpath", "/sys/devices/", &raw.kernelpath)?.to_string())
     } else if !raw.pci_bus_id.is_empty() {
-        Selector::Pci(FileName::new("pciBusID", &raw.pci_bus_id)?.as_str().to_string())
+        Selector::Pci(FileName::new("pciBusID", &raw.pci_bus_id)?.to_string())
     } else {
         return Err(CniError::config(
             "specify either \"device\", \"hwaddr\", \"kernelpath\" or \"pciBusID\"",

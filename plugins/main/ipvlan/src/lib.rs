@@ -69,7 +69,7 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
 /// The master: configured, else the previous result's single interface, else the default route's.
 fn master(conf: &Config, args: &CmdArgs) -> Result<String, CniError> {
     if let Some(master) = LinkName::optional("master", &conf.ipvlan.master)? {
-        return Ok(master.as_str().to_string());
+        return Ok(master.to_string());
     }
     match &conf.prev {
         Some(prev) => match prev.interfaces.as_slice() {
