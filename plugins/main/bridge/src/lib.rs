@@ -421,6 +421,13 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
     };
     let rest = || -> Result<(), CniError> {
         let mut cleanup = cni::rollback::Cleanup::new();
+        // IPAM first, while the container interface still exists: the
+        // dhcp plugin's daemon sends its DHCPRELEASE from it (the
+        // reference deletes the veth first, and the release fails,
+        // plugins#791).
+        if layer3 {
+            cleanup.step(ipam::del(ipam_type, args));
+        }
         let mut addresses = Vec::new();
         match netns::for_del(&args.netns) {
             Ok(Some(netns)) => match cni::veth::delete_in(&netns, &args.ifname) {
@@ -429,9 +436,6 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
             },
             Ok(None) => {}
             Err(e) => cleanup.step(Err(e)),
-        }
-        if layer3 {
-            cleanup.step(ipam::del(ipam_type, args));
         }
         if masq {
             if addresses.is_empty() {
