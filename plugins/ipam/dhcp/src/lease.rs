@@ -59,6 +59,9 @@ pub struct Lease {
     /// Domain name (option 15).
     #[serde(default)]
     pub domain_name: Option<String>,
+    /// Search domains (option 119).
+    #[serde(default)]
+    pub search_domains: Vec<String>,
     /// The server that granted it (option 54, else the reply's source):
     /// where renewals and the release go.
     pub server_id: Ipv4Addr,
@@ -93,6 +96,7 @@ impl Lease {
             classless_routes: ack.classless_routes(),
             dns_servers: ack.dns_servers(),
             domain_name: ack.domain_name().filter(|d| !d.is_empty()),
+            search_domains: ack.search_domains(),
             server_id: ack.server_id().unwrap_or(source),
             lease_secs,
             renew_secs,

@@ -75,6 +75,8 @@ pub mod code {
     pub const USER_CLASS: u8 = 77;
     /// Classless static routes (RFC 3442).
     pub const CLASSLESS_ROUTES: u8 = 121;
+    /// Domain search list (RFC 3397).
+    pub const DOMAIN_SEARCH: u8 = 119;
     /// End of options, no length byte.
     pub const END: u8 = 255;
 }
@@ -345,6 +347,13 @@ impl Message {
         self.options.get(code::DOMAIN_NAME).map(text)
     }
 
+    /// Option 119, the domain search list (RFC 3397: DNS names with
+    /// compression pointers into the option's data); empty when absent or
+    /// malformed.
+    pub fn search_domains(&self) -> Vec<String> {
+        self.options.get(code::DOMAIN_SEARCH).map(search_list).unwrap_or_default()
+    }
+
     /// Option 12.
     pub fn host_name(&self) -> Option<String> {
         self.options.get(code::HOST_NAME).map(text)
@@ -561,9 +570,75 @@ pub fn decode_static_routes(v: &[u8]) -> Vec<Route> {
         .collect()
 }
 
+/// The names of an RFC 3397 search list, or none when any is malformed.
+fn search_list(data: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let Some((name, next)) = dns_name(data, at) else { return Vec::new() };
+        if !name.is_empty() {
+            names.push(name);
+        }
+        at = next;
+    }
+    names
+}
+
+/// The DNS name at `start` of `data` and where the next one starts.
+/// Pointers (RFC 1035 4.1.4) must point backwards, so a loop cannot form.
+fn dns_name(data: &[u8], start: usize) -> Option<(String, usize)> {
+    let mut labels: Vec<String> = Vec::new();
+    let mut at = start;
+    let mut next = None;
+    loop {
+        let len = *data.get(at)?;
+        match len {
+            0 => {
+                let end = next.unwrap_or(at + 1);
+                return Some((labels.join("."), end));
+            }
+            l if l & 0xc0 == 0xc0 => {
+                let target = (usize::from(l & 0x3f) << 8) | usize::from(*data.get(at + 1)?);
+                if target >= at {
+                    return None;
+                }
+                next.get_or_insert(at + 2);
+                at = target;
+            }
+            l if l & 0xc0 == 0 => {
+                let label = data.get(at + 1..at + 1 + usize::from(l))?;
+                labels.push(String::from_utf8_lossy(label).into_owned());
+                if labels.len() > 127 {
+                    return None;
+                }
+                at += 1 + usize::from(l);
+            }
+            _ => return None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_list_with_compression() {
+        // RFC 3397's example: eng.apple.com and marketing.apple.com.
+        let mut data = vec![3];
+        data.extend_from_slice(b"eng");
+        data.push(5);
+        data.extend_from_slice(b"apple");
+        data.push(3);
+        data.extend_from_slice(b"com");
+        data.push(0);
+        data.push(9);
+        data.extend_from_slice(b"marketing");
+        data.extend_from_slice(&[0xc0, 4]);
+        assert_eq!(search_list(&data), vec!["eng.apple.com", "marketing.apple.com"]);
+        assert!(search_list(&[0xc0, 0]).is_empty(), "a pointer to itself");
+        assert!(search_list(&[3, b'a']).is_empty(), "cut short");
+    }
 
     fn sample() -> Message {
         let mut m = Message::new_request(0xdead_beef, [2, 0, 0, 0xaa, 0xbb, 0xcc], MessageType::Request);

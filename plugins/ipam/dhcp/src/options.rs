@@ -26,8 +26,11 @@ const NAMES: [(&str, u8); 6] = [
 ];
 
 /// The parameter request list when the netconf does not replace it: the
-/// reference asks for routers, then subnet mask.
-pub const DEFAULT_REQUEST_LIST: [u8; 2] = [code::ROUTERS, code::SUBNET_MASK];
+/// reference's routers and subnet mask, then name servers, domain name and
+/// search list, which the reference never asks for, so that the result's
+/// `dns` can be filled (a server sends most options only when asked).
+pub const DEFAULT_REQUEST_LIST: [u8; 5] =
+    [code::ROUTERS, code::SUBNET_MASK, code::DNS_SERVERS, code::DOMAIN_NAME, code::DOMAIN_SEARCH];
 
 /// An option name or value the netconf cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +101,8 @@ pub struct RequestOption {
 }
 
 /// The options a client sends with each DISCOVER, REQUEST and renewal.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SentOptions {
     /// Options from `provide`, in order, one value per code (the later
     /// entry wins, as the reference's option update does).
@@ -231,9 +235,9 @@ mod tests {
 
     #[test]
     fn request_list_defaults_and_skip() {
-        assert_eq!(prepare("", &[], &[]).unwrap().request_list, vec![3, 1]);
+        assert_eq!(prepare("", &[], &[]).unwrap().request_list, vec![3, 1, 6, 15, 119]);
         let sent = prepare("", &[], &[request("121", false), request("routers", false)]).unwrap();
-        assert_eq!(sent.request_list, vec![121, 3, 1]);
+        assert_eq!(sent.request_list, vec![121, 3, 1, 6, 15, 119]);
         let sent = prepare("", &[], &[request("", true), request("6", false)]).unwrap();
         assert_eq!(sent.request_list, vec![6]);
         assert!(prepare("", &[], &[request("nope", false)]).is_err());

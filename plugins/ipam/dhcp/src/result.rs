@@ -77,8 +77,19 @@ pub fn lease_result(lease: &Lease, priority: u32) -> Result<CniResult, CniError>
         interfaces: Vec::new(),
         ips: vec![IpConfig { interface: None, address, gateway }],
         routes,
-        dns: Default::default(),
+        dns: lease_dns(lease),
     })
+}
+
+/// The result's `dns` from options 6, 15 and 119 (the reference returns
+/// none: cni#86).
+fn lease_dns(lease: &Lease) -> cni::result::Dns {
+    cni::result::Dns {
+        nameservers: lease.dns_servers.iter().map(ToString::to_string).collect(),
+        domain: lease.domain_name.clone().unwrap_or_default(),
+        search: lease.search_domains.clone(),
+        options: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +110,7 @@ mod tests {
             classless_routes: None,
             dns_servers: vec![],
             domain_name: None,
+            search_domains: vec![],
             server_id: Ipv4Addr::new(10, 228, 0, 1),
             lease_secs: 120,
             renew_secs: 60,
@@ -143,6 +155,19 @@ mod tests {
         // An empty option 121 is no routes at all: fall back to 33 + 3.
         l.classless_routes = Some(vec![]);
         assert_eq!(json(&lease_result(&l, 0).unwrap())["routes"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn dns_from_options_6_15_119() {
+        let mut l = lease();
+        assert!(json(&lease_result(&l, 0).unwrap()).get("dns").is_none_or(|d| d == &serde_json::json!({})));
+        l.dns_servers = vec![Ipv4Addr::new(10, 228, 0, 1)];
+        l.domain_name = Some("lan.test".into());
+        l.search_domains = vec!["lan.test".into(), "test".into()];
+        assert_eq!(
+            json(&lease_result(&l, 0).unwrap())["dns"],
+            serde_json::json!({"nameservers": ["10.228.0.1"], "domain": "lan.test", "search": ["lan.test", "test"]})
+        );
     }
 
     #[test]
