@@ -15,6 +15,9 @@ use crate::netlink::{Link, Netlink, RouteSpec};
 use crate::result::{CniResult, Interface};
 use crate::sysctl;
 
+/// `RT_SCOPE_LINK`: routes of this scope or narrower have no gateway.
+const RT_SCOPE_LINK: u8 = 253;
+
 /// How long to wait for IPv6 duplicate address detection to finish.
 const DAD_SETTLE: Duration = Duration::from_secs(5);
 
@@ -59,7 +62,13 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
         settle_addresses(nl, link.index, ifname)?;
     }
     for route in &result.routes {
-        let gw = route.gw.or(if route.dst.is_ipv4() { v4_gw } else { v6_gw });
+        // A route without a gateway takes the family's gateway, as in the
+        // reference, unless its scope says it is on the link or host: the
+        // kernel refuses a gateway there (ENETUNREACH), which the reference
+        // then reports as a failed ADD (dhcp option 121's 0.0.0.0 router).
+        let on_link = route.scope.is_some_and(|s| s >= i64::from(RT_SCOPE_LINK));
+        let default_gw = if route.dst.is_ipv4() { v4_gw } else { v6_gw };
+        let gw = route.gw.or(if on_link { None } else { default_gw });
         let spec = RouteSpec {
             dst: route.dst,
             gw,
