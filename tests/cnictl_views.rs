@@ -140,13 +140,23 @@ fn show_and_attachments_report_live_attachments_and_vanished_namespaces() {
     assert_eq!(fx.json(&["attachments"]), json!([]));
 }
 
+/// A directory with `refonly`: the reference's dhcp plugin under a name
+/// we do not carry (it answers VERSION whatever its name), for the views
+/// of plugins only another implementation has.
+fn reference_only_plugin() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(Path::new(REFERENCE_DIR).join("dhcp"), dir.path().join("refonly")).unwrap();
+    dir
+}
+
 #[test]
 fn plugins_lists_ours_and_the_reference_with_their_versions() {
     require_reference();
     let plugins = PluginDir::new();
     let conf = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let path = format!("{}:{REFERENCE_DIR}", plugins.path().display());
+    let other = reference_only_plugin();
+    let path = format!("{}:{}:{REFERENCE_DIR}", plugins.path().display(), other.path().display());
     let (code, stdout, stderr) =
         run_cnictl(&["plugins", "-o", "json"], conf.path(), cache.path(), Path::new(&path));
     assert_eq!(code, 0, "{stderr}");
@@ -158,10 +168,12 @@ fn plugins_lists_ours_and_the_reference_with_their_versions() {
         "ours first: {bridge}"
     );
     assert!(bridge["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
-    // dhcp is one we do not carry: found in the reference's directory.
-    let dhcp = by_name("dhcp");
-    assert_eq!(dhcp["path"], format!("{REFERENCE_DIR}/dhcp"));
-    assert!(!dhcp["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
+    // dhcp is ours too now; `refonly` (the reference's dhcp under another
+    // name) is one we do not carry: found in its own directory.
+    assert!(by_name("dhcp")["path"].as_str().unwrap().starts_with(plugins.path().to_str().unwrap()));
+    let refonly = by_name("refonly");
+    assert_eq!(refonly["path"], format!("{}/refonly", other.path().display()));
+    assert!(!refonly["supportedVersions"].as_array().unwrap().contains(&json!("1.1.0")));
     assert_eq!(found.as_array().unwrap().iter().filter(|p| p["name"] == "bridge").count(), 1, "listed once");
 }
 
@@ -205,17 +217,18 @@ fn validate_catches_a_version_a_plugin_does_not_speak() {
     let fx = Fixture::new();
     fx.write(
         "70-old.conflist",
-        r#"{"cniVersion": "1.1.0", "name": "old", "plugins": [{"type": "bridge"}, {"type": "dhcp"}]}"#,
+        r#"{"cniVersion": "1.1.0", "name": "old", "plugins": [{"type": "bridge"}, {"type": "refonly"}]}"#,
     );
     let conf = fx.conf.path();
-    let path = format!("{}:{REFERENCE_DIR}", fx.plugins.path().display());
+    let other = reference_only_plugin();
+    let path = format!("{}:{}", fx.plugins.path().display(), other.path().display());
     let old = conf.join("70-old.conflist");
     let args = ["validate", old.to_str().unwrap(), "-o", "json"];
     let (code, stdout, _) = run_cnictl(&args, conf, fx.cache.path(), Path::new(&path));
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let problems = report["problems"].to_string();
-    assert!(problems.contains("dhcp") && problems.contains("does not support cniVersion 1.1.0"), "{report}");
+    assert!(problems.contains("refonly") && problems.contains("does not support cniVersion 1.1.0"), "{report}");
     assert_eq!(report["plugins"][0]["problem"], Value::Null, "ours speaks 1.1.0");
 }
 

@@ -48,6 +48,7 @@ pub const BUILTIN_PLUGIN_TYPES: &[&str] = &[
     "loopback",
     "host-local",
     "static",
+    "dhcp",
     "tuning",
     "firewall",
     "portmap",

@@ -4,12 +4,13 @@
 use cni::skel::Plugin;
 
 /// Every plugin this binary carries, by type name.
-pub static PLUGINS: [&dyn Plugin; 17] = [
+pub static PLUGINS: [&dyn Plugin; 18] = [
     &bridge::Bridge,
     &ptp::Ptp,
     &loopback::Loopback,
     &host_local::HostLocal,
     &r#static::Static,
+    &dhcp::Dhcp,
     &tuning::Tuning,
     &firewall::Firewall,
     &portmap::Portmap,
@@ -25,7 +26,7 @@ pub static PLUGINS: [&dyn Plugin; 17] = [
 ];
 
 /// The table, by value.
-pub fn plugins() -> [&'static dyn Plugin; 17] {
+pub fn plugins() -> [&'static dyn Plugin; 18] {
     PLUGINS
 }
 

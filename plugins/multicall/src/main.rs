@@ -20,10 +20,15 @@ fn main() {
     cni::ipam::register_in_process(&PLUGINS);
     // VALIDATE then also checks an IPAM section whose plugin is one of these.
     cni::skel::carry(&PLUGINS);
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    // `dhcp daemon [flags]`: the dhcp plugin's daemon, in the same binary
+    // as in the reference.
+    if name == "dhcp" && args.first().map(String::as_str) == Some("daemon") {
+        std::process::exit(dhcp::daemon::main(&args[1..]));
+    }
     if let Some(plugin) = plugins().into_iter().find(|p| p.name() == name) {
         std::process::exit(cni::skel::run(plugin));
     }
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     if name == cni::MULTICALL_BINARY && args.first().map(String::as_str) == Some("install") {
         std::process::exit(install::run(&args[1..]));
     }

@@ -390,9 +390,13 @@ impl Client {
     /// An exchange for an address the client holds or held: RENEWING
     /// (unicast to the server), REBINDING (broadcast) or INIT-REBOOT
     /// (broadcast, address in option 50).
-    fn confirm(&self, lease: &Lease, state: State) -> Result<Lease, DhcpError> {
+    fn confirm(&self, lease: &Lease, state: State, by: Option<SystemTime>) -> Result<Lease, DhcpError> {
         let started = Instant::now();
-        let deadline = started + self.config.timing.total;
+        let mut deadline = started + self.config.timing.total;
+        if let Some(by) = by {
+            let left = by.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+            deadline = deadline.min(started + left);
+        }
         let xid = random_u64() as u32;
         let request = |secs| {
             let mut m = self.message(xid, MessageType::Request, secs);
@@ -434,14 +438,25 @@ impl Client {
     /// address to the server that granted it. The address must be on the
     /// interface: the ACK comes back unicast to it.
     pub fn renew(&self, lease: &Lease) -> Result<Lease, DhcpError> {
-        self.confirm(lease, State::Renewing)
+        self.confirm(lease, State::Renewing, None)
     }
 
     /// REBINDING (past T2): the same REQUEST broadcast, for any server to
     /// answer (RFC 2131 section 4.4.5), where the reference sends a new
     /// DISCOVER.
     pub fn rebind(&self, lease: &Lease) -> Result<Lease, DhcpError> {
-        self.confirm(lease, State::Rebinding)
+        self.confirm(lease, State::Rebinding, None)
+    }
+
+    /// [`Client::renew`], retransmitting no later than `by` (T2, when
+    /// rebinding takes over).
+    pub fn renew_by(&self, lease: &Lease, by: Option<SystemTime>) -> Result<Lease, DhcpError> {
+        self.confirm(lease, State::Renewing, by)
+    }
+
+    /// [`Client::rebind`], retransmitting no later than `by` (the expiry).
+    pub fn rebind_by(&self, lease: &Lease, by: Option<SystemTime>) -> Result<Lease, DhcpError> {
+        self.confirm(lease, State::Rebinding, by)
     }
 
     /// INIT-REBOOT: asks to keep an address the client held (after a
@@ -449,7 +464,7 @@ impl Client {
     /// option 50 and no server id. A NAK means start over with
     /// [`Client::acquire`].
     pub fn reboot(&self, lease: &Lease) -> Result<Lease, DhcpError> {
-        self.confirm(lease, State::Rebooting)
+        self.confirm(lease, State::Rebooting, None)
     }
 
     /// DHCPRELEASE: ciaddr and option 54 set, no option 50 (a server may

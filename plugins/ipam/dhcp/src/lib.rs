@@ -5,18 +5,25 @@
 //! as kept and persisted ([`lease`]), and the CNI result a lease gives
 //! ([`result`]).
 //!
-//! Not yet here: the plugin, the daemon, its socket protocol and lease
-//! store, and the loop that renews at T1 and rebinds at T2.
+//! The plugin ([`plugin`]) and `dhcp daemon` ([`daemon`]) are one binary,
+//! as in the reference; they talk over a unix socket ([`protocol`]); the
+//! daemon keeps its leases on disk ([`store`]) and renews them.
 
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod config;
+pub mod daemon;
 pub mod lease;
 pub mod message;
 pub mod options;
+pub mod plugin;
+pub mod protocol;
 pub mod result;
 pub mod socket;
+pub mod store;
 
 pub use client::{Client, Config, DhcpError, Timing};
 pub use lease::{Lease, Phase};
 pub use message::{decode, Message, MessageType};
+pub use plugin::Dhcp;

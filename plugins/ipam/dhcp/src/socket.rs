@@ -76,6 +76,37 @@ fn sockaddr(addr: SocketAddrV4) -> libc::sockaddr_in {
     }
 }
 
+/// The MAC of `ifname` in the calling thread's netns; `None` when there is
+/// no such interface. The daemon's link watch and its resume after a
+/// restart ask this before they use a lease's interface.
+pub fn interface_mac(ifname: &str) -> io::Result<Option<[u8; 6]>> {
+    if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ {
+        return Ok(None);
+    }
+    // SAFETY: plain socket(2) call; the fd is owned right after.
+    let raw = check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut req = ifreq(ifname);
+    match ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) {
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
+    let hw = unsafe { req.ifr_ifru.ifru_hwaddr };
+    let mut mac = [0u8; 6];
+    for (dst, src) in mac.iter_mut().zip(hw.sa_data.iter()) {
+        *dst = *src as u8;
+    }
+    Ok(Some(mac))
+}
+
+/// A MAC as text, `02:00:5e:..`.
+pub fn mac_text(mac: &[u8; 6]) -> String {
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
 impl DhcpSocket {
     /// Opens 0.0.0.0:68 on `ifname` in the calling thread's netns, and
     /// brings the interface up if it is down (as the reference does: a
