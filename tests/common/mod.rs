@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod dhcp;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
