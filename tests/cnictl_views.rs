@@ -228,7 +228,10 @@ fn validate_catches_a_version_a_plugin_does_not_speak() {
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let problems = report["problems"].to_string();
-    assert!(problems.contains("refonly") && problems.contains("does not support cniVersion 1.1.0"), "{report}");
+    assert!(
+        problems.contains("refonly") && problems.contains("does not support cniVersion 1.1.0"),
+        "{report}"
+    );
     assert_eq!(report["plugins"][0]["problem"], Value::Null, "ours speaks 1.1.0");
 }
 
@@ -276,16 +279,38 @@ fn doctor_reports_missing_plugins_and_unowned_bridge_ports() {
     assert_eq!(shaping["status"], "ok", "{shaping}");
     let dhcp = find("no dhcp daemon answers").expect("the missing dhcp daemon reported");
     assert_eq!(dhcp["status"], "fail", "{dhcp}");
-    // With a daemon listening there, the finding turns ok.
-    let _listener = std::os::unix::net::UnixListener::bind(&dhcp_socket).unwrap();
-    let (_, stdout, _) = fx.cnictl(&["doctor", "-o", "json"]);
-    let findings: Value = serde_json::from_str(&stdout).unwrap();
-    let answered = findings.as_array().unwrap().iter().any(|f| {
-        f["check"] == "dhcp daemon"
-            && f["status"] == "ok"
-            && f["detail"].as_str().unwrap().contains("epsilon")
+    let dhcp_finding = |fx: &Fixture| {
+        let (_, stdout, _) = fx.cnictl(&["doctor", "-o", "json"]);
+        let findings: Value = serde_json::from_str(&stdout).unwrap();
+        findings.as_array().unwrap().iter().find(|f| f["check"] == "dhcp daemon").cloned().unwrap()
+    };
+    // Something that listens but does not answer: a warning, within 2 s.
+    let listener = std::os::unix::net::UnixListener::bind(&dhcp_socket).unwrap();
+    let started = std::time::Instant::now();
+    let silent = dhcp_finding(&fx);
+    assert_eq!(silent["status"], "warn", "{silent}");
+    assert!(silent["detail"].as_str().unwrap().contains("does not answer as a dhcp daemon"), "{silent}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    drop(listener);
+    std::fs::remove_file(&dhcp_socket).unwrap();
+    // Our daemon there, our plugin on the path: ok.
+    let leases = dhcp_dir.path().join("leases");
+    let mut daemon = Command::new(fx.plugins.plugin("dhcp"))
+        .args(["daemon", "-socketpath", dhcp_socket.to_str().unwrap(), "-leasedir", leases.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::os::unix::net::UnixStream::connect(&dhcp_socket).is_ok()
     });
-    assert!(answered, "{findings}");
+    let ours = dhcp_finding(&fx);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(up, "our dhcp daemon did not listen");
+    assert_eq!(ours["status"], "ok", "{ours}");
+    assert!(ours["detail"].as_str().unwrap().contains("cnictl's dhcp daemon"), "{ours}");
+    assert!(ours["detail"].as_str().unwrap().contains("epsilon"), "{ours}");
 }
 
 #[test]

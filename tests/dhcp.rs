@@ -525,6 +525,17 @@ fn reference_and_ours_refuse_each_others_daemon_clearly() {
     let conf = lan.conf("dhcp", &socket, json!({}));
     let out = lan.call("dhcp", "ADD", "ourctr", &container.path(), &conf.replace("1.1.0", "1.0.0"));
     let status = lan.call("dhcp", "STATUS", "", "", &conf);
+    // cnictl doctor names the daemon and the mismatch.
+    let netconfs = tempfile::tempdir().expect("conf dir");
+    let cache = tempfile::tempdir().expect("cache dir");
+    std::fs::write(
+        netconfs.path().join("10-lan.conflist"),
+        json!({"cniVersion": "1.0.0", "name": "lan", "plugins": [serde_json::from_str::<Value>(&conf).expect("conf")]})
+            .to_string(),
+    )
+    .expect("write conflist");
+    let (_, doctor, _) =
+        run_cnictl(&["doctor", "-o", "json"], netconfs.path(), cache.path(), lan.plugins.path());
     let _ = reference.kill();
     let _ = reference.wait();
     assert!(up, "reference daemon did not listen");
@@ -535,4 +546,10 @@ fn reference_and_ours_refuse_each_others_daemon_clearly() {
         out.stdout
     );
     assert_eq!(status.json["code"], 50, "{}", status.stdout);
+    let findings: Value = serde_json::from_str(&doctor).expect("doctor JSON");
+    let dhcp = findings.as_array().and_then(|f| f.iter().find(|f| f["check"] == "dhcp daemon")).cloned();
+    let dhcp = dhcp.unwrap_or_else(|| panic!("no dhcp finding: {findings}"));
+    assert_eq!(dhcp["status"], "fail", "{dhcp}");
+    assert!(dhcp["detail"].as_str().unwrap_or_default().contains("reference (Go) dhcp daemon"), "{dhcp}");
+    assert!(dhcp["fix"].as_str().unwrap_or_default().contains("daemon -socketpath"), "{dhcp}");
 }

@@ -382,40 +382,79 @@ fn plugin_path(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkLi
 }
 
 /// The host-local store of a plugin's IPAM, if it uses host-local.
-/// Where the reference's dhcp daemon listens unless the netconf says otherwise.
-const DHCP_SOCKET: &str = "/run/cni/dhcp.sock";
+/// How long doctor waits for a dhcp daemon's answer.
+const DHCP_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Networks with dhcp IPAM need its daemon: each socket they use must answer.
-fn dhcp_daemon(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+/// Whose dhcp plugin the plugin path finds: ours is a link to the
+/// multicall binary.
+fn dhcp_plugin_is_ours(ctx: &Context) -> Option<(bool, PathBuf)> {
+    let exe = ctx.runtime.path.find("dhcp").ok()?;
+    let target = std::fs::canonicalize(&exe.program).unwrap_or_else(|_| exe.program.clone());
+    let ours = target.file_name().is_some_and(|n| n == cni::MULTICALL_BINARY);
+    Some((ours, exe.program))
+}
+
+/// Networks with dhcp IPAM need its daemon: each socket they use must
+/// answer, and with the daemon that speaks to the dhcp plugin found (ours
+/// and the reference's cannot talk to each other).
+fn dhcp_daemon(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
+    use dhcp::protocol::{call_within, status_request, CallError};
     let mut sockets: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     for net in networks {
         for ipam in net.plugins.iter().filter_map(|p| p.go_get("ipam").and_then(Value::as_object)) {
             if ipam.go_get("type").and_then(Value::as_str) == Some("dhcp") {
-                let socket = ipam.go_get("daemonSocketPath").and_then(Value::as_str).unwrap_or(DHCP_SOCKET);
+                let socket = ipam
+                    .go_get("daemonSocketPath")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(dhcp::config::DEFAULT_SOCKET_PATH);
                 sockets.entry(socket.to_string()).or_default().push(&net.name);
             }
         }
     }
+    let plugin = dhcp_plugin_is_ours(ctx);
+    let start = |program: &str| format!("{program} daemon -socketpath");
     for (socket, users) in sockets {
         let users = users.join(", ");
-        match std::os::unix::net::UnixStream::connect(&socket) {
-            Ok(_) => findings.push(finding(
+        let (ours_plugin, program) = match &plugin {
+            Some((ours, path)) => (*ours, path.display().to_string()),
+            None => (true, "dhcp".to_string()),
+        };
+        let found = match call_within(&socket, &status_request(), DHCP_ANSWER_WAIT) {
+            Ok(answer) => finding(
                 "dhcp daemon",
-                Status::Ok,
-                format!("the dhcp daemon answers on {socket} (used by {users})"),
-                None,
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => findings.push(needs_root(
+                if ours_plugin { Status::Ok } else { Status::Fail },
+                format!("cnictl's dhcp daemon {} answers on {socket} (used by {users})", answer.daemon)
+                    + if ours_plugin { "" } else { ", but the dhcp plugin found is the reference's, which cannot talk to it" },
+                (!ours_plugin).then(|| format!("use cnictl's dhcp plugin, or stop this daemon and start the reference's: {} {socket}", start(&program))),
+            ),
+            Err(CallError::GoDaemon) => finding(
                 "dhcp daemon",
-                format!("{socket} (used by {users}) cannot be opened: {e}"),
-            )),
-            Err(e) => findings.push(finding(
+                if ours_plugin { Status::Fail } else { Status::Ok },
+                format!("the reference (Go) dhcp daemon answers on {socket} (used by {users})")
+                    + if ours_plugin { ", but the dhcp plugin found is cnictl's, which cannot talk to it" } else { "" },
+                ours_plugin.then(|| format!("stop the reference daemon and start cnictl's: {} {socket}", start(&program))),
+            ),
+            Err(CallError::Io(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                needs_root("dhcp daemon", format!("{socket} (used by {users}) cannot be opened: {e}"))
+            }
+            Err(CallError::Io(e)) => finding(
+                "dhcp daemon",
+                Status::Warn,
+                format!("something listens on {socket} (used by {users}) but does not answer as a dhcp daemon: {e}"),
+                Some(format!("restart the dhcp daemon: {} {socket}", start(&program))),
+            ),
+            Err(CallError::NotRunning(e)) => finding(
                 "dhcp daemon",
                 Status::Fail,
                 format!("no dhcp daemon answers on {socket} ({e}); dhcp IPAM of {users} cannot get leases"),
-                Some(format!("start the dhcp plugin's daemon: dhcp daemon -socketpath {socket} (Debian: /usr/lib/cni/dhcp)")),
-            )),
-        }
+                Some(format!(
+                    "start the dhcp plugin's daemon: {} {socket} (or systemctl start cni-dhcp.socket)",
+                    start(&program)
+                )),
+            ),
+        };
+        findings.push(found);
     }
 }
 
@@ -552,7 +591,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     bridge_netfilter(&mut findings);
     netfilter(&mut findings, &networks);
     kernel_features(&mut findings, &networks);
-    dhcp_daemon(&mut findings, &networks);
+    dhcp_daemon(&mut findings, ctx, &networks);
     plugin_path(&mut findings, ctx, &networks);
     stale_state(&mut findings, ctx, &networks);
 

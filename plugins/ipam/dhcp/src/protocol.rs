@@ -142,11 +142,17 @@ pub fn read_line(stream: impl Read) -> io::Result<Vec<u8>> {
 
 /// Sends `request` to the daemon at `socket` and waits for its answer.
 pub fn call(socket: &str, request: &Request) -> Result<Response, CallError> {
+    call_within(socket, request, ANSWER_WAIT)
+}
+
+/// [`call`], waiting at most `wait` for the answer.
+pub fn call_within(socket: &str, request: &Request, wait: Duration) -> Result<Response, CallError> {
     let mut stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => CallError::NotRunning(e),
         _ => CallError::Io(e),
     })?;
-    stream.set_read_timeout(Some(ANSWER_WAIT)).map_err(CallError::Io)?;
+    stream.set_read_timeout(Some(wait)).map_err(CallError::Io)?;
+    stream.set_write_timeout(Some(wait)).map_err(CallError::Io)?;
     let mut line = serde_json::to_vec(request).map_err(|e| CallError::Io(io::Error::other(e)))?;
     line.push(b'\n');
     stream.write_all(&line).map_err(CallError::Io)?;
@@ -163,6 +169,19 @@ pub fn call(socket: &str, request: &Request) -> Result<Response, CallError> {
     serde_json::from_slice(&answer).map_err(|e| {
         CallError::Io(io::Error::new(io::ErrorKind::InvalidData, format!("unreadable answer: {e}")))
     })
+}
+
+/// A STATUS request with nothing else: what doctor and STATUS send.
+pub fn status_request() -> Request {
+    Request {
+        protocol: PROTOCOL.to_string(),
+        verb: Verb::Status,
+        container_id: String::new(),
+        netns: String::new(),
+        ifname: String::new(),
+        cni_args: String::new(),
+        config: String::new(),
+    }
 }
 
 /// The daemon's answer to the reference's Go client: an HTTP status line
