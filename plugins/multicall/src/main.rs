@@ -42,5 +42,6 @@ fn main() {
     println!("{}: the cnictl CNI plugins in one binary (version {}).", name, env!("CARGO_PKG_VERSION"));
     println!("Install it in a CNI plugin directory with a link for each plugin:");
     println!("  {name} install [--list] [--force] [DIR]   (DIR: /opt/cni/bin)");
+    println!("The dhcp plugin's daemon is its link run as `dhcp daemon [-socketpath PATH] ...` (-h for all flags).");
     println!("Plugins: {}", cni::BUILTIN_PLUGIN_TYPES.join(" "));
 }
