@@ -9,9 +9,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::dhcp::{client_id_hex, wait_for, Dnsmasq, Script, Scripted, Seen};
 use common::*;
 use serde_json::Value;
 
@@ -26,7 +27,7 @@ fn probe_bin() -> PathBuf {
 /// `eth0`), with dnsmasq serving on `srv0` unless told not to. dnsmasq is
 /// killed, and the namespaces deleted, on drop.
 struct Lan {
-    dnsmasq: Option<Child>,
+    dnsmasq: Option<Dnsmasq>,
     dir: tempfile::TempDir,
     server: TestNetns,
     client: TestNetns,
@@ -56,57 +57,17 @@ impl Lan {
     }
 
     fn start_dnsmasq(&mut self, extra: &[&str]) {
-        let arg = |flag: &str, name: &str| format!("--{flag}={}", self.file(name).display());
-        let child = in_netns(&self.server.name, "dnsmasq")
-            .args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--port=0",
-                "--interface=srv0",
-                "--bind-interfaces",
-                "--user=root",
-                "--no-ping",
-                "--log-dhcp",
-                "--dhcp-range=10.228.0.10,10.228.0.50,255.255.255.0,2m",
-                &arg("dhcp-leasefile", "leases"),
-                &arg("pid-file", "pid"),
-                &arg("log-facility", "log"),
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start dnsmasq (Debian package dnsmasq-base; scripts/test installs it)");
-        self.dnsmasq = Some(child);
-        let started = Instant::now();
-        while !self.log().contains("DHCP, sockets bound") {
-            if let Some(status) = self.dnsmasq.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                let mut err = String::new();
-                if let Some(mut e) = self.dnsmasq.as_mut().and_then(|c| c.stderr.take()) {
-                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                }
-                panic!("dnsmasq exited ({status}): {err}");
-            }
-            assert!(started.elapsed() < Duration::from_secs(10), "dnsmasq not ready: {}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.dnsmasq =
+            Some(Dnsmasq::start(&self.server, "srv0", "10.228.0.10,10.228.0.50,255.255.255.0,2m", extra));
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.file("log")).unwrap_or_default()
+        self.dnsmasq.as_ref().map(Dnsmasq::log).unwrap_or_default()
     }
 
     /// dnsmasq's lease file: (expiry, MAC, address, client id) per line.
     fn leases(&self) -> Vec<(u64, String, String, String)> {
-        std::fs::read_to_string(self.file("leases"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| {
-                let f: Vec<&str> = line.split_whitespace().collect();
-                (f.len() >= 5).then(|| (f[0].parse().unwrap_or(0), f[1].into(), f[2].into(), f[4].into()))
-            })
-            .collect()
+        self.dnsmasq.as_ref().map(Dnsmasq::leases).unwrap_or_default()
     }
 
     /// Runs one probe exchange on the client's eth0; the exit status, the
@@ -148,33 +109,14 @@ impl Lan {
         serde_json::from_slice(&out.stdout).expect("result JSON")
     }
 
-    /// The client id the reference sends for this attachment, as dnsmasq
-    /// writes it: 0x00 then "<containerID>/dhcpnet/eth0", hex with colons.
+    /// The client id the reference sends for this attachment, as dnsmasq writes it.
     fn client_id_hex(&self) -> String {
-        let mut bytes = vec![0u8];
-        bytes.extend_from_slice(format!("{}/dhcpnet/eth0", self.container_id).as_bytes());
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+        client_id_hex(&self.container_id, "dhcpnet", "eth0")
     }
 
     /// Waits up to 3 s for `f` to hold of the lease file.
     fn wait_leases(&self, f: impl Fn(&[(u64, String, String, String)]) -> bool) -> bool {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(3) {
-            if f(&self.leases()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.dnsmasq.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        wait_for(Duration::from_secs(3), || f(&self.leases()))
     }
 }
 
@@ -334,133 +276,19 @@ fn probe_refuses_a_path_that_is_not_a_netns() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such interface on eth9"), "{out:?}");
 }
 
-/// A DHCP server scripted by the test, for what dnsmasq will not do on
-/// demand (NAK a REQUEST, then grant the next). It answers on the server
-/// end of the veth and records each request's type and options.
-mod scripted {
-    use std::net::{SocketAddr, UdpSocket};
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    /// What the server saw: message type, flags, ciaddr, options, source.
-    pub type Seen = Arc<Mutex<Vec<(u8, u16, [u8; 4], Vec<(u8, Vec<u8>)>, SocketAddr)>>>;
-
-    pub fn options(pkt: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut at = 240;
-        while at + 1 < pkt.len() && pkt[at] != 255 {
-            if pkt[at] == 0 {
-                at += 1;
-                continue;
-            }
-            let len = pkt[at + 1] as usize;
-            let Some(value) = pkt.get(at + 2..at + 2 + len) else { break };
-            out.push((pkt[at], value.to_vec()));
-            at += 2 + len;
-        }
-        out
-    }
-
-    fn reply(req: &[u8], kind: u8, extra: &[(u8, &[u8])]) -> Vec<u8> {
-        let mut p = vec![0u8; 236];
-        p[0] = 2;
-        p[1] = 1;
-        p[2] = 6;
-        p[4..8].copy_from_slice(&req[4..8]);
-        p[10..12].copy_from_slice(&req[10..12]);
-        if kind != 6 {
-            p[16..20].copy_from_slice(&[10, 228, 0, 77]);
-        }
-        p[28..44].copy_from_slice(&req[28..44]);
-        p.extend_from_slice(&[99, 130, 83, 99, 53, 1, kind, 54, 4, 10, 228, 0, 1]);
-        for (c, v) in extra {
-            p.push(*c);
-            p.push(v.len() as u8);
-            p.extend_from_slice(v);
-        }
-        p.push(255);
-        p
-    }
-
-    /// Serves until `stop`: OFFERs 10.228.0.77 to each DISCOVER, NAKs the
-    /// first `naks` REQUESTs and ACKs the rest (lease 300 s, T1 100, T2 200).
-    pub fn serve(socket: UdpSocket, naks: usize, seen: Seen, stop: Arc<AtomicBool>) {
-        socket.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
-        socket.set_broadcast(true).expect("broadcast");
-        let mut requests = 0;
-        let mut buf = [0u8; 1500];
-        while !stop.load(Ordering::SeqCst) {
-            let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
-            let pkt = &buf[..n];
-            let opts = options(pkt);
-            let kind = opts.iter().find(|(c, _)| *c == 53).and_then(|(_, v)| v.first().copied()).unwrap_or(0);
-            let flags = u16::from_be_bytes([pkt[10], pkt[11]]);
-            seen.lock().unwrap().push((kind, flags, [pkt[12], pkt[13], pkt[14], pkt[15]], opts, from));
-            let common: [(u8, &[u8]); 5] = [
-                (1, &[255, 255, 255, 0]),
-                (3, &[10, 228, 0, 1]),
-                (51, &300u32.to_be_bytes()),
-                (58, &100u32.to_be_bytes()),
-                (59, &200u32.to_be_bytes()),
-            ];
-            let answer = match kind {
-                1 => reply(pkt, 2, &common),
-                3 if requests < naks => {
-                    requests += 1;
-                    reply(pkt, 6, &[(56, b"scripted refusal")])
-                }
-                3 => reply(pkt, 5, &common),
-                _ => continue,
-            };
-            let _ = socket.send_to(&answer, "255.255.255.255:68");
-        }
-    }
-
-    /// Port 67 on `srv0` of the calling thread's netns.
-    pub fn socket() -> UdpSocket {
-        let socket = UdpSocket::bind("0.0.0.0:67").expect("bind port 67");
-        let name = b"srv0";
-        // SAFETY: the name bytes are live for the call and their length is passed.
-        let rc = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_BINDTODEVICE,
-                name.as_ptr().cast(),
-                name.len() as libc::socklen_t,
-            )
-        };
-        assert_eq!(rc, 0, "SO_BINDTODEVICE srv0");
-        socket
-    }
-}
-
-/// Runs the scripted server in the LAN's server netns for one probe call.
+/// Runs the scripted server (common::dhcp) in the LAN's server netns for
+/// one probe call; it NAKs the first `naks` REQUESTs.
 fn with_scripted_server(
     lan: &Lan,
     naks: usize,
     verb: &str,
     extra: &[&str],
-) -> ((bool, Value, String), scripted::Seen) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    let seen: scripted::Seen = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = {
-        let (seen, stop) = (seen.clone(), stop.clone());
-        lan.server.run(move || {
-            let socket = scripted::socket();
-            let _ = tx.send(());
-            scripted::serve(socket, naks, seen, stop)
-        })
-    };
-    rx.recv_timeout(Duration::from_secs(5)).expect("scripted server ready");
+) -> ((bool, Value, String), Vec<Seen>) {
+    let mut script = Script::new([10, 228, 0, 1]);
+    script.naks = naks;
+    let server = Scripted::start(&lan.server, "srv0", script);
     let outcome = lan.probe(verb, extra);
-    stop.store(true, Ordering::SeqCst);
-    server.join().expect("scripted server");
+    let seen = server.seen();
     (outcome, seen)
 }
 
@@ -469,8 +297,7 @@ fn nak_restarts_with_a_new_discover() {
     let lan = Lan::new(None);
     let ((ok, got, err), seen) = with_scripted_server(&lan, 1, "acquire", &["--total-ms", "20000"]);
     assert!(ok, "{err}");
-    let seen = seen.lock().unwrap().clone();
-    let mut kinds: Vec<u8> = seen.iter().map(|s| s.0).collect();
+    let mut kinds: Vec<u8> = seen.iter().map(|s| s.kind).collect();
     // A retransmission (the link just set up may lose the first OFFER) repeats a step.
     kinds.dedup();
     assert_eq!(kinds, vec![1, 3, 1, 3], "DISCOVER, REQUEST (NAKed), DISCOVER, REQUEST");
@@ -487,14 +314,14 @@ fn nak_restarts_with_a_new_discover() {
     // and no ciaddr.
     let mut id = vec![0u8];
     id.extend_from_slice(format!("{}/dhcpnet/eth0", lan.container_id).as_bytes());
-    for (kind, flags, ciaddr, opts, _) in &seen {
-        let get = |c: u8| opts.iter().find(|(o, _)| *o == c).map(|(_, v)| v.clone());
-        assert_eq!(get(61), Some(id.clone()), "client id in message type {kind}");
-        assert_eq!(get(55), Some(vec![3, 1, 6, 15, 119]), "request list in message type {kind}");
-        assert_eq!((*flags, *ciaddr), (0x8000, [0; 4]));
-        if *kind == 3 {
-            assert_eq!(get(50), Some(vec![10, 228, 0, 77]), "requested address");
-            assert_eq!(get(54), Some(vec![10, 228, 0, 1]), "server id");
+    for m in &seen {
+        let kind = m.kind;
+        assert_eq!(m.option(61), Some(id.clone()), "client id in message type {kind}");
+        assert_eq!(m.option(55), Some(vec![3, 1, 6, 15, 119]), "request list in message type {kind}");
+        assert_eq!((m.flags, m.ciaddr), (0x8000, [0; 4]));
+        if kind == 3 {
+            assert_eq!(m.option(50), Some(vec![10, 228, 0, 77]), "requested address");
+            assert_eq!(m.option(54), Some(vec![10, 228, 0, 1]), "server id");
         }
     }
 }
@@ -508,7 +335,7 @@ fn naks_without_end_give_up_with_the_servers_reason() {
         err.contains("DHCPNAK") && err.contains("scripted refusal") && err.contains("10.228.0.1"),
         "{err}"
     );
-    let requests = seen.lock().unwrap().iter().filter(|s| s.0 == 3).count();
+    let requests = seen.iter().filter(|s| s.kind == 3).count();
     assert_eq!(requests, 5, "four NAKs taken, the fifth ends it");
 }
 
@@ -525,13 +352,12 @@ fn renew_rebind_and_release_on_the_wire() {
         let ((ok, _, err), seen) =
             with_scripted_server(&lan, 0, verb, &["--lease", &lease_arg, "--total-ms", "5000"]);
         assert!(ok, "{verb}: {err}");
-        let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 1, "{verb}: one message, answered at once");
-        let (kind, flags, ciaddr, opts, from) = &seen[0];
-        let has = |c: u8| opts.iter().any(|(o, _)| *o == c);
-        assert_eq!(*kind, if verb == "release" { 7 } else { 3 }, "{verb}");
-        assert_eq!((*flags, *ciaddr), (0, [10, 228, 0, 77]), "{verb}: ciaddr set, no BROADCAST flag");
-        assert_eq!(*from, leased, "{verb} leaves from the leased address (plugins#1278)");
+        let m = &seen[0];
+        let has = |c: u8| m.option(c).is_some();
+        assert_eq!(m.kind, if verb == "release" { 7 } else { 3 }, "{verb}");
+        assert_eq!((m.flags, m.ciaddr), (0, [10, 228, 0, 77]), "{verb}: ciaddr set, no BROADCAST flag");
+        assert_eq!(m.from, leased, "{verb} leaves from the leased address (plugins#1278)");
         assert!(!has(50), "{verb}: no requested-address option");
         // RFC 2131 table 5: a server id in RELEASE, never in RENEWING or REBINDING.
         assert_eq!(has(54), verb == "release", "{verb}: server id");
