@@ -89,6 +89,11 @@ PLUGIN_CONFS = {
     "loopback": netconf("loopback", "0.3.1"),
     "host-local": netconf("host-local", "1.1.0", ipam=HOST_LOCAL),
     "static": netconf("static", "1.0.0", ipam=STATIC),
+    "dhcp": netconf("dhcp", "1.1.0", ipam={"type": "dhcp", "daemonSocketPath": "/run/cni-fuzz-none.sock",
+                                           "provide": [{"option": "host-name", "fromArg": "K8S_POD_NAME"},
+                                                       {"option": "60", "value": "cnictl"}],
+                                           "request": [{"skipDefault": True}, {"option": "121"}],
+                                           "priority": 100}),
     "tuning": netconf("tuning", "1.0.0", sysctl={"net.core.somaxconn": "500",
                                                   "net.ipv4.conf.IFNAME.arp_filter": "1"},
                       mac="c2:b0:57:49:47:f1", mtu=1454, promisc=True, allmulti=True, txQLen=20000,
@@ -116,7 +121,7 @@ PLUGIN_CONFS = {
     "tap": netconf("tap", "1.0.0", mac="aa:bb:cc:dd:ee:01", mtu=1500, multiQueue=True, owner=0, group=0,
                    ipam=STATIC),
 }
-ORDER = ["bridge", "ptp", "loopback", "host-local", "static", "tuning", "firewall", "portmap", "bandwidth",
+ORDER = ["bridge", "ptp", "loopback", "host-local", "static", "dhcp", "tuning", "firewall", "portmap", "bandwidth",
          "macvlan", "ipvlan", "vlan", "dummy", "host-device", "sbr", "vrf", "tap"]
 
 # netconf
@@ -197,10 +202,10 @@ for i, kind in enumerate(ORDER):
     write("plugin_config", f"{i:02d}-{kind}.bin", bytes([i]) + body)
 write("plugin_config", "03-host-local-ip-arg.bin",
       bytes([3]) + b"IgnoreUnknown=1;IP=10.22.0.50\x00" + json.dumps(PLUGIN_CONFS["host-local"]).encode())
-write("plugin_config", "09-macvlan-mac-arg.bin",
-      bytes([9]) + b"MAC=02:42:ac:11:00:09\x00" + json.dumps(PLUGIN_CONFS["macvlan"]).encode())
-write("plugin_config", "07-portmap-nft.bin",
-      bytes([7]) + json.dumps(netconf("portmap", "1.0.0", conditionsV4=["ip", "daddr", "10.0.0.1"],
+write("plugin_config", f"{ORDER.index('macvlan'):02d}-macvlan-mac-arg.bin",
+      bytes([ORDER.index("macvlan")]) + b"MAC=02:42:ac:11:00:09\x00" + json.dumps(PLUGIN_CONFS["macvlan"]).encode())
+write("plugin_config", f"{ORDER.index('portmap'):02d}-portmap-nft.bin",
+      bytes([ORDER.index("portmap")]) + json.dumps(netconf("portmap", "1.0.0", conditionsV4=["ip", "daddr", "10.0.0.1"],
                                       runtimeConfig={"portMappings": [{"hostPort": 80, "containerPort": 8080,
                                                                        "protocol": "sctp"}]},
                                       prevResult=RESULT_04)).encode())
