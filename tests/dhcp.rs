@@ -553,3 +553,131 @@ fn reference_and_ours_refuse_each_others_daemon_clearly() {
     assert!(dhcp["detail"].as_str().unwrap_or_default().contains("reference (Go) dhcp daemon"), "{dhcp}");
     assert!(dhcp["fix"].as_str().unwrap_or_default().contains("daemon -socketpath"), "{dhcp}");
 }
+
+#[test]
+fn a_nak_at_renewal_or_a_vanished_interface_ends_the_lease() {
+    let lan = Lan::new(9, true);
+    let server = lan.scripted(|s| s.times = (9, 2, 6));
+    let daemon = lan.daemon(&[]);
+    let conf = lan.conf("bridge", &daemon.socket(), json!({}));
+    let (a, b) = ((TestNetns::new("dlc"), unique("dhctr")), (TestNetns::new("dlc"), unique("dhctr")));
+    let add = lan.call("bridge", "ADD", &a.1, &a.0.path(), &conf);
+    assert_eq!(add.code, 0, "ADD: {}\n{}", add.stdout, daemon.log());
+
+    // The server refuses the renewal at T1: the daemon forgets the lease.
+    server.change(|s| s.naks = usize::MAX);
+    let forgot = wait_for(Duration::from_secs(6), || daemon.lease_files().is_empty());
+    assert!(forgot, "lease kept after a NAK: {}", daemon.log());
+    assert!(daemon.log().contains("the lease is lost"), "{}", daemon.log());
+    let del = lan.call("bridge", "DEL", &a.1, &a.0.path(), &conf);
+    assert_eq!(del.code, 0, "DEL after the lease was lost: {}", del.stdout);
+
+    // The container's netns goes without a DEL: at T1 the daemon finds it
+    // gone and drops the lease (it has nothing to send a release from).
+    server.change(|s| s.naks = 0);
+    let add = lan.call("bridge", "ADD", &b.1, &b.0.path(), &conf);
+    assert_eq!(add.code, 0, "ADD: {}\n{}", add.stdout, daemon.log());
+    assert_eq!(daemon.lease_files().len(), 1);
+    let name = b.0.name.clone();
+    drop(b);
+    assert!(!Path::new(&format!("/var/run/netns/{name}")).exists());
+    let dropped = wait_for(Duration::from_secs(6), || daemon.lease_files().is_empty());
+    assert!(dropped, "lease of a deleted netns kept: {}", daemon.log());
+    assert!(daemon.log().contains("is gone"), "{}", daemon.log());
+}
+
+/// A bind mount of a netns under a directory, unmounted on drop.
+struct BindMount(std::path::PathBuf);
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn hostprefix_prefixes_the_socket_and_every_netns_path() {
+    let lan = Lan::new(10, true);
+    let _dnsmasq = lan.dnsmasq();
+    // The "host root" of a daemon in a container: the netns the runtime
+    // names /ns/<name> is <prefix>/ns/<name> to the daemon.
+    let prefix = lan.dir.path().join("hostroot");
+    std::fs::create_dir_all(prefix.join("ns")).expect("prefix dir");
+    let container = TestNetns::new("dlc");
+    let seen_as = prefix.join("ns").join(&container.name);
+    std::fs::write(&seen_as, b"").expect("mount point");
+    let status =
+        std::process::Command::new("mount").arg("--bind").arg(container.path()).arg(&seen_as).status();
+    assert!(status.is_ok_and(|s| s.success()), "bind mount of the netns");
+    let _mount = BindMount(seen_as);
+
+    let dir = lan.dir.path().join("daemon");
+    std::fs::create_dir_all(&dir).expect("daemon dir");
+    let mut child = in_netns(&lan.host.name, lan.plugins.plugin("dhcp"))
+        .args(["daemon", "-hostprefix", prefix.to_str().unwrap_or_default(), "-socketpath", "/run/dhcp.sock"])
+        .arg(format!("-leasedir={}", dir.join("leases").display()))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    let socket = prefix.join("run/dhcp.sock");
+    let up = wait_for(Duration::from_secs(10), || std::os::unix::net::UnixStream::connect(&socket).is_ok());
+    let conf = lan.conf("bridge", socket.to_str().unwrap_or_default(), json!({}));
+    let id = unique("dhctr");
+    let netns = format!("/ns/{}", container.name);
+    // The IPAM call alone (a main plugin would pass the runtime's path
+    // on): its interface is a veth into the test bridge.
+    let c = container.name.clone();
+    lan.host.exec(&["ip", "link", "add", "dhv0", "type", "veth", "peer", "name", "eth0", "netns", &c]);
+    lan.host.exec(&["ip", "link", "set", "dhv0", "master", "dhbr0", "up"]);
+    let add = lan.call("dhcp", "ADD", &id, &netns, &conf);
+    let del = lan.call("dhcp", "DEL", &id, &netns, &conf);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "no socket at {}", socket.display());
+    assert_eq!(add.code, 0, "ADD through the prefix: {}", add.stdout);
+    assert!(address_of(&add.json).starts_with("10.229.10."), "{}", add.json);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+}
+
+#[test]
+fn a_socket_passed_by_systemd_is_served_and_left_to_systemd() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let lan = Lan::new(11, true);
+    let dir = lan.dir.path();
+    let socket = dir.join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let fd = listener.as_raw_fd();
+    // systemd's protocol: the socket as fd 3, LISTEN_FDS=1, LISTEN_PID the
+    // daemon's own PID (sh's $$ survives its exec).
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" daemon -leasedir \"$1\""])
+        .arg(lan.plugins.plugin("dhcp"))
+        .arg(dir.join("leases"))
+        .stderr(std::fs::File::create(dir.join("activated.log")).expect("log"));
+    // SAFETY: dup2 is async-signal-safe; the child makes fd 3 the listener.
+    unsafe {
+        command.pre_exec(move || {
+            // dup2 onto itself keeps close-on-exec: clear it then.
+            let ok = if fd == 3 { libc::fcntl(3, libc::F_SETFD, 0) >= 0 } else { libc::dup2(fd, 3) >= 0 };
+            if ok {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut child = command.spawn().expect("start the daemon");
+    drop(listener);
+    let conf = lan.conf("bridge", socket.to_str().unwrap_or_default(), json!({}));
+    let answered = wait_for(Duration::from_secs(10), || lan.call("dhcp", "STATUS", "", "", &conf).code == 0);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().expect("wait");
+    let log = std::fs::read_to_string(dir.join("activated.log")).unwrap_or_default();
+    assert!(answered, "the activated socket was not served: {log}");
+    assert!(log.contains("serving the socket systemd passed"), "{log}");
+    assert_eq!(status.code(), Some(0), "SIGTERM ends it cleanly");
+    assert!(socket.exists(), "the socket file is systemd's to remove (RemoveOnStop)");
+}

@@ -66,11 +66,11 @@ fn run(settings: Settings) -> Result<(), String> {
     })?;
     let leases = Arc::new(Leases::new(store, settings.host_prefix.clone(), settings.timing));
     let resumed = leases.resume()?;
-    log(format!(
-        "serving on {} (leases in {}, {resumed} resumed)",
-        socket.display(),
-        settings.lease_dir.display()
-    ));
+    let serving = match &listening.made {
+        Some(path) => format!("serving on {}", path.display()),
+        None => "serving the socket systemd passed".to_string(),
+    };
+    log(format!("{serving} (leases in {}, {resumed} resumed)", settings.lease_dir.display()));
     {
         let leases = leases.clone();
         std::thread::Builder::new()
