@@ -144,6 +144,30 @@ impl Lease {
     }
 }
 
+impl Lease {
+    /// A lease for unit tests: 10.228.0.20/24 from 10.228.0.1, `secs`
+    /// long with the default T1 and T2, granted at `acquired_at_ms`.
+    #[cfg(test)]
+    pub fn for_tests(secs: u32, acquired_at_ms: u64) -> Lease {
+        let (renew_secs, rebind_secs) = lease_times(secs, None, None);
+        Lease {
+            address: Ipv4Addr::new(10, 228, 0, 20),
+            mask: Some(Ipv4Addr::new(255, 255, 255, 0)),
+            routers: vec![],
+            static_routes: vec![],
+            classless_routes: None,
+            dns_servers: vec![],
+            domain_name: None,
+            search_domains: vec![],
+            server_id: Ipv4Addr::new(10, 228, 0, 1),
+            lease_secs: secs,
+            renew_secs,
+            rebind_secs,
+            acquired_at_ms,
+        }
+    }
+}
+
 /// T1 and T2 for a lease: the server's when they are consistent
 /// (T1 < T2 < lease, RFC 2131 section 4.4.5), else the defaults; an
 /// infinite lease is never renewed.

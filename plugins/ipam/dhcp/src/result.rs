@@ -99,7 +99,6 @@ mod tests {
     fn lease() -> Lease {
         Lease {
             address: Ipv4Addr::new(10, 228, 0, 23),
-            mask: Some(Ipv4Addr::new(255, 255, 255, 0)),
             routers: vec![Ipv4Addr::new(10, 228, 0, 1), Ipv4Addr::new(10, 228, 0, 2)],
             static_routes: vec![message::Route::new(
                 Ipv4Addr::new(10, 0, 0, 0),
@@ -107,15 +106,7 @@ mod tests {
                 Ipv4Addr::new(10, 228, 0, 3),
             )
             .unwrap()],
-            classless_routes: None,
-            dns_servers: vec![],
-            domain_name: None,
-            search_domains: vec![],
-            server_id: Ipv4Addr::new(10, 228, 0, 1),
-            lease_secs: 120,
-            renew_secs: 60,
-            rebind_secs: 102,
-            acquired_at_ms: 0,
+            ..Lease::for_tests(120, 0)
         }
     }
 

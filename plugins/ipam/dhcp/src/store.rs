@@ -157,7 +157,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
 
     fn record(cid: &str) -> LeaseRecord {
         LeaseRecord {
@@ -167,21 +166,7 @@ mod tests {
             netns: "/var/run/netns/x".into(),
             mac: "02:00:00:00:00:01".into(),
             options: SentOptions { provided: vec![(12, b"web".to_vec())], request_list: vec![3, 1] },
-            lease: Lease {
-                address: Ipv4Addr::new(10, 228, 0, 20),
-                mask: Some(Ipv4Addr::new(255, 255, 255, 0)),
-                routers: vec![],
-                static_routes: vec![],
-                classless_routes: None,
-                dns_servers: vec![],
-                domain_name: None,
-                search_domains: vec![],
-                server_id: Ipv4Addr::new(10, 228, 0, 1),
-                lease_secs: 120,
-                renew_secs: 60,
-                rebind_secs: 102,
-                acquired_at_ms: 5,
-            },
+            lease: Lease::for_tests(120, 5),
         }
     }
 

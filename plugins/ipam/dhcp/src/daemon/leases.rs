@@ -372,25 +372,10 @@ pub fn next_due(lease: &Lease, now: SystemTime, failed: Option<Phase>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
     use std::time::UNIX_EPOCH;
 
     fn lease(secs: u32) -> Lease {
-        Lease {
-            address: Ipv4Addr::new(10, 228, 0, 20),
-            mask: None,
-            routers: vec![],
-            static_routes: vec![],
-            classless_routes: None,
-            dns_servers: vec![],
-            domain_name: None,
-            search_domains: vec![],
-            server_id: Ipv4Addr::new(10, 228, 0, 1),
-            lease_secs: secs,
-            renew_secs: secs / 2,
-            rebind_secs: (u64::from(secs) * 85 / 100) as u32,
-            acquired_at_ms: 1_000_000,
-        }
+        Lease::for_tests(secs, 1_000_000)
     }
 
     #[test]
