@@ -72,9 +72,15 @@ fn the_package_installs_lists_the_plugins_and_removes_cleanly() {
     let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap_or_default();
     assert_eq!(exec, "/usr/lib/cnictl/bin/dhcp daemon", "{unit}");
     let usage = Command::new("/usr/lib/cnictl/bin/dhcp").args(["daemon", "-h"]).output().unwrap();
-    assert!(usage.status.success() && String::from_utf8_lossy(&usage.stdout).contains("-socketpath"), "{usage:?}");
+    assert!(
+        usage.status.success() && String::from_utf8_lossy(&usage.stdout).contains("-socketpath"),
+        "{usage:?}"
+    );
     let socket = std::fs::read_to_string("/usr/lib/systemd/system/cni-dhcp.socket").unwrap();
-    assert!(socket.contains("ListenStream=/run/cni/dhcp.sock") && socket.contains("SocketMode=0660"), "{socket}");
+    assert!(
+        socket.contains("ListenStream=/run/cni/dhcp.sock") && socket.contains("SocketMode=0660"),
+        "{socket}"
+    );
     assert!(!files.iter().any(|f| f.starts_with("/usr/lib/cni/")), "nothing in Debian's plugin directory");
 
     let (ok, said) = dpkg(&["-r", "cnictl"]);
