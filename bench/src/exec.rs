@@ -1,7 +1,10 @@
 //! Running plugins as a runtime does (one exec per plugin, config on
-//! stdin, CNI_* in the environment), timed, and making namespaces.
+//! stdin, CNI_* in the environment), timed, and making namespaces, and
+//! running programs inside them.
 
 use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,8 +32,31 @@ pub struct Run {
 
 /// Runs `dir/<type>` with `command` on `target` and `conf` as stdin.
 pub fn plugin(dir: &Path, path: &str, plugin_type: &str, command: &str, target: &Target, conf: &str) -> Run {
+    run(Command::new(dir.join(plugin_type)), path, command, target, conf)
+}
+
+/// [`plugin`], with the plugin run inside `host` instead of the bench's
+/// own netns (as a runtime in that netns would run it). Entering the
+/// netns happens between fork and exec, so the time is the plugin's own.
+pub fn plugin_in(
+    host: &Netns,
+    dir: &Path,
+    path: &str,
+    plugin_type: &str,
+    command: &str,
+    target: &Target,
+    conf: &str,
+) -> Run {
+    let mut cmd = Command::new(dir.join(plugin_type));
+    if host.enter(&mut cmd).is_err() {
+        return Run { took: Duration::ZERO, out: Value::Null, ok: false };
+    }
+    run(cmd, path, command, target, conf)
+}
+
+fn run(mut cmd: Command, path: &str, command: &str, target: &Target, conf: &str) -> Run {
     let start = Instant::now();
-    let child = Command::new(dir.join(plugin_type))
+    let child = cmd
         .env("CNI_COMMAND", command)
         .env("CNI_CONTAINERID", &target.id)
         .env("CNI_NETNS", &target.netns)
@@ -77,6 +103,49 @@ impl Netns {
     pub fn path(&self) -> String {
         format!("/var/run/netns/{}", self.name)
     }
+
+    /// Its name, for `ip -n NAME`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Makes `cmd` run inside this netns: setns(2) in the child before
+    /// exec, as `nsenter --net=PATH` does, without nsenter's own exec.
+    pub fn enter(&self, cmd: &mut Command) -> std::io::Result<()> {
+        let file = std::fs::File::open(self.path())?;
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes the setns syscall on a descriptor the closure owns (open
+        // until the Command is dropped) and reads errno; it allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if setns(file.as_raw_fd(), CLONE_NEWNET) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `ip -n NAME ARGS...`; panics if it fails (a setup step).
+    pub fn ip(&self, args: &[&str]) {
+        let status = Command::new("ip").arg("-n").arg(&self.name).args(args).status();
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "ip -n {} {} failed",
+            self.name,
+            args.join(" ")
+        );
+    }
+}
+
+/// `CLONE_NEWNET` from <sched.h>.
+const CLONE_NEWNET: std::os::raw::c_int = 0x4000_0000;
+
+extern "C" {
+    /// setns(2), from the C library std already links.
+    fn setns(fd: std::os::raw::c_int, nstype: std::os::raw::c_int) -> std::os::raw::c_int;
 }
 
 impl Drop for Netns {

@@ -29,7 +29,8 @@ pub struct Side {
 }
 
 impl Side {
-    fn bridge(&self, scenario: &str) -> String {
+    /// The name of its bridge in a scenario.
+    pub fn bridge(&self, scenario: &str) -> String {
         format!("bn{}{scenario}", self.tag)
     }
 
@@ -52,7 +53,8 @@ impl Side {
     }
 }
 
-fn with_prev(conf: &Value, prev: &Value) -> String {
+/// `conf` with `prev` as its prevResult, as stdin.
+pub fn with_prev(conf: &Value, prev: &Value) -> String {
     let mut conf = conf.clone();
     conf["prevResult"] = prev.clone();
     conf.to_string()
@@ -61,11 +63,12 @@ fn with_prev(conf: &Value, prev: &Value) -> String {
 /// Lets the kernel finish tearing down the previous iteration's namespace
 /// (`cleanup_net` runs in the background and takes RTNL), so that a timed
 /// call measures the plugin and not the last iteration's cleanup.
-fn settle() {
+pub fn settle() {
     std::thread::sleep(Duration::from_millis(100));
 }
 
-fn netns(side: &Side, scenario: &str, i: usize) -> (Netns, Target) {
+/// A fresh container netns for iteration `i` of a scenario, and its target.
+pub fn netns(side: &Side, scenario: &str, i: usize) -> (Netns, Target) {
     let ns = Netns::new(format!("bn{}{scenario}{i}", side.tag));
     let target = Target { id: format!("bench-{}-{scenario}-{i}", side.tag), netns: ns.path() };
     (ns, target)
