@@ -129,10 +129,10 @@ fn match_address(exprs: &mut Vec<Expr>, net: IpNetwork, destination: bool, equal
     };
     let prefix = net.prefix() as usize;
     // Byte-aligned: load just the prefix bytes. Otherwise the whole address, masked.
-    let length = if prefix % 8 == 0 { prefix / 8 } else { bytes.len() };
+    let length = if prefix.is_multiple_of(8) { prefix / 8 } else { bytes.len() };
     let mut value = bytes[..length].to_vec();
     exprs.push(Expr::payload_network(1, base, length as u32));
-    if prefix % 8 != 0 {
+    if !prefix.is_multiple_of(8) {
         let mask: Vec<u8> = (0..length)
             .map(|i| match (prefix / 8).cmp(&i) {
                 std::cmp::Ordering::Greater => 0xff,

@@ -462,7 +462,7 @@ fn addr(v: &[u8]) -> Option<Ipv4Addr> {
 }
 
 fn addrs(v: &[u8]) -> Vec<Ipv4Addr> {
-    if v.len() % 4 != 0 {
+    if !v.len().is_multiple_of(4) {
         return Vec::new();
     }
     v.chunks_exact(4).filter_map(addr).collect()
