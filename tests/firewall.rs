@@ -1,4 +1,4 @@
-//! The firewall plugin (iptables backend) chained after bridge: its chains
+//! The firewall plugin (iptables backend; firewalld's is tests/firewalld.rs) chained after bridge: its chains
 //! and rules read back with iptables-save, CHECK, DEL, the isolation rules
 //! of ingressPolicy, and handover with the reference in both directions.
 //! Subnets 10.209.N.0/24 and fd00:209:N::/64 belong to this file.
@@ -149,9 +149,12 @@ fn ingress_policy_adds_the_isolation_rules_for_the_bridge() {
     let bad = firewall_conf(&result, json!({"ingressPolicy": "sometimes"}));
     let out = att.call(&plugins.plugin("firewall"), "ADD", path, &bad);
     assert_eq!((out.code, out.json["code"].as_u64()), (1, Some(7)), "{}", out.stdout);
+    // firewalld named but not on this host's system bus: a clear error
+    // (tests/firewalld.rs runs it against a real firewalld).
     let firewalld = firewall_conf(&result, json!({"backend": "firewalld"}));
     let out = att.call(&plugins.plugin("firewall"), "ADD", path, &firewalld);
-    assert_eq!(out.json["code"], 7, "{}", out.stdout);
+    assert_ne!(out.code, 0);
+    assert!(out.json["msg"].as_str().unwrap_or_default().contains("needs firewalld"), "{}", out.stdout);
 }
 
 #[test]

@@ -382,6 +382,25 @@ fn plugin_path(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkLi
 }
 
 /// The host-local store of a plugin's IPAM, if it uses host-local.
+/// Each network with a firewall plugin: which backend its ADD gets here and why.
+fn firewall_backend(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+    for net in networks {
+        for plugin in net.plugins.iter().filter(|p| plugin_str(p, "type") == Some("firewall")) {
+            let backend = plugin.go_get("backend").and_then(Value::as_str).unwrap_or_default();
+            let (chosen, why) = firewall::backend_on_this_host(backend);
+            let status = if chosen == "none" { Status::Fail } else { Status::Info };
+            let fix = (chosen == "none")
+                .then(|| "start firewalld, or set \"backend\" to \"iptables\" (or leave it out)".to_string());
+            findings.push(finding(
+                "firewall backend",
+                status,
+                format!("network {}: the firewall plugin uses {chosen}: {why}", net.name),
+                fix,
+            ));
+        }
+    }
+}
+
 /// How long doctor waits for a dhcp daemon's answer.
 const DHCP_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -592,6 +611,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     netfilter(&mut findings, &networks);
     kernel_features(&mut findings, &networks);
     dhcp_daemon(&mut findings, ctx, &networks);
+    firewall_backend(&mut findings, &networks);
     plugin_path(&mut findings, ctx, &networks);
     stale_state(&mut findings, ctx, &networks);
 

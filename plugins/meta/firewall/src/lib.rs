@@ -1,15 +1,22 @@
 //! `firewall`: a chained plugin that lets a container's traffic through the
-//! host's FORWARD chain, with the reference's iptables chains (CNI-FORWARD,
-//! an admin chain, CNI-ISOLATION-STAGE-1/2 for `ingressPolicy`) and rules,
-//! so either implementation checks and removes the other's rules.
+//! host's firewall, with the reference's two backends:
 //!
-//! Only the iptables backend exists: `"backend": "firewalld"` is refused
-//! with a config error (the reference would use firewalld's D-Bus API).
+//! - iptables: the reference's chains (CNI-FORWARD, an admin chain,
+//!   CNI-ISOLATION-STAGE-1/2 for `ingressPolicy`) and rules, so either
+//!   implementation checks and removes the other's rules;
+//! - firewalld: each address a source of the zone `firewalldZone`
+//!   (`firewalld`), over D-Bus.
+//!
+//! With no `backend`, firewalld is used when it answers on the system bus,
+//! else iptables, as in the reference. `ingressPolicy` is always iptables
+//! rules, whatever the backend (the reference's too). DEL removes what
+//! either backend holds for the attachment, whichever made it.
 //!
 //! Beyond the reference, each attachment's addresses are recorded on the
 //! host (`state`), so that GC removes the rules of attachments that are
 //! gone and DEL cleans even without a prevResult.
 
+mod firewalld;
 mod rules;
 mod state;
 
@@ -35,6 +42,8 @@ struct FirewallConf {
     admin_chain: String,
     #[serde(rename = "ingressPolicy", deserialize_with = "null_as_empty")]
     ingress_policy: String,
+    #[serde(rename = "firewalldZone", deserialize_with = "null_as_empty")]
+    firewalld_zone: String,
     /// Where the per-attachment address records live (ours; the reference
     /// keeps none).
     #[serde(rename = "dataDir", deserialize_with = "null_as_empty")]
@@ -47,10 +56,71 @@ struct FirewallConf {
 struct CleanupKeys {
     #[serde(rename = "dataDir", deserialize_with = "cni::conf::lenient")]
     data_dir: String,
+    #[serde(rename = "firewalldZone", deserialize_with = "cni::conf::lenient")]
+    firewalld_zone: String,
+}
+
+impl CleanupKeys {
+    fn zone(&self) -> &str {
+        if self.firewalld_zone.is_empty() {
+            firewalld::DEFAULT_ZONE
+        } else {
+            &self.firewalld_zone
+        }
+    }
+}
+
+/// The backend the netconf asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BackendChoice {
+    /// No `backend`: firewalld when it runs, else iptables.
+    Auto,
+    Iptables,
+    Firewalld,
+}
+
+/// Which backend an ADD of a netconf with this `backend` value gets on
+/// this host now, and why: `cnictl doctor` reports it with the very
+/// decision the plugin makes.
+pub fn backend_on_this_host(backend: &str) -> (&'static str, String) {
+    match backend {
+        "iptables" => ("iptables", "the netconf names it".into()),
+        "firewalld" => match firewalld::Firewalld::connect() {
+            Ok(_) => ("firewalld", "the netconf names it, and firewalld answers on the system bus".into()),
+            Err(why) => ("none", format!("the netconf names firewalld, but {why}: ADD fails")),
+        },
+        "" => match firewalld::Firewalld::connect() {
+            Ok(_) => ("firewalld", "no backend named, and firewalld answers on the system bus".into()),
+            Err(why) => ("iptables", format!("no backend named, and {why}")),
+        },
+        other => ("none", format!("unknown backend {other:?}: ADD fails")),
+    }
+}
+
+/// The backend an ADD or CHECK uses.
+enum Backend {
+    Iptables,
+    Firewalld(firewalld::Firewalld),
+}
+
+impl BackendChoice {
+    fn resolve(self) -> Result<Backend, CniError> {
+        match self {
+            BackendChoice::Iptables => Ok(Backend::Iptables),
+            BackendChoice::Firewalld => firewalld::Firewalld::connect()
+                .map(Backend::Firewalld)
+                .map_err(|why| CniError::internal(format!("the firewalld backend needs firewalld: {why}"))),
+            BackendChoice::Auto => {
+                Ok(firewalld::Firewalld::connect().map_or(Backend::Iptables, Backend::Firewalld))
+            }
+        }
+    }
 }
 
 struct Config {
     net: NetConf,
+    backend: BackendChoice,
+    zone: String,
     admin_chain: ChainName,
     /// None: open; Some(false): same-bridge; Some(true): isolated.
     isolation: Option<bool>,
@@ -60,21 +130,17 @@ struct Config {
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let conf: FirewallConf = parse(&args.stdin)?;
-    match conf.backend.as_str() {
-        "" | "iptables" => {}
-        "firewalld" => {
-            return Err(CniError::config(format!(
-                "{}: the firewalld backend is not supported here; use \"backend\": \"iptables\"",
-                key_label("backend")
-            )))
-        }
+    let backend = match conf.backend.as_str() {
+        "" => BackendChoice::Auto,
+        "iptables" => BackendChoice::Iptables,
+        "firewalld" => BackendChoice::Firewalld,
         other => {
             return Err(CniError::config(format!(
                 "{}: unknown firewall backend {other:?}",
                 key_label("backend")
             )))
         }
-    }
+    };
     let isolation = match conf.ingress_policy.as_str() {
         "" | "open" => None,
         "same-bridge" => Some(false),
@@ -91,7 +157,12 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     // `iptables -N`, which refuses such names).
     let admin_chain = if conf.admin_chain.is_empty() { "CNI-ADMIN" } else { &conf.admin_chain };
     let admin_chain = ChainName::new("iptablesAdminChainName", admin_chain)?;
-    Ok(Config { net, admin_chain, isolation, data_dir: conf.data_dir })
+    let zone = if conf.firewalld_zone.is_empty() {
+        firewalld::DEFAULT_ZONE.to_string()
+    } else {
+        conf.firewalld_zone
+    };
+    Ok(Config { net, backend, zone, admin_chain, isolation, data_dir: conf.data_dir })
 }
 
 fn addresses(result: &CniResult, ipv6: bool) -> Vec<IpNetwork> {
@@ -118,6 +189,66 @@ fn remove_address_rules(ips: &[IpNetwork]) -> Result<(), CniError> {
         let doomed: Vec<rules::Rule> = ips.into_iter().flat_map(rules::address_rules).collect();
         rules::remove(ipv6, &doomed)
     })
+}
+
+/// ADD with iptables: one iptables-save and one iptables-restore per
+/// family for everything, the two families side by side.
+fn add_iptables(
+    conf: &Config,
+    result: &CniResult,
+    isolation: Option<&[rules::Rule]>,
+) -> Result<(), CniError> {
+    cni::overlap::per_family(|ipv6| {
+        let ips = addresses(result, ipv6);
+        if ips.is_empty() {
+            return Ok(());
+        }
+        let (mut chains, mut wanted) = expected(conf, &ips);
+        if let Some(isolation) = isolation {
+            chains.extend(rules::ISOLATION_CHAINS);
+            wanted.extend(isolation.iter().cloned());
+        }
+        rules::ensure(ipv6, &chains, &wanted)
+    })
+}
+
+/// ADD with firewalld: every address a source of the zone (those added
+/// are taken out again if one fails), and the ingress policy in iptables.
+fn add_firewalld(
+    fw: &firewalld::Firewalld,
+    conf: &Config,
+    result: &CniResult,
+    isolation: Option<&[rules::Rule]>,
+) -> Result<(), CniError> {
+    let mut added = Vec::new();
+    for ip in &result.ips {
+        if let Err(e) = fw.add_source(&conf.zone, &ip.address) {
+            for done in &added {
+                fw.remove_source(&conf.zone, done);
+            }
+            return Err(e);
+        }
+        added.push(ip.address);
+    }
+    let Some(isolation) = isolation else { return Ok(()) };
+    cni::overlap::per_family(|ipv6| {
+        if addresses(result, ipv6).is_empty() {
+            return Ok(());
+        }
+        rules::ensure(ipv6, &rules::ISOLATION_CHAINS, isolation)
+    })
+}
+
+/// Takes `ips` out of firewalld's `zone` when firewalld runs (whichever
+/// backend added them: a netconf may have switched).
+fn remove_sources(zone: &str, ips: &[IpNetwork]) {
+    let Ok(fw) = firewalld::Firewalld::connect() else { return };
+    let mut unique = ips.to_vec();
+    unique.sort();
+    unique.dedup();
+    for ip in &unique {
+        fw.remove_source(zone, ip);
+    }
 }
 
 fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
@@ -156,20 +287,10 @@ impl Plugin for Firewall {
             }
             None => None,
         };
-        // One iptables-save and one iptables-restore per family for
-        // everything, the two families side by side.
-        cni::overlap::per_family(|ipv6| {
-            let ips = addresses(&result, ipv6);
-            if ips.is_empty() {
-                return Ok(());
-            }
-            let (mut chains, mut wanted) = expected(&conf, &ips);
-            if let Some(isolation) = &isolation {
-                chains.extend(rules::ISOLATION_CHAINS);
-                wanted.extend(isolation.iter().cloned());
-            }
-            rules::ensure(ipv6, &chains, &wanted)
-        })?;
+        match conf.backend.resolve()? {
+            Backend::Iptables => add_iptables(&conf, &result, isolation.as_deref())?,
+            Backend::Firewalld(fw) => add_firewalld(&fw, &conf, &result, isolation.as_deref())?,
+        }
         let ips: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
         state::Store::new(&conf.data_dir, &conf.net.name).save(&args.container_id, &args.ifname, &ips)?;
         Ok(result)
@@ -185,6 +306,7 @@ impl Plugin for Firewall {
         let mut ips = conf.prev_addresses();
         ips.extend(store.load(&args.container_id, &args.ifname));
         remove_address_rules(&ips)?;
+        remove_sources(keys.zone(), &ips);
         store.forget(&args.container_id, &args.ifname)
     }
 
@@ -196,6 +318,7 @@ impl Plugin for Firewall {
         let store = state::Store::new(&keys.data_dir, &conf.name);
         for (file, ips) in store.stale(&conf.valid_attachments) {
             remove_address_rules(&ips)?;
+            remove_sources(keys.zone(), &ips);
             cni::statefile::remove(&file)
                 .map_err(|e| CniError::io(format!("failed to remove {}", file.display()), e))?;
         }
@@ -205,6 +328,18 @@ impl Plugin for Firewall {
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = load(args)?;
         let result = prev_result(&conf)?;
+        if let Backend::Firewalld(fw) = conf.backend.resolve()? {
+            for ip in &result.ips {
+                if !fw.has_source(&conf.zone, &ip.address)? {
+                    return Err(CniError::internal(format!(
+                        "the address {} is not in firewalld zone {}",
+                        firewalld::source(&ip.address),
+                        conf.zone
+                    )));
+                }
+            }
+            return Ok(());
+        }
         for ipv6 in [false, true] {
             let ips = addresses(&result, ipv6);
             if ips.is_empty() {
