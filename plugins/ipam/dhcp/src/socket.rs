@@ -87,19 +87,24 @@ pub fn interface_mac(ifname: &str) -> io::Result<Option<[u8; 6]>> {
     let raw = check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: `raw` is a fresh descriptor nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let mut req = ifreq(ifname);
-    match ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) {
-        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
-        Err(e) => return Err(e),
-        Ok(()) => {}
+    match hardware_address(fd.as_raw_fd(), ifname) {
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+        Ok((_, mac)) => Ok(Some(mac)),
     }
+}
+
+/// `ifname`'s hardware type (an `ARPHRD_*`) and first six address bytes.
+fn hardware_address(fd: RawFd, ifname: &str) -> io::Result<(libc::sa_family_t, [u8; 6])> {
+    let mut req = ifreq(ifname);
+    ioctl(fd, libc::SIOCGIFHWADDR, &mut req)?;
     // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
     let hw = unsafe { req.ifr_ifru.ifru_hwaddr };
     let mut mac = [0u8; 6];
     for (dst, src) in mac.iter_mut().zip(hw.sa_data.iter()) {
         *dst = *src as u8;
     }
-    Ok(Some(mac))
+    Ok((hw.sa_family, mac))
 }
 
 /// A MAC as text, `02:00:5e:..`.
@@ -133,19 +138,12 @@ impl DhcpSocket {
         // SAFETY: SIOCGIFINDEX filled the ifindex member of the union.
         let ifindex = unsafe { req.ifr_ifru.ifru_ifindex };
 
-        let mut req = ifreq(ifname);
-        ioctl(raw, libc::SIOCGIFHWADDR, &mut req).map_err(ctx("reading the hardware address"))?;
-        // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
-        let hw = unsafe { req.ifr_ifru.ifru_hwaddr };
-        if hw.sa_family != libc::ARPHRD_ETHER {
+        let (hw_type, mac) = hardware_address(raw, ifname).map_err(ctx("reading the hardware address"))?;
+        if hw_type != libc::ARPHRD_ETHER {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                format!("{ifname} is not an Ethernet interface (hardware type {})", hw.sa_family),
+                format!("{ifname} is not an Ethernet interface (hardware type {hw_type})"),
             ));
-        }
-        let mut mac = [0u8; 6];
-        for (dst, src) in mac.iter_mut().zip(hw.sa_data.iter()) {
-            *dst = *src as u8;
         }
 
         let mut req = ifreq(ifname);

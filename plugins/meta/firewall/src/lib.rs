@@ -83,17 +83,19 @@ enum BackendChoice {
 /// this host now, and why: `cnictl doctor` reports it with the very
 /// decision the plugin makes.
 pub fn backend_on_this_host(backend: &str) -> (&'static str, String) {
-    match backend {
-        "iptables" => ("iptables", "the netconf names it".into()),
-        "firewalld" => match firewalld::Firewalld::connect() {
-            Ok(_) => ("firewalld", "the netconf names it, and firewalld answers on the system bus".into()),
-            Err(why) => ("none", format!("the netconf names firewalld, but {why}: ADD fails")),
-        },
-        "" => match firewalld::Firewalld::connect() {
-            Ok(_) => ("firewalld", "no backend named, and firewalld answers on the system bus".into()),
-            Err(why) => ("iptables", format!("no backend named, and {why}")),
-        },
-        other => ("none", format!("unknown backend {other:?}: ADD fails")),
+    let Some(choice) = BackendChoice::parse(backend) else {
+        return ("none", format!("unknown backend {backend:?}: ADD fails"));
+    };
+    let named = if choice == BackendChoice::Auto { "no backend named" } else { "the netconf names it" };
+    match choice.resolve() {
+        Ok(Backend::Firewalld(_)) => {
+            ("firewalld", format!("{named}, and firewalld answers on the system bus"))
+        }
+        Ok(Backend::Iptables) if choice == BackendChoice::Auto => {
+            ("iptables", format!("{named}, and firewalld does not answer on the system bus"))
+        }
+        Ok(Backend::Iptables) => ("iptables", named.to_string()),
+        Err(e) => ("none", format!("{}: ADD fails", e.msg)),
     }
 }
 
@@ -104,6 +106,16 @@ enum Backend {
 }
 
 impl BackendChoice {
+    /// The choice a `backend` value names; `None` for an unknown one.
+    fn parse(backend: &str) -> Option<BackendChoice> {
+        match backend {
+            "" => Some(BackendChoice::Auto),
+            "iptables" => Some(BackendChoice::Iptables),
+            "firewalld" => Some(BackendChoice::Firewalld),
+            _ => None,
+        }
+    }
+
     fn resolve(self) -> Result<Backend, CniError> {
         match self {
             BackendChoice::Iptables => Ok(Backend::Iptables),
@@ -130,17 +142,9 @@ struct Config {
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let conf: FirewallConf = parse(&args.stdin)?;
-    let backend = match conf.backend.as_str() {
-        "" => BackendChoice::Auto,
-        "iptables" => BackendChoice::Iptables,
-        "firewalld" => BackendChoice::Firewalld,
-        other => {
-            return Err(CniError::config(format!(
-                "{}: unknown firewall backend {other:?}",
-                key_label("backend")
-            )))
-        }
-    };
+    let backend = BackendChoice::parse(&conf.backend).ok_or_else(|| {
+        CniError::config(format!("{}: unknown firewall backend {:?}", key_label("backend"), conf.backend))
+    })?;
     let isolation = match conf.ingress_policy.as_str() {
         "" | "open" => None,
         "same-bridge" => Some(false),
@@ -239,10 +243,10 @@ fn add_firewalld(
     })
 }
 
-/// Takes `ips` out of firewalld's `zone` when firewalld runs (whichever
-/// backend added them: a netconf may have switched).
-fn remove_sources(zone: &str, ips: &[IpNetwork]) {
-    let Ok(fw) = firewalld::Firewalld::connect() else { return };
+/// Takes `ips` out of firewalld's `zone` when firewalld runs (`fw`;
+/// whichever backend added them: a netconf may have switched).
+fn remove_sources(fw: Option<&firewalld::Firewalld>, zone: &str, ips: &[IpNetwork]) {
+    let Some(fw) = fw else { return };
     let mut unique = ips.to_vec();
     unique.sort();
     unique.dedup();
@@ -306,7 +310,7 @@ impl Plugin for Firewall {
         let mut ips = conf.prev_addresses();
         ips.extend(store.load(&args.container_id, &args.ifname));
         remove_address_rules(&ips)?;
-        remove_sources(keys.zone(), &ips);
+        remove_sources(firewalld::Firewalld::connect().ok().as_ref(), keys.zone(), &ips);
         store.forget(&args.container_id, &args.ifname)
     }
 
@@ -316,9 +320,12 @@ impl Plugin for Firewall {
         let conf = cni::conf::DelConf::load(&args.stdin);
         let keys: CleanupKeys = cni::conf::parse_lenient(&args.stdin);
         let store = state::Store::new(&keys.data_dir, &conf.name);
-        for (file, ips) in store.stale(&conf.valid_attachments) {
+        let stale = store.stale(&conf.valid_attachments);
+        // One bus connection for every stale record, and none without any.
+        let fw = if stale.is_empty() { None } else { firewalld::Firewalld::connect().ok() };
+        for (file, ips) in stale {
             remove_address_rules(&ips)?;
-            remove_sources(keys.zone(), &ips);
+            remove_sources(fw.as_ref(), keys.zone(), &ips);
             cni::statefile::remove(&file)
                 .map_err(|e| CniError::io(format!("failed to remove {}", file.display()), e))?;
         }

@@ -148,27 +148,40 @@ impl Leases {
         })
     }
 
-    /// Opens a client for `record`'s interface, when it is still the one
-    /// the lease was taken on.
-    pub fn open(&self, record: &LeaseRecord) -> Result<Link, CniError> {
+    /// Whether `record`'s interface is still the one the lease was taken
+    /// on (its netns there, a link of that name with that MAC): one look
+    /// inside the netns, nothing opened or changed there. The netns comes
+    /// back for a caller that goes on to open a client in it.
+    fn find(&self, record: &LeaseRecord) -> Result<Result<Netns, String>, CniError> {
         let path = self.netns_path(&record.netns);
         let Some(netns) = cni::netns::for_del(&path)? else {
-            return Ok(Link::Gone(format!("netns {path} is gone")));
+            return Ok(Err(format!("netns {path} is gone")));
         };
         let ifname = record.ifname.clone();
         let mac =
             netns.run(|| interface_mac(&ifname).map_err(|e| CniError::io(format!("reading {ifname}"), e)))?;
-        match mac {
-            None => return Ok(Link::Gone(format!("{} is gone from {path}", record.ifname))),
+        Ok(match mac {
+            None => Err(format!("{} is gone from {path}", record.ifname)),
             Some(mac) if mac_text(&mac) != record.mac => {
-                return Ok(Link::Gone(format!(
-                    "{} in {path} is another interface now (MAC {})",
-                    record.ifname,
-                    mac_text(&mac)
-                )))
+                Err(format!("{} in {path} is another interface now (MAC {})", record.ifname, mac_text(&mac)))
             }
-            Some(_) => {}
-        }
+            Some(_) => Ok(netns),
+        })
+    }
+
+    /// Why `record`'s interface is no longer the lease's, if it is not:
+    /// the link watch, the resume after a start and CHECK ask this.
+    pub fn gone(&self, record: &LeaseRecord) -> Result<Option<String>, CniError> {
+        Ok(self.find(record)?.err())
+    }
+
+    /// Opens a client for `record`'s interface, when it is still the one
+    /// the lease was taken on.
+    pub fn open(&self, record: &LeaseRecord) -> Result<Link, CniError> {
+        let netns = match self.find(record)? {
+            Ok(netns) => netns,
+            Err(why) => return Ok(Link::Gone(why)),
+        };
         let config = Config {
             ifname: record.ifname.clone(),
             client_id: client_id(&record.container_id, &record.network, &record.ifname),
@@ -210,15 +223,15 @@ impl Leases {
         let mut resumed = 0;
         for record in records {
             let key = record.key();
-            match self.open(&record) {
-                Ok(Link::Present(_)) => {
+            match self.gone(&record) {
+                Ok(None) => {
                     let phase = record.lease.phase(SystemTime::now());
                     log(format!("resumed {} of {key} ({phase:?})", record.lease.address));
                     let due = next_due(&record.lease, SystemTime::now(), None);
                     lock(&self.held).insert(key, Held { record, due, running: false });
                     resumed += 1;
                 }
-                Ok(Link::Gone(why)) => {
+                Ok(Some(why)) => {
                     log(format!("dropping the lease of {key}: {why}"));
                     let _ = self.store.remove(&key);
                 }
@@ -275,7 +288,7 @@ impl Leases {
         for key in self.keys_where(|_| true) {
             let _k = self.lock_key(&key);
             let Some(record) = self.get(&key) else { continue };
-            if let Ok(Link::Gone(why)) = self.open(&record) {
+            if let Ok(Some(why)) = self.gone(&record) {
                 log(format!("dropping the lease of {key}: {why}"));
                 let _ = self.forget(&key);
             }
@@ -334,12 +347,6 @@ impl Leases {
                 self.changed.notify_all();
             }
         }
-    }
-
-    /// ADD's acquisition: a new lease on the attachment's interface.
-    pub fn acquire(&self, netns: &Netns, config: Config) -> Result<(Lease, [u8; 6]), CniError> {
-        let client = Client::open_in(netns, config)?;
-        Ok((client.acquire()?, client.mac()))
     }
 }
 

@@ -45,7 +45,6 @@ pub fn main(argv: &[String]) -> i32 {
 }
 
 fn run(settings: Settings) -> Result<(), String> {
-    // Before any thread: every thread made after has the signals blocked.
     let socket = PathBuf::from(format!("{}{}", settings.host_prefix, settings.socket_path));
     if let Some(pidfile) = &settings.pidfile {
         listener::write_pidfile(pidfile)?;
@@ -55,6 +54,8 @@ fn run(settings: Settings) -> Result<(), String> {
     let listening = listener::listen(&socket)?;
     let made = listening.made.clone();
     let pidfile = settings.pidfile.clone();
+    // Before any other thread is made: every thread made after has the
+    // signals blocked, so only the signal thread takes them.
     listener::exit_on_signal(move || {
         if let Some(path) = &made {
             let _ = std::fs::remove_file(path);

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use cni::{CniError, ErrorCode};
 
 use super::leases::{log, Leases, Link};
-use crate::client::Config;
+use crate::client::{Client, Config};
 use crate::config;
 use crate::lease::Phase;
 use crate::options::client_id;
@@ -89,7 +89,8 @@ fn add(leases: &Leases, request: &Request) -> Result<serde_json::Value, CniError
         options: conf.options.clone(),
         timing: leases.timing(),
     };
-    let (lease, mac) = leases.acquire(&netns, config)?;
+    let client = Client::open_in(&netns, config)?;
+    let (lease, mac) = (client.acquire()?, client.mac());
     let record = LeaseRecord {
         network: conf.name.clone(),
         container_id: request.container_id.clone(),
@@ -141,7 +142,7 @@ fn check(leases: &Leases, request: &Request) -> Result<(), CniError> {
             record.lease.address
         )));
     }
-    if let Link::Gone(why) = leases.open(&record)? {
+    if let Some(why) = leases.gone(&record)? {
         return Err(CniError::internal(format!("the lease of {key}: {why}")));
     }
     let prev = conf.prev_result.ok_or_else(|| CniError::config("CHECK needs a prevResult"))?;
