@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 
 use common::*;
 use serde_json::{json, Value};
@@ -397,39 +398,58 @@ fn a_failing_chain_after_bridge_leaves_nothing_through_cnictl() {
     assert!(!cache.path().join("results").join(format!("{name}-chainfail-eth0")).exists());
 }
 
+/// Rules in `masq_checks` whose comment names `network` (as `net: NAME, if:`).
+fn nft_masq_rules_of_network(network: &str) -> usize {
+    let out = Command::new("nft")
+        .args(["list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"])
+        .output()
+        .expect("run nft");
+    let needle = format!("net: {network}, if: eth0");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&needle)).count()
+}
+
 #[test]
 fn gc_removes_stale_reservations_and_masquerade_rules() {
-    let plugins = PluginDir::new();
-    let path = plugins.path().to_str().unwrap();
-    let store = tempfile::tempdir().unwrap();
-    let bridge = TestBridge::new();
-    let mut conf: Value = serde_json::from_str(&conf(
-        &bridge.name,
-        store.path(),
-        json!([[{"subnet": "10.201.12.0/24"}]]),
-        json!({"ipMasq": true, "ipMasqBackend": "nftables"}),
-    ))
-    .unwrap();
-    conf["cniVersion"] = json!("1.1.0");
-    let text = conf.to_string();
-    let (ns_a, ns_b) = (TestNetns::new("bga"), TestNetns::new("bgb"));
-    let a = Attachment::new(&plugins.plugin("bridge"), &text, &ns_a, path);
-    let b = Attachment::new(&plugins.plugin("bridge"), &text, &ns_b, path);
-    let (ra, _) = (a.add(&plugins.plugin("bridge"), path), b.add(&plugins.plugin("bridge"), path));
-    conf["cni.dev/valid-attachments"] = json!([{"containerID": a.id, "ifname": "eth0"}]);
-    let out = run_plugin(
-        &plugins.plugin("bridge"),
-        &[("CNI_COMMAND", "GC"), ("CNI_PATH", path)],
-        &conf.to_string(),
-    );
-    assert_eq!(out.code, 0, "{}", out.stdout);
-    let network = conf["name"].as_str().unwrap();
-    assert_eq!(reservations(&store.path().join(network)), vec![bare(&ips(&ra)[0]).to_string()]);
-    assert_eq!(nft_masq_rules(&a.id), 1, "the valid attachment keeps its rule");
-    assert_eq!(nft_masq_rules(&b.id), 0, "the stale one loses its rule");
-    let status =
-        run_plugin(&plugins.plugin("bridge"), &[("CNI_COMMAND", "STATUS"), ("CNI_PATH", path)], &text);
-    assert_eq!(status.code, 0, "{}", status.stdout);
+    // A long network name makes the comment longer than nft keeps: GC
+    // once compared whole comments and took the valid attachment's cut
+    // one for stale.
+    let long = format!("{}-{}", unique("brgc"), "n".repeat(60));
+    for (n, name) in [(12, unique("brgc")), (40, long)] {
+        let plugins = PluginDir::new();
+        let path = plugins.path().to_str().unwrap();
+        let store = tempfile::tempdir().unwrap();
+        let bridge = TestBridge::new();
+        let mut conf: Value = serde_json::from_str(&conf(
+            &bridge.name,
+            store.path(),
+            json!([[{"subnet": format!("10.201.{n}.0/24")}]]),
+            json!({"ipMasq": true, "ipMasqBackend": "nftables", "name": name}),
+        ))
+        .unwrap();
+        conf["cniVersion"] = json!("1.1.0");
+        let text = conf.to_string();
+        let (ns_a, ns_b) = (TestNetns::new("bga"), TestNetns::new("bgb"));
+        let a = Attachment::new(&plugins.plugin("bridge"), &text, &ns_a, path);
+        let b = Attachment::new(&plugins.plugin("bridge"), &text, &ns_b, path);
+        let (ra, _) = (a.add(&plugins.plugin("bridge"), path), b.add(&plugins.plugin("bridge"), path));
+        assert_eq!(nft_masq_rules_of_network(&name), 2, "one rule each");
+        conf["cni.dev/valid-attachments"] = json!([{"containerID": a.id, "ifname": "eth0"}]);
+        let out = run_plugin(
+            &plugins.plugin("bridge"),
+            &[("CNI_COMMAND", "GC"), ("CNI_PATH", path)],
+            &conf.to_string(),
+        );
+        assert_eq!(out.code, 0, "{}", out.stdout);
+        assert_eq!(reservations(&store.path().join(&name)), vec![bare(&ips(&ra)[0]).to_string()]);
+        assert_eq!(nft_masq_rules_of_network(&name), 1, "one rule left ({} bytes of name)", name.len());
+        if n == 12 {
+            assert_eq!(nft_masq_rules(&a.id), 1, "the valid attachment keeps its rule");
+            assert_eq!(nft_masq_rules(&b.id), 0, "the stale one loses its rule");
+        }
+        let status =
+            run_plugin(&plugins.plugin("bridge"), &[("CNI_COMMAND", "STATUS"), ("CNI_PATH", path)], &text);
+        assert_eq!(status.code, 0, "{}", status.stdout);
+    }
 }
 
 #[test]

@@ -13,14 +13,12 @@ use ipnetwork::IpNetwork;
 use crate::conf::Attachment;
 use crate::error::{CniError, ErrorCode};
 use crate::netfilter::nftnl::{
-    self, Batch, Expr, Hook, FAMILY_INET, FAMILY_IPV4, FAMILY_IPV6, NFT_GOTO, NFT_RETURN,
+    self, match_host, match_network, match_nfproto, Batch, Expr, Hook, FAMILY_INET, NFT_GOTO, NFT_RETURN,
 };
-use crate::netfilter::{self, hash_with_prefix, iptables};
+use crate::netfilter::{self, iptables};
 
 const TABLE: &str = "cni_plugins_masquerade";
 const CHAIN: &str = "masq_checks";
-/// knftables' limit on comment length.
-const COMMENT_MAX: usize = 128;
 
 /// Which netfilter interface to program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,34 +63,24 @@ pub struct Owner<'a> {
 }
 
 fn network_hash(network: &str) -> String {
-    hash_with_prefix(16, "", network)
+    netfilter::network_hash(network)
 }
 
 fn instance_hash(owner: &Owner) -> String {
-    format!(
-        "{}-{}",
-        network_hash(owner.network),
-        hash_with_prefix(16, "", &format!("{}:{}", owner.ifname, owner.container_id))
-    )
+    netfilter::attachment_hash(owner.network, owner.ifname, owner.container_id)
 }
 
-/// The nftables rule comment the reference writes for an attachment.
+/// The nftables rule comment the reference writes for an attachment (as
+/// nft keeps it: the reference writes up to 128 bytes, the kernel hands
+/// back 127 of ours).
 pub fn nft_comment(owner: &Owner) -> String {
-    let mut comment = format!(
+    nftnl::fit_comment(format!(
         "{}, net: {}, if: {}, id: {}",
         instance_hash(owner),
         owner.network.replace('"', ""),
         owner.ifname.replace('"', ""),
         owner.container_id.replace('"', "")
-    );
-    if comment.len() > COMMENT_MAX {
-        let mut cut = COMMENT_MAX;
-        while !comment.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        comment.truncate(cut);
-    }
-    comment
+    ))
 }
 
 /// Masquerades traffic from `addresses` (with their prefix lengths) leaving their subnets.
@@ -114,52 +102,13 @@ const POSTROUTING_RULES: usize = 3;
 /// NF_INET_POST_ROUTING.
 const HOOK_POSTROUTING: u32 = 4;
 
-/// Matches the source (`saddr`) or destination address against `net` as
-/// nft compiles it (so `nft list` shows `ip daddr != 10.22.0.0/16`). Preceded by the `meta nfproto` check an inet table needs.
-fn match_address(exprs: &mut Vec<Expr>, net: IpNetwork, destination: bool, equal: bool) {
-    let (bytes, base): (Vec<u8>, u32) = match net.network() {
-        std::net::IpAddr::V4(_) => match net.ip() {
-            std::net::IpAddr::V4(ip) => (ip.octets().to_vec(), if destination { 16 } else { 12 }),
-            std::net::IpAddr::V6(_) => return,
-        },
-        std::net::IpAddr::V6(_) => match net.ip() {
-            std::net::IpAddr::V6(ip) => (ip.octets().to_vec(), if destination { 24 } else { 8 }),
-            std::net::IpAddr::V4(_) => return,
-        },
-    };
-    let prefix = net.prefix() as usize;
-    // Byte-aligned: load just the prefix bytes. Otherwise the whole address, masked.
-    let length = if prefix.is_multiple_of(8) { prefix / 8 } else { bytes.len() };
-    let mut value = bytes[..length].to_vec();
-    exprs.push(Expr::payload_network(1, base, length as u32));
-    if !prefix.is_multiple_of(8) {
-        let mask: Vec<u8> = (0..length)
-            .map(|i| match (prefix / 8).cmp(&i) {
-                std::cmp::Ordering::Greater => 0xff,
-                std::cmp::Ordering::Equal => 0xffu8 << (8 - prefix % 8),
-                std::cmp::Ordering::Less => 0,
-            })
-            .collect();
-        for (v, m) in value.iter_mut().zip(&mask) {
-            *v &= m;
-        }
-        exprs.push(Expr::mask(1, &mask));
-    }
-    exprs.push(Expr::cmp(1, equal, &value));
-}
-
-fn nfproto(exprs: &mut Vec<Expr>, ipv4: bool) {
-    exprs.push(Expr::meta_nfproto(1));
-    exprs.push(Expr::cmp(1, true, &[if ipv4 { FAMILY_IPV4 } else { FAMILY_IPV6 }]));
-}
-
 /// `ip daddr == 224.0.0.0/4 return`, `ip6 daddr == ff00::/8 return`.
 fn multicast_return(ipv4: bool) -> Vec<Expr> {
     let mut exprs = Vec::new();
-    nfproto(&mut exprs, ipv4);
+    match_nfproto(&mut exprs, ipv4);
     let net: IpNetwork =
         if ipv4 { "224.0.0.0/4" } else { "ff00::/8" }.parse().unwrap_or_else(|_| unreachable!());
-    match_address(&mut exprs, net, true, true);
+    match_network(&mut exprs, net, true, true);
     exprs.push(Expr::verdict(NFT_RETURN, None));
     exprs
 }
@@ -167,11 +116,10 @@ fn multicast_return(ipv4: bool) -> Vec<Expr> {
 /// `ip saddr == ADDR ip daddr != SUBNET masquerade`.
 fn masquerade_rule(address: IpNetwork) -> Vec<Expr> {
     let mut exprs = Vec::new();
-    nfproto(&mut exprs, address.is_ipv4());
-    let host = IpNetwork::new(address.ip(), if address.is_ipv4() { 32 } else { 128 }).unwrap_or(address);
-    match_address(&mut exprs, host, false, true);
+    match_nfproto(&mut exprs, address.is_ipv4());
+    match_host(&mut exprs, address.ip(), false);
     let subnet = IpNetwork::new(address.network(), address.prefix()).unwrap_or(address);
-    match_address(&mut exprs, subnet, true, false);
+    match_network(&mut exprs, subnet, true, false);
     exprs.push(Expr::masquerade());
     exprs
 }
@@ -307,9 +255,15 @@ pub fn gc(network: &str, valid: &[Attachment]) -> Result<(), CniError> {
         return Ok(());
     }
     let prefix = network_hash(network);
+    // By the attachment's hash, not the whole comment: a long comment is
+    // stored cut (at 127 bytes here, 128 by the reference), and comparing
+    // whole comments took every valid attachment with a long one for stale.
     let keep: HashSet<String> = valid
         .iter()
-        .map(|a| nft_comment(&Owner { network, ifname: &a.ifname, container_id: &a.container_id }))
+        .map(|a| instance_hash(&Owner { network, ifname: &a.ifname, container_id: &a.container_id }))
         .collect();
-    delete_nft_rules(|comment| comment.starts_with(&prefix) && !keep.contains(comment))
+    delete_nft_rules(|comment| {
+        let hash = comment.get(..prefix.len() + 17).unwrap_or_default();
+        comment.starts_with(&prefix) && !keep.contains(hash)
+    })
 }

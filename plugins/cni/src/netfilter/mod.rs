@@ -84,6 +84,19 @@ pub fn hash_with_prefix(length: usize, prefix: &str, to_hash: &str) -> String {
     text
 }
 
+/// The reference's nftables tag of a network (ipMasq's comments start with
+/// it): 16 hex digits of its hash.
+pub fn network_hash(network: &str) -> String {
+    hash_with_prefix(16, "", network)
+}
+
+/// The reference's nftables tag of one attachment, `<network hash>-<hash of
+/// "ifname:containerID">` (33 characters): what ipMasq's comments, and the
+/// firewall's nftables rules, start with, so DEL and GC find them.
+pub fn attachment_hash(network: &str, ifname: &str, container_id: &str) -> String {
+    format!("{}-{}", network_hash(network), hash_with_prefix(16, "", &format!("{ifname}:{container_id}")))
+}
+
 /// The reference's iptables chain name for a network and container: `CNI-` + hash, 28 characters.
 pub fn chain_name(network: &str, container_id: &str) -> String {
     hash_with_prefix(28, "CNI-", &format!("{network}{container_id}"))

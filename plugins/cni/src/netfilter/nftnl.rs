@@ -52,6 +52,7 @@ const NFTA_RULE_TABLE: u16 = 1;
 const NFTA_RULE_CHAIN: u16 = 2;
 const NFTA_RULE_HANDLE: u16 = 3;
 const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_RULE_POSITION: u16 = 6;
 const NFTA_RULE_USERDATA: u16 = 7;
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_EXPR_NAME: u16 = 1;
@@ -119,10 +120,26 @@ fn nested(buf: &mut Vec<u8>, kind: u16, inner: impl FnOnce(&mut Vec<u8>)) {
     attr(buf, kind | NLA_F_NESTED, &body);
 }
 
+/// The most of a comment nft keeps (128 bytes with the NUL), cut on a
+/// character boundary: what a listing gives back.
+pub const COMMENT_MAX: usize = 127;
+
+/// `comment` cut to what nft keeps, so that it compares equal to a listed one.
+pub fn fit_comment(mut comment: String) -> String {
+    if comment.len() > COMMENT_MAX {
+        let mut cut = COMMENT_MAX;
+        while !comment.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        comment.truncate(cut);
+    }
+    comment
+}
+
 /// A comment as libnftnl stores it: user data TLV type 0, NUL-terminated.
 fn comment_udata(comment: &str) -> Vec<u8> {
     let mut text = comment.as_bytes().to_vec();
-    text.truncate(127);
+    text.truncate(COMMENT_MAX);
     text.push(0);
     let mut data = vec![0u8, text.len() as u8];
     data.extend_from_slice(&text);
@@ -272,6 +289,84 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// `meta oifname` into `reg` (compare with the name NUL-padded to 16 bytes).
+    pub fn meta_oifname(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg);
+        attr_u32(&mut data, 2, 7); // NFT_META_OIFNAME
+        Expr { name: "meta", data }
+    }
+
+    /// `ct state` into `reg` (a native u32 of NF_CT_STATE_BIT flags).
+    pub fn ct_state(reg: u32) -> Expr {
+        let mut data = Vec::new();
+        attr_u32(&mut data, 1, reg); // NFTA_CT_DREG
+        attr_u32(&mut data, 2, 0); // NFTA_CT_KEY: NFT_CT_STATE
+        Expr { name: "ct", data }
+    }
+}
+
+/// `ct state established,related` as nft compiles it: the state bits
+/// masked and compared with zero.
+pub fn match_established(exprs: &mut Vec<Expr>) {
+    // NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED).
+    let bits: u32 = (1 << 1) | (1 << 2);
+    exprs.push(Expr::ct_state(1));
+    exprs.push(Expr::mask(1, &bits.to_ne_bytes()));
+    exprs.push(Expr::cmp(1, false, &0u32.to_ne_bytes()));
+}
+
+/// An interface name as `meta iifname`/`oifname` compare it: NUL-padded to 16 bytes.
+pub fn ifname_bytes(name: &str) -> Vec<u8> {
+    let mut bytes = name.as_bytes().to_vec();
+    bytes.resize(16, 0);
+    bytes
+}
+
+/// `meta nfproto ipv4` (or `ipv6`): what an `inet` table's address match needs first.
+pub fn match_nfproto(exprs: &mut Vec<Expr>, ipv4: bool) {
+    exprs.push(Expr::meta_nfproto(1));
+    exprs.push(Expr::cmp(1, true, &[if ipv4 { FAMILY_IPV4 } else { FAMILY_IPV6 }]));
+}
+
+/// Matches the source or destination address against `net` (`==` or
+/// `!=`) as nft compiles it, so `nft list` shows `ip daddr != 10.22.0.0/16`:
+/// the prefix bytes when the prefix is byte-aligned, else the whole
+/// address masked.
+pub fn match_network(exprs: &mut Vec<Expr>, net: ipnetwork::IpNetwork, destination: bool, equal: bool) {
+    let (bytes, base): (Vec<u8>, u32) = match net.ip() {
+        std::net::IpAddr::V4(ip) => (ip.octets().to_vec(), if destination { 16 } else { 12 }),
+        std::net::IpAddr::V6(ip) => (ip.octets().to_vec(), if destination { 24 } else { 8 }),
+    };
+    let prefix = net.prefix() as usize;
+    let length = if prefix.is_multiple_of(8) { prefix / 8 } else { bytes.len() };
+    let mut value = bytes[..length].to_vec();
+    exprs.push(Expr::payload_network(1, base, length as u32));
+    if !prefix.is_multiple_of(8) {
+        let mask: Vec<u8> = (0..length)
+            .map(|i| match (prefix / 8).cmp(&i) {
+                std::cmp::Ordering::Greater => 0xff,
+                std::cmp::Ordering::Equal => 0xffu8 << (8 - prefix % 8),
+                std::cmp::Ordering::Less => 0,
+            })
+            .collect();
+        for (v, m) in value.iter_mut().zip(&mask) {
+            *v &= m;
+        }
+        exprs.push(Expr::mask(1, &mask));
+    }
+    exprs.push(Expr::cmp(1, equal, &value));
+}
+
+/// Matches one whole address (`/32`, `/128`) as source or destination.
+pub fn match_host(exprs: &mut Vec<Expr>, ip: std::net::IpAddr, destination: bool) {
+    let host = ipnetwork::IpNetwork::new(ip, if ip.is_ipv4() { 32 } else { 128 });
+    if let Ok(host) = host {
+        match_network(exprs, host, destination, true);
+    }
+}
+
 /// A base chain's hook.
 pub struct Hook {
     /// The chain type: "nat", "filter".
@@ -280,6 +375,13 @@ pub struct Hook {
     pub hooknum: u32,
     /// Priority.
     pub priority: i32,
+}
+
+/// Where a new rule goes in its chain.
+enum Placement {
+    End,
+    Head,
+    Before(u64),
 }
 
 /// A transaction under construction.
@@ -345,6 +447,23 @@ impl Batch {
 
     /// `add rule` at the end of the chain.
     pub fn add_rule(&mut self, table: &str, chain: &str, exprs: &[Expr], comment: Option<&str>) {
+        self.new_rule(table, chain, exprs, comment, Placement::End);
+    }
+
+    /// `insert rule`: before the rule with handle `before`, or at the head of the chain.
+    pub fn insert_rule(
+        &mut self,
+        table: &str,
+        chain: &str,
+        before: Option<u64>,
+        exprs: &[Expr],
+        comment: Option<&str>,
+    ) {
+        let at = before.map_or(Placement::Head, Placement::Before);
+        self.new_rule(table, chain, exprs, comment, at);
+    }
+
+    fn new_rule(&mut self, table: &str, chain: &str, exprs: &[Expr], comment: Option<&str>, at: Placement) {
         let mut body = Vec::new();
         attr_str(&mut body, NFTA_RULE_TABLE, table);
         attr_str(&mut body, NFTA_RULE_CHAIN, chain);
@@ -361,7 +480,17 @@ impl Batch {
         if let Some(comment) = comment {
             attr(&mut body, NFTA_RULE_USERDATA, &comment_udata(comment));
         }
-        self.messages.push((NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, self.family, body));
+        // The kernel inserts before the position without NLM_F_APPEND, at
+        // the head with neither.
+        let flags = match at {
+            Placement::End => NLM_F_CREATE | NLM_F_APPEND,
+            Placement::Head => NLM_F_CREATE,
+            Placement::Before(handle) => {
+                attr(&mut body, NFTA_RULE_POSITION, &handle.to_be_bytes());
+                NLM_F_CREATE
+            }
+        };
+        self.messages.push((NFT_MSG_NEWRULE, flags, self.family, body));
     }
 
     /// `delete chain` (it must hold no rules, or be flushed first in the batch).

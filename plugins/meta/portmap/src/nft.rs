@@ -76,15 +76,7 @@ fn octets(ip: IpAddr) -> Vec<u8> {
 
 /// `ip saddr X` / `ip6 daddr X` (a whole address).
 fn match_address(exprs: &mut Vec<Expr>, ip: IpAddr, source: bool) {
-    let offset = match (ip.is_ipv6(), source) {
-        (false, true) => 12,
-        (false, false) => 16,
-        (true, true) => 8,
-        (true, false) => 24,
-    };
-    let bytes = octets(ip);
-    exprs.push(Expr::payload_network(1, offset, bytes.len() as u32));
-    exprs.push(Expr::cmp(1, true, &bytes));
+    nftnl::match_host(exprs, ip, !source);
 }
 
 /// `[ip daddr HOSTIP] PROTO dport HOSTPORT dnat to CONTAINER:PORT`.
