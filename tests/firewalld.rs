@@ -138,23 +138,9 @@ fn firewall_conf(lab: &HostLab, extra: Value) -> String {
 /// `cnictl doctor`'s firewall backend finding for a network with this
 /// firewall entry, on the test's bus.
 fn doctor_backend(bus: &FirewalldOnBus, firewall: Value) -> Value {
-    let netconfs = tempfile::tempdir().expect("conf dir");
-    let cache = tempfile::tempdir().expect("cache dir");
     let list = json!({"cniVersion": "1.0.0", "name": "fwnet", "plugins": [{"type": "loopback"}, firewall]});
-    std::fs::write(netconfs.path().join("10-fw.conflist"), list.to_string()).expect("conflist");
-    let plugins = PluginDir::new();
     let address = bus.address();
-    let (_, stdout, _) = run_cnictl_with(
-        &["doctor", "-o", "json"],
-        netconfs.path(),
-        cache.path(),
-        plugins.path(),
-        &[("DBUS_SYSTEM_BUS_ADDRESS", &address)],
-    );
-    let findings: Value = serde_json::from_str(&stdout).expect("doctor JSON");
-    let found =
-        findings.as_array().and_then(|f| f.iter().find(|f| f["check"] == "firewall backend")).cloned();
-    found.unwrap_or_else(|| panic!("no firewall backend finding: {findings}"))
+    doctor_finding("firewall backend", &list, &PluginDir::new(), &[("DBUS_SYSTEM_BUS_ADDRESS", &address)])
 }
 
 fn ipv4_source(lab: &HostLab) -> String {

@@ -381,7 +381,6 @@ fn plugin_path(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkLi
     }
 }
 
-/// The host-local store of a plugin's IPAM, if it uses host-local.
 /// Each network with a firewall plugin: which backend its ADD gets here and why.
 fn firewall_backend(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     for net in networks {
@@ -389,8 +388,16 @@ fn firewall_backend(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
             let backend = plugin.go_get("backend").and_then(Value::as_str).unwrap_or_default();
             let (chosen, why) = firewall::backend_on_this_host(backend);
             let status = if chosen == "none" { Status::Fail } else { Status::Info };
-            let fix = (chosen == "none")
-                .then(|| "start firewalld, or set \"backend\" to \"iptables\" (or leave it out)".to_string());
+            let fix = (chosen == "none").then(|| {
+                match backend {
+                    "firewalld" => "start firewalld, or set \"backend\" to \"iptables\" (or leave it out)",
+                    "nftables" => {
+                        "load the kernel's nf_tables (modprobe nf_tables), or set \"backend\" to \"iptables\""
+                    }
+                    _ => "set \"backend\" to \"iptables\", \"firewalld\" or \"nftables\" (or leave it out)",
+                }
+                .to_string()
+            });
             findings.push(finding(
                 "firewall backend",
                 status,

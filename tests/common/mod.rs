@@ -182,7 +182,9 @@ fn full_path(program: &std::ffi::OsStr) -> PathBuf {
         .unwrap_or_else(|| program.to_path_buf())
 }
 
-fn run_command(mut cmd: Command, env: &[(&str, &str)], stdin: &str) -> Outcome {
+/// Runs `cmd` (a plugin, or a command that runs one) with the CNI_* variables
+/// `env` and `stdin`, none of the test's own CNI environment leaking in.
+pub fn run_command(mut cmd: Command, env: &[(&str, &str)], stdin: &str) -> Outcome {
     use std::io::Write;
     for var in ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"] {
         cmd.env_remove(var);
@@ -282,6 +284,19 @@ pub fn run_cnictl_with(
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// `cnictl doctor -o json`'s finding `check` for a host whose only netconf
+/// is the conflist `list`, with extra environment variables.
+pub fn doctor_finding(check: &str, list: &Value, plugins: &PluginDir, env: &[(&str, &str)]) -> Value {
+    let netconfs = tempfile::tempdir().expect("conf dir");
+    let cache = tempfile::tempdir().expect("cache dir");
+    std::fs::write(netconfs.path().join("10-test.conflist"), list.to_string()).expect("conflist");
+    let (_, stdout, _) =
+        run_cnictl_with(&["doctor", "-o", "json"], netconfs.path(), cache.path(), plugins.path(), env);
+    let findings: Value = serde_json::from_str(&stdout).expect("doctor JSON");
+    let found = findings.as_array().and_then(|f| f.iter().find(|f| f["check"] == check)).cloned();
+    found.unwrap_or_else(|| panic!("no {check:?} finding: {findings}"))
 }
 
 /// A bridge (and its `<name>.<vlan>` gateway links) removed on drop.

@@ -1,22 +1,27 @@
 //! `firewall`: a chained plugin that lets a container's traffic through the
-//! host's firewall, with the reference's two backends:
+//! host's firewall, with the reference's two backends and one of ours:
 //!
 //! - iptables: the reference's chains (CNI-FORWARD, an admin chain,
 //!   CNI-ISOLATION-STAGE-1/2 for `ingressPolicy`) and rules, so either
 //!   implementation checks and removes the other's rules;
 //! - firewalld: each address a source of the zone `firewalldZone`
-//!   (`firewalld`), over D-Bus.
+//!   (`firewalld`), over D-Bus;
+//! - nftables (ours): the iptables backend's policy in a table of our own
+//!   (`nft`), ingressPolicy included.
 //!
 //! With no `backend`, firewalld is used when it answers on the system bus,
-//! else iptables, as in the reference. `ingressPolicy` is always iptables
-//! rules, whatever the backend (the reference's too). DEL removes what
-//! either backend holds for the attachment, whichever made it.
+//! else iptables, as in the reference, and nftables when only it is there.
+//! With firewalld, `ingressPolicy` is iptables rules (the reference's
+//! choice). DEL removes what any backend holds for the attachment,
+//! whichever made it, so a switch of backend or implementation strands
+//! nothing.
 //!
 //! Beyond the reference, each attachment's addresses are recorded on the
 //! host (`state`), so that GC removes the rules of attachments that are
 //! gone and DEL cleans even without a prevResult.
 
 mod firewalld;
+mod nft;
 mod rules;
 mod state;
 
@@ -77,6 +82,7 @@ enum BackendChoice {
     Auto,
     Iptables,
     Firewalld,
+    Nftables,
 }
 
 /// Which backend an ADD of a netconf with this `backend` value gets on
@@ -95,6 +101,14 @@ pub fn backend_on_this_host(backend: &str) -> (&'static str, String) {
             ("iptables", format!("{named}, and firewalld does not answer on the system bus"))
         }
         Ok(Backend::Iptables) => ("iptables", named.to_string()),
+        Ok(Backend::Nftables) if choice == BackendChoice::Auto => (
+            "nftables",
+            format!(
+                "{named}, firewalld does not answer on the system bus and iptables-restore was not \
+                 found, but the kernel's nf_tables answers"
+            ),
+        ),
+        Ok(Backend::Nftables) => ("nftables", named.to_string()),
         Err(e) => ("none", format!("{}: ADD fails", e.msg)),
     }
 }
@@ -103,6 +117,7 @@ pub fn backend_on_this_host(backend: &str) -> (&'static str, String) {
 enum Backend {
     Iptables,
     Firewalld(firewalld::Firewalld),
+    Nftables,
 }
 
 impl BackendChoice {
@@ -112,6 +127,7 @@ impl BackendChoice {
             "" => Some(BackendChoice::Auto),
             "iptables" => Some(BackendChoice::Iptables),
             "firewalld" => Some(BackendChoice::Firewalld),
+            "nftables" => Some(BackendChoice::Nftables),
             _ => None,
         }
     }
@@ -122,9 +138,45 @@ impl BackendChoice {
             BackendChoice::Firewalld => firewalld::Firewalld::connect()
                 .map(Backend::Firewalld)
                 .map_err(|why| CniError::internal(format!("the firewalld backend needs firewalld: {why}"))),
-            BackendChoice::Auto => {
-                Ok(firewalld::Firewalld::connect().map_or(Backend::Iptables, Backend::Firewalld))
-            }
+            BackendChoice::Nftables if cni::netfilter::nftnl::available() => Ok(Backend::Nftables),
+            BackendChoice::Nftables => Err(CniError::internal(
+                "the nftables backend needs the kernel's nf_tables, which does not answer",
+            )),
+            BackendChoice::Auto => Ok(match firewalld::Firewalld::connect() {
+                Ok(fw) => Backend::Firewalld(fw),
+                // iptables as the reference; nftables only when it alone is there.
+                Err(_) if cni::netfilter::iptables::available(false) => Backend::Iptables,
+                Err(_) if cni::netfilter::nftnl::available() => Backend::Nftables,
+                Err(_) => Backend::Iptables,
+            }),
+        }
+    }
+}
+
+/// `ingressPolicy`: which traffic between bridges is let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IngressPolicy {
+    /// `open` (or none): no isolation rules.
+    Open,
+    /// `same-bridge`: no traffic in from other isolating bridges.
+    SameBridge,
+    /// `isolated`: and none between ports of the same bridge either.
+    Isolated,
+}
+
+/// An attachment's ingress policy with the bridge it applies to (the
+/// prevResult's first interface).
+pub(crate) struct Ingress {
+    bridge: LinkName,
+    isolated: bool,
+}
+
+impl Ingress {
+    fn policy_name(&self) -> &'static str {
+        if self.isolated {
+            "isolated"
+        } else {
+            "same-bridge"
         }
     }
 }
@@ -134,8 +186,7 @@ struct Config {
     backend: BackendChoice,
     zone: String,
     admin_chain: ChainName,
-    /// None: open; Some(false): same-bridge; Some(true): isolated.
-    isolation: Option<bool>,
+    ingress_policy: IngressPolicy,
     data_dir: String,
 }
 
@@ -145,10 +196,10 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let backend = BackendChoice::parse(&conf.backend).ok_or_else(|| {
         CniError::config(format!("{}: unknown firewall backend {:?}", key_label("backend"), conf.backend))
     })?;
-    let isolation = match conf.ingress_policy.as_str() {
-        "" | "open" => None,
-        "same-bridge" => Some(false),
-        "isolated" => Some(true),
+    let ingress_policy = match conf.ingress_policy.as_str() {
+        "" | "open" => IngressPolicy::Open,
+        "same-bridge" => IngressPolicy::SameBridge,
+        "isolated" => IngressPolicy::Isolated,
         other => {
             return Err(CniError::config(format!(
                 "{}: unknown ingress policy: {other:?}",
@@ -166,7 +217,7 @@ fn load(args: &CmdArgs) -> Result<Config, CniError> {
     } else {
         conf.firewalld_zone
     };
-    Ok(Config { net, backend, zone, admin_chain, isolation, data_dir: conf.data_dir })
+    Ok(Config { net, backend, zone, admin_chain, ingress_policy, data_dir: conf.data_dir })
 }
 
 fn addresses(result: &CniResult, ipv6: bool) -> Vec<IpNetwork> {
@@ -255,6 +306,30 @@ fn remove_sources(fw: Option<&firewalld::Firewalld>, zone: &str, ips: &[IpNetwor
     }
 }
 
+/// The ingress policy's bridge: the prevResult's first interface, which
+/// `bridge` reports first.
+fn ingress(conf: &Config, result: &CniResult) -> Result<Option<Ingress>, CniError> {
+    let isolated = match conf.ingress_policy {
+        IngressPolicy::Open => return Ok(None),
+        IngressPolicy::SameBridge => false,
+        IngressPolicy::Isolated => true,
+    };
+    let bridge = result.interfaces.first().map(|i| i.name.clone()).unwrap_or_default();
+    if bridge.is_empty() {
+        return Err(CniError::config(
+            "interface needs to be set for the ingress policy, make sure to chain \"firewall\" with \"bridge\"",
+        ));
+    }
+    // The name goes into iptables-restore input.
+    let bridge = LinkName::new("prevResult.interfaces[0].name", &bridge)?;
+    Ok(Some(Ingress { bridge, isolated }))
+}
+
+/// The attachment, as the nftables backend's comments name it.
+fn owner<'a>(args: &'a CmdArgs, network: &'a str) -> nft::Owner<'a> {
+    nft::Owner { network, ifname: &args.ifname, container_id: &args.container_id }
+}
+
 fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
     conf.net.prev_result()?.ok_or_else(|| CniError::internal("missing prevResult from earlier plugin"))
 }
@@ -277,25 +352,16 @@ impl Plugin for Firewall {
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
         let result = prev_result(&conf)?;
-        let isolation = match conf.isolation {
-            Some(isolated) => {
-                let bridge = result.interfaces.first().map(|i| i.name.clone()).unwrap_or_default();
-                if bridge.is_empty() {
-                    return Err(CniError::config(
-                        "interface needs to be set for the ingress policy, make sure to chain \"firewall\" with \"bridge\"",
-                    ));
-                }
-                // The name goes into iptables-restore input.
-                let bridge = LinkName::new("prevResult.interfaces[0].name", &bridge)?;
-                Some(rules::isolation_rules(&bridge, isolated))
-            }
-            None => None,
-        };
+        let ingress = ingress(&conf, &result)?;
+        let isolation = ingress.as_ref().map(|i| rules::isolation_rules(&i.bridge, i.isolated));
+        let ips: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
         match conf.backend.resolve()? {
             Backend::Iptables => add_iptables(&conf, &result, isolation.as_deref())?,
             Backend::Firewalld(fw) => add_firewalld(&fw, &conf, &result, isolation.as_deref())?,
+            Backend::Nftables => {
+                nft::add(&owner(args, &conf.net.name), &ips, &conf.admin_chain, ingress.as_ref())?
+            }
         }
-        let ips: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
         state::Store::new(&conf.data_dir, &conf.net.name).save(&args.container_id, &args.ifname, &ips)?;
         Ok(result)
     }
@@ -309,15 +375,19 @@ impl Plugin for Firewall {
         let store = state::Store::new(&keys.data_dir, &conf.name);
         let mut ips = conf.prev_addresses();
         ips.extend(store.load(&args.container_id, &args.ifname));
-        remove_address_rules(&ips)?;
+        let iptables = remove_address_rules(&ips);
         remove_sources(firewalld::Firewalld::connect().ok().as_ref(), keys.zone(), &ips);
+        let nftables = nft::remove(&owner(args, &conf.name));
+        iptables.and(nftables)?;
         store.forget(&args.container_id, &args.ifname)
     }
 
     /// Removes the rules of recorded attachments that are no longer valid
-    /// (not those of addresses a valid attachment holds now).
+    /// (not those of addresses a valid attachment holds now), and the
+    /// nftables rules of the network's attachments that are not valid.
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = cni::conf::DelConf::load(&args.stdin);
+        nft::gc(&conf.name, &conf.valid_attachments)?;
         let keys: CleanupKeys = cni::conf::parse_lenient(&args.stdin);
         let store = state::Store::new(&keys.data_dir, &conf.name);
         let stale = store.stale(&conf.valid_attachments);
@@ -335,7 +405,17 @@ impl Plugin for Firewall {
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = load(args)?;
         let result = prev_result(&conf)?;
-        if let Backend::Firewalld(fw) = conf.backend.resolve()? {
+        let backend = conf.backend.resolve()?;
+        if let Backend::Nftables = backend {
+            let ips: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
+            let ingress = ingress(&conf, &result)?;
+            let owner = owner(args, &conf.net.name);
+            return match nft::first_missing(&owner, &ips, &conf.admin_chain, ingress.as_ref())? {
+                Some(missing) => Err(CniError::internal(format!("expected {missing} not found"))),
+                None => Ok(()),
+            };
+        }
+        if let Backend::Firewalld(fw) = backend {
             for ip in &result.ips {
                 if !fw.has_source(&conf.zone, &ip.address)? {
                     return Err(CniError::internal(format!(
