@@ -14,6 +14,7 @@ mod stats;
 use std::path::{Path, PathBuf};
 
 use scenarios::Side;
+use serde_json::json;
 use stats::{latency, markdown, summarize, Row};
 
 /// Where Debian installs the reference plugins.
@@ -142,9 +143,32 @@ fn main() {
     let (ours_add, ref_add) = (summarize(&add_del[0].0), summarize(&add_del[1].0));
     let (ours_del, ref_del) = (summarize(&add_del[0].1), summarize(&add_del[1].1));
 
-    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain");
-    let chain = scenarios::chain_add_del(&sides, opts.iterations.min(20));
-    let (ours_chain, ref_chain) = (summarize(&chain[0]), summarize(&chain[1]));
+    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
+    let firewall_table_before = firewall_nft_table_exists();
+    let firewall = |backend: Option<&str>| match backend {
+        Some(backend) => json!({"type": "firewall", "backend": backend}),
+        None => json!({"type": "firewall"}),
+    };
+    let runs = [
+        scenarios::ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None) },
+        scenarios::ChainRun {
+            side: &sides[0],
+            scenario: "n",
+            third: 4,
+            firewall: firewall(Some("nftables")),
+        },
+        scenarios::ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
+    ];
+    let chain = scenarios::chain_add_del(&runs, opts.iterations.min(20));
+    let (ours_chain, ours_nft_chain, ref_chain) =
+        (summarize(&chain[0]), summarize(&chain[1]), summarize(&chain[2]));
+    if !firewall_table_before {
+        // The skeleton an ADD leaves (the table, its jumps) is the bench's to remove.
+        let _ = std::process::Command::new("nft")
+            .args(["delete", "table", "inet", FIREWALL_NFT_TABLE])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 
     eprintln!("bench: bridge + dhcp against one dnsmasq, each side with its own daemon");
     let dhcp = dhcp::add_del(&sides, opts.iterations.min(20)).map(|measured| {
@@ -205,6 +229,13 @@ fn main() {
             ratio: ours_chain.median / ref_chain.median,
             target: "<= 0.2x".into(),
         },
+        Row {
+            what: "same chain, our firewall on nftables (the reference's on iptables)".into(),
+            ours: latency(ours_nft_chain),
+            reference: latency(ref_chain),
+            ratio: ours_nft_chain.median / ref_chain.median,
+            target: "<= 0.2x".into(),
+        },
     ];
     if let Some(add) = &dhcp {
         rows.push(Row {
@@ -248,6 +279,18 @@ fn main() {
     for side in &sides {
         let _ = std::fs::remove_dir_all(&side.store);
     }
+}
+
+/// The firewall's nftables table (the plugin's own constant is private).
+const FIREWALL_NFT_TABLE: &str = "cni_plugins_firewall";
+
+fn firewall_nft_table_exists() -> bool {
+    std::process::Command::new("nft")
+        .args(["list", "table", "inet", FIREWALL_NFT_TABLE])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn nix_is_root() -> bool {

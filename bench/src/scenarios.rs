@@ -97,14 +97,29 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Vec<(Vec<Duration>, Vec<Dur
     times
 }
 
-fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
-    let name = format!("bench-{}-c", side.tag);
+/// One run of the five-plugin chain: a side, with the firewall entry it
+/// uses (ours also runs with `"backend": "nftables"`), under its own
+/// scenario letter (own bridge, subnet and namespaces).
+pub struct ChainRun<'a> {
+    /// Whose plugins.
+    pub side: &'a Side,
+    /// The scenario letter and the third octet of its subnet.
+    pub scenario: &'static str,
+    /// Third octet of its subnet.
+    pub third: u8,
+    /// The firewall plugin's netconf entry.
+    pub firewall: Value,
+}
+
+fn chain(run: &ChainRun, i: usize) -> Vec<(PathBuf, Value)> {
+    let side = run.side;
+    let name = format!("bench-{}-{}", side.tag, run.scenario);
     let common = |mut v: Value| {
         v["name"] = json!(name);
         v["cniVersion"] = json!("1.0.0");
         v
     };
-    let mut bridge = side.conf("c", 2);
+    let mut bridge = side.conf(run.scenario, run.third);
     bridge["name"] = json!(name);
     vec![
         (side.dir.clone(), bridge),
@@ -113,7 +128,7 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
             common(json!({"type": "portmap", "capabilities": {"portMappings": true}, "runtimeConfig":
                 {"portMappings": [{"hostPort": 20000 + i, "containerPort": 80, "protocol": "tcp"}]}})),
         ),
-        (side.dir.clone(), common(json!({"type": "firewall"}))),
+        (side.dir.clone(), common(run.firewall.clone())),
         (side.dir.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
         (
             side.dir.clone(),
@@ -124,15 +139,16 @@ fn chain(side: &Side, i: usize) -> Vec<(PathBuf, Value)> {
     ]
 }
 
-/// ADD + DEL of the whole chain, as libcni runs it, interleaved; every
-/// plugin is each side's own.
-pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
-    let mut times = vec![Vec::new(); sides.len()];
+/// ADD + DEL of the whole chain, as libcni runs it, the runs interleaved;
+/// every plugin is each side's own.
+pub fn chain_add_del(runs: &[ChainRun], iterations: usize) -> Vec<Vec<Duration>> {
+    let mut times = vec![Vec::new(); runs.len()];
     let warmup = 2;
     for i in 0..iterations + warmup {
-        for (side, times) in sides.iter().zip(times.iter_mut()) {
-            let (_ns, target) = netns(side, "c", i);
-            let plugins = chain(side, i);
+        for (run, times) in runs.iter().zip(times.iter_mut()) {
+            let side = run.side;
+            let (_ns, target) = netns(side, run.scenario, i);
+            let plugins = chain(run, i);
             let start = Instant::now();
             let mut prev = Value::Null;
             for (dir, conf) in &plugins {
@@ -164,7 +180,7 @@ pub fn chain_add_del(sides: &[Side], iterations: usize) -> Vec<Vec<Duration>> {
             }
         }
     }
-    sides.iter().for_each(|s| s.cleanup("c"));
+    runs.iter().for_each(|r| r.side.cleanup(r.scenario));
     times
 }
 
