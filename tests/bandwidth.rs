@@ -309,3 +309,20 @@ fn gc_removes_ifbs_that_serve_no_link_and_keeps_those_that_do() {
     let links = lab.host.output(&["ip", "-o", "link", "show"]);
     assert!(!links.contains(&live), "the dead container's ifb is gone: {links}");
 }
+
+#[test]
+fn a_failing_egress_step_takes_back_what_this_add_made_and_only_that() {
+    let lab = HostLab::new(BASE, 12);
+    let veth = lab.host_veth();
+    // Not ours: an ingress qdisc already on the host end makes egress
+    // setup fail after the ingress tbf and the ifb exist.
+    lab.host.exec(&["tc", "qdisc", "add", "dev", &veth, "ingress"]);
+    let add = lab.run_ours("bandwidth", "ADD", &conf(&lab, both_ways(), json!({})));
+    assert_eq!(add.code, 1, "{}", add.stdout);
+    assert!(add.json["msg"].as_str().unwrap_or_default().contains("ingress qdisc"), "{}", add.stdout);
+    let qdiscs = lab.host.output(&["tc", "qdisc", "show", "dev", &veth]);
+    assert!(!qdiscs.contains("tbf"), "the ingress tbf this ADD made is gone: {qdiscs} ({})", add.stderr);
+    assert!(qdiscs.contains("ingress"), "the ingress qdisc it did not make stays: {qdiscs}");
+    let links = lab.host.output(&["ip", "-o", "link", "show", "type", "ifb"]);
+    assert!(links.trim().is_empty(), "the ifb is gone: {links}");
+}

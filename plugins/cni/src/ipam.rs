@@ -1,8 +1,9 @@
 //! Delegating address management to an IPAM plugin.
 //!
 //! A main plugin runs its `ipam.type` plugin from `CNI_PATH` with the same
-//! netconf and environment, as the reference does. `IpamLease` releases
-//! the addresses again if the main plugin's ADD fails after allocation.
+//! netconf and environment, as the reference does. `acquire` registers the
+//! release as an undo step of the ADD's `Rollback`, so the addresses go
+//! back if the main plugin's ADD fails after allocation.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -123,32 +124,14 @@ pub fn del_if_configured(args: &CmdArgs) -> Result<(), CniError> {
     }
 }
 
-/// Addresses allocated during an ADD; released on drop unless kept.
-pub struct IpamLease<'a> {
+/// IPAM ADD for a main plugin's ADD: the result, with its release
+/// registered on `rollback` (undone unless the ADD commits).
+pub fn acquire<'a>(
     ipam_type: &'a str,
     args: &'a CmdArgs,
-    keep: bool,
-}
-
-impl<'a> IpamLease<'a> {
-    /// Runs IPAM ADD and returns the result with a lease that releases it
-    /// if dropped before `keep`.
-    pub fn acquire(ipam_type: &'a str, args: &'a CmdArgs) -> Result<(CniResult, IpamLease<'a>), CniError> {
-        let result = add(ipam_type, args)?;
-        Ok((result, IpamLease { ipam_type, args, keep: false }))
-    }
-
-    /// The ADD succeeded: keep the addresses.
-    pub fn keep(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for IpamLease<'_> {
-    fn drop(&mut self) {
-        if !self.keep {
-            // Best effort: the ADD is failing already; its error is the one to report.
-            let _ = del(self.ipam_type, self.args);
-        }
-    }
+    rollback: &mut crate::rollback::Rollback<'a>,
+) -> Result<CniResult, CniError> {
+    let result = add(ipam_type, args)?;
+    rollback.push(format!("release the addresses from IPAM {ipam_type}"), move || del(ipam_type, args));
+    Ok(result)
 }

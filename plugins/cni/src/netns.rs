@@ -104,6 +104,15 @@ impl Netns {
             })
         })
     }
+
+    /// Runs `work` inside this namespace with a netlink session opened there.
+    pub fn with_netlink<T, F>(&self, work: F) -> Result<T, CniError>
+    where
+        T: Send,
+        F: FnOnce(&crate::netlink::Netlink) -> Result<T, CniError> + Send,
+    {
+        self.run(|| work(&crate::netlink::Netlink::open()?))
+    }
 }
 
 /// True when `path` exists (a DEL on a vanished netns is no error).

@@ -1,17 +1,29 @@
-//! Undo steps for an ADD that fails halfway.
+//! Undo steps for an ADD that fails halfway: the one way plugins take
+//! back what a failing ADD made.
 //!
-//! Each step that changes the system registers how to take it back; if the
-//! ADD returns early, the steps run in reverse order when the `Rollback` is
-//! dropped. A successful ADD calls `commit` and nothing is undone.
+//! Each step that changes the system registers, under a label, how to take
+//! it back (IPAM's release among them: `ipam::acquire`). If the ADD
+//! returns early, the steps run in reverse order when the `Rollback` is
+//! dropped, and each undo that fails is reported on stderr with its label
+//! (the ADD's own error is the one returned). A successful ADD ends with
+//! one `commit` and nothing is undone.
 //!
 //! DEL is the other direction: `Cleanup` runs every removal step whatever
 //! the others do (one that fails must not leak the rest) and reports the
 //! failures together at the end.
 
-/// A stack of undo steps, run in reverse on drop unless committed.
+use crate::CniError;
+
+/// One registered undo.
+struct Step<'a> {
+    label: String,
+    undo: Box<dyn FnOnce() -> Result<(), CniError> + 'a>,
+}
+
+/// A stack of labelled undo steps, run in reverse on drop unless committed.
 #[derive(Default)]
 pub struct Rollback<'a> {
-    steps: Vec<Box<dyn FnOnce() + 'a>>,
+    steps: Vec<Step<'a>>,
 }
 
 impl<'a> Rollback<'a> {
@@ -20,9 +32,10 @@ impl<'a> Rollback<'a> {
         Rollback { steps: Vec::new() }
     }
 
-    /// Registers how to undo the step just done.
-    pub fn push(&mut self, undo: impl FnOnce() + 'a) {
-        self.steps.push(Box::new(undo));
+    /// Registers how to undo the step just done; `label` says what the
+    /// undo does ("delete veth eth0"), for the report when it fails.
+    pub fn push(&mut self, label: impl Into<String>, undo: impl FnOnce() -> Result<(), CniError> + 'a) {
+        self.steps.push(Step { label: label.into(), undo: Box::new(undo) });
     }
 
     /// The ADD succeeded: forget every undo step.
@@ -33,8 +46,10 @@ impl<'a> Rollback<'a> {
 
 impl Drop for Rollback<'_> {
     fn drop(&mut self) {
-        while let Some(undo) = self.steps.pop() {
-            undo();
+        while let Some(step) = self.steps.pop() {
+            if let Err(e) = (step.undo)() {
+                eprintln!("undoing the failed ADD: {} failed: {}", step.label, e.msg);
+            }
         }
     }
 }
@@ -77,18 +92,28 @@ mod tests {
     use std::cell::RefCell;
 
     #[test]
-    fn undoes_in_reverse_unless_committed() {
+    fn undoes_in_reverse_unless_committed_and_goes_on_past_a_failing_undo() {
         let log = RefCell::new(Vec::new());
         {
             let mut rollback = Rollback::new();
-            rollback.push(|| log.borrow_mut().push(1));
-            rollback.push(|| log.borrow_mut().push(2));
+            rollback.push("first", || {
+                log.borrow_mut().push(1);
+                Ok(())
+            });
+            rollback.push("second", || Err(crate::CniError::internal("gone")));
+            rollback.push("third", || {
+                log.borrow_mut().push(3);
+                Ok(())
+            });
         }
-        assert_eq!(*log.borrow(), vec![2, 1]);
+        assert_eq!(*log.borrow(), vec![3, 1], "the failing undo does not stop the others");
         let mut rollback = Rollback::new();
-        rollback.push(|| log.borrow_mut().push(3));
+        rollback.push("fourth", || {
+            log.borrow_mut().push(4);
+            Ok(())
+        });
         rollback.commit();
-        assert_eq!(*log.borrow(), vec![2, 1]);
+        assert_eq!(*log.borrow(), vec![3, 1]);
     }
 
     #[test]

@@ -11,10 +11,10 @@ use std::os::fd::AsRawFd;
 use crate::checked::LinkName;
 use crate::env::CmdArgs;
 use crate::error::CniError;
-use crate::ipam::IpamLease;
 use crate::netlink::{ChildKind, ChildSpec, Link, Netlink};
 use crate::netns::{self, Netns};
 use crate::result::{CniResult, Interface};
+use crate::rollback::Rollback;
 use crate::veth::random_veth_name;
 
 /// The main routing table, where the default route is looked for.
@@ -85,8 +85,10 @@ pub struct Child<'a> {
     pub mac: Option<[u8; 6]>,
 }
 
-/// Makes the child in the container's namespace as `args.ifname`; returns it as the container sees it.
-pub fn create(args: &CmdArgs, netns: &Netns, child: &Child) -> Result<Link, CniError> {
+/// Makes the child in the container's namespace as `args.ifname`; returns
+/// it as the container sees it, with the ADD's rollback holding its
+/// deletion (run at once if the rename fails).
+pub fn create<'a>(args: &CmdArgs, netns: &'a Netns, child: &Child) -> Result<(Link, Rollback<'a>), CniError> {
     let container_ns = std::fs::File::open(&args.netns)
         .map_err(|e| CniError::internal(format!("failed to open netns {:?}: {e}", args.netns)))?;
     let temp = random_veth_name()?;
@@ -108,18 +110,18 @@ pub fn create(args: &CmdArgs, netns: &Netns, child: &Child) -> Result<Link, CniE
             Err(CniError::internal(format!("{temp} exists")))
         }
     })?;
-    let ifname = args.ifname.clone();
-    netns.run(move || {
-        let nl = Netlink::open()?;
-        let link =
-            nl.link_by_name(&temp)?.ok_or_else(|| CniError::internal("link vanished after creation"))?;
-        if let Err(e) = nl.rename_link(link.index, &ifname) {
-            let _ = nl.delete_link(link.index);
-            return Err(e.context(format!("failed to rename link to {ifname:?}")));
-        }
-        nl.link_by_index(link.index)?
+    let made = netns.with_netlink(|nl| {
+        nl.link_by_name(&temp)?.ok_or_else(|| CniError::internal("link vanished after creation"))
+    })?;
+    let rollback = undo_link(netns, &made);
+    let ifname = args.ifname.as_str();
+    let link = netns.with_netlink(|nl| {
+        nl.rename_link(made.index, ifname)
+            .map_err(|e| e.context(format!("failed to rename link to {ifname:?}")))?;
+        nl.link_by_index(made.index)?
             .ok_or_else(|| CniError::internal(format!("failed to refetch {ifname:?}")))
-    })
+    })?;
+    Ok((link, rollback))
 }
 
 /// DEL of a plugin that made the container interface (macvlan, ipvlan,
@@ -173,13 +175,17 @@ pub fn interface_of(args: &CmdArgs, link: &Link) -> Interface {
 }
 
 /// IPAM ADD for a plugin that owns the container interface; an answer
-/// without addresses is an error (the lease then releases it).
-pub fn acquire<'a>(ipam_type: &'a str, args: &'a CmdArgs) -> Result<(CniResult, IpamLease<'a>), CniError> {
-    let (result, lease) = IpamLease::acquire(ipam_type, args)?;
+/// without addresses is an error (`rollback` then releases it).
+pub fn acquire<'a>(
+    ipam_type: &'a str,
+    args: &'a CmdArgs,
+    rollback: &mut Rollback<'a>,
+) -> Result<CniResult, CniError> {
+    let result = crate::ipam::acquire(ipam_type, args, rollback)?;
     if result.ips.is_empty() {
         return Err(CniError::internal("IPAM plugin returned missing IP config"));
     }
-    Ok((result, lease))
+    Ok(result)
 }
 
 /// Puts the result's addresses (all on interface 0, the container's) and
@@ -201,42 +207,41 @@ pub fn apply(args: &CmdArgs, netns: &Netns, result: &mut CniResult, announce: bo
     })
 }
 
-/// The undo steps of an ADD that made the container interface `index` in
+/// The undo steps of an ADD that made the container interface `link` in
 /// `netns`: deleting it again.
-pub fn undo_link(netns: &Netns, index: u32) -> crate::rollback::Rollback<'_> {
-    let mut rollback = crate::rollback::Rollback::new();
-    rollback.push(move || crate::veth::undo_in(netns, index));
+pub fn undo_link<'a>(netns: &'a Netns, link: &Link) -> Rollback<'a> {
+    let mut rollback = Rollback::new();
+    let index = link.index;
+    rollback.push(format!("delete the new container interface {}", link.name), move || {
+        crate::veth::undo_in(netns, index)
+    });
     rollback
 }
 
 /// The end of an ADD for a plugin that made the container interface
 /// `link`: when the netconf names an IPAM plugin, its addresses go on the
-/// interface (none: L2 only); then the DNS settings, and the undo steps
-/// are dropped. On failure the IPAM lease and `rollback` undo everything.
-pub fn finish(
-    args: &CmdArgs,
+/// interface (none: L2 only); then the DNS settings, and the ADD commits.
+/// On failure `rollback` undoes everything, the IPAM release included.
+pub fn finish<'a>(
+    args: &'a CmdArgs,
     netns: &Netns,
     link: &Link,
-    net: &crate::conf::NetConf,
+    net: &'a crate::conf::NetConf,
     announce: bool,
-    rollback: crate::rollback::Rollback,
+    mut rollback: Rollback<'a>,
 ) -> Result<CniResult, CniError> {
     let mut result = CniResult { interfaces: vec![interface_of(args, link)], ..CniResult::default() };
-    let lease = match net.ipam_type() {
-        "" => None,
+    match net.ipam_type() {
+        "" => {}
         ipam_type => {
-            let (ipam_result, lease) = acquire(ipam_type, args)?;
+            let ipam_result = acquire(ipam_type, args, &mut rollback)?;
             result.ips = ipam_result.ips;
             result.routes = ipam_result.routes;
             apply(args, netns, &mut result, announce)?;
-            Some(lease)
         }
-    };
+    }
     result.dns = net.dns.clone();
     rollback.commit();
-    if let Some(lease) = lease {
-        lease.keep();
-    }
     Ok(result)
 }
 

@@ -11,6 +11,7 @@ use crate::error::CniError;
 use crate::netlink::{Link, Netlink, VethSpec};
 use crate::netns::Netns;
 use crate::result::Interface;
+use crate::rollback::Rollback;
 use crate::sysctl;
 
 /// Both ends of a new veth pair.
@@ -50,13 +51,15 @@ pub fn random_veth_name() -> Result<String, CniError> {
 
 /// Creates a veth pair: `ifname` in `netns` (with `mac` if given), the
 /// other end in the namespace of the calling thread. `host_nl` is a
-/// session in the calling thread's namespace.
-pub fn setup_veth(
+/// session in the calling thread's namespace. Deleting the pair again is
+/// registered on `rollback`, also when a later step here fails.
+pub fn setup_veth<'a>(
     host_nl: &Netlink,
-    netns: &Netns,
+    netns: &'a Netns,
     ifname: &str,
     mtu: u32,
     mac: Option<[u8; 6]>,
+    rollback: &mut Rollback<'a>,
 ) -> Result<VethPair, CniError> {
     let host_ns = File::open("/proc/thread-self/ns/net")
         .map_err(|e| CniError::internal(format!("failed to open the host netns: {e}")))?;
@@ -81,25 +84,20 @@ pub fn setup_veth(
         }
         Err(CniError::internal("failed to find a unique veth name"))
     })?;
-    let host = match host_nl.link_by_name(&host_name)? {
-        Some(link) => link,
-        None => {
-            undo_in(netns, container.index);
-            return Err(CniError::internal(format!("host veth {host_name:?} not found after creation")));
-        }
-    };
-    if let Err(e) = host_nl.set_link_up(host.index, true) {
-        undo_in(netns, container.index);
-        return Err(e);
-    }
+    let index = container.index;
+    rollback.push(format!("delete the new veth pair {ifname}/{host_name}"), move || undo_in(netns, index));
+    let host = host_nl
+        .link_by_name(&host_name)?
+        .ok_or_else(|| CniError::internal(format!("host veth {host_name:?} not found after creation")))?;
+    host_nl.set_link_up(host.index, true)?;
     let _ = sysctl::write(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
     let host = host_nl.link_by_index(host.index)?.unwrap_or(host);
     Ok(VethPair { host, container })
 }
 
 /// Deletes the container end (and with it the pair) after a failure.
-pub fn undo_in(netns: &Netns, index: u32) {
-    let _ = netns.run(|| Netlink::open()?.delete_link(index));
+pub fn undo_in(netns: &Netns, index: u32) -> Result<(), CniError> {
+    netns.run(|| Netlink::open()?.delete_link(index))
 }
 
 /// Deletes the container interface `ifname` (and with it the pair) and

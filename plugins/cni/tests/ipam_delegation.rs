@@ -1,10 +1,12 @@
-//! IPAM delegation runs the IPAM plugin from CNI_PATH and, through
-//! `IpamLease`, releases its addresses when the main plugin's ADD fails.
+//! IPAM delegation runs the IPAM plugin from CNI_PATH and, through the
+//! release `ipam::acquire` registers on the ADD's `Rollback`, gives its
+//! addresses back when the main plugin's ADD fails.
 
 use std::path::{Path, PathBuf};
 
 use cni::env::{CmdArgs, Command};
-use cni::ipam::IpamLease;
+use cni::ipam::acquire;
+use cni::rollback::Rollback;
 
 /// target/<profile>, where the multicall binary is built.
 fn bin_dir() -> PathBuf {
@@ -38,21 +40,23 @@ fn reserved(data: &Path) -> usize {
 }
 
 #[test]
-fn a_dropped_lease_releases_and_a_kept_one_stays() {
+fn an_undone_acquire_releases_and_a_committed_one_stays() {
     assert!(bin_dir().join(cni::MULTICALL_BINARY).exists(), "build the workspace first");
     let data = tempfile::tempdir().expect("temp dir");
     let failing = args(data.path(), "failing");
     {
-        let (result, _lease) = IpamLease::acquire("host-local", &failing).expect("IPAM ADD");
+        let mut rollback = Rollback::new();
+        let result = acquire("host-local", &failing, &mut rollback).expect("IPAM ADD");
         assert_eq!(result.ips[0].address.to_string(), "10.215.0.2/24");
         assert_eq!(reserved(data.path()), 1);
-        // The main plugin fails here: the lease is dropped.
+        // The main plugin fails here: the rollback is dropped.
     }
     assert_eq!(reserved(data.path()), 0, "released on drop");
 
     let working = args(data.path(), "working");
-    let (result, lease) = IpamLease::acquire("host-local", &working).expect("IPAM ADD");
-    lease.keep();
+    let mut rollback = Rollback::new();
+    let result = acquire("host-local", &working, &mut rollback).expect("IPAM ADD");
+    rollback.commit();
     assert_eq!(reserved(data.path()), 1, "kept: {result:?}");
     cni::ipam::check("host-local", &working).expect("IPAM CHECK");
     cni::ipam::del("host-local", &working).expect("IPAM DEL");

@@ -140,8 +140,14 @@ pub fn tick_in_usec() -> f64 {
 
 impl Netlink {
     fn tc_request(&self, message: RouteNetlinkMessage, what: &str) -> Result<(), CniError> {
+        let deleting = matches!(message, RouteNetlinkMessage::DelQueueDiscipline(_));
         let mut request = NetlinkMessage::from(message);
-        request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        // A deletion with NLM_F_CREATE | NLM_F_EXCL is refused (EOPNOTSUPP).
+        request.header.flags = if deleting {
+            NLM_F_REQUEST | NLM_F_ACK
+        } else {
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+        };
         let mut handle = self.handle.clone();
         self.block(async {
             let mut response = handle.request(request).map_err(|e| nl_error(what, e))?;
@@ -178,6 +184,23 @@ impl Netlink {
         self.tc_request(
             RouteNetlinkMessage::NewQueueDiscipline(message),
             &format!("create ingress qdisc on link {index}"),
+        )
+    }
+
+    /// Deletes a link's root qdisc, or (`ingress`) its ingress qdisc with
+    /// the filters on it: the undo of `add_tbf` and `add_ingress_qdisc`.
+    pub fn delete_qdisc(&self, index: u32, ingress: bool) -> Result<(), CniError> {
+        let mut message = TcMessage::with_index(index as i32);
+        if ingress {
+            message.header.handle = handle(0xffff_0000);
+            message.header.parent = TcHandle::INGRESS;
+        } else {
+            message.header.parent = TcHandle::ROOT;
+        }
+        let what = if ingress { "ingress" } else { "root" };
+        self.tc_request(
+            RouteNetlinkMessage::DelQueueDiscipline(message),
+            &format!("delete the {what} qdisc of link {index}"),
         )
     }
 

@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 use cni::env::CmdArgs;
 use cni::result::IpConfig;
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult, ErrorCode};
 
@@ -26,13 +27,15 @@ use store::Store;
 pub struct HostLocal;
 
 /// Takes one address per range set; `existing` is what the attachment
-/// held before (a second address in the same set is refused).
-fn allocate(
-    store: &Store,
+/// held before (a second address in the same set is refused). Each
+/// reservation's release is registered on `rollback`.
+fn allocate<'a>(
+    store: &'a Store,
     cfg: &Config,
     id: &str,
     ifname: &str,
     existing: &HashSet<IpAddr>,
+    rollback: &mut Rollback<'a>,
 ) -> Result<Vec<IpConfig>, CniError> {
     let mut requested = cfg.requested.clone();
     let mut ips = Vec::new();
@@ -52,6 +55,7 @@ fn allocate(
                         describe(set)
                     )));
                 }
+                rollback.push(format!("release {ip}"), move || store.release_ip(ip));
                 (ip, range)
             }
             None => {
@@ -63,6 +67,7 @@ fn allocate(
                 let mut chosen = None;
                 for (ip, range) in set.candidates(store.last_reserved(index)) {
                     if store.reserve(id, ifname, ip, index)? {
+                        rollback.push(format!("release {ip}"), move || store.release_ip(ip));
                         chosen = Some((ip, range));
                         break;
                     }
@@ -104,18 +109,11 @@ impl Plugin for HostLocal {
         };
         let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)?;
         let before: HashSet<IpAddr> = store.find(&args.container_id, &args.ifname)?.into_iter().collect();
-        match allocate(&store, &cfg, &args.container_id, &args.ifname, &before) {
-            Ok(ips) => Ok(CniResult { interfaces: Vec::new(), ips, routes: cfg.routes, dns }),
-            Err(err) => {
-                // Give back only what this ADD reserved.
-                for ip in store.find(&args.container_id, &args.ifname)? {
-                    if !before.contains(&ip) {
-                        store.release_ip(ip)?;
-                    }
-                }
-                Err(err)
-            }
-        }
+        // A failure gives back only what this ADD reserved.
+        let mut rollback = Rollback::new();
+        let ips = allocate(&store, &cfg, &args.container_id, &args.ifname, &before, &mut rollback)?;
+        rollback.commit();
+        Ok(CniResult { interfaces: Vec::new(), ips, routes: cfg.routes, dns })
     }
 
     /// DEL always cleans: only the store's location is read (leniently), so

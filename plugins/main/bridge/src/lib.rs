@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use cni::env::CmdArgs;
 use cni::iface::configure_iface;
-use cni::ipam::{self, IpamLease};
+use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{Link, LinkKind, Netlink};
 use cni::netns::{self, Netns};
@@ -236,7 +236,8 @@ fn ensure_vlan_interface(nl: &Netlink, bridge: &Link, conf: &Config) -> Result<L
         return Ok(link);
     }
     let host_ns = Netns::open("/proc/thread-self/ns/net")?;
-    let pair = setup_veth(nl, &host_ns, &name, bridge.mtu, None)?;
+    let mut rollback = Rollback::new();
+    let pair = setup_veth(nl, &host_ns, &name, bridge.mtu, None, &mut rollback)?;
     let port = PortSpec {
         hairpin: false,
         isolated: false,
@@ -244,12 +245,14 @@ fn ensure_vlan_interface(nl: &Netlink, bridge: &Link, conf: &Config) -> Result<L
         trunk: &[],
         preserve_default_vlan: conf.bridge.preserve_default_vlan,
     };
-    if let Err(e) = attach_port(nl, &pair.host, bridge, &port) {
-        let _ = nl.delete_link(pair.host.index);
-        return Err(e);
-    }
+    attach_port(nl, &pair.host, bridge, &port)?;
     nl.set_link_up(pair.container.index, true)?;
-    nl.link_by_name(&name)?.ok_or_else(|| CniError::internal(format!("failed to lookup {name:?}")))
+    let link =
+        nl.link_by_name(&name)?.ok_or_else(|| CniError::internal(format!("failed to lookup {name:?}")))?;
+    // Shared by the bridge's containers from now on, as the bridge is: a
+    // later failure of this ADD leaves it.
+    rollback.commit();
+    Ok(link)
 }
 
 /// Waits for the host end to be operationally up, as the reference does.
@@ -279,10 +282,7 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let bridge = ensure_bridge(&nl, &conf)?;
 
     let mut rollback = Rollback::new();
-    let pair = setup_veth(&nl, &netns, &args.ifname, b.mtu, conf.mac)?;
-    let container_index = pair.container.index;
-    let netns_ref = &netns;
-    rollback.push(move || cni::veth::undo_in(netns_ref, container_index));
+    let pair = setup_veth(&nl, &netns, &args.ifname, b.mtu, conf.mac, &mut rollback)?;
     attach_port(&nl, &pair.host, &bridge, &conf.port())?;
 
     let [host_iface, container_iface] = pair.interfaces(&args.netns);
@@ -298,17 +298,11 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     if b.mac_spoof_check {
         let ref_id = spoofcheck::ref_id(&args.container_id, &args.ifname);
         spoofcheck::setup(&pair.host.name, pair.container.mac.as_deref().unwrap_or_default(), &ref_id)?;
-        rollback.push(move || {
-            if let Err(e) = spoofcheck::teardown(&ref_id) {
-                eprintln!("{}", e.msg);
-            }
-        });
+        rollback.push("remove the spoof-check rules", move || spoofcheck::teardown(&ref_id));
     }
 
-    let mut lease = None;
     if layer3 {
-        let (ipam_result, ipam_lease) = IpamLease::acquire(&ipam_type, args)?;
-        lease = Some(ipam_lease);
+        let ipam_result = ipam::acquire(&ipam_type, args, &mut rollback)?;
         result.ips = ipam_result.ips;
         result.routes = ipam_result.routes;
         result.dns = ipam_result.dns;
@@ -362,9 +356,8 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
                 Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
             ipmasq::setup(backend, &addresses, &owner)?;
             let (network, ifname, container_id) = (&conf.net.name, &args.ifname, &args.container_id);
-            rollback.push(move || {
-                let owner = Owner { network, ifname, container_id };
-                let _ = ipmasq::teardown(&addresses, &owner);
+            rollback.push("remove the masquerade rules", move || {
+                ipmasq::teardown(&addresses, &Owner { network, ifname, container_id })
             });
         }
     } else if !b.disable_container_interface {
@@ -386,9 +379,6 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
         result.dns = conf.net.dns.clone();
     }
     rollback.commit();
-    if let Some(lease) = lease {
-        lease.keep();
-    }
     Ok(result)
 }
 

@@ -41,7 +41,7 @@ impl Plugin for Dummy {
             nl.link_by_name(&ifname)?
                 .ok_or_else(|| CniError::internal(format!("failed to fetch dummy {ifname:?}")))
         })?;
-        let rollback = sublink::undo_link(&netns, link.index);
+        let rollback = sublink::undo_link(&netns, &link);
         sublink::finish(args, &netns, &link, &net, false, rollback)
     }
 

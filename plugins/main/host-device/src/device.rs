@@ -2,13 +2,14 @@
 //! auxiliary device, as the reference does) and moving it into the
 //! container and back. The device is renamed in a temporary namespace, so
 //! that neither its host name nor the container's name can clash, and its
-//! host name is kept in its alias for DEL. Each step is undone when a later
-//! one fails.
+//! host name is kept in its alias for DEL. Each step registers its undo on
+//! a `Rollback`, run when a later one fails.
 
 use std::path::Path;
 
 use cni::netlink::{parse_mac, Link, Netlink};
 use cni::netns::Netns;
+use cni::rollback::Rollback;
 use cni::CniError;
 
 const SYS_BUS_PCI: &str = "/sys/bus/pci/devices";
@@ -119,103 +120,98 @@ pub fn mac_selector(text: &str) -> Result<Selector, CniError> {
 }
 
 /// Moves `device` (of this namespace) into `container` as `ifname`, up,
-/// with its host name as alias. On failure it is back here, named and up
-/// as it was.
-pub fn move_in(nl: &Netlink, device: &Link, container: &Netns, ifname: &str) -> Result<Link, CniError> {
+/// with its host name as alias, and registers on `rollback` how to move it
+/// back (named and up as it was). A failure on the way undoes the steps
+/// done, so the device is back here.
+pub fn move_in<'a>(
+    device: &Link,
+    container: &'a Netns,
+    ifname: &'a str,
+    rollback: &mut Rollback<'a>,
+) -> Result<Link, CniError> {
     let host = Netns::current()?;
     let temp = Netns::temporary()?;
-    nl.set_netns(device.index, temp.fd())
-        .map_err(|e| e.context(format!("failed to move {:?} to a temporary netns", device.name)))?;
-    let host_name = device.name.clone();
-    let moved = temp.run(|| {
-        let nl = Netlink::open()?;
-        let link = nl.link_by_name(&host_name)?.ok_or_else(|| {
-            CniError::internal(format!("failed to find {host_name:?} in the temporary netns"))
-        })?;
-        let steps = || -> Result<(), CniError> {
-            nl.rename_link(link.index, ifname).map_err(|e| {
-                e.context(format!("failed to rename host device {host_name:?} to {ifname:?}"))
-            })?;
-            nl.set_alias(link.index, &host_name)?;
-            nl.set_netns(link.index, container.fd()).map_err(|e| {
-                e.context(format!("failed to move {ifname:?} (host: {host_name:?}) to container NS"))
-            })
-        };
-        steps().inspect_err(|_| {
-            // Back to how it was, and back to the host.
-            let _ = nl.set_alias(link.index, "");
-            let _ = nl.rename_link(link.index, &host_name);
-            let _ = nl.set_netns(link.index, host.fd());
-        })
+    let (index, host_name, was_up) = (device.index, device.name.clone(), device.up);
+    let in_temp = |work: &(dyn Fn(&Netlink) -> Result<(), CniError> + Sync)| temp.with_netlink(|nl| work(nl));
+    let mut undo = Rollback::new();
+    Netlink::open()?
+        .set_netns(index, temp.fd())
+        .map_err(|e| e.context(format!("failed to move {host_name:?} to a temporary netns")))?;
+    undo.push(format!("move {host_name:?} back to the host"), || {
+        in_temp(&|nl| nl.set_netns(index, host.fd()))?;
+        bring_up(&host_name, was_up)
     });
-    let restore_up = |nl: &Netlink| {
-        if device.up {
-            if let Ok(Some(link)) = nl.link_by_name(&host_name) {
-                let _ = nl.set_link_up(link.index, true);
-            }
-        }
-    };
-    if let Err(e) = moved {
-        restore_up(nl);
-        return Err(e);
-    }
-    let ifname_owned = ifname.to_string();
-    let up = container.run(move || {
-        let nl = Netlink::open()?;
+    in_temp(&|nl| nl.rename_link(index, ifname))
+        .map_err(|e| e.context(format!("failed to rename host device {host_name:?} to {ifname:?}")))?;
+    undo.push(format!("rename {ifname:?} back to {host_name:?}"), || {
+        in_temp(&|nl| nl.rename_link(index, &host_name))
+    });
+    in_temp(&|nl| nl.set_alias(index, &host_name))?;
+    undo.push(format!("clear the alias of {host_name:?}"), || in_temp(&|nl| nl.set_alias(index, "")));
+    in_temp(&|nl| nl.set_netns(index, container.fd()))
+        .map_err(|e| e.context(format!("failed to move {ifname:?} (host: {host_name:?}) to container NS")))?;
+    undo.commit();
+    let restored = host_name.clone();
+    rollback.push(format!("move {ifname:?} back to the host as {host_name:?}"), move || {
+        move_out(container, ifname)?;
+        bring_up(&restored, was_up)
+    });
+    container.with_netlink(|nl| {
         let link = nl
-            .link_by_name(&ifname_owned)?
-            .ok_or_else(|| CniError::internal(format!("failed to find {ifname_owned:?} in container NS")))?;
-        nl.set_link_up(link.index, true)
-            .map_err(|e| e.context(format!("failed to set {ifname_owned:?} up")))?;
+            .link_by_name(ifname)?
+            .ok_or_else(|| CniError::internal(format!("failed to find {ifname:?} in container NS")))?;
+        nl.set_link_up(link.index, true).map_err(|e| e.context(format!("failed to set {ifname:?} up")))?;
         nl.link_by_index(link.index)?.ok_or_else(|| CniError::internal("device vanished in the container"))
-    });
-    match up {
-        Ok(link) => Ok(link),
-        Err(e) => {
-            let _ = move_out(container, ifname);
-            restore_up(nl);
-            Err(e)
-        }
+    })
+}
+
+/// Sets the host's `name` up again when it was up before the move.
+fn bring_up(name: &str, was_up: bool) -> Result<(), CniError> {
+    if !was_up {
+        return Ok(());
+    }
+    let nl = Netlink::open()?;
+    match nl.link_by_name(name)? {
+        Some(link) => nl.set_link_up(link.index, true),
+        None => Err(CniError::internal(format!("{name:?} is not back on the host"))),
     }
 }
 
 /// Moves the container's `ifname` back to this namespace under the name in
 /// its alias (left down: its earlier state is not known). A missing
-/// device is no error.
+/// device is no error. A failure on the way puts it back in the container
+/// as it was.
 pub fn move_out(container: &Netns, ifname: &str) -> Result<(), CniError> {
     let host = Netns::current()?;
     let temp = Netns::temporary()?;
-    let name = ifname.to_string();
-    let found = container.run(|| {
-        let nl = Netlink::open()?;
-        let Some(link) = nl.link_by_name(&name)? else { return Ok(None) };
+    let found = container.with_netlink(|nl| {
+        let Some(link) = nl.link_by_name(ifname)? else { return Ok(None) };
         if link.alias.is_empty() {
             return Err(CniError::internal(format!(
-                "failed to find original ifname for {name:?} (alias is not set)"
+                "failed to find original ifname for {ifname:?} (alias is not set)"
             )));
         }
         nl.set_netns(link.index, temp.fd())
-            .map_err(|e| e.context(format!("failed to move {name:?} to a temporary netns")))?;
-        Ok(Some(link.alias))
+            .map_err(|e| e.context(format!("failed to move {ifname:?} to a temporary netns")))?;
+        Ok(Some((link.index, link.alias)))
     })?;
-    let Some(host_name) = found else { return Ok(()) };
-    temp.run(|| {
-        let nl = Netlink::open()?;
-        let link = nl
-            .link_by_name(ifname)?
-            .ok_or_else(|| CniError::internal(format!("failed to find {ifname:?} in the temporary netns")))?;
-        let steps = || -> Result<(), CniError> {
-            nl.rename_link(link.index, &host_name)
-                .map_err(|e| e.context(format!("failed to rename device {ifname:?} to {host_name:?}")))?;
-            nl.set_alias(link.index, "")?;
-            nl.set_netns(link.index, host.fd())
-                .map_err(|e| e.context(format!("failed to move {host_name:?} to hostNS")))
-        };
-        steps().inspect_err(|_| {
-            // Back into the container as it was.
-            let _ = nl.set_alias(link.index, &host_name);
-            let _ = nl.rename_link(link.index, ifname);
-            let _ = nl.set_netns(link.index, container.fd());
-        })
-    })
+    let Some((index, host_name)) = found else { return Ok(()) };
+    let in_temp = |work: &(dyn Fn(&Netlink) -> Result<(), CniError> + Sync)| temp.with_netlink(|nl| work(nl));
+    let mut undo = Rollback::new();
+    undo.push(format!("move {ifname:?} back into the container"), || {
+        in_temp(&|nl| nl.set_netns(index, container.fd()))
+    });
+    in_temp(&|nl| nl.rename_link(index, &host_name))
+        .map_err(|e| e.context(format!("failed to rename device {ifname:?} to {host_name:?}")))?;
+    undo.push(format!("rename {host_name:?} back to {ifname:?}"), || {
+        in_temp(&|nl| nl.rename_link(index, ifname))
+    });
+    in_temp(&|nl| nl.set_alias(index, ""))?;
+    undo.push(format!("set the alias of {ifname:?} again"), || {
+        in_temp(&|nl| nl.set_alias(index, &host_name))
+    });
+    in_temp(&|nl| nl.set_netns(index, host.fd()))
+        .map_err(|e| e.context(format!("failed to move {host_name:?} to hostNS")))?;
+    undo.commit();
+    Ok(())
 }

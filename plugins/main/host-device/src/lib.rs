@@ -13,7 +13,7 @@ use cni::ipam;
 use cni::netlink::Netlink;
 use cni::netns::{self, Netns};
 use cni::result::{null_as_empty, Interface};
-use cni::rollback::Cleanup;
+use cni::rollback::{Cleanup, Rollback};
 use cni::skel::Plugin;
 use cni::{sublink, CniError, CniResult};
 use serde::Deserialize;
@@ -137,35 +137,28 @@ impl Plugin for HostDevice {
             sandbox: Some(args.netns.clone()),
             ..Interface::default()
         };
+        let mut rollback = Rollback::new();
         if !conf.dpdk {
-            let nl = Netlink::open()?;
-            let host = device::find(&nl, &conf.selector)?;
-            let moved = device::move_in(&nl, &host, &container, &args.ifname)
+            let host = device::find(&Netlink::open()?, &conf.selector)?;
+            let moved = device::move_in(&host, &container, &args.ifname, &mut rollback)
                 .map_err(|e| e.context("failed to move link"))?;
             interface.name = moved.name;
             interface.mac = moved.mac;
         }
         let mut result = CniResult { interfaces: vec![interface], ..CniResult::default() };
-        if conf.net.ipam_type().is_empty() {
-            return Ok(result);
-        }
-        let give_back = |e: CniError| {
-            if !conf.dpdk {
-                let _ = device::move_out(&container, &args.ifname);
+        if !conf.net.ipam_type().is_empty() {
+            let ipam_result = sublink::acquire(conf.net.ipam_type(), args, &mut rollback)?;
+            result.ips = ipam_result.ips;
+            result.routes = ipam_result.routes;
+            if conf.dpdk {
+                // Not configured here (the device is user space's), but reported as its.
+                result.ips.iter_mut().for_each(|ip| ip.interface = Some(0));
+            } else {
+                sublink::apply(args, &container, &mut result, false)?;
             }
-            e
-        };
-        let (ipam_result, lease) = sublink::acquire(conf.net.ipam_type(), args).map_err(give_back)?;
-        result.ips = ipam_result.ips;
-        result.routes = ipam_result.routes;
-        if conf.dpdk {
-            // Not configured here (the device is user space's), but reported as its.
-            result.ips.iter_mut().for_each(|ip| ip.interface = Some(0));
-        } else {
-            sublink::apply(args, &container, &mut result, false).map_err(give_back)?;
+            result.dns = conf.net.dns.clone();
         }
-        result.dns = conf.net.dns.clone();
-        lease.keep();
+        rollback.commit();
         Ok(result)
     }
 

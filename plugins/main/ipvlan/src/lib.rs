@@ -105,25 +105,19 @@ impl Plugin for Ipvlan {
             mtu: conf.ipvlan.mtu,
             mac: None,
         };
-        let link = sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create ipvlan"))?;
-        let rollback = sublink::undo_link(&netns, link.index);
+        let (link, mut rollback) =
+            sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create ipvlan"))?;
         // Chained without IPAM, the previous result's addresses are used.
         let chained =
             conf.prev.clone().filter(|prev| conf.net.ipam_type().is_empty() && !prev.ips.is_empty());
-        let (mut result, lease) = match chained {
-            Some(prev) => (prev, None),
-            None => {
-                let (result, lease) = sublink::acquire(conf.net.ipam_type(), args)?;
-                (result, Some(lease))
-            }
+        let mut result = match chained {
+            Some(prev) => prev,
+            None => sublink::acquire(conf.net.ipam_type(), args, &mut rollback)?,
         };
         result.interfaces = vec![sublink::interface_of(args, &link)];
         sublink::apply(args, &netns, &mut result, true)?;
         result.dns = conf.net.dns.clone();
         rollback.commit();
-        if let Some(lease) = lease {
-            lease.keep();
-        }
         Ok(result)
     }
 

@@ -59,9 +59,8 @@ impl Plugin for Macvlan {
             mtu: conf.mtu,
             mac: conf.mac,
         };
-        let link =
+        let (link, rollback) =
             sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
-        let rollback = sublink::undo_link(&netns, link.index);
         if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
             netns.run(|| Netlink::open()?.set_link_up(link.index, true))?;

@@ -11,14 +11,14 @@ use std::net::IpAddr;
 use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
 use cni::iface::{configure_iface, container_interface, validate_addresses, validate_routes};
-use cni::ipam::{self, IpamLease};
+use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{LinkKind, Netlink, RouteSpec};
 use cni::netns::{self, Netns};
 use cni::result::null_as_empty;
 use cni::rollback::{Cleanup, Rollback};
 use cni::skel::Plugin;
-use cni::veth::{setup_veth, undo_in};
+use cni::veth::setup_veth;
 use cni::{sysctl, CniError, CniResult};
 use ipnetwork::IpNetwork;
 use serde::Deserialize;
@@ -138,19 +138,14 @@ impl Plugin for Ptp {
             if conf.ptp.ip_masq { Some(Backend::choose(conf.ptp.ip_masq_backend.as_deref())?) } else { None };
         let netns = Netns::open(&args.netns)?;
         let ipam_type = conf.ipam_type().to_string();
-        let (mut result, lease) = IpamLease::acquire(&ipam_type, args)?;
-        if result.ips.is_empty() {
-            return Err(CniError::internal("IPAM plugin returned missing IP config"));
-        }
+        let mut rollback = Rollback::new();
+        let mut result = cni::sublink::acquire(&ipam_type, args, &mut rollback)?;
         let ipv4 = result.ips.iter().any(|ip| ip.address.is_ipv4());
         let ipv6 = result.ips.iter().any(|ip| ip.address.is_ipv6());
         sysctl::enable_forwarding(ipv4, ipv6).map_err(|e| e.context("Could not enable IP forwarding"))?;
 
         let nl = Netlink::open()?;
-        let mut rollback = Rollback::new();
-        let pair = setup_veth(&nl, &netns, &args.ifname, conf.ptp.mtu, None)?;
-        let (netns_ref, container_index) = (&netns, pair.container.index);
-        rollback.push(move || undo_in(netns_ref, container_index));
+        let pair = setup_veth(&nl, &netns, &args.ifname, conf.ptp.mtu, None, &mut rollback)?;
         result.interfaces = pair.interfaces(&args.netns).to_vec();
         for ip in &mut result.ips {
             ip.interface = Some(1);
@@ -168,7 +163,6 @@ impl Plugin for Ptp {
             result.dns = conf.net.dns.clone();
         }
         rollback.commit();
-        lease.keep();
         Ok(result)
     }
 

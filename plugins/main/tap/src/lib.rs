@@ -82,7 +82,7 @@ impl Plugin for Tap {
         let netns = Netns::open(&args.netns)?;
         let temp = random_veth_name()?;
         let ifname = args.ifname.clone();
-        let link = netns.run(|| {
+        let made = netns.run(|| {
             let spec = tuntap::TapSpec {
                 name: &temp,
                 multi_queue: conf.tap.multi_queue,
@@ -90,39 +90,32 @@ impl Plugin for Tap {
                 group: conf.tap.group,
             };
             tuntap::create(&spec)?;
-            let nl = Netlink::open()?;
-            let link =
-                nl.link_by_name(&temp)?.ok_or_else(|| CniError::internal("tap vanished after creation"))?;
-            let setup = || -> Result<(), CniError> {
-                if conf.tap.mtu > 0 {
-                    nl.set_mtu(link.index, conf.tap.mtu)?;
-                }
-                if let Some(mac) = &conf.mac {
-                    nl.set_mac(link.index, mac)?;
-                }
-                nl.rename_link(link.index, &ifname)
-                    .map_err(|e| e.context(format!("failed to rename tap to {ifname:?}")))?;
-                if !conf.tap.bridge.is_empty() {
-                    let bridge = nl.link_by_name(&conf.tap.bridge)?.ok_or_else(|| {
-                        CniError::internal(format!("failed to get bridge {}", conf.tap.bridge))
-                    })?;
-                    nl.set_master(link.index, bridge.index).map_err(|e| {
-                        e.context(format!(
-                            "failed to set tap {ifname} as a port of bridge {}",
-                            conf.tap.bridge
-                        ))
-                    })?;
-                }
-                nl.set_link_up(link.index, true).map_err(|e| e.context("failed to set tap interface up"))
-            };
-            if let Err(e) = setup() {
-                let _ = nl.delete_link(link.index);
-                return Err(e);
+            Netlink::open()?
+                .link_by_name(&temp)?
+                .ok_or_else(|| CniError::internal("tap vanished after creation"))
+        })?;
+        let rollback = sublink::undo_link(&netns, &made);
+        let link = netns.with_netlink(|nl| {
+            if conf.tap.mtu > 0 {
+                nl.set_mtu(made.index, conf.tap.mtu)?;
             }
-            nl.link_by_index(link.index)?
+            if let Some(mac) = &conf.mac {
+                nl.set_mac(made.index, mac)?;
+            }
+            nl.rename_link(made.index, &ifname)
+                .map_err(|e| e.context(format!("failed to rename tap to {ifname:?}")))?;
+            if !conf.tap.bridge.is_empty() {
+                let bridge = nl
+                    .link_by_name(&conf.tap.bridge)?
+                    .ok_or_else(|| CniError::internal(format!("failed to get bridge {}", conf.tap.bridge)))?;
+                nl.set_master(made.index, bridge.index).map_err(|e| {
+                    e.context(format!("failed to set tap {ifname} as a port of bridge {}", conf.tap.bridge))
+                })?;
+            }
+            nl.set_link_up(made.index, true).map_err(|e| e.context("failed to set tap interface up"))?;
+            nl.link_by_index(made.index)?
                 .ok_or_else(|| CniError::internal(format!("failed to refetch tap {ifname:?}")))
         })?;
-        let rollback = sublink::undo_link(&netns, link.index);
         sublink::finish(args, &netns, &link, &conf.net, true, rollback)
     }
 

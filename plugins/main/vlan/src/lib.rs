@@ -113,8 +113,8 @@ impl Plugin for Vlan {
             mtu: conf.mtu,
             mac: None,
         };
-        let link = sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create vlan"))?;
-        let rollback = sublink::undo_link(&netns, link.index);
+        let (link, rollback) =
+            sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create vlan"))?;
         sublink::finish(args, &netns, &link, &conf.net, false, rollback)
     }
 

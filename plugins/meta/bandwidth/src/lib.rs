@@ -11,6 +11,7 @@ use cni::netfilter::hash_with_prefix;
 use cni::netlink::{Link, LinkKind, Netlink, Tbf};
 use cni::netns::Netns;
 use cni::result::Interface;
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 
@@ -51,26 +52,33 @@ fn prev_result(conf: &config::Config) -> Result<CniResult, CniError> {
     conf.net.prev_result()?.ok_or_else(|| CniError::config("must be called as chained plugin"))
 }
 
-/// Egress: the ifb, the host end's ingress qdisc and redirect filter, the
-/// ifb's bucket. A failure removes the ifb again.
-fn limit_egress(nl: &Netlink, host: &Link, ifb: &str, tbf: &Tbf) -> Result<Link, CniError> {
+/// Egress limiting, as the reference does it: an ifb named for the
+/// attachment, everything the host end receives redirected to it (an
+/// ingress qdisc and a filter on the host end), and the tbf on the ifb.
+/// Each step registers its undo on `rollback`.
+fn limit_egress<'a>(
+    nl: &'a Netlink,
+    host: &Link,
+    ifb: &str,
+    tbf: &Tbf,
+    rollback: &mut Rollback<'a>,
+) -> Result<Link, CniError> {
     if !nl.add_ifb(ifb, host.mtu)? {
         return Err(CniError::internal(format!("adding link: ifb {ifb} already exists")));
     }
-    let setup = || -> Result<Link, CniError> {
-        let device = nl
-            .link_by_name(ifb)?
-            .ok_or_else(|| CniError::internal(format!("get ifb device: {ifb} not found")))?;
-        nl.add_ingress_qdisc(host.index).map_err(|e| e.context("create ingress qdisc"))?;
-        nl.add_redirect_filter(host.index, device.index).map_err(|e| e.context("add filter"))?;
-        nl.add_tbf(device.index, tbf).map_err(|e| e.context("create ifb qdisc"))?;
-        Ok(device)
-    };
-    setup().inspect_err(|_| {
-        if let Ok(Some(device)) = nl.link_by_name(ifb) {
-            let _ = nl.delete_link(device.index);
-        }
-    })
+    let device = nl
+        .link_by_name(ifb)?
+        .ok_or_else(|| CniError::internal(format!("get ifb device: {ifb} not found")))?;
+    let ifb_index = device.index;
+    rollback.push(format!("delete ifb {ifb}"), move || nl.delete_link(ifb_index));
+    nl.add_ingress_qdisc(host.index).map_err(|e| e.context("create ingress qdisc"))?;
+    let host_index = host.index;
+    rollback.push(format!("delete the ingress qdisc of {}", host.name), move || {
+        nl.delete_qdisc(host_index, true)
+    });
+    nl.add_redirect_filter(host.index, device.index).map_err(|e| e.context("add filter"))?;
+    nl.add_tbf(device.index, tbf).map_err(|e| e.context("create ifb qdisc"))?;
+    Ok(device)
 }
 
 /// CHECK of one link: a tbf with the expected settings.
@@ -109,16 +117,22 @@ impl Plugin for Bandwidth {
             _ => return Ok(conf.net.prev_result()?.unwrap_or_default()),
         };
         let mut result = prev_result(&conf)?;
-        let nl = Netlink::open()?;
-        let host = host_interface(&nl, &result, args)?;
+        let nl = &Netlink::open()?;
+        let host = host_interface(nl, &result, args)?;
+        let mut rollback = Rollback::new();
         if let Some(tbf) = limits.ingress() {
             nl.add_tbf(host.index, &tbf)?;
+            let index = host.index;
+            rollback.push(format!("delete the tbf qdisc of {}", host.name), move || {
+                nl.delete_qdisc(index, false)
+            });
         }
         if let Some(tbf) = limits.egress() {
             let ifb = ifb_name(&conf.net.name, &args.container_id);
-            let device = limit_egress(&nl, &host, &ifb, &tbf)?;
+            let device = limit_egress(nl, &host, &ifb, &tbf, &mut rollback)?;
             result.interfaces.push(Interface { name: ifb, mac: device.mac, ..Interface::default() });
         }
+        rollback.commit();
         Ok(result)
     }
 

@@ -30,6 +30,7 @@ use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::jsonpos::key_label;
 use cni::result::null_as_empty;
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
@@ -267,23 +268,22 @@ fn add_iptables(
     })
 }
 
-/// ADD with firewalld: every address a source of the zone (those added
-/// are taken out again if one fails), and the ingress policy in iptables.
-fn add_firewalld(
-    fw: &firewalld::Firewalld,
-    conf: &Config,
+/// ADD with firewalld: every address a source of the zone (each one's
+/// removal registered on `rollback`), and the ingress policy in iptables.
+fn add_firewalld<'a>(
+    fw: &'a firewalld::Firewalld,
+    conf: &'a Config,
     result: &CniResult,
     isolation: Option<&[rules::Rule]>,
+    rollback: &mut Rollback<'a>,
 ) -> Result<(), CniError> {
-    let mut added = Vec::new();
     for ip in &result.ips {
-        if let Err(e) = fw.add_source(&conf.zone, &ip.address) {
-            for done in &added {
-                fw.remove_source(&conf.zone, done);
-            }
-            return Err(e);
-        }
-        added.push(ip.address);
+        fw.add_source(&conf.zone, &ip.address)?;
+        let address = ip.address;
+        rollback.push(format!("remove {address} from firewalld zone {}", conf.zone), move || {
+            fw.remove_source(&conf.zone, &address);
+            Ok(())
+        });
     }
     let Some(isolation) = isolation else { return Ok(()) };
     cni::overlap::per_family(|ipv6| {
@@ -355,14 +355,22 @@ impl Plugin for Firewall {
         let ingress = ingress(&conf, &result)?;
         let isolation = ingress.as_ref().map(|i| rules::isolation_rules(&i.bridge, i.isolated));
         let ips: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
-        match conf.backend.resolve()? {
-            Backend::Iptables => add_iptables(&conf, &result, isolation.as_deref())?,
-            Backend::Firewalld(fw) => add_firewalld(&fw, &conf, &result, isolation.as_deref())?,
+        let backend = conf.backend.resolve()?;
+        let owner = owner(args, &conf.net.name);
+        let mut rollback = Rollback::new();
+        match &backend {
+            Backend::Iptables => {
+                add_iptables(&conf, &result, isolation.as_deref())?;
+                rollback.push("remove the iptables accept rules", || remove_address_rules(&ips));
+            }
+            Backend::Firewalld(fw) => add_firewalld(fw, &conf, &result, isolation.as_deref(), &mut rollback)?,
             Backend::Nftables => {
-                nft::add(&owner(args, &conf.net.name), &ips, &conf.admin_chain, ingress.as_ref())?
+                nft::add(&owner, &ips, &conf.admin_chain, ingress.as_ref())?;
+                rollback.push("remove the nftables rules", || nft::remove(&owner));
             }
         }
         state::Store::new(&conf.data_dir, &conf.net.name).save(&args.container_id, &args.ifname, &ips)?;
+        rollback.commit();
         Ok(result)
     }
 

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use cni::env::CmdArgs;
 use cni::netfilter::conntrack;
 use cni::netlink::Netlink;
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
@@ -23,6 +24,15 @@ pub use config::{Backend, Config};
 
 /// The portmap plugin.
 pub struct Portmap;
+
+/// Removes an attachment's mappings from both backends and families.
+fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
+    let nft = match nft::unforward(network, container_id) {
+        Err(e) if cni::netfilter::nftnl::available() => Err(e),
+        _ => Ok(()),
+    };
+    nft.and(ipt::unforward(network, container_id))
+}
 
 fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> {
     match conf.backend {
@@ -88,12 +98,16 @@ impl Plugin for Portmap {
         let (v4, v6) = config::container_addresses(&result, &args.ifname);
         let containers: Vec<IpNetwork> = v4.into_iter().chain(v6).collect();
         forward(&conf, &containers)?;
+        let mut rollback = Rollback::new();
+        let (network, container_id) = (conf.net.name.as_str(), args.container_id.as_str());
+        rollback.push("remove the port mappings", move || unforward(network, container_id));
         for container in &containers {
             forget_udp_connections(&conf, container.is_ipv6());
         }
         if let (Some(v4), true) = (v4, conf.snat) {
             enable_localnet_routing(v4.ip())?;
         }
+        rollback.commit();
         Ok(result)
     }
 
@@ -102,12 +116,7 @@ impl Plugin for Portmap {
     /// from both backends and both families, as ADD of either backend or
     /// the reference left them.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let network = cni::conf::DelConf::load(&args.stdin).name;
-        let nft = match nft::unforward(&network, &args.container_id) {
-            Err(e) if cni::netfilter::nftnl::available() => Err(e),
-            _ => Ok(()),
-        };
-        nft.and(ipt::unforward(&network, &args.container_id))
+        unforward(&cni::conf::DelConf::load(&args.stdin).name, &args.container_id)
     }
 
     /// GC: the rules of this network's attachments not in
