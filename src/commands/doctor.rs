@@ -176,11 +176,12 @@ fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
 const SHAPING: &str = "ifb, tbf, ingress, u32 and mirred";
 
 /// bandwidth's setup on an ifb of a throwaway namespace.
-fn probe_shaping(nl: &cni::netlink::Netlink) -> Result<bool, cni::CniError> {
+fn probe_shaping(nl: &cni::netlink::Netlink) -> Result<bool, cni::netlink::KernelError> {
     if !nl.add_ifb("cnidoctor0", 1500)? {
         return Ok(true);
     }
-    let ifb = nl.link_by_name("cnidoctor0")?.ok_or_else(|| cni::CniError::internal("ifb not found"))?;
+    let ifb =
+        nl.link_by_name("cnidoctor0")?.ok_or_else(|| cni::netlink::KernelError::other("ifb not found"))?;
     let bucket = cni::netlink::Tbf { rate: 125_000, limit: 10_000, buffer: 100_000 };
     nl.add_tbf(ifb.index, &bucket)?;
     nl.add_ingress_qdisc(ifb.index)?;
@@ -236,7 +237,7 @@ fn probe_links(kind: &str) -> Result<bool, String> {
     let kind = kind.to_string();
     std::thread::spawn(move || -> Result<bool, String> {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string())?;
-        let nl = cni::netlink::Netlink::open().map_err(|e| e.msg)?;
+        let nl = cni::netlink::Netlink::open().map_err(|e| e.to_string())?;
         let made = match kind.as_str() {
             "veth" => {
                 let own = std::fs::File::open("/proc/thread-self/ns/net").map_err(|e| e.to_string())?;
@@ -255,8 +256,8 @@ fn probe_links(kind: &str) -> Result<bool, String> {
         };
         match made {
             Ok(_) => Ok(true),
-            Err(e) if e.msg.contains("not supported") => Ok(false),
-            Err(e) => Err(e.msg),
+            Err(e) if e.is_unsupported() => Ok(false),
+            Err(e) => Err(e.to_string()),
         }
     })
     .join()

@@ -108,7 +108,7 @@ pub fn loopback_up(path: &Path) -> Result<()> {
         .run(|| {
             let nl = cni::netlink::Netlink::open()?;
             match nl.link_by_name("lo")? {
-                Some(lo) => nl.set_link_up(lo.index, true),
+                Some(lo) => Ok(nl.set_link_up(lo.index, true)?),
                 None => Ok(()),
             }
         })

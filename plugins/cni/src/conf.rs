@@ -84,6 +84,13 @@ impl NetConf {
             }
         }
     }
+
+    /// The previous result a chained plugin needs. Its absence is a
+    /// config error (7) for every plugin, worded `missing` (each keeps the
+    /// reference's words, which runtimes show).
+    pub fn chained_result(&self, missing: &str) -> Result<CniResult, CniError> {
+        self.prev_result()?.ok_or_else(|| CniError::config(missing))
+    }
 }
 
 /// Decodes stdin into a plugin's netconf type; errors name the key.

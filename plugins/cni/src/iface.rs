@@ -49,7 +49,7 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             ipv6_enabled = true;
         }
         nl.add_address(link.index, ip.address).map_err(|e| {
-            CniError::internal(format!("failed to add IP addr {} to {ifname:?}: {}", ip.address, e.msg))
+            CniError::internal(format!("failed to add IP addr {} to {ifname:?}: {}", ip.address, e.msg()))
         })?;
         match ip.gateway {
             Some(gw @ IpAddr::V4(_)) if v4_gw.is_none() => v4_gw = Some(gw),
@@ -80,7 +80,7 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
         };
         nl.append_route(&spec).map_err(|e| {
             let via = gw.map(|gw| format!(" via {gw}")).unwrap_or_default();
-            CniError::internal(format!("failed to add route '{}{via} dev {ifname}': {}", route.dst, e.msg))
+            CniError::internal(format!("failed to add route '{}{via} dev {ifname}': {}", route.dst, e.msg()))
         })?;
     }
     Ok(link)

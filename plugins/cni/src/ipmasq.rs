@@ -156,7 +156,7 @@ fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     for address in addresses {
         batch.add_rule(TABLE, CHAIN, &masquerade_rule(*address), Some(&comment));
     }
-    batch.commit()
+    Ok(batch.commit()?)
 }
 
 fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
@@ -245,7 +245,7 @@ fn delete_nft_rules(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
     for rule in listing.rules.iter().filter(|r| doomed(&r.comment)) {
         batch.delete_rule(TABLE, CHAIN, rule.handle);
     }
-    batch.commit()
+    Ok(batch.commit()?)
 }
 
 /// GC: removes the network's nftables masquerade rules for attachments not

@@ -17,6 +17,7 @@ pub mod invoke;
 pub mod ipam;
 pub mod ipmasq;
 pub mod jsonpos;
+pub mod kernel_error;
 pub mod netfilter;
 pub mod netlink;
 pub mod netns;

@@ -48,7 +48,7 @@ pub fn setup(host_iface: &str, mac: &str, ref_id: &str) -> Result<(), CniError> 
     let pass = [Expr::payload_ether_saddr(1), Expr::cmp(1, true, &mac), Expr::verdict(NFT_RETURN, None)];
     batch.add_rule(TABLE, &mac_chain, &pass, Some(&comment));
     batch.add_rule(TABLE, &mac_chain, &[Expr::verdict(NF_DROP, None)], Some(&comment));
-    batch.commit().map_err(|e| e.context("failed to setup spoof-check"))
+    Ok(batch.commit().map_err(|e| e.context("failed to setup spoof-check"))?)
 }
 
 /// Removes an attachment's spoof-check rules and chains; nothing there is no error.
@@ -69,5 +69,5 @@ pub fn teardown(ref_id: &str) -> Result<(), CniError> {
             batch.delete_chain(TABLE, chain);
         }
     }
-    batch.commit().map_err(|e| e.context("failed to teardown spoof-check"))
+    Ok(batch.commit().map_err(|e| e.context("failed to teardown spoof-check"))?)
 }

@@ -143,7 +143,7 @@ pub fn delete(args: &CmdArgs) -> Result<(), CniError> {
     netns.run(move || {
         let nl = Netlink::open()?;
         match nl.link_by_name(&ifname)? {
-            Some(link) => nl.delete_link(link.index),
+            Some(link) => Ok(nl.delete_link(link.index)?),
             None => Ok(()),
         }
     })

@@ -97,7 +97,7 @@ pub fn setup_veth<'a>(
 
 /// Deletes the container end (and with it the pair) after a failure.
 pub fn undo_in(netns: &Netns, index: u32) -> Result<(), CniError> {
-    netns.run(|| Netlink::open()?.delete_link(index))
+    netns.run(|| Ok(Netlink::open()?.delete_link(index)?))
 }
 
 /// Deletes the container interface `ifname` (and with it the pair) and

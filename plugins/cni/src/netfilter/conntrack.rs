@@ -4,7 +4,7 @@
 //! old destination.
 
 use super::nftnl::{attr, attributes, Socket, NLA_F_NESTED};
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_GET: u16 = 1;
@@ -38,7 +38,7 @@ fn matches(entry: &[u8], protocol: u8, port: u16) -> bool {
 
 /// Deletes every entry of `family` (AF_INET or AF_INET6) whose original
 /// destination is `protocol` port `port`; returns how many went.
-pub fn delete_by_destination_port(family: u8, protocol: u8, port: u16) -> Result<usize, CniError> {
+pub fn delete_by_destination_port(family: u8, protocol: u8, port: u16) -> Result<usize, KernelError> {
     let socket = Socket::open()?;
     let entries =
         socket.dump_subsystem(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, family, &[])?.unwrap_or_default();
@@ -56,12 +56,7 @@ pub fn delete_by_destination_port(family: u8, protocol: u8, port: u16) -> Result
         match socket.request(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE, family, &body)? {
             0 => deleted += 1,
             libc::ENOENT => {}
-            errno => {
-                return Err(CniError::internal(format!(
-                    "delete conntrack entry: {}",
-                    std::io::Error::from_raw_os_error(errno)
-                )))
-            }
+            errno => return Err(KernelError::os("delete conntrack entry", errno)),
         }
     }
     Ok(deleted)

@@ -10,7 +10,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 pub(super) use crate::nlattr::{attr, attributes};
 
 const NETLINK_NETFILTER: i32 = 12;
@@ -511,7 +511,7 @@ impl Batch {
     }
 
     /// Applies the batch as one transaction.
-    pub fn commit(self) -> Result<(), CniError> {
+    pub fn commit(self) -> Result<(), KernelError> {
         if self.messages.is_empty() {
             return Ok(());
         }
@@ -537,7 +537,7 @@ impl Batch {
                     let code =
                         payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
                     if code < 0 && failure.is_none() {
-                        failure = Some(io::Error::from_raw_os_error(-code));
+                        failure = Some(-code);
                     }
                 }
             }
@@ -546,7 +546,7 @@ impl Batch {
             }
         }
         match failure {
-            Some(e) => Err(CniError::internal(format!("nftables transaction failed: {e}"))),
+            Some(errno) => Err(KernelError::os("nftables transaction failed", errno)),
             None => Ok(()),
         }
     }
@@ -572,9 +572,10 @@ pub(super) struct Socket {
 }
 
 impl Socket {
-    pub(super) fn open() -> Result<Socket, CniError> {
+    pub(super) fn open() -> Result<Socket, KernelError> {
         let failed = |what: &str| {
-            CniError::internal(format!("nftables netlink: {what}: {}", io::Error::last_os_error()))
+            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+            KernelError::os(format!("nftables netlink: {what}"), errno)
         };
         // SAFETY: plain socket(2); the fd is owned below.
         let fd =
@@ -612,11 +613,11 @@ impl Socket {
         Ok(Socket { fd })
     }
 
-    fn send(&self, buf: &[u8]) -> Result<(), CniError> {
+    fn send(&self, buf: &[u8]) -> Result<(), KernelError> {
         // SAFETY: buf is valid for its length.
         let sent = unsafe { libc::send(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0) };
         if sent < 0 || sent as usize != buf.len() {
-            return Err(CniError::internal(format!(
+            return Err(KernelError::other(format!(
                 "nftables netlink: send: {}",
                 io::Error::last_os_error()
             )));
@@ -632,7 +633,7 @@ impl Socket {
         kind: u16,
         family: u8,
         body: &[u8],
-    ) -> Result<i32, CniError> {
+    ) -> Result<i32, KernelError> {
         let mut buf = Vec::new();
         push_message(&mut buf, (subsystem << 8) | kind, NLM_F_REQUEST | NLM_F_ACK, 1, family, 0, body);
         self.send(&buf)?;
@@ -648,11 +649,11 @@ impl Socket {
     }
 
     /// One datagram, split into (type, flags, payload after the nlmsghdr).
-    fn receive(&self) -> Result<Vec<(u16, Vec<u8>)>, CniError> {
+    fn receive(&self) -> Result<Vec<(u16, Vec<u8>)>, KernelError> {
         self.receive_with_flags().map(|msgs| msgs.into_iter().map(|(t, _, p)| (t, p)).collect())
     }
 
-    fn receive_with_flags(&self) -> Result<Vec<(u16, u16, Vec<u8>)>, CniError> {
+    fn receive_with_flags(&self) -> Result<Vec<(u16, u16, Vec<u8>)>, KernelError> {
         let mut buf = vec![0u8; 65536];
         // SAFETY: buf is valid for its length.
         let got = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
@@ -663,7 +664,7 @@ impl Socket {
             } else {
                 err.to_string()
             };
-            return Err(CniError::internal(format!("nftables netlink: recv: {why}")));
+            return Err(KernelError::other(format!("nftables netlink: recv: {why}")));
         }
         let buf = &buf[..got as usize];
         let mut messages = Vec::new();
@@ -682,7 +683,7 @@ impl Socket {
     }
 
     /// Runs an nftables dump request and returns each answer's attributes (after nfgenmsg).
-    fn dump(&self, kind: u16, family: u8, body: &[u8]) -> Result<Option<Vec<Vec<u8>>>, CniError> {
+    fn dump(&self, kind: u16, family: u8, body: &[u8]) -> Result<Option<Vec<Vec<u8>>>, KernelError> {
         self.dump_subsystem(NFNL_SUBSYS_NFTABLES, kind, family, body)
     }
 
@@ -693,7 +694,7 @@ impl Socket {
         kind: u16,
         family: u8,
         body: &[u8],
-    ) -> Result<Option<Vec<Vec<u8>>>, CniError> {
+    ) -> Result<Option<Vec<Vec<u8>>>, KernelError> {
         let mut buf = Vec::new();
         push_message(&mut buf, (subsystem << 8) | kind, NLM_F_REQUEST | NLM_F_DUMP, 1, family, 0, body);
         self.send(&buf)?;
@@ -711,10 +712,7 @@ impl Socket {
                             return Ok(None);
                         }
                         if code < 0 {
-                            return Err(CniError::internal(format!(
-                                "nftables netlink: list: {}",
-                                io::Error::from_raw_os_error(-code)
-                            )));
+                            return Err(KernelError::os("nftables netlink: list", -code));
                         }
                         return Ok(Some(answers));
                     }
@@ -761,24 +759,24 @@ pub fn available() -> bool {
 
 /// A table's chain names and the rules of one of its chains (the kernel
 /// filters them); `None` when the table or the chain does not exist.
-pub fn list_chain_rules(family: u8, table: &str, chain: &str) -> Result<Option<Listing>, CniError> {
+pub fn list_chain_rules(family: u8, table: &str, chain: &str) -> Result<Option<Listing>, KernelError> {
     Ok(list(family, table, &[chain])?.filter(|listing| listing.chains.iter().any(|c| c == chain)))
 }
 
 /// A table's chain names and the rules of those of `chains` it has, from
 /// one chain dump and one rule dump per chain; `None` when the table does
 /// not exist (or, on some kernels, an empty listing).
-pub fn list_rules(family: u8, table: &str, chains: &[&str]) -> Result<Option<Listing>, CniError> {
+pub fn list_rules(family: u8, table: &str, chains: &[&str]) -> Result<Option<Listing>, KernelError> {
     list(family, table, chains)
 }
 
 /// A table's chain names only (no rules); `None` or an empty list when
 /// the table does not exist (kernels differ).
-pub fn list_chains(family: u8, table: &str) -> Result<Option<Vec<String>>, CniError> {
+pub fn list_chains(family: u8, table: &str) -> Result<Option<Vec<String>>, KernelError> {
     Ok(list(family, table, &[])?.map(|listing| listing.chains))
 }
 
-fn list(family: u8, table: &str, rules_of: &[&str]) -> Result<Option<Listing>, CniError> {
+fn list(family: u8, table: &str, rules_of: &[&str]) -> Result<Option<Listing>, KernelError> {
     let socket = Socket::open()?;
     let mut body = Vec::new();
     attr_str(&mut body, NFTA_CHAIN_TABLE, table);

@@ -5,10 +5,10 @@ use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 
 use super::{is_exists, is_gone, nl_error, Netlink};
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 
 impl Netlink {
-    fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, CniError> {
+    fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, KernelError> {
         self.block(async {
             let mut request = self.handle.address().get().set_link_index_filter(index);
             // With strict checking on the socket the kernel filters by index too.
@@ -23,7 +23,7 @@ impl Netlink {
     }
 
     /// The addresses on a link, with prefix lengths.
-    pub fn addresses(&self, index: u32) -> Result<Vec<IpNetwork>, CniError> {
+    pub fn addresses(&self, index: u32) -> Result<Vec<IpNetwork>, KernelError> {
         let mut found = Vec::new();
         for msg in self.address_messages(index)? {
             for attr in &msg.attributes {
@@ -38,7 +38,7 @@ impl Netlink {
     }
 
     /// True while any address on the link is still tentative (IPv6 DAD running).
-    pub fn has_tentative_address(&self, index: u32) -> Result<bool, CniError> {
+    pub fn has_tentative_address(&self, index: u32) -> Result<bool, KernelError> {
         Ok(self.address_messages(index)?.iter().any(|msg| {
             msg.header.flags.contains(AddressHeaderFlags::Tentative)
                 || msg.attributes.iter().any(
@@ -48,7 +48,7 @@ impl Netlink {
     }
 
     /// Adds an address. Returns false when it was already there.
-    pub fn add_address(&self, index: u32, address: IpNetwork) -> Result<bool, CniError> {
+    pub fn add_address(&self, index: u32, address: IpNetwork) -> Result<bool, KernelError> {
         let request = self.handle.address().add(index, address.ip(), address.prefix());
         match self.block(async { request.execute().await }) {
             Ok(()) => Ok(true),
@@ -58,7 +58,7 @@ impl Netlink {
     }
 
     /// Removes an address; one already gone is no error.
-    pub fn del_address(&self, index: u32, address: IpNetwork) -> Result<(), CniError> {
+    pub fn del_address(&self, index: u32, address: IpNetwork) -> Result<(), KernelError> {
         let found = self.address_messages(index)?.into_iter().find(|msg| {
             msg.header.prefix_len == address.prefix()
                 && msg

@@ -22,7 +22,7 @@ use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
 /// IFLA_IFALIAS.
 const IFLA_IFALIAS: u16 = 20;
 use crate::checked::IFNAME_MAX;
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 
 /// The kind of a link, as far as plugins care.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,20 +227,20 @@ fn link_from_message(msg: &LinkMessage) -> Link {
 /// Refuses a link name the kernel could never hold, before it goes into a
 /// netlink message: a name of 64 KiB made the request overflow the
 /// attribute length, and the plugin waited forever or panicked.
-fn check_name(name: &str) -> Result<(), CniError> {
+fn check_name(name: &str) -> Result<(), KernelError> {
     if crate::checked::is_link_name(name) {
         return Ok(());
     }
     let shown: String = name.chars().take(20).collect();
     let more = if name.chars().count() > 20 { "..." } else { "" };
-    Err(CniError::config(format!(
+    Err(KernelError::invalid(format!(
         "invalid interface name {shown:?}{more} ({} bytes): 1 to {IFNAME_MAX} bytes, not \".\" or \"..\", no '/', ':', whitespace or control characters",
         name.len()
     )))
 }
 
 impl Netlink {
-    fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, CniError> {
+    fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, KernelError> {
         let result: Result<Option<LinkMessage>, rtnetlink::Error> = self.block(async {
             let request = self.handle.link().get();
             let request = match by {
@@ -264,7 +264,7 @@ impl Netlink {
     }
 
     /// Every link in the namespace.
-    pub fn links(&self) -> Result<Vec<Link>, CniError> {
+    pub fn links(&self) -> Result<Vec<Link>, KernelError> {
         self.block(async {
             let mut stream = self.handle.link().get().execute();
             let mut found = Vec::new();
@@ -276,7 +276,7 @@ impl Netlink {
     }
 
     /// Looks a link up by name; `None` when it does not exist.
-    pub fn link_by_name(&self, name: &str) -> Result<Option<Link>, CniError> {
+    pub fn link_by_name(&self, name: &str) -> Result<Option<Link>, KernelError> {
         if check_name(name).is_err() {
             return Ok(None);
         }
@@ -284,23 +284,23 @@ impl Netlink {
     }
 
     /// Looks a link up by index; `None` when it does not exist.
-    pub fn link_by_index(&self, index: u32) -> Result<Option<Link>, CniError> {
+    pub fn link_by_index(&self, index: u32) -> Result<Option<Link>, KernelError> {
         self.get_link(Ok(index))
     }
 
-    fn set(&self, message: LinkMessage, what: &str) -> Result<(), CniError> {
+    fn set(&self, message: LinkMessage, what: &str) -> Result<(), KernelError> {
         self.block(async { self.handle.link().set(message).execute().await }).map_err(|e| nl_error(what, e))
     }
 
     /// Sets a link administratively up or down.
-    pub fn set_link_up(&self, index: u32, up: bool) -> Result<(), CniError> {
+    pub fn set_link_up(&self, index: u32, up: bool) -> Result<(), KernelError> {
         let builder = LinkUnspec::new_with_index(index);
         let message = if up { builder.up() } else { builder.down() }.build();
         self.set(message, &format!("set link {index} {}", if up { "up" } else { "down" }))
     }
 
     /// Turns promiscuous mode on or off.
-    pub fn set_promisc(&self, index: u32, on: bool) -> Result<(), CniError> {
+    pub fn set_promisc(&self, index: u32, on: bool) -> Result<(), KernelError> {
         self.set(
             LinkUnspec::new_with_index(index).promiscuous(on).build(),
             &format!("set promisc on {index}"),
@@ -308,7 +308,7 @@ impl Netlink {
     }
 
     /// Turns the all-multicast flag on or off.
-    pub fn set_allmulti(&self, index: u32, on: bool) -> Result<(), CniError> {
+    pub fn set_allmulti(&self, index: u32, on: bool) -> Result<(), KernelError> {
         self.set(
             LinkUnspec::new_with_index(index).allmulticast(on).build(),
             &format!("set allmulti on {index}"),
@@ -316,12 +316,12 @@ impl Netlink {
     }
 
     /// Sets the MTU.
-    pub fn set_mtu(&self, index: u32, mtu: u32) -> Result<(), CniError> {
+    pub fn set_mtu(&self, index: u32, mtu: u32) -> Result<(), KernelError> {
         self.set(LinkUnspec::new_with_index(index).mtu(mtu).build(), &format!("set mtu {mtu} on {index}"))
     }
 
     /// Sets the transmit queue length.
-    pub fn set_txqlen(&self, index: u32, len: u32) -> Result<(), CniError> {
+    pub fn set_txqlen(&self, index: u32, len: u32) -> Result<(), KernelError> {
         self.set(
             LinkUnspec::new_with_index(index).txqueuelen(len).build(),
             &format!("set txqlen {len} on {index}"),
@@ -329,7 +329,7 @@ impl Netlink {
     }
 
     /// Sets the hardware address.
-    pub fn set_mac(&self, index: u32, mac: &[u8; 6]) -> Result<(), CniError> {
+    pub fn set_mac(&self, index: u32, mac: &[u8; 6]) -> Result<(), KernelError> {
         self.set(
             LinkUnspec::new_with_index(index).address(mac.to_vec()).build(),
             &format!("set mac of {index}"),
@@ -337,7 +337,7 @@ impl Netlink {
     }
 
     /// Enslaves a link to a master (a bridge).
-    pub fn set_master(&self, index: u32, master: u32) -> Result<(), CniError> {
+    pub fn set_master(&self, index: u32, master: u32) -> Result<(), KernelError> {
         self.set(
             LinkUnspec::new_with_index(index).controller(master).build(),
             &format!("attach link {index} to {master}"),
@@ -345,7 +345,7 @@ impl Netlink {
     }
 
     /// Creates a bridge. Returns false when a link of that name already exists.
-    pub fn add_bridge(&self, name: &str, mtu: u32, vlan_filtering: bool) -> Result<bool, CniError> {
+    pub fn add_bridge(&self, name: &str, mtu: u32, vlan_filtering: bool) -> Result<bool, KernelError> {
         check_name(name)?;
         let mut builder = LinkBridge::new(name);
         if vlan_filtering {
@@ -363,7 +363,7 @@ impl Netlink {
 
     /// Creates an ifb device, up, with the given MTU and txqueuelen 0 (as
     /// the reference's). Returns false when the name is already taken.
-    pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, CniError> {
+    pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, KernelError> {
         check_name(name)?;
         let message = LinkIfb::new(name).mtu(mtu).txqueuelen(0).up().build();
         match self.block(async { self.handle.link().add(message).execute().await }) {
@@ -375,7 +375,7 @@ impl Netlink {
 
     /// Creates a macvlan, ipvlan or VLAN of a parent link. Returns false
     /// when the name is already taken.
-    pub fn add_child(&self, spec: &ChildSpec) -> Result<bool, CniError> {
+    pub fn add_child(&self, spec: &ChildSpec) -> Result<bool, KernelError> {
         check_name(spec.name)?;
         // txqueuelen 0, as the reference's links of these kinds have.
         fn common<T>(builder: LinkMessageBuilder<T>, spec: &ChildSpec) -> LinkMessage {
@@ -409,7 +409,7 @@ impl Netlink {
     }
 
     /// Creates a VRF device for `table`, up. Returns false when the name is already taken.
-    pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, CniError> {
+    pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, KernelError> {
         check_name(name)?;
         match self
             .block(async { self.handle.link().add(LinkVrf::new(name, table).up().build()).execute().await })
@@ -421,7 +421,7 @@ impl Netlink {
     }
 
     /// Creates a dummy link. Returns false when the name is already taken.
-    pub fn add_dummy(&self, name: &str) -> Result<bool, CniError> {
+    pub fn add_dummy(&self, name: &str) -> Result<bool, KernelError> {
         check_name(name)?;
         match self.block(async { self.handle.link().add(LinkDummy::new(name).build()).execute().await }) {
             Ok(()) => Ok(true),
@@ -431,12 +431,12 @@ impl Netlink {
     }
 
     /// Moves a link into another namespace (a netns fd).
-    pub fn set_netns(&self, index: u32, netns: RawFd) -> Result<(), CniError> {
+    pub fn set_netns(&self, index: u32, netns: RawFd) -> Result<(), KernelError> {
         self.set(LinkUnspec::new_with_index(index).setns_by_fd(netns).build(), &format!("move link {index}"))
     }
 
     /// Sets (or, with "", clears) a link's alias.
-    pub fn set_alias(&self, index: u32, alias: &str) -> Result<(), CniError> {
+    pub fn set_alias(&self, index: u32, alias: &str) -> Result<(), KernelError> {
         let builder = LinkUnspec::new_with_index(index);
         // An empty IFLA_IFALIAS (no NUL) is what removes the alias.
         let builder = if alias.is_empty() {
@@ -448,7 +448,7 @@ impl Netlink {
     }
 
     /// Renames a link (it must be down).
-    pub fn rename_link(&self, index: u32, name: &str) -> Result<(), CniError> {
+    pub fn rename_link(&self, index: u32, name: &str) -> Result<(), KernelError> {
         check_name(name)?;
         self.set(
             LinkUnspec::new_with_index(index).name(name.to_string()).build(),
@@ -457,7 +457,7 @@ impl Netlink {
     }
 
     /// Creates a veth pair. Returns false when a name is already taken.
-    pub fn add_veth(&self, spec: &VethSpec) -> Result<bool, CniError> {
+    pub fn add_veth(&self, spec: &VethSpec) -> Result<bool, KernelError> {
         check_name(spec.name)?;
         check_name(spec.peer)?;
         // txqueuelen 0 on both ends, as the reference's veths have.
@@ -482,7 +482,7 @@ impl Netlink {
     }
 
     /// Deletes a link; a link already gone is no error.
-    pub fn delete_link(&self, index: u32) -> Result<(), CniError> {
+    pub fn delete_link(&self, index: u32) -> Result<(), KernelError> {
         match self.block(async { self.handle.link().del(index).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
@@ -491,7 +491,7 @@ impl Netlink {
     }
 
     /// Sets a bridge port's hairpin and isolated flags.
-    pub fn set_bridge_port(&self, index: u32, hairpin: bool, isolated: bool) -> Result<(), CniError> {
+    pub fn set_bridge_port(&self, index: u32, hairpin: bool, isolated: bool) -> Result<(), KernelError> {
         let message = LinkBridgePort::new(index)
             .append_info_data(InfoBridgePort::HairpinMode(hairpin))
             .append_info_data(InfoBridgePort::Isolated(isolated))
@@ -501,7 +501,7 @@ impl Netlink {
     }
 
     /// The VLANs of a bridge port: (vid, pvid, untagged).
-    pub fn bridge_vlans(&self, index: u32) -> Result<Vec<(u16, bool, bool)>, CniError> {
+    pub fn bridge_vlans(&self, index: u32) -> Result<Vec<(u16, bool, bool)>, KernelError> {
         self.block(async {
             let mut stream = self
                 .handle
@@ -533,7 +533,13 @@ impl Netlink {
     }
 
     /// Adds a VLAN to a bridge port.
-    pub fn bridge_vlan_add(&self, index: u32, vid: u16, pvid: bool, untagged: bool) -> Result<(), CniError> {
+    pub fn bridge_vlan_add(
+        &self,
+        index: u32,
+        vid: u16,
+        pvid: bool,
+        untagged: bool,
+    ) -> Result<(), KernelError> {
         let mut flags = BridgeVlanInfoFlags::empty();
         if pvid {
             flags |= BridgeVlanInfoFlags::Pvid;
@@ -548,7 +554,7 @@ impl Netlink {
     }
 
     /// Removes a VLAN from a bridge port.
-    pub fn bridge_vlan_del(&self, index: u32, vid: u16) -> Result<(), CniError> {
+    pub fn bridge_vlan_del(&self, index: u32, vid: u16) -> Result<(), KernelError> {
         let message = LinkBridgeVlan::new(index).vlan(vid, BridgeVlanInfoFlags::empty()).build();
         self.block(async { self.handle.link().del_with_message(message).execute().await })
             .map_err(|e| nl_error(&format!("remove vlan {vid} from port {index}"), e))

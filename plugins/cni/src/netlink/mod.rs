@@ -14,8 +14,7 @@ mod tc;
 
 use rtnetlink::Handle;
 
-use crate::error::CniError;
-
+pub use crate::kernel_error::KernelError;
 pub use link::{format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, VethSpec};
 pub use route::RouteSpec;
 pub use rule::Rule;
@@ -30,12 +29,10 @@ pub struct Netlink {
 /// A failed netlink request as the error a runtime shows: what was asked,
 /// then the kernel's errno as the OS words it (`File exists (os error 17)`),
 /// without the crate's "Received a netlink error message" wrapping.
-fn nl_error(what: &str, err: rtnetlink::Error) -> CniError {
+fn nl_error(what: &str, err: rtnetlink::Error) -> KernelError {
     match errno(&err) {
-        Some(code) => {
-            CniError::internal(format!("netlink: {what}: {}", std::io::Error::from_raw_os_error(code)))
-        }
-        None => CniError::internal(format!("netlink: {what}: {err}")),
+        Some(code) => KernelError::os(format!("netlink: {what}"), code),
+        None => KernelError::other(format!("netlink: {what}: {err}")),
     }
 }
 
@@ -82,7 +79,7 @@ impl TimedOut for rtnetlink::Error {
     }
 }
 
-impl TimedOut for CniError {
+impl TimedOut for KernelError {
     fn timed_out() -> Self {
         nl_error("request", rtnetlink::Error::timed_out())
     }
@@ -108,16 +105,16 @@ impl Netlink {
     }
 
     /// Opens a route netlink socket in the calling thread's namespace.
-    pub fn open() -> Result<Netlink, CniError> {
+    pub fn open() -> Result<Netlink, KernelError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
-            .map_err(|e| CniError::internal(format!("netlink: start runtime: {e}")))?;
+            .map_err(|e| KernelError::other(format!("netlink: start runtime: {e}")))?;
         let handle = {
             let _guard = runtime.enter();
             let (mut connection, handle, _) = rtnetlink::new_connection()
-                .map_err(|e| CniError::internal(format!("netlink: open socket: {e}")))?;
+                .map_err(|e| KernelError::other(format!("netlink: open socket: {e}")))?;
             // Let the kernel filter dumps (addresses of one link) instead of
             // sending every address of the namespace: ADD stays flat as
             // attachments pile up on a bridge.
@@ -137,8 +134,8 @@ mod tests {
     #[test]
     fn a_request_without_an_answer_ends_in_a_timeout() {
         let nl = Netlink::open().unwrap();
-        let never = std::future::pending::<Result<(), CniError>>();
+        let never = std::future::pending::<Result<(), KernelError>>();
         let err = nl.block_within(std::time::Duration::from_millis(50), never).unwrap_err();
-        assert!(err.msg.contains("timed out"), "{}", err.msg);
+        assert!(err.msg().contains("timed out"), "{err}");
     }
 }

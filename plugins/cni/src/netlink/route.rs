@@ -9,7 +9,7 @@ use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::RouteMessageBuilder;
 
 use super::{is_gone, nl_error, Netlink};
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 
 /// A route as plugins set and read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +131,7 @@ fn address(addr: &RouteAddress) -> Option<IpAddr> {
 
 impl Netlink {
     /// Adds a route (failing if an identical one exists).
-    pub fn add_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+    pub fn add_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
         let message = route.message(false);
         self.block(async { self.handle.route().add(message).execute().await })
             .map_err(|e| nl_error(&format!("add route {route}"), e))
@@ -142,7 +142,7 @@ impl Netlink {
     /// default route through another interface is appended (IPv4) or
     /// becomes a multipath sibling (IPv6). Only an identical route is
     /// refused, and that counts as done.
-    pub fn append_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+    pub fn append_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
         use futures::StreamExt;
         use rtnetlink::packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST};
         use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -166,14 +166,14 @@ impl Netlink {
     }
 
     /// Adds a route, or replaces one with the same destination, table and metric.
-    pub fn replace_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+    pub fn replace_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
         let message = route.message(false);
         self.block(async { self.handle.route().add(message).replace().execute().await })
             .map_err(|e| nl_error(&format!("replace route {route}"), e))
     }
 
     /// Deletes a route; one already gone is no error.
-    pub fn del_route(&self, route: &RouteSpec) -> Result<(), CniError> {
+    pub fn del_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
         let message = route.message(true);
         match self.block(async { self.handle.route().del(message).execute().await }) {
             Ok(()) => Ok(()),
@@ -183,7 +183,7 @@ impl Netlink {
     }
 
     /// Every route of one family in every table.
-    pub fn routes(&self, ipv6: bool) -> Result<Vec<RouteSpec>, CniError> {
+    pub fn routes(&self, ipv6: bool) -> Result<Vec<RouteSpec>, KernelError> {
         let mut request = if ipv6 {
             RouteMessageBuilder::<std::net::Ipv6Addr>::new().table_id(0).build()
         } else {

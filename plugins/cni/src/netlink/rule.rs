@@ -8,7 +8,7 @@ use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use rtnetlink::IpVersion;
 
 use super::{is_gone, nl_error, Netlink};
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 
 /// A rule as listed.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ fn rule_from(message: RuleMessage) -> Rule {
 
 impl Netlink {
     /// Every rule of one family.
-    pub fn rules(&self, ipv6: bool) -> Result<Vec<Rule>, CniError> {
+    pub fn rules(&self, ipv6: bool) -> Result<Vec<Rule>, KernelError> {
         let version = if ipv6 { IpVersion::V6 } else { IpVersion::V4 };
         self.block(async {
             let mut stream = self.handle.rule().get(version).execute();
@@ -48,7 +48,7 @@ impl Netlink {
     }
 
     /// Adds `from SOURCE/32 (or /128) lookup TABLE`.
-    pub fn add_source_rule(&self, source: IpAddr, table: u32) -> Result<(), CniError> {
+    pub fn add_source_rule(&self, source: IpAddr, table: u32) -> Result<(), KernelError> {
         let what = format!("add rule from {source} lookup {table}");
         self.block(async {
             // The action must be said: left unset, the kernel keeps a rule that does nothing.
@@ -62,7 +62,7 @@ impl Netlink {
     }
 
     /// Deletes a listed rule; one already gone is no error.
-    pub fn del_rule(&self, rule: &Rule) -> Result<(), CniError> {
+    pub fn del_rule(&self, rule: &Rule) -> Result<(), KernelError> {
         match self.block(async { self.handle.rule().del(rule.message.clone()).execute().await }) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),

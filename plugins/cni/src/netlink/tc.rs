@@ -18,7 +18,7 @@ use rtnetlink::packet_route::tc::{
 use rtnetlink::packet_route::RouteNetlinkMessage;
 
 use super::{nl_error, Netlink};
-use crate::error::CniError;
+use crate::kernel_error::KernelError;
 
 /// TCA_OPTIONS, the qdisc attribute holding its kind's settings.
 const TCA_OPTIONS: u16 = 2;
@@ -139,7 +139,7 @@ pub fn tick_in_usec() -> f64 {
 }
 
 impl Netlink {
-    fn tc_request(&self, message: RouteNetlinkMessage, what: &str) -> Result<(), CniError> {
+    fn tc_request(&self, message: RouteNetlinkMessage, what: &str) -> Result<(), KernelError> {
         let deleting = matches!(message, RouteNetlinkMessage::DelQueueDiscipline(_));
         let mut request = NetlinkMessage::from(message);
         // A deletion with NLM_F_CREATE | NLM_F_EXCL is refused (EOPNOTSUPP).
@@ -163,7 +163,7 @@ impl Netlink {
     }
 
     /// Adds a root tbf qdisc (handle 1:) to a link.
-    pub fn add_tbf(&self, index: u32, tbf: &Tbf) -> Result<(), CniError> {
+    pub fn add_tbf(&self, index: u32, tbf: &Tbf) -> Result<(), KernelError> {
         let mut message = TcMessage::with_index(index as i32);
         message.header.handle = handle(0x0001_0000);
         message.header.parent = TcHandle::ROOT;
@@ -176,7 +176,7 @@ impl Netlink {
     }
 
     /// Adds the ingress qdisc (handle ffff:) to a link.
-    pub fn add_ingress_qdisc(&self, index: u32) -> Result<(), CniError> {
+    pub fn add_ingress_qdisc(&self, index: u32) -> Result<(), KernelError> {
         let mut message = TcMessage::with_index(index as i32);
         message.header.handle = handle(0xffff_0000);
         message.header.parent = TcHandle::INGRESS;
@@ -189,7 +189,7 @@ impl Netlink {
 
     /// Deletes a link's root qdisc, or (`ingress`) its ingress qdisc with
     /// the filters on it: the undo of `add_tbf` and `add_ingress_qdisc`.
-    pub fn delete_qdisc(&self, index: u32, ingress: bool) -> Result<(), CniError> {
+    pub fn delete_qdisc(&self, index: u32, ingress: bool) -> Result<(), KernelError> {
         let mut message = TcMessage::with_index(index as i32);
         if ingress {
             message.header.handle = handle(0xffff_0000);
@@ -208,7 +208,7 @@ impl Netlink {
     /// match-all filter on the ingress qdisc, priority 1, flowid 1:1, with
     /// the reference's two mirred actions (redirect and stolen, then
     /// redirect and pass).
-    pub fn add_redirect_filter(&self, index: u32, target: u32) -> Result<(), CniError> {
+    pub fn add_redirect_filter(&self, index: u32, target: u32) -> Result<(), KernelError> {
         let mut message = TcMessage::with_index(index as i32);
         message.header.parent = handle(0xffff_0000);
         // tcm_info: priority in the upper 16 bits, protocol (big-endian) in the lower.
@@ -235,7 +235,7 @@ impl Netlink {
     /// The links the ingress filters of link `index` redirect to (mirred
     /// actions): what tells an ifb that still serves a link from one
     /// whose link is gone.
-    pub fn redirect_targets(&self, index: u32) -> Result<Vec<u32>, CniError> {
+    pub fn redirect_targets(&self, index: u32) -> Result<Vec<u32>, KernelError> {
         self.block(async {
             let mut stream = self.handle.traffic_filter(index as i32).get().ingress().execute();
             let mut targets = Vec::new();
@@ -271,7 +271,7 @@ impl Netlink {
     }
 
     /// The qdiscs of a link.
-    pub fn qdiscs(&self, index: u32) -> Result<Vec<Qdisc>, CniError> {
+    pub fn qdiscs(&self, index: u32) -> Result<Vec<Qdisc>, KernelError> {
         self.block(async {
             let mut stream = self.handle.qdisc().get().index(index as i32).execute();
             let mut found = Vec::new();

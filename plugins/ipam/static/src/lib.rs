@@ -143,7 +143,7 @@ impl Plugin for Static {
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let (ips, _) = load(args)?;
         let conf: NetConf = parse(&args.stdin)?;
-        let prev = conf.prev_result()?.ok_or_else(|| CniError::config("Required prevResult missing"))?;
+        let prev = conf.chained_result("Required prevResult missing")?;
         for want in &ips {
             let Some(have) = prev.ips.iter().find(|p| p.address.ip() == want.address.ip()) else {
                 return Err(CniError::internal(format!(

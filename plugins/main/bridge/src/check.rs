@@ -27,8 +27,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
     if !conf.ipam_type().is_empty() {
         ipam::check(conf.ipam_type(), args)?;
     }
-    let result: CniResult =
-        conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+    let result: CniResult = conf.net.chained_result("Required prevResult missing")?;
     let bridge_name = &conf.bridge.bridge;
     let bridge_iface = result.interfaces.iter().find(|i| &i.name == bridge_name).cloned().unwrap_or_default();
 

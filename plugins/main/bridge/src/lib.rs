@@ -366,7 +366,7 @@ fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
             let nl = Netlink::open()?;
             let link =
                 nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal("failed to retrieve link"))?;
-            nl.set_link_up(link.index, true)
+            Ok(nl.set_link_up(link.index, true)?)
         })?;
     }
 

@@ -54,8 +54,7 @@ impl Plugin for Dummy {
         let net: NetConf = parse(&args.stdin)?;
         let netns = Netns::open(&args.netns)?;
         ipam::check(net.ipam_type(), args)?;
-        let result =
-            net.prev_result()?.ok_or_else(|| CniError::internal("dummy: Required prevResult missing"))?;
+        let result = net.chained_result("dummy: Required prevResult missing")?;
         sublink::check_container(args, &netns, &result, |link| {
             if link.kind != LinkKind::Other("dummy".into()) {
                 return Err(CniError::internal(format!(

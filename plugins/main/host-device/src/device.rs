@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use cni::netlink::{parse_mac, Link, Netlink};
+use cni::netlink::{parse_mac, KernelError, Link, Netlink};
 use cni::netns::Netns;
 use cni::rollback::Rollback;
 use cni::CniError;
@@ -132,7 +132,8 @@ pub fn move_in<'a>(
     let host = Netns::current()?;
     let temp = Netns::temporary()?;
     let (index, host_name, was_up) = (device.index, device.name.clone(), device.up);
-    let in_temp = |work: &(dyn Fn(&Netlink) -> Result<(), CniError> + Sync)| temp.with_netlink(|nl| work(nl));
+    let in_temp =
+        |work: &(dyn Fn(&Netlink) -> Result<(), KernelError> + Sync)| temp.with_netlink(|nl| Ok(work(nl)?));
     let mut undo = Rollback::new();
     Netlink::open()?
         .set_netns(index, temp.fd())
@@ -172,7 +173,7 @@ fn bring_up(name: &str, was_up: bool) -> Result<(), CniError> {
     }
     let nl = Netlink::open()?;
     match nl.link_by_name(name)? {
-        Some(link) => nl.set_link_up(link.index, true),
+        Some(link) => Ok(nl.set_link_up(link.index, true)?),
         None => Err(CniError::internal(format!("{name:?} is not back on the host"))),
     }
 }
@@ -196,7 +197,8 @@ pub fn move_out(container: &Netns, ifname: &str) -> Result<(), CniError> {
         Ok(Some((link.index, link.alias)))
     })?;
     let Some((index, host_name)) = found else { return Ok(()) };
-    let in_temp = |work: &(dyn Fn(&Netlink) -> Result<(), CniError> + Sync)| temp.with_netlink(|nl| work(nl));
+    let in_temp =
+        |work: &(dyn Fn(&Netlink) -> Result<(), KernelError> + Sync)| temp.with_netlink(|nl| Ok(work(nl)?));
     let mut undo = Rollback::new();
     undo.push(format!("move {ifname:?} back into the container"), || {
         in_temp(&|nl| nl.set_netns(index, container.fd()))

@@ -185,8 +185,7 @@ impl Plugin for HostDevice {
         if !conf.net.ipam_type().is_empty() {
             ipam::check(conf.net.ipam_type(), args)?;
         }
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+        let result = conf.net.chained_result("Required prevResult missing")?;
         if conf.dpdk {
             return Ok(());
         }

@@ -80,7 +80,7 @@ impl Plugin for Loopback {
     /// there is nothing to do.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         let Some(netns) = netns::for_del(&args.netns)? else { return Ok(()) };
-        with_lo(&netns, |nl, index, _| nl.set_link_up(index, false))
+        with_lo(&netns, |nl, index, _| Ok(nl.set_link_up(index, false)?))
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {

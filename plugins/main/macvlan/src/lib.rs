@@ -63,7 +63,7 @@ impl Plugin for Macvlan {
             sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
         if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
-            netns.run(|| Netlink::open()?.set_link_up(link.index, true))?;
+            netns.run(|| Ok(Netlink::open()?.set_link_up(link.index, true)?))?;
         }
         sublink::finish(args, &netns, &link, &conf.net, true, rollback)
     }
@@ -79,8 +79,7 @@ impl Plugin for Macvlan {
         if !conf.ipam_type().is_empty() {
             ipam::check(conf.ipam_type(), args)?;
         }
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::internal("required prevResult missing"))?;
+        let result = conf.net.chained_result("required prevResult missing")?;
         sublink::check_container(args, &netns, &result, |link| check_kind(link, &conf))
     }
 

@@ -107,10 +107,9 @@ fn configure_host(nl: &Netlink, host_index: u32, result: &CniResult) -> Result<(
         }
         let mut route = RouteSpec::new(host_prefix(ip.address.ip()), host_index);
         route.scope = Some(SCOPE_HOST);
-        if let Err(e) = nl.add_route(&route) {
-            if !e.msg.contains("exists") {
-                return Err(e.context("failed to add route on host"));
-            }
+        match nl.add_route(&route) {
+            Err(e) if !e.is_exists() => return Err(e.context("failed to add route on host").into()),
+            _ => {}
         }
     }
     Ok(())
@@ -206,8 +205,7 @@ impl Plugin for Ptp {
         let conf = load(args)?;
         let netns = Netns::open(&args.netns)?;
         ipam::check(conf.ipam_type(), args)?;
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::internal("ptp: Required prevResult missing"))?;
+        let result = conf.net.chained_result("ptp: Required prevResult missing")?;
         let container = container_interface(&result, args)?;
         netns.run(|| {
             let nl = Netlink::open()?;

@@ -130,8 +130,7 @@ impl Plugin for Tap {
         if !conf.net.ipam_type().is_empty() {
             ipam::check(conf.net.ipam_type(), args)?;
         }
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+        let result = conf.net.chained_result("Required prevResult missing")?;
         sublink::check_container(args, &netns, &result, |link| {
             if link.kind != cni::netlink::LinkKind::Other("tun".into()) {
                 return Err(CniError::internal(format!(

@@ -127,8 +127,7 @@ impl Plugin for Vlan {
         let conf = load(args)?;
         let netns = Netns::open(&args.netns)?;
         ipam::check(conf.net.ipam_type(), args)?;
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::internal("vlan: Required prevResult missing"))?;
+        let result = conf.net.chained_result("vlan: Required prevResult missing")?;
         sublink::check_container(args, &netns, &result, |link| check_kind(link, &conf))
     }
 

@@ -30,7 +30,7 @@ fn host_interface(nl: &Netlink, result: &CniResult, args: &CmdArgs) -> Result<Li
         return Err(CniError::internal("no interfaces provided"));
     }
     let ifname = args.ifname.clone();
-    let peer = Netns::open(&args.netns)?.run(move || Netlink::open()?.link_by_name(&ifname))?;
+    let peer = Netns::open(&args.netns)?.run(move || Ok(Netlink::open()?.link_by_name(&ifname)?))?;
     let Some(peer_index) = peer.and_then(|link| link.peer_index).filter(|i| *i > 0) else {
         return Err(CniError::internal(format!("container interface {} has no veth peer", args.ifname)));
     };
@@ -49,7 +49,7 @@ fn host_interface(nl: &Netlink, result: &CniResult, args: &CmdArgs) -> Result<Li
 }
 
 fn prev_result(conf: &config::Config) -> Result<CniResult, CniError> {
-    conf.net.prev_result()?.ok_or_else(|| CniError::config("must be called as chained plugin"))
+    conf.net.chained_result("must be called as chained plugin")
 }
 
 /// Egress limiting, as the reference does it: an ifb named for the
@@ -70,11 +70,11 @@ fn limit_egress<'a>(
         .link_by_name(ifb)?
         .ok_or_else(|| CniError::internal(format!("get ifb device: {ifb} not found")))?;
     let ifb_index = device.index;
-    rollback.push(format!("delete ifb {ifb}"), move || nl.delete_link(ifb_index));
+    rollback.push(format!("delete ifb {ifb}"), move || Ok(nl.delete_link(ifb_index)?));
     nl.add_ingress_qdisc(host.index).map_err(|e| e.context("create ingress qdisc"))?;
     let host_index = host.index;
     rollback.push(format!("delete the ingress qdisc of {}", host.name), move || {
-        nl.delete_qdisc(host_index, true)
+        Ok(nl.delete_qdisc(host_index, true)?)
     });
     nl.add_redirect_filter(host.index, device.index).map_err(|e| e.context("add filter"))?;
     nl.add_tbf(device.index, tbf).map_err(|e| e.context("create ifb qdisc"))?;
@@ -124,7 +124,7 @@ impl Plugin for Bandwidth {
             nl.add_tbf(host.index, &tbf)?;
             let index = host.index;
             rollback.push(format!("delete the tbf qdisc of {}", host.name), move || {
-                nl.delete_qdisc(index, false)
+                Ok(nl.delete_qdisc(index, false)?)
             });
         }
         if let Some(tbf) = limits.egress() {
@@ -143,7 +143,7 @@ impl Plugin for Bandwidth {
         let net = cni::conf::DelConf::load(&args.stdin);
         let nl = Netlink::open()?;
         match nl.link_by_name(&ifb_name(&net.name, &args.container_id))? {
-            Some(device) => nl.delete_link(device.index),
+            Some(device) => Ok(nl.delete_link(device.index)?),
             None => Ok(()),
         }
     }
@@ -168,7 +168,7 @@ impl Plugin for Bandwidth {
             links.iter().filter(|l| l.name.starts_with("bwp") && l.kind == LinkKind::Other("ifb".into()))
         {
             if !keep.contains(&ifb.name) && !fed.contains(&ifb.index) {
-                cleanup.step(nl.delete_link(ifb.index));
+                cleanup.step(nl.delete_link(ifb.index).map_err(CniError::from));
             }
         }
         cleanup.finish()
@@ -176,8 +176,7 @@ impl Plugin for Bandwidth {
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = config::load(args)?;
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::config("must be called as a chained plugin"))?;
+        let result = conf.net.chained_result("must be called as a chained plugin")?;
         let nl = Netlink::open()?;
         let host = host_interface(&nl, &result, args)?;
         let Some(limits) = conf.limits.filter(|l| !l.is_zero()) else { return Ok(()) };

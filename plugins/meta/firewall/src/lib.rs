@@ -331,7 +331,7 @@ fn owner<'a>(args: &'a CmdArgs, network: &'a str) -> nft::Owner<'a> {
 }
 
 fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
-    conf.net.prev_result()?.ok_or_else(|| CniError::internal("missing prevResult from earlier plugin"))
+    conf.net.chained_result("missing prevResult from earlier plugin")
 }
 
 impl Plugin for Firewall {

@@ -225,7 +225,7 @@ pub fn add(
             batch.add_rule(TABLE, CONTAINERS, &exprs, Some(&comment));
         }
     }
-    batch.commit().map_err(|e| e.context("failed to set up the firewall's nftables rules"))
+    Ok(batch.commit().map_err(|e| e.context("failed to set up the firewall's nftables rules"))?)
 }
 
 /// Deletes the attachments' rules that `doomed` picks (by attachment
@@ -254,7 +254,7 @@ fn remove_where(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
             batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
-    batch.commit().map_err(|e| e.context("failed to delete the firewall's nftables rules"))
+    Ok(batch.commit().map_err(|e| e.context("failed to delete the firewall's nftables rules"))?)
 }
 
 /// DEL: the attachment's rules (and isolation rules it was the last to

@@ -73,7 +73,7 @@ fn forget_udp_connections(conf: &Config, ipv6: bool) {
     for mapping in conf.mappings.iter().filter(|m| m.protocol == "udp") {
         let port = mapping.host_port;
         if let Err(e) = conntrack::delete_by_destination_port(family, conntrack::PROTO_UDP, port) {
-            eprintln!("portmap: failed to delete stale UDP conntrack entries for port {port}: {}", e.msg);
+            eprintln!("portmap: failed to delete stale UDP conntrack entries for port {port}: {e}");
         }
     }
 }
@@ -90,8 +90,7 @@ impl Plugin for Portmap {
 
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = config::load(args)?;
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::config("must be called as chained plugin"))?;
+        let result = conf.net.chained_result("must be called as chained plugin")?;
         if conf.mappings.is_empty() {
             return Ok(result);
         }
@@ -134,8 +133,7 @@ impl Plugin for Portmap {
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = config::load(args)?;
-        let result =
-            conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))?;
+        let result = conf.net.chained_result("Required prevResult missing")?;
         if conf.mappings.is_empty() {
             return Ok(());
         }

@@ -264,7 +264,7 @@ pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
             batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
-    batch.commit().map_err(|e| e.context("error deleting nftables rules"))
+    Ok(batch.commit().map_err(|e| e.context("error deleting nftables rules"))?)
 }
 
 /// GC: removes the rules, in both families, of this network's attachments
@@ -283,7 +283,7 @@ pub fn gc(network: &str, valid: &std::collections::HashSet<&str>) -> Result<(), 
             }
         }
     }
-    batch.commit().map_err(|e| e.context("error deleting stale nftables port mappings"))
+    Ok(batch.commit().map_err(|e| e.context("error deleting stale nftables port mappings"))?)
 }
 
 #[cfg(test)]

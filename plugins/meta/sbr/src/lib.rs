@@ -144,15 +144,15 @@ impl Plugin for Sbr {
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let net: NetConf = parse(&args.stdin)?;
         let conf: SbrConf = parse(&args.stdin)?;
-        let result = net
-            .prev_result()?
-            .ok_or_else(|| CniError::config("This plugin must be called as chained plugin"))?;
+        let result = net.chained_result("This plugin must be called as chained plugin")?;
         let addresses = addresses_of(&result, &args.ifname)?;
         let ifname = args.ifname.as_str();
         locked(&args.netns, || {
             let nl = Netlink::open()?;
             match conf.table {
-                Some(table) => addresses.iter().try_for_each(|a| nl.add_source_rule(a.address.ip(), table)),
+                Some(table) => {
+                    Ok(addresses.iter().try_for_each(|a| nl.add_source_rule(a.address.ip(), table))?)
+                }
                 None => route_by_source(&nl, ifname, &addresses),
             }
         })?;
@@ -184,7 +184,7 @@ impl Plugin for Sbr {
                     let ours = rule.source.is_some_and(|s| addresses.contains(&s));
                     if ours && conf.table.is_none_or(|t| t == rule.table) {
                         if let Err(e) = nl.del_rule(&rule) {
-                            last = Err(e.context("Failed to delete rule"));
+                            last = Err(e.context("Failed to delete rule").into());
                         }
                     }
                 }

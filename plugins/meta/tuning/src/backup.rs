@@ -76,14 +76,14 @@ pub fn restore(nl: &Netlink, ifname: &str, file: &Path) -> Result<(), CniError> 
     let mut errors = Vec::new();
     if saved.mtu != 0 {
         if let Err(e) = nl.set_mtu(link.index, saved.mtu) {
-            errors.push(format!("failed to restore MTU: {}", e.msg));
+            errors.push(format!("failed to restore MTU: {e}"));
         }
     }
     if !saved.mac.is_empty() {
         match parse_mac(&saved.mac) {
             Some(mac) => {
                 if let Err(e) = nl.set_mac(link.index, &mac) {
-                    errors.push(format!("failed to restore MAC address: {}", e.msg));
+                    errors.push(format!("failed to restore MAC address: {e}"));
                 }
             }
             None => errors.push(format!("failed to restore MAC address: bad address {:?}", saved.mac)),
@@ -91,17 +91,17 @@ pub fn restore(nl: &Netlink, ifname: &str, file: &Path) -> Result<(), CniError> 
     }
     if let Some(on) = saved.promisc {
         if let Err(e) = nl.set_promisc(link.index, on) {
-            errors.push(format!("failed to restore promiscuous mode: {}", e.msg));
+            errors.push(format!("failed to restore promiscuous mode: {e}"));
         }
     }
     if let Some(on) = saved.allmulti {
         if let Err(e) = nl.set_allmulti(link.index, on) {
-            errors.push(format!("failed to restore all-multicast mode: {}", e.msg));
+            errors.push(format!("failed to restore all-multicast mode: {e}"));
         }
     }
     if let Some(len) = saved.tx_qlen {
         if let Err(e) = nl.set_txqlen(link.index, len) {
-            errors.push(format!("failed to restore transmit queue length: {}", e.msg));
+            errors.push(format!("failed to restore transmit queue length: {e}"));
         }
     }
     if !errors.is_empty() {

@@ -18,7 +18,7 @@ use config::Config;
 pub struct Tuning;
 
 fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
-    conf.net.prev_result()?.ok_or_else(|| CniError::internal("Required prevResult missing"))
+    conf.net.chained_result("Required prevResult missing")
 }
 
 fn write_sysctls(conf: &Config, ifname: &str) -> Result<(), CniError> {

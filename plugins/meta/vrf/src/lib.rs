@@ -162,10 +162,7 @@ impl Plugin for Vrf {
 
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
         let conf = load(args)?;
-        let result = conf
-            .net
-            .prev_result()?
-            .ok_or_else(|| CniError::config("missing prevResult from earlier plugin"))?;
+        let result = conf.net.chained_result("missing prevResult from earlier plugin")?;
         let ifname = args.ifname.as_str();
         Netns::open(&args.netns)?.run(|| {
             let nl = Netlink::open()?;
@@ -208,9 +205,7 @@ impl Plugin for Vrf {
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = load(args)?;
-        conf.net
-            .prev_result()?
-            .ok_or_else(|| CniError::internal("missing prevResult from earlier plugin"))?;
+        conf.net.chained_result("missing prevResult from earlier plugin")?;
         let ifname = args.ifname.as_str();
         Netns::open(&args.netns)?.run(|| {
             let nl = Netlink::open()?;
