@@ -116,6 +116,19 @@ pub fn container_interface(result: &CniResult, args: &CmdArgs) -> Result<Interfa
     })
 }
 
+/// CHECK: the MAC the result gives for an interface, if any, is the link's
+/// (the one comparison every plugin's CHECK uses).
+pub fn check_mac(expected: &Interface, link: &Link) -> Result<(), CniError> {
+    match expected.mac.as_deref().filter(|m| !m.is_empty()) {
+        Some(mac) if Some(mac.to_lowercase()) != link.mac => Err(CniError::internal(format!(
+            "interface {} Mac {mac} doesn't match the link's: {}",
+            expected.name,
+            link.mac.clone().unwrap_or_default()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// CHECK: every address of the result that belongs to `ifname` is on it.
 pub fn validate_addresses(nl: &Netlink, ifname: &str, result: &CniResult) -> Result<(), CniError> {
     let link = nl

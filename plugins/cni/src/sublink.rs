@@ -149,21 +149,6 @@ pub fn delete(args: &CmdArgs) -> Result<(), CniError> {
     })
 }
 
-/// CHECK: the result's interface named `args.ifname` in `args.netns`.
-pub fn expected_interface(result: &CniResult, args: &CmdArgs) -> Result<Interface, CniError> {
-    result
-        .interfaces
-        .iter()
-        .find(|i| i.name == args.ifname && i.sandbox.as_deref() == Some(args.netns.as_str()))
-        .cloned()
-        .ok_or_else(|| {
-            CniError::internal(format!(
-                "sandbox in prevResult doesn't match configured netns: {}",
-                args.netns
-            ))
-        })
-}
-
 /// The result's entry for the container interface `link`.
 pub fn interface_of(args: &CmdArgs, link: &Link) -> Interface {
     Interface {
@@ -254,27 +239,15 @@ pub fn check_container(
     result: &CniResult,
     kind: impl Fn(&Link) -> Result<(), CniError> + Send + Sync,
 ) -> Result<(), CniError> {
-    let expected = expected_interface(result, args)?;
+    let expected = crate::iface::container_interface(result, args)?;
     netns.run(|| {
         let nl = Netlink::open()?;
         let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
             CniError::internal(format!("Container Interface name in prevResult: {} not found", expected.name))
         })?;
         kind(&link)?;
-        check_mac(&link, &expected)?;
+        crate::iface::check_mac(&expected, &link)?;
         crate::iface::validate_addresses(&nl, &args.ifname, result)?;
         crate::iface::validate_routes(&nl, result)
     })
-}
-
-/// CHECK: the MAC the result gives, if any, is the link's.
-pub fn check_mac(link: &Link, expected: &Interface) -> Result<(), CniError> {
-    match expected.mac.as_deref().filter(|m| !m.is_empty()) {
-        Some(mac) if Some(mac.to_lowercase()) != link.mac => Err(CniError::internal(format!(
-            "interface {} Mac {mac} doesn't match container Mac: {}",
-            expected.name,
-            link.mac.clone().unwrap_or_default()
-        ))),
-        _ => Ok(()),
-    }
 }

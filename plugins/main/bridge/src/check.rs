@@ -2,23 +2,13 @@
 //! bridge, and the cached result's addresses and routes are all still there.
 
 use cni::env::CmdArgs;
-use cni::iface::{container_interface, validate_addresses, validate_routes};
+use cni::iface::{check_mac, container_interface, validate_addresses, validate_routes};
 use cni::ipam;
-use cni::netlink::{Link, LinkKind, Netlink};
+use cni::netlink::{LinkKind, Netlink};
 use cni::netns::Netns;
-use cni::result::Interface;
 use cni::{CniError, CniResult};
 
 use crate::config;
-
-fn mac_matches(expected: &Interface, link: &Link, what: &str) -> Result<(), CniError> {
-    match &expected.mac {
-        Some(mac) if !mac.is_empty() && Some(mac.to_lowercase()) != link.mac => {
-            Err(CniError::internal(format!("{what} {} Mac doesn't match: {mac}", expected.name)))
-        }
-        _ => Ok(()),
-    }
-}
 
 /// Runs CHECK against the prevResult.
 pub fn check(args: &CmdArgs) -> Result<(), CniError> {
@@ -44,7 +34,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
             bridge.name
         )));
     }
-    mac_matches(&bridge_iface, &bridge, "Bridge interface")?;
+    check_mac(&bridge_iface, &bridge)?;
     if bridge.promisc != conf.bridge.promisc_mode {
         return Err(CniError::internal(format!(
             "Bridge interface {} configured Promisc Mode {} doesn't match current state: {}",
@@ -61,7 +51,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
         if link.kind != LinkKind::Veth {
             return Err(CniError::internal(format!("Error: Container interface {ifname} not of type veth")));
         }
-        mac_matches(&container_iface, &link, "Interface")?;
+        check_mac(&container_iface, &link)?;
         Ok(link)
     })?;
 
@@ -75,7 +65,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
         }
         let paired = container.peer_index == Some(link.index) && link.peer_index == Some(container.index);
         if paired && link.master == Some(bridge.index) {
-            mac_matches(iface, &link, "Interface")?;
+            check_mac(iface, &link)?;
             veth_found = true;
             break;
         }

@@ -123,6 +123,32 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     Ok(Config { net, vlan: bridge.vlan as u16, trunk, mac, bridge })
 }
 
+/// What an ADD will do, decided and checked before the first change: the
+/// netconf, its refused combinations, and the masquerade backend.
+pub struct Plan {
+    /// The checked netconf.
+    pub conf: Config,
+    /// ipMasq's backend; `None` without ipMasq.
+    pub masquerade: Option<cni::ipmasq::Backend>,
+}
+
+impl Plan {
+    /// True when IPAM gives the container addresses (else layer 2 only).
+    pub fn layer3(&self) -> bool {
+        !self.conf.ipam_type().is_empty()
+    }
+}
+
+/// ADD's plan.
+pub fn plan(args: &CmdArgs) -> Result<Plan, CniError> {
+    let conf = load(args)?;
+    check_combinations(&conf)?;
+    let b = &conf.bridge;
+    let masquerade =
+        if b.ip_masq { Some(cni::ipmasq::Backend::choose(b.ip_masq_backend.as_deref())?) } else { None };
+    Ok(Plan { conf, masquerade })
+}
+
 /// The settings ADD refuses together (shared with VALIDATE).
 pub fn check_combinations(conf: &Config) -> Result<(), CniError> {
     let b = &conf.bridge;

@@ -7,19 +7,18 @@
 //! step registers its undo, so a failing ADD leaves nothing behind except
 //! the shared bridge. Keys, names and kernel state follow the reference.
 
+mod add;
 mod check;
 mod config;
+mod gateways;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use cni::env::CmdArgs;
-use cni::iface::configure_iface;
 use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{Link, LinkKind, Netlink};
 use cni::netns::{self, Netns};
-use cni::result::{Interface, Route};
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::veth::setup_veth;
@@ -50,7 +49,7 @@ impl Plugin for Bridge {
     }
 
     fn add(&self, args: &CmdArgs) -> Result<CniResult, CniError> {
-        add(args)
+        add::add(args)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -154,46 +153,6 @@ fn attach_port(nl: &Netlink, host: &Link, bridge: &Link, conf: &PortSpec) -> Res
     Ok(())
 }
 
-/// The first address of the subnet: the gateway when IPAM names none.
-fn first_host(address: &IpNetwork) -> IpAddr {
-    match address.network() {
-        IpAddr::V4(net) => IpAddr::V4((u32::from(net).wrapping_add(1)).into()),
-        IpAddr::V6(net) => IpAddr::V6((u128::from(net).wrapping_add(1)).into()),
-    }
-}
-
-/// The reference's `calcGateways`: fills in gateways, adds default routes,
-/// and returns the gateway networks for the bridge, per family.
-fn calc_gateways(result: &mut CniResult, conf: &Config) -> [Vec<IpNetwork>; 2] {
-    let mut gateways: [Vec<IpNetwork>; 2] = [Vec::new(), Vec::new()];
-    let mut default_found = [false, false];
-    let is_gateway = conf.bridge.is_gateway || conf.bridge.is_default_gateway;
-    for i in 0..result.ips.len() {
-        let ip = &mut result.ips[i];
-        let family = usize::from(ip.address.is_ipv6());
-        ip.interface = Some(2);
-        if ip.gateway.is_none() && is_gateway {
-            ip.gateway = Some(first_host(&ip.address));
-        }
-        let (address, gateway) = (ip.address, ip.gateway);
-        if conf.bridge.is_default_gateway && !default_found[family] {
-            let default: IpNetwork =
-                if family == 0 { "0.0.0.0/0" } else { "::/0" }.parse().unwrap_or(address);
-            let has_default = result.routes.iter().any(|r| r.gw.is_some() && r.dst == default);
-            if !has_default {
-                result.routes.push(Route::new(default, gateway));
-            }
-            default_found[family] = true;
-        }
-        if let (true, Some(gw)) = (is_gateway, gateway) {
-            if let Ok(net) = IpNetwork::new(gw, address.prefix()) {
-                gateways[family].push(net);
-            }
-        }
-    }
-    gateways
-}
-
 /// Puts a gateway address on the bridge (or its VLAN interface), replacing
 /// a conflicting one only with `forceAddress`.
 fn ensure_address(nl: &Netlink, link: &Link, gateway: IpNetwork, force: bool) -> Result<(), CniError> {
@@ -268,118 +227,6 @@ fn wait_port_up(nl: &Netlink, index: u32) -> Result<Link, CniError> {
         }
     }
     Err(CniError::internal("bridge port never came up"))
-}
-
-fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
-    let conf = config::load(args)?;
-    let ipam_type = conf.ipam_type().to_string();
-    let layer3 = !ipam_type.is_empty();
-    let b = &conf.bridge;
-    config::check_combinations(&conf)?;
-    let backend = if b.ip_masq { Some(Backend::choose(b.ip_masq_backend.as_deref())?) } else { None };
-    let netns = Netns::open(&args.netns)?;
-    let nl = Netlink::open()?;
-    let bridge = ensure_bridge(&nl, &conf)?;
-
-    let mut rollback = Rollback::new();
-    let pair = setup_veth(&nl, &netns, &args.ifname, b.mtu, conf.mac, &mut rollback)?;
-    attach_port(&nl, &pair.host, &bridge, &conf.port())?;
-
-    let [host_iface, container_iface] = pair.interfaces(&args.netns);
-    let mut result = CniResult {
-        interfaces: vec![
-            Interface { name: bridge.name.clone(), mac: bridge.mac.clone(), ..Default::default() },
-            host_iface,
-            container_iface,
-        ],
-        ..Default::default()
-    };
-
-    if b.mac_spoof_check {
-        let ref_id = spoofcheck::ref_id(&args.container_id, &args.ifname);
-        spoofcheck::setup(&pair.host.name, pair.container.mac.as_deref().unwrap_or_default(), &ref_id)?;
-        rollback.push("remove the spoof-check rules", move || spoofcheck::teardown(&ref_id));
-    }
-
-    if layer3 {
-        let ipam_result = ipam::acquire(&ipam_type, args, &mut rollback)?;
-        result.ips = ipam_result.ips;
-        result.routes = ipam_result.routes;
-        result.dns = ipam_result.dns;
-        if result.ips.is_empty() {
-            return Err(CniError::internal("IPAM plugin returned missing IP config"));
-        }
-        let gateways = calc_gateways(&mut result, &conf);
-        let ifname = args.ifname.as_str();
-        let enable_dad = b.enable_dad;
-        netns.run(|| {
-            if enable_dad {
-                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/enhanced_dad"), "1");
-                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "1");
-            } else {
-                let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "0");
-            }
-            let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
-            configure_iface(&Netlink::open()?, ifname, &result).map(|_| ())
-        })?;
-        if b.is_gateway || b.is_default_gateway {
-            let mut vlan_link = None;
-            for (family, nets) in gateways.iter().enumerate() {
-                for gateway in nets {
-                    let target = if conf.vlan != 0 {
-                        if vlan_link.is_none() {
-                            let link = ensure_vlan_interface(&nl, &bridge, &conf)
-                                .map_err(|e| e.context("failed to create vlan interface"))?;
-                            result.interfaces.push(Interface {
-                                name: link.name.clone(),
-                                mac: link.mac.clone(),
-                                ..Default::default()
-                            });
-                            vlan_link = Some(link);
-                        }
-                        vlan_link.as_ref().unwrap_or(&bridge)
-                    } else {
-                        &bridge
-                    };
-                    ensure_address(&nl, target, *gateway, b.force_address)
-                        .map_err(|e| e.context("failed to set bridge addr"))?;
-                }
-                if !nets.is_empty() {
-                    sysctl::enable_forwarding(family == 0, family == 1)
-                        .map_err(|e| e.context("failed to enable forwarding"))?;
-                }
-            }
-        }
-        if let Some(backend) = backend {
-            let addresses: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
-            let owner =
-                Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
-            ipmasq::setup(backend, &addresses, &owner)?;
-            let (network, ifname, container_id) = (&conf.net.name, &args.ifname, &args.container_id);
-            rollback.push("remove the masquerade rules", move || {
-                ipmasq::teardown(&addresses, &Owner { network, ifname, container_id })
-            });
-        }
-    } else if !b.disable_container_interface {
-        let ifname = args.ifname.as_str();
-        netns.run(|| {
-            let nl = Netlink::open()?;
-            let link =
-                nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal("failed to retrieve link"))?;
-            Ok(nl.set_link_up(link.index, true)?)
-        })?;
-    }
-
-    if !b.disable_container_interface {
-        let host = wait_port_up(&nl, pair.host.index)?;
-        result.interfaces[1].mac = host.mac;
-    }
-    result.interfaces[0].mac = bridge_by_name(&nl, &bridge.name)?.mac;
-    if !conf.net.dns.is_empty() {
-        result.dns = conf.net.dns.clone();
-    }
-    rollback.commit();
-    Ok(result)
 }
 
 /// DEL always cleans: only the lenient DEL keys are read, and every step

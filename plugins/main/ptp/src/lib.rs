@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
-use cni::iface::{configure_iface, container_interface, validate_addresses, validate_routes};
+use cni::iface::configure_iface;
 use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{LinkKind, Netlink, RouteSpec};
@@ -206,31 +206,14 @@ impl Plugin for Ptp {
         let netns = Netns::open(&args.netns)?;
         ipam::check(conf.ipam_type(), args)?;
         let result = conf.net.chained_result("ptp: Required prevResult missing")?;
-        let container = container_interface(&result, args)?;
-        netns.run(|| {
-            let nl = Netlink::open()?;
-            let link = nl.link_by_name(&container.name)?.ok_or_else(|| {
-                CniError::internal(format!(
-                    "ptp: Container Interface name in prevResult: {} not found",
-                    container.name
-                ))
-            })?;
+        cni::sublink::check_container(args, &netns, &result, |link| {
             if link.kind != LinkKind::Veth {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type veth/p2p",
                     link.name
                 )));
             }
-            if let Some(mac) = container.mac.as_deref().filter(|m| !m.is_empty()) {
-                if Some(mac.to_lowercase()) != link.mac {
-                    return Err(CniError::internal(format!(
-                        "ptp: Interface {} Mac {mac} doesn't match container Mac",
-                        container.name
-                    )));
-                }
-            }
-            validate_addresses(&nl, &args.ifname, &result)?;
-            validate_routes(&nl, &result)
+            Ok(())
         })
     }
 

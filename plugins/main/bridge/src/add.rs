@@ -1,0 +1,190 @@
+//! bridge's ADD as a story of named steps, each registering its undo on
+//! the one `Rollback`: plug the container in, the layer-2 result, spoof
+//! check, layer 3 (IPAM and the container's addresses), the gateways on
+//! the bridge, masquerading, the MACs as they ended up, commit.
+
+use cni::env::CmdArgs;
+use cni::iface::configure_iface;
+use cni::ipam;
+use cni::ipmasq::{self, Owner};
+use cni::netlink::{Link, Netlink};
+use cni::netns::Netns;
+use cni::result::Interface;
+use cni::rollback::Rollback;
+use cni::veth::{setup_veth, VethPair};
+use cni::{spoofcheck, sysctl, CniError, CniResult};
+use ipnetwork::IpNetwork;
+
+use crate::config::{self, Plan};
+use crate::gateways::Gateways;
+use crate::{
+    attach_port, bridge_by_name, ensure_address, ensure_bridge, ensure_vlan_interface, wait_port_up,
+};
+
+/// ADD: the plan is checked whole before the first change.
+pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
+    let plan = config::plan(args)?;
+    let netns = Netns::open(&args.netns)?;
+    let nl = Netlink::open()?;
+    let bridge = ensure_bridge(&nl, &plan.conf)?;
+    let mut rollback = Rollback::new();
+    let pair = plug_in(&nl, &netns, &bridge, &plan, args, &mut rollback)?;
+    let mut result = layer2_result(&bridge, &pair, args);
+    if plan.conf.bridge.mac_spoof_check {
+        spoof_check(&pair, args, &mut rollback)?;
+    }
+    if plan.layer3() {
+        let gateways = layer3(&netns, &plan, args, &mut result, &mut rollback)?;
+        if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
+            gateways_on_bridge(&nl, &bridge, &plan, &gateways, &mut result)?;
+        }
+        masquerade(&plan, args, &result, &mut rollback)?;
+    } else if !plan.conf.bridge.disable_container_interface {
+        container_up(&netns, &args.ifname)?;
+    }
+    refresh_macs(&nl, &bridge, &pair, &plan, &mut result)?;
+    if !plan.conf.net.dns.is_empty() {
+        result.dns = plan.conf.net.dns.clone();
+    }
+    rollback.commit();
+    Ok(result)
+}
+
+/// The veth pair, its host end a port of the bridge with the port flags and VLANs.
+fn plug_in<'a>(
+    nl: &Netlink,
+    netns: &'a Netns,
+    bridge: &Link,
+    plan: &Plan,
+    args: &CmdArgs,
+    rollback: &mut Rollback<'a>,
+) -> Result<VethPair, CniError> {
+    let conf = &plan.conf;
+    let pair = setup_veth(nl, netns, &args.ifname, conf.bridge.mtu, conf.mac, rollback)?;
+    attach_port(nl, &pair.host, bridge, &conf.port())?;
+    Ok(pair)
+}
+
+/// The result's interfaces: the bridge, the host end, the container end.
+fn layer2_result(bridge: &Link, pair: &VethPair, args: &CmdArgs) -> CniResult {
+    let [host, container] = pair.interfaces(&args.netns);
+    let bridge = Interface { name: bridge.name.clone(), mac: bridge.mac.clone(), ..Default::default() };
+    CniResult { interfaces: vec![bridge, host, container], ..Default::default() }
+}
+
+/// macspoofchk: the container's frames must carry its MAC.
+fn spoof_check(pair: &VethPair, args: &CmdArgs, rollback: &mut Rollback) -> Result<(), CniError> {
+    let ref_id = spoofcheck::ref_id(&args.container_id, &args.ifname);
+    spoofcheck::setup(&pair.host.name, pair.container.mac.as_deref().unwrap_or_default(), &ref_id)?;
+    rollback.push("remove the spoof-check rules", move || spoofcheck::teardown(&ref_id));
+    Ok(())
+}
+
+/// IPAM's addresses, the gateways filled in, and the container end
+/// configured (DAD as asked, ARP notify); the gateways the bridge needs.
+fn layer3<'a>(
+    netns: &Netns,
+    plan: &'a Plan,
+    args: &'a CmdArgs,
+    result: &mut CniResult,
+    rollback: &mut Rollback<'a>,
+) -> Result<Gateways, CniError> {
+    let ipam_result = ipam::acquire(plan.conf.ipam_type(), args, rollback)?;
+    result.ips = ipam_result.ips;
+    result.routes = ipam_result.routes;
+    result.dns = ipam_result.dns;
+    if result.ips.is_empty() {
+        return Err(CniError::internal("IPAM plugin returned missing IP config"));
+    }
+    let b = &plan.conf.bridge;
+    let gateways = Gateways::calc(result, b.is_gateway || b.is_default_gateway, b.is_default_gateway);
+    let (ifname, enable_dad, result) = (args.ifname.as_str(), b.enable_dad, &*result);
+    netns.run(|| {
+        if enable_dad {
+            let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/enhanced_dad"), "1");
+            let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "1");
+        } else {
+            let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "0");
+        }
+        let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
+        configure_iface(&Netlink::open()?, ifname, result).map(|_| ())
+    })?;
+    Ok(gateways)
+}
+
+/// The gateway addresses on the bridge (on its VLAN interface with a
+/// `vlan`, which joins the result), and forwarding for their families.
+fn gateways_on_bridge(
+    nl: &Netlink,
+    bridge: &Link,
+    plan: &Plan,
+    gateways: &Gateways,
+    result: &mut CniResult,
+) -> Result<(), CniError> {
+    let conf = &plan.conf;
+    let vlan_link = match (conf.vlan, gateways.is_empty()) {
+        (0, _) | (_, true) => None,
+        _ => {
+            let link = ensure_vlan_interface(nl, bridge, conf)
+                .map_err(|e| e.context("failed to create vlan interface"))?;
+            result.interfaces.push(Interface {
+                name: link.name.clone(),
+                mac: link.mac.clone(),
+                ..Default::default()
+            });
+            Some(link)
+        }
+    };
+    let target = vlan_link.as_ref().unwrap_or(bridge);
+    for (ipv6, nets) in [(false, &gateways.v4), (true, &gateways.v6)] {
+        for gateway in nets {
+            ensure_address(nl, target, *gateway, conf.bridge.force_address)
+                .map_err(|e| e.context("failed to set bridge addr"))?;
+        }
+        if !nets.is_empty() {
+            sysctl::enable_forwarding(!ipv6, ipv6).map_err(|e| e.context("failed to enable forwarding"))?;
+        }
+    }
+    Ok(())
+}
+
+/// ipMasq: the container's traffic leaving its subnets is masqueraded.
+fn masquerade<'a>(
+    plan: &'a Plan,
+    args: &'a CmdArgs,
+    result: &CniResult,
+    rollback: &mut Rollback<'a>,
+) -> Result<(), CniError> {
+    let Some(backend) = plan.masquerade else { return Ok(()) };
+    let addresses: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
+    let (network, ifname, container_id) = (&plan.conf.net.name, &args.ifname, &args.container_id);
+    ipmasq::setup(backend, &addresses, &Owner { network, ifname, container_id })?;
+    rollback.push("remove the masquerade rules", move || {
+        ipmasq::teardown(&addresses, &Owner { network, ifname, container_id })
+    });
+    Ok(())
+}
+
+/// A layer-2 only container end comes up by itself.
+fn container_up(netns: &Netns, ifname: &str) -> Result<(), CniError> {
+    netns.with_netlink(|nl| {
+        let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal("failed to retrieve link"))?;
+        Ok(nl.set_link_up(link.index, true)?)
+    })
+}
+
+/// The MACs as they are now: the host end once its port is up, and the
+/// bridge's (which takes a port's lowest MAC).
+fn refresh_macs(
+    nl: &Netlink,
+    bridge: &Link,
+    pair: &VethPair,
+    plan: &Plan,
+    result: &mut CniResult,
+) -> Result<(), CniError> {
+    if !plan.conf.bridge.disable_container_interface {
+        result.interfaces[1].mac = wait_port_up(nl, pair.host.index)?.mac;
+    }
+    result.interfaces[0].mac = bridge_by_name(nl, &bridge.name)?.mac;
+    Ok(())
+}
