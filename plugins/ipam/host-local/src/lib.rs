@@ -163,3 +163,101 @@ impl Plugin for HostLocal {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod allocator_tests {
+    use super::*;
+
+    /// A network on `subnet` (gateway .1) with its store in a temp dir.
+    struct Case {
+        dir: tempfile::TempDir,
+    }
+
+    impl Case {
+        fn new() -> Case {
+            Case { dir: tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}")) }
+        }
+
+        fn config(&self, subnet: &str, cni_args: &str) -> Config {
+            let netconf = serde_json::json!({"cniVersion": "1.0.0", "name": "alloc", "type": "bridge",
+                "ipam": {"type": "host-local", "subnet": subnet, "dataDir": self.dir.path()}});
+            config::load(netconf.to_string().as_bytes(), cni_args).unwrap_or_else(|e| panic!("{}", e.msg))
+        }
+
+        fn store(&self, cfg: &Config) -> Store {
+            Store::open(cfg.data_dir.as_deref(), &cfg.name).unwrap_or_else(|e| panic!("{}", e.msg))
+        }
+
+        /// One ADD's allocation for `id`, committed when it succeeds.
+        fn allocate(&self, cfg: &Config, id: &str) -> Result<Vec<String>, CniError> {
+            let store = self.store(cfg);
+            let before: HashSet<IpAddr> = store.find(id, "eth0")?.into_iter().collect();
+            let mut rollback = Rollback::new();
+            let ips = allocate(&store, cfg, id, "eth0", &before, &mut rollback)?;
+            rollback.commit();
+            Ok(ips.iter().map(|ip| ip.address.to_string()).collect())
+        }
+    }
+
+    #[test]
+    fn addresses_go_in_order_after_the_last_and_wrap_around() {
+        let case = Case::new();
+        let cfg = case.config("10.0.0.0/29", "");
+        let got: Vec<String> =
+            ["a", "b", "c"].iter().map(|id| case.allocate(&cfg, id).unwrap_or_default()[0].clone()).collect();
+        assert_eq!(got, ["10.0.0.2/29", "10.0.0.3/29", "10.0.0.4/29"], "the gateway .1 is skipped");
+        let store = case.store(&cfg);
+        store
+            .release_ip("10.0.0.2".parse().unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{}", e.msg));
+        drop(store);
+        assert_eq!(
+            case.allocate(&cfg, "d").unwrap_or_default(),
+            ["10.0.0.5/29"],
+            "after the last reserved, not the freed one"
+        );
+        assert_eq!(case.allocate(&cfg, "e").unwrap_or_default(), ["10.0.0.6/29"]);
+        assert_eq!(
+            case.allocate(&cfg, "f").unwrap_or_default(),
+            ["10.0.0.2/29"],
+            "wrapped around to the freed one"
+        );
+    }
+
+    #[test]
+    fn a_full_range_is_an_error_and_the_failed_add_reserves_nothing() {
+        let case = Case::new();
+        let cfg = case.config("10.0.0.0/30", "");
+        assert_eq!(case.allocate(&cfg, "a").unwrap_or_default(), ["10.0.0.2/30"]);
+        let err = case.allocate(&cfg, "b").unwrap_err();
+        assert!(err.msg.contains("no IP addresses available in range set: 10.0.0.1-10.0.0.2"), "{}", err.msg);
+        assert!(case.store(&cfg).find("b", "eth0").unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn requested_addresses_are_given_or_refused_and_duplicates_refused() {
+        let case = Case::new();
+        let wanted = case.config("10.0.0.0/29", "IP=10.0.0.5");
+        assert_eq!(case.allocate(&wanted, "a").unwrap_or_default(), ["10.0.0.5/29"]);
+        let taken = case.allocate(&wanted, "b").unwrap_err();
+        assert!(taken.msg.contains("requested IP address 10.0.0.5 is not available"), "{}", taken.msg);
+        let gateway = case.config("10.0.0.0/29", "IP=10.0.0.1");
+        let refused = case.allocate(&gateway, "c").unwrap_err();
+        assert_eq!(refused.code, 7, "{}", refused.msg);
+        assert!(refused.msg.contains("is subnet's gateway"), "{}", refused.msg);
+        let plain = case.config("10.0.0.0/29", "");
+        let twice = case.allocate(&plain, "a").unwrap_err();
+        assert!(
+            twice.msg.contains("10.0.0.5 has been allocated to a, duplicate allocation is not allowed"),
+            "{}",
+            twice.msg
+        );
+        let outside = case.config("10.0.0.0/29", "IP=10.9.9.9");
+        let rest = case.allocate(&outside, "d").unwrap_err();
+        assert!(rest.msg.contains("failed to allocate all requested IPs: 10.9.9.9"), "{}", rest.msg);
+        assert!(
+            case.store(&plain).find("d", "eth0").unwrap_or_default().is_empty(),
+            "the failed ADD gave back what it took"
+        );
+    }
+}

@@ -85,3 +85,50 @@ pub fn remove(ipv6: bool, rules: &[Rule]) -> Result<(), CniError> {
 pub fn first_missing(ipv6: bool, chains: &[&str], rules: &[Rule]) -> Result<Option<String>, CniError> {
     iptables::first_missing(ipv6, "filter", chains, rules)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `iptables-save -t filter` after the Debian reference firewall
+    /// (v1.1.1) ADDed 10.218.70.2/24 on bridge goldbr with ingressPolicy
+    /// same-bridge (run by hand in a netns of its own), less the chain
+    /// declarations.
+    const REFERENCE: &str = r#"-A FORWARD -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-1
+-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD
+-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN
+-A CNI-FORWARD -d 10.218.70.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A CNI-FORWARD -s 10.218.70.2/32 -j ACCEPT
+-A CNI-ISOLATION-STAGE-1 -i goldbr ! -o goldbr -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-2
+-A CNI-ISOLATION-STAGE-1 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN
+-A CNI-ISOLATION-STAGE-2 -o goldbr -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j DROP
+-A CNI-ISOLATION-STAGE-2 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN"#;
+
+    fn saved(rule: &Rule) -> String {
+        format!("-A {} {}", rule.chain, rule.spec)
+    }
+
+    #[test]
+    fn rules_are_the_references_as_iptables_save_prints_them() {
+        let admin =
+            ChainName::new("iptablesAdminChainName", "CNI-ADMIN").unwrap_or_else(|e| panic!("{}", e.msg));
+        let bridge = LinkName::new("bridge", "goldbr").unwrap_or_else(|e| panic!("{}", e.msg));
+        let address: IpNetwork = "10.218.70.2/24".parse().unwrap_or_else(|e| panic!("{e}"));
+        let mut ours: Vec<String> = base_rules(&admin).iter().map(saved).collect();
+        ours.extend(address_rules(&address).iter().map(saved));
+        // Current upstream's comment for the rules both policies share; the
+        // Debian reference still writes "same-bridge" there.
+        ours.extend(
+            isolation_rules(&bridge, false)
+                .iter()
+                .map(|r| saved(r).replace("same-bridge|isolated", "same-bridge")),
+        );
+        let mut reference: Vec<&str> = REFERENCE.lines().collect();
+        let mut ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+        reference.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, reference);
+        let isolated: Vec<String> = isolation_rules(&bridge, true).iter().map(saved).collect();
+        assert!(isolated.contains(&r#"-A CNI-ISOLATION-STAGE-1 -i goldbr -o goldbr -m comment --comment "CNI firewall plugin rules (ingressPolicy: isolated)" -j DROP"#.to_string()));
+    }
+}

@@ -277,3 +277,68 @@ mod gc_tests {
         assert_eq!(attached_ids(&saved, "other"), ["xyz"]);
     }
 }
+
+#[cfg(test)]
+mod golden_tests {
+    use super::*;
+    use cni::env::{CmdArgs, Command};
+
+    /// `iptables-save -t nat` after the Debian reference portmap (v1.1.1)
+    /// ADDed 8080->80/tcp and 10.218.70.1:5353->53/udp for container ctr1
+    /// (10.218.70.2/24) of network goldnet (run by hand in a netns of its
+    /// own), less the chain declarations.
+    const REFERENCE: &str = r#"-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+-A CNI-DN-67f4fdb66c83c464761f5 -s 10.218.70.0/24 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK
+-A CNI-DN-67f4fdb66c83c464761f5 -s 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK
+-A CNI-DN-67f4fdb66c83c464761f5 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.218.70.2:80
+-A CNI-DN-67f4fdb66c83c464761f5 -s 10.218.70.0/24 -d 10.218.70.1/32 -p udp -m udp --dport 5353 -j CNI-HOSTPORT-SETMARK
+-A CNI-DN-67f4fdb66c83c464761f5 -s 127.0.0.1/32 -d 10.218.70.1/32 -p udp -m udp --dport 5353 -j CNI-HOSTPORT-SETMARK
+-A CNI-DN-67f4fdb66c83c464761f5 -d 10.218.70.1/32 -p udp -m udp --dport 5353 -j DNAT --to-destination 10.218.70.2:53
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"goldnet\" id: \"ctr1\"" -m multiport --dports 8080 -j CNI-DN-67f4fdb66c83c464761f5
+-A CNI-HOSTPORT-DNAT -p udp -m comment --comment "dnat name: \"goldnet\" id: \"ctr1\"" -m multiport --dports 5353 -j CNI-DN-67f4fdb66c83c464761f5
+-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE
+-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000"#;
+
+    fn conf() -> Config {
+        let netconf = r#"{"cniVersion": "1.0.0", "name": "goldnet", "type": "portmap", "backend": "iptables",
+            "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
+                {"hostPort": 5353, "containerPort": 53, "protocol": "udp", "hostIP": "10.218.70.1"}]}}"#;
+        let args = CmdArgs {
+            command: Command::Add,
+            container_id: "ctr1".into(),
+            netns: "/run/netns/goldc".into(),
+            ifname: "eth0".into(),
+            args: String::new(),
+            path: String::new(),
+            stdin: netconf.as_bytes().to_vec(),
+            config_version: "1.0.0".into(),
+        };
+        crate::config::load(&args).unwrap_or_else(|e| panic!("{}", e.msg))
+    }
+
+    #[test]
+    fn rules_are_the_references_line_for_line() {
+        let conf = conf();
+        let chain = dnat_chain("goldnet", "ctr1");
+        let container: IpNetwork = "10.218.70.2/24".parse().unwrap_or_else(|e| panic!("{e}"));
+        let (_, mut rules) = shared(&conf);
+        rules.extend(entry_rules(&conf, &chain, false));
+        rules.extend(dnat_rules(&conf, &chain, container));
+        let ours: Vec<String> = rules.iter().map(|r| format!("-A {} {}", r.chain, r.spec)).collect();
+        // Sorted: `first` rules are inserted, so list order is not chain order.
+        let mut ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+        let mut reference: Vec<&str> = REFERENCE.lines().collect();
+        ours.sort_unstable();
+        reference.sort_unstable();
+        assert_eq!(ours, reference);
+        // Within the container's chain, order is the reference's too.
+        let dnat: Vec<&str> = REFERENCE.lines().filter(|l| l.starts_with(&format!("-A {chain} "))).collect();
+        let ours_dnat: Vec<String> = dnat_rules(&conf, &chain, container)
+            .iter()
+            .map(|r| format!("-A {} {}", r.chain, r.spec))
+            .collect();
+        assert_eq!(ours_dnat, dnat);
+    }
+}
