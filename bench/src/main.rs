@@ -114,8 +114,9 @@ fn side(label: &'static str, tag: &'static str, dir: PathBuf, octet: u8) -> Side
     Side { label, tag, dir, path, octet, store }
 }
 
-fn main() {
-    let opts = match options() {
+/// The options, or the usage (exit 0) or an error (exit 2) printed.
+fn options_or_exit() -> Options {
+    match options() {
         Ok(opts) => opts,
         Err((message, code)) => {
             if code == 0 {
@@ -125,7 +126,11 @@ fn main() {
             }
             std::process::exit(code);
         }
-    };
+    }
+}
+
+fn main() {
+    let opts = options_or_exit();
     assert!(
         std::fs::metadata("/proc/self/ns/net").is_ok() && nix_is_root(),
         "the benchmark needs root (network namespaces)"
@@ -143,49 +148,9 @@ fn main() {
     let (ours_add, ref_add) = (summarize(&add_del[0].0), summarize(&add_del[1].0));
     let (ours_del, ref_del) = (summarize(&add_del[0].1), summarize(&add_del[1].1));
 
-    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
-    let firewall_table_before = firewall_nft_table_exists();
-    let firewall = |backend: Option<&str>| match backend {
-        Some(backend) => json!({"type": "firewall", "backend": backend}),
-        None => json!({"type": "firewall"}),
-    };
-    let runs = [
-        scenarios::ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None) },
-        scenarios::ChainRun {
-            side: &sides[0],
-            scenario: "n",
-            third: 4,
-            firewall: firewall(Some("nftables")),
-        },
-        scenarios::ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
-    ];
-    let chain = scenarios::chain_add_del(&runs, opts.iterations.min(20));
-    let (ours_chain, ours_nft_chain, ref_chain) =
-        (summarize(&chain[0]), summarize(&chain[1]), summarize(&chain[2]));
-    if !firewall_table_before {
-        // The skeleton an ADD leaves (the table, its jumps) is the bench's to remove.
-        let _ = std::process::Command::new("nft")
-            .args(["delete", "table", "inet", FIREWALL_NFT_TABLE])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
+    let chain_rows = chain_rows(&sides, opts.iterations.min(20));
 
-    eprintln!("bench: bridge + dhcp against one dnsmasq, each side with its own daemon");
-    let dhcp = dhcp::add_del(&sides, opts.iterations.min(20)).map(|measured| {
-        let (add, del): (Vec<_>, Vec<_>) =
-            measured.iter().map(|m| (summarize(&m.adds), summarize(&m.dels))).unzip();
-        eprintln!(
-            "bench: bridge + dhcp DEL (not in the table): ours {}, reference {}; DHCPRELEASEs dnsmasq \
-             logged: ours {} of {}, reference {} of {}",
-            latency(del[0]),
-            latency(del[1]),
-            measured[0].releases,
-            measured[0].cycles,
-            measured[1].releases,
-            measured[1].cycles
-        );
-        add
-    });
+    let dhcp = dhcp_adds(&sides, opts.iterations.min(20));
 
     eprintln!("bench: 8 parallel workers, {} s per side", opts.seconds);
     let par: Vec<scenarios::Throughput> =
@@ -222,21 +187,8 @@ fn main() {
             ratio: ours_del.median / ref_del.median,
             target: "<= 5 ms".into(),
         },
-        Row {
-            what: "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL".into(),
-            ours: latency(ours_chain),
-            reference: latency(ref_chain),
-            ratio: ours_chain.median / ref_chain.median,
-            target: "<= 0.2x".into(),
-        },
-        Row {
-            what: "same chain, our firewall on nftables (the reference's on iptables)".into(),
-            ours: latency(ours_nft_chain),
-            reference: latency(ref_chain),
-            ratio: ours_nft_chain.median / ref_chain.median,
-            target: "<= 0.2x".into(),
-        },
     ];
+    rows.extend(chain_rows);
     if let Some(add) = &dhcp {
         rows.push(Row {
             what: "bridge + dhcp (dnsmasq), ADD".into(),
@@ -279,6 +231,68 @@ fn main() {
     for side in &sides {
         let _ = std::fs::remove_dir_all(&side.store);
     }
+}
+
+/// The five-plugin chain, ours with the firewall on iptables and on
+/// nftables, interleaved with the reference's: two rows.
+fn chain_rows(sides: &[Side], iterations: usize) -> [Row; 2] {
+    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
+    let firewall_table_before = firewall_nft_table_exists();
+    let firewall = |backend: Option<&str>| match backend {
+        Some(backend) => json!({"type": "firewall", "backend": backend}),
+        None => json!({"type": "firewall"}),
+    };
+    let runs = [
+        scenarios::ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None) },
+        scenarios::ChainRun {
+            side: &sides[0],
+            scenario: "n",
+            third: 4,
+            firewall: firewall(Some("nftables")),
+        },
+        scenarios::ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
+    ];
+    let chain = scenarios::chain_add_del(&runs, iterations);
+    let (ours, ours_nft, reference) = (summarize(&chain[0]), summarize(&chain[1]), summarize(&chain[2]));
+    if !firewall_table_before {
+        // The skeleton an ADD leaves (the table, its jumps) is the bench's to remove.
+        let _ = std::process::Command::new("nft")
+            .args(["delete", "table", "inet", FIREWALL_NFT_TABLE])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let row = |what: &str, ours: stats::Summary| Row {
+        what: what.into(),
+        ours: latency(ours),
+        reference: latency(reference),
+        ratio: ours.median / reference.median,
+        target: "<= 0.2x".into(),
+    };
+    [
+        row("bridge, portmap, firewall, tuning, bandwidth: ADD + DEL", ours),
+        row("same chain, our firewall on nftables (the reference's on iptables)", ours_nft),
+    ]
+}
+
+/// bridge + dhcp ADD per side (DEL and the releases dnsmasq saw go to
+/// stderr); `None` when dnsmasq is not there.
+fn dhcp_adds(sides: &[Side], iterations: usize) -> Option<Vec<stats::Summary>> {
+    eprintln!("bench: bridge + dhcp against one dnsmasq, each side with its own daemon");
+    dhcp::add_del(sides, iterations).map(|measured| {
+        let (add, del): (Vec<_>, Vec<_>) =
+            measured.iter().map(|m| (summarize(&m.adds), summarize(&m.dels))).unzip();
+        eprintln!(
+            "bench: bridge + dhcp DEL (not in the table): ours {}, reference {}; DHCPRELEASEs dnsmasq \
+             logged: ours {} of {}, reference {} of {}",
+            latency(del[0]),
+            latency(del[1]),
+            measured[0].releases,
+            measured[0].cycles,
+            measured[1].releases,
+            measured[1].cycles
+        );
+        add
+    })
 }
 
 /// The firewall's nftables table (the plugin's own constant is private).
