@@ -1,37 +1,24 @@
-//! The CNI spec as Rust types and the machinery every plugin shares.
-//!
-//! Spec types (versions, errors, netconfs, results and their conversions)
-//! do no I/O, so `cnictl` can use them too. The plugin side adds the
-//! skeleton that turns the exec protocol into calls (`skel`), and helpers
-//! for kernel and process work (`netns`, `netlink`, `invoke`, `ipam`).
+//! The CNI spec as Rust types and the machinery every plugin shares, in
+//! layers, each a folder: `spec` (types, no I/O: what cnictl needs),
+//! `runtime` (the skeleton, invoking plugins and IPAM, rollback, state
+//! files), `kernel` (netlink, netns, sysctl, and their error type),
+//! `netfilter` (nftables, iptables, conntrack, the reference's names,
+//! ipMasq, spoof check), `container` (veth pairs, the interface a plugin
+//! makes, applying and checking a result).
 
-pub mod args;
-pub mod checked;
-pub mod conf;
-pub mod conflist;
-pub mod env;
-pub mod error;
-pub mod gojson;
-pub mod iface;
-pub mod invoke;
-pub mod ipam;
-pub mod ipmasq;
-pub mod jsonpos;
-pub mod kernel_error;
+pub mod container;
+pub mod kernel;
 pub mod netfilter;
-pub mod netlink;
-pub mod netns;
-mod nlattr;
-pub mod overlap;
-pub mod result;
-pub mod rollback;
-pub mod skel;
-pub mod spoofcheck;
-pub mod statefile;
-pub mod sublink;
-pub mod sysctl;
-pub mod version;
-pub mod veth;
+pub mod runtime;
+pub mod spec;
+
+// Each module under its short name, as the plugins and cnictl use them.
+pub use container::{apply, interface, veth};
+pub(crate) use kernel::nlattr;
+pub use kernel::{netlink, netns, sysctl};
+pub use netfilter::{ipmasq, spoofcheck};
+pub use runtime::{invoke, ipam, overlap, rollback, skel, statefile};
+pub use spec::{args, checked, conf, conflist, env, error, gojson, jsonpos, result, version};
 
 pub use error::{CniError, ErrorCode};
 pub use result::CniResult;

@@ -4,7 +4,7 @@
 //! old destination.
 
 use super::nftnl::{attr, attributes, Socket, NLA_F_NESTED};
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_GET: u16 = 1;

@@ -1,5 +1,6 @@
-//! Netfilter: nftables over netlink, iptables through its tools, and the
-//! reference's names.
+//! Netfilter: nftables over netlink, iptables through its tools, conntrack,
+//! the reference's names, and the two features built on them that main
+//! plugins share (ipMasq's masquerading, bridge's MAC spoof check).
 //!
 //! Chain names, rule comments and hashes follow the reference plugins
 //! exactly, so rules one implementation made are found and removed by the
@@ -7,8 +8,10 @@
 //! nftables netlink batch, or `iptables-restore --noflush`).
 
 pub mod conntrack;
+pub mod ipmasq;
 pub mod iptables;
 pub mod nftnl;
+pub mod spoofcheck;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 pub(super) use crate::nlattr::{attr, attributes};
 
 const NETLINK_NETFILTER: i32 = 12;

@@ -3,8 +3,8 @@
 //! check, layer 3 (IPAM and the container's addresses), the gateways on
 //! the bridge, masquerading, the MACs as they ended up, commit.
 
+use cni::apply::configure_iface;
 use cni::env::CmdArgs;
-use cni::iface::configure_iface;
 use cni::ipam;
 use cni::ipmasq::{self, Owner};
 use cni::netlink::{Link, Netlink};

@@ -1,8 +1,8 @@
 //! CHECK for bridge: the bridge, the container veth, its host peer on the
 //! bridge, and the cached result's addresses and routes are all still there.
 
+use cni::apply::{check_mac, container_interface, validate_addresses, validate_routes};
 use cni::env::CmdArgs;
-use cni::iface::{check_mac, container_interface, validate_addresses, validate_routes};
 use cni::ipam;
 use cni::netlink::{LinkKind, Netlink};
 use cni::netns::Netns;

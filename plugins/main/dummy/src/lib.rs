@@ -7,7 +7,7 @@ use cni::ipam;
 use cni::netlink::{LinkKind, Netlink};
 use cni::netns::Netns;
 use cni::skel::Plugin;
-use cni::{sublink, CniError, CniResult};
+use cni::{interface, CniError, CniResult};
 
 /// The dummy plugin.
 pub struct Dummy;
@@ -41,13 +41,13 @@ impl Plugin for Dummy {
             nl.link_by_name(&ifname)?
                 .ok_or_else(|| CniError::internal(format!("failed to fetch dummy {ifname:?}")))
         })?;
-        let rollback = sublink::undo_link(&netns, &link);
-        sublink::finish(args, &netns, &link, &net, false, rollback)
+        let rollback = interface::undo_link(&netns, &link);
+        interface::finish(args, &netns, &link, &net, false, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only the IPAM type, read leniently (DEL always cleans).
-        sublink::del(args)
+        interface::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -55,7 +55,7 @@ impl Plugin for Dummy {
         let netns = Netns::open(&args.netns)?;
         ipam::check(net.ipam_type(), args)?;
         let result = net.chained_result("dummy: Required prevResult missing")?;
-        sublink::check_container(args, &netns, &result, |link| {
+        interface::check_container(args, &netns, &result, |link| {
             if link.kind != LinkKind::Other("dummy".into()) {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type dummy",

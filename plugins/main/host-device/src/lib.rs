@@ -15,7 +15,7 @@ use cni::netns::{self, Netns};
 use cni::result::{null_as_empty, Interface};
 use cni::rollback::{Cleanup, Rollback};
 use cni::skel::Plugin;
-use cni::{sublink, CniError, CniResult};
+use cni::{interface, CniError, CniResult};
 use serde::Deserialize;
 
 use device::Selector;
@@ -147,14 +147,14 @@ impl Plugin for HostDevice {
         }
         let mut result = CniResult { interfaces: vec![interface], ..CniResult::default() };
         if !conf.net.ipam_type().is_empty() {
-            let ipam_result = sublink::acquire(conf.net.ipam_type(), args, &mut rollback)?;
+            let ipam_result = interface::acquire(conf.net.ipam_type(), args, &mut rollback)?;
             result.ips = ipam_result.ips;
             result.routes = ipam_result.routes;
             if conf.dpdk {
                 // Not configured here (the device is user space's), but reported as its.
                 result.ips.iter_mut().for_each(|ip| ip.interface = Some(0));
             } else {
-                sublink::apply(args, &container, &mut result, false)?;
+                interface::apply(args, &container, &mut result, false)?;
             }
             result.dns = conf.net.dns.clone();
         }
@@ -189,7 +189,7 @@ impl Plugin for HostDevice {
         if conf.dpdk {
             return Ok(());
         }
-        sublink::check_container(args, &container, &result, |_| Ok(()))
+        interface::check_container(args, &container, &result, |_| Ok(()))
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {

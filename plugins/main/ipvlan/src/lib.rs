@@ -7,12 +7,12 @@
 use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
+use cni::interface::{self, Child};
 use cni::ipam;
 use cni::netlink::{ChildKind, LinkKind};
 use cni::netns::Netns;
 use cni::result::null_as_empty;
 use cni::skel::Plugin;
-use cni::sublink::{self, Child};
 use cni::{CniError, CniResult};
 use serde::Deserialize;
 
@@ -77,7 +77,7 @@ fn master(conf: &Config, args: &CmdArgs) -> Result<String, CniError> {
             _ => Err(CniError::config("chained master failure. PrevResult lacks a single named interface")),
         },
         None => {
-            sublink::with_master_ns(args, conf.ipvlan.link_in_container, sublink::default_route_interface)
+            interface::with_master_ns(args, conf.ipvlan.link_in_container, interface::default_route_interface)
         }
     }
 }
@@ -106,16 +106,16 @@ impl Plugin for Ipvlan {
             mac: None,
         };
         let (link, mut rollback) =
-            sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create ipvlan"))?;
+            interface::create(args, &netns, &child).map_err(|e| e.context("failed to create ipvlan"))?;
         // Chained without IPAM, the previous result's addresses are used.
         let chained =
             conf.prev.clone().filter(|prev| conf.net.ipam_type().is_empty() && !prev.ips.is_empty());
         let mut result = match chained {
             Some(prev) => prev,
-            None => sublink::acquire(conf.net.ipam_type(), args, &mut rollback)?,
+            None => interface::acquire(conf.net.ipam_type(), args, &mut rollback)?,
         };
-        result.interfaces = vec![sublink::interface_of(args, &link)];
-        sublink::apply(args, &netns, &mut result, true)?;
+        result.interfaces = vec![interface::interface_of(args, &link)];
+        interface::apply(args, &netns, &mut result, true)?;
         result.dns = conf.net.dns.clone();
         rollback.commit();
         Ok(result)
@@ -123,7 +123,7 @@ impl Plugin for Ipvlan {
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only the IPAM type, read leniently (DEL always cleans).
-        sublink::del(args)
+        interface::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -134,12 +134,12 @@ impl Plugin for Ipvlan {
         }
         let result = conf.prev.clone().ok_or_else(|| CniError::internal("Required prevResult missing"))?;
         let master = master(&conf, args)?;
-        sublink::with_master_ns(args, conf.ipvlan.link_in_container, |nl| {
+        interface::with_master_ns(args, conf.ipvlan.link_in_container, |nl| {
             nl.link_by_name(&master)?.map(|_| ()).ok_or_else(|| {
                 CniError::internal(format!("failed to lookup master {master:?}: no such interface"))
             })
         })?;
-        sublink::check_container(args, &netns, &result, |link| {
+        interface::check_container(args, &netns, &result, |link| {
             let LinkKind::Ipvlan(mode) = link.kind else {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type ipvlan",

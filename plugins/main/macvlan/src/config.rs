@@ -7,7 +7,7 @@ use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
 use cni::result::null_as_empty;
-use cni::{sublink, CniError};
+use cni::{interface, CniError};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -108,7 +108,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let raw: RawConf = parse(&args.stdin)?;
     let (mode, mode_name) = mode_from(&raw.mode)?;
     let in_container = raw.link_in_container;
-    let (master, mtu) = sublink::checked_master(args, in_container, &raw.master, raw.mtu)?;
+    let (master, mtu) = interface::checked_master(args, in_container, &raw.master, raw.mtu)?;
     let mac = mac_of(args, &raw)?;
     Ok(Config {
         net,

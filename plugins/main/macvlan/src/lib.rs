@@ -7,11 +7,11 @@
 mod config;
 
 use cni::env::{CmdArgs, Command};
+use cni::interface::{self, Child};
 use cni::ipam;
 use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
 use cni::netns::Netns;
 use cni::skel::Plugin;
-use cni::sublink::{self, Child};
 use cni::{CniError, CniResult};
 
 use config::Config;
@@ -60,17 +60,17 @@ impl Plugin for Macvlan {
             mac: conf.mac,
         };
         let (link, rollback) =
-            sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
+            interface::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
         if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
             netns.run(|| Ok(Netlink::open()?.set_link_up(link.index, true)?))?;
         }
-        sublink::finish(args, &netns, &link, &conf.net, true, rollback)
+        interface::finish(args, &netns, &link, &conf.net, true, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only the IPAM type, read leniently (DEL always cleans).
-        sublink::del(args)
+        interface::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -80,7 +80,7 @@ impl Plugin for Macvlan {
             ipam::check(conf.ipam_type(), args)?;
         }
         let result = conf.net.chained_result("required prevResult missing")?;
-        sublink::check_container(args, &netns, &result, |link| check_kind(link, &conf))
+        interface::check_container(args, &netns, &result, |link| check_kind(link, &conf))
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -8,9 +8,9 @@
 
 use std::net::IpAddr;
 
+use cni::apply::configure_iface;
 use cni::conf::{lenient, parse, parse_lenient, DelConf, NetConf};
 use cni::env::CmdArgs;
-use cni::iface::configure_iface;
 use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{LinkKind, Netlink, RouteSpec};
@@ -138,7 +138,7 @@ impl Plugin for Ptp {
         let netns = Netns::open(&args.netns)?;
         let ipam_type = conf.ipam_type().to_string();
         let mut rollback = Rollback::new();
-        let mut result = cni::sublink::acquire(&ipam_type, args, &mut rollback)?;
+        let mut result = cni::interface::acquire(&ipam_type, args, &mut rollback)?;
         let ipv4 = result.ips.iter().any(|ip| ip.address.is_ipv4());
         let ipv6 = result.ips.iter().any(|ip| ip.address.is_ipv6());
         sysctl::enable_forwarding(ipv4, ipv6).map_err(|e| e.context("Could not enable IP forwarding"))?;
@@ -206,7 +206,7 @@ impl Plugin for Ptp {
         let netns = Netns::open(&args.netns)?;
         ipam::check(conf.ipam_type(), args)?;
         let result = conf.net.chained_result("ptp: Required prevResult missing")?;
-        cni::sublink::check_container(args, &netns, &result, |link| {
+        cni::interface::check_container(args, &netns, &result, |link| {
             if link.kind != LinkKind::Veth {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type veth/p2p",

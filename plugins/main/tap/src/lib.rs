@@ -16,7 +16,7 @@ use cni::netns::Netns;
 use cni::result::null_as_empty;
 use cni::skel::Plugin;
 use cni::veth::random_veth_name;
-use cni::{sublink, CniError, CniResult};
+use cni::{interface, CniError, CniResult};
 use serde::Deserialize;
 
 /// The tap plugin.
@@ -94,7 +94,7 @@ impl Plugin for Tap {
                 .link_by_name(&temp)?
                 .ok_or_else(|| CniError::internal("tap vanished after creation"))
         })?;
-        let rollback = sublink::undo_link(&netns, &made);
+        let rollback = interface::undo_link(&netns, &made);
         let link = netns.with_netlink(|nl| {
             if conf.tap.mtu > 0 {
                 nl.set_mtu(made.index, conf.tap.mtu)?;
@@ -116,12 +116,12 @@ impl Plugin for Tap {
             nl.link_by_index(made.index)?
                 .ok_or_else(|| CniError::internal(format!("failed to refetch tap {ifname:?}")))
         })?;
-        sublink::finish(args, &netns, &link, &conf.net, true, rollback)
+        interface::finish(args, &netns, &link, &conf.net, true, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only the IPAM type, read leniently (DEL always cleans).
-        sublink::del(args)
+        interface::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -131,7 +131,7 @@ impl Plugin for Tap {
             ipam::check(conf.net.ipam_type(), args)?;
         }
         let result = conf.net.chained_result("Required prevResult missing")?;
-        sublink::check_container(args, &netns, &result, |link| {
+        interface::check_container(args, &netns, &result, |link| {
             if link.kind != cni::netlink::LinkKind::Other("tun".into()) {
                 return Err(CniError::internal(format!(
                     "Error: Container interface {} not of type tap",

@@ -6,13 +6,13 @@
 use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
+use cni::interface::{self, Child};
 use cni::ipam;
 use cni::jsonpos::key_label;
 use cni::netlink::{ChildKind, Link, LinkKind};
 use cni::netns::Netns;
 use cni::result::null_as_empty;
 use cni::skel::Plugin;
-use cni::sublink::{self, Child};
 use cni::{CniError, CniResult};
 use serde::Deserialize;
 
@@ -42,7 +42,7 @@ struct Config {
 /// Reads and checks the netconf: master required and present, the VLAN ID, the MTU.
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let (net, vlan, id) = keys(args)?;
-    let (_, mtu) = sublink::checked_master(args, vlan.link_in_container, &vlan.master, vlan.mtu)?;
+    let (_, mtu) = interface::checked_master(args, vlan.link_in_container, &vlan.master, vlan.mtu)?;
     Ok(Config { net, vlan, id, mtu })
 }
 
@@ -114,13 +114,13 @@ impl Plugin for Vlan {
             mac: None,
         };
         let (link, rollback) =
-            sublink::create(args, &netns, &child).map_err(|e| e.context("failed to create vlan"))?;
-        sublink::finish(args, &netns, &link, &conf.net, false, rollback)
+            interface::create(args, &netns, &child).map_err(|e| e.context("failed to create vlan"))?;
+        interface::finish(args, &netns, &link, &conf.net, false, rollback)
     }
 
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         // Only the IPAM type, read leniently: DEL works when the master is gone.
-        sublink::del(args)
+        interface::del(args)
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -128,7 +128,7 @@ impl Plugin for Vlan {
         let netns = Netns::open(&args.netns)?;
         ipam::check(conf.net.ipam_type(), args)?;
         let result = conf.net.chained_result("vlan: Required prevResult missing")?;
-        sublink::check_container(args, &netns, &result, |link| check_kind(link, &conf))
+        interface::check_container(args, &netns, &result, |link| check_kind(link, &conf))
     }
 
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {

@@ -94,7 +94,7 @@ fn global_v6(nl: &Netlink, index: u32) -> Result<Vec<IpNetwork>, CniError> {
     Ok(nl
         .addresses(index)?
         .into_iter()
-        .filter(|a| a.is_ipv6() && cni::iface::is_global_unicast(a.ip()))
+        .filter(|a| a.is_ipv6() && cni::apply::is_global_unicast(a.ip()))
         .collect())
 }
 

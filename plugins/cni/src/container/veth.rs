@@ -109,6 +109,6 @@ pub fn delete_in(netns: &Netns, ifname: &str) -> Result<Vec<ipnetwork::IpNetwork
         let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
         let addresses = nl.addresses(link.index)?;
         nl.delete_link(link.index)?;
-        Ok(addresses.into_iter().filter(|a| crate::iface::is_global_unicast(a.ip())).collect())
+        Ok(addresses.into_iter().filter(|a| crate::apply::is_global_unicast(a.ip())).collect())
     })
 }

@@ -14,7 +14,7 @@ mod tc;
 
 use rtnetlink::Handle;
 
-pub use crate::kernel_error::KernelError;
+pub use crate::kernel::error::KernelError;
 pub use link::{format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, VethSpec};
 pub use route::RouteSpec;
 pub use rule::Rule;

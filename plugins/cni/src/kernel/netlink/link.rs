@@ -22,7 +22,7 @@ use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
 /// IFLA_IFALIAS.
 const IFLA_IFALIAS: u16 = 20;
 use crate::checked::IFNAME_MAX;
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 
 /// The kind of a link, as far as plugins care.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::RouteMessageBuilder;
 
 use super::{is_gone, nl_error, Netlink};
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 
 /// A route as plugins set and read it.
 #[derive(Debug, Clone, PartialEq, Eq)]

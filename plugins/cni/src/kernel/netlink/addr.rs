@@ -5,7 +5,7 @@ use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 
 use super::{is_exists, is_gone, nl_error, Netlink};
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 
 impl Netlink {
     fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, KernelError> {

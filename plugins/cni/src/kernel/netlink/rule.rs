@@ -8,7 +8,7 @@ use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use rtnetlink::IpVersion;
 
 use super::{is_gone, nl_error, Netlink};
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 
 /// A rule as listed.
 #[derive(Debug, Clone)]

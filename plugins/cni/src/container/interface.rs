@@ -188,7 +188,7 @@ pub fn apply(args: &CmdArgs, netns: &Netns, result: &mut CniResult, announce: bo
             let _ = crate::sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
             let _ = crate::sysctl::write(&format!("net/ipv6/conf/{ifname}/ndisc_notify"), "1");
         }
-        crate::iface::configure_iface(&Netlink::open()?, ifname, result).map(|_| ())
+        crate::apply::configure_iface(&Netlink::open()?, ifname, result).map(|_| ())
     })
 }
 
@@ -239,15 +239,15 @@ pub fn check_container(
     result: &CniResult,
     kind: impl Fn(&Link) -> Result<(), CniError> + Send + Sync,
 ) -> Result<(), CniError> {
-    let expected = crate::iface::container_interface(result, args)?;
+    let expected = crate::apply::container_interface(result, args)?;
     netns.run(|| {
         let nl = Netlink::open()?;
         let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
             CniError::internal(format!("Container Interface name in prevResult: {} not found", expected.name))
         })?;
         kind(&link)?;
-        crate::iface::check_mac(&expected, &link)?;
-        crate::iface::validate_addresses(&nl, &args.ifname, result)?;
-        crate::iface::validate_routes(&nl, result)
+        crate::apply::check_mac(&expected, &link)?;
+        crate::apply::validate_addresses(&nl, &args.ifname, result)?;
+        crate::apply::validate_routes(&nl, result)
     })
 }

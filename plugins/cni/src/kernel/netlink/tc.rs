@@ -18,7 +18,7 @@ use rtnetlink::packet_route::tc::{
 use rtnetlink::packet_route::RouteNetlinkMessage;
 
 use super::{nl_error, Netlink};
-use crate::kernel_error::KernelError;
+use crate::kernel::error::KernelError;
 
 /// TCA_OPTIONS, the qdisc attribute holding its kind's settings.
 const TCA_OPTIONS: u16 = 2;
