@@ -105,12 +105,9 @@ pub fn list() -> Result<Vec<String>> {
 pub fn loopback_up(path: &Path) -> Result<()> {
     let netns = cni::netns::Netns::open(&path.display().to_string()).map_err(|e| eyre!(e.msg))?;
     netns
-        .run(|| {
-            let nl = cni::netlink::Netlink::open()?;
-            match nl.link_by_name("lo")? {
-                Some(lo) => Ok(nl.set_link_up(lo.index, true)?),
-                None => Ok(()),
-            }
+        .with_netlink(|nl| match nl.link_by_name("lo")? {
+            Some(lo) => Ok(nl.set_link_up(lo.index, true)?),
+            None => Ok(()),
         })
         .map_err(|e| eyre!(e.msg))
         .wrap_err_with(|| format!("failed to set lo up in {}", path.display()))

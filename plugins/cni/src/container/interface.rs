@@ -28,7 +28,7 @@ pub fn with_master_ns<T: Send>(
     work: impl FnOnce(&Netlink) -> Result<T, CniError> + Send,
 ) -> Result<T, CniError> {
     if in_container {
-        Netns::open(&args.netns)?.run(|| work(&Netlink::open()?))
+        Netns::open(&args.netns)?.with_netlink(work)
     } else {
         work(&Netlink::open()?)
     }
@@ -140,12 +140,9 @@ pub fn del(args: &CmdArgs) -> Result<(), CniError> {
 pub fn delete(args: &CmdArgs) -> Result<(), CniError> {
     let Some(netns) = netns::for_del(&args.netns)? else { return Ok(()) };
     let ifname = args.ifname.clone();
-    netns.run(move || {
-        let nl = Netlink::open()?;
-        match nl.link_by_name(&ifname)? {
-            Some(link) => Ok(nl.delete_link(link.index)?),
-            None => Ok(()),
-        }
+    netns.with_netlink(move |nl| match nl.link_by_name(&ifname)? {
+        Some(link) => Ok(nl.delete_link(link.index)?),
+        None => Ok(()),
     })
 }
 
@@ -240,14 +237,13 @@ pub fn check_container(
     kind: impl Fn(&Link) -> Result<(), CniError> + Send + Sync,
 ) -> Result<(), CniError> {
     let expected = crate::apply::container_interface(result, args)?;
-    netns.run(|| {
-        let nl = Netlink::open()?;
+    netns.with_netlink(|nl| {
         let link = nl.link_by_name(&expected.name)?.ok_or_else(|| {
             CniError::internal(format!("Container Interface name in prevResult: {} not found", expected.name))
         })?;
         kind(&link)?;
         crate::apply::check_mac(&expected, &link)?;
-        crate::apply::validate_addresses(&nl, &args.ifname, result)?;
-        crate::apply::validate_routes(&nl, result)
+        crate::apply::validate_addresses(nl, &args.ifname, result)?;
+        crate::apply::validate_routes(nl, result)
     })
 }

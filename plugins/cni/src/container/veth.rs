@@ -64,8 +64,7 @@ pub fn setup_veth<'a>(
     let host_ns = File::open("/proc/thread-self/ns/net")
         .map_err(|e| CniError::internal(format!("failed to open the host netns: {e}")))?;
     let host_fd = host_ns.as_raw_fd();
-    let (host_name, container) = netns.run(|| {
-        let nl = Netlink::open()?;
+    let (host_name, container) = netns.with_netlink(|nl| {
         for _ in 0..10 {
             let peer = random_veth_name()?;
             let spec = VethSpec { name: ifname, peer: &peer, mtu, mac, peer_netns: host_fd };
@@ -97,15 +96,14 @@ pub fn setup_veth<'a>(
 
 /// Deletes the container end (and with it the pair) after a failure.
 pub fn undo_in(netns: &Netns, index: u32) -> Result<(), CniError> {
-    netns.run(|| Ok(Netlink::open()?.delete_link(index)?))
+    netns.with_netlink(|nl| Ok(nl.delete_link(index)?))
 }
 
 /// Deletes the container interface `ifname` (and with it the pair) and
 /// returns its global unicast addresses, as the reference's DEL does; a
 /// missing interface is no error.
 pub fn delete_in(netns: &Netns, ifname: &str) -> Result<Vec<ipnetwork::IpNetwork>, CniError> {
-    netns.run(|| {
-        let nl = Netlink::open()?;
+    netns.with_netlink(|nl| {
         let Some(link) = nl.link_by_name(ifname)? else { return Ok(Vec::new()) };
         let addresses = nl.addresses(link.index)?;
         nl.delete_link(link.index)?;

@@ -43,8 +43,7 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
     }
     let container_iface = container_interface(&result, args)?;
     let ifname = args.ifname.as_str();
-    let container = netns.run(|| {
-        let nl = Netlink::open()?;
+    let container = netns.with_netlink(|nl| {
         let link = nl
             .link_by_name(ifname)?
             .ok_or_else(|| CniError::internal(format!("Interface name {ifname} not found")))?;
@@ -73,9 +72,8 @@ pub fn check(args: &CmdArgs) -> Result<(), CniError> {
     if !veth_found {
         return Err(CniError::internal(format!("CNI veth created for bridge {bridge_name} was not found")));
     }
-    netns.run(|| {
-        let nl = Netlink::open()?;
-        validate_addresses(&nl, ifname, &result)?;
-        validate_routes(&nl, &result)
+    netns.with_netlink(|nl| {
+        validate_addresses(nl, ifname, &result)?;
+        validate_routes(nl, &result)
     })
 }

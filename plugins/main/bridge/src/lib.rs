@@ -17,7 +17,7 @@ use std::time::Duration;
 use cni::env::CmdArgs;
 use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
-use cni::netlink::{Link, LinkKind, Netlink};
+use cni::netlink::{Link, LinkKind, Netlink, PortFlags, VlanMembership};
 use cni::netns::{self, Netns};
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
@@ -108,8 +108,7 @@ fn bridge_by_name(nl: &Netlink, name: &str) -> Result<Link, CniError> {
 
 /// How a host end joins the bridge.
 struct PortSpec<'a> {
-    hairpin: bool,
-    isolated: bool,
+    flags: PortFlags,
     vlan: u16,
     trunk: &'a [u16],
     preserve_default_vlan: bool,
@@ -118,8 +117,7 @@ struct PortSpec<'a> {
 impl Config {
     fn port(&self) -> PortSpec<'_> {
         PortSpec {
-            hairpin: self.bridge.hairpin_mode,
-            isolated: self.bridge.port_isolation,
+            flags: PortFlags { hairpin: self.bridge.hairpin_mode, isolated: self.bridge.port_isolation },
             vlan: self.vlan,
             trunk: &self.trunk,
             preserve_default_vlan: self.bridge.preserve_default_vlan,
@@ -131,24 +129,24 @@ impl Config {
 fn attach_port(nl: &Netlink, host: &Link, bridge: &Link, conf: &PortSpec) -> Result<(), CniError> {
     nl.set_master(host.index, bridge.index)
         .map_err(|e| e.context(format!("failed to connect {:?} to bridge {:?}", host.name, bridge.name)))?;
-    if conf.hairpin || conf.isolated {
-        nl.set_bridge_port(host.index, conf.hairpin, conf.isolated)?;
+    if conf.flags != PortFlags::default() {
+        nl.set_bridge_port(host.index, conf.flags)?;
     }
     let trunked = !conf.trunk.is_empty();
     if (conf.vlan != 0 || trunked) && !conf.preserve_default_vlan {
-        for (vid, _, _) in nl.bridge_vlans(host.index)? {
+        for vid in nl.bridge_vlans(host.index)? {
             nl.bridge_vlan_del(host.index, vid)?;
         }
     }
     if conf.vlan != 0 {
-        nl.bridge_vlan_add(host.index, conf.vlan, true, true)?;
+        nl.bridge_vlan_add(host.index, conf.vlan, VlanMembership::Access)?;
     }
     for vid in conf.trunk {
-        nl.bridge_vlan_add(host.index, *vid, false, false)?;
+        nl.bridge_vlan_add(host.index, *vid, VlanMembership::Tagged)?;
     }
     if conf.vlan == 0 && trunked {
         // The reference's native VLAN for a trunk without an access VLAN.
-        nl.bridge_vlan_add(host.index, 1, true, true)?;
+        nl.bridge_vlan_add(host.index, 1, VlanMembership::Access)?;
     }
     Ok(())
 }
@@ -198,8 +196,7 @@ fn ensure_vlan_interface(nl: &Netlink, bridge: &Link, conf: &Config) -> Result<L
     let mut rollback = Rollback::new();
     let pair = setup_veth(nl, &host_ns, &name, bridge.mtu, None, &mut rollback)?;
     let port = PortSpec {
-        hairpin: false,
-        isolated: false,
+        flags: PortFlags::default(),
         vlan: conf.vlan,
         trunk: &[],
         preserve_default_vlan: conf.bridge.preserve_default_vlan,

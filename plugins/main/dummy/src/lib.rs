@@ -4,7 +4,7 @@
 use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::ipam;
-use cni::netlink::{LinkKind, Netlink};
+use cni::netlink::LinkKind;
 use cni::netns::Netns;
 use cni::skel::Plugin;
 use cni::{interface, CniError, CniResult};
@@ -33,8 +33,7 @@ impl Plugin for Dummy {
         }
         let netns = Netns::open(&args.netns)?;
         let ifname = args.ifname.clone();
-        let link = netns.run(move || {
-            let nl = Netlink::open()?;
+        let link = netns.with_netlink(move |nl| {
             if !nl.add_dummy(&ifname)? {
                 return Err(CniError::internal(format!("failed to create dummy: {ifname:?} exists")));
             }

@@ -21,10 +21,9 @@ fn with_lo<T: Send>(
     netns: &Netns,
     work: impl FnOnce(&Netlink, u32, bool) -> Result<T, CniError> + Send,
 ) -> Result<T, CniError> {
-    netns.run(|| {
-        let nl = Netlink::open()?;
+    netns.with_netlink(|nl| {
         let link = nl.link_by_name(LO)?.ok_or_else(|| CniError::internal("no lo interface in the netns"))?;
-        work(&nl, link.index, link.up)
+        work(nl, link.index, link.up)
     })
 }
 

@@ -9,7 +9,7 @@ mod config;
 use cni::env::{CmdArgs, Command};
 use cni::interface::{self, Child};
 use cni::ipam;
-use cni::netlink::{ChildKind, Link, LinkKind, Netlink};
+use cni::netlink::{ChildKind, Link, LinkKind};
 use cni::netns::Netns;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
@@ -63,7 +63,7 @@ impl Plugin for Macvlan {
             interface::create(args, &netns, &child).map_err(|e| e.context("failed to create macvlan"))?;
         if conf.ipam_type().is_empty() {
             // L2 only: the interface just comes up.
-            netns.run(|| Ok(Netlink::open()?.set_link_up(link.index, true)?))?;
+            netns.with_netlink(|nl| Ok(nl.set_link_up(link.index, true)?))?;
         }
         interface::finish(args, &netns, &link, &conf.net, true, rollback)
     }

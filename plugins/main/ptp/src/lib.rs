@@ -150,7 +150,7 @@ impl Plugin for Ptp {
             ip.interface = Some(1);
         }
         let ifname = args.ifname.as_str();
-        netns.run(|| configure_container(&Netlink::open()?, ifname, &result))?;
+        netns.with_netlink(|nl| configure_container(nl, ifname, &result))?;
         configure_host(&nl, pair.host.index, &result)?;
         if let Some(backend) = backend {
             let addresses: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();

@@ -30,7 +30,7 @@ fn host_interface(nl: &Netlink, result: &CniResult, args: &CmdArgs) -> Result<Li
         return Err(CniError::internal("no interfaces provided"));
     }
     let ifname = args.ifname.clone();
-    let peer = Netns::open(&args.netns)?.run(move || Ok(Netlink::open()?.link_by_name(&ifname)?))?;
+    let peer = Netns::open(&args.netns)?.with_netlink(move |nl| Ok(nl.link_by_name(&ifname)?))?;
     let Some(peer_index) = peer.and_then(|link| link.peer_index).filter(|i| *i > 0) else {
         return Err(CniError::internal(format!("container interface {} has no veth peer", args.ifname)));
     };

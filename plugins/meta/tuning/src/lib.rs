@@ -93,7 +93,7 @@ impl Plugin for Tuning {
         let ifname = args.ifname.as_str();
         let backup_file = backup::path(&config::del_data_dir(&args.stdin), &args.container_id, ifname);
         let restored = netns::for_del(&args.netns).and_then(|netns| match netns {
-            Some(ns) => ns.run(|| backup::restore(&Netlink::open()?, ifname, &backup_file)),
+            Some(ns) => ns.with_netlink(|nl| backup::restore(nl, ifname, &backup_file)),
             None => Ok(()),
         });
         if let Err(e) = restored {

@@ -164,10 +164,9 @@ impl Plugin for Vrf {
         let conf = load(args)?;
         let result = conf.net.chained_result("missing prevResult from earlier plugin")?;
         let ifname = args.ifname.as_str();
-        Netns::open(&args.netns)?.run(|| {
-            let nl = Netlink::open()?;
-            let (vrf, table) = ensure_vrf(&nl, &conf)?;
-            add_interface(&nl, &vrf, table, ifname)
+        Netns::open(&args.netns)?.with_netlink(|nl| {
+            let (vrf, table) = ensure_vrf(nl, &conf)?;
+            add_interface(nl, &vrf, table, ifname)
         })?;
         Ok(result)
     }
@@ -180,8 +179,7 @@ impl Plugin for Vrf {
         let conf: VrfDelConf = parse_lenient(&args.stdin);
         let Some(netns) = netns::for_del(&args.netns)? else { return Ok(()) };
         let ifname = args.ifname.as_str();
-        netns.run(|| {
-            let nl = Netlink::open()?;
+        netns.with_netlink(|nl| {
             let link = nl.link_by_name(ifname)?;
             let vrf = match conf.vrfname.as_deref().filter(|n| !n.is_empty()) {
                 Some(name) => nl.link_by_name(name)?,
@@ -207,8 +205,7 @@ impl Plugin for Vrf {
         let conf = load(args)?;
         conf.net.chained_result("missing prevResult from earlier plugin")?;
         let ifname = args.ifname.as_str();
-        Netns::open(&args.netns)?.run(|| {
-            let nl = Netlink::open()?;
+        Netns::open(&args.netns)?.with_netlink(|nl| {
             let vrf = nl
                 .link_by_name(&conf.name)?
                 .filter(|l| vrf_table(l).is_some())

@@ -224,6 +224,24 @@ fn link_from_message(msg: &LinkMessage) -> Link {
     link
 }
 
+/// A bridge port's flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortFlags {
+    /// Frames may leave by the port they came in on (hairpinMode).
+    pub hairpin: bool,
+    /// The port talks only to non-isolated ports (portIsolation).
+    pub isolated: bool,
+}
+
+/// How a bridge port carries a VLAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VlanMembership {
+    /// The port's own VLAN: PVID, egress untagged (an access port's).
+    Access,
+    /// Tagged both ways (a trunk's).
+    Tagged,
+}
+
 /// Refuses a link name the kernel could never hold, before it goes into a
 /// netlink message: a name of 64 KiB made the request overflow the
 /// attribute length, and the plugin waited forever or panicked.
@@ -354,10 +372,17 @@ impl Netlink {
         if mtu > 0 {
             builder = builder.mtu(mtu);
         }
-        match self.block(async { self.handle.link().add(builder.build()).execute().await }) {
+        self.add_link(builder.build(), || format!("create bridge {name:?}"))
+    }
+
+    /// Sends one RTM_NEWLINK: true when made, false when the name is taken
+    /// (EEXIST); `what` words any other failure. Every link creation goes
+    /// through here.
+    fn add_link(&self, message: LinkMessage, what: impl FnOnce() -> String) -> Result<bool, KernelError> {
+        match self.block(async { self.handle.link().add(message).execute().await }) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create bridge {name:?}"), e)),
+            Err(e) => Err(nl_error(&what(), e)),
         }
     }
 
@@ -366,11 +391,7 @@ impl Netlink {
     pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, KernelError> {
         check_name(name)?;
         let message = LinkIfb::new(name).mtu(mtu).txqueuelen(0).up().build();
-        match self.block(async { self.handle.link().add(message).execute().await }) {
-            Ok(()) => Ok(true),
-            Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create ifb {name:?}"), e)),
-        }
+        self.add_link(message, || format!("create ifb {name:?}"))
     }
 
     /// Creates a macvlan, ipvlan or VLAN of a parent link. Returns false
@@ -401,33 +422,19 @@ impl Netlink {
             }
             ChildKind::Vlan { id } => common(LinkVlan::new(spec.name, spec.parent, id), spec),
         };
-        match self.block(async { self.handle.link().add(message).execute().await }) {
-            Ok(()) => Ok(true),
-            Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create {} {:?}", spec.kind.name(), spec.name), e)),
-        }
+        self.add_link(message, || format!("create {} {:?}", spec.kind.name(), spec.name))
     }
 
     /// Creates a VRF device for `table`, up. Returns false when the name is already taken.
     pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, KernelError> {
         check_name(name)?;
-        match self
-            .block(async { self.handle.link().add(LinkVrf::new(name, table).up().build()).execute().await })
-        {
-            Ok(()) => Ok(true),
-            Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("could not add VRF {name:?}"), e)),
-        }
+        self.add_link(LinkVrf::new(name, table).up().build(), || format!("could not add VRF {name:?}"))
     }
 
     /// Creates a dummy link. Returns false when the name is already taken.
     pub fn add_dummy(&self, name: &str) -> Result<bool, KernelError> {
         check_name(name)?;
-        match self.block(async { self.handle.link().add(LinkDummy::new(name).build()).execute().await }) {
-            Ok(()) => Ok(true),
-            Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create dummy {name:?}"), e)),
-        }
+        self.add_link(LinkDummy::new(name).build(), || format!("create dummy {name:?}"))
     }
 
     /// Moves a link into another namespace (a netns fd).
@@ -474,11 +481,7 @@ impl Netlink {
             builder = builder.address(mac.to_vec());
         }
         let message = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
-        match self.block(async { self.handle.link().add(message).execute().await }) {
-            Ok(()) => Ok(true),
-            Err(e) if is_exists(&e) => Ok(false),
-            Err(e) => Err(nl_error(&format!("create veth {:?} with peer {:?}", spec.name, spec.peer), e)),
-        }
+        self.add_link(message, || format!("create veth {:?} with peer {:?}", spec.name, spec.peer))
     }
 
     /// Deletes a link; a link already gone is no error.
@@ -491,17 +494,17 @@ impl Netlink {
     }
 
     /// Sets a bridge port's hairpin and isolated flags.
-    pub fn set_bridge_port(&self, index: u32, hairpin: bool, isolated: bool) -> Result<(), KernelError> {
+    pub fn set_bridge_port(&self, index: u32, flags: PortFlags) -> Result<(), KernelError> {
         let message = LinkBridgePort::new(index)
-            .append_info_data(InfoBridgePort::HairpinMode(hairpin))
-            .append_info_data(InfoBridgePort::Isolated(isolated))
+            .append_info_data(InfoBridgePort::HairpinMode(flags.hairpin))
+            .append_info_data(InfoBridgePort::Isolated(flags.isolated))
             .build();
         self.block(async { self.handle.link().set_port(message).execute().await })
             .map_err(|e| nl_error(&format!("set bridge port flags of {index}"), e))
     }
 
-    /// The VLANs of a bridge port: (vid, pvid, untagged).
-    pub fn bridge_vlans(&self, index: u32) -> Result<Vec<(u16, bool, bool)>, KernelError> {
+    /// The VLAN IDs of a bridge port.
+    pub fn bridge_vlans(&self, index: u32) -> Result<Vec<u16>, KernelError> {
         self.block(async {
             let mut stream = self
                 .handle
@@ -518,11 +521,7 @@ impl Netlink {
                     if let LinkAttribute::AfSpecBridge(specs) = attr {
                         for spec in specs {
                             if let AfSpecBridge::VlanInfo(info) = spec {
-                                vlans.push((
-                                    info.vid,
-                                    info.flags.contains(BridgeVlanInfoFlags::Pvid),
-                                    info.flags.contains(BridgeVlanInfoFlags::Untagged),
-                                ));
+                                vlans.push(info.vid);
                             }
                         }
                     }
@@ -537,16 +536,12 @@ impl Netlink {
         &self,
         index: u32,
         vid: u16,
-        pvid: bool,
-        untagged: bool,
+        membership: VlanMembership,
     ) -> Result<(), KernelError> {
-        let mut flags = BridgeVlanInfoFlags::empty();
-        if pvid {
-            flags |= BridgeVlanInfoFlags::Pvid;
-        }
-        if untagged {
-            flags |= BridgeVlanInfoFlags::Untagged;
-        }
+        let flags = match membership {
+            VlanMembership::Access => BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged,
+            VlanMembership::Tagged => BridgeVlanInfoFlags::empty(),
+        };
         self.set(
             LinkBridgeVlan::new(index).vlan(vid, flags).build(),
             &format!("add vlan {vid} to port {index}"),

@@ -15,7 +15,9 @@ mod tc;
 use rtnetlink::Handle;
 
 pub use crate::kernel::error::KernelError;
-pub use link::{format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, VethSpec};
+pub use link::{
+    format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, PortFlags, VethSpec, VlanMembership,
+};
 pub use route::RouteSpec;
 pub use rule::Rule;
 pub use tc::{tick_in_usec, Qdisc, Tbf};
