@@ -1,0 +1,142 @@
+//! `cnictl doctor`: what on this host keeps the configured networks from
+//! working, each finding with its fix. It reads state and changes nothing
+//! (the one probe that creates a link does so in a throwaway namespace).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cni::gojson::GoKeys;
+use color_eyre::eyre::Result;
+use serde_json::{json, Value};
+
+use super::Context;
+use crate::render::{self, Format};
+use crate::runtime::cache::CachedAttachment;
+use crate::runtime::config::{conf_files, load_file, NetworkList};
+
+mod host;
+mod kernel;
+mod plugins;
+mod state;
+
+use host::{bridge_netfilter, forwarding, netfilter};
+use kernel::kernel_features;
+use plugins::{dhcp_daemon, firewall_backend, plugin_path};
+use state::stale_state;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Info,
+    Warn,
+    Fail,
+    /// Not checked: it needs privileges this run does not have.
+    Skip,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Info => "info",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One thing doctor looked at.
+struct Finding {
+    check: &'static str,
+    status: Status,
+    detail: String,
+    fix: Option<String>,
+}
+
+fn finding(check: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
+    Finding { check, status, detail: detail.into(), fix }
+}
+
+/// A check this run cannot make without root, said as such instead of a
+/// conclusion drawn from what an unprivileged process cannot see.
+fn needs_root(check: &'static str, what: impl std::fmt::Display) -> Finding {
+    finding(check, Status::Skip, format!("needs root: {what}"), Some("sudo cnictl doctor".into()))
+}
+
+/// True when this process may make the probes (namespaces, netlink
+/// changes, the root-owned cache): root, as the plugins run.
+fn privileged() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn sysctl(key: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/sys/{key}")).ok().map(|v| v.trim().to_string())
+}
+
+fn plugin_str<'a>(plugin: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
+    plugin.get(key).and_then(Value::as_str)
+}
+
+/// Runs every check and prints the findings; exit 1 when one fails or
+/// could not be made (not root).
+pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
+    let mut findings = Vec::new();
+    let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
+    files.extend(conf_files(&ctx.conf_dir, &["conf", "json"])?);
+    let mut networks = Vec::new();
+    for file in &files {
+        match load_file(file) {
+            Ok(list) => networks.push(list),
+            Err(e) => findings.push(finding(
+                "configs",
+                Status::Fail,
+                format!("{e:#}"),
+                Some(format!("cnictl validate {}", file.display())),
+            )),
+        }
+    }
+    if networks.is_empty() {
+        findings.push(finding(
+            "configs",
+            Status::Info,
+            format!("no networks in {}; `cnictl run` uses its built-in network", ctx.conf_dir.display()),
+            Some("cnictl default-network install".into()),
+        ));
+    } else if findings.is_empty() {
+        findings.push(finding("configs", Status::Ok, format!("{} network(s) load", networks.len()), None));
+    }
+    forwarding(&mut findings);
+    bridge_netfilter(&mut findings);
+    netfilter(&mut findings, &networks);
+    kernel_features(&mut findings, &networks);
+    dhcp_daemon(&mut findings, ctx, &networks);
+    firewall_backend(&mut findings, &networks);
+    plugin_path(&mut findings, ctx, &networks);
+    stale_state(&mut findings, ctx, &networks);
+
+    // A run that could not make every check does not pass either.
+    let failed = findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Skip));
+    let json = Value::Array(
+        findings
+            .iter()
+            .map(|f| json!({"check": f.check, "status": f.status.as_str(), "detail": f.detail, "fix": f.fix}))
+            .collect(),
+    );
+    // The fix goes under its finding's detail: three columns leave the
+    // detail most of a terminal's width.
+    let rows = findings
+        .iter()
+        .map(|f| {
+            let detail = match &f.fix {
+                Some(fix) => format!("{}\nfix: {fix}", f.detail),
+                None => f.detail.clone(),
+            };
+            vec![f.check.to_string(), f.status.as_str().to_string(), detail]
+        })
+        .collect();
+    render::print(format, &json, &["check", "status", "detail"], rows, "nothing to check");
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
