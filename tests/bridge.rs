@@ -56,7 +56,7 @@ fn two_namespaces_reach_each_other_the_gateway_and_the_host() {
     assert!(ping(None, bare(&ip_a)) && ping(None, bare(&ip_b)), "the host cannot reach both");
 
     for (att, result) in [(&a, &ra), (&b, &rb)] {
-        let out = att.call(&plugins.plugin("bridge"), "DEL", path, &att.with_prev(result));
+        let out = att.call(&plugins.plugin("bridge"), path, "DEL", &att.with_prev(result));
         assert_eq!(out.code, 0, "{}", out.stdout);
     }
     assert!(bridge_ports(&bridge.name).is_empty());
@@ -136,11 +136,11 @@ fn masquerade_rules_come_with_add_and_go_with_del_on_each_backend() {
             assert_eq!(iptables_masq_lines(true, &att.id), 3, "v6 jump, accept, masquerade");
             assert_eq!(nft_masq_rules(&att.id), 0);
         }
-        let out = att.call(&plugins.plugin("bridge"), "DEL", path, &att.with_prev(&result));
+        let out = att.call(&plugins.plugin("bridge"), path, "DEL", &att.with_prev(&result));
         assert_eq!(out.code, 0, "{}", out.stdout);
         assert_eq!(nft_masq_rules(&att.id), 0, "{backend}: nft rules left");
         assert_eq!(iptables_masq_lines(false, &att.id) + iptables_masq_lines(true, &att.id), 0, "{backend}");
-        let out = att.call(&plugins.plugin("bridge"), "DEL", path, &att.with_prev(&result));
+        let out = att.call(&plugins.plugin("bridge"), path, "DEL", &att.with_prev(&result));
         assert_eq!(out.code, 0, "a second DEL succeeds: {}", out.stdout);
     }
 }
@@ -209,7 +209,7 @@ fn port_flags_mtu_mac_and_default_route_show_in_the_kernel() {
     assert_eq!(port["linkinfo"]["info_slave_data"]["isolated"], true, "portIsolation: {port}");
 
     for (att, result) in [(&a, &ra), (&b, &rb)] {
-        let out = att.call(&plugins.plugin("bridge"), "CHECK", path, &att.with_prev(result));
+        let out = att.call(&plugins.plugin("bridge"), path, "CHECK", &att.with_prev(result));
         assert_eq!(out.code, 0, "CHECK of a healthy attachment: {}", out.stdout);
     }
     // CHECK notices what changed behind its back.
@@ -219,7 +219,7 @@ fn port_flags_mtu_mac_and_default_route_show_in_the_kernel() {
         .status()
         .unwrap()
         .success());
-    let out = a.call(&plugins.plugin("bridge"), "CHECK", path, &a.with_prev(&ra));
+    let out = a.call(&plugins.plugin("bridge"), path, "CHECK", &a.with_prev(&ra));
     assert_eq!(out.code, 1, "CHECK after the veth left the bridge: {}", out.stdout);
 }
 
@@ -279,7 +279,7 @@ fn thirty_two_parallel_adds_onto_a_new_bridge_get_distinct_addresses() {
     let results: Vec<Outcome> = std::thread::scope(|scope| {
         let handles: Vec<_> = attachments
             .iter()
-            .map(|att| scope.spawn(|| att.call(&plugins.plugin("bridge"), "ADD", &path, &att.conf)))
+            .map(|att| scope.spawn(|| att.call(&plugins.plugin("bridge"), &path, "ADD", &att.conf)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -320,7 +320,7 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
     .to_string();
     let ns = TestNetns::new("bfa");
     let att = Attachment::new(&plugins.plugin("bridge"), &conf_ipam, &ns, &path);
-    let out = att.call(&plugins.plugin("bridge"), "ADD", &path, &conf_ipam);
+    let out = att.call(&plugins.plugin("bridge"), &path, "ADD", &conf_ipam);
     assert_eq!(out.code, 1);
     assert_eq!(out.json["code"], 11, "the IPAM plugin's error is passed on: {}", out.stdout);
     assert!(bridge_ports(&bridge.name).is_empty(), "host veth left on the bridge");
@@ -337,7 +337,7 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
         conf(&bridge2.name, store.path(), json!([[{"subnet": "10.201.10.0/24"}]]), json!({"ipMasq": true}));
     let ns2 = TestNetns::new("bfb");
     let second = Attachment::new(&plugins.plugin("bridge"), &other, &ns2, &path);
-    let out = second.call(&plugins.plugin("bridge"), "ADD", &path, &other);
+    let out = second.call(&plugins.plugin("bridge"), &path, "ADD", &other);
     assert_eq!(out.code, 1, "a second v4 gateway on the bridge is refused");
     assert!(out.json["msg"].as_str().unwrap().contains("already has an IP address"), "{}", out.stdout);
     assert_eq!(bridge_ports(&bridge2.name).len(), 1, "only the first attachment's port remains");
@@ -359,7 +359,7 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
     let taken = Attachment::new(&plugins.plugin("bridge"), &one, &ns3, &path);
     taken.add(&plugins.plugin("bridge"), &path);
     let starved = Attachment::new(&plugins.plugin("bridge"), &one, &ns4, &path);
-    let out = starved.call(&plugins.plugin("bridge"), "ADD", &path, &one);
+    let out = starved.call(&plugins.plugin("bridge"), &path, "ADD", &one);
     assert_eq!(out.code, 1);
     assert!(out.json["msg"].as_str().unwrap().contains("no IP addresses available"), "{}", out.stdout);
     assert_eq!(bridge_ports(&bridge3.name).len(), 1, "the failed ADD's veth is gone");
@@ -477,9 +477,9 @@ fn handover_with_the_reference_bridge_in_both_directions() {
         let att = Attachment::new(&ours.plugin("bridge"), &conf, &ns, ours_path);
         let result = att.add(&maker, maker_path);
         assert_eq!(iptables_masq_lines(false, &att.id), 3);
-        let check = att.call(&taker, "CHECK", taker_path, &att.with_prev(&result));
+        let check = att.call(&taker, taker_path, "CHECK", &att.with_prev(&result));
         assert_eq!(check.code, 0, "CHECK by the other side (ours made it: {made_by_ours}): {}", check.stdout);
-        let del = att.call(&taker, "DEL", taker_path, &att.with_prev(&result));
+        let del = att.call(&taker, taker_path, "DEL", &att.with_prev(&result));
         assert_eq!(del.code, 0, "{}", del.stdout);
         assert!(bridge_ports(&bridge.name).is_empty(), "link left (ours made it: {made_by_ours})");
         assert!(reservations(&store.path().join(network_name(&conf))).is_empty(), "reservation left");
@@ -540,7 +540,7 @@ fn macspoofchk_drops_frames_from_another_mac_until_del() {
     assert!(!spoofed.success(), "frames from a spoofed MAC must be dropped");
     set_mac(result["interfaces"][2]["mac"].as_str().unwrap());
     assert!(ping(Some(&ns.name), "10.201.17.1"), "the real MAC passes again");
-    let del = att.call(&plugins.plugin("bridge"), "DEL", path, &att.with_prev(&result));
+    let del = att.call(&plugins.plugin("bridge"), path, "DEL", &att.with_prev(&result));
     assert_eq!(del.code, 0, "{}", del.stdout);
     let chains = bridge_nat_chains();
     assert!(!chains.iter().any(|c| c.starts_with(&chain)), "spoof-check chains left: {chains:?}");
@@ -572,7 +572,7 @@ fn layer2_only_attachments_and_disabled_container_interface() {
         .to_string();
     let ns = TestNetns::new("bl2");
     let att = Attachment::new(&plugins.plugin("bridge"), &with_ipam, &ns, path);
-    let out = att.call(&plugins.plugin("bridge"), "ADD", path, &with_ipam);
+    let out = att.call(&plugins.plugin("bridge"), path, "ADD", &with_ipam);
     assert_eq!((out.code, out.json["code"].as_i64()), (1, Some(7)), "a config error: {}", out.stdout);
     assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null);
 }

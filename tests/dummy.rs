@@ -34,13 +34,13 @@ fn the_dummy_holds_the_address_and_del_removes_it() {
     assert!(ping(Some(&ns.name), "10.236.1.2"), "the container reaches its own dummy address");
 
     let prev = att.with_prev(&add);
-    let check = att.call(&plugins.plugin("dummy"), "CHECK", path, &prev);
+    let check = att.call(&plugins.plugin("dummy"), path, "CHECK", &prev);
     assert_eq!(check.code, 0, "{}", check.stdout);
     ns.exec(&["ip", "link", "set", "eth0", "down"]);
-    let check = att.call(&plugins.plugin("dummy"), "CHECK", path, &prev);
+    let check = att.call(&plugins.plugin("dummy"), path, "CHECK", &prev);
     assert!(check.code == 1 && check.stdout.contains("is down"), "{}", check.stdout);
 
-    let del = att.call(&plugins.plugin("dummy"), "DEL", path, &prev);
+    let del = att.call(&plugins.plugin("dummy"), path, "DEL", &prev);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert!(ns.output(&["ip", "link", "show", "eth0"]).is_empty(), "the dummy is gone");
     assert!(reservations(&store.path().join("dummynet")).is_empty(), "the address is free");

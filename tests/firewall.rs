@@ -89,7 +89,7 @@ fn firewall_rules_come_and_go_and_check_sees_them() {
     let (v4, v6) = (address(&result, 0), address(&result, 1));
     let conf = firewall_conf(&result, json!({}));
     let att = Attachment::new(&plugins.plugin("firewall"), &conf, &ns, path);
-    let out = att.call(&plugins.plugin("firewall"), "ADD", path, &conf);
+    let out = att.call(&plugins.plugin("firewall"), path, "ADD", &conf);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(out.json["ips"], result["ips"], "prevResult passes through");
 
@@ -104,23 +104,23 @@ fn firewall_rules_come_and_go_and_check_sees_them() {
         assert!(four.lines().any(|l| l == line), "{line:?} in\n{four}");
     }
     assert_eq!(lines_with(true, &format!("{v6}/128")).len(), 2, "the v6 rules");
-    let check = att.call(&plugins.plugin("firewall"), "CHECK", path, &conf);
+    let check = att.call(&plugins.plugin("firewall"), path, "CHECK", &conf);
     assert_eq!(check.code, 0, "{}", check.stdout);
 
     let removed = Command::new("iptables")
         .args(["-D", "CNI-FORWARD", "-s", &format!("{v4}/32"), "-j", "ACCEPT"])
         .status();
     assert!(removed.unwrap().success());
-    let check = att.call(&plugins.plugin("firewall"), "CHECK", path, &conf);
+    let check = att.call(&plugins.plugin("firewall"), path, "CHECK", &conf);
     assert_eq!(check.code, 1, "CHECK notices the missing rule: {}", check.stdout);
 
-    let del = att.call(&plugins.plugin("firewall"), "DEL", path, &conf);
+    let del = att.call(&plugins.plugin("firewall"), path, "DEL", &conf);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert!(
         lines_with(false, &format!("{v4}/32")).is_empty()
             && lines_with(true, &format!("{v6}/128")).is_empty()
     );
-    let again = att.call(&plugins.plugin("firewall"), "DEL", path, &conf);
+    let again = att.call(&plugins.plugin("firewall"), path, "DEL", &conf);
     assert_eq!(again.code, 0, "a second DEL succeeds");
 }
 
@@ -135,7 +135,7 @@ fn ingress_policy_adds_the_isolation_rules_for_the_bridge() {
     let (_, result) = bridge_result(&plugins, &ns, store.path(), &bridge.name, 2);
     let conf = firewall_conf(&result, json!({"ingressPolicy": "isolated"}));
     let att = Attachment::new(&plugins.plugin("firewall"), &conf, &ns, path);
-    let out = att.call(&plugins.plugin("firewall"), "ADD", path, &conf);
+    let out = att.call(&plugins.plugin("firewall"), path, "ADD", &conf);
     assert_eq!(out.code, 0, "{}", out.stdout);
     let b = &bridge.name;
     let rules = saved(false);
@@ -147,12 +147,12 @@ fn ingress_policy_adds_the_isolation_rules_for_the_bridge() {
         assert!(rules.lines().any(|l| l == line), "{line:?} in\n{rules}");
     }
     let bad = firewall_conf(&result, json!({"ingressPolicy": "sometimes"}));
-    let out = att.call(&plugins.plugin("firewall"), "ADD", path, &bad);
+    let out = att.call(&plugins.plugin("firewall"), path, "ADD", &bad);
     assert_eq!((out.code, out.json["code"].as_u64()), (1, Some(7)), "{}", out.stdout);
     // firewalld named but not on this host's system bus: a clear error
     // (tests/firewalld.rs runs it against a real firewalld).
     let firewalld = firewall_conf(&result, json!({"backend": "firewalld"}));
-    let out = att.call(&plugins.plugin("firewall"), "ADD", path, &firewalld);
+    let out = att.call(&plugins.plugin("firewall"), path, "ADD", &firewalld);
     assert_ne!(out.code, 0);
     assert!(out.json["msg"].as_str().unwrap_or_default().contains("needs firewalld"), "{}", out.stdout);
 }
@@ -176,12 +176,12 @@ fn firewall_rules_hand_over_with_the_reference() {
         } else {
             (reference.clone(), REFERENCE_DIR, ours.plugin("firewall"), ours_path)
         };
-        let add = att.call(&maker, "ADD", maker_path, &conf);
+        let add = att.call(&maker, maker_path, "ADD", &conf);
         assert_eq!(add.code, 0, "{}", add.stdout);
         assert_eq!(lines_with(false, &format!("{v4}/32")).len(), 2);
-        let check = att.call(&taker, "CHECK", taker_path, &conf);
+        let check = att.call(&taker, taker_path, "CHECK", &conf);
         assert_eq!(check.code, 0, "CHECK by the other side (ours made it: {made_by_ours}): {}", check.stdout);
-        let del = att.call(&taker, "DEL", taker_path, &conf);
+        let del = att.call(&taker, taker_path, "DEL", &conf);
         assert_eq!(del.code, 0, "{}", del.stdout);
         assert!(
             lines_with(false, &format!("{v4}/32")).is_empty(),
@@ -205,7 +205,7 @@ fn an_admin_chain_name_cannot_inject_rules() {
     for name in [injected.as_str(), "has space", "-A", "!x", "A\"B", &"A".repeat(29)] {
         let conf = firewall_conf(&result, json!({"iptablesAdminChainName": name}));
         let att = Attachment::new(&plugins.plugin("firewall"), &conf, &ns, path);
-        let out = att.call(&plugins.plugin("firewall"), "ADD", path, &conf);
+        let out = att.call(&plugins.plugin("firewall"), path, "ADD", &conf);
         assert_eq!((out.code, out.json["code"].as_u64()), (1, Some(7)), "{name:?}: {}", out.stdout);
         assert!(out.stdout.contains("iptablesAdminChainName"), "{}", out.stdout);
     }
@@ -213,7 +213,7 @@ fn an_admin_chain_name_cannot_inject_rules() {
     assert!(lines_with(false, &format!("{v4}/32")).is_empty(), "nothing set up");
     let good = firewall_conf(&result, json!({"iptablesAdminChainName": "MY-ADMIN_1.x"}));
     let att = Attachment::new(&plugins.plugin("firewall"), &good, &ns, path);
-    assert_eq!(att.call(&plugins.plugin("firewall"), "ADD", path, &good).code, 0, "a plain name works");
+    assert_eq!(att.call(&plugins.plugin("firewall"), path, "ADD", &good).code, 0, "a plain name works");
 }
 
 /// Removes a hand-made rule (one standing in for a reference ADD's) on drop.

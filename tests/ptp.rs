@@ -61,9 +61,9 @@ fn dual_stack_ptp_routes_and_reachability() {
     assert!(ping(None, &address(&result, 1)));
     assert_eq!(nft_masq_rules(&att.id), 2);
 
-    let check = att.call(&plugins.plugin("ptp"), "CHECK", path, &att.with_prev(&result));
+    let check = att.call(&plugins.plugin("ptp"), path, "CHECK", &att.with_prev(&result));
     assert_eq!(check.code, 0, "{}", check.stdout);
-    let del = att.call(&plugins.plugin("ptp"), "DEL", path, &att.with_prev(&result));
+    let del = att.call(&plugins.plugin("ptp"), path, "DEL", &att.with_prev(&result));
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert_eq!(link_details(None, &host_veth), Value::Null);
     assert_eq!(ip_json(None, &["route", "show", &address(&result, 0)]).as_array().map(Vec::len), Some(0));
@@ -95,9 +95,9 @@ fn handover_with_the_reference_ptp_in_both_directions() {
         let result = att.add(&maker, maker_path);
         let host_veth = result["interfaces"][0]["name"].as_str().unwrap().to_string();
         assert_eq!(iptables_masq_lines(false, &att.id), 3);
-        let check = att.call(&taker, "CHECK", taker_path, &att.with_prev(&result));
+        let check = att.call(&taker, taker_path, "CHECK", &att.with_prev(&result));
         assert_eq!(check.code, 0, "CHECK by the other side (ours made it: {made_by_ours}): {}", check.stdout);
-        let del = att.call(&taker, "DEL", taker_path, &att.with_prev(&result));
+        let del = att.call(&taker, taker_path, "DEL", &att.with_prev(&result));
         assert_eq!(del.code, 0, "{}", del.stdout);
         assert_eq!(link_details(None, &host_veth), Value::Null, "veth left (ours made it: {made_by_ours})");
         let network = serde_json::from_str::<Value>(&conf).unwrap()["name"].as_str().unwrap().to_string();

@@ -48,13 +48,13 @@ fn the_tap_has_its_settings_and_del_removes_it() {
     assert_eq!(link_addresses(Some(&ns.name), "eth0"), vec!["10.240.1.2/24".to_string()]);
 
     let prev = att.with_prev(&add);
-    let check = att.call(&plugins.plugin("tap"), "CHECK", path, &prev);
+    let check = att.call(&plugins.plugin("tap"), path, "CHECK", &prev);
     assert_eq!(check.code, 0, "{}", check.stdout);
-    let del = att.call(&plugins.plugin("tap"), "DEL", path, &prev);
+    let del = att.call(&plugins.plugin("tap"), path, "DEL", &prev);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert_eq!(link(&ns, "eth0"), Value::Null, "the tap is gone");
     assert!(reservations(&store.path().join("tapnet")).is_empty(), "the address is free");
-    let again = att.call(&plugins.plugin("tap"), "DEL", path, &prev);
+    let again = att.call(&plugins.plugin("tap"), path, "DEL", &prev);
     assert_eq!(again.code, 0, "a second DEL succeeds: {}", again.stdout);
 }
 

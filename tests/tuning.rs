@@ -60,7 +60,7 @@ fn tuning_sets_sysctls_and_link_settings_and_del_restores_them() {
                "mac": mac, "mtu": 1400, "promisc": true, "allmulti": true, "txQLen": 500}),
     );
     let att = Attachment::new(&plugins.plugin("tuning"), &conf, &ns, path);
-    let out = att.call(&plugins.plugin("tuning"), "ADD", path, &conf);
+    let out = att.call(&plugins.plugin("tuning"), path, "ADD", &conf);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(out.json["interfaces"][2]["mac"], mac, "the result carries the new MAC");
     assert_eq!(out.json["ips"], result["ips"], "the rest of prevResult passes through");
@@ -86,18 +86,18 @@ fn tuning_sets_sysctls_and_link_settings_and_del_restores_them() {
         "ip -j omits a zero txqlen"
     );
 
-    let check = att.call(&plugins.plugin("tuning"), "CHECK", path, &conf);
+    let check = att.call(&plugins.plugin("tuning"), path, "CHECK", &conf);
     assert_eq!(check.code, 0, "{}", check.stdout);
     assert!(std::process::Command::new("ip")
         .args(["-n", &ns.name, "link", "set", "eth0", "mtu", "1300"])
         .status()
         .unwrap()
         .success());
-    let check = att.call(&plugins.plugin("tuning"), "CHECK", path, &conf);
+    let check = att.call(&plugins.plugin("tuning"), path, "CHECK", &conf);
     assert_eq!(check.code, 1, "CHECK sees the changed MTU: {}", check.stdout);
     assert!(check.json["msg"].as_str().unwrap().contains("MTU"), "{}", check.stdout);
 
-    let del = att.call(&plugins.plugin("tuning"), "DEL", path, &conf);
+    let del = att.call(&plugins.plugin("tuning"), path, "DEL", &conf);
     assert_eq!(del.code, 0, "{}", del.stdout);
     let restored = link_details(Some(&ns.name), "eth0");
     for key in ["address", "mtu", "txqlen"] {
@@ -108,7 +108,7 @@ fn tuning_sets_sysctls_and_link_settings_and_del_restores_them() {
             && !flags(&restored).contains(&"ALLMULTI".to_string())
     );
     assert!(!saved_file.exists(), "the saved settings are removed");
-    let again = att.call(&plugins.plugin("tuning"), "DEL", path, &conf);
+    let again = att.call(&plugins.plugin("tuning"), path, "DEL", &conf);
     assert_eq!(again.code, 0, "a second DEL succeeds");
 }
 
@@ -141,7 +141,7 @@ fn tuning_refuses_bad_input_before_changing_anything() {
     let before = link_details(Some(&ns.name), "eth0");
     for (conf, words) in cases {
         let att = Attachment::new(&plugins.plugin("tuning"), &conf, &ns, path);
-        let out = att.call(&plugins.plugin("tuning"), "ADD", path, &conf);
+        let out = att.call(&plugins.plugin("tuning"), path, "ADD", &conf);
         assert_eq!(out.code, 1, "{words}: {}", out.stdout);
         assert!(out.json["msg"].as_str().unwrap_or_default().contains(words), "{words}: {}", out.stdout);
     }
@@ -172,12 +172,12 @@ fn saved_settings_hand_over_with_the_reference_tuning() {
         } else {
             (reference.clone(), REFERENCE_DIR, ours.plugin("tuning"), ours_path)
         };
-        let add = att.call(&maker, "ADD", maker_path, &conf);
+        let add = att.call(&maker, maker_path, "ADD", &conf);
         assert_eq!(add.code, 0, "{}", add.stdout);
         assert_eq!(link_details(Some(&ns.name), "eth0")["mtu"], 1280);
-        let check = att.call(&taker, "CHECK", taker_path, &conf);
+        let check = att.call(&taker, taker_path, "CHECK", &conf);
         assert_eq!(check.code, 0, "CHECK by the other side (ours made it: {made_by_ours}): {}", check.stdout);
-        let del = att.call(&taker, "DEL", taker_path, &conf);
+        let del = att.call(&taker, taker_path, "DEL", &conf);
         assert_eq!(del.code, 0, "{}", del.stdout);
         let restored = link_details(Some(&ns.name), "eth0");
         for key in ["address", "mtu"] {

@@ -210,7 +210,7 @@ fn bridge_and_ptp_results_in_every_version() {
             let (_ours_bridge, ours_conf) = conf(0);
             let ns = TestNetns::new("vmb");
             let att = Attachment::new(&plugins.plugin(plugin), &ours_conf, &ns, &path);
-            let ours = att.call(&plugins.plugin(plugin), "ADD", &path, &ours_conf);
+            let ours = att.call(&plugins.plugin(plugin), &path, "ADD", &ours_conf);
             assert_eq!(ours.code, 0, "{plugin} {version}: {}", ours.stdout);
             assert_spec_shape_with_interfaces(version, &ours.json);
             if reference_supports(version) {
@@ -218,7 +218,7 @@ fn bridge_and_ptp_results_in_every_version() {
                 let ref_ns = TestNetns::new("vmr");
                 let reference = std::path::Path::new(REFERENCE_DIR).join(plugin);
                 let theirs_att = Attachment::new(&plugins.plugin(plugin), &ref_conf, &ref_ns, &path);
-                let theirs = theirs_att.call(&reference, "ADD", REFERENCE_DIR, &ref_conf);
+                let theirs = theirs_att.call(&reference, REFERENCE_DIR, "ADD", &ref_conf);
                 assert_same_skeleton(plugin, version, &ours, &theirs);
             }
         }
