@@ -20,34 +20,27 @@ use crate::netfilter::{self, iptables};
 const TABLE: &str = "cni_plugins_masquerade";
 const CHAIN: &str = "masq_checks";
 
-/// Which netfilter interface to program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// nftables through `nft`.
-    Nftables,
-    /// iptables through `iptables-restore`.
-    Iptables,
-}
+pub use crate::netfilter::Backend;
 
 impl Backend {
     /// The backend for `ipMasqBackend`: as configured, else nftables when
     /// the kernel answers nf_tables requests, else iptables when its tools are.
     pub fn choose(configured: Option<&str>) -> Result<Backend, CniError> {
         match configured {
-            Some("nftables") => Ok(Backend::Nftables),
-            Some("iptables") => Ok(Backend::Iptables),
-            Some(other) => Err(CniError::new(
-                ErrorCode::InvalidConfig,
-                format!(
-                    "unknown ipmasq backend {other:?} (ipMasqBackend must be \"nftables\" or \"iptables\")"
-                ),
-            )),
-            None if nftables_works() => Ok(Backend::Nftables),
-            None if iptables::available(false) => Ok(Backend::Iptables),
-            None => Err(CniError::internal(
-                "ipMasq needs nftables or iptables: the kernel's nf_tables does not answer and \
-                 iptables-restore was not found",
-            )),
+            Some(named) => Backend::parse(named).ok_or_else(|| {
+                CniError::new(
+                    ErrorCode::InvalidConfig,
+                    format!(
+                        "unknown ipmasq backend {named:?} (ipMasqBackend must be \"nftables\" or \"iptables\")"
+                    ),
+                )
+            }),
+            None => Backend::detected().ok_or_else(|| {
+                CniError::internal(
+                    "ipMasq needs nftables or iptables: the kernel's nf_tables does not answer and \
+                     iptables-restore was not found",
+                )
+            }),
         }
     }
 }

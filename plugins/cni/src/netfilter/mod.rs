@@ -21,6 +21,41 @@ use sha2::{Digest, Sha512};
 
 use crate::error::CniError;
 
+/// Which netfilter interface a feature programs: the one choice ipMasq and
+/// portmap share (the firewall has three backends of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// nftables, over netlink.
+    Nftables,
+    /// iptables, through `iptables-restore`.
+    Iptables,
+}
+
+impl Backend {
+    /// The backend a netconf value names (`nftables`, `iptables`); `None`
+    /// for any other, which the caller words as its key's error.
+    pub fn parse(value: &str) -> Option<Backend> {
+        match value {
+            "nftables" => Some(Backend::Nftables),
+            "iptables" => Some(Backend::Iptables),
+            _ => None,
+        }
+    }
+
+    /// With none named: nftables when the kernel answers nf_tables
+    /// requests, else iptables when its tools are installed; `None` when
+    /// neither is there.
+    pub fn detected() -> Option<Backend> {
+        if nftnl::available() {
+            Some(Backend::Nftables)
+        } else if iptables::available(false) {
+            Some(Backend::Iptables)
+        } else {
+            None
+        }
+    }
+}
+
 /// Directories searched for the tools besides `PATH` (runtimes often exec
 /// plugins with a minimal `PATH`).
 const SBIN_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];

@@ -15,14 +15,10 @@ use serde::Deserialize;
 /// Kubernetes uses mark bits 14 and 15, Calico 20-31; the reference picks 13.
 const DEFAULT_MARK_BIT: i64 = 13;
 
-/// Which netfilter interface holds the rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// Table `cni_hostport` in the ip and ip6 families.
-    Nftables,
-    /// The CNI-HOSTPORT-* and CNI-DN-* chains of the nat table.
-    Iptables,
-}
+/// Which netfilter interface holds the rules: table `cni_hostport` (ip and
+/// ip6) with nftables, the CNI-HOSTPORT-* and CNI-DN-* chains of `nat` with
+/// iptables. The choice ipMasq shares.
+pub use cni::netfilter::Backend;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -187,19 +183,16 @@ fn choose_backend(raw: &RawConf) -> Result<Backend, CniError> {
         }
     }
     let backend = match raw.backend.as_deref() {
-        Some("nftables") => Backend::Nftables,
-        Some("iptables") => Backend::Iptables,
-        Some(other) => {
-            return Err(CniError::config(format!(
-                "unrecognized backend {other:?} (backend must be \"nftables\" or \"iptables\")"
-            )))
-        }
+        Some(named) => Backend::parse(named).ok_or_else(|| {
+            CniError::config(format!(
+                "unrecognized backend {named:?} (backend must be \"nftables\" or \"iptables\")"
+            ))
+        })?,
         // Options of one backend pick it; else nftables when the kernel
         // answers (the reference prefers iptables), else iptables.
         None => match wants.first() {
             Some((backend, _)) => *backend,
-            None if cni::netfilter::nftnl::available() => Backend::Nftables,
-            None => Backend::Iptables,
+            None => Backend::detected().unwrap_or(Backend::Iptables),
         },
     };
     let wrong: Vec<&str> = wants.iter().filter(|(b, _)| *b != backend).map(|(_, key)| *key).collect();
