@@ -214,3 +214,36 @@ fn gc_removes_saved_settings_of_attachments_no_longer_valid() {
     left.sort();
     assert_eq!(left, ["live_eth0.json"]);
 }
+
+#[test]
+fn a_step_that_fails_late_takes_back_the_sysctls_and_link_settings_this_add_changed() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let (store, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bridge = TestBridge::new();
+    let ns = TestNetns::new("tunr");
+    let (_bridge_att, result) = attach(&plugins, &ns, store.path(), &bridge.name, 3);
+    let before = link_details(Some(&ns.name), "eth0");
+    let somaxconn = sysctl(&ns, "/proc/sys/net/core/somaxconn");
+    // The sysctl and the MAC go in, then the kernel refuses an MTU this
+    // veth cannot have: the ADD fails after both changes.
+    let conf = tuning_conf(
+        &result,
+        data.path(),
+        json!({"sysctl": {"net.core.somaxconn": "321"}, "mac": "0a:58:0a:d0:03:99", "mtu": 70000}),
+    );
+    let att = Attachment::new(&plugins.plugin("tuning"), &conf, &ns, path);
+    let out = att.call(&plugins.plugin("tuning"), path, "ADD", &conf);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.json["msg"].as_str().unwrap_or_default().contains("netlink"),
+        "the kernel refused: {}",
+        out.stdout
+    );
+    assert!(out.stderr.is_empty(), "every undo worked: {}", out.stderr);
+    assert_eq!(sysctl(&ns, "/proc/sys/net/core/somaxconn"), somaxconn, "the sysctl is back");
+    let after = link_details(Some(&ns.name), "eth0");
+    assert_eq!(after["address"], before["address"], "the MAC is back");
+    assert_eq!(after["mtu"], before["mtu"]);
+    assert_eq!(std::fs::read_dir(data.path()).map(|d| d.count()).unwrap_or(0), 0, "no saved settings left");
+}

@@ -9,6 +9,7 @@ mod config;
 use cni::env::CmdArgs;
 use cni::netlink::{parse_mac, Netlink};
 use cni::netns::{self, Netns};
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 
@@ -21,19 +22,37 @@ fn prev_result(conf: &Config) -> Result<CniResult, CniError> {
     conf.net.chained_result("Required prevResult missing")
 }
 
-fn write_sysctls(conf: &Config, ifname: &str) -> Result<(), CniError> {
+/// Writes the sysctls, each old value's restoration registered on `rollback`.
+fn write_sysctls(conf: &Config, ifname: &str, rollback: &mut Rollback) -> Result<(), CniError> {
     for (key, value) in &conf.sysctl {
         let file = key.file(ifname)?;
+        let old =
+            std::fs::read_to_string(&file).map_err(|e| CniError::io(format!("failed to read {file}"), e))?;
         std::fs::write(&file, value).map_err(|e| CniError::io(format!("failed to set {file}"), e))?;
+        rollback.push(format!("set {file} back to {:?}", old.trim()), move || {
+            std::fs::write(&file, old.trim()).map_err(|e| CniError::io(format!("failed to set {file}"), e))
+        });
     }
     Ok(())
 }
 
-fn apply(nl: &Netlink, conf: &Config, ifname: &str, backup_file: &std::path::Path) -> Result<(), CniError> {
+/// The link settings, after saving the old ones; their restoration (and
+/// the saved file's removal) registered on `rollback`.
+fn apply<'a>(
+    nl: &'a Netlink,
+    conf: &Config,
+    ifname: &'a str,
+    backup_file: &'a std::path::Path,
+    rollback: &mut Rollback<'a>,
+) -> Result<(), CniError> {
     let link =
         nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to get {ifname:?}")))?;
     if conf.changes_link() {
         backup::save(&link, conf, backup_file)?;
+        rollback.push(format!("put back the saved settings of {ifname}"), move || {
+            backup::restore(nl, ifname, backup_file)?;
+            backup::discard(backup_file)
+        });
     }
     if let Some(mac) = &conf.mac {
         let bytes =
@@ -73,9 +92,13 @@ impl Plugin for Tuning {
         let netns = Netns::open(&args.netns)?;
         let ifname = args.ifname.as_str();
         let backup_file = backup::path(&conf.data_dir, &args.container_id, ifname);
-        netns.run(|| {
-            write_sysctls(&conf, ifname)?;
-            apply(&Netlink::open()?, &conf, ifname, &backup_file)
+        netns.with_netlink(|nl| {
+            // Made and committed on this thread, inside the netns.
+            let mut rollback = Rollback::new();
+            write_sysctls(&conf, ifname, &mut rollback)?;
+            apply(nl, &conf, ifname, &backup_file, &mut rollback)?;
+            rollback.commit();
+            Ok(())
         })?;
         if let Some(mac) = &conf.mac {
             for iface in result.interfaces.iter_mut().filter(|i| i.name == ifname) {
