@@ -97,3 +97,32 @@ fn sbr_must_be_chained_and_hands_over_with_the_reference() {
         "ours removed the reference's rule"
     );
 }
+
+#[test]
+fn a_failing_add_takes_back_the_rules_and_routes_it_made() {
+    let lab = HostLab::new("10.238", 4);
+    let main_before = lab.container.output(&["ip", "route", "show"]);
+    // The IPv4 address gets its rule and table 100 first; the IPv6 one's
+    // gateway is off every link, so its default route is refused.
+    let mut result = lab.result.clone();
+    result["ips"][1]["gateway"] = json!("fd00:99::1");
+    let conf = with_keys(
+        json!({"cniVersion": "1.0.0", "name": lab.network, "type": "sbr"}),
+        &json!({"prevResult": result}),
+    );
+    let add = lab.run_ours("sbr", "ADD", &conf.to_string());
+    assert_eq!(add.code, 1, "{}", add.stdout);
+    assert!(
+        add.json["msg"].as_str().unwrap_or_default().contains("Failed to add default route to fd00:99::1"),
+        "{}",
+        add.stdout
+    );
+    assert!(add.stderr.is_empty(), "every undo worked: {}", add.stderr);
+    let rules =
+        lab.container.output(&["ip", "rule", "show"]) + &lab.container.output(&["ip", "-6", "rule", "show"]);
+    assert!(!rules.contains("lookup 100") && !rules.contains("lookup 101"), "no rule left: {rules}");
+    let table = lab.container.output(&["ip", "route", "show", "table", "100"]);
+    assert!(table.trim().is_empty(), "table 100 is empty again: {table}");
+    assert_eq!(lab.container.output(&["ip", "route", "show"]), main_before, "the main table is as it was");
+    assert!(reaches(&lab, &[]), "the gateway still answers without a source address");
+}

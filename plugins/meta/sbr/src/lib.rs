@@ -15,6 +15,7 @@ use cni::env::CmdArgs;
 use cni::netlink::{Netlink, RouteSpec};
 use cni::netns::{self, Netns};
 use cni::result::IpConfig;
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
@@ -74,8 +75,38 @@ fn locked<T: Send>(path: &str, work: impl FnOnce() -> Result<T, CniError> + Send
     netns.run(work)
 }
 
-/// Rules, default routes and the interface's routes moved into a table per address.
-fn route_by_source(nl: &Netlink, ifname: &str, addresses: &[IpConfig]) -> Result<(), CniError> {
+/// Deletes the rule `from SOURCE lookup TABLE` (the undo of `add_source_rule`).
+fn delete_source_rule(nl: &Netlink, source: IpAddr, table: u32) -> Result<(), CniError> {
+    for rule in nl.rules(source.is_ipv6())? {
+        if rule.source == Some(source) && rule.table == table {
+            nl.del_rule(&rule)?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds the rule for `address`, its removal registered on `rollback`.
+fn add_source_rule<'a>(
+    nl: &'a Netlink,
+    address: IpAddr,
+    table: u32,
+    rollback: &mut Rollback<'a>,
+) -> Result<(), CniError> {
+    nl.add_source_rule(address, table)?;
+    rollback.push(format!("delete the rule from {address} lookup {table}"), move || {
+        delete_source_rule(nl, address, table)
+    });
+    Ok(())
+}
+
+/// Rules, default routes and the interface's routes moved into a table per
+/// address; each change's undo registered on `rollback`.
+fn route_by_source<'a>(
+    nl: &'a Netlink,
+    ifname: &str,
+    addresses: &[IpConfig],
+    rollback: &mut Rollback<'a>,
+) -> Result<(), CniError> {
     let link = nl
         .link_by_name(ifname)?
         .ok_or_else(|| CniError::internal(format!("Cannot find network interface {ifname}")))?;
@@ -98,7 +129,7 @@ fn route_by_source(nl: &Netlink, ifname: &str, addresses: &[IpConfig]) -> Result
             table += 1;
         }
         used.insert(table);
-        nl.add_source_rule(address.address.ip(), table)?;
+        add_source_rule(nl, address.address.ip(), table, rollback)?;
         if let Some(gateway) = address.gateway {
             let any = IpNetwork::new(
                 if gateway.is_ipv4() { IpAddr::from([0u8; 4]) } else { IpAddr::from([0u16; 8]) },
@@ -110,6 +141,9 @@ fn route_by_source(nl: &Netlink, ifname: &str, addresses: &[IpConfig]) -> Result
             default.table = Some(table);
             nl.add_route(&default)
                 .map_err(|e| e.context(format!("Failed to add default route to {gateway}")))?;
+            rollback.push(format!("delete the default route of table {table}"), move || {
+                Ok(nl.del_route(&default)?)
+            });
         }
         // The interface's routes that belong to this address, or to none.
         let subnet = address.address;
@@ -120,11 +154,13 @@ fn route_by_source(nl: &Netlink, ifname: &str, addresses: &[IpConfig]) -> Result
                 let mut copy = route.clone();
                 copy.table = Some(table);
                 nl.replace_route(&copy).map_err(|e| e.context("Failed to readd route"))?;
+                rollback.push(format!("delete {copy} from table {table}"), move || Ok(nl.del_route(&copy)?));
             }
         }
     }
-    for route in &link_routes {
-        nl.del_route(route).map_err(|e| e.context("Failed to delete route"))?;
+    for route in link_routes {
+        nl.del_route(&route).map_err(|e| e.context("Failed to delete route"))?;
+        rollback.push(format!("put {route} back in the main table"), move || Ok(nl.replace_route(&route)?));
     }
     Ok(())
 }
@@ -149,12 +185,18 @@ impl Plugin for Sbr {
         let ifname = args.ifname.as_str();
         locked(&args.netns, || {
             let nl = Netlink::open()?;
+            // Made and committed on this thread, inside the netns.
+            let mut rollback = Rollback::new();
             match conf.table {
                 Some(table) => {
-                    Ok(addresses.iter().try_for_each(|a| nl.add_source_rule(a.address.ip(), table))?)
+                    for address in &addresses {
+                        add_source_rule(&nl, address.address.ip(), table, &mut rollback)?;
+                    }
                 }
-                None => route_by_source(&nl, ifname, &addresses),
+                None => route_by_source(&nl, ifname, &addresses, &mut rollback)?,
             }
+            rollback.commit();
+            Ok(())
         })?;
         Ok(result)
     }
