@@ -9,7 +9,7 @@ use cni::conf::{parse, NetConf};
 use cni::env::{CmdArgs, Command};
 use cni::interface::{self, Child};
 use cni::ipam;
-use cni::netlink::{ChildKind, LinkKind};
+use cni::netlink::{ChildKind, IpvlanMode, LinkKind};
 use cni::netns::Netns;
 use cni::result::null_as_empty;
 use cni::skel::Plugin;
@@ -35,27 +35,13 @@ struct IpvlanConf {
 struct Config {
     net: NetConf,
     ipvlan: IpvlanConf,
-    mode: u16,
+    mode: IpvlanMode,
     prev: Option<CniResult>,
 }
 
-/// IPVLAN_MODE_* from the `mode` key.
-fn mode_from(text: &str) -> Result<u16, CniError> {
-    match text {
-        "" | "l2" => Ok(0),
-        "l3" => Ok(1),
-        "l3s" => Ok(2),
-        other => Err(CniError::config(format!("unknown ipvlan mode: {other:?}"))),
-    }
-}
-
-fn mode_name(mode: u16) -> String {
-    match mode {
-        0 => "l2".into(),
-        1 => "l3".into(),
-        2 => "l3s".into(),
-        other => format!("mode {other}"),
-    }
+/// The mode the `mode` key names.
+fn mode_from(text: &str) -> Result<IpvlanMode, CniError> {
+    IpvlanMode::parse(text).ok_or_else(|| CniError::config(format!("unknown ipvlan mode: {text:?}")))
 }
 
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
@@ -149,8 +135,8 @@ impl Plugin for Ipvlan {
             if mode != conf.mode {
                 return Err(CniError::internal(format!(
                     "Container IPVlan mode {} does not match expected value: {}",
-                    mode_name(mode),
-                    mode_name(conf.mode)
+                    mode.name(),
+                    conf.mode.name()
                 )));
             }
             Ok(())

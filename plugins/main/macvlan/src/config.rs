@@ -6,6 +6,7 @@ use cni::args::{cni_args_mac, requested_mac};
 use cni::checked::LinkName;
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;
+use cni::netlink::MacvlanMode;
 use cni::result::null_as_empty;
 use cni::{interface, CniError};
 use serde::Deserialize;
@@ -42,10 +43,8 @@ pub struct Config {
     pub net: NetConf,
     /// The parent interface's name.
     pub master: String,
-    /// MACVLAN_MODE_*.
-    pub mode: u32,
-    /// The mode as configured (for messages).
-    pub mode_name: &'static str,
+    /// The mode.
+    pub mode: MacvlanMode,
     /// MTU, 0 for the master's.
     pub mtu: u32,
     /// A fixed MAC for the container interface.
@@ -80,44 +79,18 @@ pub fn check_keys(args: &CmdArgs) -> Result<NetConf, CniError> {
     Ok(net)
 }
 
-/// MACVLAN_MODE_* and its name, from the `mode` key.
-pub fn mode_from(text: &str) -> Result<(u32, &'static str), CniError> {
-    match text {
-        "" | "bridge" => Ok((4, "bridge")),
-        "private" => Ok((1, "private")),
-        "vepa" => Ok((2, "vepa")),
-        "passthru" => Ok((8, "passthru")),
-        other => Err(CniError::config(format!("unknown macvlan mode: {other:?}"))),
-    }
-}
-
-/// The name of a MACVLAN_MODE_* value.
-pub fn mode_name(mode: u32) -> String {
-    match mode {
-        1 => "private".into(),
-        2 => "vepa".into(),
-        4 => "bridge".into(),
-        8 => "passthru".into(),
-        other => format!("mode {other}"),
-    }
+/// The mode the `mode` key names.
+pub fn mode_from(text: &str) -> Result<MacvlanMode, CniError> {
+    MacvlanMode::parse(text).ok_or_else(|| CniError::config(format!("unknown macvlan mode: {text:?}")))
 }
 
 /// Reads and checks the netconf of one call (the master must exist).
 pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let raw: RawConf = parse(&args.stdin)?;
-    let (mode, mode_name) = mode_from(&raw.mode)?;
+    let mode = mode_from(&raw.mode)?;
     let in_container = raw.link_in_container;
     let (master, mtu) = interface::checked_master(args, in_container, &raw.master, raw.mtu)?;
     let mac = mac_of(args, &raw)?;
-    Ok(Config {
-        net,
-        master,
-        mode,
-        mode_name,
-        mtu,
-        mac,
-        link_in_container: in_container,
-        bc_queue_len: raw.bcqueuelen,
-    })
+    Ok(Config { net, master, mode, mtu, mac, link_in_container: in_container, bc_queue_len: raw.bcqueuelen })
 }

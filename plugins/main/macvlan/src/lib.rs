@@ -30,8 +30,8 @@ fn check_kind(link: &Link, conf: &Config) -> Result<(), CniError> {
     if mode != conf.mode {
         return Err(CniError::internal(format!(
             "container macvlan mode {} does not match expected value: {}",
-            config::mode_name(mode),
-            conf.mode_name
+            mode.name(),
+            conf.mode.name()
         )));
     }
     Ok(())

@@ -31,16 +31,128 @@ pub enum LinkKind {
     Bridge,
     /// One end of a veth pair.
     Veth,
-    /// A macvlan, with its mode (MACVLAN_MODE_*: 1 private, 2 vepa, 4 bridge, 8 passthru).
-    Macvlan(u32),
-    /// An ipvlan, with its mode (IPVLAN_MODE_*: 0 l2, 1 l3, 2 l3s).
-    Ipvlan(u16),
+    /// A macvlan, with its mode.
+    Macvlan(MacvlanMode),
+    /// An ipvlan, with its mode.
+    Ipvlan(IpvlanMode),
     /// An 802.1q VLAN, with its ID.
     Vlan(u16),
     /// A VRF, with its routing table.
     Vrf(u32),
     /// Anything else, with the kernel's kind name (empty for none).
     Other(String),
+}
+
+/// A macvlan's mode (MACVLAN_MODE_*), named as netconfs and `ip link` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacvlanMode {
+    /// 1: no traffic between the master's macvlans.
+    Private,
+    /// 2: traffic between them through the external switch.
+    Vepa,
+    /// 4: traffic between them inside the host (the netconf's default).
+    Bridge,
+    /// 8: the one macvlan takes the master's traffic.
+    Passthru,
+    /// A mode a netconf cannot ask for, as the kernel reported it.
+    Other(u32),
+}
+
+impl MacvlanMode {
+    /// The mode a netconf's `mode` names (empty: bridge); `None` for an unknown one.
+    pub fn parse(text: &str) -> Option<MacvlanMode> {
+        match text {
+            "" | "bridge" => Some(MacvlanMode::Bridge),
+            "private" => Some(MacvlanMode::Private),
+            "vepa" => Some(MacvlanMode::Vepa),
+            "passthru" => Some(MacvlanMode::Passthru),
+            _ => None,
+        }
+    }
+
+    /// Its name, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            MacvlanMode::Private => "private".into(),
+            MacvlanMode::Vepa => "vepa".into(),
+            MacvlanMode::Bridge => "bridge".into(),
+            MacvlanMode::Passthru => "passthru".into(),
+            MacvlanMode::Other(mode) => format!("mode {mode}"),
+        }
+    }
+
+    fn kernel(self) -> u32 {
+        match self {
+            MacvlanMode::Private => 1,
+            MacvlanMode::Vepa => 2,
+            MacvlanMode::Bridge => 4,
+            MacvlanMode::Passthru => 8,
+            MacvlanMode::Other(mode) => mode,
+        }
+    }
+
+    fn from_kernel(mode: u32) -> MacvlanMode {
+        match mode {
+            1 => MacvlanMode::Private,
+            2 => MacvlanMode::Vepa,
+            4 => MacvlanMode::Bridge,
+            8 => MacvlanMode::Passthru,
+            other => MacvlanMode::Other(other),
+        }
+    }
+}
+
+/// An ipvlan's mode (IPVLAN_MODE_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpvlanMode {
+    /// 0: layer 2 (the netconf's default).
+    L2,
+    /// 1: layer 3.
+    L3,
+    /// 2: layer 3 with the host's netfilter.
+    L3s,
+    /// A mode a netconf cannot ask for, as the kernel reported it.
+    Other(u16),
+}
+
+impl IpvlanMode {
+    /// The mode a netconf's `mode` names (empty: l2); `None` for an unknown one.
+    pub fn parse(text: &str) -> Option<IpvlanMode> {
+        match text {
+            "" | "l2" => Some(IpvlanMode::L2),
+            "l3" => Some(IpvlanMode::L3),
+            "l3s" => Some(IpvlanMode::L3s),
+            _ => None,
+        }
+    }
+
+    /// Its name, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            IpvlanMode::L2 => "l2".into(),
+            IpvlanMode::L3 => "l3".into(),
+            IpvlanMode::L3s => "l3s".into(),
+            IpvlanMode::Other(mode) => format!("mode {mode}"),
+        }
+    }
+
+    fn kernel(self) -> u16 {
+        match self {
+            IpvlanMode::L2 => 0,
+            IpvlanMode::L3 => 1,
+            IpvlanMode::L3s => 2,
+            IpvlanMode::Other(mode) => mode,
+        }
+    }
+
+    fn from_kernel(mode: u16) -> IpvlanMode {
+        match mode {
+            0 => IpvlanMode::L2,
+            1 => IpvlanMode::L3,
+            2 => IpvlanMode::L3s,
+            other => IpvlanMode::Other(other),
+        }
+    }
 }
 
 /// What plugins need to know about a link.
@@ -77,11 +189,11 @@ pub struct Link {
 /// What kind of child link to make of a parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildKind {
-    /// A macvlan: MACVLAN_MODE_* (4 is bridge) and the broadcast queue
+    /// A macvlan: its mode and the broadcast queue
     /// length (0 for the kernel's default).
-    Macvlan { mode: u32, bc_queue_len: u32 },
-    /// An ipvlan: IPVLAN_MODE_* (0 l2, 1 l3, 2 l3s).
-    Ipvlan { mode: u16 },
+    Macvlan { mode: MacvlanMode, bc_queue_len: u32 },
+    /// An ipvlan and its mode.
+    Ipvlan { mode: IpvlanMode },
     /// An 802.1q VLAN with its ID.
     Vlan { id: u16 },
 }
@@ -181,8 +293,8 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                         link.kind = match kind {
                             InfoKind::Bridge => LinkKind::Bridge,
                             InfoKind::Veth => LinkKind::Veth,
-                            InfoKind::MacVlan => LinkKind::Macvlan(0),
-                            InfoKind::IpVlan => LinkKind::Ipvlan(0),
+                            InfoKind::MacVlan => LinkKind::Macvlan(MacvlanMode::from_kernel(0)),
+                            InfoKind::IpVlan => LinkKind::Ipvlan(IpvlanMode::from_kernel(0)),
                             InfoKind::Vlan => LinkKind::Vlan(0),
                             InfoKind::Vrf => LinkKind::Vrf(0),
                             other => LinkKind::Other(other.to_string()),
@@ -191,7 +303,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                     if let LinkInfo::Data(InfoData::MacVlan(data)) = info {
                         for item in data {
                             if let InfoMacVlan::Mode(mode) = item {
-                                link.kind = LinkKind::Macvlan(u32::from(*mode));
+                                link.kind = LinkKind::Macvlan(MacvlanMode::from_kernel(u32::from(*mode)));
                             }
                         }
                     }
@@ -212,7 +324,7 @@ fn link_from_message(msg: &LinkMessage) -> Link {
                     if let LinkInfo::Data(InfoData::IpVlan(data)) = info {
                         for item in data {
                             if let InfoIpVlan::Mode(mode) = item {
-                                link.kind = LinkKind::Ipvlan(u16::from(*mode));
+                                link.kind = LinkKind::Ipvlan(IpvlanMode::from_kernel(u16::from(*mode)));
                             }
                         }
                     }
@@ -411,14 +523,14 @@ impl Netlink {
         }
         let message = match spec.kind {
             ChildKind::Macvlan { mode, bc_queue_len } => {
-                let mut builder = LinkMacVlan::new(spec.name, spec.parent, MacVlanMode::from(mode));
+                let mut builder = LinkMacVlan::new(spec.name, spec.parent, MacVlanMode::from(mode.kernel()));
                 if bc_queue_len > 0 {
                     builder = builder.append_info_data(InfoMacVlan::BcQueueLen(bc_queue_len));
                 }
                 common(builder, spec)
             }
             ChildKind::Ipvlan { mode } => {
-                common(LinkIpVlan::new(spec.name, spec.parent, IpVlanMode::from(mode)), spec)
+                common(LinkIpVlan::new(spec.name, spec.parent, IpVlanMode::from(mode.kernel())), spec)
             }
             ChildKind::Vlan { id } => common(LinkVlan::new(spec.name, spec.parent, id), spec),
         };
@@ -559,6 +671,25 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_are_named_as_netconfs_name_them_and_keep_the_kernels_numbers() {
+        for (text, kernel) in [("bridge", 4), ("private", 1), ("vepa", 2), ("passthru", 8)] {
+            let mode = MacvlanMode::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!((mode.name(), mode.kernel()), (text.to_string(), kernel));
+            assert_eq!(MacvlanMode::from_kernel(kernel), mode);
+        }
+        assert_eq!(MacvlanMode::parse(""), Some(MacvlanMode::Bridge));
+        assert_eq!(MacvlanMode::from_kernel(16).name(), "mode 16");
+        assert_eq!(MacvlanMode::parse("source"), None);
+        for (text, kernel) in [("l2", 0), ("l3", 1), ("l3s", 2)] {
+            let mode = IpvlanMode::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!((mode.name(), mode.kernel()), (text.to_string(), kernel));
+            assert_eq!(IpvlanMode::from_kernel(kernel), mode);
+        }
+        assert_eq!(IpvlanMode::parse(""), Some(IpvlanMode::L2));
+        assert_eq!(IpvlanMode::parse("l4"), None);
+    }
 
     #[test]
     fn macs_round_trip() {

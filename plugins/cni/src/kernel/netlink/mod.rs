@@ -16,7 +16,8 @@ use rtnetlink::Handle;
 
 pub use crate::kernel::error::KernelError;
 pub use link::{
-    format_mac, parse_mac, ChildKind, ChildSpec, Link, LinkKind, PortFlags, VethSpec, VlanMembership,
+    format_mac, parse_mac, ChildKind, ChildSpec, IpvlanMode, Link, LinkKind, MacvlanMode, PortFlags,
+    VethSpec, VlanMembership,
 };
 pub use route::RouteSpec;
 pub use rule::Rule;
