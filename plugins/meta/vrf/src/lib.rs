@@ -11,6 +11,7 @@ use cni::conf::{lenient, parse, parse_lenient, NetConf};
 use cni::env::CmdArgs;
 use cni::netlink::{Link, LinkKind, Netlink};
 use cni::netns::{self, Netns};
+use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
@@ -63,8 +64,13 @@ fn vrf_table(link: &Link) -> Option<u32> {
     }
 }
 
-/// The VRF `name`, made (up) when missing.
-fn ensure_vrf(nl: &Netlink, conf: &Config) -> Result<(Link, u32), CniError> {
+/// The VRF `name`, made (up) when missing; deleting one made here is
+/// registered on `rollback`.
+fn ensure_vrf<'a>(
+    nl: &'a Netlink,
+    conf: &Config,
+    rollback: &mut Rollback<'a>,
+) -> Result<(Link, u32), CniError> {
     if let Some(link) = nl.link_by_name(&conf.name)? {
         let table = vrf_table(&link)
             .ok_or_else(|| CniError::internal(format!("Netlink {} is not a VRF", conf.name)))?;
@@ -87,6 +93,8 @@ fn ensure_vrf(nl: &Netlink, conf: &Config) -> Result<(Link, u32), CniError> {
     nl.add_vrf(&conf.name, table)?;
     let link =
         nl.link_by_name(&conf.name)?.ok_or_else(|| CniError::internal("the VRF vanished after creation"))?;
+    let index = link.index;
+    rollback.push(format!("delete the new VRF {}", conf.name), move || Ok(nl.delete_link(index)?));
     Ok((link, table))
 }
 
@@ -98,8 +106,15 @@ fn global_v6(nl: &Netlink, index: u32) -> Result<Vec<IpNetwork>, CniError> {
         .collect())
 }
 
-/// Enslaves `ifname` to the VRF, keeping its global IPv6 addresses and its gateway routes.
-fn add_interface(nl: &Netlink, vrf: &Link, table: u32, ifname: &str) -> Result<(), CniError> {
+/// Enslaves `ifname` to the VRF, keeping its global IPv6 addresses and its
+/// gateway routes; taking it out again is registered on `rollback`.
+fn add_interface<'a>(
+    nl: &'a Netlink,
+    vrf: &Link,
+    table: u32,
+    ifname: &str,
+    rollback: &mut Rollback<'a>,
+) -> Result<(), CniError> {
     let link = nl
         .link_by_name(ifname)?
         .ok_or_else(|| CniError::internal(format!("could not get link by name {ifname}")))?;
@@ -116,6 +131,8 @@ fn add_interface(nl: &Netlink, vrf: &Link, table: u32, ifname: &str) -> Result<(
     }
     nl.set_master(link.index, vrf.index)
         .map_err(|e| e.context(format!("could not set vrf {} as master of {ifname}", vrf.name)))?;
+    let index = link.index;
+    rollback.push(format!("take {ifname} out of VRF {}", vrf.name), move || Ok(nl.set_master(index, 0)?));
     // IPv6 addresses survive only with keep_addr_on_down: put back what went.
     let after = global_v6(nl, link.index)?;
     for address in before.iter().filter(|a| !after.contains(a)) {
@@ -165,8 +182,12 @@ impl Plugin for Vrf {
         let result = conf.net.chained_result("missing prevResult from earlier plugin")?;
         let ifname = args.ifname.as_str();
         Netns::open(&args.netns)?.with_netlink(|nl| {
-            let (vrf, table) = ensure_vrf(nl, &conf)?;
-            add_interface(nl, &vrf, table, ifname)
+            // Made and committed on this thread, inside the netns.
+            let mut rollback = Rollback::new();
+            let (vrf, table) = ensure_vrf(nl, &conf, &mut rollback)?;
+            add_interface(nl, &vrf, table, ifname, &mut rollback)?;
+            rollback.commit();
+            Ok(())
         })?;
         Ok(result)
     }
