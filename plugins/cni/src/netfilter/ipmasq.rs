@@ -45,23 +45,7 @@ impl Backend {
     }
 }
 
-/// Whose rules: the attachment that owns them.
-pub struct Owner<'a> {
-    /// Network name.
-    pub network: &'a str,
-    /// Interface name in the container.
-    pub ifname: &'a str,
-    /// Container ID.
-    pub container_id: &'a str,
-}
-
-fn network_hash(network: &str) -> String {
-    netfilter::network_hash(network)
-}
-
-fn instance_hash(owner: &Owner) -> String {
-    netfilter::attachment_hash(owner.network, owner.ifname, owner.container_id)
-}
+pub use crate::netfilter::Owner;
 
 /// The nftables rule comment the reference writes for an attachment (as
 /// nft keeps it: the reference writes up to 128 bytes, the kernel hands
@@ -69,7 +53,7 @@ fn instance_hash(owner: &Owner) -> String {
 pub fn nft_comment(owner: &Owner) -> String {
     nftnl::fit_comment(format!(
         "{}, net: {}, if: {}, id: {}",
-        instance_hash(owner),
+        owner.hash(),
         owner.network.replace('"', ""),
         owner.ifname.replace('"', ""),
         owner.container_id.replace('"', "")
@@ -206,7 +190,7 @@ pub fn teardown(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> 
 /// It needs no addresses, so a DEL can run it while the link goes away
 /// (both wait for the kernel's RCU grace periods).
 pub fn teardown_nftables(owner: &Owner) -> Result<(), CniError> {
-    let prefix = instance_hash(owner);
+    let prefix = owner.hash();
     match delete_nft_rules(|comment| comment.starts_with(&prefix)) {
         Err(e) if nftables_works() => Err(e),
         _ => Ok(()),
@@ -254,17 +238,16 @@ pub fn gc(network: &str, valid: &[Attachment]) -> Result<(), CniError> {
     if !nftables_works() {
         return Ok(());
     }
-    let prefix = network_hash(network);
+    let prefix = netfilter::network_hash(network);
     // By the attachment's hash, not the whole comment: a long comment is
     // stored cut (at 127 bytes here, 128 by the reference), and comparing
     // whole comments took every valid attachment with a long one for stale.
     let keep: HashSet<String> = valid
         .iter()
-        .map(|a| instance_hash(&Owner { network, ifname: &a.ifname, container_id: &a.container_id }))
+        .map(|a| Owner { network, ifname: &a.ifname, container_id: &a.container_id }.hash())
         .collect();
     delete_nft_rules(|comment| {
-        let hash = comment.get(..prefix.len() + 17).unwrap_or_default();
-        comment.starts_with(&prefix) && !keep.contains(hash)
+        comment.starts_with(&prefix) && !keep.contains(netfilter::comment_hash(comment))
     })
 }
 

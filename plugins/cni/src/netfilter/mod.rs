@@ -128,11 +128,33 @@ pub fn network_hash(network: &str) -> String {
     hash_with_prefix(16, "", network)
 }
 
-/// The reference's nftables tag of one attachment, `<network hash>-<hash of
-/// "ifname:containerID">` (33 characters): what ipMasq's comments, and the
-/// firewall's nftables rules, start with, so DEL and GC find them.
-pub fn attachment_hash(network: &str, ifname: &str, container_id: &str) -> String {
-    format!("{}-{}", network_hash(network), hash_with_prefix(16, "", &format!("{ifname}:{container_id}")))
+/// Whose rules: the attachment that owns them (ipMasq's and the firewall's
+/// nftables rules).
+pub struct Owner<'a> {
+    /// Network name.
+    pub network: &'a str,
+    /// Interface name in the container.
+    pub ifname: &'a str,
+    /// Container ID.
+    pub container_id: &'a str,
+}
+
+/// Length of `Owner::hash`.
+const ATTACHMENT_HASH_LEN: usize = 33;
+
+impl Owner<'_> {
+    /// The reference's nftables tag of the attachment, `<network hash>-<hash
+    /// of "ifname:containerID">` (33 characters): what ipMasq's comments,
+    /// and the firewall's nftables rules, start with, so DEL and GC find them.
+    pub fn hash(&self) -> String {
+        let own = hash_with_prefix(16, "", &format!("{}:{}", self.ifname, self.container_id));
+        format!("{}-{own}", network_hash(self.network))
+    }
+}
+
+/// The attachment hash a rule comment starts with (empty when it is shorter).
+pub fn comment_hash(comment: &str) -> &str {
+    comment.get(..ATTACHMENT_HASH_LEN).unwrap_or_default()
 }
 
 /// The reference's iptables chain name for a network and container: `CNI-` + hash, 28 characters.

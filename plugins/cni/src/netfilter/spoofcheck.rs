@@ -31,8 +31,7 @@ pub fn setup(host_iface: &str, mac: &str, ref_id: &str) -> Result<(), CniError> 
     let (iface_chain, mac_chain, comment) = names(ref_id);
     let mac = parse_mac(mac)
         .ok_or_else(|| CniError::internal(format!("failed to setup spoof-check: bad MAC {mac:?}")))?;
-    let mut name = host_iface.as_bytes().to_vec();
-    name.resize(16, 0);
+    let name = nftnl::ifname_bytes(host_iface);
     let mut batch = Batch::new(FAMILY_BRIDGE);
     batch.add_table(TABLE, None);
     let hook = Hook { kind: "filter", hooknum: HOOK_PREROUTING, priority: -300 };

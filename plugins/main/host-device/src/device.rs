@@ -132,24 +132,22 @@ pub fn move_in<'a>(
     let host = Netns::current()?;
     let temp = Netns::temporary()?;
     let (index, host_name, was_up) = (device.index, device.name.clone(), device.up);
-    let in_temp =
-        |work: &(dyn Fn(&Netlink) -> Result<(), KernelError> + Sync)| temp.with_netlink(|nl| Ok(work(nl)?));
     let mut undo = Rollback::new();
     Netlink::open()?
         .set_netns(index, temp.fd())
         .map_err(|e| e.context(format!("failed to move {host_name:?} to a temporary netns")))?;
     undo.push(format!("move {host_name:?} back to the host"), || {
-        in_temp(&|nl| nl.set_netns(index, host.fd()))?;
+        in_ns(&temp, &|nl| nl.set_netns(index, host.fd()))?;
         bring_up(&host_name, was_up)
     });
-    in_temp(&|nl| nl.rename_link(index, ifname))
+    in_ns(&temp, &|nl| nl.rename_link(index, ifname))
         .map_err(|e| e.context(format!("failed to rename host device {host_name:?} to {ifname:?}")))?;
     undo.push(format!("rename {ifname:?} back to {host_name:?}"), || {
-        in_temp(&|nl| nl.rename_link(index, &host_name))
+        in_ns(&temp, &|nl| nl.rename_link(index, &host_name))
     });
-    in_temp(&|nl| nl.set_alias(index, &host_name))?;
-    undo.push(format!("clear the alias of {host_name:?}"), || in_temp(&|nl| nl.set_alias(index, "")));
-    in_temp(&|nl| nl.set_netns(index, container.fd()))
+    in_ns(&temp, &|nl| nl.set_alias(index, &host_name))?;
+    undo.push(format!("clear the alias of {host_name:?}"), || in_ns(&temp, &|nl| nl.set_alias(index, "")));
+    in_ns(&temp, &|nl| nl.set_netns(index, container.fd()))
         .map_err(|e| e.context(format!("failed to move {ifname:?} (host: {host_name:?}) to container NS")))?;
     undo.commit();
     let restored = host_name.clone();
@@ -164,6 +162,11 @@ pub fn move_in<'a>(
         nl.set_link_up(link.index, true).map_err(|e| e.context(format!("failed to set {ifname:?} up")))?;
         nl.link_by_index(link.index)?.ok_or_else(|| CniError::internal("device vanished in the container"))
     })
+}
+
+/// One kernel request in `netns` (the temporary one of a move).
+fn in_ns(netns: &Netns, work: &(dyn Fn(&Netlink) -> Result<(), KernelError> + Sync)) -> Result<(), CniError> {
+    netns.with_netlink(|nl| Ok(work(nl)?))
 }
 
 /// Sets the host's `name` up again when it was up before the move.
@@ -197,22 +200,20 @@ pub fn move_out(container: &Netns, ifname: &str) -> Result<(), CniError> {
         Ok(Some((link.index, link.alias)))
     })?;
     let Some((index, host_name)) = found else { return Ok(()) };
-    let in_temp =
-        |work: &(dyn Fn(&Netlink) -> Result<(), KernelError> + Sync)| temp.with_netlink(|nl| Ok(work(nl)?));
     let mut undo = Rollback::new();
     undo.push(format!("move {ifname:?} back into the container"), || {
-        in_temp(&|nl| nl.set_netns(index, container.fd()))
+        in_ns(&temp, &|nl| nl.set_netns(index, container.fd()))
     });
-    in_temp(&|nl| nl.rename_link(index, &host_name))
+    in_ns(&temp, &|nl| nl.rename_link(index, &host_name))
         .map_err(|e| e.context(format!("failed to rename device {ifname:?} to {host_name:?}")))?;
     undo.push(format!("rename {host_name:?} back to {ifname:?}"), || {
-        in_temp(&|nl| nl.rename_link(index, ifname))
+        in_ns(&temp, &|nl| nl.rename_link(index, ifname))
     });
-    in_temp(&|nl| nl.set_alias(index, ""))?;
+    in_ns(&temp, &|nl| nl.set_alias(index, ""))?;
     undo.push(format!("set the alias of {ifname:?} again"), || {
-        in_temp(&|nl| nl.set_alias(index, &host_name))
+        in_ns(&temp, &|nl| nl.set_alias(index, &host_name))
     });
-    in_temp(&|nl| nl.set_netns(index, host.fd()))
+    in_ns(&temp, &|nl| nl.set_netns(index, host.fd()))
         .map_err(|e| e.context(format!("failed to move {host_name:?} to hostNS")))?;
     undo.commit();
     Ok(())

@@ -32,7 +32,8 @@ use cni::netfilter::nftnl::{
     self, fit_comment, ifname_bytes, match_established, match_host, match_nfproto, Batch, Expr, Hook,
     Listing, FAMILY_INET, NFT_JUMP, NF_ACCEPT, NF_DROP,
 };
-use cni::netfilter::{attachment_hash, network_hash};
+pub use cni::netfilter::Owner;
+use cni::netfilter::{comment_hash, network_hash};
 use cni::CniError;
 use ipnetwork::IpNetwork;
 
@@ -56,36 +57,16 @@ fn admin_jump(admin: &str) -> String {
     format!("admin overrides: {admin}")
 }
 
-/// Whose rules: one attachment.
-pub struct Owner<'a> {
-    /// Network name.
-    pub network: &'a str,
-    /// Interface name in the container.
-    pub ifname: &'a str,
-    /// Container ID.
-    pub container_id: &'a str,
-}
-
-impl Owner<'_> {
-    fn hash(&self) -> String {
-        attachment_hash(self.network, self.ifname, self.container_id)
-    }
-
-    fn comment(&self, ingress: Option<&Ingress>) -> String {
-        let policy = ingress.map(|i| format!(", {}", i.tag())).unwrap_or_default();
-        fit_comment(format!(
-            "{}{policy}, net: {}, if: {}, id: {}",
-            self.hash(),
-            self.network,
-            self.ifname,
-            self.container_id
-        ))
-    }
-}
-
-/// The attachment hash a rule's comment starts with (33 characters).
-fn hash_of(comment: &str) -> &str {
-    comment.get(..33).unwrap_or_default()
+/// An attachment's comment: its hash, its ingress tag, and who it is.
+fn attachment_comment(owner: &Owner, ingress: Option<&Ingress>) -> String {
+    let policy = ingress.map(|i| format!(", {}", i.tag())).unwrap_or_default();
+    fit_comment(format!(
+        "{}{policy}, net: {}, if: {}, id: {}",
+        owner.hash(),
+        owner.network,
+        owner.ifname,
+        owner.container_id
+    ))
 }
 
 /// The `<policy>: <bridge>` tag in an attachment's comment, if any.
@@ -216,10 +197,10 @@ pub fn add(
         }
     }
     let hash = owner.hash();
-    for rule in rules_in(&listing, CONTAINERS).filter(|r| hash_of(&r.comment) == hash) {
+    for rule in rules_in(&listing, CONTAINERS).filter(|r| comment_hash(&r.comment) == hash) {
         batch.delete_rule(TABLE, CONTAINERS, rule.handle);
     }
-    let comment = owner.comment(ingress);
+    let comment = attachment_comment(owner, ingress);
     for address in ips {
         for exprs in address_rules(address) {
             batch.add_rule(TABLE, CONTAINERS, &exprs, Some(&comment));
@@ -231,16 +212,22 @@ pub fn add(
 /// Deletes the attachments' rules that `doomed` picks (by attachment
 /// hash), and the isolation rules no remaining attachment names.
 fn remove_where(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
-    if !nftnl::available() {
-        return Ok(());
+    // No table is no error; a failure counts only when nf_tables answers
+    // (asked only then: one netlink round trip less per DEL).
+    match remove_listed(doomed) {
+        Err(e) if nftnl::available() => Err(e),
+        _ => Ok(()),
     }
+}
+
+fn remove_listed(doomed: impl Fn(&str) -> bool) -> Result<(), CniError> {
     let listing = listing()?;
     let mut batch = Batch::new(FAMILY_INET);
     let mut dropped_tags = HashSet::new();
     let mut kept_tags = HashSet::new();
     for rule in rules_in(&listing, CONTAINERS) {
         let tag = policy_tag(&rule.comment);
-        if doomed(hash_of(&rule.comment)) {
+        if doomed(comment_hash(&rule.comment)) {
             batch.delete_rule(TABLE, CONTAINERS, rule.handle);
             dropped_tags.extend(tag);
         } else {
@@ -267,8 +254,10 @@ pub fn remove(owner: &Owner) -> Result<(), CniError> {
 /// GC: the rules of this network's attachments not in `valid`.
 pub fn gc(network: &str, valid: &[cni::conf::Attachment]) -> Result<(), CniError> {
     let prefix = network_hash(network);
-    let keep: HashSet<String> =
-        valid.iter().map(|a| attachment_hash(network, &a.ifname, &a.container_id)).collect();
+    let keep: HashSet<String> = valid
+        .iter()
+        .map(|a| Owner { network, ifname: &a.ifname, container_id: &a.container_id }.hash())
+        .collect();
     remove_where(|hash| hash.starts_with(&prefix) && !keep.contains(hash))
 }
 
@@ -295,7 +284,7 @@ pub fn first_missing(
         }
     }
     let hash = owner.hash();
-    let found = rules_in(&listing, CONTAINERS).filter(|r| hash_of(&r.comment) == hash).count();
+    let found = rules_in(&listing, CONTAINERS).filter(|r| comment_hash(&r.comment) == hash).count();
     if found != 2 * ips.len() {
         return Ok(Some(format!(
             "{} accept rules of the attachment in chain {CONTAINERS} (found {found})",
@@ -314,14 +303,14 @@ mod tests {
         let owner = Owner { network: "net1", ifname: "eth0", container_id: "c1" };
         let bridge = || cni::checked::LinkName::new("bridge", "cni0").unwrap_or_else(|e| panic!("{}", e.msg));
         let ingress = Ingress { bridge: bridge(), isolated: true };
-        let comment = owner.comment(Some(&ingress));
-        assert_eq!(hash_of(&comment), owner.hash());
+        let comment = attachment_comment(&owner, Some(&ingress));
+        assert_eq!(comment_hash(&comment), owner.hash());
         assert_eq!(policy_tag(&comment), Some("isolated: cni0"));
-        assert_eq!(policy_tag(&owner.comment(None)), None);
+        assert_eq!(policy_tag(&attachment_comment(&owner, None)), None);
         assert!(comment.ends_with(", net: net1, if: eth0, id: c1"), "{comment}");
         let long = Owner { network: &"n".repeat(100), ifname: "eth0", container_id: &"a".repeat(64) };
-        let cut = long.comment(Some(&ingress));
-        assert!(cut.len() <= nftnl::COMMENT_MAX && hash_of(&cut) == long.hash());
+        let cut = attachment_comment(&long, Some(&ingress));
+        assert!(cut.len() <= nftnl::COMMENT_MAX && comment_hash(&cut) == long.hash());
         assert_eq!(ingress.rule_comment(), "ingressPolicy isolated: cni0");
         assert_eq!(ingress.rules().len(), 3);
         assert_eq!(Ingress { bridge: bridge(), isolated: false }.rules().len(), 2);

@@ -14,7 +14,9 @@
 use std::net::IpAddr;
 
 use cni::checked::NftExpr;
-use cni::netfilter::nftnl::{self, Batch, Expr, Hook, Listing, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP};
+use cni::netfilter::nftnl::{
+    self, match_host, Batch, Expr, Hook, Listing, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP,
+};
 use cni::netfilter::{find_tool, run_tool};
 use cni::CniError;
 use ipnetwork::IpNetwork;
@@ -74,16 +76,11 @@ fn octets(ip: IpAddr) -> Vec<u8> {
     }
 }
 
-/// `ip saddr X` / `ip6 daddr X` (a whole address).
-fn match_address(exprs: &mut Vec<Expr>, ip: IpAddr, source: bool) {
-    nftnl::match_host(exprs, ip, !source);
-}
-
 /// `[ip daddr HOSTIP] PROTO dport HOSTPORT dnat to CONTAINER:PORT`.
 fn dnat_rule(mapping: &Mapping, container: IpAddr) -> Vec<Expr> {
     let mut exprs = Vec::new();
     if let Some(host) = mapping.destination() {
-        match_address(&mut exprs, host, false);
+        match_host(&mut exprs, host, true);
     }
     exprs.push(Expr::meta_l4proto(1));
     exprs.push(Expr::cmp(1, true, &[mapping.protocol_number()]));
@@ -99,9 +96,9 @@ fn dnat_rule(mapping: &Mapping, container: IpAddr) -> Vec<Expr> {
 fn masquerade_rule(source: Option<IpAddr>, container: IpAddr) -> Vec<Expr> {
     let mut exprs = Vec::new();
     if let Some(source) = source {
-        match_address(&mut exprs, source, true);
+        match_host(&mut exprs, source, false);
     }
-    match_address(&mut exprs, container, false);
+    match_host(&mut exprs, container, true);
     exprs.push(Expr::masquerade());
     exprs
 }
