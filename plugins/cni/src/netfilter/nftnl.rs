@@ -19,6 +19,7 @@ const NFNL_MSG_BATCH_BEGIN: u16 = 16;
 const NFNL_MSG_BATCH_END: u16 = 17;
 
 const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_DELTABLE: u16 = 2;
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_DELCHAIN: u16 = 5;
@@ -491,6 +492,13 @@ impl Batch {
             }
         };
         self.messages.push((NFT_MSG_NEWRULE, flags, self.family, body));
+    }
+
+    /// `delete table`, with everything in it.
+    pub fn delete_table(&mut self, table: &str) {
+        let mut body = Vec::new();
+        attr_str(&mut body, NFTA_TABLE_NAME, table);
+        self.messages.push((NFT_MSG_DELTABLE, 0, self.family, body));
     }
 
     /// `delete chain` (it must hold no rules, or be flushed first in the batch).

@@ -21,7 +21,7 @@ pub use link::{
 };
 pub use route::RouteSpec;
 pub use rule::Rule;
-pub use tc::{tick_in_usec, Qdisc, Tbf};
+pub use tc::{ingress_qdisc_request, redirect_filter_request, tbf_request, tick_in_usec, Qdisc, Tbf};
 
 /// A blocking netlink session in the current thread's namespace.
 pub struct Netlink {

@@ -138,6 +138,52 @@ pub fn tick_in_usec() -> f64 {
     }
 }
 
+/// The request for a root tbf qdisc (handle 1:) on a link. The message
+/// builders are public so that the bench's floor program sends the same
+/// requests in one batch.
+pub fn tbf_request(index: u32, tbf: &Tbf) -> RouteNetlinkMessage {
+    let mut message = TcMessage::with_index(index as i32);
+    message.header.handle = handle(0x0001_0000);
+    message.header.parent = TcHandle::ROOT;
+    message.attributes.push(TcAttribute::Kind("tbf".to_string()));
+    message.attributes.push(TcAttribute::Options(tbf_options(tbf)));
+    RouteNetlinkMessage::NewQueueDiscipline(message)
+}
+
+/// The request for the ingress qdisc (handle ffff:) on a link.
+pub fn ingress_qdisc_request(index: u32) -> RouteNetlinkMessage {
+    let mut message = TcMessage::with_index(index as i32);
+    message.header.handle = handle(0xffff_0000);
+    message.header.parent = TcHandle::INGRESS;
+    message.attributes.push(TcAttribute::Kind("ingress".to_string()));
+    RouteNetlinkMessage::NewQueueDiscipline(message)
+}
+
+/// The request redirecting everything a link receives to `target` (an
+/// ifb): a u32 match-all filter on the ingress qdisc, priority 1, flowid
+/// 1:1, with the reference's two mirred actions (redirect and stolen,
+/// then redirect and pass).
+pub fn redirect_filter_request(index: u32, target: u32) -> RouteNetlinkMessage {
+    let mut message = TcMessage::with_index(index as i32);
+    message.header.parent = handle(0xffff_0000);
+    // tcm_info: priority in the upper 16 bits, protocol (big-endian) in the lower.
+    message.header.info = (1u32 << 16) | ETH_P_ALL.to_be() as u32;
+    let mut selector = TcU32Selector::default();
+    selector.flags = TcU32SelectorFlags::Terminal;
+    selector.nkeys = 1;
+    selector.keys = vec![TcU32Key::default()];
+    message.attributes.push(TcAttribute::Kind("u32".to_string()));
+    message.attributes.push(TcAttribute::Options(vec![
+        TcOption::U32(TcFilterU32Option::ClassId(handle(0x0001_0001))),
+        TcOption::U32(TcFilterU32Option::Selector(selector)),
+        TcOption::U32(TcFilterU32Option::Action(vec![
+            redirect_action(1, target, TcActionType::Stolen),
+            redirect_action(2, target, TcActionType::Ok),
+        ])),
+    ]));
+    RouteNetlinkMessage::NewTrafficFilter(message)
+}
+
 impl Netlink {
     fn tc_request(&self, message: RouteNetlinkMessage, what: &str) -> Result<(), KernelError> {
         let deleting = matches!(message, RouteNetlinkMessage::DelQueueDiscipline(_));
@@ -164,27 +210,12 @@ impl Netlink {
 
     /// Adds a root tbf qdisc (handle 1:) to a link.
     pub fn add_tbf(&self, index: u32, tbf: &Tbf) -> Result<(), KernelError> {
-        let mut message = TcMessage::with_index(index as i32);
-        message.header.handle = handle(0x0001_0000);
-        message.header.parent = TcHandle::ROOT;
-        message.attributes.push(TcAttribute::Kind("tbf".to_string()));
-        message.attributes.push(TcAttribute::Options(tbf_options(tbf)));
-        self.tc_request(
-            RouteNetlinkMessage::NewQueueDiscipline(message),
-            &format!("add tbf qdisc to link {index}"),
-        )
+        self.tc_request(tbf_request(index, tbf), &format!("add tbf qdisc to link {index}"))
     }
 
     /// Adds the ingress qdisc (handle ffff:) to a link.
     pub fn add_ingress_qdisc(&self, index: u32) -> Result<(), KernelError> {
-        let mut message = TcMessage::with_index(index as i32);
-        message.header.handle = handle(0xffff_0000);
-        message.header.parent = TcHandle::INGRESS;
-        message.attributes.push(TcAttribute::Kind("ingress".to_string()));
-        self.tc_request(
-            RouteNetlinkMessage::NewQueueDiscipline(message),
-            &format!("create ingress qdisc on link {index}"),
-        )
+        self.tc_request(ingress_qdisc_request(index), &format!("create ingress qdisc on link {index}"))
     }
 
     /// Deletes a link's root qdisc, or (`ingress`) its ingress qdisc with
@@ -204,32 +235,10 @@ impl Netlink {
         )
     }
 
-    /// Redirects everything a link receives to `target` (an ifb): a u32
-    /// match-all filter on the ingress qdisc, priority 1, flowid 1:1, with
-    /// the reference's two mirred actions (redirect and stolen, then
-    /// redirect and pass).
+    /// Redirects everything a link receives to `target` (an ifb): see
+    /// [`redirect_filter_request`].
     pub fn add_redirect_filter(&self, index: u32, target: u32) -> Result<(), KernelError> {
-        let mut message = TcMessage::with_index(index as i32);
-        message.header.parent = handle(0xffff_0000);
-        // tcm_info: priority in the upper 16 bits, protocol (big-endian) in the lower.
-        message.header.info = (1u32 << 16) | ETH_P_ALL.to_be() as u32;
-        let mut selector = TcU32Selector::default();
-        selector.flags = TcU32SelectorFlags::Terminal;
-        selector.nkeys = 1;
-        selector.keys = vec![TcU32Key::default()];
-        message.attributes.push(TcAttribute::Kind("u32".to_string()));
-        message.attributes.push(TcAttribute::Options(vec![
-            TcOption::U32(TcFilterU32Option::ClassId(handle(0x0001_0001))),
-            TcOption::U32(TcFilterU32Option::Selector(selector)),
-            TcOption::U32(TcFilterU32Option::Action(vec![
-                redirect_action(1, target, TcActionType::Stolen),
-                redirect_action(2, target, TcActionType::Ok),
-            ])),
-        ]));
-        self.tc_request(
-            RouteNetlinkMessage::NewTrafficFilter(message),
-            &format!("add filter to link {index}"),
-        )
+        self.tc_request(redirect_filter_request(index, target), &format!("add filter to link {index}"))
     }
 
     /// The links the ingress filters of link `index` redirect to (mirred
