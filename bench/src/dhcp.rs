@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::exec::{plugin_in, Netns};
-use crate::scenarios::{netns, settle, with_prev, Side};
+use crate::floor::{link_index, Extras, Floor, Net};
+use crate::scenarios::{floor_cycle, netns, netns_of, settle, with_prev, Side};
 
 /// Polls `f` every 20 ms for up to `limit`.
 fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
@@ -99,7 +100,9 @@ fn socket(dir: &Path, n: usize) -> PathBuf {
 }
 
 impl Lab {
-    fn new(sides: &[Side], dnsmasq: &Path) -> Lab {
+    /// The lab, with bridge `bridges[n]` on dnsmasq's `srv<n>` (the
+    /// sides' bridges first, then the floor's); a daemon per side.
+    fn new(sides: &[Side], bridges: &[String], dnsmasq: &Path) -> Lab {
         let tag = &sides[0].tag;
         // Declared in the reverse of the order they must go in, so a panic
         // half-way drops what exists in the right order too.
@@ -111,14 +114,14 @@ impl Lab {
         let host = Netns::new(format!("bn{tag}dh"));
         server.ip(&["link", "set", "lo", "up"]);
         host.ip(&["link", "set", "lo", "up"]);
-        for (n, side) in sides.iter().enumerate() {
-            let (srv, up, bridge) = (format!("srv{n}"), format!("up{n}"), side.bridge("d"));
+        for (n, bridge) in bridges.iter().enumerate() {
+            let (srv, up) = (format!("srv{n}"), format!("up{n}"));
             server.ip(&["link", "add", &srv, "type", "veth", "peer", "name", &up, "netns", host.name()]);
             server.ip(&["addr", "add", &format!("10.234.{n}.1/24"), "dev", &srv]);
             server.ip(&["link", "set", &srv, "up"]);
-            host.ip(&["link", "add", &bridge, "type", "bridge"]);
-            host.ip(&["link", "set", &up, "master", &bridge]);
-            host.ip(&["link", "set", &bridge, "up"]);
+            host.ip(&["link", "add", bridge, "type", "bridge"]);
+            host.ip(&["link", "set", &up, "master", bridge]);
+            host.ip(&["link", "set", bridge, "up"]);
             host.ip(&["link", "set", &up, "up"]);
         }
 
@@ -134,7 +137,7 @@ impl Lab {
             format!("--pid-file={}", file("dnsmasq.pid")),
             format!("--log-facility={}", file("dnsmasq.log")),
         ];
-        for n in 0..sides.len() {
+        for n in 0..bridges.len() {
             args.push(format!("--interface=srv{n}"));
             args.push(format!("--dhcp-range=10.234.{n}.10,10.234.{n}.250,255.255.255.0,2m"));
         }
@@ -146,7 +149,7 @@ impl Lab {
         let ready = wait_for(Duration::from_secs(10), || {
             let log = log();
             dnsmasq.assert_running("dnsmasq", &log);
-            (0..sides.len()).all(|n| log.contains(&format!("DHCP, IP range 10.234.{n}.10 ")))
+            (0..bridges.len()).all(|n| log.contains(&format!("DHCP, IP range 10.234.{n}.10 ")))
         });
         assert!(ready, "dnsmasq not ready: {}", log());
 
@@ -212,9 +215,10 @@ pub struct Measured {
 }
 
 /// ADD and DEL latency of bridge + dhcp against one dnsmasq, interleaved
-/// side by side, after two warm-up rounds; `None` (with a note on stderr)
-/// when dnsmasq or a side's dhcp plugin is not installed.
-pub fn add_del(sides: &[Side], iterations: usize) -> Option<Vec<Measured>> {
+/// side by side, after two warm-up rounds; the floor's (the links and one
+/// DHCP exchange by our client in its process) last. `None` (with a note
+/// on stderr) when dnsmasq or a side's dhcp plugin is not installed.
+pub fn add_del(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Option<Vec<Measured>> {
     let dnsmasq = match missing(sides) {
         Ok(dnsmasq) => dnsmasq,
         Err(why) => {
@@ -222,7 +226,11 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Option<Vec<Measured>> {
             return None;
         }
     };
-    let lab = Lab::new(sides, &dnsmasq);
+    let mut bridges: Vec<String> = sides.iter().map(|side| side.bridge("d")).collect();
+    bridges.extend(floor.map(|f| f.bridge("d")));
+    let lab = Lab::new(sides, &bridges, &dnsmasq);
+    let floor = floor.map(|f| (f, link_index(&f.bridge("d"), Some(&lab.host))));
+    let mut floor_times = (Vec::new(), Vec::new());
     let confs: Vec<Value> = sides
         .iter()
         .enumerate()
@@ -256,11 +264,26 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Option<Vec<Measured>> {
                 dels.push(del.took);
             }
         }
+        if let Some((floor, bridge)) = floor {
+            let net = Net { scenario: "d", third: 0, prefix: 24 };
+            let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
+            settle();
+            let extras = Extras { dhcp: true, ..Extras::default() };
+            let request = floor.request(net, bridge, i as u32, &target, extras);
+            let (add, del) = floor_cycle(floor, Some(&lab.host), &request);
+            if i >= warmup {
+                floor_times.0.push(add);
+                floor_times.1.push(del);
+            }
+        }
     }
     let cycles = iterations + warmup;
     let releases = |n: usize| lab.dnsmasq_log().matches(&format!("DHCPRELEASE(srv{n})")).count();
     // dnsmasq may log the last release a moment after DEL returned.
-    wait_for(Duration::from_secs(1), || (0..sides.len()).all(|n| releases(n) >= cycles));
+    wait_for(Duration::from_secs(1), || (0..bridges.len()).all(|n| releases(n) >= cycles));
+    if floor.is_some() {
+        times.push(floor_times);
+    }
     let measured = times
         .into_iter()
         .enumerate()

@@ -28,6 +28,8 @@ pub struct Run {
     pub out: Value,
     /// Exit status was 0.
     pub ok: bool,
+    /// What it wrote on stderr (the floor's errors; plugins answer on stdout).
+    pub err: String,
 }
 
 /// Runs `dir/<type>` with `command` on `target` and `conf` as stdin.
@@ -49,29 +51,38 @@ pub fn plugin_in(
 ) -> Run {
     let mut cmd = Command::new(dir.join(plugin_type));
     if host.enter(&mut cmd).is_err() {
-        return Run { took: Duration::ZERO, out: Value::Null, ok: false };
+        return Run::failed();
     }
     run(cmd, path, command, target, conf)
 }
 
 fn run(mut cmd: Command, path: &str, command: &str, target: &Target, conf: &str) -> Run {
-    let start = Instant::now();
-    let child = cmd
-        .env("CNI_COMMAND", command)
+    cmd.env("CNI_COMMAND", command)
         .env("CNI_CONTAINERID", &target.id)
         .env("CNI_NETNS", &target.netns)
         .env("CNI_IFNAME", "eth0")
         .env("CNI_PATH", path)
-        .env_remove("CNI_ARGS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
+        .env_remove("CNI_ARGS");
+    run_program(cmd, conf)
+}
+
+impl Run {
+    /// A run that could not start.
+    pub fn failed() -> Run {
+        Run { took: Duration::ZERO, out: Value::Null, ok: false, err: String::new() }
+    }
+}
+
+/// Runs `cmd` with `stdin` written to it, timed from spawn to exit;
+/// stdout parsed as JSON, stderr kept as text.
+pub fn run_program(mut cmd: Command, stdin: &str) -> Run {
+    let start = Instant::now();
+    let child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
     let Ok(mut child) = child else {
-        return Run { took: start.elapsed(), out: Value::Null, ok: false };
+        return Run { took: start.elapsed(), ..Run::failed() };
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(conf.as_bytes());
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
     }
     let output = child.wait_with_output();
     let took = start.elapsed();
@@ -80,8 +91,9 @@ fn run(mut cmd: Command, path: &str, command: &str, target: &Target, conf: &str)
             took,
             ok: out.status.success(),
             out: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+            err: String::from_utf8_lossy(&out.stderr).into_owned(),
         },
-        Err(_) => Run { took, out: Value::Null, ok: false },
+        Err(_) => Run { took, ..Run::failed() },
     }
 }
 

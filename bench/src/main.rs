@@ -8,14 +8,16 @@
 
 mod dhcp;
 mod exec;
+mod floor;
 mod scenarios;
 mod stats;
 
 use std::path::{Path, PathBuf};
 
+use floor::Floor;
 use scenarios::Side;
 use serde_json::json;
-use stats::{latency, markdown, summarize, Row};
+use stats::{latency, markdown, summarize, Row, Summary};
 
 /// Where Debian installs the reference plugins.
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
@@ -142,85 +144,28 @@ fn main() {
     let our_dir = exec::our_plugin_dir(&multicall, cni::BUILTIN_PLUGIN_TYPES);
     let sides =
         [side("ours", "o", our_dir.clone(), 232), side("reference", "r", PathBuf::from(REFERENCE_DIR), 233)];
+    let floor = exe.parent().and_then(|d| Floor::new(d.join("bench-floor"), &run_token()));
+    let floor = floor.as_ref();
 
-    eprintln!("bench: ADD/DEL latency, {} iterations each, interleaved", opts.iterations);
-    let add_del = scenarios::add_del(&sides, opts.iterations);
-    let (ours_add, ref_add) = (summarize(&add_del[0].0), summarize(&add_del[1].0));
-    let (ours_del, ref_del) = (summarize(&add_del[0].1), summarize(&add_del[1].1));
-
-    let chain_rows = chain_rows(&sides, opts.iterations.min(20));
-
-    let dhcp = dhcp_adds(&sides, opts.iterations.min(20));
-
-    eprintln!("bench: 8 parallel workers, {} s per side", opts.seconds);
-    let par: Vec<scenarios::Throughput> =
-        sides.iter().map(|s| scenarios::parallel(s, 8, opts.seconds)).collect();
-
-    eprintln!("bench: ADD latency at the first attachment and with {} live", opts.live);
-    let scale: Vec<(stats::Summary, stats::Summary)> = sides
-        .iter()
-        .map(|s| {
-            let (first, loaded) = scenarios::scaling(s, opts.live, 10);
-            (summarize(&first), summarize(&loaded))
-        })
-        .collect();
+    let mut rows = Vec::from(latency_rows(&sides, floor, opts.iterations));
+    rows.extend(chain_rows(&sides, floor, opts.iterations.min(20)));
+    rows.extend(dhcp_row(&sides, floor, opts.iterations.min(20)));
+    rows.push(parallel_row(&sides, floor, opts.seconds));
+    rows.extend(scaling_rows(&sides, floor, opts.live));
 
     let ours_size = std::fs::metadata(&multicall).map(|m| m.len()).unwrap_or(0);
     let ref_size = scenarios::size_of_files(Path::new(REFERENCE_DIR));
-
+    let floor_size = floor.map(Floor::size);
     let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_000_000.0);
-    let growth = |(first, loaded): &(stats::Summary, stats::Summary)| {
-        format!("{:.2}x ({:.1} -> {:.1} ms)", loaded.median / first.median, first.median, loaded.median)
-    };
-    let mut rows = vec![
-        Row {
-            what: "bridge + host-local + ipMasq, ADD".into(),
-            ours: latency(ours_add),
-            reference: latency(ref_add),
-            ratio: ours_add.median / ref_add.median,
-            target: "<= 5 ms".into(),
-        },
-        Row {
-            what: "same, DEL".into(),
-            ours: latency(ours_del),
-            reference: latency(ref_del),
-            ratio: ours_del.median / ref_del.median,
-            target: "<= 5 ms".into(),
-        },
-    ];
-    rows.extend(chain_rows);
-    if let Some(add) = &dhcp {
-        rows.push(Row {
-            what: "bridge + dhcp (dnsmasq), ADD".into(),
-            ours: latency(add[0]),
-            reference: latency(add[1]),
-            ratio: add[0].median / add[1].median,
-            target: "n/a (kernel and DHCP server bound)".into(),
-        });
-    }
-    rows.extend([
-        Row {
-            what: "8 workers, ADD+DEL cycles per second (duplicates, failures)".into(),
-            ours: format!("{:.1}/s ({}, {})", par[0].per_second, par[0].duplicates, par[0].failures),
-            reference: format!("{:.1}/s ({}, {})", par[1].per_second, par[1].duplicates, par[1].failures),
-            ratio: par[0].per_second / par[1].per_second,
-            target: ">= 5x, 0 duplicates".into(),
-        },
-        Row {
-            what: format!("ADD latency with {} live attachments / first", opts.live),
-            ours: growth(&scale[0]),
-            reference: growth(&scale[1]),
-            ratio: (scale[0].1.median / scale[0].0.median) / (scale[1].1.median / scale[1].0.median),
-            target: "<= 1.1x".into(),
-        },
-        Row {
-            what: "plugins on disk (ours: the multicall binary; links cost nothing)".into(),
-            ours: mb(ours_size),
-            reference: mb(ref_size),
-            ratio: ours_size as f64 / ref_size as f64,
-            target: "<= 10 MB".into(),
-        },
-    ]);
+    rows.push(Row {
+        what: "plugins on disk (ours: the multicall binary; links cost nothing)".into(),
+        ours: mb(ours_size),
+        reference: mb(ref_size),
+        floor: floor_size.map(mb).unwrap_or_else(|| "n/a".into()),
+        ratio: ours_size as f64 / ref_size as f64,
+        floor_ratio: floor_size.map(|f| ours_size as f64 / f as f64),
+        target: "<= 10 MB".into(),
+    });
     let table = markdown(&rows);
     let machine = machine();
     println!("{table}\nmachine: {machine}");
@@ -233,9 +178,82 @@ fn main() {
     }
 }
 
+/// A latency row: ours against the reference and the floor.
+fn latency_row(what: &str, ours: Summary, reference: Summary, floor: Option<Summary>, target: &str) -> Row {
+    Row {
+        what: what.into(),
+        ours: latency(ours),
+        reference: latency(reference),
+        floor: floor.map(latency).unwrap_or_else(|| "n/a".into()),
+        ratio: ours.median / reference.median,
+        floor_ratio: floor.map(|f| ours.median / f.median),
+        target: target.into(),
+    }
+}
+
+/// bridge + host-local + ipMasq: the ADD row and the DEL row.
+fn latency_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 2] {
+    eprintln!("bench: ADD/DEL latency, {iterations} iterations each, interleaved");
+    let add_del = scenarios::add_del(sides, floor, iterations);
+    let adds: Vec<Summary> = add_del.iter().map(|(adds, _)| summarize(adds)).collect();
+    let dels: Vec<Summary> = add_del.iter().map(|(_, dels)| summarize(dels)).collect();
+    [
+        latency_row("bridge + host-local + ipMasq, ADD", adds[0], adds[1], adds.get(2).copied(), "<= 5 ms"),
+        latency_row("same, DEL", dels[0], dels[1], dels.get(2).copied(), "<= 5 ms"),
+    ]
+}
+
+/// The 8-worker throughput row.
+fn parallel_row(sides: &[Side], floor: Option<&Floor>, seconds: u64) -> Row {
+    eprintln!("bench: 8 parallel workers, {seconds} s per side");
+    let par: Vec<scenarios::Throughput> = sides.iter().map(|s| scenarios::parallel(s, 8, seconds)).collect();
+    let floor = floor.map(|f| scenarios::parallel_floor(f, 8, seconds));
+    Row {
+        what: "8 workers, ADD+DEL cycles per second (duplicates, failures)".into(),
+        ours: format!("{:.1}/s ({}, {})", par[0].per_second, par[0].duplicates, par[0].failures),
+        reference: format!("{:.1}/s ({}, {})", par[1].per_second, par[1].duplicates, par[1].failures),
+        floor: floor
+            .as_ref()
+            .map(|f| format!("{:.1}/s (-, {})", f.per_second, f.failures))
+            .unwrap_or("n/a".into()),
+        ratio: par[0].per_second / par[1].per_second,
+        floor_ratio: floor.map(|f| f.per_second / par[0].per_second),
+        target: ">= 5x, 0 duplicates".into(),
+    }
+}
+
+/// ADD latency growth at 110 live attachments (Kubernetes' default pod
+/// limit per node) and at `live`, against the first.
+fn scaling_rows(sides: &[Side], floor: Option<&Floor>, live: usize) -> Vec<Row> {
+    let checkpoints: Vec<usize> = if live > 110 { vec![110, live] } else { vec![live] };
+    eprintln!("bench: ADD latency at the first attachment and with {checkpoints:?} live");
+    let mut growths: Vec<scenarios::Growth> =
+        sides.iter().map(|s| scenarios::scaling(s, &checkpoints, 10)).collect();
+    growths.extend(floor.map(|f| scenarios::scaling_floor(f, &checkpoints, 10)));
+    let firsts: Vec<f64> = growths.iter().map(|g| summarize(&g.first).median).collect();
+    checkpoints
+        .iter()
+        .enumerate()
+        .map(|(k, live)| {
+            let at: Vec<f64> = growths.iter().map(|g| summarize(&g.loaded[k]).median).collect();
+            let growth = |n: usize| at[n] / firsts[n];
+            let shown = |n: usize| format!("{:.2}x ({:.1} -> {:.1} ms)", growth(n), firsts[n], at[n]);
+            Row {
+                what: format!("ADD latency with {live} live attachments / first"),
+                ours: shown(0),
+                reference: shown(1),
+                floor: if at.len() > 2 { shown(2) } else { "n/a".into() },
+                ratio: growth(0) / growth(1),
+                floor_ratio: (at.len() > 2).then(|| growth(0) / growth(2)),
+                target: "<= 1.1x".into(),
+            }
+        })
+        .collect()
+}
+
 /// The five-plugin chain, ours with the firewall on iptables and on
-/// nftables, interleaved with the reference's: two rows.
-fn chain_rows(sides: &[Side], iterations: usize) -> [Row; 2] {
+/// nftables, interleaved with the reference's and the floor's: two rows.
+fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 2] {
     eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
     let firewall_table_before = firewall_nft_table_exists();
     let firewall = |backend: Option<&str>| match backend {
@@ -252,8 +270,20 @@ fn chain_rows(sides: &[Side], iterations: usize) -> [Row; 2] {
         },
         scenarios::ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
     ];
-    let chain = scenarios::chain_add_del(&runs, iterations);
-    let (ours, ours_nft, reference) = (summarize(&chain[0]), summarize(&chain[1]), summarize(&chain[2]));
+    let measured = scenarios::chain_add_del(&runs, floor, iterations);
+    for (label, times) in
+        ["ours, firewall on iptables", "ours, firewall on nftables", "reference"].iter().zip(&measured)
+    {
+        let each: Vec<String> = times
+            .plugins
+            .iter()
+            .map(|(name, adds, dels)| {
+                format!("{name} {:.1} + {:.1}", summarize(adds).median, summarize(dels).median)
+            })
+            .collect();
+        eprintln!("bench: chain, {label}: ADD + DEL medians in ms: {}", each.join(", "));
+    }
+    let chain: Vec<Summary> = measured.iter().map(|t| summarize(&t.total)).collect();
     if !firewall_table_before {
         // The skeleton an ADD leaves (the table, its jumps) is the bench's to remove.
         let _ = std::process::Command::new("nft")
@@ -261,38 +291,50 @@ fn chain_rows(sides: &[Side], iterations: usize) -> [Row; 2] {
             .stderr(std::process::Stdio::null())
             .status();
     }
-    let row = |what: &str, ours: stats::Summary| Row {
-        what: what.into(),
-        ours: latency(ours),
-        reference: latency(reference),
-        ratio: ours.median / reference.median,
-        target: "<= 0.2x".into(),
-    };
+    let floor = chain.get(3).copied();
     [
-        row("bridge, portmap, firewall, tuning, bandwidth: ADD + DEL", ours),
-        row("same chain, our firewall on nftables (the reference's on iptables)", ours_nft),
+        latency_row(
+            "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL",
+            chain[0],
+            chain[2],
+            floor,
+            "<= 0.2x",
+        ),
+        latency_row(
+            "same chain, our firewall on nftables (the reference's on iptables)",
+            chain[1],
+            chain[2],
+            floor,
+            "<= 0.2x",
+        ),
     ]
 }
 
-/// bridge + dhcp ADD per side (DEL and the releases dnsmasq saw go to
-/// stderr); `None` when dnsmasq is not there.
-fn dhcp_adds(sides: &[Side], iterations: usize) -> Option<Vec<stats::Summary>> {
+/// bridge + dhcp ADD (DEL and the releases dnsmasq saw go to stderr);
+/// none when dnsmasq is not there.
+fn dhcp_row(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Option<Row> {
     eprintln!("bench: bridge + dhcp against one dnsmasq, each side with its own daemon");
-    dhcp::add_del(sides, iterations).map(|measured| {
-        let (add, del): (Vec<_>, Vec<_>) =
-            measured.iter().map(|m| (summarize(&m.adds), summarize(&m.dels))).unzip();
-        eprintln!(
-            "bench: bridge + dhcp DEL (not in the table): ours {}, reference {}; DHCPRELEASEs dnsmasq \
-             logged: ours {} of {}, reference {} of {}",
-            latency(del[0]),
-            latency(del[1]),
-            measured[0].releases,
-            measured[0].cycles,
-            measured[1].releases,
-            measured[1].cycles
-        );
-        add
-    })
+    let measured = dhcp::add_del(sides, floor, iterations)?;
+    let (add, del): (Vec<_>, Vec<_>) =
+        measured.iter().map(|m| (summarize(&m.adds), summarize(&m.dels))).unzip();
+    eprintln!(
+        "bench: bridge + dhcp DEL (not in the table): ours {}, reference {}, floor {}; DHCPRELEASEs dnsmasq \
+         logged: ours {} of {}, reference {} of {}",
+        latency(del[0]),
+        latency(del[1]),
+        del.get(2).map(|d| latency(*d)).unwrap_or_else(|| "n/a".into()),
+        measured[0].releases,
+        measured[0].cycles,
+        measured[1].releases,
+        measured[1].cycles
+    );
+    Some(latency_row(
+        "bridge + dhcp (dnsmasq), ADD",
+        add[0],
+        add[1],
+        add.get(2).copied(),
+        "n/a (kernel and DHCP server bound)",
+    ))
 }
 
 /// The firewall's nftables table (the plugin's own constant is private).

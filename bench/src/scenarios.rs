@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::exec::{delete_link, plugin, Netns, Target};
+use crate::exec::{delete_link, plugin, Netns, Run, Target};
+use crate::floor::{Extras, Floor, Net};
 
 /// One implementation under test.
 pub struct Side {
@@ -69,16 +70,47 @@ pub fn settle() {
 
 /// A fresh container netns for iteration `i` of a scenario, and its target.
 pub fn netns(side: &Side, scenario: &str, i: usize) -> (Netns, Target) {
-    let ns = Netns::new(format!("bn{}{scenario}{i}", side.tag));
-    let target = Target { id: format!("bench-{}-{scenario}-{i}", side.tag), netns: ns.path() };
+    netns_of(&side.tag, scenario, i)
+}
+
+/// [`netns`] for any tag (the floor's too).
+pub fn netns_of(tag: &str, scenario: &str, i: usize) -> (Netns, Target) {
+    let ns = Netns::new(format!("bn{tag}{scenario}{i}"));
+    let target = Target { id: format!("bench-{tag}-{scenario}-{i}"), netns: ns.path() };
     (ns, target)
 }
 
-/// ADD and DEL latency of bridge + host-local + ipMasq, interleaved.
-pub fn add_del(sides: &[Side], iterations: usize) -> Vec<(Vec<Duration>, Vec<Duration>)> {
-    let mut times = vec![(Vec::new(), Vec::new()); sides.len()];
+/// One ADD and DEL of the floor, each checked: their times.
+pub fn floor_cycle(floor: &Floor, host: Option<&Netns>, request: &Value) -> (Duration, Duration) {
+    let add = floor.add(host, request);
+    assert!(add.ok, "floor ADD failed: {}", add.err);
+    let del = floor.del(host, request, &add);
+    assert!(del.ok, "floor DEL failed: {}", del.err);
+    (add.took, del.took)
+}
+
+/// ADD and DEL latency of bridge + host-local + ipMasq, interleaved, the
+/// floor's (the same kernel work) in every round; its times come last.
+pub fn add_del(
+    sides: &[Side],
+    floor: Option<&Floor>,
+    iterations: usize,
+) -> Vec<(Vec<Duration>, Vec<Duration>)> {
+    let mut times = vec![(Vec::new(), Vec::new()); sides.len() + usize::from(floor.is_some())];
+    let net = Net { scenario: "l", third: 1, prefix: 24 };
+    let floor = floor.map(|f| (f, f.make_bridge(net, None)));
     let warmup = 3;
     for i in 0..iterations + warmup {
+        if let Some((floor, bridge)) = floor {
+            let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
+            settle();
+            let extras = Extras { masquerade: true, ..Extras::default() };
+            let (add, del) = floor_cycle(floor, None, &floor.request(net, bridge, i as u32, &target, extras));
+            if i >= warmup {
+                times[sides.len()].0.push(add);
+                times[sides.len()].1.push(del);
+            }
+        }
         for (side, (adds, dels)) in sides.iter().zip(times.iter_mut()) {
             let conf = side.conf("l", 1);
             let (_ns, target) = netns(side, "l", i);
@@ -94,6 +126,9 @@ pub fn add_del(sides: &[Side], iterations: usize) -> Vec<(Vec<Duration>, Vec<Dur
         }
     }
     sides.iter().for_each(|s| s.cleanup("l"));
+    if let Some((floor, _)) = floor {
+        floor.cleanup(net.scenario);
+    }
     times
 }
 
@@ -139,49 +174,83 @@ fn chain(run: &ChainRun, i: usize) -> Vec<(PathBuf, Value)> {
     ]
 }
 
+/// One run's chain times: the whole ADD + DEL, and each plugin's ADD and
+/// DEL (in chain order), to say where the time goes.
+#[derive(Default, Clone)]
+pub struct ChainTimes {
+    /// ADD + DEL of the whole chain.
+    pub total: Vec<Duration>,
+    /// Per plugin of the chain: its type, its ADDs and its DELs.
+    pub plugins: Vec<(String, Vec<Duration>, Vec<Duration>)>,
+}
+
 /// ADD + DEL of the whole chain, as libcni runs it, the runs interleaved;
-/// every plugin is each side's own.
-pub fn chain_add_del(runs: &[ChainRun], iterations: usize) -> Vec<Vec<Duration>> {
-    let mut times = vec![Vec::new(); runs.len()];
+/// every plugin is each side's own. The floor's (its one ADD and one DEL
+/// doing the chain's kernel work) last.
+pub fn chain_add_del(runs: &[ChainRun], floor: Option<&Floor>, iterations: usize) -> Vec<ChainTimes> {
+    let mut times = vec![ChainTimes::default(); runs.len() + usize::from(floor.is_some())];
+    let net = Net { scenario: "c", third: 2, prefix: 24 };
+    let floor = floor.map(|f| (f, f.make_bridge(net, None)));
     let warmup = 2;
     for i in 0..iterations + warmup {
-        for (run, times) in runs.iter().zip(times.iter_mut()) {
-            let side = run.side;
-            let (_ns, target) = netns(side, run.scenario, i);
-            let plugins = chain(run, i);
-            let start = Instant::now();
-            let mut prev = Value::Null;
-            for (dir, conf) in &plugins {
-                let stdin = if prev.is_null() { conf.to_string() } else { with_prev(conf, &prev) };
-                let run = plugin(
-                    dir,
-                    &side.path,
-                    conf["type"].as_str().unwrap_or_default(),
-                    "ADD",
-                    &target,
-                    &stdin,
-                );
-                assert!(run.ok, "{} chain ADD {} failed: {}", side.label, conf["type"], run.out);
-                prev = run.out;
-            }
-            for (dir, conf) in plugins.iter().rev() {
-                let run = plugin(
-                    dir,
-                    &side.path,
-                    conf["type"].as_str().unwrap_or_default(),
-                    "DEL",
-                    &target,
-                    &with_prev(conf, &prev),
-                );
-                assert!(run.ok, "{} chain DEL {} failed: {}", side.label, conf["type"], run.out);
-            }
+        if let Some((floor, bridge)) = floor {
+            let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
+            let extras = Extras { chain: true, ..Extras::default() };
+            let (add, del) = floor_cycle(floor, None, &floor.request(net, bridge, i as u32, &target, extras));
             if i >= warmup {
-                times.push(start.elapsed());
+                times[runs.len()].total.push(add + del);
+            }
+        }
+        for (run, times) in runs.iter().zip(times.iter_mut()) {
+            let (_ns, target) = netns(run.side, run.scenario, i);
+            let plugins = chain(run, i);
+            if times.plugins.is_empty() {
+                times.plugins = plugins
+                    .iter()
+                    .map(|(_, conf)| (conf["type"].as_str().unwrap_or_default().to_string(), vec![], vec![]))
+                    .collect();
+            }
+            let start = Instant::now();
+            let (adds, dels) = run_chain(run.side, &plugins, &target);
+            if i >= warmup {
+                times.total.push(start.elapsed());
+                for (k, (_, a, d)) in times.plugins.iter_mut().enumerate() {
+                    a.push(adds[k]);
+                    d.push(dels[k]);
+                }
             }
         }
     }
     runs.iter().for_each(|r| r.side.cleanup(r.scenario));
+    if let Some((floor, _)) = floor {
+        floor.cleanup(net.scenario);
+    }
     times
+}
+
+/// ADD through the chain, then DEL in reverse, each checked: each
+/// plugin's ADD and DEL time, in chain order.
+fn run_chain(side: &Side, plugins: &[(PathBuf, Value)], target: &Target) -> (Vec<Duration>, Vec<Duration>) {
+    let call = |dir: &PathBuf, conf: &Value, command: &str, stdin: &str| {
+        let run = plugin(dir, &side.path, conf["type"].as_str().unwrap_or_default(), command, target, stdin);
+        assert!(run.ok, "{} chain {command} {} failed: {}", side.label, conf["type"], run.out);
+        run
+    };
+    let mut prev = Value::Null;
+    let mut adds = Vec::new();
+    for (dir, conf) in plugins {
+        let stdin = if prev.is_null() { conf.to_string() } else { with_prev(conf, &prev) };
+        let run = call(dir, conf, "ADD", &stdin);
+        adds.push(run.took);
+        prev = run.out;
+    }
+    let mut dels: Vec<Duration> = plugins
+        .iter()
+        .rev()
+        .map(|(dir, conf)| call(dir, conf, "DEL", &with_prev(conf, &prev)).took)
+        .collect();
+    dels.reverse();
+    (adds, dels)
 }
 
 /// Throughput of 8 workers doing ADD+DEL cycles on one network.
@@ -194,45 +263,50 @@ pub struct Throughput {
     pub failures: usize,
 }
 
-/// Runs the workers for `seconds` on one side.
-pub fn parallel(side: &Side, workers: usize, seconds: u64) -> Throughput {
-    let conf = side.conf("p", 3);
-    let namespaces: Vec<(Netns, Target)> = (0..workers).map(|w| netns(side, "p", w)).collect();
-    let live: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+/// The addresses attachments hold at the moment, to catch one handed out twice.
+#[derive(Default)]
+pub struct Live(Mutex<HashSet<String>>);
+
+impl Live {
+    /// Takes `ip`; false when another attachment holds it.
+    fn hold(&self, ip: &str) -> bool {
+        self.0.lock().map(|mut l| l.insert(ip.to_string())).unwrap_or(false)
+    }
+
+    fn release(&self, ip: &str) {
+        if let Ok(mut l) = self.0.lock() {
+            l.remove(ip);
+        }
+    }
+}
+
+/// `workers` threads, each in a netns of its own, running `cycle` (true
+/// when its ADD and DEL succeeded) until `seconds` are up.
+fn run_workers(
+    tag: &str,
+    workers: usize,
+    seconds: u64,
+    cycle: impl Fn(usize, &Target, &Live, &AtomicUsize) -> bool + Sync,
+) -> Throughput {
+    let namespaces: Vec<(Netns, Target)> = (0..workers).map(|w| netns_of(tag, "p", w)).collect();
+    let live = Live::default();
     let (cycles, duplicates, failures) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     std::thread::scope(|scope| {
-        for (_, target) in &namespaces {
-            scope.spawn(|| {
+        for (w, (_, target)) in namespaces.iter().enumerate() {
+            let (cycle, live, cycles, duplicates, failures) =
+                (&cycle, &live, &cycles, &duplicates, &failures);
+            scope.spawn(move || {
                 while Instant::now() < deadline {
-                    let add = plugin(&side.dir, &side.path, "bridge", "ADD", target, &conf.to_string());
-                    if !add.ok {
-                        failures.fetch_add(1, Ordering::SeqCst);
-                        let _ = plugin(&side.dir, &side.path, "bridge", "DEL", target, &conf.to_string());
-                        continue;
-                    }
-                    let ip = add.out["ips"][0]["address"].as_str().unwrap_or_default().to_string();
-                    if !live.lock().map(|mut l| l.insert(ip.clone())).unwrap_or(false) {
-                        duplicates.fetch_add(1, Ordering::SeqCst);
-                    }
-                    if let Ok(mut l) = live.lock() {
-                        l.remove(&ip);
-                    }
-                    let del =
-                        plugin(&side.dir, &side.path, "bridge", "DEL", target, &with_prev(&conf, &add.out));
-                    if del.ok {
-                        cycles.fetch_add(1, Ordering::SeqCst);
-                    } else {
-                        failures.fetch_add(1, Ordering::SeqCst);
-                    }
+                    let counter = if cycle(w, target, live, duplicates) { cycles } else { failures };
+                    counter.fetch_add(1, Ordering::SeqCst);
                 }
             });
         }
     });
     let elapsed = start.elapsed().as_secs_f64();
     drop(namespaces);
-    side.cleanup("p");
     Throughput {
         per_second: cycles.load(Ordering::SeqCst) as f64 / elapsed,
         duplicates: duplicates.load(Ordering::SeqCst),
@@ -240,40 +314,131 @@ pub fn parallel(side: &Side, workers: usize, seconds: u64) -> Throughput {
     }
 }
 
-/// ADD latency with no other attachment, and with `live` attachments on the bridge.
-pub fn scaling(side: &Side, live: usize, samples: usize) -> (Vec<Duration>, Vec<Duration>) {
-    let conf = side.conf("s", 0);
-    // A /24 is too small for 500: this network uses a /20.
-    let mut conf = conf;
-    conf["ipam"]["subnet"] = json!(format!("10.{}.16.0/20", side.octet));
+/// Runs the workers for `seconds` on one side.
+pub fn parallel(side: &Side, workers: usize, seconds: u64) -> Throughput {
+    let conf = side.conf("p", 3);
+    let throughput = run_workers(&side.tag, workers, seconds, |_, target, live, duplicates| {
+        let add = plugin(&side.dir, &side.path, "bridge", "ADD", target, &conf.to_string());
+        if !add.ok {
+            let _ = plugin(&side.dir, &side.path, "bridge", "DEL", target, &conf.to_string());
+            return false;
+        }
+        let ip = add.out["ips"][0]["address"].as_str().unwrap_or_default().to_string();
+        if !live.hold(&ip) {
+            duplicates.fetch_add(1, Ordering::SeqCst);
+        }
+        live.release(&ip);
+        plugin(&side.dir, &side.path, "bridge", "DEL", target, &with_prev(&conf, &add.out)).ok
+    });
+    side.cleanup("p");
+    throughput
+}
+
+/// The floor's cycles with `workers` in parallel (its addresses are the
+/// bench's choice, one per worker: no duplicates to count).
+pub fn parallel_floor(floor: &Floor, workers: usize, seconds: u64) -> Throughput {
+    let net = Net { scenario: "p", third: 3, prefix: 24 };
+    let bridge = floor.make_bridge(net, None);
+    let extras = Extras { masquerade: true, ..Extras::default() };
+    let throughput = run_workers(&floor.tag, workers, seconds, |w, target, _, _| {
+        let request = floor.request(net, bridge, w as u32, target, extras);
+        let add = floor.add(None, &request);
+        let del = floor.del(None, &request, &add);
+        add.ok && del.ok
+    });
+    floor.cleanup(net.scenario);
+    throughput
+}
+
+/// ADD latencies on a bridge with no other attachment, and at each of
+/// `checkpoints` live attachments.
+pub struct Growth {
+    /// With none live.
+    pub first: Vec<Duration>,
+    /// With `checkpoints[k]` live.
+    pub loaded: Vec<Vec<Duration>>,
+}
+
+/// How to make and remove one attachment of the scaling network: ADD
+/// gives its run and what DEL needs back.
+pub struct Attacher<'a> {
+    /// Tag for the namespaces' names.
+    pub tag: &'a str,
+    /// ADD of attachment `n` on a target.
+    pub add: &'a dyn Fn(u32, &Target) -> (Run, Value),
+    /// DEL with what ADD gave back.
+    pub del: &'a dyn Fn(&Target, &Value),
+}
+
+/// ADD latency with no other attachment, and with each checkpoint's number
+/// of attachments live on the bridge (the live ones are added in between).
+pub fn growth(attacher: &Attacher, checkpoints: &[usize], samples: usize) -> Growth {
     let sample = |offset: usize| -> Vec<Duration> {
         (0..samples)
             .map(|i| {
-                let (_ns, target) = netns(side, "s", offset + i);
+                let (_ns, target) = netns_of(attacher.tag, "s", offset + i);
                 settle();
-                let add = plugin(&side.dir, &side.path, "bridge", "ADD", &target, &conf.to_string());
-                assert!(add.ok, "{} ADD failed: {}", side.label, add.out);
-                let _ = plugin(&side.dir, &side.path, "bridge", "DEL", &target, &with_prev(&conf, &add.out));
+                let (add, back) = (attacher.add)((offset + i) as u32, &target);
+                assert!(add.ok, "ADD failed: {} {}", add.out, add.err);
+                (attacher.del)(&target, &back);
                 add.took
             })
             .collect()
     };
     let first = sample(100_000);
-    let held: Vec<(Netns, Target, Value)> = (0..live)
-        .map(|i| {
-            let (ns, target) = netns(side, "s", i);
-            let add = plugin(&side.dir, &side.path, "bridge", "ADD", &target, &conf.to_string());
-            assert!(add.ok, "{} ADD {i} failed: {}", side.label, add.out);
-            (ns, target, add.out)
-        })
-        .collect();
-    let loaded = sample(200_000);
-    for (_ns, target, result) in &held {
-        let _ = plugin(&side.dir, &side.path, "bridge", "DEL", target, &with_prev(&conf, result));
+    let mut held: Vec<(Netns, Target, Value)> = Vec::new();
+    let mut loaded = Vec::new();
+    for (k, &live) in checkpoints.iter().enumerate() {
+        while held.len() < live {
+            let i = held.len();
+            let (ns, target) = netns_of(attacher.tag, "s", i);
+            let (add, back) = (attacher.add)(i as u32, &target);
+            assert!(add.ok, "ADD {i} failed: {} {}", add.out, add.err);
+            held.push((ns, target, back));
+        }
+        loaded.push(sample(200_000 + k * 100));
     }
-    drop(held);
+    for (_ns, target, back) in &held {
+        (attacher.del)(target, back);
+    }
+    Growth { first, loaded }
+}
+
+/// [`growth`] of one side's bridge + host-local network (a /20: a /24 is too small for 500).
+pub fn scaling(side: &Side, checkpoints: &[usize], samples: usize) -> Growth {
+    let mut conf = side.conf("s", 0);
+    conf["ipam"]["subnet"] = json!(format!("10.{}.16.0/20", side.octet));
+    let add = |_: u32, target: &Target| {
+        let add = plugin(&side.dir, &side.path, "bridge", "ADD", target, &conf.to_string());
+        let result = add.out.clone();
+        (add, result)
+    };
+    let del = |target: &Target, result: &Value| {
+        let _ = plugin(&side.dir, &side.path, "bridge", "DEL", target, &with_prev(&conf, result));
+    };
+    let growth = growth(&Attacher { tag: &side.tag, add: &add, del: &del }, checkpoints, samples);
     side.cleanup("s");
-    (first, loaded)
+    growth
+}
+
+/// [`growth`] of the floor, on a /20 of its own.
+pub fn scaling_floor(floor: &Floor, checkpoints: &[usize], samples: usize) -> Growth {
+    let net = Net { scenario: "s", third: 16, prefix: 20 };
+    let bridge = floor.make_bridge(net, None);
+    let add = |n: u32, target: &Target| {
+        let extras = Extras { masquerade: true, ..Extras::default() };
+        let request = floor.request(net, bridge, n, target, extras);
+        let add = floor.add(None, &request);
+        let mut back = request;
+        back["lease"] = add.out["lease"].clone();
+        (add, back)
+    };
+    let del = |_: &Target, request: &Value| {
+        let _ = floor.del(None, request, &Run::failed());
+    };
+    let growth = growth(&Attacher { tag: &floor.tag, add: &add, del: &del }, checkpoints, samples);
+    floor.cleanup(net.scenario);
+    growth
 }
 
 /// Bytes on disk of every regular file in `dir` (links count nothing).

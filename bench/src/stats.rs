@@ -30,8 +30,13 @@ pub struct Row {
     pub ours: String,
     /// The reference, as shown.
     pub reference: String,
+    /// The floor (the same kernel work, fewest syscalls), as shown.
+    pub floor: String,
     /// ours / reference.
     pub ratio: f64,
+    /// ours / floor in time (for a rate: the floor's rate / ours); `None`
+    /// without a floor.
+    pub floor_ratio: Option<f64>,
     /// The target, as DESIGN.md states it.
     pub target: String,
 }
@@ -43,12 +48,15 @@ pub fn latency(s: Summary) -> String {
 
 /// The report as a Markdown table.
 pub fn markdown(rows: &[Row]) -> String {
-    let mut out =
-        String::from("| work | ours | reference | ours/ref | target |\n| --- | --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "| work | ours | reference | floor | ours/ref | ours/floor | target |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
     for row in rows {
+        let floor_ratio = row.floor_ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "n/a".to_string());
         out.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {} |\n",
-            row.what, row.ours, row.reference, row.ratio, row.target
+            "| {} | {} | {} | {} | {:.2} | {floor_ratio} | {} |\n",
+            row.what, row.ours, row.reference, row.floor, row.ratio, row.target
         ));
     }
     out

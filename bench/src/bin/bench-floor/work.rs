@@ -1,0 +1,371 @@
+//! The kernel work of one attachment, done the shortest way: every link,
+//! qdisc and filter of the host side in one route batch, every nftables
+//! rule in one transaction, the container's address and route in one more
+//! batch, the IPAM reservation as one file; on DEL the link deletion and
+//! the rule deletion side by side, as each waits for the kernel.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+
+use cni::netfilter::nftnl::{self, match_host, match_network, match_nfproto, Batch, Expr, FAMILY_INET};
+use cni::netlink::{ingress_qdisc_request, redirect_filter_request, tbf_request, tick_in_usec, Tbf};
+use ipnetwork::{IpNetwork, Ipv4Network};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::{
+    AddressMessageBuilder, LinkIfb, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
+};
+use serde_json::{json, Value};
+
+use crate::rtnl::{Request, Rtnl};
+
+/// The floor's nftables table (its chains are made by `setup`).
+pub const TABLE: &str = "cnictl_bench_floor";
+
+/// The container end's index in its fresh namespace (1 is lo).
+const CONTAINER_INDEX: u32 = 2;
+
+/// What one attachment asks for, from the request on stdin.
+pub struct Attachment {
+    /// CNI_CONTAINERID's stand-in: names the nftables chain and the reservation.
+    pub id: String,
+    /// The container's netns.
+    pub netns: String,
+    /// The host end's name and index (the index is chosen by the bench, so
+    /// that qdiscs and filters need no look-up).
+    pub host: (String, u32),
+    /// The bridge's index.
+    pub bridge: u32,
+    /// The address with its prefix and the gateway; `None`: from a DHCP
+    /// exchange (our dhcp client, in this process).
+    pub address: Option<(Ipv4Network, Ipv4Addr)>,
+    /// The reservation file (host-local's state), if any.
+    pub reservation: Option<String>,
+    /// Rule sets: "masquerade", "portmap" (a host port), "firewall".
+    pub rules: Vec<String>,
+    /// The host port for "portmap".
+    pub host_port: u16,
+    /// Sysctls written in the container, as the plugins write them.
+    pub sysctls: Vec<(String, String)>,
+    /// bandwidth's ifb: name, index, rate (bytes/s) and burst (bytes).
+    pub ifb: Option<(String, u32, u64, u64)>,
+    /// The lease to release on DEL (what ADD printed).
+    pub lease: Option<Value>,
+}
+
+fn field<'a>(request: &'a Value, key: &str) -> Result<&'a Value, String> {
+    request.get(key).ok_or_else(|| format!("request has no {key:?}"))
+}
+
+fn text(request: &Value, key: &str) -> Result<String, String> {
+    field(request, key)?.as_str().map(str::to_string).ok_or_else(|| format!("{key:?} is not a string"))
+}
+
+fn number(value: &Value, key: &str) -> Result<u64, String> {
+    field(value, key)?.as_u64().ok_or_else(|| format!("{key:?} is not a number"))
+}
+
+impl Attachment {
+    /// Reads the request the bench wrote.
+    pub fn parse(request: &Value) -> Result<Attachment, String> {
+        let address = match request.get("address").and_then(Value::as_str) {
+            Some(address) => {
+                let net: Ipv4Network = address.parse().map_err(|e| format!("address {address:?}: {e}"))?;
+                let gateway: Ipv4Addr =
+                    text(request, "gateway")?.parse().map_err(|e| format!("gateway: {e}"))?;
+                Some((net, gateway))
+            }
+            None => None,
+        };
+        let strings = |key: &str| -> Vec<String> {
+            request
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let sysctls = request
+            .get("sysctls")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default();
+        let ifb = match request.get("ifb") {
+            Some(ifb) => Some((
+                text(ifb, "name")?,
+                number(ifb, "index")? as u32,
+                number(ifb, "rate")?,
+                number(ifb, "burst")?,
+            )),
+            None => None,
+        };
+        Ok(Attachment {
+            id: text(request, "id")?,
+            netns: text(request, "netns")?,
+            host: (text(request, "host")?, number(request, "hostIndex")? as u32),
+            bridge: number(request, "bridge")? as u32,
+            address,
+            reservation: request.get("reservation").and_then(Value::as_str).map(str::to_string),
+            rules: strings("rules"),
+            host_port: request.get("hostPort").and_then(Value::as_u64).unwrap_or(0) as u16,
+            sysctls,
+            ifb,
+            lease: request.get("lease").filter(|v| !v.is_null()).cloned(),
+        })
+    }
+
+    /// The attachment's own nftables chain: its rules go with one flush.
+    fn chain(&self) -> String {
+        format!("a-{}", self.id)
+    }
+}
+
+/// Makes the floor's table, once per run (not timed).
+pub fn setup() -> Result<(), String> {
+    let mut batch = Batch::new(FAMILY_INET);
+    batch.add_table(TABLE, None);
+    batch.commit().map_err(|e| e.to_string())
+}
+
+/// Removes the floor's table and whatever is left in it.
+pub fn teardown() -> Result<(), String> {
+    let mut batch = Batch::new(FAMILY_INET);
+    batch.delete_table(TABLE);
+    batch.commit().map_err(|e| e.to_string())
+}
+
+/// ADD: returns what DEL needs back (the DHCP lease), or Null.
+pub fn add(a: &Attachment) -> Result<Value, String> {
+    let netns = std::fs::File::open(&a.netns).map_err(|e| format!("open {}: {e}", a.netns))?;
+    let host = Rtnl::open()?;
+    host.batch(host_requests(a, netns.as_raw_fd()))?;
+    if let Some(path) = &a.reservation {
+        reserve(path, &a.id)?;
+    }
+    // (The bench's DHCP network has no rules: nothing waits for the lease.)
+    if let Some((address, _)) = a.address {
+        commit_rules(a, address)?;
+    }
+    nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns: {e}"))?;
+    for (key, value) in &a.sysctls {
+        std::fs::write(format!("/proc/sys/{key}"), value).map_err(|e| format!("sysctl {key}: {e}"))?;
+    }
+    let (address, gateway, lease) = match a.address {
+        Some((address, gateway)) => (address, gateway, Value::Null),
+        None => lease(a)?,
+    };
+    let container = Rtnl::open()?;
+    container.batch(vec![
+        // (A veth end cannot be set up in the request that makes the pair.)
+        Request::plain(RouteNetlinkMessage::NewLink(
+            LinkUnspec::new_with_index(CONTAINER_INDEX).up().build(),
+        )),
+        Request::create(RouteNetlinkMessage::NewAddress(
+            AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(CONTAINER_INDEX)
+                .address(address.ip(), address.prefix())
+                .build(),
+        )),
+        Request::create(RouteNetlinkMessage::NewRoute(
+            RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(CONTAINER_INDEX).build(),
+        )),
+    ])?;
+    Ok(json!({ "lease": lease }))
+}
+
+/// The veth pair (the host end up and a port of the bridge, the
+/// container end named eth0 in its netns) and bandwidth's ifb, qdiscs and
+/// redirect: one batch. Both links share a group named by the host index,
+/// so that DEL deletes them with one request.
+fn host_requests(a: &Attachment, netns: i32) -> Vec<Request> {
+    let (name, index) = &a.host;
+    let peer = LinkMessageBuilder::<LinkUnspec>::new()
+        .name("eth0".to_string())
+        .index(CONTAINER_INDEX)
+        .txqueuelen(0)
+        .setns_by_fd(netns)
+        .build();
+    let veth = LinkVeth::new(name, "eth0")
+        .index(*index)
+        .txqueuelen(0)
+        .controller(a.bridge)
+        .link_group(*index)
+        .up()
+        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+        .build();
+    let mut requests = vec![Request::create(RouteNetlinkMessage::NewLink(veth))];
+    if let Some((ifb_name, ifb_index, rate, burst)) = &a.ifb {
+        let ifb = LinkIfb::new(ifb_name).index(*ifb_index).txqueuelen(0).link_group(*index).up().build();
+        let tbf = bucket(*rate, *burst);
+        requests.extend([
+            Request::create(RouteNetlinkMessage::NewLink(ifb)),
+            Request::create(ingress_qdisc_request(*index)),
+            Request::create(redirect_filter_request(*index, *ifb_index)),
+            Request::create(tbf_request(*ifb_index, &tbf)),
+            Request::create(tbf_request(*index, &tbf)),
+        ]);
+    }
+    requests
+}
+
+/// A token bucket of `rate` bytes per second and `burst` bytes.
+fn bucket(rate: u64, burst: u64) -> Tbf {
+    let buffer = (burst as f64 / rate.max(1) as f64 * 1e6 * tick_in_usec()) as u32;
+    Tbf { rate, limit: burst as u32, buffer }
+}
+
+/// host-local's reservation: one file made exclusively, holding the ID.
+fn reserve(path: &str, id: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| format!("reserve {path}: {e}"))?;
+    file.write_all(id.as_bytes()).map_err(|e| format!("write {path}: {e}"))
+}
+
+/// The attachment's chain and its rules, one transaction.
+fn commit_rules(a: &Attachment, address: Ipv4Network) -> Result<(), String> {
+    if a.rules.is_empty() {
+        return Ok(());
+    }
+    let chain = a.chain();
+    let mut batch = Batch::new(FAMILY_INET);
+    batch.add_chain(TABLE, &chain, None, None);
+    let comment = format!("id: {}", a.id);
+    let ip = IpAddr::V4(address.ip());
+    for set in &a.rules {
+        for exprs in rule_set(set, address, ip, a.host_port) {
+            batch.add_rule(TABLE, &chain, &exprs, Some(&comment));
+        }
+    }
+    batch.commit().map_err(|e| e.to_string())
+}
+
+/// The rules each plugin adds per attachment, in the shapes ours write.
+fn rule_set(set: &str, address: Ipv4Network, ip: IpAddr, host_port: u16) -> Vec<Vec<Expr>> {
+    match set {
+        // ipMasq: from the address to outside its subnet, masquerade.
+        "masquerade" => {
+            let mut exprs = Vec::new();
+            match_nfproto(&mut exprs, true);
+            match_host(&mut exprs, ip, false);
+            match_network(&mut exprs, IpNetwork::V4(address), true, false);
+            exprs.push(Expr::masquerade());
+            vec![exprs]
+        }
+        // portmap: the DNAT of the host port, and the hairpin and
+        // localhost masquerades.
+        "portmap" => {
+            let mut dnat = vec![
+                Expr::meta_l4proto(1),
+                Expr::cmp(1, true, &[6]),
+                Expr::payload_dport(1),
+                Expr::cmp(1, true, &host_port.to_be_bytes()),
+                Expr::immediate(1, &address.ip().octets()),
+                Expr::immediate(2, &80u16.to_be_bytes()),
+            ];
+            dnat.push(Expr::dnat(nftnl::FAMILY_IPV4, 1, 2));
+            let masquerade = |source: IpAddr| {
+                let mut exprs = Vec::new();
+                match_nfproto(&mut exprs, true);
+                match_host(&mut exprs, source, false);
+                match_host(&mut exprs, ip, true);
+                exprs.push(Expr::masquerade());
+                exprs
+            };
+            vec![dnat, masquerade(ip), masquerade(IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        }
+        // firewall: replies to the container, and what it sends.
+        "firewall" => {
+            let mut to = Vec::new();
+            match_nfproto(&mut to, true);
+            match_host(&mut to, ip, true);
+            nftnl::match_established(&mut to);
+            to.push(Expr::verdict(nftnl::NF_ACCEPT, None));
+            let mut from = Vec::new();
+            match_nfproto(&mut from, true);
+            match_host(&mut from, ip, false);
+            from.push(Expr::verdict(nftnl::NF_ACCEPT, None));
+            vec![to, from]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A DHCP exchange on eth0 (in the container's netns, which the caller
+/// has entered), with our dhcp client in this process: the address, the
+/// first router and the lease as JSON.
+fn lease(a: &Attachment) -> Result<(Ipv4Network, Ipv4Addr, Value), String> {
+    let lease = dhcp_client(a)?.acquire().map_err(|e| format!("dhcp: {e:?}"))?;
+    let prefix = lease.mask.map(|m| u32::from(m).leading_ones() as u8).unwrap_or(24);
+    let address = Ipv4Network::new(lease.address, prefix).map_err(|e| e.to_string())?;
+    let gateway = lease.routers.first().copied().ok_or("the lease names no router")?;
+    let value = serde_json::to_value(&lease).map_err(|e| e.to_string())?;
+    Ok((address, gateway, value))
+}
+
+/// Our dhcp client on eth0 of the namespace the calling thread is in.
+fn dhcp_client(a: &Attachment) -> Result<dhcp::client::Client, String> {
+    let config = dhcp::client::Config {
+        ifname: "eth0".to_string(),
+        client_id: dhcp::options::client_id(&a.id, "floor", "eth0"),
+        options: Default::default(),
+        timing: dhcp::client::Timing::default(),
+    };
+    dhcp::client::Client::open(config).map_err(|e| format!("dhcp: {e:?}"))
+}
+
+/// DEL: the links (and with them the container end, its address and
+/// route, the qdiscs and the filter) and the attachment's rules, side by
+/// side; the reservation; the DHCP release.
+pub fn del(a: &Attachment) -> Result<(), String> {
+    if let Some(lease) = &a.lease {
+        release(a, lease)?;
+    }
+    let links = || -> Result<(), String> {
+        let mut message = LinkMessage::default();
+        if a.ifb.is_some() {
+            message.attributes.push(LinkAttribute::Group(a.host.1));
+        } else {
+            message.header.index = a.host.1;
+        }
+        Rtnl::open()?.batch(vec![Request::plain(RouteNetlinkMessage::DelLink(message))])
+    };
+    let rules = || -> Result<(), String> {
+        if a.rules.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new(FAMILY_INET);
+        batch.flush_chain(TABLE, &a.chain());
+        batch.delete_chain(TABLE, &a.chain());
+        batch.commit().map_err(|e| e.to_string())
+    };
+    let (links, rules) = std::thread::scope(|scope| {
+        let rules = scope.spawn(rules);
+        let links = links();
+        (links, rules.join().unwrap_or_else(|_| Err("rule deletion panicked".to_string())))
+    });
+    let file = match &a.reservation {
+        Some(path) => std::fs::remove_file(path).map_err(|e| format!("release {path}: {e}")),
+        None => Ok(()),
+    };
+    links.and(rules).and(file)
+}
+
+/// DHCPRELEASE of the lease ADD printed, on the container's eth0 (a
+/// thread of its own enters the netns), before the link goes.
+fn release(a: &Attachment, lease: &Value) -> Result<(), String> {
+    let lease: dhcp::lease::Lease = serde_json::from_value(lease.clone()).map_err(|e| e.to_string())?;
+    let netns = std::fs::File::open(&a.netns).map_err(|e| format!("open {}: {e}", a.netns))?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| format!("setns: {e}"))?;
+                dhcp_client(a)?.release(&lease).map_err(|e| format!("dhcp release: {e:?}"))
+            })
+            .join()
+            .unwrap_or_else(|_| Err("release panicked".to_string()))
+    })
+}

@@ -1,0 +1,193 @@
+//! The floor beside ours and the reference's: `bench-floor` (src/bin)
+//! doing each row's kernel work with the fewest syscalls, exec'd once per
+//! ADD or DEL as a plugin is, on a bridge and subnet (10.243.0.0/16) of
+//! its own. The bench makes the bridge and the gateway address itself, as
+//! the plugins' first ADD does, so the floor's ADD starts where a plugin's
+//! later ADDs do.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{json, Value};
+
+use crate::exec::{delete_link, run_program, Netns, Run, Target};
+
+/// Second octet of the floor's subnets.
+const OCTET: u8 = 243;
+
+/// The floor as a side of the bench.
+pub struct Floor {
+    exe: PathBuf,
+    /// Token of this run and "f", as the sides' tags are made.
+    pub tag: String,
+    store: PathBuf,
+    /// The next host-side link index to hand out (the floor names its
+    /// links' indexes so that tc requests need no look-up).
+    next_index: AtomicU32,
+}
+
+/// One of the floor's networks: its scenario letter and subnet.
+#[derive(Clone, Copy)]
+pub struct Net {
+    /// The scenario letter (names the bridge and namespaces).
+    pub scenario: &'static str,
+    /// Third octet of the subnet's first address.
+    pub third: u8,
+    /// Prefix length (24, or 20 where 500 attachments must fit).
+    pub prefix: u8,
+}
+
+/// What an attachment's ADD carries besides the veth pair and address.
+#[derive(Clone, Copy, Default)]
+pub struct Extras {
+    /// ipMasq's rule, host-local's reservation.
+    pub masquerade: bool,
+    /// The whole five-plugin chain: portmap's and the firewall's rules,
+    /// tuning's sysctl, bandwidth's ifb, qdiscs and filter.
+    pub chain: bool,
+    /// The address from DHCP: no address, rules or reservation in the request.
+    pub dhcp: bool,
+}
+
+impl Floor {
+    /// The floor program next to the bench, with its own store; `None`
+    /// (with a note) when it was not built.
+    pub fn new(exe: PathBuf, token: &str) -> Option<Floor> {
+        if !exe.is_file() {
+            eprintln!("bench: {} not found: leaving out the floor column", exe.display());
+            return None;
+        }
+        let tag = format!("{token}f");
+        let store = std::env::temp_dir().join(format!("cnictl-bench-floor-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&store);
+        std::fs::create_dir_all(&store).ok()?;
+        let next_index = AtomicU32::new(0x1000_0000 + (std::process::id() % 1000) * 0x1_0000);
+        let floor = Floor { exe, tag, store, next_index };
+        let setup = floor.command("SETUP", &Value::Null);
+        assert!(setup.ok, "bench-floor SETUP failed");
+        Some(floor)
+    }
+
+    fn command(&self, command: &str, request: &Value) -> Run {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg(command);
+        run_program(cmd, &request.to_string())
+    }
+
+    /// Its bridge in a scenario.
+    pub fn bridge(&self, scenario: &str) -> String {
+        format!("bn{}{scenario}", self.tag)
+    }
+
+    /// Makes the network's bridge, up, with the gateway address, in
+    /// `host` (the bench's own netns when `None`); returns its index.
+    pub fn make_bridge(&self, net: Net, host: Option<&Netns>) -> u32 {
+        let bridge = self.bridge(net.scenario);
+        let gateway = format!("10.{OCTET}.{}.1/{}", net.third, net.prefix);
+        let ip = |args: &[&str]| {
+            let mut cmd = Command::new("ip");
+            if let Some(host) = host {
+                cmd.args(["-n", host.name()]);
+            }
+            let status = cmd.args(args).stderr(Stdio::null()).status();
+            assert!(status.is_ok_and(|s| s.success()), "ip {} failed", args.join(" "));
+        };
+        ip(&["link", "add", &bridge, "type", "bridge"]);
+        ip(&["addr", "add", &gateway, "dev", &bridge]);
+        ip(&["link", "set", &bridge, "up"]);
+        link_index(&bridge, host)
+    }
+
+    /// Deletes the network's bridge.
+    pub fn cleanup(&self, scenario: &str) {
+        delete_link(&self.bridge(scenario));
+    }
+
+    /// The request for attachment `n` of `net` on `bridge` (its index).
+    pub fn request(&self, net: Net, bridge: u32, n: u32, target: &Target, extras: Extras) -> Value {
+        let index = self.next_index.fetch_add(2, Ordering::SeqCst);
+        let mut request = json!({
+            "id": target.id,
+            "netns": target.netns,
+            "host": format!("f{}{}{n}", self.tag, net.scenario),
+            "hostIndex": index,
+            "bridge": bridge,
+            "sysctls": {"net/ipv6/conf/eth0/accept_dad": "0", "net/ipv4/conf/eth0/arp_notify": "1"},
+        });
+        if !extras.dhcp {
+            let address = address(net, n);
+            request["address"] = json!(format!("{address}/{}", net.prefix));
+            request["gateway"] = json!(format!("10.{OCTET}.{}.1", net.third));
+            request["reservation"] = json!(self.store.join(address.to_string()));
+        }
+        if extras.masquerade {
+            request["rules"] = json!(["masquerade"]);
+        }
+        if extras.chain {
+            request["rules"] = json!(["masquerade", "portmap", "firewall"]);
+            request["hostPort"] = json!(20000 + n);
+            request["sysctls"]["net/core/somaxconn"] = json!("512");
+            // bandwidth's 100 Mbit/s with a 1 Mbit burst, in bytes.
+            request["ifb"] = json!({"name": format!("g{}{n}", self.tag), "index": index + 1,
+                                    "rate": 12_500_000, "burst": 125_000});
+        }
+        request
+    }
+
+    /// ADD with `request`, run inside `host` when given.
+    pub fn add(&self, host: Option<&Netns>, request: &Value) -> Run {
+        self.run_in(host, "ADD", request)
+    }
+
+    /// DEL of what `add` made: its request and, with DHCP, the lease it printed.
+    pub fn del(&self, host: Option<&Netns>, request: &Value, added: &Run) -> Run {
+        let mut request = request.clone();
+        if !added.out["lease"].is_null() {
+            request["lease"] = added.out["lease"].clone();
+        }
+        self.run_in(host, "DEL", &request)
+    }
+
+    fn run_in(&self, host: Option<&Netns>, command: &str, request: &Value) -> Run {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg(command);
+        if let Some(host) = host {
+            if host.enter(&mut cmd).is_err() {
+                return Run::failed();
+            }
+        }
+        run_program(cmd, &request.to_string())
+    }
+
+    /// The floor program's size on disk.
+    pub fn size(&self) -> u64 {
+        std::fs::metadata(&self.exe).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.command("TEARDOWN", &Value::Null);
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+/// The index of link `name` in `host` (the bench's netns when `None`).
+pub fn link_index(name: &str, host: Option<&Netns>) -> u32 {
+    let index = Command::new("ip")
+        .args(host.map(|h| vec!["-n", h.name()]).unwrap_or_default())
+        .args(["-j", "link", "show", name])
+        .output()
+        .ok()
+        .and_then(|o| serde_json::from_slice::<Value>(&o.stdout).ok())
+        .and_then(|v| v[0]["ifindex"].as_u64());
+    index.unwrap_or_else(|| panic!("no index for {name}")) as u32
+}
+
+/// Attachment `n`'s address in `net` (after the gateway, wrapping within the subnet).
+fn address(net: Net, n: u32) -> std::net::Ipv4Addr {
+    let base = u32::from(std::net::Ipv4Addr::new(10, OCTET, net.third, 0));
+    let hosts = (1u32 << (32 - net.prefix)) - 3;
+    std::net::Ipv4Addr::from(base + 2 + n % hosts)
+}
