@@ -97,7 +97,8 @@ impl Store {
             Err(e) => return Err(io_err("failed to create", &path, e)),
         }
         let last = self.dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"));
-        if let Err(e) = statefile::write(&last, ip.to_string().as_bytes(), 0o600) {
+        // Only a hint of where the next search starts: not synced.
+        if let Err(e) = statefile::write_hint(&last, ip.to_string().as_bytes(), 0o600) {
             let _ = fs::remove_file(&path);
             return Err(io_err("failed to write", &last, e));
         }
