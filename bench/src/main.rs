@@ -4,7 +4,7 @@
 //! medians, p90 and ours/reference ratios, and can write them into the
 //! README. Needs root; run `cargo build --release --workspace` first.
 //!
-//! Usage: bench [--quick] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]
+//! Usage: bench [--quick] [--only ROWS] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]
 
 mod dhcp;
 mod exec;
@@ -23,17 +23,20 @@ use stats::{latency, markdown, summarize, Row, Summary};
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 struct Options {
+    /// Only these rows (`--only add,chain,dhcp,parallel,scaling,size`); all when empty.
+    only: Vec<String>,
     iterations: usize,
     live: usize,
     seconds: u64,
     readme: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--quick] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]";
+const USAGE: &str =
+    "usage: bench [--quick] [--only ROWS] [--iterations N] [--live N] [--seconds N] [--write-readme FILE]";
 
 /// The options, or the message to print and the exit code (0 for --help).
 fn options() -> Result<Options, (String, i32)> {
-    let mut opts = Options { iterations: 30, live: 500, seconds: 10, readme: None };
+    let mut opts = Options { only: Vec::new(), iterations: 30, live: 500, seconds: 10, readme: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |what: &str| -> Result<usize, (String, i32)> {
@@ -51,6 +54,16 @@ fn options() -> Result<Options, (String, i32)> {
             "--iterations" => opts.iterations = number("--iterations")?,
             "--live" => opts.live = number("--live")?,
             "--seconds" => opts.seconds = number("--seconds")? as u64,
+            "--only" => {
+                let rows = args.next().ok_or(("--only needs rows".to_string(), 2))?;
+                opts.only = rows.split(',').map(str::to_string).collect();
+                if let Some(bad) = opts.only.iter().find(|r| !ROWS.contains(&r.as_str())) {
+                    return Err((
+                        format!("--only: unknown row {bad:?} (one of {})\n{USAGE}", ROWS.join(", ")),
+                        2,
+                    ));
+                }
+            }
             "--write-readme" => {
                 opts.readme = Some(
                     args.next().map(PathBuf::from).ok_or(("--write-readme needs a file".to_string(), 2))?,
@@ -59,7 +72,20 @@ fn options() -> Result<Options, (String, i32)> {
             other => return Err((format!("unknown argument {other:?}\n{USAGE}"), 2)),
         }
     }
+    if !opts.only.is_empty() && opts.readme.is_some() {
+        return Err((format!("--write-readme needs every row: leave out --only\n{USAGE}"), 2));
+    }
     Ok(opts)
+}
+
+/// The row groups `--only` can name.
+const ROWS: [&str; 6] = ["add", "chain", "dhcp", "parallel", "scaling", "size"];
+
+impl Options {
+    /// True when the row group `row` is to be measured.
+    fn wants(&self, row: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|r| r == row)
+    }
 }
 
 /// What `--help` says before the usage line.
@@ -147,17 +173,28 @@ fn main() {
     let floor = exe.parent().and_then(|d| Floor::new(d.join("bench-floor"), &run_token()));
     let floor = floor.as_ref();
 
-    let mut rows = Vec::from(latency_rows(&sides, floor, opts.iterations));
-    rows.extend(chain_rows(&sides, floor, opts.iterations.min(20)));
-    rows.extend(dhcp_row(&sides, floor, opts.iterations.min(20)));
-    rows.push(parallel_row(&sides, floor, opts.seconds));
-    rows.extend(scaling_rows(&sides, floor, opts.live));
+    let mut rows = Vec::new();
+    if opts.wants("add") {
+        rows.extend(latency_rows(&sides, floor, opts.iterations));
+    }
+    if opts.wants("chain") {
+        rows.extend(chain_rows(&sides, floor, opts.iterations.min(20)));
+    }
+    if opts.wants("dhcp") {
+        rows.extend(dhcp_row(&sides, floor, opts.iterations.min(20)));
+    }
+    if opts.wants("parallel") {
+        rows.push(parallel_row(&sides, floor, opts.seconds));
+    }
+    if opts.wants("scaling") {
+        rows.extend(scaling_rows(&sides, floor, opts.live));
+    }
 
     let ours_size = std::fs::metadata(&multicall).map(|m| m.len()).unwrap_or(0);
     let ref_size = scenarios::size_of_files(Path::new(REFERENCE_DIR));
     let floor_size = floor.map(Floor::size);
     let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_000_000.0);
-    rows.push(Row {
+    rows.extend(opts.wants("size").then(|| Row {
         what: "plugins on disk (ours: the multicall binary; links cost nothing)".into(),
         ours: mb(ours_size),
         reference: mb(ref_size),
@@ -165,7 +202,7 @@ fn main() {
         ratio: ours_size as f64 / ref_size as f64,
         floor_ratio: floor_size.map(|f| ours_size as f64 / f as f64),
         target: "<= 10 MB".into(),
-    });
+    }));
     let table = markdown(&rows);
     let machine = machine();
     println!("{table}\nmachine: {machine}");
