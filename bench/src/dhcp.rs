@@ -9,7 +9,7 @@
 //! also when a step panics.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -57,7 +57,7 @@ struct Process {
 impl Process {
     fn spawn(netns: &Netns, program: &Path, args: &[String], stderr: PathBuf) -> Process {
         let log = std::fs::File::create(&stderr).expect("process log");
-        let mut cmd = Command::new(program);
+        let mut cmd = crate::exec::new_command(program);
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         netns.enter(&mut cmd).expect("open the netns");
         let child = cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
@@ -246,7 +246,7 @@ pub fn add_del(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Opti
         .collect();
     let mut times = vec![(Vec::new(), Vec::new()); sides.len()];
     let warmup = 2;
-    for i in 0..iterations + warmup {
+    for i in (0..iterations + warmup).take_while(|_| !crate::interrupt::interrupted()) {
         for (n, ((side, conf), (adds, dels))) in sides.iter().zip(&confs).zip(times.iter_mut()).enumerate() {
             // CNI_PATH is the side's own directory only: its dhcp plugin.
             let path = side.dir.display().to_string();

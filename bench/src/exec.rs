@@ -32,9 +32,17 @@ pub struct Run {
     pub err: String,
 }
 
+/// `Command::new(program)` in a process group of its own, so that a
+/// terminal's Ctrl-C reaches only the bench (see `interrupt`).
+pub fn new_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.process_group(0);
+    cmd
+}
+
 /// Runs `dir/<type>` with `command` on `target` and `conf` as stdin.
 pub fn plugin(dir: &Path, path: &str, plugin_type: &str, command: &str, target: &Target, conf: &str) -> Run {
-    run(Command::new(dir.join(plugin_type)), path, command, target, conf)
+    run(new_command(dir.join(plugin_type)), path, command, target, conf)
 }
 
 /// [`plugin`], with the plugin run inside `host` instead of the bench's
@@ -49,7 +57,7 @@ pub fn plugin_in(
     target: &Target,
     conf: &str,
 ) -> Run {
-    let mut cmd = Command::new(dir.join(plugin_type));
+    let mut cmd = new_command(dir.join(plugin_type));
     if host.enter(&mut cmd).is_err() {
         return Run::failed();
     }
@@ -105,8 +113,8 @@ pub struct Netns {
 impl Netns {
     /// `ip netns add NAME`.
     pub fn new(name: String) -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
-        let status = Command::new("ip").args(["netns", "add", &name]).status();
+        let _ = new_command("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
+        let status = new_command("ip").args(["netns", "add", &name]).status();
         assert!(status.map(|s| s.success()).unwrap_or(false), "ip netns add {name} failed");
         Netns { name }
     }
@@ -142,7 +150,7 @@ impl Netns {
 
     /// Runs `ip -n NAME ARGS...`; panics if it fails (a setup step).
     pub fn ip(&self, args: &[&str]) {
-        let status = Command::new("ip").arg("-n").arg(&self.name).args(args).status();
+        let status = new_command("ip").arg("-n").arg(&self.name).args(args).status();
         assert!(
             status.map(|s| s.success()).unwrap_or(false),
             "ip -n {} {} failed",
@@ -162,13 +170,13 @@ extern "C" {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).stderr(Stdio::null()).status();
+        let _ = new_command("ip").args(["netns", "del", &self.name]).stderr(Stdio::null()).status();
     }
 }
 
 /// Deletes a link if it exists (bridges the benchmark made).
 pub fn delete_link(name: &str) {
-    let _ = Command::new("ip").args(["link", "del", name]).stderr(Stdio::null()).status();
+    let _ = new_command("ip").args(["link", "del", name]).stderr(Stdio::null()).status();
 }
 
 /// A directory of links named after our plugin types, pointing at the multicall binary.

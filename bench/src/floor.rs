@@ -6,7 +6,7 @@
 //! later ADDs do.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{json, Value};
@@ -22,6 +22,8 @@ pub struct Floor {
     /// Token of this run and "f", as the sides' tags are made.
     pub tag: String,
     store: PathBuf,
+    /// Its nftables table, named after the run.
+    table: String,
     /// The next host-side link index to hand out (the floor names its
     /// links' indexes so that tc requests need no look-up).
     next_index: AtomicU32,
@@ -63,16 +65,18 @@ impl Floor {
         let _ = std::fs::remove_dir_all(&store);
         std::fs::create_dir_all(&store).ok()?;
         let next_index = AtomicU32::new(0x1000_0000 + (std::process::id() % 1000) * 0x1_0000);
-        let floor = Floor { exe, tag, store, next_index };
-        let setup = floor.command("SETUP", &Value::Null);
+        let table = format!("cnictl_bench_floor_{token}");
+        let floor = Floor { exe, tag, store, table, next_index };
+        let setup = floor.command("SETUP");
         assert!(setup.ok, "bench-floor SETUP failed");
         Some(floor)
     }
 
-    fn command(&self, command: &str, request: &Value) -> Run {
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg(command);
-        run_program(cmd, &request.to_string())
+    /// SETUP or TEARDOWN of its table.
+    fn command(&self, command: &str) -> Run {
+        let mut cmd = crate::exec::new_command(&self.exe);
+        cmd.args([command, &self.table]);
+        run_program(cmd, "")
     }
 
     /// Its bridge in a scenario.
@@ -86,7 +90,7 @@ impl Floor {
         let bridge = self.bridge(net.scenario);
         let gateway = format!("10.{OCTET}.{}.1/{}", net.third, net.prefix);
         let ip = |args: &[&str]| {
-            let mut cmd = Command::new("ip");
+            let mut cmd = crate::exec::new_command("ip");
             if let Some(host) = host {
                 cmd.args(["-n", host.name()]);
             }
@@ -108,6 +112,7 @@ impl Floor {
     pub fn request(&self, net: Net, bridge: u32, n: u32, target: &Target, extras: Extras) -> Value {
         let index = self.next_index.fetch_add(2, Ordering::SeqCst);
         let mut request = json!({
+            "table": self.table,
             "id": target.id,
             "netns": target.netns,
             "host": format!("f{}{}{n}", self.tag, net.scenario),
@@ -150,7 +155,7 @@ impl Floor {
     }
 
     fn run_in(&self, host: Option<&Netns>, command: &str, request: &Value) -> Run {
-        let mut cmd = Command::new(&self.exe);
+        let mut cmd = crate::exec::new_command(&self.exe);
         cmd.arg(command);
         if let Some(host) = host {
             if host.enter(&mut cmd).is_err() {
@@ -168,14 +173,14 @@ impl Floor {
 
 impl Drop for Floor {
     fn drop(&mut self) {
-        let _ = self.command("TEARDOWN", &Value::Null);
+        let _ = self.command("TEARDOWN");
         let _ = std::fs::remove_dir_all(&self.store);
     }
 }
 
 /// The index of link `name` in `host` (the bench's netns when `None`).
 pub fn link_index(name: &str, host: Option<&Netns>) -> u32 {
-    let index = Command::new("ip")
+    let index = crate::exec::new_command("ip")
         .args(host.map(|h| vec!["-n", h.name()]).unwrap_or_default())
         .args(["-j", "link", "show", name])
         .output()

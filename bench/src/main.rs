@@ -9,6 +9,8 @@
 mod dhcp;
 mod exec;
 mod floor;
+mod interrupt;
+mod leftovers;
 mod scenarios;
 mod stats;
 
@@ -105,7 +107,7 @@ fn machine() -> String {
         .to_string();
     let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let reference = std::process::Command::new("dpkg-query")
+    let reference = crate::exec::new_command("dpkg-query")
         .args(["-W", "-f", "${Version}", "containernetworking-plugins"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
@@ -158,7 +160,17 @@ fn options_or_exit() -> Options {
 }
 
 fn main() {
+    let code = run();
+    std::process::exit(code);
+}
+
+/// The run, and its exit code: 0, or 130 when a signal stopped it (what
+/// it made is removed by then: the scenarios' clean-up and the drops at
+/// the end of this function).
+fn run() -> i32 {
     let opts = options_or_exit();
+    interrupt::install();
+    let skeletons = leftovers::Skeletons::present();
     assert!(
         std::fs::metadata("/proc/self/ns/net").is_ok() && nix_is_root(),
         "the benchmark needs root (network namespaces)"
@@ -174,19 +186,19 @@ fn main() {
     let floor = floor.as_ref();
 
     let mut rows = Vec::new();
-    if opts.wants("add") {
+    if wants(&opts, "add") {
         rows.extend(latency_rows(&sides, floor, opts.iterations));
     }
-    if opts.wants("chain") {
+    if wants(&opts, "chain") {
         rows.extend(chain_rows(&sides, floor, opts.iterations.min(20)));
     }
-    if opts.wants("dhcp") {
+    if wants(&opts, "dhcp") {
         rows.extend(dhcp_row(&sides, floor, opts.iterations.min(20)));
     }
-    if opts.wants("parallel") {
+    if wants(&opts, "parallel") {
         rows.push(parallel_row(&sides, floor, opts.seconds));
     }
-    if opts.wants("scaling") {
+    if wants(&opts, "scaling") {
         rows.extend(scaling_rows(&sides, floor, opts.live));
     }
 
@@ -194,7 +206,7 @@ fn main() {
     let ref_size = scenarios::size_of_files(Path::new(REFERENCE_DIR));
     let floor_size = floor.map(Floor::size);
     let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_000_000.0);
-    rows.extend(opts.wants("size").then(|| Row {
+    rows.extend(wants(&opts, "size").then(|| Row {
         what: "plugins on disk (ours: the multicall binary; links cost nothing)".into(),
         ours: mb(ours_size),
         reference: mb(ref_size),
@@ -203,16 +215,29 @@ fn main() {
         floor_ratio: floor_size.map(|f| ours_size as f64 / f as f64),
         target: "<= 10 MB".into(),
     }));
-    let table = markdown(&rows);
-    let machine = machine();
-    println!("{table}\nmachine: {machine}");
-    if let Some(readme) = &opts.readme {
-        write_readme(readme, &table, &machine, &opts);
-    }
+    let code = if interrupt::interrupted() {
+        eprintln!("bench: interrupted: no table; what the run made is being removed");
+        130
+    } else {
+        let table = markdown(&rows);
+        let machine = machine();
+        println!("{table}\nmachine: {machine}");
+        if let Some(readme) = &opts.readme {
+            write_readme(readme, &table, &machine, &opts);
+        }
+        0
+    };
     let _ = std::fs::remove_dir_all(&our_dir);
     for side in &sides {
         let _ = std::fs::remove_dir_all(&side.store);
     }
+    skeletons.remove_new_since();
+    code
+}
+
+/// True when the row group is asked for and no signal stopped the run.
+fn wants(opts: &Options, row: &str) -> bool {
+    opts.wants(row) && !interrupt::interrupted()
 }
 
 /// A latency row: ours against the reference and the floor.
@@ -292,7 +317,6 @@ fn scaling_rows(sides: &[Side], floor: Option<&Floor>, live: usize) -> Vec<Row> 
 /// nftables, interleaved with the reference's and the floor's: two rows.
 fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 2] {
     eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
-    let firewall_table_before = firewall_nft_table_exists();
     let firewall = |backend: Option<&str>| match backend {
         Some(backend) => json!({"type": "firewall", "backend": backend}),
         None => json!({"type": "firewall"}),
@@ -321,13 +345,6 @@ fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row;
         eprintln!("bench: chain, {label}: ADD + DEL medians in ms: {}", each.join(", "));
     }
     let chain: Vec<Summary> = measured.iter().map(|t| summarize(&t.total)).collect();
-    if !firewall_table_before {
-        // The skeleton an ADD leaves (the table, its jumps) is the bench's to remove.
-        let _ = std::process::Command::new("nft")
-            .args(["delete", "table", "inet", FIREWALL_NFT_TABLE])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
     let floor = chain.get(3).copied();
     [
         latency_row(
@@ -372,18 +389,6 @@ fn dhcp_row(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Option<
         add.get(2).copied(),
         "n/a (kernel and DHCP server bound)",
     ))
-}
-
-/// The firewall's nftables table (the plugin's own constant is private).
-const FIREWALL_NFT_TABLE: &str = "cni_plugins_firewall";
-
-fn firewall_nft_table_exists() -> bool {
-    std::process::Command::new("nft")
-        .args(["list", "table", "inet", FIREWALL_NFT_TABLE])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 fn nix_is_root() -> bool {

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::exec::{delete_link, plugin, Netns, Run, Target};
 use crate::floor::{Extras, Floor, Net};
+use crate::interrupt::interrupted;
 
 /// One implementation under test.
 pub struct Side {
@@ -100,7 +101,7 @@ pub fn add_del(
     let net = Net { scenario: "l", third: 1, prefix: 24 };
     let floor = floor.map(|f| (f, f.make_bridge(net, None)));
     let warmup = 3;
-    for i in 0..iterations + warmup {
+    for i in (0..iterations + warmup).take_while(|_| !interrupted()) {
         if let Some((floor, bridge)) = floor {
             let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
             settle();
@@ -192,7 +193,7 @@ pub fn chain_add_del(runs: &[ChainRun], floor: Option<&Floor>, iterations: usize
     let net = Net { scenario: "c", third: 2, prefix: 24 };
     let floor = floor.map(|f| (f, f.make_bridge(net, None)));
     let warmup = 2;
-    for i in 0..iterations + warmup {
+    for i in (0..iterations + warmup).take_while(|_| !interrupted()) {
         if let Some((floor, bridge)) = floor {
             let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
             let extras = Extras { chain: true, ..Extras::default() };
@@ -298,7 +299,7 @@ fn run_workers(
             let (cycle, live, cycles, duplicates, failures) =
                 (&cycle, &live, &cycles, &duplicates, &failures);
             scope.spawn(move || {
-                while Instant::now() < deadline {
+                while Instant::now() < deadline && !interrupted() {
                     let counter = if cycle(w, target, live, duplicates) { cycles } else { failures };
                     counter.fetch_add(1, Ordering::SeqCst);
                 }
@@ -375,6 +376,7 @@ pub struct Attacher<'a> {
 pub fn growth(attacher: &Attacher, checkpoints: &[usize], samples: usize) -> Growth {
     let sample = |offset: usize| -> Vec<Duration> {
         (0..samples)
+            .take_while(|_| !interrupted())
             .map(|i| {
                 let (_ns, target) = netns_of(attacher.tag, "s", offset + i);
                 settle();
@@ -389,7 +391,7 @@ pub fn growth(attacher: &Attacher, checkpoints: &[usize], samples: usize) -> Gro
     let mut held: Vec<(Netns, Target, Value)> = Vec::new();
     let mut loaded = Vec::new();
     for (k, &live) in checkpoints.iter().enumerate() {
-        while held.len() < live {
+        while held.len() < live && !interrupted() {
             let i = held.len();
             let (ns, target) = netns_of(attacher.tag, "s", i);
             let (add, back) = (attacher.add)(i as u32, &target);

@@ -7,8 +7,9 @@
 //! times it beside ours and the reference's; ours/floor is what is left
 //! to close.
 //!
-//! Usage: bench-floor ADD|DEL|SETUP|TEARDOWN < request.json (SETUP and
-//! TEARDOWN make and remove the floor's nftables table and need no request).
+//! Usage: bench-floor ADD|DEL < request.json, or bench-floor SETUP|TEARDOWN
+//! [TABLE] to make and remove the floor's nftables table (default
+//! `cnictl_bench_floor`).
 
 mod rtnl;
 mod work;
@@ -30,6 +31,11 @@ fn main() {
     }
 }
 
+/// The table SETUP and TEARDOWN name.
+fn table() -> String {
+    std::env::args().nth(2).unwrap_or_else(|| work::TABLE.to_string())
+}
+
 fn run(command: &str) -> Result<serde_json::Value, String> {
     let request = || -> Result<work::Attachment, String> {
         let mut text = String::new();
@@ -40,8 +46,8 @@ fn run(command: &str) -> Result<serde_json::Value, String> {
     match command {
         "ADD" => work::add(&request()?),
         "DEL" => work::del(&request()?).map(|()| serde_json::Value::Null),
-        "SETUP" => work::setup().map(|()| serde_json::Value::Null),
-        "TEARDOWN" => work::teardown().map(|()| serde_json::Value::Null),
+        "SETUP" => work::setup(&table()).map(|()| serde_json::Value::Null),
+        "TEARDOWN" => work::teardown(&table()).map(|()| serde_json::Value::Null),
         other => Err(format!("unknown command {other:?} (ADD, DEL, SETUP or TEARDOWN)")),
     }
 }

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::rtnl::{Request, Rtnl};
 
-/// The floor's nftables table (its chains are made by `setup`).
+/// The floor's nftables table when a request names none (`setup` makes it).
 pub const TABLE: &str = "cnictl_bench_floor";
 
 /// The container end's index in its fresh namespace (1 is lo).
@@ -27,6 +27,8 @@ const CONTAINER_INDEX: u32 = 2;
 
 /// What one attachment asks for, from the request on stdin.
 pub struct Attachment {
+    /// The nftables table its rules go in (the bench names one per run).
+    pub table: String,
     /// CNI_CONTAINERID's stand-in: names the nftables chain and the reservation.
     pub id: String,
     /// The container's netns.
@@ -99,6 +101,7 @@ impl Attachment {
             None => None,
         };
         Ok(Attachment {
+            table: request.get("table").and_then(Value::as_str).unwrap_or(TABLE).to_string(),
             id: text(request, "id")?,
             netns: text(request, "netns")?,
             host: (text(request, "host")?, number(request, "hostIndex")? as u32),
@@ -120,16 +123,16 @@ impl Attachment {
 }
 
 /// Makes the floor's table, once per run (not timed).
-pub fn setup() -> Result<(), String> {
+pub fn setup(table: &str) -> Result<(), String> {
     let mut batch = Batch::new(FAMILY_INET);
-    batch.add_table(TABLE, None);
+    batch.add_table(table, None);
     batch.commit().map_err(|e| e.to_string())
 }
 
 /// Removes the floor's table and whatever is left in it.
-pub fn teardown() -> Result<(), String> {
+pub fn teardown(table: &str) -> Result<(), String> {
     let mut batch = Batch::new(FAMILY_INET);
-    batch.delete_table(TABLE);
+    batch.delete_table(table);
     batch.commit().map_err(|e| e.to_string())
 }
 
@@ -231,12 +234,12 @@ fn commit_rules(a: &Attachment, address: Ipv4Network) -> Result<(), String> {
     }
     let chain = a.chain();
     let mut batch = Batch::new(FAMILY_INET);
-    batch.add_chain(TABLE, &chain, None, None);
+    batch.add_chain(&a.table, &chain, None, None);
     let comment = format!("id: {}", a.id);
     let ip = IpAddr::V4(address.ip());
     for set in &a.rules {
         for exprs in rule_set(set, address, ip, a.host_port) {
-            batch.add_rule(TABLE, &chain, &exprs, Some(&comment));
+            batch.add_rule(&a.table, &chain, &exprs, Some(&comment));
         }
     }
     batch.commit().map_err(|e| e.to_string())
@@ -337,8 +340,8 @@ pub fn del(a: &Attachment) -> Result<(), String> {
             return Ok(());
         }
         let mut batch = Batch::new(FAMILY_INET);
-        batch.flush_chain(TABLE, &a.chain());
-        batch.delete_chain(TABLE, &a.chain());
+        batch.flush_chain(&a.table, &a.chain());
+        batch.delete_chain(&a.table, &a.chain());
         batch.commit().map_err(|e| e.to_string())
     };
     let (links, rules) = std::thread::scope(|scope| {
