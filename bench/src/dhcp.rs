@@ -246,7 +246,9 @@ pub fn add_del(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Opti
         .collect();
     let mut times = vec![(Vec::new(), Vec::new()); sides.len()];
     let warmup = 2;
+    let mut rounds = 0;
     for i in (0..iterations + warmup).take_while(|_| !crate::interrupt::interrupted()) {
+        rounds += 1;
         for (n, ((side, conf), (adds, dels))) in sides.iter().zip(&confs).zip(times.iter_mut()).enumerate() {
             // CNI_PATH is the side's own directory only: its dhcp plugin.
             let path = side.dir.display().to_string();
@@ -277,7 +279,8 @@ pub fn add_del(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Opti
             }
         }
     }
-    let cycles = iterations + warmup;
+    // Rounds run (fewer than planned when a signal stopped the loop).
+    let cycles = rounds;
     let releases = |n: usize| lab.dnsmasq_log().matches(&format!("DHCPRELEASE(srv{n})")).count();
     // dnsmasq may log the last release a moment after DEL returned.
     wait_for(Duration::from_secs(1), || (0..bridges.len()).all(|n| releases(n) >= cycles));

@@ -13,6 +13,10 @@ use serde_json::{json, Value};
 
 use crate::exec::{delete_link, run_program, Netns, Run, Target};
 
+/// Attachments of a run whose links' indexes are distinct (at most about
+/// 530 are live at once, in the 500-attachment growth row).
+const INDEXES_PER_RUN: u32 = 4096;
+
 /// Second octet of the floor's subnets.
 const OCTET: u8 = 243;
 
@@ -24,9 +28,11 @@ pub struct Floor {
     store: PathBuf,
     /// Its nftables table, named after the run.
     table: String,
-    /// The next host-side link index to hand out (the floor names its
+    /// The first of the run's host-side link indexes (the floor names its
     /// links' indexes so that tc requests need no look-up).
-    next_index: AtomicU32,
+    index_base: u32,
+    /// Attachments requested so far.
+    next: AtomicU32,
 }
 
 /// One of the floor's networks: its scenario letter and subnet.
@@ -64,9 +70,10 @@ impl Floor {
         let store = std::env::temp_dir().join(format!("cnictl-bench-floor-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&store);
         std::fs::create_dir_all(&store).ok()?;
-        let next_index = AtomicU32::new(0x1000_0000 + (std::process::id() % 1000) * 0x1_0000);
+        // A range of indexes per run token (the token is the PID mod 36^3).
+        let index_base = 0x1000_0000 + (std::process::id() % (36 * 36 * 36)) * 2 * INDEXES_PER_RUN;
         let table = format!("cnictl_bench_floor_{token}");
-        let floor = Floor { exe, tag, store, table, next_index };
+        let floor = Floor { exe, tag, store, table, index_base, next: AtomicU32::new(0) };
         let setup = floor.command("SETUP");
         assert!(setup.ok, "bench-floor SETUP failed");
         Some(floor)
@@ -110,7 +117,9 @@ impl Floor {
 
     /// The request for attachment `n` of `net` on `bridge` (its index).
     pub fn request(&self, net: Net, bridge: u32, n: u32, target: &Target, extras: Extras) -> Value {
-        let index = self.next_index.fetch_add(2, Ordering::SeqCst);
+        // Two indexes each (the veth's host end, the ifb), reused after
+        // INDEXES_PER_RUN attachments: far more than are ever live at once.
+        let index = self.index_base + (self.next.fetch_add(1, Ordering::SeqCst) % INDEXES_PER_RUN) * 2;
         let mut request = json!({
             "table": self.table,
             "id": target.id,

@@ -170,7 +170,7 @@ fn main() {
 fn run() -> i32 {
     let opts = options_or_exit();
     interrupt::install();
-    let skeletons = leftovers::Skeletons::present();
+    let skeletons = leftovers::Skeletons::absent();
     assert!(
         std::fs::metadata("/proc/self/ns/net").is_ok() && nix_is_root(),
         "the benchmark needs root (network namespaces)"
@@ -231,7 +231,7 @@ fn run() -> i32 {
     for side in &sides {
         let _ = std::fs::remove_dir_all(&side.store);
     }
-    skeletons.remove_new_since();
+    skeletons.remove_brought();
     code
 }
 

@@ -18,6 +18,16 @@ impl Drop for Host {
     }
 }
 
+/// The bench child, killed on drop if a step of the test fails before it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The bench's run token for `pid` (bench/src/main.rs: three base-36 digits, lowest first).
 fn token(pid: u32) -> String {
     let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -56,15 +66,17 @@ fn an_interrupted_run_removes_what_it_made() {
     assert!(Command::new("ip").args(["netns", "add", &host.0]).status().unwrap().success());
     assert!(Command::new("ip").args(["-n", &host.0, "link", "set", "lo", "up"]).status().unwrap().success());
 
-    let mut child = Command::new("nsenter")
-        .arg(format!("--net=/var/run/netns/{}", host.0))
-        .arg(bench)
-        .args(["--quick", "--only", "add"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (pid, token) = (child.id(), token(child.id()));
+    let mut child = Child(
+        Command::new("nsenter")
+            .arg(format!("--net=/var/run/netns/{}", host.0))
+            .arg(bench)
+            .args(["--quick", "--only", "add"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (pid, token) = (child.0.id(), token(child.0.id()));
     // Under way: its namespaces appear, then a few iterations run.
     let started = Instant::now();
     while namespaces_of(&token).is_empty() && started.elapsed() < Duration::from_secs(60) {
@@ -72,19 +84,18 @@ fn an_interrupted_run_removes_what_it_made() {
     }
     assert!(!namespaces_of(&token).is_empty(), "the bench made no namespace in 60 s");
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(child.try_wait().unwrap().is_none(), "the quick run ended before the interrupt");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
-        .unwrap();
+    assert!(child.0.try_wait().unwrap().is_none(), "the quick run ended before the interrupt");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT).unwrap();
     let waited = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         assert!(waited.elapsed() < Duration::from_secs(90), "no exit 90 s after SIGINT");
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
 

@@ -38,6 +38,22 @@ impl Rtnl {
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| format!("route socket: {e}"))?;
         socket.bind_auto().map_err(|e| format!("bind route socket: {e}"))?;
         socket.connect(&SocketAddr::new(0, 0)).map_err(|e| format!("connect route socket: {e}"))?;
+        // A request the kernel never answers (one interrupted there) ends
+        // the wait with an error after a minute instead of never.
+        let limit = nix::libc::timeval { tv_sec: 60, tv_usec: 0 };
+        // SAFETY: a valid timeval of the size passed, on a socket we own.
+        let set = unsafe {
+            nix::libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&socket),
+                nix::libc::SOL_SOCKET,
+                nix::libc::SO_RCVTIMEO,
+                (&limit as *const nix::libc::timeval).cast(),
+                std::mem::size_of::<nix::libc::timeval>() as nix::libc::socklen_t,
+            )
+        };
+        if set != 0 {
+            return Err(format!("route socket timeout: {}", std::io::Error::last_os_error()));
+        }
         Ok(Rtnl { socket })
     }
 

@@ -5,12 +5,14 @@
 //! result cache). A file
 //! written in place and cut short by a kill is read back as garbage; one
 //! opened through a symlink that someone planted in the directory writes
-//! or reads a file of their choosing. So every write goes to a fresh
-//! temporary file in the same directory, is synced (but see
-//! [`create_new`] and [`write_hint`]), and is renamed (or
+//! or reads a file of their choosing. So a write goes to a fresh
+//! temporary file in the same directory, is synced, and is renamed (or
 //! linked, for a file that must not exist yet) over the name; a rename
 //! replaces a symlink rather than following it. (The directory is not
 //! synced: a rename lost to a power cut leaves the old file, still whole.)
+//! Two kinds skip parts of that, for speed on every ADD: [`create_new`]
+//! (host-local's reservations) is not synced, and [`write_hint`] writes
+//! in place.
 //! Every read opens with `O_NOFOLLOW | O_NONBLOCK`, so neither a symlink
 //! nor a FIFO planted under a state file's name is followed or waited on,
 //! and refuses what is not a regular file.
@@ -68,14 +70,15 @@ pub fn write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     replace(path, data, mode, true)
 }
 
-/// Writes a hint, a file whose loss or emptiness costs nothing but a
-/// longer search (host-local's `last_reserved_ip`): in place, with no
-/// temporary file, rename or sync, each of which cost 0.5-2 ms of every
-/// ADD on the development machine's disk (a rename over a file makes ext4
-/// start writing it back). A kill half way leaves it empty or short,
-/// which reads as no hint. It is still never written through a symlink
-/// (`O_NOFOLLOW`: one planted under its name is replaced, as [`write`]
-/// does) nor into a FIFO or anything else not a regular file.
+/// Writes a hint, a file whose loss or damage costs nothing but a
+/// different start of a search (host-local's `last_reserved_ip`, read and
+/// written under the store's lock): in place, with no temporary file,
+/// rename or sync, each of which cost 0.5-2 ms of every ADD on the
+/// development machine's disk (a rename over a file makes ext4 start
+/// writing it back). A kill half way leaves it empty (no hint) or short
+/// (another address to start from). It is still never written through a
+/// symlink (`O_NOFOLLOW`) or a hard link, nor into a FIFO or anything
+/// else not a regular file: such a name is replaced, as [`write`] does.
 pub fn write_hint(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     let opened = OpenOptions::new()
         .write(true)
@@ -84,12 +87,13 @@ pub fn write_hint(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         .mode(mode)
         .open(path);
     match opened {
-        Ok(mut file) if not_regular(&file).is_none() => {
+        Ok(mut file) if not_regular(&file).is_none() && single_link(&file) => {
             file.set_len(0)?;
             file.write_all(data)
         }
-        // A symlink (ELOOP), a FIFO without a reader (ENXIO), a directory or
-        // a device: replaced whole, as `write` replaces it.
+        // A symlink (ELOOP), a FIFO (ENXIO without a reader), a directory,
+        // a device, or a hard link planted under the name (writing in place
+        // would write the file it links): replaced whole, as `write` does.
         Ok(_) | Err(_) => replace(path, data, mode, false),
     }
 }
@@ -106,8 +110,9 @@ fn replace(path: &Path, data: &[u8], mode: u32, sync: bool) -> io::Result<()> {
 /// complete, also to a writer killed half way: host-local's reservations
 /// are taken by creating them. It is not synced: a reservation lives as
 /// long as its container, and a power cut ends every container, so what
-/// a sync would keep through one is a stale reservation for GC (the
-/// reference does not sync either). The sync was 1-2 ms of every ADD here.
+/// a sync would keep through one is a stale reservation for GC; without
+/// it a power cut can also leave an empty one, which GC removes as well
+/// (the reference does not sync either). The sync was 1-2 ms of every ADD here.
 pub fn create_new(path: &Path, data: &[u8], mode: u32) -> io::Result<bool> {
     let temp = write_temp(path, data, mode, false)?;
     let linked = fs::hard_link(&temp, path);
@@ -163,6 +168,12 @@ fn read_regular(mut file: File) -> io::Result<Vec<u8>> {
 
 /// The error for an open file that is not a regular one; `None` for a
 /// regular file.
+/// True when no other name links the open file.
+fn single_link(file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().is_ok_and(|meta| meta.nlink() == 1)
+}
+
 fn not_regular(file: &File) -> Option<io::Error> {
     match file.metadata() {
         Ok(meta) if meta.is_file() => None,
@@ -225,6 +236,17 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         write_hint(&hint, b"10.0.0.6", 0o600).unwrap();
         assert_eq!(read(&hint).unwrap().unwrap(), b"10.0.0.6");
+        // A hard link planted under the name: the linked file is untouched.
+        fs::remove_file(&hint).unwrap();
+        fs::hard_link(&victim, &hint).unwrap();
+        write_hint(&hint, b"10.0.0.7", 0o600).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(read(&hint).unwrap().unwrap(), b"10.0.0.7");
+        // A directory under the name is an error, as for `write`, and stays.
+        fs::remove_file(&hint).unwrap();
+        fs::create_dir(&hint).unwrap();
+        assert!(write_hint(&hint, b"10.0.0.8", 0o600).is_err());
+        assert!(hint.is_dir());
     }
 
     #[test]
