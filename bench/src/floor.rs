@@ -97,11 +97,7 @@ impl Floor {
         let bridge = self.bridge(net.scenario);
         let gateway = format!("10.{OCTET}.{}.1/{}", net.third, net.prefix);
         let ip = |args: &[&str]| {
-            let mut cmd = crate::exec::new_command("ip");
-            if let Some(host) = host {
-                cmd.args(["-n", host.name()]);
-            }
-            let status = cmd.args(args).stderr(Stdio::null()).status();
+            let status = ip_in(host).args(args).stderr(Stdio::null()).status();
             assert!(status.is_ok_and(|s| s.success()), "ip {} failed", args.join(" "));
         };
         ip(&["link", "add", &bridge, "type", "bridge"]);
@@ -154,13 +150,19 @@ impl Floor {
         self.run_in(host, "ADD", request)
     }
 
-    /// DEL of what `add` made: its request and, with DHCP, the lease it printed.
-    pub fn del(&self, host: Option<&Netns>, request: &Value, added: &Run) -> Run {
+    /// The request DEL of `added` takes: the ADD's, with the lease ADD
+    /// printed (DHCP's).
+    pub fn del_request(request: &Value, added: &Run) -> Value {
         let mut request = request.clone();
         if !added.out["lease"].is_null() {
             request["lease"] = added.out["lease"].clone();
         }
-        self.run_in(host, "DEL", &request)
+        request
+    }
+
+    /// DEL with the request [`Floor::del_request`] made.
+    pub fn del(&self, host: Option<&Netns>, request: &Value) -> Run {
+        self.run_in(host, "DEL", request)
     }
 
     fn run_in(&self, host: Option<&Netns>, command: &str, request: &Value) -> Run {
@@ -187,10 +189,18 @@ impl Drop for Floor {
     }
 }
 
+/// `ip`, run on `host` (`-n NAME`) or on the bench's own netns.
+fn ip_in(host: Option<&Netns>) -> std::process::Command {
+    let mut cmd = crate::exec::new_command("ip");
+    if let Some(host) = host {
+        cmd.args(["-n", host.name()]);
+    }
+    cmd
+}
+
 /// The index of link `name` in `host` (the bench's netns when `None`).
 pub fn link_index(name: &str, host: Option<&Netns>) -> u32 {
-    let index = crate::exec::new_command("ip")
-        .args(host.map(|h| vec!["-n", h.name()]).unwrap_or_default())
+    let index = ip_in(host)
         .args(["-j", "link", "show", name])
         .output()
         .ok()

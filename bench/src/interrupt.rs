@@ -11,12 +11,9 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc_int) {
+extern "C" fn on_signal(_: std::os::raw::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
-
-#[allow(non_camel_case_types)]
-type libc_int = std::os::raw::c_int;
 
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP.
 pub fn install() {

@@ -7,32 +7,28 @@
 use cni::netfilter::iptables;
 use cni::netfilter::nftnl::{self, FAMILY_INET, FAMILY_IPV4, FAMILY_IPV6};
 
-/// A shared nftables table: family (name and number), name, and the
+/// A shared nftables table: family, name, and the
 /// chains where attachments' rules go (the table is left while any holds one).
 struct NftTable {
-    family: (&'static str, u8),
+    family: u8,
     name: &'static str,
     attachment_chains: &'static [&'static str],
 }
 
 const NFT_TABLES: [NftTable; 4] = [
+    NftTable { family: FAMILY_INET, name: "cni_plugins_masquerade", attachment_chains: &["masq_checks"] },
     NftTable {
-        family: ("inet", FAMILY_INET),
-        name: "cni_plugins_masquerade",
-        attachment_chains: &["masq_checks"],
-    },
-    NftTable {
-        family: ("ip", FAMILY_IPV4),
+        family: FAMILY_IPV4,
         name: "cni_hostport",
         attachment_chains: &["hostports", "hostip_hostports", "masquerading"],
     },
     NftTable {
-        family: ("ip6", FAMILY_IPV6),
+        family: FAMILY_IPV6,
         name: "cni_hostport",
         attachment_chains: &["hostports", "hostip_hostports", "masquerading"],
     },
     NftTable {
-        family: ("inet", FAMILY_INET),
+        family: FAMILY_INET,
         name: "cni_plugins_firewall",
         attachment_chains: &["containers", "isolation_stage_2"],
     },
@@ -57,7 +53,7 @@ pub struct Skeletons {
 /// `Some(true)` when the table has chains, `Some(false)` when it has none
 /// or is missing, `None` when nftables did not answer.
 fn nft_present(table: &NftTable) -> Option<bool> {
-    nftnl::list_chains(table.family.1, table.name).ok().map(|chains| chains.is_some_and(|c| !c.is_empty()))
+    nftnl::list_chains(table.family, table.name).ok().map(|chains| chains.is_some_and(|c| !c.is_empty()))
 }
 
 impl Skeletons {
@@ -82,12 +78,11 @@ impl Skeletons {
     /// no attachment's rule.
     pub fn remove_brought(&self) {
         for table in self.nft_absent.iter().map(|&i| &NFT_TABLES[i]) {
-            let rules = nftnl::list_rules(table.family.1, table.name, table.attachment_chains);
+            let rules = nftnl::list_rules(table.family, table.name, table.attachment_chains);
             if matches!(rules, Ok(Some(ref listing)) if listing.rules.is_empty()) {
-                let _ = crate::exec::new_command("nft")
-                    .args(["delete", "table", table.family.0, table.name])
-                    .stderr(std::process::Stdio::null())
-                    .status();
+                let mut batch = nftnl::Batch::new(table.family);
+                batch.delete_table(table.name);
+                let _ = batch.commit();
             }
         }
         for ipv6 in [false, true] {

@@ -85,7 +85,7 @@ pub fn netns_of(tag: &str, scenario: &str, i: usize) -> (Netns, Target) {
 pub fn floor_cycle(floor: &Floor, host: Option<&Netns>, request: &Value) -> (Duration, Duration) {
     let add = floor.add(host, request);
     assert!(add.ok, "floor ADD failed: {}", add.err);
-    let del = floor.del(host, request, &add);
+    let del = floor.del(host, &Floor::del_request(request, &add));
     assert!(del.ok, "floor DEL failed: {}", del.err);
     (add.took, del.took)
 }
@@ -344,7 +344,7 @@ pub fn parallel_floor(floor: &Floor, workers: usize, seconds: u64) -> Throughput
     let throughput = run_workers(&floor.tag, workers, seconds, |w, target, _, _| {
         let request = floor.request(net, bridge, w as u32, target, extras);
         let add = floor.add(None, &request);
-        let del = floor.del(None, &request, &add);
+        let del = floor.del(None, &Floor::del_request(&request, &add));
         add.ok && del.ok
     });
     floor.cleanup(net.scenario);
@@ -431,12 +431,11 @@ pub fn scaling_floor(floor: &Floor, checkpoints: &[usize], samples: usize) -> Gr
         let extras = Extras { masquerade: true, ..Extras::default() };
         let request = floor.request(net, bridge, n, target, extras);
         let add = floor.add(None, &request);
-        let mut back = request;
-        back["lease"] = add.out["lease"].clone();
+        let back = Floor::del_request(&request, &add);
         (add, back)
     };
     let del = |_: &Target, request: &Value| {
-        let _ = floor.del(None, request, &Run::failed());
+        let _ = floor.del(None, request);
     };
     let growth = growth(&Attacher { tag: &floor.tag, add: &add, del: &del }, checkpoints, samples);
     floor.cleanup(net.scenario);

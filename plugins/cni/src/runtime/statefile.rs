@@ -87,7 +87,7 @@ pub fn write_hint(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         .mode(mode)
         .open(path);
     match opened {
-        Ok(mut file) if not_regular(&file).is_none() && single_link(&file) => {
+        Ok(mut file) if writable_in_place(&file) => {
             file.set_len(0)?;
             file.write_all(data)
         }
@@ -166,14 +166,14 @@ fn read_regular(mut file: File) -> io::Result<Vec<u8>> {
     Ok(data)
 }
 
-/// The error for an open file that is not a regular one; `None` for a
-/// regular file.
-/// True when no other name links the open file.
-fn single_link(file: &File) -> bool {
+/// True for a regular file no other name links (one fstat).
+fn writable_in_place(file: &File) -> bool {
     use std::os::unix::fs::MetadataExt;
-    file.metadata().is_ok_and(|meta| meta.nlink() == 1)
+    file.metadata().is_ok_and(|meta| meta.is_file() && meta.nlink() == 1)
 }
 
+/// The error for an open file that is not a regular one; `None` for a
+/// regular file.
 fn not_regular(file: &File) -> Option<io::Error> {
     match file.metadata() {
         Ok(meta) if meta.is_file() => None,

@@ -97,7 +97,7 @@ impl Store {
             Err(e) => return Err(io_err("failed to create", &path, e)),
         }
         let last = self.dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"));
-        // Only a hint of where the next search starts: not synced.
+        // Only a hint of where the next search starts: written in place.
         if let Err(e) = statefile::write_hint(&last, ip.to_string().as_bytes(), 0o600) {
             let _ = fs::remove_file(&path);
             return Err(io_err("failed to write", &last, e));

@@ -38,7 +38,7 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
         // The host's side first: once the container end is up, its IPv6
         // stack's first packets are flooded to every port while the kernel
         // holds RTNL, and every later netlink request of ours waits for it
-        // (about 15 ms at 500 ports); so bringing it up comes last.
+        // (perf, 500 ports); so bringing it up comes last.
         let gateways = addresses(&plan, args, &mut result, &mut rollback)?;
         if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
             gateways_on_bridge(&nl, &bridge, &plan, &gateways, &mut result)?;
