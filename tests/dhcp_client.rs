@@ -288,6 +288,9 @@ fn with_scripted_server(
     script.naks = naks;
     let server = Scripted::start(&lan.server, "srv0", script);
     let outcome = lan.probe(verb, extra);
+    // A RELEASE gets no answer: the probe may exit before the server's
+    // thread has read it off its socket, so wait for the first message.
+    wait_for(Duration::from_secs(3), || !server.seen().is_empty());
     let seen = server.seen();
     (outcome, seen)
 }
