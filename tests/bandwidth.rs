@@ -75,7 +75,7 @@ fn ifb_sent_bytes(lab: &HostLab, ifb: &str) -> u64 {
 /// Sends PAYLOAD bytes from `from` to a listener in `to` on `address`; the time it took.
 fn transfer(from: &TestNetns, to: &TestNetns, address: &str, port: u16) -> Duration {
     let bind = format!("{address}:{port}");
-    let listener = to.run(move || TcpListener::bind(bind).unwrap()).join().unwrap();
+    let listener = to.run(move || bind_retrying(&bind, || TcpListener::bind(&bind))).join().unwrap();
     let receiver = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
         let mut got = Vec::new();

@@ -79,7 +79,10 @@ impl PortmapLab for HostLab {
 
 /// Serves `count` connections in the container: each is told the address it came from.
 fn serve(container: &TestNetns, count: usize) -> std::thread::JoinHandle<()> {
-    let listener = container.run(|| TcpListener::bind(("0.0.0.0", CONTAINER_PORT)).unwrap()).join().unwrap();
+    let listener = container
+        .run(|| bind_retrying("the container port", || TcpListener::bind(("0.0.0.0", CONTAINER_PORT))))
+        .join()
+        .unwrap();
     std::thread::spawn(move || {
         for _ in 0..count {
             let Ok((mut stream, peer)) = listener.accept() else { return };

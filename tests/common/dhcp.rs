@@ -260,7 +260,7 @@ impl Drop for Scripted {
 }
 
 fn bound_socket(interface: &str) -> UdpSocket {
-    let socket = UdpSocket::bind("0.0.0.0:67").expect("bind port 67");
+    let socket = super::bind_retrying("port 67", || UdpSocket::bind("0.0.0.0:67"));
     // SAFETY: the name bytes are live for the call and their length is passed.
     let rc = unsafe {
         libc::setsockopt(

@@ -82,3 +82,20 @@ pub fn require_reference() {
         "the reference plugins are not installed in {REFERENCE_DIR}: install containernetworking-plugins"
     );
 }
+
+/// Binds with `bind`, trying again for up to 5 s while the address is in
+/// use: a socket a test closed just before lives on for a moment in a
+/// child another test thread of the same process has forked but not yet
+/// exec'd (the descriptor is close-on-exec, not close-on-fork).
+pub fn bind_retrying<S>(what: &str, mut bind: impl FnMut() -> std::io::Result<S>) -> S {
+    let started = std::time::Instant::now();
+    loop {
+        match bind() {
+            Ok(socket) => return socket,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && started.elapsed().as_secs() < 5 => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(e) => panic!("bind {what}: {e}"),
+        }
+    }
+}
