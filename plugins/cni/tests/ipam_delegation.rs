@@ -64,3 +64,106 @@ fn an_undone_acquire_releases_and_a_committed_one_stays() {
     let missing = cni::ipam::add("no-such-ipam", &working).expect_err("unknown IPAM type");
     assert!(missing.msg.contains("failed to find plugin"), "{}", missing.msg);
 }
+
+/// Waits up to 5 s for `f`; whether it came to hold.
+fn within_5s(f: impl Fn() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(5) {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    false
+}
+
+#[test]
+fn host_local_is_acquired_while_the_link_is_made_and_each_failure_undoes_the_other() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let data = tempfile::tempdir().expect("temp dir");
+    let both = args(data.path(), "beside");
+    {
+        let mut rollback = Rollback::new();
+        // The link step sees the reservation appear while it runs: the two overlap.
+        let (saw, result) = cni::ipam::acquire_beside("host-local", &both, &mut rollback, |_| {
+            Ok(within_5s(|| reserved(data.path()) == 1))
+        })
+        .expect("both steps");
+        assert!(saw, "the reservation was made while the link step ran");
+        assert_eq!(result.ips[0].address.to_string(), "10.215.0.2/24");
+        rollback.commit();
+    }
+    assert_eq!(reserved(data.path()), 1, "committed");
+    cni::ipam::del("host-local", &both).expect("IPAM DEL");
+
+    // The link fails after the addresses were acquired: they go back.
+    let undone = AtomicBool::new(false);
+    let failing = args(data.path(), "link-fails");
+    {
+        let mut rollback = Rollback::new();
+        let err = cni::ipam::acquire_beside("host-local", &failing, &mut rollback, |rollback| {
+            rollback.push("the link's undo", || {
+                undone.store(true, Ordering::SeqCst);
+                Ok(())
+            });
+            within_5s(|| reserved(data.path()) == 1);
+            Err::<(), _>(cni::CniError::internal("no link"))
+        })
+        .map(|_| ())
+        .expect_err("the link's error");
+        assert_eq!(err.msg, "no link");
+    }
+    assert!(undone.load(Ordering::SeqCst));
+    assert_eq!(reserved(data.path()), 0, "released with the failed link");
+
+    // IPAM fails (its subnet is no subnet): the link made beside it is undone.
+    let undone = AtomicBool::new(false);
+    let mut bad = args(data.path(), "ipam-fails");
+    bad.stdin = serde_json::to_vec(&serde_json::json!({
+        "cniVersion": "0.4.0", "name": "delegation", "type": "bridge",
+        "ipam": {"type": "host-local", "subnet": "10.215.0.0/33", "dataDir": data.path()}
+    }))
+    .expect("json");
+    {
+        let mut rollback = Rollback::new();
+        let outcome = cni::ipam::acquire_beside("host-local", &bad, &mut rollback, |rollback| {
+            rollback.push("the link's undo", || {
+                undone.store(true, Ordering::SeqCst);
+                Ok(())
+            });
+            Ok(())
+        });
+        assert!(outcome.is_err(), "IPAM's error");
+    }
+    assert!(undone.load(Ordering::SeqCst), "the link went with the failed IPAM");
+    assert_eq!(reserved(data.path()), 0);
+}
+
+#[test]
+fn del_releases_host_local_beside_the_link_and_dhcp_before_it() {
+    assert!(cni::ipam::add_is_independent("host-local") && cni::ipam::add_is_independent("static"));
+    assert!(!cni::ipam::add_is_independent("dhcp") && !cni::ipam::add_is_independent("whereabouts"));
+    let data = tempfile::tempdir().expect("temp dir");
+    let attachment = args(data.path(), "del-beside");
+    let mut rollback = Rollback::new();
+    acquire("host-local", &attachment, &mut rollback).expect("IPAM ADD");
+    rollback.commit();
+    let (released, saw) =
+        cni::ipam::del_beside("host-local", &attachment, || within_5s(|| reserved(data.path()) == 0));
+    released.expect("IPAM DEL");
+    assert!(saw, "the release happened while the link step ran");
+
+    // dhcp's release comes first: a stand-in dhcp plugin on CNI_PATH marks
+    // its DEL, and the link step finds the mark.
+    let path = tempfile::tempdir().expect("temp dir");
+    let mark = path.path().join("released");
+    let plugin = path.path().join("dhcp");
+    std::fs::write(&plugin, format!("#!/bin/sh\ncat >/dev/null\ntouch '{}'\n", mark.display()))
+        .expect("script");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let mut dhcp = args(data.path(), "del-dhcp");
+    dhcp.path = path.path().display().to_string();
+    let (released, released_first) = cni::ipam::del_beside("dhcp", &dhcp, || mark.exists());
+    released.expect("the stand-in's DEL");
+    assert!(released_first, "dhcp released before the link step");
+}

@@ -131,8 +131,10 @@ pub fn create<'a>(args: &CmdArgs, netns: &'a Netns, child: &Child) -> Result<(Li
 /// would reject, a gone master or a gone netns still frees everything.
 pub fn del(args: &CmdArgs) -> Result<(), CniError> {
     let mut cleanup = crate::rollback::Cleanup::new();
-    cleanup.step(crate::ipam::del_if_configured(args));
-    cleanup.step(delete(args));
+    let ipam_type = crate::conf::DelConf::load(&args.stdin).ipam_type().to_string();
+    let (released, removed) = crate::ipam::del_beside(&ipam_type, args, || delete(args));
+    cleanup.step(released);
+    cleanup.step(removed);
     cleanup.finish()
 }
 

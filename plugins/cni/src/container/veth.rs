@@ -7,11 +7,12 @@
 use std::fs::File;
 use std::os::fd::AsRawFd;
 
+use crate::env::CmdArgs;
 use crate::error::CniError;
 use crate::netlink::{Link, Netlink, VethSpec};
 use crate::netns::Netns;
 use crate::result::Interface;
-use crate::rollback::Rollback;
+use crate::rollback::{Cleanup, Rollback};
 use crate::sysctl;
 
 /// Both ends of a new veth pair.
@@ -97,6 +98,28 @@ pub fn setup_veth<'a>(
 /// Deletes the container end (and with it the pair) after a failure.
 pub fn undo_in(netns: &Netns, index: u32) -> Result<(), CniError> {
     netns.with_netlink(|nl| Ok(nl.delete_link(index)?))
+}
+
+/// The DEL of a plugin that made the pair (bridge, ptp): the addresses go
+/// back to `ipam_type` (none when empty) beside the deletion of the
+/// container end in `args.netns`, as [`crate::ipam::del_beside`] orders
+/// them; each failure is a step of `cleanup`. Gives back the container
+/// end's addresses (none when it or its netns is gone).
+pub fn delete_with_release(
+    ipam_type: &str,
+    args: &CmdArgs,
+    cleanup: &mut Cleanup,
+) -> Vec<ipnetwork::IpNetwork> {
+    let (released, removed) =
+        crate::ipam::del_beside(ipam_type, args, || match crate::netns::for_del(&args.netns)? {
+            Some(netns) => delete_in(&netns, &args.ifname),
+            None => Ok(Vec::new()),
+        });
+    cleanup.step(released);
+    removed.unwrap_or_else(|e| {
+        cleanup.step(Err(e));
+        Vec::new()
+    })
 }
 
 /// Deletes the container interface `ifname` (and with it the pair) and

@@ -114,6 +114,69 @@ pub fn pass_if_configured(command: crate::env::Command, args: &CmdArgs) -> Resul
     }
 }
 
+/// Whether an IPAM plugin's ADD may run while the main plugin makes the
+/// container interface: host-local and static never look at it. Any other
+/// runs after, as in the reference: dhcp's daemon opens its socket on the
+/// interface, and a third party's plugin may read it.
+pub fn add_is_independent(ipam_type: &str) -> bool {
+    matches!(ipam_type, "host-local" | "static")
+}
+
+/// ADD's acquisition from `ipam_type` and the main plugin's `make_link`
+/// (which registers its own undo steps): side by side when the IPAM
+/// plugin does not look at the interface ([`add_is_independent`]), else
+/// the link first. The release is registered on `rollback` whenever the
+/// addresses were acquired, also when `make_link` failed. Gives back what
+/// `make_link` made and the IPAM result, or the link's error first.
+pub fn acquire_beside<'a, T, L>(
+    ipam_type: &'a str,
+    args: &'a CmdArgs,
+    rollback: &mut crate::rollback::Rollback<'a>,
+    make_link: L,
+) -> Result<(T, CniResult), CniError>
+where
+    L: FnOnce(&mut crate::rollback::Rollback<'a>) -> Result<T, CniError>,
+{
+    if !add_is_independent(ipam_type) {
+        let made = make_link(rollback)?;
+        let result = acquire(ipam_type, args, rollback)?;
+        return Ok((made, result));
+    }
+    let (acquired, made) = crate::overlap::join(|| add(ipam_type, args), || make_link(&mut *rollback));
+    if acquired.is_ok() {
+        register_release(ipam_type, args, rollback);
+    }
+    Ok((made?, acquired?))
+}
+
+/// Whether an IPAM plugin's DEL needs the container interface still
+/// there: the dhcp daemon sends its DHCPRELEASE from it (the reference
+/// deletes the link first and the release fails, plugins#791). The
+/// reference runs every other IPAM DEL after the link is gone.
+pub fn del_needs_interface(ipam_type: &str) -> bool {
+    ipam_type == "dhcp"
+}
+
+/// A DEL's release of the addresses from `ipam_type` (none when empty) and
+/// its removal of the container interface, `remove_link`. Each runs
+/// whatever the other does. For dhcp the release comes first; for any
+/// other IPAM plugin it runs on a thread of its own while the kernel takes
+/// the link away, so the DEL waits once, not for one after the other.
+/// Gives back the release's outcome and the removal's.
+pub fn del_beside<T, L>(ipam_type: &str, args: &CmdArgs, remove_link: L) -> (Result<(), CniError>, T)
+where
+    L: FnOnce() -> T,
+{
+    if ipam_type.is_empty() {
+        (Ok(()), remove_link())
+    } else if del_needs_interface(ipam_type) {
+        let released = del(ipam_type, args);
+        (released, remove_link())
+    } else {
+        crate::overlap::join(|| del(ipam_type, args), remove_link)
+    }
+}
+
 /// DEL passed to the IPAM plugin the netconf names, if any, found with the
 /// lenient DEL-side parse: a netconf ADD would reject still frees its
 /// addresses. The IPAM plugin gets the same stdin; ours read it leniently too.
@@ -132,6 +195,11 @@ pub fn acquire<'a>(
     rollback: &mut crate::rollback::Rollback<'a>,
 ) -> Result<CniResult, CniError> {
     let result = add(ipam_type, args)?;
-    rollback.push(format!("release the addresses from IPAM {ipam_type}"), move || del(ipam_type, args));
+    register_release(ipam_type, args, rollback);
     Ok(result)
+}
+
+/// The undo of an acquisition: DEL to the same IPAM plugin.
+fn register_release<'a>(ipam_type: &'a str, args: &'a CmdArgs, rollback: &mut crate::rollback::Rollback<'a>) {
+    rollback.push(format!("release the addresses from IPAM {ipam_type}"), move || del(ipam_type, args));
 }

@@ -12,12 +12,24 @@ where
     B: FnOnce() -> Result<(), CniError> + Send,
     F: FnOnce() -> Result<(), CniError>,
 {
+    let (background, foreground) = join(background, foreground);
+    foreground.and(background)
+}
+
+/// Runs `background` on a thread of its own while `foreground` runs here,
+/// and gives back both outcomes (a panic in the background is an error).
+pub fn join<T, B, F, R>(background: B, foreground: F) -> (Result<T, CniError>, R)
+where
+    T: Send,
+    B: FnOnce() -> Result<T, CniError> + Send,
+    F: FnOnce() -> R,
+{
     std::thread::scope(|scope| {
         let handle = scope.spawn(background);
-        let outcome = foreground();
+        let foreground = foreground();
         let background =
             handle.join().unwrap_or_else(|_| Err(CniError::internal("background work panicked")));
-        outcome.and(background)
+        (background, foreground)
     })
 }
 
@@ -47,5 +59,13 @@ mod tests {
         assert_eq!(out.unwrap_err().msg, "foreground");
         assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
         assert_eq!(both(|| Err(CniError::internal("b")), || Ok(())).unwrap_err().msg, "b");
+    }
+
+    #[test]
+    fn join_gives_back_both_outcomes_and_a_panic_as_an_error() {
+        let (background, foreground) = join(|| Ok(7), || "here");
+        assert_eq!((background.ok(), foreground), (Some(7), "here"));
+        let (background, foreground): (Result<(), CniError>, u8) = join(|| panic!("boom"), || 1);
+        assert_eq!((background.unwrap_err().msg, foreground), ("background work panicked".to_string(), 1));
     }
 }

@@ -29,17 +29,24 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let nl = Netlink::open()?;
     let bridge = ensure_bridge(&nl, &plan.conf)?;
     let mut rollback = Rollback::new();
-    let pair = plug_in(&nl, &netns, &bridge, &plan, args, &mut rollback)?;
+    // host-local's and static's addresses are acquired while the pair is made.
+    let (pair, acquired) = if plan.layer3() {
+        let plug = |rollback: &mut _| plug_in(&nl, &netns, &bridge, &plan, args, rollback);
+        let (pair, acquired) = ipam::acquire_beside(plan.conf.ipam_type(), args, &mut rollback, plug)?;
+        (pair, Some(acquired))
+    } else {
+        (plug_in(&nl, &netns, &bridge, &plan, args, &mut rollback)?, None)
+    };
     let mut result = layer2_result(&bridge, &pair, args);
     if plan.conf.bridge.mac_spoof_check {
         spoof_check(&pair, args, &mut rollback)?;
     }
-    if plan.layer3() {
+    if let Some(acquired) = acquired {
         // The host's side first: once the container end is up, its IPv6
         // stack's first packets are flooded to every port while the kernel
         // holds RTNL, and every later netlink request of ours waits for it
         // (perf, 500 ports); so bringing it up comes last.
-        let gateways = addresses(&plan, args, &mut result, &mut rollback)?;
+        let gateways = addresses(&plan, acquired, &mut result)?;
         if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
             gateways_on_bridge(&nl, &bridge, &plan, &gateways, &mut result)?;
         }
@@ -87,13 +94,7 @@ fn spoof_check(pair: &VethPair, args: &CmdArgs, rollback: &mut Rollback) -> Resu
 }
 
 /// IPAM's addresses, with the gateways filled in; the gateways the bridge needs.
-fn addresses<'a>(
-    plan: &'a Plan,
-    args: &'a CmdArgs,
-    result: &mut CniResult,
-    rollback: &mut Rollback<'a>,
-) -> Result<Gateways, CniError> {
-    let ipam_result = ipam::acquire(plan.conf.ipam_type(), args, rollback)?;
+fn addresses(plan: &Plan, ipam_result: CniResult, result: &mut CniResult) -> Result<Gateways, CniError> {
     result.ips = ipam_result.ips;
     result.routes = ipam_result.routes;
     result.dns = ipam_result.dns;

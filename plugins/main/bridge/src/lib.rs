@@ -18,7 +18,7 @@ use cni::env::CmdArgs;
 use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{Link, LinkKind, Netlink, PortFlags, VlanMembership};
-use cni::netns::{self, Netns};
+use cni::netns::Netns;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
 use cni::veth::setup_veth;
@@ -255,22 +255,7 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
     };
     let rest = || -> Result<(), CniError> {
         let mut cleanup = cni::rollback::Cleanup::new();
-        // IPAM first, while the container interface still exists: the
-        // dhcp plugin's daemon sends its DHCPRELEASE from it (the
-        // reference deletes the veth first, and the release fails,
-        // plugins#791).
-        if layer3 {
-            cleanup.step(ipam::del(ipam_type, args));
-        }
-        let mut addresses = Vec::new();
-        match netns::for_del(&args.netns) {
-            Ok(Some(netns)) => match cni::veth::delete_in(&netns, &args.ifname) {
-                Ok(found) => addresses = found,
-                Err(e) => cleanup.step(Err(e)),
-            },
-            Ok(None) => {}
-            Err(e) => cleanup.step(Err(e)),
-        }
+        let mut addresses = cni::veth::delete_with_release(ipam_type, args, &mut cleanup);
         if masq {
             if addresses.is_empty() {
                 // The link is gone; the cached result still says which

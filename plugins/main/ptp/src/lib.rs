@@ -14,7 +14,7 @@ use cni::env::CmdArgs;
 use cni::ipam;
 use cni::ipmasq::{self, Backend, Owner};
 use cni::netlink::{LinkKind, Netlink, RouteSpec};
-use cni::netns::{self, Netns};
+use cni::netns::Netns;
 use cni::result::null_as_empty;
 use cni::rollback::{Cleanup, Rollback};
 use cni::skel::Plugin;
@@ -178,18 +178,7 @@ impl Plugin for Ptp {
         let netfilter = || if keys.ip_masq { ipmasq::teardown_nftables(&owner) } else { Ok(()) };
         let rest = || -> Result<(), CniError> {
             let mut cleanup = Cleanup::new();
-            if !ipam_type.is_empty() {
-                cleanup.step(ipam::del(ipam_type, args));
-            }
-            let mut addresses = Vec::new();
-            match netns::for_del(&args.netns) {
-                Ok(Some(netns)) => match cni::veth::delete_in(&netns, ifname) {
-                    Ok(found) => addresses = found,
-                    Err(e) => cleanup.step(Err(e)),
-                },
-                Ok(None) => {}
-                Err(e) => cleanup.step(Err(e)),
-            }
+            let mut addresses = cni::veth::delete_with_release(ipam_type, args, &mut cleanup);
             if keys.ip_masq {
                 if addresses.is_empty() {
                     addresses = net.prev_addresses();
