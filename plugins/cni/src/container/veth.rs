@@ -86,12 +86,13 @@ pub fn setup_veth<'a>(
     })?;
     let index = container.index;
     rollback.push(format!("delete the new veth pair {ifname}/{host_name}"), move || undo_in(netns, index));
-    let host = host_nl
+    let mut host = host_nl
         .link_by_name(&host_name)?
         .ok_or_else(|| CniError::internal(format!("host veth {host_name:?} not found after creation")))?;
     host_nl.set_link_up(host.index, true)?;
+    // Nothing else about the link changes by coming up: no second look-up.
+    host.up = true;
     let _ = sysctl::write(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
-    let host = host_nl.link_by_index(host.index)?.unwrap_or(host);
     Ok(VethPair { host, container })
 }
 

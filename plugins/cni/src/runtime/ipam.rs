@@ -5,7 +5,7 @@
 //! release as an undo step of the ADD's `Rollback`, so the addresses go
 //! back if the main plugin's ADD fails after allocation.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::env::{CmdArgs, Command};
@@ -25,16 +25,22 @@ pub fn register_in_process(plugins: &'static [&'static dyn Plugin]) {
     let _ = IN_PROCESS.set(plugins);
 }
 
-fn own_binary() -> Option<&'static PathBuf> {
-    static OWN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    OWN.get_or_init(|| std::fs::canonicalize("/proc/self/exe").ok()).as_ref()
+/// A file's identity (device and inode), whatever path or links lead to it.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// The registered plugin to run in-process, when `program` is this binary.
+fn own_binary() -> Option<(u64, u64)> {
+    static OWN: OnceLock<Option<(u64, u64)>> = OnceLock::new();
+    *OWN.get_or_init(|| file_identity(Path::new("/proc/self/exe")))
+}
+
+/// The registered plugin to run in-process, when `program` is this binary
+/// (one stat each, where resolving both paths took a readlink per component).
 fn in_process(program: &Path, name: &str) -> Option<&'static dyn Plugin> {
     let plugins = IN_PROCESS.get()?;
-    let own = own_binary()?;
-    if std::fs::canonicalize(program).ok().as_ref() != Some(own) {
+    if own_binary().is_none() || file_identity(program) != own_binary() {
         return None;
     }
     plugins.iter().copied().find(|p| p.name() == name)
