@@ -106,7 +106,7 @@ fn host_local_is_acquired_while_the_link_is_made_and_each_failure_undoes_the_oth
                 undone.store(true, Ordering::SeqCst);
                 Ok(())
             });
-            within_5s(|| reserved(data.path()) == 1);
+            assert!(within_5s(|| reserved(data.path()) == 1), "acquired while the link step ran");
             Err::<(), _>(cni::CniError::internal("no link"))
         })
         .map(|_| ())
@@ -140,7 +140,7 @@ fn host_local_is_acquired_while_the_link_is_made_and_each_failure_undoes_the_oth
 }
 
 #[test]
-fn del_releases_host_local_beside_the_link_and_dhcp_before_it() {
+fn del_releases_host_local_beside_the_link() {
     assert!(cni::ipam::add_is_independent("host-local") && cni::ipam::add_is_independent("static"));
     assert!(!cni::ipam::add_is_independent("dhcp") && !cni::ipam::add_is_independent("whereabouts"));
     let data = tempfile::tempdir().expect("temp dir");
@@ -152,18 +152,103 @@ fn del_releases_host_local_beside_the_link_and_dhcp_before_it() {
         cni::ipam::del_beside("host-local", &attachment, || within_5s(|| reserved(data.path()) == 0));
     released.expect("IPAM DEL");
     assert!(saw, "the release happened while the link step ran");
+}
 
-    // dhcp's release comes first: a stand-in dhcp plugin on CNI_PATH marks
-    // its DEL, and the link step finds the mark.
-    let path = tempfile::tempdir().expect("temp dir");
-    let mark = path.path().join("released");
-    let plugin = path.path().join("dhcp");
-    std::fs::write(&plugin, format!("#!/bin/sh\ncat >/dev/null\ntouch '{}'\n", mark.display()))
-        .expect("script");
+/// A stand-in IPAM plugin `name`, alone on a CNI_PATH of its own (under
+/// the target dir: /tmp may be mounted noexec). Its ADD and DEL wait up to
+/// 5 s for `wait_for` to exist (when given), then make `mark`; ADD prints
+/// a one-address result.
+fn stand_in(name: &str, wait_for: Option<&Path>, mark: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let wait = wait_for.map(|w| w.display().to_string()).unwrap_or_else(|| "/".to_string());
+    let script = format!(
+        "#!/bin/sh\ncat >/dev/null\ni=0\n\
+         while [ ! -e '{wait}' ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done\n\
+         [ -e '{wait}' ] || exit 1\ntouch '{}'\n\
+         [ \"$CNI_COMMAND\" = ADD ] && echo '{{\"cniVersion\":\"0.4.0\",\"ips\":[{{\"version\":\"4\",\"address\":\"10.215.9.2/24\"}}]}}'\n\
+         exit 0\n",
+        mark.display()
+    );
+    let plugin = dir.path().join(name);
+    std::fs::write(&plugin, script).expect("script");
     std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-    let mut dhcp = args(data.path(), "del-dhcp");
-    dhcp.path = path.path().display().to_string();
-    let (released, released_first) = cni::ipam::del_beside("dhcp", &dhcp, || mark.exists());
-    released.expect("the stand-in's DEL");
-    assert!(released_first, "dhcp released before the link step");
+    dir
+}
+
+#[test]
+fn host_local_and_the_link_each_wait_for_the_other_so_only_side_by_side_ends() {
+    // A stand-in host-local that goes on only once the link step has run:
+    // one after the other, it would time out.
+    let data = tempfile::tempdir().expect("temp dir");
+    let (linked, acquired) = (data.path().join("linked"), data.path().join("acquired"));
+    let path = stand_in("host-local", Some(&linked), &acquired);
+    let mut call = args(data.path(), "strict");
+    call.path = path.path().display().to_string();
+    let mut rollback = Rollback::new();
+    let (saw, result) = cni::ipam::acquire_beside("host-local", &call, &mut rollback, |_| {
+        std::fs::write(&linked, "").expect("mark");
+        Ok(within_5s(|| acquired.exists()))
+    })
+    .expect("both steps");
+    rollback.commit();
+    assert!(saw, "the IPAM ADD ended while the link step ran");
+    assert_eq!(result.ips[0].address.to_string(), "10.215.9.2/24");
+
+    let (unlinked, released) = (data.path().join("unlinked"), data.path().join("released"));
+    let path = stand_in("host-local", Some(&unlinked), &released);
+    call.path = path.path().display().to_string();
+    let (outcome, saw) = cni::ipam::del_beside("host-local", &call, || {
+        std::fs::write(&unlinked, "").expect("mark");
+        within_5s(|| released.exists())
+    });
+    outcome.expect("IPAM DEL");
+    assert!(saw, "the IPAM DEL ended while the link step ran");
+}
+
+#[test]
+fn any_other_ipam_keeps_its_order_link_first_on_add_release_first_on_del() {
+    let data = tempfile::tempdir().expect("temp dir");
+    for ipam_type in ["dhcp", "whereabouts"] {
+        let mark = data.path().join(format!("{ipam_type}-ran"));
+        let path = stand_in(ipam_type, None, &mark);
+        let mut call = args(data.path(), ipam_type);
+        call.path = path.path().display().to_string();
+        let mut rollback = Rollback::new();
+        let (ipam_ran_before_link, _) =
+            cni::ipam::acquire_beside(ipam_type, &call, &mut rollback, |_| Ok(mark.exists())).expect("ADD");
+        rollback.commit();
+        assert!(!ipam_ran_before_link && mark.exists(), "{ipam_type}: the link first, then IPAM ADD");
+        std::fs::remove_file(&mark).expect("reset the mark");
+        let (released, released_first) = cni::ipam::del_beside(ipam_type, &call, || mark.exists());
+        released.expect("the stand-in's DEL");
+        assert!(released_first, "{ipam_type}: released before the link step");
+    }
+}
+
+#[test]
+fn when_both_fail_the_links_error_is_returned_and_nothing_stays() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut bad = args(data.path(), "both-fail");
+    bad.stdin = serde_json::to_vec(&serde_json::json!({
+        "cniVersion": "0.4.0", "name": "delegation", "type": "bridge",
+        "ipam": {"type": "host-local", "subnet": "10.215.0.0/33", "dataDir": data.path()}
+    }))
+    .expect("json");
+    let undone = AtomicBool::new(false);
+    {
+        let mut rollback = Rollback::new();
+        let err = cni::ipam::acquire_beside("host-local", &bad, &mut rollback, |rollback| {
+            rollback.push("the link's undo", || {
+                undone.store(true, Ordering::SeqCst);
+                Ok(())
+            });
+            Err::<(), _>(cni::CniError::internal("no link"))
+        })
+        .map(|_| ())
+        .expect_err("an error");
+        assert_eq!(err.msg, "no link", "the link's error comes first");
+    }
+    assert!(undone.load(Ordering::SeqCst));
+    assert_eq!(reserved(data.path()), 0);
 }

@@ -90,7 +90,7 @@ pub fn setup_veth<'a>(
         .link_by_name(&host_name)?
         .ok_or_else(|| CniError::internal(format!("host veth {host_name:?} not found after creation")))?;
     host_nl.set_link_up(host.index, true)?;
-    // Nothing else about the link changes by coming up: no second look-up.
+    // Nothing read later (index, name, MAC) changes by coming up: no second look-up.
     host.up = true;
     let _ = sysctl::write(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
     Ok(VethPair { host, container })

@@ -36,11 +36,17 @@ fn own_binary() -> Option<(u64, u64)> {
     *OWN.get_or_init(|| file_identity(Path::new("/proc/self/exe")))
 }
 
-/// The registered plugin to run in-process, when `program` is this binary
-/// (one stat each, where resolving both paths took a readlink per component).
+/// Whether `program` is the very file this process runs (one stat each,
+/// where resolving both paths took a readlink per component). A binary
+/// replaced on disk since is a new file: it is not this one.
+pub(crate) fn is_own_binary(program: &Path) -> bool {
+    own_binary().is_some() && file_identity(program) == own_binary()
+}
+
+/// The registered plugin to run in-process, when `program` is this binary.
 fn in_process(program: &Path, name: &str) -> Option<&'static dyn Plugin> {
     let plugins = IN_PROCESS.get()?;
-    if own_binary().is_none() || file_identity(program) != own_binary() {
+    if !is_own_binary(program) {
         return None;
     }
     plugins.iter().copied().find(|p| p.name() == name)
@@ -120,10 +126,10 @@ pub fn pass_if_configured(command: crate::env::Command, args: &CmdArgs) -> Resul
     }
 }
 
-/// Whether an IPAM plugin's ADD may run while the main plugin makes the
-/// container interface: host-local and static never look at it. Any other
-/// runs after, as in the reference: dhcp's daemon opens its socket on the
-/// interface, and a third party's plugin may read it.
+/// Whether an IPAM plugin's ADD and DEL may run while the main plugin
+/// makes or deletes the container interface: host-local and static never
+/// look at it. Any other keeps the order it had: dhcp's daemon opens its
+/// socket on the interface, and a third party's plugin may read it.
 pub fn add_is_independent(ipam_type: &str) -> bool {
     matches!(ipam_type, "host-local" | "static")
 }
@@ -132,8 +138,9 @@ pub fn add_is_independent(ipam_type: &str) -> bool {
 /// (which registers its own undo steps): side by side when the IPAM
 /// plugin does not look at the interface ([`add_is_independent`]), else
 /// the link first. The release is registered on `rollback` whenever the
-/// addresses were acquired, also when `make_link` failed. Gives back what
-/// `make_link` made and the IPAM result, or the link's error first.
+/// addresses were acquired, also when `make_link` failed or panicked.
+/// Gives back what `make_link` made and the IPAM result, or the link's
+/// error first (IPAM's, when both failed, is reported on stderr).
 pub fn acquire_beside<'a, T, L>(
     ipam_type: &'a str,
     args: &'a CmdArgs,
@@ -148,26 +155,33 @@ where
         let result = acquire(ipam_type, args, rollback)?;
         return Ok((made, result));
     }
-    let (acquired, made) = crate::overlap::join(|| add(ipam_type, args), || make_link(&mut *rollback));
+    let link_step = std::panic::AssertUnwindSafe(|| make_link(&mut *rollback));
+    let (acquired, made) =
+        crate::overlap::join(|| add(ipam_type, args), || std::panic::catch_unwind(link_step));
     if acquired.is_ok() {
         register_release(ipam_type, args, rollback);
     }
-    Ok((made?, acquired?))
-}
-
-/// Whether an IPAM plugin's DEL needs the container interface still
-/// there: the dhcp daemon sends its DHCPRELEASE from it (the reference
-/// deletes the link first and the release fails, plugins#791). The
-/// reference runs every other IPAM DEL after the link is gone.
-pub fn del_needs_interface(ipam_type: &str) -> bool {
-    ipam_type == "dhcp"
+    // A panic goes on up (the skeleton reports it) once the release is registered.
+    let made = made.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    match (made, acquired) {
+        (Ok(made), Ok(acquired)) => Ok((made, acquired)),
+        (Err(link), Err(ipam)) => {
+            eprintln!("IPAM {ipam_type} failed beside the failed link too: {}", ipam.msg);
+            Err(link)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
 }
 
 /// A DEL's release of the addresses from `ipam_type` (none when empty) and
 /// its removal of the container interface, `remove_link`. Each runs
-/// whatever the other does. For dhcp the release comes first; for any
-/// other IPAM plugin it runs on a thread of its own while the kernel takes
-/// the link away, so the DEL waits once, not for one after the other.
+/// whatever the other does. host-local's and static's release, which never
+/// looks at the interface ([`add_is_independent`]), runs on a thread of
+/// its own while the kernel takes the link away, so the DEL waits once,
+/// not for one after the other. Any other comes first, while the interface
+/// is still there, as before: dhcp's daemon sends its DHCPRELEASE from it
+/// (the reference deletes the link first and the release fails,
+/// plugins#791), and a third party's plugin then always sees one order.
 /// Gives back the release's outcome and the removal's.
 pub fn del_beside<T, L>(ipam_type: &str, args: &CmdArgs, remove_link: L) -> (Result<(), CniError>, T)
 where
@@ -175,11 +189,11 @@ where
 {
     if ipam_type.is_empty() {
         (Ok(()), remove_link())
-    } else if del_needs_interface(ipam_type) {
+    } else if add_is_independent(ipam_type) {
+        crate::overlap::join(|| del(ipam_type, args), remove_link)
+    } else {
         let released = del(ipam_type, args);
         (released, remove_link())
-    } else {
-        crate::overlap::join(|| del(ipam_type, args), remove_link)
     }
 }
 

@@ -1,7 +1,9 @@
-//! Two pieces of kernel work at once. Deleting a veth and deleting
-//! nftables rules each wait for RCU grace periods in the kernel; a DEL that
-//! runs them side by side waits once instead of twice. The same goes for
-//! the iptables and ip6tables tools of one change.
+//! Two pieces of work at once. Deleting a veth and deleting nftables
+//! rules each wait for RCU grace periods in the kernel; a DEL that runs
+//! them side by side waits once instead of twice. The same goes for the
+//! iptables and ip6tables tools of one change, and for host-local's work
+//! beside the making or deleting of a link (`ipam::acquire_beside`,
+//! `ipam::del_beside`).
 
 use crate::error::CniError;
 

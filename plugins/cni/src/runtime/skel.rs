@@ -55,8 +55,7 @@ pub fn validate_ipam(ipam_type: &str, args: &CmdArgs) -> Result<(), CniError> {
     }
     let exe = crate::invoke::find_plugin(ipam_type, &args.path_dirs())
         .map_err(|e| e.context(crate::jsonpos::key_label("ipam.type")))?;
-    let own = std::fs::canonicalize("/proc/self/exe").ok();
-    if own.is_none() || std::fs::canonicalize(&exe.program).ok() != own {
+    if !crate::ipam::is_own_binary(&exe.program) {
         return Ok(());
     }
     match CARRIED.get().and_then(|all| all.iter().find(|p| p.name() == ipam_type)) {

@@ -1,6 +1,7 @@
 //! bridge's ADD as a story of named steps, each registering its undo on
-//! the one `Rollback`: plug the container in, the layer-2 result, spoof
-//! check, layer 3 (IPAM's addresses, the gateways on the bridge,
+//! the one `Rollback`: plug the container in (veth, port, spoof check;
+//! host-local's or static's addresses acquired meanwhile, any other IPAM's
+//! after), the layer-2 result, layer 3 (the gateways on the bridge,
 //! masquerading, and last the container's addresses and link up), the
 //! MACs as they ended up, commit.
 
@@ -38,9 +39,6 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
         (plug_in(&nl, &netns, &bridge, &plan, args, &mut rollback)?, None)
     };
     let mut result = layer2_result(&bridge, &pair, args);
-    if plan.conf.bridge.mac_spoof_check {
-        spoof_check(&pair, args, &mut rollback)?;
-    }
     if let Some(acquired) = acquired {
         // The host's side first: once the container end is up, its IPv6
         // stack's first packets are flooded to every port while the kernel
@@ -63,7 +61,8 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     Ok(result)
 }
 
-/// The veth pair, its host end a port of the bridge with the port flags and VLANs.
+/// The veth pair, its host end a port of the bridge with the port flags
+/// and VLANs, and with macspoofchk its rules.
 fn plug_in<'a>(
     nl: &Netlink,
     netns: &'a Netns,
@@ -75,6 +74,9 @@ fn plug_in<'a>(
     let conf = &plan.conf;
     let pair = setup_veth(nl, netns, &args.ifname, conf.bridge.mtu, conf.mac, rollback)?;
     attach_port(nl, &pair.host, bridge, &conf.port())?;
+    if conf.bridge.mac_spoof_check {
+        spoof_check(&pair, args, rollback)?;
+    }
     Ok(pair)
 }
 
