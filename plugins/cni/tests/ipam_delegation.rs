@@ -141,8 +141,8 @@ fn host_local_is_acquired_while_the_link_is_made_and_each_failure_undoes_the_oth
 
 #[test]
 fn del_releases_host_local_beside_the_link() {
-    assert!(cni::ipam::add_is_independent("host-local") && cni::ipam::add_is_independent("static"));
-    assert!(!cni::ipam::add_is_independent("dhcp") && !cni::ipam::add_is_independent("whereabouts"));
+    assert!(cni::ipam::ignores_interface("host-local") && cni::ipam::ignores_interface("static"));
+    assert!(!cni::ipam::ignores_interface("dhcp") && !cni::ipam::ignores_interface("whereabouts"));
     let data = tempfile::tempdir().expect("temp dir");
     let attachment = args(data.path(), "del-beside");
     let mut rollback = Rollback::new();

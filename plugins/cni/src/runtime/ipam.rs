@@ -130,13 +130,13 @@ pub fn pass_if_configured(command: crate::env::Command, args: &CmdArgs) -> Resul
 /// makes or deletes the container interface: host-local and static never
 /// look at it. Any other keeps the order it had: dhcp's daemon opens its
 /// socket on the interface, and a third party's plugin may read it.
-pub fn add_is_independent(ipam_type: &str) -> bool {
+pub fn ignores_interface(ipam_type: &str) -> bool {
     matches!(ipam_type, "host-local" | "static")
 }
 
 /// ADD's acquisition from `ipam_type` and the main plugin's `make_link`
 /// (which registers its own undo steps): side by side when the IPAM
-/// plugin does not look at the interface ([`add_is_independent`]), else
+/// plugin does not look at the interface ([`ignores_interface`]), else
 /// the link first. The release is registered on `rollback` whenever the
 /// addresses were acquired, also when `make_link` failed or panicked.
 /// Gives back what `make_link` made and the IPAM result, or the link's
@@ -150,7 +150,7 @@ pub fn acquire_beside<'a, T, L>(
 where
     L: FnOnce(&mut crate::rollback::Rollback<'a>) -> Result<T, CniError>,
 {
-    if !add_is_independent(ipam_type) {
+    if !ignores_interface(ipam_type) {
         let made = make_link(rollback)?;
         let result = acquire(ipam_type, args, rollback)?;
         return Ok((made, result));
@@ -176,7 +176,7 @@ where
 /// A DEL's release of the addresses from `ipam_type` (none when empty) and
 /// its removal of the container interface, `remove_link`. Each runs
 /// whatever the other does. host-local's and static's release, which never
-/// looks at the interface ([`add_is_independent`]), runs on a thread of
+/// looks at the interface ([`ignores_interface`]), runs on a thread of
 /// its own while the kernel takes the link away, so the DEL waits once,
 /// not for one after the other. Any other comes first, while the interface
 /// is still there, as before: dhcp's daemon sends its DHCPRELEASE from it
@@ -189,7 +189,7 @@ where
 {
     if ipam_type.is_empty() {
         (Ok(()), remove_link())
-    } else if add_is_independent(ipam_type) {
+    } else if ignores_interface(ipam_type) {
         crate::overlap::join(|| del(ipam_type, args), remove_link)
     } else {
         let released = del(ipam_type, args);
