@@ -30,7 +30,7 @@ fn bad_input_matrix_for_host_local() {
         vec![
             ("CNI_COMMAND", command.to_string()),
             ("CNI_CONTAINERID", "ctr1".to_string()),
-            ("CNI_NETNS", "/proc/self/ns/net".to_string()),
+            ("CNI_NETNS", IPAM_ONLY_NETNS.to_string()),
             ("CNI_IFNAME", "eth0".to_string()),
             ("CNI_PATH", path.clone()),
         ]
@@ -142,7 +142,7 @@ fn bad_input_matrix_for_host_local() {
         &[
             ("CNI_COMMAND", "ADD"),
             ("CNI_CONTAINERID", "c"),
-            ("CNI_NETNS", "/proc/self/ns/net"),
+            ("CNI_NETNS", IPAM_ONLY_NETNS),
             ("CNI_IFNAME", "eth0"),
             ("CNI_PATH", &path),
         ],

@@ -16,7 +16,7 @@ fn conf(name: &str, data: &Path, subnet: &str) -> String {
 }
 
 fn run(plugin: &Path, command: &str, id: &str, path: &str, stdin: &str) -> Outcome {
-    run_plugin(plugin, &cni_env(command, id, "/proc/self/ns/net", "eth0", path), stdin)
+    run_plugin(plugin, &cni_env(command, id, IPAM_ONLY_NETNS, "eth0", path), stdin)
 }
 
 fn address(out: &Outcome) -> String {
@@ -168,7 +168,7 @@ fn requested_addresses_from_every_source() {
         serde_json::from_str(&conf(&name, data.path(), "10.208.0.0/24")).unwrap();
     conf["ipam"]["ranges"] = json!([[{"subnet": "fd00:208::/64"}]]);
     let stdin = conf.to_string();
-    let mut env = cni_env("ADD", "viaenv", "/proc/self/ns/net", "eth0", &path);
+    let mut env = cni_env("ADD", "viaenv", IPAM_ONLY_NETNS, "eth0", &path);
     env.push(("CNI_ARGS", "IgnoreUnknown=1;IP=10.208.0.77;K8S_POD_NAME=x"));
     let first = run_plugin(&ours, &env, &stdin);
     assert_eq!(first.code, 0, "{}", first.stdout);

@@ -20,7 +20,7 @@ fn static_takes_addresses_from_config_args_runtime_config_and_cni_args() {
     let plugins = PluginDir::new();
     let path = plugins.path().to_str().unwrap().to_string();
     let plugin = plugins.plugin("static");
-    let env = cni_env("ADD", "c", "/proc/self/ns/net", "eth0", &path);
+    let env = cni_env("ADD", "c", IPAM_ONLY_NETNS, "eth0", &path);
 
     let out = run_plugin(&plugin, &env, &static_conf(json!({})));
     assert_eq!(out.json["ips"][0]["address"], "10.220.0.5/24", "{}", out.stdout);
@@ -57,7 +57,7 @@ fn static_takes_addresses_from_config_args_runtime_config_and_cni_args() {
 fn static_check_compares_with_the_previous_result() {
     let plugins = PluginDir::new();
     let path = plugins.path().to_str().unwrap().to_string();
-    let env = cni_env("CHECK", "c", "/proc/self/ns/net", "eth0", &path);
+    let env = cni_env("CHECK", "c", IPAM_ONLY_NETNS, "eth0", &path);
     let good = json!({"cniVersion": "1.0.0", "ips": [{"address": "10.220.0.5/24", "gateway": "10.220.0.1"}]});
     let out = run_plugin(&plugins.plugin("static"), &env, &static_conf(json!({"prevResult": good})));
     assert_eq!(out.code, 0, "{}", out.stdout);
@@ -80,7 +80,7 @@ fn host_local_reports_dns_from_resolv_conf() {
         "ipam": {"type": "host-local", "subnet": "10.222.0.0/24", "dataDir": dir.path(), "resolvConf": resolv}});
     let out = run_plugin(
         &plugins.plugin("host-local"),
-        &cni_env("ADD", "c", "/proc/self/ns/net", "eth0", &path),
+        &cni_env("ADD", "c", IPAM_ONLY_NETNS, "eth0", &path),
         &conf.to_string(),
     );
     assert_eq!(out.code, 0, "{}", out.stdout);

@@ -101,7 +101,7 @@ fn host_local_results_in_every_version() {
         };
         let ours_dir = data.path().join(format!("ours{i}"));
         let id = format!("ctr{i}");
-        let env = cni_env("ADD", &id, "/proc/self/ns/net", "eth0", &path);
+        let env = cni_env("ADD", &id, IPAM_ONLY_NETNS, "eth0", &path);
         let ours = run_plugin(&plugins.plugin("host-local"), &env, &conf(ours_dir.to_str().unwrap()));
         assert_eq!(ours.code, 0, "{version}: {}", ours.stdout);
         assert_spec_shape(version, &ours.json, false);
@@ -129,7 +129,7 @@ fn static_results_in_every_version() {
                      "routes": [{"dst": "0.0.0.0/0"}], "dns": {"nameservers": ["10.202.0.53"], "search": ["example"]}}
         })
         .to_string();
-        let env = cni_env("ADD", "ctr", "/proc/self/ns/net", "eth0", &path);
+        let env = cni_env("ADD", "ctr", IPAM_ONLY_NETNS, "eth0", &path);
         let ours = run_plugin(&plugins.plugin("static"), &env, &conf);
         assert_eq!(ours.code, 0, "{version}: {}", ours.stdout);
         assert_spec_shape(version, &ours.json, true);

@@ -59,6 +59,11 @@ pub fn cnictl() -> PathBuf {
 /// The reference plugins from Debian's containernetworking-plugins.
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
+/// CNI_NETNS for calls to plugins that never enter the namespace (IPAM):
+/// a path that is not the test process's own netns, which the skeleton's
+/// guard refuses on ADD and DEL (as the reference's since libcni 1.2).
+pub const IPAM_ONLY_NETNS: &str = "/var/run/netns/cnictl-test-ipam-only";
+
 /// A unique short token for names of this test process.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);

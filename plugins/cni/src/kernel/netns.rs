@@ -115,6 +115,18 @@ impl Netns {
     }
 }
 
+/// True when `path` is the network namespace of the calling thread (same
+/// nsfs device and inode, as the reference's `ns.CheckNetNS` compares
+/// them). A path that cannot be read is not: ADD then fails on it as
+/// usual, and DEL goes on without a netns.
+pub fn is_current(path: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), std::fs::metadata("/proc/thread-self/ns/net")) {
+        (Ok(target), Ok(own)) => (target.dev(), target.ino()) == (own.dev(), own.ino()),
+        _ => false,
+    }
+}
+
 /// True when `path` exists (a DEL on a vanished netns is no error).
 pub fn exists(path: &str) -> bool {
     !path.is_empty() && Path::new(path).exists()
@@ -150,5 +162,17 @@ mod tests {
         assert!(for_del(file.path().to_str().unwrap()).unwrap().is_none());
         assert!(Netns::open(file.path().to_str().unwrap()).is_err(), "ADD and CHECK still refuse it");
         assert!(for_del("/proc/self/ns/net").unwrap().is_some());
+    }
+
+    #[test]
+    fn the_own_namespace_is_known_by_identity_not_by_path() {
+        assert!(is_current("/proc/self/ns/net"));
+        assert!(is_current("/proc/thread-self/ns/net"));
+        assert!(!is_current("/nonexistent/netns/x"));
+        assert!(!is_current(""));
+        // Making a namespace needs root; the unit tests may run without.
+        if let Ok(other) = Netns::temporary() {
+            assert!(!is_current(&format!("/proc/self/fd/{}", other.fd())));
+        }
     }
 }

@@ -189,6 +189,11 @@ fn serve(
         }
     }
     check_supported(plugin, &config_version)?;
+    match command {
+        Command::Add | Command::Del => refuse_own_netns(getenv, &vars.netns)?,
+        Command::Gc => require_valid_attachments(&data)?,
+        _ => {}
+    }
     let args = CmdArgs {
         command,
         container_id: vars.container_id,
@@ -232,6 +237,51 @@ fn read_netconf(stdin: &mut dyn Read, error_version: &mut String) -> Result<(Vec
         Some(_) => return Err(CniError::new(ErrorCode::Decoding, "network name must be a string")),
     }
     Ok((data, config_version))
+}
+
+/// The variable that lets a caller run ADD or DEL on the plugin's own
+/// network namespace (`1` or `true` in any case), as the reference's.
+pub const NETNS_OVERRIDE_ENV: &str = "CNI_NETNS_OVERRIDE";
+
+/// The reference's guard (libcni 1.2 and later): ADD and DEL refuse a
+/// `CNI_NETNS` that is the plugin's own namespace, code 8 with its message,
+/// unless [`NETNS_OVERRIDE_ENV`] allows it. The reference checks after the
+/// verb has run; this runs before, so a refused call changes nothing on
+/// the host.
+fn refuse_own_netns(getenv: &dyn Fn(&str) -> Option<String>, netns: &str) -> Result<(), CniError> {
+    let overridden = getenv(NETNS_OVERRIDE_ENV).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    if !overridden && crate::netns::is_current(netns) {
+        return Err(CniError::new(
+            ErrorCode::InvalidNetns,
+            "plugin's netns and netns from CNI_NETNS should not be the same",
+        ));
+    }
+    Ok(())
+}
+
+/// The key of a GC request's list of attachments still in use.
+pub const VALID_ATTACHMENTS_KEY: &str = "cni.dev/valid-attachments";
+
+/// GC frees the state of every attachment its list leaves out, so a
+/// request without the list (absent, null or not an array) is malformed,
+/// not "nothing is valid": refused with code 7 before any plugin's GC
+/// runs. An explicit empty list still means that none is valid.
+fn require_valid_attachments(stdin: &[u8]) -> Result<(), CniError> {
+    let config: serde_json::Value = serde_json::from_slice(stdin).map_err(|e| {
+        CniError::new(ErrorCode::Decoding, format!("error unmarshalling network config: {e}"))
+    })?;
+    match crate::gojson::get(&config, VALID_ATTACHMENTS_KEY) {
+        Some(serde_json::Value::Array(_)) => Ok(()),
+        Some(_) => Err(CniError::config(format!(
+            "GC needs {} as a list of attachments; nothing was deleted",
+            crate::jsonpos::key_label(VALID_ATTACHMENTS_KEY)
+        ))),
+        None => Err(CniError::config(format!(
+            "GC needs {} (the attachments still in use); without it every attachment would look stale, \
+             so nothing was deleted",
+            crate::jsonpos::key_label(VALID_ATTACHMENTS_KEY)
+        ))),
+    }
 }
 
 fn check_supported(plugin: &dyn Plugin, config_version: &str) -> Result<(), CniError> {
@@ -309,10 +359,13 @@ mod tests {
         (code, value)
     }
 
+    /// A netns path that is not the test's own (the guard passes it).
+    const OTHER_NETNS: &str = "/nonexistent/netns/c1";
+
     const ADD: &[(&str, &str)] = &[
         ("CNI_COMMAND", "ADD"),
         ("CNI_CONTAINERID", "c1"),
-        ("CNI_NETNS", "/proc/self/ns/net"),
+        ("CNI_NETNS", OTHER_NETNS),
         ("CNI_IFNAME", "eth0"),
         ("CNI_PATH", "/nonexistent"),
     ];
@@ -349,6 +402,53 @@ mod tests {
         assert_eq!(plain.get(VALIDATE_MARKER), None, "runtimes see the reference's answer");
         let (_, probed) = call(&[("CNI_COMMAND", "VERSION"), (VALIDATE_PROBE_ENV, "1")], "");
         assert_eq!(probed[VALIDATE_MARKER], true);
+    }
+
+    #[test]
+    fn add_and_del_refuse_the_plugins_own_netns_unless_overridden() {
+        let conf = r#"{"cniVersion":"1.0.0","name":"n","type":"fake"}"#;
+        for command in ["ADD", "DEL"] {
+            let mut env = ADD.to_vec();
+            env[0] = ("CNI_COMMAND", command);
+            env[2] = ("CNI_NETNS", "/proc/self/ns/net");
+            let (code, out) = call(&env, conf);
+            assert_eq!((code, &out["code"]), (1, &serde_json::json!(8)), "{command}: {out}");
+            assert_eq!(out["msg"], "plugin's netns and netns from CNI_NETNS should not be the same");
+            for value in ["1", "true", "TRUE"] {
+                let mut overridden = env.clone();
+                overridden.push((NETNS_OVERRIDE_ENV, value));
+                let (_, out) = call(&overridden, conf);
+                assert_ne!(out["code"], 8, "{command} with {value}: {out}");
+            }
+            let mut ignored = env.clone();
+            ignored.push((NETNS_OVERRIDE_ENV, "yes"));
+            assert_eq!(call(&ignored, conf).1["code"], 8, "only 1 and true override, as the reference's");
+        }
+        let mut check = ADD.to_vec();
+        check[0] = ("CNI_COMMAND", "CHECK");
+        check[2] = ("CNI_NETNS", "/proc/self/ns/net");
+        assert_eq!(
+            call(&check, conf),
+            (0, serde_json::Value::Null),
+            "CHECK is not guarded, as the reference's"
+        );
+    }
+
+    #[test]
+    fn gc_without_its_list_is_refused_and_an_empty_list_is_not() {
+        let gc = [("CNI_COMMAND", "GC"), ("CNI_PATH", "/nonexistent")];
+        for conf in [
+            r#"{"cniVersion":"1.1.0","name":"n"}"#,
+            r#"{"cniVersion":"1.1.0","name":"n","cni.dev/valid-attachments":null}"#,
+            r#"{"cniVersion":"1.1.0","name":"n","cni.dev/valid-attachments":{"containerID":"a"}}"#,
+        ] {
+            let (code, out) = call(&gc, conf);
+            assert_eq!((code, &out["code"]), (1, &serde_json::json!(7)), "{conf}: {out}");
+            assert!(out["msg"].as_str().unwrap().contains(r#"key "cni.dev/valid-attachments""#), "{out}");
+        }
+        assert_eq!(call(&gc, r#"{"cniVersion":"1.1.0","name":"n","cni.dev/valid-attachments":[]}"#).0, 0);
+        let folded = r#"{"cniVersion":"1.1.0","name":"n","CNI.dev/Valid-Attachments":[]}"#;
+        assert_eq!(call(&gc, folded).0, 0, "Go's key folding, as every other key");
     }
 
     #[test]
