@@ -15,7 +15,7 @@ mod netns_cmd;
 mod plugins_cmd;
 mod run;
 mod show;
-mod status;
+pub(crate) mod status;
 mod validate;
 
 use std::process::ExitCode;

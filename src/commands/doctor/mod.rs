@@ -23,7 +23,7 @@ mod state;
 use host::{bridge_netfilter, forwarding, netfilter};
 use kernel::kernel_features;
 use plugins::{dhcp_daemon, firewall_backend, plugin_path};
-use state::stale_state;
+use state::{range_fill, stale_state};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     firewall_backend(&mut findings, &networks);
     plugin_path(&mut findings, ctx, &networks);
     stale_state(&mut findings, ctx, &networks);
+    range_fill(&mut findings, &networks);
 
     // A run that could not make every check does not pass either.
     let failed = findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Skip));

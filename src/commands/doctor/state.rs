@@ -69,6 +69,31 @@ pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: 
     }
 }
 
+/// How full each host-local range set is: a warning from 90% on (ADDs
+/// fail when it is full, while STATUS, as the reference's, still succeeds).
+pub(super) fn range_fill(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+    for net in networks {
+        for (_, fill) in crate::commands::status::range_fill(net) {
+            let crowded = fill.reserved.saturating_mul(10) >= fill.capacity.saturating_mul(9);
+            let (status, fix) = if crowded {
+                (Status::Warn, Some(format!("cnictl gc {}, or a larger range", net.name)))
+            } else {
+                (Status::Ok, None)
+            };
+            let what = if fill.is_full() { " (full: new attachments fail)" } else { "" };
+            findings.push(finding(
+                "address ranges",
+                status,
+                format!(
+                    "{}: {} reserved of {} in {}{what}",
+                    net.name, fill.reserved, fill.capacity, fill.range_set
+                ),
+                fix,
+            ));
+        }
+    }
+}
+
 /// Bridge ports of configured bridges that no cached attachment made.
 pub(super) fn unowned_ports(
     findings: &mut Vec<Finding>,

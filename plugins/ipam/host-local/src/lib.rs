@@ -3,8 +3,10 @@
 //! Each ADD takes one address from each range set (a requested one, or
 //! the next free one after the last handed out), under the store's lock,
 //! and gives back everything it took if any set fails. DEL frees the
-//! attachment's addresses; GC frees those of attachments no longer valid;
-//! STATUS says whether every range set still has room.
+//! attachment's addresses; GC frees those of attachments no longer valid.
+//! STATUS succeeds as the reference's does, and warns on stderr about a
+//! range set with no room left: a range filled by leaked reservations must
+//! not mark the node NotReady and take down the pods already running.
 
 mod config;
 mod dns;
@@ -86,6 +88,43 @@ fn allocate<'a>(
     Ok(ips)
 }
 
+/// How full one range set of a network is, for STATUS's warning and
+/// `cnictl status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeFill {
+    /// The set as errors name it (`10.0.0.2-10.0.0.254,...`).
+    pub range_set: String,
+    /// Addresses of the set that are reserved.
+    pub reserved: u128,
+    /// Addresses the set can hand out (gateways excluded).
+    pub capacity: u128,
+}
+
+impl RangeFill {
+    /// True when no address of the set is left for an ADD.
+    pub fn is_full(&self) -> bool {
+        self.reserved >= self.capacity
+    }
+}
+
+/// How full each range set of the netconf `stdin` is, read from its store
+/// without changing it (the store's directory must exist: a network never
+/// used has none, and then nothing is reserved).
+pub fn fill(stdin: &[u8]) -> Result<Vec<RangeFill>, CniError> {
+    let cfg = config::load(stdin, "")?;
+    let taken = store::taken_addresses(cfg.data_dir.as_deref(), &cfg.name)?;
+    Ok(cfg
+        .range_sets
+        .iter()
+        .map(|set| RangeFill {
+            range_set: describe(set),
+            reserved: taken.iter().filter(|ip| set.range_for(**ip).is_some_and(|r| r.gateway != **ip)).count()
+                as u128,
+            capacity: set.capacity(),
+        })
+        .collect())
+}
+
 fn describe(set: &range::RangeSet) -> String {
     set.0.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
@@ -147,18 +186,23 @@ impl Plugin for HostLocal {
         Ok(())
     }
 
+    /// Succeeds whenever the config is sound, as the reference's (which
+    /// has no STATUS) always does; a full range set is a warning on
+    /// stderr. A store that cannot be read is code 50: no ADD could work.
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let cfg = config::load(&args.stdin, &args.args)?;
-        let store = Store::open(cfg.data_dir.as_deref(), &cfg.name)
-            .map_err(|e| CniError::new(ErrorCode::PluginNotAvailable, e.msg))?;
-        let taken: HashSet<IpAddr> = store.reservations()?.into_iter().map(|(ip, _)| ip).collect();
-        for set in &cfg.range_sets {
-            if set.candidates(None).all(|(ip, _)| taken.contains(&ip)) {
-                return Err(CniError::new(
-                    ErrorCode::PluginNotAvailable,
-                    format!("no IP addresses available in range set: {}", describe(set)),
-                ));
+        let network = config::load_del(&args.stdin).name;
+        let sets = fill(&args.stdin).map_err(|e| match e.code {
+            code if code == ErrorCode::Io as u32 || code == ErrorCode::Internal as u32 => {
+                CniError::new(ErrorCode::PluginNotAvailable, e.msg)
             }
+            _ => e,
+        })?;
+        for set in sets.iter().filter(|s| s.is_full()) {
+            eprintln!(
+                "host-local: warning: network {network:?}: range set {} is full ({} of {} addresses reserved); \
+                 new ADDs will fail until addresses are freed (cnictl gc, or DEL of the attachments holding them)",
+                set.range_set, set.reserved, set.capacity
+            );
         }
         Ok(())
     }

@@ -180,6 +180,18 @@ impl RangeSet {
         self.0.iter().any(|a| other.0.iter().any(|b| a.overlaps(b)))
     }
 
+    /// How many addresses the set can hand out: every address from start
+    /// to end of each range, less a gateway inside it.
+    pub fn capacity(&self) -> u128 {
+        self.0
+            .iter()
+            .map(|r| {
+                let span = (to_int(r.end) - to_int(r.start)).saturating_add(1);
+                span - u128::from(r.contains(r.gateway))
+            })
+            .fold(0u128, u128::saturating_add)
+    }
+
     /// True for an IPv4 set.
     pub fn is_ipv4(&self) -> bool {
         self.0[0].subnet.is_ipv4()

@@ -61,6 +61,42 @@ impl Holder {
     }
 }
 
+/// Every address the store of `network` holds a file for, whoever it
+/// names (each keeps an ADD from taking the address), read without making
+/// or locking anything: STATUS changes nothing and never waits on an ADD.
+/// Empty when the network has no store yet.
+pub fn taken_addresses(data_dir: Option<&str>, network: &str) -> Result<Vec<IpAddr>, CniError> {
+    let dir = store_dir(data_dir, network);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    Ok(listing(&dir)?.into_iter().filter_map(|entry| entry.ip).collect())
+}
+
+/// One pass over a store's directory (see [`Store::listing`]).
+fn listing(dir: &Path) -> Result<Vec<Entry>, CniError> {
+    let entries = fs::read_dir(dir).map_err(|e| io_err("failed to read", dir, e))?;
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if statefile::is_temp_name(name) {
+            found.push(Entry { ip: None, path: entry.path(), holder: None });
+        } else if let Ok(ip) = name.parse::<IpAddr>() {
+            let holder = read_small(&entry.path())
+                .map(|content| Holder::parse(&content))
+                .filter(|h| !h.container_id.is_empty());
+            found.push(Entry { ip: Some(ip), path: entry.path(), holder });
+        }
+    }
+    Ok(found)
+}
+
+/// `<dataDir>/<network>`, with the default data directory when none is set.
+fn store_dir(data_dir: Option<&str>, network: &str) -> PathBuf {
+    Path::new(data_dir.filter(|d| !d.is_empty()).unwrap_or(DEFAULT_DATA_DIR)).join(network)
+}
+
 fn io_err(what: impl std::fmt::Display, path: &Path, err: std::io::Error) -> CniError {
     CniError::io(format!("{what} {}", path.display()), err)
 }
@@ -68,7 +104,7 @@ fn io_err(what: impl std::fmt::Display, path: &Path, err: std::io::Error) -> Cni
 impl Store {
     /// Opens (creating if needed) and locks the store of `network`.
     pub fn open(data_dir: Option<&str>, network: &str) -> Result<Store, CniError> {
-        let dir = Path::new(data_dir.filter(|d| !d.is_empty()).unwrap_or(DEFAULT_DATA_DIR)).join(network);
+        let dir = store_dir(data_dir, network);
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
@@ -120,21 +156,7 @@ impl Store {
     /// (`None` when the file names none: empty, unreadable, not a regular
     /// file), and every temporary file (`ip` is `None`).
     fn listing(&self) -> Result<Vec<Entry>, CniError> {
-        let entries = fs::read_dir(&self.dir).map_err(|e| io_err("failed to read", &self.dir, e))?;
-        let mut found = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if statefile::is_temp_name(name) {
-                found.push(Entry { ip: None, path: entry.path(), holder: None });
-            } else if let Ok(ip) = name.parse::<IpAddr>() {
-                let holder = read_small(&entry.path())
-                    .map(|content| Holder::parse(&content))
-                    .filter(|h| !h.container_id.is_empty());
-                found.push(Entry { ip: Some(ip), path: entry.path(), holder });
-            }
-        }
-        Ok(found)
+        listing(&self.dir)
     }
 
     /// Removes, and reports on stderr, what a writer killed half way (or
