@@ -98,28 +98,66 @@ impl Invocation<'_> {
 
 /// Runs a plugin with `stdin` and the invocation's variables (on top of
 /// the inherited environment). Returns stdout on success; on failure, the
-/// plugin's own error object if it printed one.
+/// plugin's own error object if it printed one. What the plugin wrote on
+/// stderr reaches ours, as libcni passes it through (runtimes and cnictl
+/// show plugin warnings that way), each line prefixed with the plugin's
+/// type unless the plugin already put it there.
 pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<Vec<u8>, CniError> {
-    exec_plugin_within(exe, stdin, call, None)
+    let output = run_plugin_within(exe, &call.env(), stdin, None)?;
+    let outcome = outcome_of(exe, &output);
+    // A failure without an error object already carries stderr in its message.
+    if outcome.is_ok() || plugin_error_object(&output.stdout).is_some() {
+        relay_stderr(&exe.name, &output.stderr, &mut std::io::stderr());
+    }
+    outcome
 }
 
-/// [`exec_plugin`] with a time limit: a plugin still running after `limit`
-/// is killed and the call fails. For probes of files that may not be
-/// plugins at all (`cnictl plugins`), which must not hang.
+/// [`exec_plugin`] with a time limit, and stderr kept out of ours: a
+/// plugin still running after `limit` is killed and the call fails. For
+/// probes of files that may not be plugins at all (`cnictl plugins`),
+/// which must not hang, nor fill the operator's terminal.
 pub fn exec_plugin_within(
     exe: &PluginExe,
     stdin: &[u8],
     call: &Invocation,
     limit: Option<std::time::Duration>,
 ) -> Result<Vec<u8>, CniError> {
-    let output = run_plugin_within(exe, &call.env(), stdin, limit)?;
+    outcome_of(exe, &run_plugin_within(exe, &call.env(), stdin, limit)?)
+}
+
+/// What a finished plugin answered: stdout, its error object, or (when it
+/// failed without one) an error carrying its stderr or stdout.
+fn outcome_of(exe: &PluginExe, output: &std::process::Output) -> Result<Vec<u8>, CniError> {
     if !output.status.success() && serde_json::from_slice::<serde_json::Value>(&output.stdout).is_err() {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
         let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
         let detail = if stderr.is_empty() { stdout } else { stderr };
         return Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)));
     }
-    plugin_outcome(output.status.success(), output.stdout, &exe.name)
+    plugin_outcome(output.status.success(), output.stdout.clone(), &exe.name)
+}
+
+fn plugin_error_object(stdout: &[u8]) -> Option<CniError> {
+    serde_json::from_slice::<serde_json::Value>(stdout).ok().as_ref().and_then(CniError::from_json)
+}
+
+/// Writes a plugin's stderr to `out`, line by line, each prefixed with
+/// `<type>: ` unless it already starts so (our plugins name themselves).
+pub fn relay_stderr(plugin_type: &str, stderr: &[u8], out: &mut dyn Write) {
+    if stderr.is_empty() {
+        return;
+    }
+    let prefix = format!("{plugin_type}: ");
+    let mut text = String::new();
+    for line in String::from_utf8_lossy(stderr).lines().filter(|l| !l.trim().is_empty()) {
+        if !line.starts_with(&prefix) {
+            text.push_str(&prefix);
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    // Written whole, so lines of plugins run side by side do not interleave.
+    let _ = out.write_all(text.as_bytes());
 }
 
 /// Runs a plugin as `exe.name` with `env` on top of the inherited
@@ -208,11 +246,26 @@ pub fn plugin_outcome(success: bool, stdout: Vec<u8>, name: &str) -> Result<Vec<
     if success {
         return Ok(stdout);
     }
-    match serde_json::from_slice::<serde_json::Value>(&stdout).ok().as_ref().and_then(CniError::from_json) {
+    match plugin_error_object(&stdout) {
         Some(err) => Err(err),
         None => Err(CniError::internal(format!(
             "plugin {name} failed: {}",
             String::from_utf8_lossy(&stdout).trim()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relay_stderr;
+
+    #[test]
+    fn stderr_is_relayed_with_the_type_once_per_line() {
+        let mut out = Vec::new();
+        relay_stderr("portmap", b"first\n\nportmap: named already\r\nlast", &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "portmap: first\nportmap: named already\nportmap: last\n");
+        let mut none = Vec::new();
+        relay_stderr("portmap", b"", &mut none);
+        assert!(none.is_empty());
     }
 }
