@@ -23,8 +23,11 @@ const CHAIN: &str = "masq_checks";
 pub use crate::netfilter::Backend;
 
 impl Backend {
-    /// The backend for `ipMasqBackend`: as configured, else nftables when
-    /// the kernel answers nf_tables requests, else iptables when its tools are.
+    /// The backend for `ipMasqBackend`: as configured, else the reference's
+    /// choice (iptables when its tools are installed, else nftables when the
+    /// kernel answers): the reference's DEL before v1.6 (Debian's 1.1.1)
+    /// removes only iptables masquerading, so a node rolled back to it
+    /// would keep ours otherwise.
     pub fn choose(configured: Option<&str>) -> Result<Backend, CniError> {
         match configured {
             Some(named) => Backend::parse(named).ok_or_else(|| {
@@ -35,7 +38,7 @@ impl Backend {
                     ),
                 )
             }),
-            None => Backend::detected().ok_or_else(|| {
+            None => Backend::available_as_the_reference_picks().ok_or_else(|| {
                 CniError::internal(
                     "ipMasq needs nftables or iptables: the kernel's nf_tables does not answer and \
                      iptables-restore was not found",

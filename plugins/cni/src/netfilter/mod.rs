@@ -42,17 +42,26 @@ impl Backend {
         }
     }
 
-    /// With none named: nftables when the kernel answers nf_tables
-    /// requests, else iptables when its tools are installed; `None` when
-    /// neither is there.
-    pub fn detected() -> Option<Backend> {
-        if nftnl::available() {
-            Some(Backend::Nftables)
-        } else if iptables::available(false) {
+    /// With none named, the reference's choice for portmap and ipMasq:
+    /// iptables when its tools are installed, else nftables when the kernel
+    /// answers nf_tables requests; `None` when neither is there. The
+    /// reference's ADD, CHECK and DEL use that one backend (its DEL of
+    /// ipMasq, since v1.6, both), so ours must write where it will look
+    /// after a node is rolled back.
+    pub fn available_as_the_reference_picks() -> Option<Backend> {
+        if iptables::available(false) {
             Some(Backend::Iptables)
+        } else if nftnl::available() {
+            Some(Backend::Nftables)
         } else {
             None
         }
+    }
+
+    /// [`Backend::available_as_the_reference_picks`], iptables when
+    /// neither is there (its ADD then says what is missing).
+    pub fn reference_default() -> Backend {
+        Backend::available_as_the_reference_picks().unwrap_or(Backend::Iptables)
     }
 }
 

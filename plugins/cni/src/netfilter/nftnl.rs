@@ -72,6 +72,9 @@ pub struct NftRule {
     pub handle: u64,
     /// The rule's comment, empty when it has none.
     pub comment: String,
+    /// The attachment a rule of ours was written for ([`Batch::add_rule_owned`]),
+    /// empty on rules of others (the reference's) and ours of before.
+    pub owner: String,
     /// How many expressions it has (tells a plain rule from one with extra matches).
     pub expressions: usize,
 }
@@ -137,27 +140,51 @@ pub fn fit_comment(mut comment: String) -> String {
     comment
 }
 
-/// A comment as libnftnl stores it: user data TLV type 0, NUL-terminated.
-fn comment_udata(comment: &str) -> Vec<u8> {
-    let mut text = comment.as_bytes().to_vec();
-    text.truncate(COMMENT_MAX);
-    text.push(0);
-    let mut data = vec![0u8, text.len() as u8];
-    data.extend_from_slice(&text);
+/// libnftnl's user data TLV type of a rule's comment.
+const UDATA_COMMENT: u8 = 0;
+/// Our own user data TLV type: which attachment a rule was written for,
+/// where the comment must stay what the reference writes (portmap's is the
+/// container ID alone, which its DEL matches). nft and the reference's
+/// listings skip TLV types they do not know (libnftnl knows 0 and 1), so
+/// the rule reads as theirs; a save and restore through `nft` drops it.
+const UDATA_OWNER: u8 = 0xc1;
+
+/// The most of an owner kept, so that a full comment and an owner fit the
+/// kernel's 256 bytes of rule user data (NFT_USERDATA_MAXLEN).
+pub const OWNER_MAX: usize = 256 - (COMMENT_MAX + 3) - 3;
+
+/// One user data TLV: type, length, the text NUL-terminated (cut to what
+/// nft keeps of a comment, an owner to [`OWNER_MAX`]).
+fn udata_text(kind: u8, text: &str) -> Vec<u8> {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.truncate(if kind == UDATA_OWNER { OWNER_MAX } else { COMMENT_MAX });
+    bytes.push(0);
+    let mut data = vec![kind, bytes.len() as u8];
+    data.extend_from_slice(&bytes);
     data
 }
 
-fn comment_from_udata(data: &[u8]) -> String {
+/// A comment as libnftnl stores it: user data TLV type 0, NUL-terminated.
+fn comment_udata(comment: &str) -> Vec<u8> {
+    udata_text(UDATA_COMMENT, comment)
+}
+
+/// The text of the user data TLV of type `kind`; empty when there is none.
+fn text_from_udata(data: &[u8], kind: u8) -> String {
     let mut at = 0;
     while at + 2 <= data.len() {
-        let (kind, len) = (data[at], data[at + 1] as usize);
+        let (found, len) = (data[at], data[at + 1] as usize);
         let value = data.get(at + 2..at + 2 + len).unwrap_or_default();
-        if kind == 0 {
+        if found == kind {
             return String::from_utf8_lossy(value).trim_end_matches('\0').to_string();
         }
         at += 2 + len;
     }
     String::new()
+}
+
+fn comment_from_udata(data: &[u8]) -> String {
+    text_from_udata(data, UDATA_COMMENT)
 }
 
 /// One rule expression.
@@ -448,7 +475,17 @@ impl Batch {
 
     /// `add rule` at the end of the chain.
     pub fn add_rule(&mut self, table: &str, chain: &str, exprs: &[Expr], comment: Option<&str>) {
-        self.new_rule(table, chain, exprs, comment, Placement::End);
+        let udata = comment.map(comment_udata);
+        self.new_rule(table, chain, exprs, udata, Placement::End);
+    }
+
+    /// `add rule` at the end of the chain, with the comment the reference
+    /// writes and, hidden from nft and the reference, the attachment it is
+    /// for (listed as [`NftRule::owner`]).
+    pub fn add_rule_owned(&mut self, table: &str, chain: &str, exprs: &[Expr], comment: &str, owner: &str) {
+        let mut udata = comment_udata(comment);
+        udata.extend(udata_text(UDATA_OWNER, owner));
+        self.new_rule(table, chain, exprs, Some(udata), Placement::End);
     }
 
     /// `insert rule`: before the rule with handle `before`, or at the head of the chain.
@@ -461,10 +498,10 @@ impl Batch {
         comment: Option<&str>,
     ) {
         let at = before.map_or(Placement::Head, Placement::Before);
-        self.new_rule(table, chain, exprs, comment, at);
+        self.new_rule(table, chain, exprs, comment.map(comment_udata), at);
     }
 
-    fn new_rule(&mut self, table: &str, chain: &str, exprs: &[Expr], comment: Option<&str>, at: Placement) {
+    fn new_rule(&mut self, table: &str, chain: &str, exprs: &[Expr], udata: Option<Vec<u8>>, at: Placement) {
         let mut body = Vec::new();
         attr_str(&mut body, NFTA_RULE_TABLE, table);
         attr_str(&mut body, NFTA_RULE_CHAIN, chain);
@@ -478,8 +515,8 @@ impl Batch {
                 });
             }
         });
-        if let Some(comment) = comment {
-            attr(&mut body, NFTA_RULE_USERDATA, &comment_udata(comment));
+        if let Some(udata) = udata {
+            attr(&mut body, NFTA_RULE_USERDATA, &udata);
         }
         // The kernel inserts before the position without NLM_F_APPEND, at
         // the head with neither.
@@ -820,13 +857,19 @@ fn parse_rule(msg: &[u8], table: &str) -> Option<NftRule> {
         .find(|(k, _)| *k == NFTA_RULE_HANDLE)
         .and_then(|(_, v)| v.get(..8))
         .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
-    let comment = attrs.iter().find(|(k, _)| *k == NFTA_RULE_USERDATA).map(|(_, v)| comment_from_udata(v));
+    let udata = attrs.iter().find(|(k, _)| *k == NFTA_RULE_USERDATA).map(|(_, v)| *v).unwrap_or_default();
     let expressions = attrs
         .iter()
         .find(|(k, _)| *k == NFTA_RULE_EXPRESSIONS)
         .map(|(_, v)| attributes(v).len())
         .unwrap_or_default();
-    Some(NftRule { chain, handle: handle?, comment: comment.unwrap_or_default(), expressions })
+    Some(NftRule {
+        chain,
+        handle: handle?,
+        comment: comment_from_udata(udata),
+        owner: text_from_udata(udata, UDATA_OWNER),
+        expressions,
+    })
 }
 
 #[cfg(test)]
@@ -844,5 +887,10 @@ mod tests {
         assert_eq!(text(attrs[0].1), "abc");
         assert_eq!(attrs[1].1, &7u32.to_be_bytes());
         assert_eq!(comment_from_udata(&comment_udata("hello")), "hello");
+        let mut both = comment_udata("abc");
+        both.extend(udata_text(UDATA_OWNER, "net eth0"));
+        assert_eq!(comment_from_udata(&both), "abc", "the comment reads as the reference's");
+        assert_eq!(text_from_udata(&both, UDATA_OWNER), "net eth0");
+        assert_eq!(text_from_udata(&comment_udata("abc"), UDATA_OWNER), "", "no owner on others' rules");
     }
 }

@@ -115,6 +115,9 @@ pub struct Config {
     pub mappings: Vec<Mapping>,
     /// The container, whose ID names and comments its rules.
     pub container_id: String,
+    /// The container's interface: with the network, what tells one
+    /// attachment's nftables rules from the container's others.
+    pub ifname: String,
 }
 
 /// `conditionsV4` or `conditionsV6` as the chosen backend will write them.
@@ -188,11 +191,12 @@ fn choose_backend(raw: &RawConf) -> Result<Backend, CniError> {
                 "unrecognized backend {named:?} (backend must be \"nftables\" or \"iptables\")"
             ))
         })?,
-        // Options of one backend pick it; else nftables when the kernel
-        // answers (the reference prefers iptables), else iptables.
+        // Options of one backend pick it; else the reference's choice
+        // (iptables unless only nftables is usable), so that a node rolled
+        // back to the reference finds the rules where it looks.
         None => match wants.first() {
             Some((backend, _)) => *backend,
-            None => Backend::detected().unwrap_or(Backend::Iptables),
+            None => Backend::reference_default(),
         },
     };
     let wrong: Vec<&str> = wants.iter().filter(|(b, _)| *b != backend).map(|(_, key)| *key).collect();
@@ -270,6 +274,7 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
         },
         mappings: mappings.collect::<Result<_, _>>()?,
         container_id: args.container_id.clone(),
+        ifname: args.ifname.clone(),
     })
 }
 

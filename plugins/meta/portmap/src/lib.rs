@@ -1,8 +1,10 @@
 //! `portmap`: a chained plugin that forwards host ports to a container
 //! (`runtimeConfig.portMappings`), with the reference's nftables table or
 //! iptables chains, so either implementation checks and removes the
-//! other's rules. DEL removes an attachment's rules from both backends,
-//! whatever its netconf says besides the network name.
+//! other's rules. With no `backend` key it picks what the reference picks
+//! (iptables unless only nftables is usable). DEL removes an attachment's
+//! rules from both backends, whatever its netconf says besides the network
+//! name.
 //! After ADD, conntrack entries of mapped UDP ports are deleted, so that
 //! traffic tracked before the mapping existed follows it.
 
@@ -10,8 +12,10 @@ mod config;
 mod ipt;
 mod nft;
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
+use cni::conf::Attachment;
 use cni::env::CmdArgs;
 use cni::netfilter::conntrack;
 use cni::netlink::Netlink;
@@ -26,12 +30,12 @@ pub use config::{Backend, Config};
 pub struct Portmap;
 
 /// Removes an attachment's mappings from both backends and families.
-fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
-    let nft = match nft::unforward(network, container_id) {
+fn unforward(own: &nft::Owner) -> Result<(), CniError> {
+    let nft = match nft::unforward(own) {
         Err(e) if cni::netfilter::nftnl::available() => Err(e),
         _ => Ok(()),
     };
-    nft.and(ipt::unforward(network, container_id))
+    nft.and(ipt::unforward(own.network, own.container_id))
 }
 
 fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> {
@@ -98,8 +102,9 @@ impl Plugin for Portmap {
         let containers: Vec<IpNetwork> = v4.into_iter().chain(v6).collect();
         forward(&conf, &containers)?;
         let mut rollback = Rollback::new();
-        let (network, container_id) = (conf.net.name.as_str(), args.container_id.as_str());
-        rollback.push("remove the port mappings", move || unforward(network, container_id));
+        let own =
+            nft::Owner { network: &conf.net.name, container_id: &args.container_id, ifname: &args.ifname };
+        rollback.push("remove the port mappings", move || unforward(&own));
         for container in &containers {
             forget_udp_connections(&conf, container.is_ipv6());
         }
@@ -115,20 +120,21 @@ impl Plugin for Portmap {
     /// from both backends and both families, as ADD of either backend or
     /// the reference left them.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        unforward(&cni::conf::DelConf::load(&args.stdin).name, &args.container_id)
+        let network = cni::conf::DelConf::load(&args.stdin).name;
+        unforward(&nft::Owner { network: &network, container_id: &args.container_id, ifname: &args.ifname })
     }
 
     /// GC: the rules of this network's attachments not in
     /// `cni.dev/valid-attachments` go, from both backends and families.
     fn gc(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = cni::conf::DelConf::load(&args.stdin);
-        let valid: std::collections::HashSet<&str> =
-            conf.valid_attachments.iter().map(|a| a.container_id.as_str()).collect();
+        let valid: HashSet<&Attachment> = conf.valid_attachments.iter().collect();
         let nft = match nft::gc(&conf.name, &valid) {
             Err(e) if cni::netfilter::nftnl::available() => Err(e),
             _ => Ok(()),
         };
-        nft.and(ipt::gc(&conf.name, &valid))
+        let containers: HashSet<&str> = valid.iter().map(|a| a.container_id.as_str()).collect();
+        nft.and(ipt::gc(&conf.name, &containers))
     }
 
     fn check(&self, args: &CmdArgs) -> Result<(), CniError> {
@@ -138,12 +144,21 @@ impl Plugin for Portmap {
             return Ok(());
         }
         let (v4, v6) = config::container_addresses(&result, &args.ifname);
-        for container in v4.into_iter().chain(v6) {
-            match conf.backend {
-                Backend::Nftables => nft::check(&conf, container)?,
-                Backend::Iptables => ipt::check(&conf, container)?,
-            }
-        }
-        Ok(())
+        let check_in = |backend: Backend| {
+            v4.into_iter().chain(v6).try_for_each(|container| match backend {
+                Backend::Nftables => nft::check(&conf, container),
+                Backend::Iptables => ipt::check(&conf, container),
+            })
+        };
+        // The backend chosen now, else the other: an attachment made
+        // before an upgrade (ours chose nftables then) or by the reference
+        // with another backend named is still whole.
+        check_in(conf.backend).or_else(|err| {
+            let other = match conf.backend {
+                Backend::Nftables => Backend::Iptables,
+                Backend::Iptables => Backend::Nftables,
+            };
+            check_in(other).map_err(|_| err)
+        })
     }
 }

@@ -1,21 +1,30 @@
 //! The nftables backend: table `cni_hostport` in the `ip` and `ip6`
 //! families, with the reference's chains (prerouting and output jump to
 //! hostports_all, which jumps to hostip_hostports and hostports; masquerading
-//! in postrouting) and one rule per mapping commented with the container
-//! ID and the network (`attachment_comment`), so DEL and CHECK find one
-//! attachment's rules and leave the container's other networks' mappings
-//! alone. Rules commented with the ID alone (the reference's layout, and
-//! ours before) are taken as the container's on every network.
+//! in postrouting) and one rule per mapping commented with the container ID
+//! alone, as the reference writes them: its DEL and CHECK match that
+//! comment, so a node rolled back to it removes and checks what we made.
+//!
+//! The comment does not tell a container's networks (or interfaces) apart,
+//! so each rule of ours also carries its attachment, `<network> <ifname>`,
+//! as an owner nft and the reference do not show (`Batch::add_rule_owned`):
+//! DEL, CHECK and GC go by it and leave the container's other attachments
+//! alone. A rule with the ID comment and no owner (the reference's, or one
+//! restored through `nft`) is taken as the container's on every network, as
+//! the reference takes it; rules of our earlier layout (`<containerID>
+//! <network>`) are still recognised.
 //!
 //! Rules go in over netlink, built as nft compiles them. Conditions
 //! (`conditionsV4`/`V6`) are nft syntax: the entry rules that carry them are
 //! written with the `nft` tool.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use cni::checked::NftExpr;
+use cni::conf::Attachment;
 use cni::netfilter::nftnl::{
-    self, match_host, Batch, Expr, Hook, Listing, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP,
+    self, match_host, Batch, Expr, Hook, Listing, NftRule, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP,
 };
 use cni::netfilter::{find_tool, run_tool};
 use cni::CniError;
@@ -33,23 +42,59 @@ const MASQUERADING: &str = "masquerading";
 /// The chains holding per-container rules.
 const RULE_CHAINS: [&str; 3] = [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING];
 
-/// nft keeps comments of at most 128 bytes, the terminating NUL included.
-const COMMENT_MAX: usize = 127;
+/// The comment on an attachment's rules: the container ID, as the
+/// reference writes it (cut to what nft keeps).
+pub fn rule_comment(container_id: &str) -> String {
+    nftnl::fit_comment(container_id.to_string())
+}
 
-/// The comment on one attachment's rules: `<containerID> <network>`, the
-/// network as a 16-digit hash (`#...`) when both would not fit.
-pub fn attachment_comment(network: &str, container_id: &str) -> String {
+/// The network part of an owner: the name, or `#<hash>` when the name and
+/// an interface name would not fit what a rule keeps.
+fn owner_network(network: &str) -> String {
+    // 16 bytes: the longest interface name and the space.
+    if network.len() + 16 <= nftnl::OWNER_MAX {
+        network.to_string()
+    } else {
+        format!("#{}", cni::netfilter::hash_with_prefix(16, "", network))
+    }
+}
+
+/// The attachment a rule of ours is for: `<network> <ifname>`.
+pub fn owner(network: &str, ifname: &str) -> String {
+    format!("{} {ifname}", owner_network(network))
+}
+
+/// Our comment of before: `<containerID> <network>`, the network as a
+/// 16-digit hash (`#...`) when both would not fit. DEL and GC still
+/// recognise it (attachments made before the upgrade).
+fn legacy_comment(network: &str, container_id: &str) -> String {
     let plain = format!("{container_id} {network}");
-    if plain.len() <= COMMENT_MAX {
+    if plain.len() <= nftnl::COMMENT_MAX {
         return plain;
     }
     format!("{container_id} #{}", cni::netfilter::hash_with_prefix(16, "", network))
 }
 
-/// Whether a rule's comment marks it as the attachment's: its own
-/// comment, or the container ID alone (the reference's layout).
-fn is_attachment_rule(comment: &str, own: &str, container_id: &str) -> bool {
-    comment == own || comment == container_id
+/// One attachment's identity, as its rules are told apart.
+pub struct Owner<'a> {
+    /// The network's name.
+    pub network: &'a str,
+    /// The container ID.
+    pub container_id: &'a str,
+    /// The container's interface.
+    pub ifname: &'a str,
+}
+
+impl Owner<'_> {
+    /// Whether a listed rule is this attachment's: ours for it, the
+    /// reference's for the container (no owner), or our earlier layout.
+    fn owns(&self, rule: &NftRule) -> bool {
+        if rule.comment == legacy_comment(self.network, self.container_id) {
+            return true;
+        }
+        rule.comment == rule_comment(self.container_id)
+            && (rule.owner.is_empty() || rule.owner == owner(self.network, self.ifname))
+    }
 }
 
 /// NF_INET_* hooks and the nat priorities nft calls dstnat and srcnat.
@@ -182,20 +227,26 @@ fn add_family(batch: &mut Batch, conf: &Config, container: IpNetwork) -> Result<
             }
         }
     }
-    let comment = attachment_comment(&conf.net.name, &conf.container_id);
-    let comment = comment.as_str();
+    let comment = rule_comment(&conf.container_id);
+    let owner = owner(&conf.net.name, &conf.ifname);
     let ip = container.ip();
     for mapping in conf.mappings.iter().filter(|m| m.applies_to(ipv6)) {
-        batch.add_rule(TABLE, HOSTPORTS, &dnat_rule(mapping, ip), Some(comment));
+        batch.add_rule_owned(TABLE, HOSTPORTS, &dnat_rule(mapping, ip), &comment, &owner);
     }
     if conf.snat {
         // Hairpin (the container to its own mapped port), and on IPv4
         // localhost (route_localnet lets 127.0.0.1 be routed to it).
         let source = if conf.masq_all { None } else { Some(ip) };
-        batch.add_rule(TABLE, MASQUERADING, &masquerade_rule(source, ip), Some(comment));
+        batch.add_rule_owned(TABLE, MASQUERADING, &masquerade_rule(source, ip), &comment, &owner);
         if !ipv6 && !conf.masq_all {
             let localhost = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-            batch.add_rule(TABLE, MASQUERADING, &masquerade_rule(Some(localhost), ip), Some(comment));
+            batch.add_rule_owned(
+                TABLE,
+                MASQUERADING,
+                &masquerade_rule(Some(localhost), ip),
+                &comment,
+                &owner,
+            );
         }
     }
     Ok(())
@@ -235,13 +286,9 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
         (true, false) => 2,
     };
     let listing = nftnl::list_rules(family(ipv6), TABLE, &[HOSTPORTS, MASQUERADING])?.unwrap_or_default();
-    let own = attachment_comment(&conf.net.name, &conf.container_id);
+    let own = Owner { network: &conf.net.name, container_id: &conf.container_id, ifname: &conf.ifname };
     for (chain, wanted) in [(HOSTPORTS, mappings), (MASQUERADING, masquerades)] {
-        let found = listing
-            .rules
-            .iter()
-            .filter(|r| r.chain == chain && is_attachment_rule(&r.comment, &own, &conf.container_id))
-            .count();
+        let found = listing.rules.iter().filter(|r| r.chain == chain && own.owns(r)).count();
         if found < wanted {
             return Err(CniError::internal(format!("missing hostport rules in {chain:?} chain")));
         }
@@ -250,34 +297,46 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
 }
 
 /// Removes the attachment's rules of both families (and the container's
-/// rules in the ID-only layout); a missing table is no error.
-pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
-    let own = attachment_comment(network, container_id);
+/// rules without an owner); a missing table is no error.
+pub fn unforward(own: &Owner) -> Result<(), CniError> {
     let mut batch = Batch::new(FAMILY_IPV4);
     for ipv6 in [false, true] {
         batch.set_family(family(ipv6));
         let Some(listing) = nftnl::list_rules(family(ipv6), TABLE, &RULE_CHAINS)? else { continue };
-        for rule in listing.rules.iter().filter(|r| is_attachment_rule(&r.comment, &own, container_id)) {
+        for rule in listing.rules.iter().filter(|r| own.owns(r)) {
             batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
     Ok(batch.commit().map_err(|e| e.context("error deleting nftables rules"))?)
 }
 
+/// Whether a listed rule is of an attachment of `network` that `valid`
+/// leaves out: ours (by its owner), or of our earlier layout (by its
+/// comment; those name no interface, so any of the container's counts).
+/// Rules without an owner (the reference's) name no network and are left
+/// to DEL.
+fn is_stale(rule: &NftRule, network: &str, valid: &HashSet<&Attachment>) -> bool {
+    let kept = |id: &str, ifname: Option<&str>| {
+        valid.iter().any(|a| a.container_id == id && ifname.is_none_or(|i| a.ifname == i))
+    };
+    if let Some((net, ifname)) = rule.owner.rsplit_once(' ') {
+        return net == owner_network(network)
+            && !rule.comment.is_empty()
+            && !kept(&rule.comment, Some(ifname));
+    }
+    let id = rule.comment.split(' ').next().unwrap_or_default();
+    !id.is_empty() && rule.comment == legacy_comment(network, id) && !kept(id, None)
+}
+
 /// GC: removes the rules, in both families, of this network's attachments
-/// whose container is not in `valid`. Rules in the ID-only layout name no
-/// network and are left to DEL.
-pub fn gc(network: &str, valid: &std::collections::HashSet<&str>) -> Result<(), CniError> {
+/// that are not in `valid`.
+pub fn gc(network: &str, valid: &HashSet<&Attachment>) -> Result<(), CniError> {
     let mut batch = Batch::new(FAMILY_IPV4);
     for ipv6 in [false, true] {
         batch.set_family(family(ipv6));
         let Some(listing) = nftnl::list_rules(family(ipv6), TABLE, &RULE_CHAINS)? else { continue };
-        for rule in &listing.rules {
-            let id = rule.comment.split(' ').next().unwrap_or_default();
-            let ours = !id.is_empty() && rule.comment == attachment_comment(network, id);
-            if ours && !valid.contains(id) {
-                batch.delete_rule(TABLE, &rule.chain, rule.handle);
-            }
+        for rule in listing.rules.iter().filter(|r| is_stale(r, network, valid)) {
+            batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
     Ok(batch.commit().map_err(|e| e.context("error deleting stale nftables port mappings"))?)
@@ -287,16 +346,47 @@ pub fn gc(network: &str, valid: &std::collections::HashSet<&str>) -> Result<(), 
 mod tests {
     use super::*;
 
+    fn rule(comment: &str, owner: &str) -> NftRule {
+        NftRule {
+            chain: HOSTPORTS.into(),
+            handle: 1,
+            comment: comment.into(),
+            owner: owner.into(),
+            expressions: 9,
+        }
+    }
+
     #[test]
-    fn comments_name_the_container_and_the_network_within_nfts_limit() {
-        assert_eq!(attachment_comment("podman", "abc"), "abc podman");
+    fn rules_carry_the_reference_comment_and_an_owner_telling_attachments_apart() {
         let id = "f".repeat(64);
-        let long = "n".repeat(100);
-        let comment = attachment_comment(&long, &id);
-        assert!(comment.len() <= COMMENT_MAX, "{comment}");
-        assert!(comment.starts_with(&format!("{id} #")));
-        assert_ne!(comment, attachment_comment(&"m".repeat(100), &id), "other networks differ");
-        assert!(is_attachment_rule("abc", "abc podman", "abc"), "the ID-only layout is the container's");
-        assert!(!is_attachment_rule("abc other", "abc podman", "abc"));
+        assert_eq!(rule_comment(&id), id, "the reference's comment: the container ID alone");
+        let eth0 = Owner { network: "podman", container_id: &id, ifname: "eth0" };
+        let eth1 = Owner { network: "podman", container_id: &id, ifname: "eth1" };
+        let other_net = Owner { network: "other", container_id: &id, ifname: "eth0" };
+        let ours = rule(&id, &owner("podman", "eth0"));
+        assert!(eth0.owns(&ours));
+        assert!(!eth1.owns(&ours), "another interface's mappings stay");
+        assert!(!other_net.owns(&ours), "another network's mappings stay");
+        let reference = rule(&id, "");
+        assert!(eth0.owns(&reference) && other_net.owns(&reference), "the reference's: the container's");
+        let legacy = rule(&format!("{id} podman"), "");
+        assert!(eth0.owns(&legacy) && eth1.owns(&legacy) && !other_net.owns(&legacy), "our layout of before");
+        assert!(!eth0.owns(&rule("another", "")));
+        let long = "n".repeat(200);
+        assert!(owner(&long, "eth0").len() <= nftnl::OWNER_MAX);
+        assert_ne!(owner(&long, "eth0"), owner(&"m".repeat(200), "eth0"));
+    }
+
+    #[test]
+    fn gc_takes_only_this_networks_rules_of_attachments_left_out() {
+        let live = Attachment { container_id: "live".into(), ifname: "eth0".into() };
+        let valid: HashSet<&Attachment> = [&live].into_iter().collect();
+        assert!(!is_stale(&rule("live", &owner("net", "eth0")), "net", &valid));
+        assert!(is_stale(&rule("live", &owner("net", "eth1")), "net", &valid), "the interface left out");
+        assert!(is_stale(&rule("gone", &owner("net", "eth0")), "net", &valid));
+        assert!(!is_stale(&rule("gone", &owner("other", "eth0")), "net", &valid), "another network's");
+        assert!(!is_stale(&rule("gone", ""), "net", &valid), "the reference's names no network: left to DEL");
+        assert!(is_stale(&rule("gone net", ""), "net", &valid), "our earlier layout");
+        assert!(!is_stale(&rule("live net", ""), "net", &valid));
     }
 }
