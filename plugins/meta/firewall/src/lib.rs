@@ -90,10 +90,14 @@ enum BackendChoice {
 /// this host now, and why: `cnictl doctor` reports it with the very
 /// decision the plugin makes.
 pub fn backend_on_this_host(backend: &str) -> (&'static str, String) {
-    let Some(choice) = BackendChoice::parse(backend) else {
-        return ("none", format!("unknown backend {backend:?}: ADD fails"));
+    let choice = BackendChoice::parse(backend);
+    let named = match choice {
+        BackendChoice::Auto if backend.is_empty() => "no backend named".to_string(),
+        BackendChoice::Auto => {
+            format!("unknown backend {backend:?}, so the automatic choice (as the reference)")
+        }
+        _ => "the netconf names it".to_string(),
     };
-    let named = if choice == BackendChoice::Auto { "no backend named" } else { "the netconf names it" };
     match choice.resolve() {
         Ok(Backend::Firewalld(_)) => {
             ("firewalld", format!("{named}, and firewalld answers on the system bus"))
@@ -122,14 +126,14 @@ enum Backend {
 }
 
 impl BackendChoice {
-    /// The choice a `backend` value names; `None` for an unknown one.
-    fn parse(backend: &str) -> Option<BackendChoice> {
+    /// The choice a `backend` value names; an unknown one (or none) is
+    /// the automatic choice, as the reference falls back to it.
+    fn parse(backend: &str) -> BackendChoice {
         match backend {
-            "" => Some(BackendChoice::Auto),
-            "iptables" => Some(BackendChoice::Iptables),
-            "firewalld" => Some(BackendChoice::Firewalld),
-            "nftables" => Some(BackendChoice::Nftables),
-            _ => None,
+            "iptables" => BackendChoice::Iptables,
+            "firewalld" => BackendChoice::Firewalld,
+            "nftables" => BackendChoice::Nftables,
+            _ => BackendChoice::Auto,
         }
     }
 
@@ -194,9 +198,7 @@ struct Config {
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let conf: FirewallConf = parse(&args.stdin)?;
-    let backend = BackendChoice::parse(&conf.backend).ok_or_else(|| {
-        CniError::config(format!("{}: unknown firewall backend {:?}", key_label("backend"), conf.backend))
-    })?;
+    let backend = BackendChoice::parse(&conf.backend);
     let ingress_policy = match conf.ingress_policy.as_str() {
         "" | "open" => IngressPolicy::Open,
         "same-bridge" => IngressPolicy::SameBridge,
