@@ -427,3 +427,58 @@ fn gc_without_a_network_collects_every_network() {
         assert_eq!(code, 0, "{stderr}");
     }
 }
+
+#[test]
+fn status_succeeds_on_a_full_range_warns_and_shows_the_fill() {
+    let plugins = PluginDir::new();
+    // A /30 leaves one address to hand out (.1 is the gateway).
+    let net = network("1.1.0", vec![], "10.219.0.0/30");
+    let (code, stdout, stderr) = net.cnictl(&["status", &net.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    let row =
+        |out: &str| out.lines().find(|l| l.contains("10.219.0.1-10.219.0.2")).unwrap_or_default().to_string();
+    let empty = row(&stdout);
+    assert!(empty.split_whitespace().eq(["host-local", "10.219.0.1-10.219.0.2", "0", "1", "0%"]), "{stdout}");
+    let ns = TestNetns::new("full");
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    // Full: STATUS still succeeds (a runtime polling it keeps the node
+    // Ready), host-local warns, and the table says so.
+    let (code, stdout, stderr) = net.cnictl(&["status", &net.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("host-local: warning: network")
+            && stderr.contains("range set 10.219.0.1-10.219.0.2 is full"),
+        "{stderr}"
+    );
+    assert!(
+        row(&stdout).split_whitespace().eq(["host-local", "10.219.0.1-10.219.0.2", "1", "0", "full"]),
+        "{stdout}"
+    );
+    let other = TestNetns::new("full");
+    let (code, _, stderr) = net.cnictl(&["add", &net.name, &other.name], plugins.path());
+    assert_eq!(code, 1, "ADD fails on a full range: {stderr}");
+    let (code, _, stderr) = net.cnictl(&["del", &net.name, &ns.name], plugins.path());
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_plugins_stderr_reaches_cnictls_on_add_check_and_del() {
+    let plugins = PluginDir::new();
+    let talker = plugins.path().join("talker");
+    std::fs::write(
+        &talker,
+        "#!/bin/sh\necho \"said on $CNI_COMMAND\" >&2\ncat >/dev/null\n\
+         if [ \"$CNI_COMMAND\" = ADD ]; then echo '{\"cniVersion\": \"1.0.0\"}'; fi\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&talker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let net = network("1.0.0", vec![json!({"type": "talker"})], "10.219.1.0/24");
+    let ns = TestNetns::new("talk");
+    for verb in ["add", "check", "del"] {
+        let (code, _, stderr) = net.cnictl(&[verb, &net.name, &ns.name], plugins.path());
+        assert_eq!(code, 0, "{verb}: {stderr}");
+        let line = format!("talker: said on {}", verb.to_uppercase());
+        assert!(stderr.lines().any(|l| l == line), "{verb}: {line:?} in {stderr:?}");
+    }
+}
