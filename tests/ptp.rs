@@ -29,7 +29,7 @@ fn dual_stack_ptp_routes_and_reachability() {
     let path = plugins.path().to_str().unwrap();
     let store = tempfile::tempdir().unwrap();
     let ranges = json!([[{"subnet": "10.202.1.0/24"}], [{"subnet": "fd00:202:1::/64"}]]);
-    let conf = conf(store.path(), ranges, json!({"mtu": 1400, "ipMasq": true}));
+    let conf = conf(store.path(), ranges, json!({"mtu": 1400, "ipMasq": true, "ipMasqBackend": "nftables"}));
     let ns = TestNetns::new("pta");
     let att = Attachment::new(&plugins.plugin("ptp"), &conf, &ns, path);
     let result = att.add(&plugins.plugin("ptp"), path);
