@@ -80,8 +80,8 @@ pub(super) fn dhcp_plugin_is_ours(ctx: &Context) -> Option<(bool, PathBuf)> {
 }
 
 /// Networks with dhcp IPAM need its daemon: each socket they use must
-/// answer, and with the daemon that speaks to the dhcp plugin found (ours
-/// and the reference's cannot talk to each other).
+/// answer. Either side's plugin talks to either side's daemon; the
+/// finding names the pair.
 pub(super) fn dhcp_daemon(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
     use dhcp::protocol::{call_within, status_request, CallError};
     let mut sockets: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
@@ -106,19 +106,25 @@ pub(super) fn dhcp_daemon(findings: &mut Vec<Finding>, ctx: &Context, networks: 
             None => (true, "dhcp".to_string()),
         };
         let found = match call_within(&socket, &status_request(), DHCP_ANSWER_WAIT) {
+            // Each side's plugin talks to each side's daemon (a rolling
+            // upgrade mixes them); the finding says which pair this is.
             Ok(answer) => finding(
                 "dhcp daemon",
-                if ours_plugin { Status::Ok } else { Status::Fail },
+                Status::Ok,
                 format!("cnictl's dhcp daemon {} answers on {socket} (used by {users})", answer.daemon)
-                    + if ours_plugin { "" } else { ", but the dhcp plugin found is the reference's, which cannot talk to it" },
-                (!ours_plugin).then(|| format!("use cnictl's dhcp plugin, or stop this daemon and start the reference's: {} {socket}", start(&program))),
+                    + if ours_plugin { "" } else { "; it serves the reference's dhcp plugin found in its own protocol" },
+                None,
             ),
             Err(CallError::GoDaemon) => finding(
                 "dhcp daemon",
-                if ours_plugin { Status::Fail } else { Status::Ok },
+                Status::Ok,
                 format!("the reference (Go) dhcp daemon answers on {socket} (used by {users})")
-                    + if ours_plugin { ", but the dhcp plugin found is cnictl's, which cannot talk to it" } else { "" },
-                ours_plugin.then(|| format!("stop the reference daemon and start cnictl's: {} {socket}", start(&program))),
+                    + if ours_plugin {
+                        "; cnictl's dhcp plugin calls it in its protocol (its leases stay its own, and it has no GC)"
+                    } else {
+                        ""
+                    },
+                None,
             ),
             Err(CallError::Io(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 needs_root("dhcp daemon", format!("{socket} (used by {users}) cannot be opened: {e}"))

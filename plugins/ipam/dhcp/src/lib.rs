@@ -6,14 +6,18 @@
 //! ([`result`]).
 //!
 //! The plugin ([`plugin`]) and `dhcp daemon` ([`daemon`]) are one binary,
-//! as in the reference; they talk over a unix socket ([`protocol`]); the
-//! daemon keeps its leases on disk ([`store`]) and renews them.
+//! as in the reference; they talk over a unix socket ([`protocol`]), and
+//! each also speaks the reference's protocol (Go's net/rpc: [`gorpc`] over
+//! [`gob`]) with the other side of the reference, as during a rolling
+//! upgrade; the daemon keeps its leases on disk ([`store`]) and renews them.
 
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod gob;
+pub mod gorpc;
 pub mod lease;
 pub mod message;
 pub mod options;

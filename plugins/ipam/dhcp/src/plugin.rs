@@ -7,6 +7,7 @@ use cni::skel::Plugin;
 use cni::{CniError, CniResult, ErrorCode};
 
 use crate::config;
+use crate::gorpc;
 use crate::protocol::{self, CallError, Request, Verb, PROTOCOL};
 use crate::store::{self, Store};
 
@@ -25,16 +26,43 @@ fn request(verb: Verb, args: &CmdArgs) -> Request {
     }
 }
 
-/// One call; a daemon that cannot be reached is `unreachable_code`.
+/// One call; a daemon that cannot be reached is `unreachable_code`. A
+/// reference daemon on the socket is called in its own protocol.
 fn call(
     socket: &str,
     verb: Verb,
     args: &CmdArgs,
     unreachable_code: ErrorCode,
 ) -> Result<Option<serde_json::Value>, CniError> {
-    let response =
-        protocol::call(socket, &request(verb, args)).map_err(|e| e.to_cni(socket, unreachable_code))?;
-    protocol::outcome(response)
+    match protocol::call(socket, &request(verb, args)) {
+        Ok(response) => protocol::outcome(response),
+        Err(CallError::GoDaemon) => call_reference_daemon(socket, verb, args),
+        Err(e) => Err(e.to_cni(socket, unreachable_code)),
+    }
+}
+
+/// A verb as the reference's plugin makes it of the reference's daemon:
+/// ADD and CHECK call Allocate (the lease held, or a new one), DEL calls
+/// Release. That daemon has no GC (its leases stay its own: nothing is
+/// asked of it) and answering is its STATUS.
+fn call_reference_daemon(
+    socket: &str,
+    verb: Verb,
+    args: &CmdArgs,
+) -> Result<Option<serde_json::Value>, CniError> {
+    let request = request(verb, args);
+    match verb {
+        Verb::Add => gorpc::call(socket, gorpc::ALLOCATE, &request, protocol::ANSWER_WAIT),
+        Verb::Check => gorpc::call(socket, gorpc::ALLOCATE, &request, protocol::ANSWER_WAIT).map(|_| None),
+        Verb::Del => gorpc::call(socket, gorpc::RELEASE, &request, protocol::ANSWER_WAIT),
+        Verb::Gc => {
+            eprintln!(
+                "dhcp: the daemon on {socket} is the reference's, which has no GC: its leases are left to it"
+            );
+            Ok(None)
+        }
+        Verb::Status => Ok(None),
+    }
 }
 
 impl Plugin for Dhcp {
@@ -60,6 +88,7 @@ impl Plugin for Dhcp {
         let (name, socket) = config::load_del(&args.stdin);
         match protocol::call(&socket, &request(Verb::Del, args)) {
             Ok(response) => protocol::outcome(response).map(drop),
+            Err(CallError::GoDaemon) => call_reference_daemon(&socket, Verb::Del, args).map(drop),
             Err(e @ CallError::NotRunning(_)) => {
                 let key = store::key(&args.container_id, &name, &args.ifname);
                 let file = Store::path_in(std::path::Path::new(store::DEFAULT_LEASE_DIR), &key);

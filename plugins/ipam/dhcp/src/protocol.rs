@@ -1,14 +1,14 @@
-//! The socket protocol between the dhcp plugin and its daemon: one JSON
-//! line each way per connection. It is our own; the reference's plugin and
-//! daemon speak Go's net/rpc over HTTP on the same socket path, so each
-//! side recognises the other's and says which daemon to restart instead of
-//! failing obscurely.
+//! The socket protocol between our dhcp plugin and our daemon: one JSON
+//! line each way per connection. The reference's plugin and daemon speak
+//! Go's net/rpc over HTTP on the same socket path; each of ours recognises
+//! the other side's and speaks it too (`gorpc`).
 //!
 //! Ours: the plugin sends a [`Request`] (`{"protocol":"cnictl-dhcp/1",..}`
 //! and a newline), the daemon answers one [`Response`] line and closes.
-//! The reference's plugin opens with `CONNECT /_goRPC_ HTTP/1.0`; ours
-//! answers that with an HTTP error its Go client prints. A Go daemon
-//! answers our line with an HTTP 400.
+//! The reference's plugin opens with `CONNECT /_goRPC_ HTTP/1.0`, which our
+//! daemon serves in that protocol. A Go daemon answers our line with an
+//! HTTP 400 ([`CallError::GoDaemon`]), and our plugin calls it again in its
+//! protocol.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -122,11 +122,7 @@ impl CallError {
             )),
             CallError::GoDaemon => CniError::new(
                 code,
-                format!("the daemon on {socket} is the reference (Go) dhcp daemon, which this dhcp plugin cannot talk to"),
-            )
-            .with_details(
-                "stop the reference daemon and start this one (`dhcp daemon`, or restart cni-dhcp.service \
-                 after installing cnictl's plugins), or use the reference's dhcp plugin",
+                format!("the daemon on {socket} is the reference (Go) dhcp daemon, which does not serve this call"),
             ),
             CallError::Io(e) => CniError::new(code, format!("talking to the dhcp daemon on {socket}: {e}")),
         }
@@ -184,10 +180,10 @@ pub fn status_request() -> Request {
     }
 }
 
-/// The daemon's answer to the reference's Go client: an HTTP status line
-/// its net/rpc client prints as "unexpected HTTP response: ...".
+/// The daemon's answer to an HTTP request that is no net/rpc session: a
+/// status line a Go client prints as "unexpected HTTP response: ...".
 pub fn go_client_refusal() -> &'static [u8] {
-    b"HTTP/1.0 501 this socket is served by the cnictl dhcp daemon; use cnictl's dhcp plugin or restart the reference dhcp daemon\r\n\r\n"
+    b"HTTP/1.0 501 this socket is served by the cnictl dhcp daemon: it takes its own requests and Go net/rpc sessions (CONNECT /_goRPC_)\r\n\r\n"
 }
 
 /// The outcome of a response for the plugin: the result, or the error.

@@ -2,7 +2,7 @@
 //! releases it, CHECK compares it with prevResult, GC releases what is no
 //! longer valid, STATUS answers. Each runs on the connection's own thread.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +11,7 @@ use cni::{CniError, ErrorCode};
 use super::leases::{log, Leases, Link};
 use crate::client::{Client, Config};
 use crate::config;
+use crate::gorpc;
 use crate::lease::Phase;
 use crate::options::client_id;
 use crate::protocol::{self, Request, Response, Verb, PROTOCOL};
@@ -22,22 +23,27 @@ use crate::store::{key, LeaseRecord};
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
 
 /// Serves one connection: a request line in, a response line out. A
-/// reference (Go net/rpc) client is told, in HTTP, which daemon this is.
+/// reference (Go net/rpc) client is served in its own protocol, for as
+/// many calls as it makes.
 pub fn connection(leases: &Leases, mut stream: UnixStream) {
     let _ = stream.set_read_timeout(Some(REQUEST_WAIT));
-    let line = match protocol::read_line(&stream) {
-        Ok(line) => line,
-        Err(e) => return log(format!("reading a request: {e}")),
-    };
+    let mut reader = BufReader::new(&stream);
+    let mut line = Vec::new();
+    if let Err(e) = (&mut reader).take(protocol::MAX_LINE).read_until(b'\n', &mut line) {
+        return log(format!("reading a request: {e}"));
+    }
     if line.is_empty() {
         // A probe that connected and closed (a readiness check).
         return;
     }
-    if line.starts_with(protocol::GO_RPC_CONNECT.as_bytes())
-        || line.starts_with(b"GET ")
-        || line.starts_with(b"POST ")
-    {
-        log("refused a call of the reference dhcp plugin (Go net/rpc)");
+    if gorpc::is_go_client(&line) {
+        if let Err(e) = gorpc::serve(reader, &stream, |request| answer(leases, request)) {
+            log(format!("serving the reference dhcp plugin: {e}"));
+        }
+        return;
+    }
+    if line.starts_with(b"GET ") || line.starts_with(b"POST ") {
+        log("refused an HTTP request that is no Go net/rpc call");
         let _ = stream.write_all(protocol::go_client_refusal());
         return;
     }
