@@ -12,7 +12,7 @@ use cni::netns::Netns;
 use cni::rollback::Rollback;
 use cni::CniError;
 
-const SYS_BUS_PCI: &str = "/sys/bus/pci/devices";
+pub(crate) const SYS_BUS_PCI: &str = "/sys/bus/pci/devices";
 const SYS_BUS_AUXILIARY: &str = "/sys/bus/auxiliary/devices";
 /// Drivers that hand the device to user space (DPDK): it is not moved.
 const USERSPACE_DRIVERS: [&str; 3] = ["vfio-pci", "uio_pci_generic", "igb_uio"];

@@ -92,17 +92,23 @@ struct Config {
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let raw: RawConf = parse(&args.stdin)?;
-    // The runtime's deviceID wins over the netconf's keys.
+    // As the reference: the runtime's deviceID stands for `pciBusID` (or
+    // an auxiliary device), and must exist even when another key picks the
+    // device; `device`, `hwaddr` and `kernelpath` come first.
     // Each key is checked for where it goes: a link name, a file name under
     // /sys/bus/*/devices, a path under /sys/devices.
-    let selector = if !raw.runtime_config.device_id.is_empty() {
-        device::from_device_id(&FileName::new("runtimeConfig.deviceID", &raw.runtime_config.device_id)?)?
-    } else if !raw.device.is_empty() {
+    let from_device_id = match raw.runtime_config.device_id.as_str() {
+        "" => None,
+        id => Some(device::from_device_id(&FileName::new("runtimeConfig.deviceID", id)?)?),
+    };
+    let selector = if !raw.device.is_empty() {
         Selector::Name(LinkName::new("device", &raw.device)?.to_string())
     } else if !raw.hwaddr.is_empty() {
         device::mac_selector(&raw.hwaddr)?
     } else if !raw.kernelpath.is_empty() {
         Selector::KernelPath(PathUnder::new("kernelpath", "/sys/devices/", &raw.kernelpath)?.to_string())
+    } else if let Some(selector) = from_device_id {
+        selector
     } else if !raw.pci_bus_id.is_empty() {
         Selector::Pci(FileName::new("pciBusID", &raw.pci_bus_id)?.to_string())
     } else {
@@ -198,5 +204,51 @@ impl Plugin for HostDevice {
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
         ipam::pass_if_configured(Command::Status, args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(conf: serde_json::Value) -> CmdArgs {
+        CmdArgs {
+            command: Command::Add,
+            container_id: "c".into(),
+            netns: String::new(),
+            ifname: "eth0".into(),
+            args: String::new(),
+            path: String::new(),
+            stdin: conf.to_string().into_bytes(),
+            config_version: "1.0.0".into(),
+        }
+    }
+
+    fn conf(keys: serde_json::Value) -> serde_json::Value {
+        let mut conf = serde_json::json!({"cniVersion": "1.0.0", "name": "n", "type": "host-device"});
+        if let (Some(base), Some(extra)) = (conf.as_object_mut(), keys.as_object()) {
+            base.extend(extra.clone());
+        }
+        conf
+    }
+
+    #[test]
+    fn device_id_stands_for_pci_bus_id_and_the_device_keys_come_first() {
+        let absent =
+            conf(serde_json::json!({"device": "eth9", "runtimeConfig": {"deviceID": "0000:ff:1f.7"}}));
+        let err = load(&args(absent)).err().map(|e| e.msg).unwrap_or_default();
+        assert!(err.contains("DeviceID 0000:ff:1f.7 not found"), "checked even with a device named: {err}");
+        // A PCI device of this machine with a driver bound, if it has one.
+        let pci = std::fs::read_dir(device::SYS_BUS_PCI)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.path().join("driver").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned());
+        let Some(pci) = pci else { return };
+        let named = conf(serde_json::json!({"device": "eth9", "runtimeConfig": {"deviceID": pci}}));
+        assert_eq!(load(&args(named)).map(|c| c.selector), Ok(Selector::Name("eth9".into())));
+        let by_id = conf(serde_json::json!({"pciBusID": "0000:ff:1f.7", "runtimeConfig": {"deviceID": pci}}));
+        assert_eq!(load(&args(by_id)).map(|c| c.selector), Ok(Selector::Pci(pci)));
     }
 }
