@@ -38,9 +38,9 @@ pub fn range_fill(list: &NetworkList) -> Vec<(String, host_local::RangeFill)> {
             continue;
         }
         let conf = crate::runtime::build_config(list, plugin, None, None);
-        let ptype = cni::gojson::get_in(plugin, "type").and_then(Value::as_str).unwrap_or_default();
+        let ptype = crate::runtime::plugin_type(plugin);
         for fill in host_local::fill(&conf).unwrap_or_default() {
-            found.push((ptype.to_string(), fill));
+            found.push((ptype.clone(), fill));
         }
     }
     found

@@ -80,7 +80,8 @@ pub struct Runtime {
     pub cache: Cache,
 }
 
-fn plugin_type(plugin: &Map<String, Value>) -> String {
+/// A plugin config's `type` (Go's key rules), empty when it has none.
+pub(crate) fn plugin_type(plugin: &Map<String, Value>) -> String {
     cni::gojson::get_in(plugin, "type").and_then(Value::as_str).unwrap_or_default().to_string()
 }
 

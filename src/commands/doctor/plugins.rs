@@ -40,7 +40,7 @@ pub(super) fn firewall_backend(findings: &mut Vec<Finding>, networks: &[NetworkL
         for plugin in net.plugins.iter().filter(|p| plugin_str(p, "type") == Some("firewall")) {
             let backend = plugin.go_get("backend").and_then(Value::as_str).unwrap_or_default();
             let (chosen, why) = firewall::backend_on_this_host(backend);
-            let known = ["", "iptables", "firewalld", "nftables"].contains(&backend);
+            let known = firewall::backend_is_known(backend);
             let status = match (chosen, known) {
                 ("none", _) => Status::Fail,
                 // A typo the plugin silently replaces with its own choice.

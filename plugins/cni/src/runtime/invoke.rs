@@ -104,12 +104,11 @@ impl Invocation<'_> {
 /// type unless the plugin already put it there.
 pub fn exec_plugin(exe: &PluginExe, stdin: &[u8], call: &Invocation) -> Result<Vec<u8>, CniError> {
     let output = run_plugin_within(exe, &call.env(), stdin, None)?;
-    let outcome = outcome_of(exe, &output);
-    // A failure without an error object already carries stderr in its message.
-    if outcome.is_ok() || plugin_error_object(&output.stdout).is_some() {
+    // A failure without JSON carries stderr in its message instead.
+    if !failed_without_json(&output) {
         relay_stderr(&exe.name, &output.stderr, &mut std::io::stderr());
     }
-    outcome
+    outcome_of(exe, output)
 }
 
 /// [`exec_plugin`] with a time limit, and stderr kept out of ours: a
@@ -122,19 +121,24 @@ pub fn exec_plugin_within(
     call: &Invocation,
     limit: Option<std::time::Duration>,
 ) -> Result<Vec<u8>, CniError> {
-    outcome_of(exe, &run_plugin_within(exe, &call.env(), stdin, limit)?)
+    outcome_of(exe, run_plugin_within(exe, &call.env(), stdin, limit)?)
+}
+
+/// A plugin that failed without printing JSON (it crashed, or is no plugin).
+fn failed_without_json(output: &std::process::Output) -> bool {
+    !output.status.success() && serde_json::from_slice::<serde_json::Value>(&output.stdout).is_err()
 }
 
 /// What a finished plugin answered: stdout, its error object, or (when it
-/// failed without one) an error carrying its stderr or stdout.
-fn outcome_of(exe: &PluginExe, output: &std::process::Output) -> Result<Vec<u8>, CniError> {
-    if !output.status.success() && serde_json::from_slice::<serde_json::Value>(&output.stdout).is_err() {
+/// failed without JSON) an error carrying its stderr or stdout.
+fn outcome_of(exe: &PluginExe, output: std::process::Output) -> Result<Vec<u8>, CniError> {
+    if failed_without_json(&output) {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
         let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
         let detail = if stderr.is_empty() { stdout } else { stderr };
         return Err(CniError::internal(format!("plugin {} failed ({}): {detail}", exe.name, output.status)));
     }
-    plugin_outcome(output.status.success(), output.stdout.clone(), &exe.name)
+    plugin_outcome(output.status.success(), output.stdout, &exe.name)
 }
 
 fn plugin_error_object(stdout: &[u8]) -> Option<CniError> {

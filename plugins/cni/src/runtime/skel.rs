@@ -174,7 +174,7 @@ fn serve(
             .write_all(&version_info(plugin, probed))
             .map_err(|e| CniError::io("failed to write version", e));
     }
-    let (data, config_version) = read_netconf(stdin, error_version)?;
+    let (data, config, config_version) = read_netconf(stdin, error_version)?;
     let minimum = match command {
         Command::Check => Some("0.4.0"),
         Command::Gc | Command::Status => Some("1.1.0"),
@@ -191,7 +191,7 @@ fn serve(
     check_supported(plugin, &config_version)?;
     match command {
         Command::Add | Command::Del => refuse_own_netns(getenv, &vars.netns)?,
-        Command::Gc => require_valid_attachments(&data)?,
+        Command::Gc => require_valid_attachments(&config)?,
         _ => {}
     }
     let args = CmdArgs {
@@ -219,9 +219,13 @@ fn serve(
     }
 }
 
-/// Reads stdin as the netconf: JSON, its version (which error objects then
-/// carry, when supported) and a valid network name, as the reference checks.
-fn read_netconf(stdin: &mut dyn Read, error_version: &mut String) -> Result<(Vec<u8>, String), CniError> {
+/// Reads stdin as the netconf: its bytes, its JSON, its version (which
+/// error objects then carry, when supported) and a valid network name, as
+/// the reference checks.
+fn read_netconf(
+    stdin: &mut dyn Read,
+    error_version: &mut String,
+) -> Result<(Vec<u8>, serde_json::Value, String), CniError> {
     let mut data = Vec::new();
     stdin.read_to_end(&mut data).map_err(|e| CniError::io("error reading from stdin", e))?;
     let config: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
@@ -236,7 +240,7 @@ fn read_netconf(stdin: &mut dyn Read, error_version: &mut String) -> Result<(Vec
         None | Some(serde_json::Value::Null) => return Err(CniError::config("missing network name")),
         Some(_) => return Err(CniError::new(ErrorCode::Decoding, "network name must be a string")),
     }
-    Ok((data, config_version))
+    Ok((data, config, config_version))
 }
 
 /// The variable that lets a caller run ADD or DEL on the plugin's own
@@ -266,11 +270,8 @@ pub const VALID_ATTACHMENTS_KEY: &str = "cni.dev/valid-attachments";
 /// request without the list (absent, null or not an array) is malformed,
 /// not "nothing is valid": refused with code 7 before any plugin's GC
 /// runs. An explicit empty list still means that none is valid.
-fn require_valid_attachments(stdin: &[u8]) -> Result<(), CniError> {
-    let config: serde_json::Value = serde_json::from_slice(stdin).map_err(|e| {
-        CniError::new(ErrorCode::Decoding, format!("error unmarshalling network config: {e}"))
-    })?;
-    match crate::gojson::get(&config, VALID_ATTACHMENTS_KEY) {
+fn require_valid_attachments(config: &serde_json::Value) -> Result<(), CniError> {
+    match crate::gojson::get(config, VALID_ATTACHMENTS_KEY) {
         Some(serde_json::Value::Array(_)) => Ok(()),
         Some(_) => Err(CniError::config(format!(
             "GC needs {} as a list of attachments; nothing was deleted",
@@ -300,7 +301,7 @@ fn validate(
     stdin: &mut dyn Read,
     error_version: &mut String,
 ) -> Result<(), CniError> {
-    let (data, config_version) = read_netconf(stdin, error_version)?;
+    let (data, _, config_version) = read_netconf(stdin, error_version)?;
     check_supported(plugin, &config_version)?;
     let get = |name: &str| getenv(name).unwrap_or_default();
     let args = CmdArgs {

@@ -104,39 +104,17 @@ impl Value {
     }
 }
 
-/// What a type id stands for, as its definition on the stream says.
+/// What a type id of the stream's own stands for, as its definition says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {
-    /// A built-in type.
-    Builtin(TypeId),
-    /// A struct: its name and fields (name, type), in order.
-    Struct {
-        /// The Go type's name (informative only).
-        name: String,
-        /// Field names and types.
-        fields: Vec<(String, TypeId)>,
-    },
-    /// A slice of `elem`.
-    Slice {
-        /// The Go type's name.
-        name: String,
-        /// Element type.
-        elem: TypeId,
-    },
-    /// An array of `len` `elem`s.
-    Array {
-        /// Element type.
-        elem: TypeId,
-        /// Its length.
-        len: u64,
-    },
-    /// A map.
-    Map {
-        /// Key type.
-        key: TypeId,
-        /// Value type.
-        elem: TypeId,
-    },
+    /// A struct: its fields (name, type), in order.
+    Struct(Vec<(String, TypeId)>),
+    /// A slice of the element type.
+    Slice(TypeId),
+    /// An array of the element type.
+    Array(TypeId),
+    /// A map: key and value types.
+    Map(TypeId, TypeId),
 }
 
 fn invalid(what: impl Into<String>) -> io::Error {
@@ -170,18 +148,10 @@ impl Cursor<'_> {
 
     fn uint(&mut self) -> io::Result<u64> {
         let first = self.byte()?;
-        if first < 0x80 {
-            return Ok(u64::from(first));
+        match bytes_after(first)? {
+            0 => Ok(u64::from(first)),
+            count => Ok(big_endian(self.take(count as u64)?)),
         }
-        let count = (!first).wrapping_add(1);
-        if count > 8 {
-            return Err(invalid("unsigned integer longer than 8 bytes"));
-        }
-        let mut value = 0u64;
-        for b in self.take(u64::from(count))? {
-            value = (value << 8) | u64::from(*b);
-        }
-        Ok(value)
     }
 
     fn int(&mut self) -> io::Result<i64> {
@@ -196,6 +166,22 @@ impl Cursor<'_> {
     fn string(&mut self) -> io::Result<String> {
         Ok(String::from_utf8_lossy(&self.bytes()?).into_owned())
     }
+}
+
+/// How many bytes follow an unsigned number's first byte: none below 128,
+/// else the count the byte holds negated (at most 8).
+fn bytes_after(first: u8) -> io::Result<usize> {
+    if first < 0x80 {
+        return Ok(0);
+    }
+    match usize::from((!first).wrapping_add(1)) {
+        count @ 1..=8 => Ok(count),
+        _ => Err(invalid("an unsigned number longer than 8 bytes")),
+    }
+}
+
+fn big_endian(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b))
 }
 
 /// A signed integer from its unsigned form (sign in the low bit).
@@ -260,16 +246,11 @@ impl<R: Read> Decoder<R> {
                 self.types.insert(-id, wire);
                 continue;
             }
-            let value = match self.kind(id)? {
-                Type::Struct { .. } => self.value(&mut cursor, id, 0)?,
-                _ => {
-                    if cursor.uint()? != 0 {
-                        return Err(invalid("a top-level value without its zero delta"));
-                    }
-                    self.value(&mut cursor, id, 0)?
-                }
-            };
-            return Ok(Some(value));
+            // A top-level value that is not a struct follows a zero delta.
+            if !matches!(self.types.get(&id), Some(Type::Struct(_))) && cursor.uint()? != 0 {
+                return Err(invalid("a top-level value without its zero delta"));
+            }
+            return self.value(&mut cursor, id, 0).map(Some);
         }
     }
 
@@ -279,16 +260,13 @@ impl<R: Read> Decoder<R> {
         if self.reader.read(&mut first)? == 0 {
             return Ok(None);
         }
-        let len = if first[0] < 0x80 {
-            u64::from(first[0])
-        } else {
-            let count = (!first[0]).wrapping_add(1);
-            if count > 8 {
-                return Err(invalid("message length longer than 8 bytes"));
+        let len = match bytes_after(first[0])? {
+            0 => u64::from(first[0]),
+            count => {
+                let mut bytes = [0u8; 8];
+                self.reader.read_exact(&mut bytes[..count])?;
+                big_endian(&bytes[..count])
             }
-            let mut bytes = vec![0u8; usize::from(count)];
-            self.reader.read_exact(&mut bytes)?;
-            bytes.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b))
         };
         if len > MAX_MESSAGE {
             return Err(invalid(format!("a message of {len} bytes")));
@@ -298,65 +276,51 @@ impl<R: Read> Decoder<R> {
         Ok(Some(message))
     }
 
-    fn kind(&self, id: TypeId) -> io::Result<Type> {
-        if (BOOL..=COMPLEX).contains(&id) {
-            return Ok(Type::Builtin(id));
-        }
-        self.types.get(&id).cloned().ok_or_else(|| invalid(format!("type {id} was not defined")))
-    }
-
     fn value(&self, cursor: &mut Cursor, id: TypeId, depth: usize) -> io::Result<Value> {
         if depth > 32 {
             return Err(invalid("values nested too deep"));
         }
-        Ok(match self.kind(id)? {
-            Type::Builtin(BOOL) => Value::Bool(cursor.uint()? != 0),
-            Type::Builtin(INT) => Value::Int(cursor.int()?),
-            Type::Builtin(UINT) => Value::Uint(cursor.uint()?),
-            Type::Builtin(FLOAT) => Value::Float(f64::from_bits(cursor.uint()?.swap_bytes())),
-            Type::Builtin(BYTES) => Value::Bytes(cursor.bytes()?),
-            Type::Builtin(STRING) => Value::String(cursor.string()?),
-            Type::Builtin(COMPLEX) => {
-                let re = f64::from_bits(cursor.uint()?.swap_bytes());
-                let im = f64::from_bits(cursor.uint()?.swap_bytes());
-                Value::List(vec![Value::Float(re), Value::Float(im)])
+        let float = |cursor: &mut Cursor| Ok::<_, io::Error>(f64::from_bits(cursor.uint()?.swap_bytes()));
+        match id {
+            BOOL => return Ok(Value::Bool(cursor.uint()? != 0)),
+            INT => return Ok(Value::Int(cursor.int()?)),
+            UINT => return Ok(Value::Uint(cursor.uint()?)),
+            FLOAT => return Ok(Value::Float(float(cursor)?)),
+            BYTES => return Ok(Value::Bytes(cursor.bytes()?)),
+            STRING => return Ok(Value::String(cursor.string()?)),
+            COMPLEX => {
+                return Ok(Value::List(vec![Value::Float(float(cursor)?), Value::Float(float(cursor)?)]))
             }
-            Type::Builtin(other) => return Err(invalid(format!("unsupported built-in type {other}"))),
-            Type::Struct { fields, .. } => {
+            _ => {}
+        }
+        let own = self.types.get(&id).ok_or_else(|| invalid(format!("type {id} was not defined")))?;
+        // Each element takes a byte at least: a count above the bytes left is a lie.
+        let count = |cursor: &mut Cursor| match cursor.uint()? {
+            n if n > cursor.data.len() as u64 => Err(invalid("more elements than bytes")),
+            n => Ok(n),
+        };
+        Ok(match own {
+            Type::Struct(fields) => {
                 let mut found = Vec::new();
-                let mut index: i64 = -1;
-                loop {
-                    let delta = cursor.uint()?;
-                    if delta == 0 {
-                        break;
-                    }
-                    index = index.saturating_add(i64::try_from(delta).map_err(|_| invalid("field delta"))?);
-                    let (name, field_type) = usize::try_from(index)
-                        .ok()
-                        .and_then(|i| fields.get(i))
+                each_field(cursor, |index, cursor| {
+                    let (name, field_type) = fields
+                        .get(index)
                         .ok_or_else(|| invalid(format!("field {index} of a struct of {}", fields.len())))?;
                     found.push((name.clone(), self.value(cursor, *field_type, depth + 1)?));
-                }
+                    Ok(())
+                })?;
                 Value::Struct(found)
             }
-            Type::Slice { elem, .. } | Type::Array { elem, .. } => {
-                let len = cursor.uint()?;
-                if len > cursor.data.len() as u64 {
-                    return Err(invalid("more elements than bytes"));
-                }
-                let items =
-                    (0..len).map(|_| self.value(cursor, elem, depth + 1)).collect::<io::Result<_>>()?;
-                Value::List(items)
+            Type::Slice(elem) | Type::Array(elem) => {
+                let n = count(cursor)?;
+                Value::List((0..n).map(|_| self.value(cursor, *elem, depth + 1)).collect::<io::Result<_>>()?)
             }
-            Type::Map { key, elem } => {
-                let len = cursor.uint()?;
-                if len > cursor.data.len() as u64 {
-                    return Err(invalid("more entries than bytes"));
-                }
+            Type::Map(key, elem) => {
+                let n = count(cursor)?;
                 let mut entries = Vec::new();
-                for _ in 0..len {
-                    let k = self.value(cursor, key, depth + 1)?;
-                    entries.push((k, self.value(cursor, elem, depth + 1)?));
+                for _ in 0..n {
+                    let k = self.value(cursor, *key, depth + 1)?;
+                    entries.push((k, self.value(cursor, *elem, depth + 1)?));
                 }
                 Value::Map(entries)
             }
@@ -364,109 +328,79 @@ impl<R: Read> Decoder<R> {
     }
 }
 
-/// A `wireType`: which of its fields is set says the kind.
+/// Walks a struct's fields as sent: each a delta from the previous
+/// field's index (`visit` reads the field at that index), ended by 0.
+fn each_field(
+    cursor: &mut Cursor,
+    mut visit: impl FnMut(usize, &mut Cursor) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut index: Option<usize> = None;
+    loop {
+        let delta = cursor.uint()?;
+        if delta == 0 {
+            return Ok(());
+        }
+        let next = usize::try_from(delta).ok().and_then(|d| index.map_or(Some(d - 1), |i| i.checked_add(d)));
+        let next = next.ok_or_else(|| invalid("a field delta out of range"))?;
+        index = Some(next);
+        visit(next, cursor)?;
+    }
+}
+
+/// A `wireType`: the one field that is set says the kind. Each kind is a
+/// struct whose first field is a CommonType (name, id: neither is needed
+/// here) and whose others are type ids (a length for an array) or, for a
+/// struct, its fields.
 fn wire_type(cursor: &mut Cursor) -> io::Result<Type> {
-    let kind = cursor.uint()?;
-    let wire = match kind {
-        // ArrayT: CommonType, Elem, Len.
-        1 => {
-            let (_, common) = common_type_and_rest(cursor, 3)?;
-            Type::Array { elem: common[0], len: common[1] as u64 }
+    let mut wire = None;
+    each_field(cursor, |kind, cursor| {
+        if wire.is_some() {
+            return Err(invalid("a type definition with more than one kind"));
         }
-        // SliceT: CommonType, Elem.
-        2 => {
-            let (name, rest) = common_type_and_rest(cursor, 2)?;
-            Type::Slice { name, elem: rest[0] }
-        }
-        // StructT: CommonType, Field []fieldType.
-        3 => {
-            let mut name = String::new();
-            let mut fields = Vec::new();
-            let mut index = -1i64;
-            loop {
-                let delta = cursor.uint()?;
-                if delta == 0 {
-                    break;
+        let mut ids = [0i64; 2];
+        let mut fields = Vec::new();
+        each_field(cursor, |part, cursor| match (kind, part) {
+            // CommonType: the name (a string), the id.
+            (_, 0) => each_field(cursor, |field, cursor| match field {
+                0 => cursor.bytes().map(drop),
+                _ => cursor.uint().map(drop),
+            }),
+            (2, 1) => {
+                for _ in 0..cursor.uint()? {
+                    fields.push(field_type(cursor)?);
                 }
-                index += delta as i64;
-                match index {
-                    0 => name = common_type(cursor)?.0,
-                    1 => {
-                        let count = cursor.uint()?;
-                        for _ in 0..count {
-                            fields.push(field_type(cursor)?);
-                        }
-                    }
-                    _ => return Err(invalid("a struct type with an unknown part")),
-                }
+                Ok(())
             }
-            Type::Struct { name, fields }
-        }
-        // MapT: CommonType, Key, Elem.
-        4 => {
-            let (_, rest) = common_type_and_rest(cursor, 3)?;
-            Type::Map { key: rest[0], elem: rest[1] }
-        }
-        _ => return Err(invalid("unsupported type kind (a Go custom encoder)")),
-    };
-    if cursor.uint()? != 0 {
-        return Err(invalid("a type definition with more than one kind"));
-    }
-    Ok(wire)
-}
-
-/// A CommonType struct: its name and id.
-fn common_type(cursor: &mut Cursor) -> io::Result<(String, TypeId)> {
-    let (mut name, mut id, mut index) = (String::new(), 0, -1i64);
-    loop {
-        let delta = cursor.uint()?;
-        if delta == 0 {
-            return Ok((name, id));
-        }
-        index += delta as i64;
-        match index {
-            0 => name = cursor.string()?,
-            1 => id = cursor.int()?,
-            _ => return Err(invalid("a CommonType with an unknown field")),
-        }
-    }
-}
-
-/// A kind's struct that is a CommonType followed by `parts - 1` integers
-/// (type ids, a length); the name and those integers (0 when not sent).
-fn common_type_and_rest(cursor: &mut Cursor, parts: usize) -> io::Result<(String, Vec<i64>)> {
-    let mut name = String::new();
-    let mut rest = vec![0i64; parts - 1];
-    let mut index = -1i64;
-    loop {
-        let delta = cursor.uint()?;
-        if delta == 0 {
-            return Ok((name, rest));
-        }
-        index += delta as i64;
-        match usize::try_from(index) {
-            Ok(0) => name = common_type(cursor)?.0,
-            Ok(i) if i < parts => rest[i - 1] = cursor.int()?,
-            _ => return Err(invalid("a type with an unknown field")),
-        }
-    }
+            (0 | 1 | 3, 1 | 2) => {
+                ids[part - 1] = cursor.int()?;
+                Ok(())
+            }
+            _ => Err(invalid("a type with an unknown part")),
+        })?;
+        wire = Some(match kind {
+            0 => Type::Array(ids[0]),
+            1 => Type::Slice(ids[0]),
+            2 => Type::Struct(fields),
+            3 => Type::Map(ids[0], ids[1]),
+            _ => return Err(invalid("an unsupported kind of type (a Go custom encoder)")),
+        });
+        Ok(())
+    })?;
+    wire.ok_or_else(|| invalid("a type definition of no kind"))
 }
 
 /// A fieldType struct: name and type id.
 fn field_type(cursor: &mut Cursor) -> io::Result<(String, TypeId)> {
-    let (mut name, mut id, mut index) = (String::new(), 0, -1i64);
-    loop {
-        let delta = cursor.uint()?;
-        if delta == 0 {
-            return Ok((name, id));
-        }
-        index += delta as i64;
+    let (mut name, mut id) = (String::new(), 0);
+    each_field(cursor, |index, cursor| {
         match index {
             0 => name = cursor.string()?,
             1 => id = cursor.int()?,
             _ => return Err(invalid("a field type with an unknown field")),
         }
-    }
+        Ok(())
+    })?;
+    Ok((name, id))
 }
 
 /// A type this side sends: built-in, or one of its own with a fixed id

@@ -261,25 +261,23 @@ pub fn result_json(value: &Value) -> Result<serde_json::Value, CniError> {
     Ok(result)
 }
 
-/// Reads the HTTP head of the session (up to its blank line) and returns
-/// its first line.
-fn read_head(reader: &mut impl BufRead) -> io::Result<String> {
-    let mut first = String::new();
+/// One line of an HTTP head, at most 4 KiB; an error at the stream's end.
+fn head_line(reader: &mut impl BufRead) -> io::Result<String> {
     let mut line = String::new();
-    let mut total = 0;
-    loop {
-        line.clear();
-        let n = reader.take(4096).read_line(&mut line)?;
-        total += n;
-        if n == 0 || total > 16 * 1024 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "no end of the HTTP head"));
-        }
-        if first.is_empty() {
-            first = line.trim_end().to_string();
-        } else if line.trim_end().is_empty() {
-            return Ok(first);
+    if reader.take(4096).read_line(&mut line)? == 0 {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the HTTP head ends early"));
+    }
+    Ok(line.trim_end().to_string())
+}
+
+/// Reads an HTTP head's remaining lines, up to and with its blank line.
+fn skip_head(reader: &mut impl BufRead) -> io::Result<()> {
+    for _ in 0..64 {
+        if head_line(reader)?.is_empty() {
+            return Ok(());
         }
     }
+    Err(io::Error::new(io::ErrorKind::InvalidData, "no end of the HTTP head"))
 }
 
 /// The daemon side: serves the reference plugin's calls on a connection
@@ -290,17 +288,7 @@ pub fn serve(
     stream: &UnixStream,
     answer: impl Fn(&Request) -> Result<Option<serde_json::Value>, CniError>,
 ) -> io::Result<()> {
-    // The rest of the HTTP head, up to its blank line.
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if (&mut reader).take(4096).read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line.trim_end().is_empty() {
-            break;
-        }
-    }
+    skip_head(&mut reader)?;
     let mut writer = stream;
     writer.write_all(CONNECTED)?;
     let mut decoder = Decoder::new(reader);
@@ -367,7 +355,8 @@ pub fn call(
     stream.set_write_timeout(Some(wait)).map_err(|e| fail(e.to_string()))?;
     (&stream).write_all(CONNECT).map_err(|e| fail(e.to_string()))?;
     let mut reader = BufReader::new(&stream);
-    let status = read_head(&mut reader).map_err(|e| fail(e.to_string()))?;
+    let status = head_line(&mut reader).and_then(|status| skip_head(&mut reader).map(|()| status));
+    let status = status.map_err(|e| fail(e.to_string()))?;
     if status != String::from_utf8_lossy(CONNECTED).trim_end() {
         return Err(fail(format!("unexpected HTTP response: {status}")));
     }

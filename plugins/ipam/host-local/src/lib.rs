@@ -108,10 +108,13 @@ impl RangeFill {
 }
 
 /// How full each range set of the netconf `stdin` is, read from its store
-/// without changing it (the store's directory must exist: a network never
-/// used has none, and then nothing is reserved).
+/// without changing it (a network never used has no store: nothing is
+/// reserved).
 pub fn fill(stdin: &[u8]) -> Result<Vec<RangeFill>, CniError> {
-    let cfg = config::load(stdin, "")?;
+    fill_of(&config::load(stdin, "")?)
+}
+
+fn fill_of(cfg: &Config) -> Result<Vec<RangeFill>, CniError> {
     let taken = store::taken_addresses(cfg.data_dir.as_deref(), &cfg.name)?;
     Ok(cfg
         .range_sets
@@ -190,13 +193,9 @@ impl Plugin for HostLocal {
     /// has no STATUS) always does; a full range set is a warning on
     /// stderr. A store that cannot be read is code 50: no ADD could work.
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let network = config::load_del(&args.stdin).name;
-        let sets = fill(&args.stdin).map_err(|e| match e.code {
-            code if code == ErrorCode::Io as u32 || code == ErrorCode::Internal as u32 => {
-                CniError::new(ErrorCode::PluginNotAvailable, e.msg)
-            }
-            _ => e,
-        })?;
+        let cfg = config::load(&args.stdin, &args.args)?;
+        let network = &cfg.name;
+        let sets = fill_of(&cfg).map_err(|e| CniError::new(ErrorCode::PluginNotAvailable, e.msg))?;
         for set in sets.iter().filter(|s| s.is_full()) {
             eprintln!(
                 "host-local: warning: network {network:?}: range set {} is full ({} of {} addresses reserved); \

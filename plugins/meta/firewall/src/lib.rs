@@ -86,6 +86,12 @@ enum BackendChoice {
     Nftables,
 }
 
+/// Whether a `backend` value is one the plugin knows (or none): any other
+/// is taken as the automatic choice, which `cnictl doctor` warns about.
+pub fn backend_is_known(backend: &str) -> bool {
+    backend.is_empty() || BackendChoice::parse(backend) != BackendChoice::Auto
+}
+
 /// Which backend an ADD of a netconf with this `backend` value gets on
 /// this host now, and why: `cnictl doctor` reports it with the very
 /// decision the plugin makes.

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 
 use cni::conf::Attachment;
 use cni::env::CmdArgs;
-use cni::netfilter::conntrack;
+use cni::netfilter::{conntrack, Owner};
 use cni::netlink::Netlink;
 use cni::rollback::Rollback;
 use cni::skel::Plugin;
@@ -30,7 +30,7 @@ pub use config::{Backend, Config};
 pub struct Portmap;
 
 /// Removes an attachment's mappings from both backends and families.
-fn unforward(own: &nft::Owner) -> Result<(), CniError> {
+fn unforward(own: &Owner) -> Result<(), CniError> {
     let nft = match nft::unforward(own) {
         Err(e) if cni::netfilter::nftnl::available() => Err(e),
         _ => Ok(()),
@@ -102,8 +102,7 @@ impl Plugin for Portmap {
         let containers: Vec<IpNetwork> = v4.into_iter().chain(v6).collect();
         forward(&conf, &containers)?;
         let mut rollback = Rollback::new();
-        let own =
-            nft::Owner { network: &conf.net.name, container_id: &args.container_id, ifname: &args.ifname };
+        let own = Owner { network: &conf.net.name, container_id: &args.container_id, ifname: &args.ifname };
         rollback.push("remove the port mappings", move || unforward(&own));
         for container in &containers {
             forget_udp_connections(&conf, container.is_ipv6());
@@ -121,7 +120,7 @@ impl Plugin for Portmap {
     /// the reference left them.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         let network = cni::conf::DelConf::load(&args.stdin).name;
-        unforward(&nft::Owner { network: &network, container_id: &args.container_id, ifname: &args.ifname })
+        unforward(&Owner { network: &network, container_id: &args.container_id, ifname: &args.ifname })
     }
 
     /// GC: the rules of this network's attachments not in

@@ -26,7 +26,7 @@ use cni::conf::Attachment;
 use cni::netfilter::nftnl::{
     self, match_host, Batch, Expr, Hook, Listing, NftRule, FAMILY_IPV4, FAMILY_IPV6, NFT_JUMP,
 };
-use cni::netfilter::{find_tool, run_tool};
+use cni::netfilter::{find_tool, run_tool, Owner};
 use cni::CniError;
 use ipnetwork::IpNetwork;
 
@@ -75,26 +75,14 @@ fn legacy_comment(network: &str, container_id: &str) -> String {
     format!("{container_id} #{}", cni::netfilter::hash_with_prefix(16, "", network))
 }
 
-/// One attachment's identity, as its rules are told apart.
-pub struct Owner<'a> {
-    /// The network's name.
-    pub network: &'a str,
-    /// The container ID.
-    pub container_id: &'a str,
-    /// The container's interface.
-    pub ifname: &'a str,
-}
-
-impl Owner<'_> {
-    /// Whether a listed rule is this attachment's: ours for it, the
-    /// reference's for the container (no owner), or our earlier layout.
-    fn owns(&self, rule: &NftRule) -> bool {
-        if rule.comment == legacy_comment(self.network, self.container_id) {
-            return true;
-        }
-        rule.comment == rule_comment(self.container_id)
-            && (rule.owner.is_empty() || rule.owner == owner(self.network, self.ifname))
+/// Whether a listed rule is `own`'s: ours for it, the reference's for the
+/// container (no owner), or our earlier layout.
+fn owns(own: &Owner, rule: &NftRule) -> bool {
+    if rule.comment == legacy_comment(own.network, own.container_id) {
+        return true;
     }
+    rule.comment == rule_comment(own.container_id)
+        && (rule.owner.is_empty() || rule.owner == owner(own.network, own.ifname))
 }
 
 /// NF_INET_* hooks and the nat priorities nft calls dstnat and srcnat.
@@ -288,7 +276,7 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
     let listing = nftnl::list_rules(family(ipv6), TABLE, &[HOSTPORTS, MASQUERADING])?.unwrap_or_default();
     let own = Owner { network: &conf.net.name, container_id: &conf.container_id, ifname: &conf.ifname };
     for (chain, wanted) in [(HOSTPORTS, mappings), (MASQUERADING, masquerades)] {
-        let found = listing.rules.iter().filter(|r| r.chain == chain && own.owns(r)).count();
+        let found = listing.rules.iter().filter(|r| r.chain == chain && owns(&own, r)).count();
         if found < wanted {
             return Err(CniError::internal(format!("missing hostport rules in {chain:?} chain")));
         }
@@ -303,7 +291,7 @@ pub fn unforward(own: &Owner) -> Result<(), CniError> {
     for ipv6 in [false, true] {
         batch.set_family(family(ipv6));
         let Some(listing) = nftnl::list_rules(family(ipv6), TABLE, &RULE_CHAINS)? else { continue };
-        for rule in listing.rules.iter().filter(|r| own.owns(r)) {
+        for rule in listing.rules.iter().filter(|r| owns(own, r)) {
             batch.delete_rule(TABLE, &rule.chain, rule.handle);
         }
     }
@@ -364,14 +352,17 @@ mod tests {
         let eth1 = Owner { network: "podman", container_id: &id, ifname: "eth1" };
         let other_net = Owner { network: "other", container_id: &id, ifname: "eth0" };
         let ours = rule(&id, &owner("podman", "eth0"));
-        assert!(eth0.owns(&ours));
-        assert!(!eth1.owns(&ours), "another interface's mappings stay");
-        assert!(!other_net.owns(&ours), "another network's mappings stay");
+        assert!(owns(&eth0, &ours));
+        assert!(!owns(&eth1, &ours), "another interface's mappings stay");
+        assert!(!owns(&other_net, &ours), "another network's mappings stay");
         let reference = rule(&id, "");
-        assert!(eth0.owns(&reference) && other_net.owns(&reference), "the reference's: the container's");
+        assert!(owns(&eth0, &reference) && owns(&other_net, &reference), "the reference's: the container's");
         let legacy = rule(&format!("{id} podman"), "");
-        assert!(eth0.owns(&legacy) && eth1.owns(&legacy) && !other_net.owns(&legacy), "our layout of before");
-        assert!(!eth0.owns(&rule("another", "")));
+        assert!(
+            owns(&eth0, &legacy) && owns(&eth1, &legacy) && !owns(&other_net, &legacy),
+            "our layout of before"
+        );
+        assert!(!owns(&eth0, &rule("another", "")));
         let long = "n".repeat(200);
         assert!(owner(&long, "eth0").len() <= nftnl::OWNER_MAX);
         assert_ne!(owner(&long, "eth0"), owner(&"m".repeat(200), "eth0"));
