@@ -50,9 +50,8 @@ impl Backend {
 
 pub use crate::netfilter::Owner;
 
-/// The nftables rule comment the reference writes for an attachment (as
-/// nft keeps it: the reference writes up to 128 bytes, the kernel hands
-/// back 127 of ours).
+/// The nftables rule comment the reference writes for an attachment, cut
+/// to 128 bytes as knftables cuts it.
 pub fn nft_comment(owner: &Owner) -> String {
     nftnl::fit_comment(format!(
         "{}, net: {}, if: {}, id: {}",
@@ -243,7 +242,7 @@ pub fn gc(network: &str, valid: &[Attachment]) -> Result<(), CniError> {
     }
     let prefix = netfilter::network_hash(network);
     // By the attachment's hash, not the whole comment: a long comment is
-    // stored cut (at 127 bytes here, 128 by the reference), and comparing
+    // stored cut (at 128 bytes; at 127 by our versions before), and comparing
     // whole comments took every valid attachment with a long one for stale.
     let keep: HashSet<String> = valid
         .iter()
@@ -257,6 +256,7 @@ pub fn gc(network: &str, valid: &[Attachment]) -> Result<(), CniError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netfilter::nftdump;
 
     /// `iptables-save -t nat` after the Debian reference bridge (v1.1.1)
     /// ADDed container ctr1 (10.218.70.2/24) of network goldnet with
@@ -264,6 +264,54 @@ mod tests {
     const REFERENCE: &str = r#"-A POSTROUTING -s 10.218.70.2/32 -m comment --comment "name: \"goldnet\" id: \"ctr1\"" -j CNI-67f4fdb66c83c464761f5d90
 -A CNI-67f4fdb66c83c464761f5d90 -d 10.218.70.0/24 -m comment --comment "name: \"goldnet\" id: \"ctr1\"" -j ACCEPT
 -A CNI-67f4fdb66c83c464761f5d90 ! -d 224.0.0.0/4 -m comment --comment "name: \"goldnet\" id: \"ctr1\"" -j MASQUERADE"#;
+
+    /// Compares what we build with what nft compiled from the reference's
+    /// text (`testdata/nft-reference-rules.txt`).
+    fn assert_reference(add_rule: &str, ours: &[Expr], comment: Option<&str>) {
+        let golden =
+            nftdump::reference_dump(add_rule).unwrap_or_else(|| panic!("no golden rule {add_rule:?}"));
+        assert_eq!(nftdump::dump_rule(ours, comment), golden, "{add_rule}");
+    }
+
+    #[test]
+    fn nftables_rules_are_the_references_expressions_and_comment() {
+        let prefix = "add rule inet cni_plugins_masquerade";
+        assert_reference(
+            &format!("{prefix} postrouting ip daddr == 224.0.0.0/4  return"),
+            &multicast_return(true),
+            None,
+        );
+        assert_reference(
+            &format!("{prefix} postrouting ip6 daddr == ff00::/8  return"),
+            &multicast_return(false),
+            None,
+        );
+        assert_reference(
+            &format!("{prefix} postrouting goto masq_checks"),
+            &[Expr::verdict(NFT_GOTO, Some(CHAIN))],
+            None,
+        );
+        let owner = Owner {
+            network: "refcap-net",
+            ifname: "eth0",
+            container_id: "11d078d669e34bf3f49e1961b7009b25713893b472e2bb9dc933191b2d9eab56",
+        };
+        // The reference's comment is 128 bytes: the ID loses its last two characters.
+        let comment = nft_comment(&owner);
+        let listed = "be386be7911a0d59-46c58869dd2f21ea, net: refcap-net, if: eth0, id: 11d078d669e34bf3f49e1961b7009b25713893b472e2bb9dc933191b2d9eab";
+        assert_eq!(comment, listed);
+        for (ours, text) in [
+            ("10.250.12.2/24", "ip saddr == 10.250.12.2 ip daddr != 10.250.12.0/24"),
+            ("fd10:250:12::2/64", "ip6 saddr == fd10:250:12::2 ip6 daddr != fd10:250:12::/64"),
+        ] {
+            let address: IpNetwork = ours.parse().unwrap();
+            assert_reference(
+                &format!("{prefix} masq_checks {text} masquerade comment \"{listed}\""),
+                &masquerade_rule(address),
+                Some(&comment),
+            );
+        }
+    }
 
     #[test]
     fn iptables_input_is_the_references_rules_as_saved() {

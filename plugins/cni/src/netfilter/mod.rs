@@ -10,6 +10,7 @@
 pub mod conntrack;
 pub mod ipmasq;
 pub mod iptables;
+pub mod nftdump;
 pub mod nftnl;
 pub mod spoofcheck;
 

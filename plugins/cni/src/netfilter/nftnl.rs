@@ -124,9 +124,10 @@ fn nested(buf: &mut Vec<u8>, kind: u16, inner: impl FnOnce(&mut Vec<u8>)) {
     attr(buf, kind | NLA_F_NESTED, &body);
 }
 
-/// The most of a comment nft keeps (128 bytes with the NUL), cut on a
-/// character boundary: what a listing gives back.
-pub const COMMENT_MAX: usize = 127;
+/// The most of a comment nft writes and lists back (128 bytes, then the
+/// NUL: NFTNL_UDATA_COMMENT_MAXLEN), cut on a character boundary as
+/// knftables cuts the reference's.
+pub const COMMENT_MAX: usize = 128;
 
 /// `comment` cut to what nft keeps, so that it compares equal to a listed one.
 pub fn fit_comment(mut comment: String) -> String {
@@ -189,8 +190,8 @@ fn comment_from_udata(data: &[u8]) -> String {
 
 /// One rule expression.
 pub struct Expr {
-    name: &'static str,
-    data: Vec<u8>,
+    pub(super) name: &'static str,
+    pub(super) data: Vec<u8>,
 }
 
 impl Expr {

@@ -68,8 +68,10 @@ pub fn owner(network: &str, ifname: &str) -> String {
 /// 16-digit hash (`#...`) when both would not fit. DEL and GC still
 /// recognise it (attachments made before the upgrade).
 fn legacy_comment(network: &str, container_id: &str) -> String {
+    /// Where those versions cut a comment.
+    const EARLIER_COMMENT_MAX: usize = 127;
     let plain = format!("{container_id} {network}");
-    if plain.len() <= nftnl::COMMENT_MAX {
+    if plain.len() <= EARLIER_COMMENT_MAX {
         return plain;
     }
     format!("{container_id} #{}", cni::netfilter::hash_with_prefix(16, "", network))
@@ -333,6 +335,7 @@ pub fn gc(network: &str, valid: &HashSet<&Attachment>) -> Result<(), CniError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cni::netfilter::nftdump;
 
     fn rule(comment: &str, owner: &str) -> NftRule {
         NftRule {
@@ -366,6 +369,103 @@ mod tests {
         let long = "n".repeat(200);
         assert!(owner(&long, "eth0").len() <= nftnl::OWNER_MAX);
         assert_ne!(owner(&long, "eth0"), owner(&"m".repeat(200), "eth0"));
+    }
+
+    /// Compares what we build with what nft compiled from the reference's
+    /// text (`cni/testdata/nft-reference-rules.txt`), rule by rule.
+    fn assert_reference(add_rule: &str, ours: &[Expr], comment: Option<&str>) {
+        let golden =
+            nftdump::reference_dump(add_rule).unwrap_or_else(|| panic!("no golden rule {add_rule:?}"));
+        assert_eq!(nftdump::dump_rule(ours, comment), golden, "{add_rule}");
+    }
+
+    fn mapping(protocol: &str, host_ip: Option<&str>) -> Mapping {
+        Mapping {
+            host_port: 18080,
+            container_port: 80,
+            protocol: protocol.into(),
+            host_ip: host_ip.map(|ip| ip.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn per_container_rules_are_the_references_expressions_and_comment() {
+        let id = "11d078d669e34bf3f49e1961b7009b25713893b472e2bb9dc933191b2d9eab56";
+        let comment = rule_comment(id);
+        let ip: IpAddr = "10.250.12.2".parse().unwrap();
+        let tail = format!("comment \"{id}\"");
+        for protocol in ["tcp", "udp"] {
+            assert_reference(
+                &format!(
+                    "add rule ip cni_hostport hostports {protocol} dport 18080 dnat to 10.250.12.2:80 {tail}"
+                ),
+                &dnat_rule(&mapping(protocol, None), ip),
+                Some(&comment),
+            );
+        }
+        assert_reference(
+            &format!("add rule ip cni_hostport masquerading ip saddr 10.250.12.2 ip daddr 10.250.12.2 masquerade {tail}"),
+            &masquerade_rule(Some(ip), ip),
+            Some(&comment),
+        );
+        assert_reference(
+            &format!("add rule ip cni_hostport masquerading ip saddr 127.0.0.1 ip daddr 10.250.12.2 masquerade {tail}"),
+            &masquerade_rule(Some("127.0.0.1".parse().unwrap()), ip),
+            Some(&comment),
+        );
+        // A host IP: v1.6.2 put the rule in hostip_hostports, v1.9.1 in
+        // hostports (as ours); the rule itself is the same.
+        let hostip_id = "b61d382ec927003c8c52d9cc81c946280bffb54835bb7f07750937c0a31f5f18";
+        assert_reference(
+            &format!(
+                "add rule ip cni_hostport hostip_hostports ip daddr 10.250.9.1 tcp dport 18080 dnat to 10.250.9.2:80 comment \"{hostip_id}\""
+            ),
+            &dnat_rule(&mapping("tcp", Some("10.250.9.1")), "10.250.9.2".parse().unwrap()),
+            Some(&rule_comment(hostip_id)),
+        );
+    }
+
+    #[test]
+    fn ipv6_rules_and_the_entry_chains_are_v1_9_1s() {
+        let id = "11d078d669e34bf3f49e1961b7009b25713893b472e2bb9dc933191b2d9eab56";
+        let comment = rule_comment(id);
+        let ip: IpAddr = "fd10:250:12::2".parse().unwrap();
+        let tail = format!("comment \"{id}\"");
+        assert_reference(
+            &format!(
+                "add rule ip6 cni_hostport hostports tcp dport 18080 dnat to [fd10:250:12::2]:80 {tail}"
+            ),
+            &dnat_rule(&mapping("tcp", None), ip),
+            Some(&comment),
+        );
+        assert_reference(
+            &format!(
+                "add rule ip6 cni_hostport hostports ip6 daddr fd10:250:12::1 udp dport 18080 dnat to [fd10:250:12::2]:80 {tail}"
+            ),
+            &dnat_rule(&mapping("udp", Some("fd10:250:12::1")), ip),
+            Some(&comment),
+        );
+        assert_reference(
+            &format!(
+                "add rule ip6 cni_hostport masquerading ip6 saddr fd10:250:12::2 ip6 daddr fd10:250:12::2 masquerade {tail}"
+            ),
+            &masquerade_rule(Some(ip), ip),
+            Some(&comment),
+        );
+        for chain in ["prerouting", "output"] {
+            assert_reference(
+                &format!("add rule ip cni_hostport {chain} fib daddr type local jump hostports_all"),
+                &entry_rule(),
+                None,
+            );
+        }
+        for target in [HOSTIP_HOSTPORTS, HOSTPORTS] {
+            assert_reference(
+                &format!("add rule ip cni_hostport hostports_all jump {target}"),
+                &[Expr::verdict(NFT_JUMP, Some(target))],
+                None,
+            );
+        }
     }
 
     #[test]
