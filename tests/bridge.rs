@@ -2,6 +2,7 @@
 //! back, masquerade rules on both backends, concurrency, rollback of failed
 //! ADDs, and handover with the reference plugin in both directions.
 //! Subnets 10.201.N.0/24 and fd00:201:N::/64 belong to this file.
+//! IPv6 duplicate address detection: a taken address fails the ADD at once.
 
 mod common;
 
@@ -364,6 +365,35 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
     assert!(out.json["msg"].as_str().unwrap().contains("no IP addresses available"), "{}", out.stdout);
     assert_eq!(bridge_ports(&bridge3.name).len(), 1, "the failed ADD's veth is gone");
     assert_eq!(link_details(Some(&ns4.name), "eth0"), Value::Null);
+}
+
+#[test]
+fn an_address_another_host_holds_fails_dad_and_the_add_leaves_nothing() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    // A squatter on the bridge already holds fd00:201:21::2.
+    let squatter = TestNetns::new("bsq");
+    let (port, inside) = (unique("sqa"), unique("sqb"));
+    let run = |args: &[&str]| assert!(Command::new("ip").args(args).status().unwrap().success(), "{args:?}");
+    run(&["link", "add", &bridge.name, "type", "bridge"]);
+    run(&["link", "set", &bridge.name, "up"]);
+    run(&["link", "add", &port, "type", "veth", "peer", "name", &inside, "netns", &squatter.name]);
+    run(&["link", "set", &port, "master", &bridge.name, "up"]);
+    squatter.exec(&["ip", "addr", "add", "fd00:201:21::2/64", "dev", &inside, "nodad"]);
+    squatter.exec(&["ip", "link", "set", &inside, "up"]);
+    let ranges = json!([[{"subnet": "fd00:201:21::/64", "rangeStart": "fd00:201:21::2"}]]);
+    let conf = conf(&bridge.name, store.path(), ranges, json!({"enabledad": true}));
+    let ns = TestNetns::new("bdad");
+    let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+    let out = att.call(&plugins.plugin("bridge"), path, "ADD", &conf);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let msg = out.json["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("has address fd00:201:21::2 in DADFAILED state"), "{msg}");
+    assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null, "container veth left");
+    assert_eq!(bridge_ports(&bridge.name), vec![port.clone()], "only the squatter's port stays");
+    assert!(reservations(&store.path().join(network_name(&conf))).is_empty(), "reservation left");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use ipnetwork::IpNetwork;
 
 use crate::env::CmdArgs;
 use crate::error::CniError;
-use crate::netlink::{Link, Netlink, RouteSpec};
+use crate::netlink::{DadState, Link, Netlink, RouteSpec};
 use crate::result::{CniResult, Interface};
 use crate::sysctl;
 
@@ -86,18 +86,34 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
     Ok(link)
 }
 
-/// Waits until no address on the link is tentative (DAD done).
+/// Waits until no IPv6 address on the link is tentative (DAD done), as the
+/// reference's `SettleAddresses`: an address whose DAD failed is an error,
+/// and so is one still tentative after the wait, unless the link is not
+/// operationally up (no carrier, as a tap no VMM has opened yet): DAD does
+/// not run there, and since v1.9.0 the reference lets that ADD succeed.
 fn settle_addresses(nl: &Netlink, index: u32, ifname: &str) -> Result<(), CniError> {
+    let failed =
+        |why: String| CniError::internal(format!("failed to settle addresses for {ifname:?}: {why}"));
     let deadline = Instant::now() + DAD_SETTLE;
-    while nl.has_tentative_address(index)? {
-        if Instant::now() > deadline {
-            return Err(CniError::internal(format!(
-                "link {ifname} still has tentative addresses after 5 seconds"
-            )));
+    loop {
+        match nl.dad_state(index)? {
+            DadState::Done => return Ok(()),
+            DadState::Failed(address) => {
+                let address = address.map(|a| a.to_string()).unwrap_or_default();
+                return Err(failed(format!("link {ifname} has address {address} in DADFAILED state")));
+            }
+            DadState::Tentative if Instant::now() > deadline => {
+                if nl.link_by_index(index)?.is_some_and(|link| link.oper_up) {
+                    return Err(failed(format!(
+                        "link {ifname} still has tentative addresses after {} seconds",
+                        DAD_SETTLE.as_secs()
+                    )));
+                }
+                return Ok(());
+            }
+            DadState::Tentative => std::thread::sleep(Duration::from_millis(20)),
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
 }
 
 /// CHECK: the prevResult's interface for `CNI_IFNAME` in `CNI_NETNS`; an

@@ -3,6 +3,7 @@
 use futures::stream::TryStreamExt;
 use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
+use rtnetlink::packet_route::AddressFamily;
 
 use super::{is_exists, is_gone, nl_error, Netlink};
 use crate::kernel::error::KernelError;
@@ -37,14 +38,29 @@ impl Netlink {
         Ok(found)
     }
 
-    /// True while any address on the link is still tentative (IPv6 DAD running).
-    pub fn has_tentative_address(&self, index: u32) -> Result<bool, KernelError> {
-        Ok(self.address_messages(index)?.iter().any(|msg| {
-            msg.header.flags.contains(AddressHeaderFlags::Tentative)
-                || msg.attributes.iter().any(
-                    |a| matches!(a, AddressAttribute::Flags(flags) if flags.contains(AddressFlags::Tentative)),
-                )
-        }))
+    /// How IPv6 duplicate address detection stands on a link: failed for
+    /// an address, still running for one, or done for all.
+    pub fn dad_state(&self, index: u32) -> Result<DadState, KernelError> {
+        let has = |msg: &AddressMessage, header: AddressHeaderFlags, flag: AddressFlags| {
+            msg.header.flags.contains(header)
+                || msg.attributes.iter().any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(flag)))
+        };
+        let messages = self.address_messages(index)?;
+        let v6 = messages.iter().filter(|m| m.header.family == AddressFamily::Inet6);
+        let mut state = DadState::Done;
+        for msg in v6 {
+            if has(msg, AddressHeaderFlags::Dadfailed, AddressFlags::Dadfailed) {
+                let address = msg.attributes.iter().find_map(|a| match a {
+                    AddressAttribute::Address(ip) => Some(*ip),
+                    _ => None,
+                });
+                return Ok(DadState::Failed(address));
+            }
+            if has(msg, AddressHeaderFlags::Tentative, AddressFlags::Tentative) {
+                state = DadState::Tentative;
+            }
+        }
+        Ok(state)
     }
 
     /// Adds an address. Returns false when it was already there.
@@ -73,4 +89,15 @@ impl Netlink {
             Err(e) => Err(nl_error(&format!("remove address {address} from link {index}"), e)),
         }
     }
+}
+
+/// Where IPv6 duplicate address detection stands on a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DadState {
+    /// No address is tentative.
+    Done,
+    /// An address is still being checked.
+    Tentative,
+    /// The kernel found an address in use elsewhere.
+    Failed(Option<std::net::IpAddr>),
 }

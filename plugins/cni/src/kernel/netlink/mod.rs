@@ -15,6 +15,7 @@ mod tc;
 use rtnetlink::Handle;
 
 pub use crate::kernel::error::KernelError;
+pub use addr::DadState;
 pub use link::{
     format_mac, parse_mac, ChildKind, ChildSpec, IpvlanMode, Link, LinkKind, MacvlanMode, PortFlags,
     VethSpec, VlanMembership,
