@@ -2,7 +2,9 @@
 //! monitor in the container), with `mtu`, `mac` (also from CNI_ARGS or
 //! runtimeConfig), `multiQueue`, `owner` and `group`, optionally a port of
 //! a `bridge` in the container, with IPAM addresses or none (L2 only).
-//! `selinuxContext` is refused: ours has no SELinux labelling.
+//! With `selinuxContext`, the tap is made by `ip` run under that SELinux
+//! label, as the reference makes it (and, as the reference's, the ADD fails
+//! on a host without SELinux).
 
 mod tuntap;
 
@@ -57,9 +59,6 @@ struct Config {
 fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let net: NetConf = parse(&args.stdin)?;
     let tap: TapConf = parse(&args.stdin)?;
-    if !tap.selinux_context.is_empty() {
-        return Err(CniError::config("selinuxContext is not supported by this tap plugin"));
-    }
     LinkName::optional("bridge", &tap.bridge)?;
     let from_args = cni_args_mac(&args.args)?;
     let mac = requested_mac(&[&tap.mac, &from_args, &tap.runtime_config.mac])?;
@@ -89,7 +88,11 @@ impl Plugin for Tap {
                 owner: conf.tap.owner,
                 group: conf.tap.group,
             };
-            tuntap::create(&spec)?;
+            if conf.tap.selinux_context.is_empty() {
+                tuntap::create(&spec)?;
+            } else {
+                tuntap::create_labelled(&spec, &conf.tap.selinux_context)?;
+            }
             Netlink::open()?
                 .link_by_name(&temp)?
                 .ok_or_else(|| CniError::internal("tap vanished after creation"))
