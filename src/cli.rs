@@ -304,6 +304,9 @@ pub struct GcArgs {
     /// any, every cached attachment whose netns still exists is kept.
     #[arg(long = "valid", value_name = "ID/IFNAME")]
     pub valid: Vec<String>,
+    /// List what would be removed, and why, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments naming a network.

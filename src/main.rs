@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             Err(report) if report::closed_pipe(&report) => render::closed_pipe_exit(),
             Err(report) => {
                 report::print(&report, &verb);
-                ExitCode::FAILURE
+                report::exit_code(&report)
             }
         }
     }));

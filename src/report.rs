@@ -81,6 +81,46 @@ fn any_hint(report: &Report) -> Option<String> {
     None
 }
 
+/// The exit status of a command refused for want of privilege (sysexits'
+/// EX_NOPERM), so scripts can tell "run me as root" from a failure.
+pub const EXIT_NEEDS_ROOT: u8 = 77;
+
+/// What only root may read or change refused access: the command stops
+/// rather than answer from what it could not see.
+#[derive(Debug)]
+pub struct NeedsRoot {
+    /// The command or step that needed it (`check`, `gc`...).
+    pub what: String,
+    /// The file or object access to which was refused.
+    pub path: std::path::PathBuf,
+}
+
+impl std::fmt::Display for NeedsRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} needs root: {} cannot be read or changed as this user", self.what, self.path.display())
+    }
+}
+
+impl std::error::Error for NeedsRoot {}
+
+/// `Err(NeedsRoot)` when `error` is a refused access (EACCES, EPERM) to
+/// `path`, else `error` with the path named: for readers of root's state.
+pub fn io_needing_root(what: &str, path: &std::path::Path, error: std::io::Error) -> Report {
+    use std::io::ErrorKind;
+    if matches!(error.kind(), ErrorKind::PermissionDenied) || error.raw_os_error() == Some(libc::EPERM) {
+        return Report::new(NeedsRoot { what: what.to_string(), path: path.to_path_buf() });
+    }
+    Report::new(error).wrap_err(format!("{what}: cannot read {}", path.display()))
+}
+
+/// The exit status for a report: [`EXIT_NEEDS_ROOT`] when privilege was missing.
+pub fn exit_code(report: &Report) -> std::process::ExitCode {
+    if report.chain().any(|e| e.downcast_ref::<NeedsRoot>().is_some()) {
+        return std::process::ExitCode::from(EXIT_NEEDS_ROOT);
+    }
+    std::process::ExitCode::FAILURE
+}
+
 /// Prints an error report for the operator; `verb` is the command that met it.
 pub fn print(report: &Report, verb: &str) {
     let color = colored();
