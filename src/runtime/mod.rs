@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod config;
 pub mod default_network;
+pub mod liveness;
 pub mod plugins;
 
 use std::collections::BTreeSet;
@@ -18,7 +19,7 @@ use cni::{CniError, CniResult};
 use color_eyre::eyre::{bail, eyre, Result};
 use serde_json::{Map, Value};
 
-use cache::{Cache, CachedAttachment};
+use cache::{Cache, CachedAttachment, EntryError};
 use config::NetworkList;
 use plugins::PluginPath;
 
@@ -241,29 +242,78 @@ impl Runtime {
         result.to_json(&list.cni_version).ok()
     }
 
+    /// The attachment's cache entry: `None` when there is none, or when it
+    /// is broken (said on stderr; DEL then goes on without it and removes
+    /// the file); an error when it may not be read (needs root).
+    fn cached_entry(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<Option<CachedAttachment>> {
+        match self.cache.read(&list.name, &rt.container_id, &rt.ifname) {
+            Ok(entry) => Ok(entry),
+            Err(EntryError::NeedsRoot(report)) => Err(report),
+            Err(EntryError::Broken(why)) => {
+                eprintln!("cnictl: the cached result {why}: going on without it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The runtime inputs for DEL and CHECK of a cached attachment: the
+    /// `CNI_ARGS` and capability args cached at ADD where none are given
+    /// (given ones win), and the namespace the attachment was made in,
+    /// found by its identity when the path no longer leads to it. A path
+    /// that now leads to another namespace is refused.
+    fn with_cache(list: &NetworkList, rt: &RuntimeConf, entry: &CachedAttachment) -> Result<RuntimeConf> {
+        use crate::netns::identity::{locate, Whereabouts};
+        let mut rt = rt.clone();
+        if rt.args.is_empty() {
+            rt.args = entry.cni_args.clone().unwrap_or_default();
+        }
+        if rt.capability_args.is_empty() {
+            rt.capability_args = entry.capability_args.clone().unwrap_or_default();
+        }
+        let Some(recorded) = entry.netns_identity else { return Ok(rt) };
+        match locate(recorded, std::path::Path::new(&rt.netns)) {
+            Whereabouts::AtPath | Whereabouts::Gone => {}
+            Whereabouts::MovedTo(path) => {
+                eprintln!(
+                    "cnictl: {} no longer leads to the namespace {} {} was attached in; it lives on as {}: using that",
+                    rt.netns,
+                    list.name,
+                    rt.container_id,
+                    path.display()
+                );
+                rt.netns = path.display().to_string();
+            }
+            Whereabouts::Replaced => bail!(
+                "{} now leads to another network namespace than the one network {:?} was attached to \
+                 container {} in (device {} inode {}, now gone): nothing was changed; `cnictl gc {}` \
+                 frees what the attachment held without entering the new namespace",
+                rt.netns,
+                list.name,
+                rt.container_id,
+                recorded.dev,
+                recorded.ino,
+                list.name
+            ),
+        }
+        Ok(rt)
+    }
+
     /// DEL: runs the chain in reverse with the cached result, then drops
     /// the cache entry. Runtime arguments not given are taken from the cache.
     pub fn del(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
-        let mut rt = rt.clone();
-        let entry = self.cache.read(&list.name, &rt.container_id, &rt.ifname).unwrap_or_else(|why| {
-            eprintln!("cnictl: the cached result {why}: deleting without it, and removing the file");
-            None
-        });
-        if let Some(entry) = &entry {
-            if rt.args.is_empty() {
-                rt.args = entry.cni_args.clone().unwrap_or_default();
-            }
-            if rt.capability_args.is_empty() {
-                rt.capability_args = entry.capability_args.clone().unwrap_or_default();
-            }
-        }
+        let entry = self.cached_entry(list, rt)?;
+        let rt = match &entry {
+            Some(entry) => Self::with_cache(list, rt, entry)?,
+            None => rt.clone(),
+        };
         let prev = Runtime::cached_result(list, entry);
         self.del_chain(list, &rt, prev.as_ref())?;
         self.cache.remove(&list.name, &rt.container_id, &rt.ifname);
         Ok(())
     }
 
-    /// CHECK: asks each plugin to verify the cached result.
+    /// CHECK: asks each plugin to verify the cached result, with the
+    /// runtime arguments cached at ADD where none are given.
     pub fn check(&self, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
         if !cni::version::at_least(&list.cni_version, "0.4.0").unwrap_or(false) {
             bail!(
@@ -275,7 +325,12 @@ impl Runtime {
         if list.disable_check {
             return Ok(());
         }
-        let prev = Runtime::cached_result(list, self.cache.load(&list.name, &rt.container_id, &rt.ifname));
+        let entry = self.cached_entry(list, rt)?;
+        let rt = match &entry {
+            Some(entry) => Self::with_cache(list, rt, entry)?,
+            None => rt.clone(),
+        };
+        let prev = Runtime::cached_result(list, entry);
         if prev.is_none() {
             bail!(
                 "network {:?}: no cached result for container {:?} interface {:?} in {}",
@@ -286,30 +341,38 @@ impl Runtime {
             );
         }
         for plugin in &list.plugins {
-            let stdin = build_config(list, plugin, prev.as_ref(), Some(rt));
-            self.exec(list, plugin, Command::Check, &stdin, rt)?;
+            let stdin = build_config(list, plugin, prev.as_ref(), Some(&rt));
+            self.exec(list, plugin, Command::Check, &stdin, &rt)?;
         }
         Ok(())
     }
 
     /// GC: deletes cached attachments of this network that are not in
     /// `valid`, then (1.1.0 and later) sends GC to each plugin with the
-    /// valid set. Returns the attachments it deleted.
+    /// valid set. Returns the attachments it deleted. `valid` must hold
+    /// everything that may be live (`liveness::survey`).
     pub fn gc(&self, list: &NetworkList, valid: &BTreeSet<Attachment>) -> Result<Vec<Attachment>> {
         if list.disable_gc {
             return Ok(Vec::new());
         }
         let mut errors = Vec::new();
         let mut removed = Vec::new();
-        for entry in self.cache.list().into_iter().filter(|e| e.network == list.name) {
+        let listing = self.cache.listing()?;
+        for (entry, _) in listing.readable.into_iter().filter(|(e, _)| e.network == list.name) {
             let attachment =
                 Attachment { container_id: entry.container_id.clone(), ifname: entry.ifname.clone() };
             if valid.contains(&attachment) {
                 continue;
             }
+            // A namespace path that now leads to another namespace is not
+            // entered: DEL runs as after a reboot, with no netns.
+            let replaced = entry.netns_identity.is_some_and(|id| {
+                crate::netns::identity::locate(id, std::path::Path::new(&entry.netns))
+                    == crate::netns::identity::Whereabouts::Replaced
+            });
             let rt = RuntimeConf {
                 container_id: entry.container_id.clone(),
-                netns: entry.netns.clone(),
+                netns: if replaced { String::new() } else { entry.netns.clone() },
                 ifname: entry.ifname.clone(),
                 args: entry.cni_args.clone().unwrap_or_default(),
                 capability_args: entry.capability_args.clone().unwrap_or_default(),

@@ -7,6 +7,8 @@
 //! Rules are spelled as iptables-save prints them, so one iptables-save
 //! tells what exists and one iptables-restore per family makes the change.
 
+use std::net::IpAddr;
+
 use cni::checked::RestoreWords;
 use cni::netfilter::iptables::{self, comment_match, Rule};
 use cni::netfilter::{go_quote, hash_with_prefix};
@@ -152,29 +154,18 @@ fn port_match(mapping: &Mapping) -> String {
 }
 
 /// Sets up the mappings to `container` (of one family) in one transaction.
+/// As the reference, rules already there stay and only missing ones are
+/// added: the chain is the container's on this network, so another
+/// interface of the container keeps its mappings in it.
 pub fn forward(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
     let ipv6 = container.is_ipv6();
     let chain = dnat_chain(&conf.net.name, &conf.container_id);
-    let (chains, shared_rules) = shared(conf);
-    let rules = dnat_rules(conf, &chain, container);
-    let entries = entry_rules(conf, &chain, ipv6);
-    iptables::transact(ipv6, "nat", |saved| {
-        let mut lines = iptables::missing_lines(saved, &chains, &shared_rules);
-        // The container chain is rebuilt whole, and its entry rules replaced.
-        if iptables::has_chain(saved, &chain) {
-            lines.push_str(&format!("-F {chain}\n"));
-        } else {
-            lines.push_str(&format!("-N {chain}\n"));
-        }
-        for old in iptables::rules_jumping_to(saved, TOP_DNAT, &chain) {
-            lines.push_str(&format!("-D{}\n", &old[2..]));
-        }
-        for rule in rules.iter().chain(&entries) {
-            lines.push_str(&rule.add_line());
-        }
-        lines
-    })
-    .map_err(|e| e.context("unable to set up iptables rules for port mappings"))
+    let (mut chains, mut rules) = shared(conf);
+    chains.push(&chain);
+    rules.extend(dnat_rules(conf, &chain, container));
+    rules.extend(entry_rules(conf, &chain, ipv6));
+    iptables::transact(ipv6, "nat", |saved| iptables::missing_lines(saved, &chains, &rules))
+        .map_err(|e| e.context("unable to set up iptables rules for port mappings"))
 }
 
 /// CHECK: the container chain with its rules, and its entry rules.
@@ -208,6 +199,14 @@ pub fn check(conf: &Config, container: IpNetwork) -> Result<(), CniError> {
 /// Removes the container chain (and an old SNAT one) with the rules jumping
 /// to them, in both families; families without such chains cost no exec.
 pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
+    unforward_interface(network, container_id, &[])
+}
+
+/// Removes one interface's mappings: the DNAT rules to `addresses` and the
+/// mark rules no other DNAT rule of the chain needs; the whole chain (as
+/// [`unforward`]) when nothing else is left in it, or when the addresses
+/// are not known (`addresses` empty: a DEL without a previous result).
+pub fn unforward_interface(network: &str, container_id: &str, addresses: &[IpAddr]) -> Result<(), CniError> {
     let dnat = dnat_chain(network, container_id);
     let snat = old_snat_chain(network, container_id);
     for ipv6 in [false, true] {
@@ -216,9 +215,13 @@ pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
         if present.is_empty() {
             continue;
         }
+        let mine: Vec<IpAddr> = addresses.iter().copied().filter(|a| a.is_ipv6() == ipv6).collect();
         iptables::transact(ipv6, "nat", |saved| {
-            let mut lines = iptables::chain_removal_lines(saved, &dnat, &[TOP_DNAT]);
-            lines.push_str(&iptables::chain_removal_lines(saved, &snat, &[OLD_TOP_SNAT]));
+            let mut lines = iptables::chain_removal_lines(saved, &snat, &[OLD_TOP_SNAT]);
+            match interface_rules(saved, &dnat, &mine) {
+                Some(doomed) => doomed.iter().for_each(|rule| lines.push_str(&format!("-D{}\n", &rule[2..]))),
+                None => lines.push_str(&iptables::chain_removal_lines(saved, &dnat, &[TOP_DNAT])),
+            }
             lines
         })
         .map_err(|e| {
@@ -226,6 +229,44 @@ pub fn unforward(network: &str, container_id: &str) -> Result<(), CniError> {
         })?;
     }
     Ok(())
+}
+
+/// The rules of `chain` that are only `addresses`' (DNAT rules to them, and
+/// mark rules of the same match no other DNAT rule shares); `None` when the
+/// whole chain should go (no addresses known, or nothing else in it).
+fn interface_rules<'a>(saved: &'a str, chain: &str, addresses: &[IpAddr]) -> Option<Vec<&'a str>> {
+    if addresses.is_empty() {
+        return None;
+    }
+    let head = format!("-A {chain} ");
+    let rules: Vec<&str> = saved.lines().filter(|l| l.starts_with(&head)).collect();
+    let targets: Vec<String> = addresses
+        .iter()
+        .map(|ip| match ip {
+            IpAddr::V4(ip) => format!("--to-destination {ip}:"),
+            IpAddr::V6(ip) => format!("--to-destination [{ip}]:"),
+        })
+        .collect();
+    let (dnat, marks): (Vec<&str>, Vec<&str>) = rules.iter().partition(|r| r.contains(" -j DNAT "));
+    let (doomed, kept): (Vec<&str>, Vec<&str>) =
+        dnat.into_iter().partition(|r| targets.iter().any(|t| r.contains(t.as_str())));
+    if kept.is_empty() {
+        return None;
+    }
+    // A rule's match: what precedes its target, less a mark rule's source.
+    let matching = |rule: &'a str| -> &'a str {
+        let spec = rule[head.len()..].split(" -j ").next().unwrap_or_default();
+        match spec.strip_prefix("-s ") {
+            Some(rest) => rest.split_once(' ').map_or("", |(_, m)| m),
+            None => spec,
+        }
+    };
+    let kept_matches: Vec<&str> = kept.iter().map(|r| matching(r)).collect();
+    let doomed_matches: Vec<&str> = doomed.iter().map(|r| matching(r)).collect();
+    let orphan_marks = marks
+        .into_iter()
+        .filter(|r| doomed_matches.contains(&matching(r)) && !kept_matches.contains(&matching(r)));
+    Some(doomed.into_iter().chain(orphan_marks).collect())
 }
 
 /// The container IDs whose port mappings on `network` the saved nat table
@@ -264,6 +305,24 @@ pub fn gc(network: &str, valid: &std::collections::HashSet<&str>) -> Result<(), 
 #[cfg(test)]
 mod gc_tests {
     use super::*;
+
+    #[test]
+    fn one_interfaces_rules_are_its_dnat_and_the_marks_only_it_needs() {
+        let chain = dnat_chain("net", "abc");
+        let saved = format!(
+            "-A {chain} -s 10.9.0.0/24 -p tcp -m tcp --dport 81 -j CNI-HOSTPORT-SETMARK\n\
+             -A {chain} -s 127.0.0.1/32 -p tcp -m tcp --dport 81 -j CNI-HOSTPORT-SETMARK\n\
+             -A {chain} -p tcp -m tcp --dport 81 -j DNAT --to-destination 10.9.0.2:80\n\
+             -A {chain} -s 10.9.0.0/24 -p tcp -m tcp --dport 82 -j CNI-HOSTPORT-SETMARK\n\
+             -A {chain} -p tcp -m tcp --dport 82 -j DNAT --to-destination 10.9.0.3:80\n"
+        );
+        let eth1: Vec<&str> = interface_rules(&saved, &chain, &["10.9.0.3".parse().unwrap()]).unwrap();
+        assert_eq!(eth1.len(), 2, "{eth1:?}");
+        assert!(eth1.iter().all(|r| r.contains("--dport 82")), "{eth1:?}");
+        assert_eq!(interface_rules(&saved, &chain, &[]), None, "no addresses: the whole chain");
+        let both: Vec<std::net::IpAddr> = vec!["10.9.0.2".parse().unwrap(), "10.9.0.3".parse().unwrap()];
+        assert_eq!(interface_rules(&saved, &chain, &both), None, "nothing left: the whole chain");
+    }
 
     #[test]
     fn entry_rules_name_their_container() {

@@ -29,13 +29,24 @@ pub use config::{Backend, Config};
 /// The portmap plugin.
 pub struct Portmap;
 
-/// Removes an attachment's mappings from both backends and families.
-fn unforward(own: &Owner) -> Result<(), CniError> {
+/// Removes an attachment's mappings from both backends and families. The
+/// iptables chain is the container's on the network, shared by its
+/// interfaces: with the interface's `addresses` known, only its rules go.
+fn unforward(own: &Owner, addresses: &[IpAddr]) -> Result<(), CniError> {
     let nft = match nft::unforward(own) {
         Err(e) if cni::netfilter::nftnl::available() => Err(e),
         _ => Ok(()),
     };
-    nft.and(ipt::unforward(own.network, own.container_id))
+    nft.and(ipt::unforward_interface(own.network, own.container_id, addresses))
+}
+
+/// The interface's addresses in a DEL's previous result, read leniently;
+/// none when there is no usable result.
+fn del_addresses(conf: &cni::conf::DelConf, ifname: &str) -> Vec<IpAddr> {
+    let Some(prev) = &conf.prev_result else { return Vec::new() };
+    let Ok(result) = CniResult::from_json(prev, &conf.cni_version) else { return Vec::new() };
+    let (v4, v6) = config::container_addresses(&result, ifname);
+    v4.into_iter().chain(v6).map(|a| a.ip()).collect()
 }
 
 fn forward(conf: &Config, containers: &[IpNetwork]) -> Result<(), CniError> {
@@ -103,7 +114,8 @@ impl Plugin for Portmap {
         forward(&conf, &containers)?;
         let mut rollback = Rollback::new();
         let own = Owner { network: &conf.net.name, container_id: &args.container_id, ifname: &args.ifname };
-        rollback.push("remove the port mappings", move || unforward(&own));
+        let addresses: Vec<IpAddr> = containers.iter().map(|c| c.ip()).collect();
+        rollback.push("remove the port mappings", move || unforward(&own, &addresses));
         for container in &containers {
             forget_udp_connections(&conf, container.is_ipv6());
         }
@@ -119,8 +131,9 @@ impl Plugin for Portmap {
     /// from both backends and both families, as ADD of either backend or
     /// the reference left them.
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
-        let network = cni::conf::DelConf::load(&args.stdin).name;
-        unforward(&Owner { network: &network, container_id: &args.container_id, ifname: &args.ifname })
+        let conf = cni::conf::DelConf::load(&args.stdin);
+        let addresses = del_addresses(&conf, &args.ifname);
+        unforward(&Owner { network: &conf.name, container_id: &args.container_id, ifname: &args.ifname }, &addresses)
     }
 
     /// GC: the rules of this network's attachments not in
