@@ -72,6 +72,18 @@ pub fn result_ips(result: Option<&Value>) -> Vec<String> {
     found
 }
 
+/// The host-side interfaces a cached result names (those without a
+/// sandbox: a bridge's veth end, the bridge itself).
+pub fn host_interfaces(result: Option<&Value>) -> Vec<String> {
+    let interfaces = result.and_then(|r| r.get("interfaces")).and_then(Value::as_array);
+    interfaces
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("sandbox").and_then(Value::as_str).is_none_or(str::is_empty))
+        .filter_map(|i| i.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,3 +99,4 @@ mod tests {
         assert_eq!(capabilities(&list), ["portMappings"]);
     }
 }
+

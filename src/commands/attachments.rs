@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::Context;
 use crate::inspect;
 use crate::render::{self, Format};
+use crate::runtime::liveness;
 
 /// Fails when the result cache exists but cannot be read (cnictl run
 /// without root on a root-owned cache): the views would otherwise show "no
@@ -43,29 +44,41 @@ pub fn check_readable(ctx: &Context) -> Result<()> {
 }
 
 /// The cached attachments as JSON objects, optionally of one network only;
-/// an error when the cache cannot be read ([`check_readable`]).
+/// an error when the cache cannot be read ([`check_readable`]). Entries
+/// that cannot be read are listed too (`unreadable` says why), never
+/// dropped: GC keeps whatever they may belong to.
 pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Vec<Value>> {
     check_readable(ctx)?;
     let now = SystemTime::now();
-    Ok(ctx
-        .runtime
-        .cache
-        .entries()
+    let listing = ctx.runtime.cache.listing()?;
+    let live = crate::netns::identity::live_namespaces();
+    let mut found: Vec<Value> = listing
+        .readable
         .into_iter()
         .filter(|(entry, _)| network.is_none_or(|n| entry.network == n))
         .map(|(entry, written)| {
             let age = written.and_then(|w| now.duration_since(w).ok()).map(|d| d.as_secs());
+            let netns = entry.netns_path();
+            let exists = !netns.is_empty() && liveness::namespace_state(&entry, &live).is_some();
             json!({
                 "network": entry.network,
                 "containerID": entry.container_id,
-                "netns": entry.netns,
+                "netns": netns,
                 "ifname": entry.ifname,
                 "ips": inspect::result_ips(entry.result.as_ref()),
                 "ageSeconds": age,
-                "netnsExists": cni::netns::exists(&entry.netns),
+                "netnsExists": exists,
             })
         })
-        .collect())
+        .collect();
+    let unreadable = listing.unreadable.into_iter();
+    found.extend(unreadable.filter(|u| network.is_none_or(|n| !u.candidates(n).is_empty())).map(|u| {
+        json!({
+            "file": u.path.display().to_string(),
+            "unreadable": u.why,
+        })
+    }));
+    Ok(found)
 }
 
 /// Rows for the attachments table.
@@ -73,6 +86,12 @@ pub fn rows(attachments: &[Value]) -> Vec<Vec<String>> {
     attachments
         .iter()
         .map(|a| {
+            if let Some(why) = a["unreadable"].as_str() {
+                let file = a["file"].as_str().unwrap_or_default();
+                let name = std::path::Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned());
+                let shown = name.unwrap_or_default();
+                return vec![shown, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), format!("unreadable: {why}")];
+            }
             let ips: Vec<&str> =
                 a["ips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             vec![

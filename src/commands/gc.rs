@@ -2,8 +2,11 @@
 //! on one network or on every one.
 //!
 //! Unlike cnitool, which treats every attachment as stale when given no
-//! list, cnictl keeps each cached attachment whose netns still exists,
-//! unless `--valid` names the attachments to keep.
+//! list, cnictl keeps everything that may be live (`runtime::liveness`):
+//! cached attachments whose namespace exists, in its cache or the
+//! runtimes' default one, entries it cannot read, reservations whose
+//! address a live namespace holds, and `--valid` ones. `--dry-run` lists
+//! what would go and why; a run says what went, and what it could not do.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -13,11 +16,14 @@ use color_eyre::eyre::{eyre, Result};
 
 use super::Context;
 use crate::cli::GcArgs;
-use crate::runtime::config::{conf_files, load_file, load_network_or_cached};
+use crate::runtime::config::{conf_files, load_file, load_network_or_cached, NetworkList};
+use crate::runtime::liveness::{self, Survey};
 
 /// Runs GC on the network named, or on every network the config dir and
 /// the result cache know; a network that fails does not stop the others.
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
+    // Refused, naming the path, when the cache cannot be read.
+    ctx.runtime.cache.listing()?;
     let Some(network) = &args.network else {
         let mut failed = 0;
         for name in all_networks(ctx) {
@@ -41,34 +47,138 @@ fn all_networks(ctx: &Context) -> BTreeSet<String> {
     names
 }
 
-/// Works out the valid set, runs GC on one network and reports what it removed.
+/// The attachments `--valid` names.
+fn explicit(args: &GcArgs) -> Result<BTreeSet<Attachment>> {
+    args.valid
+        .iter()
+        .map(|v| {
+            let (id, ifname) =
+                v.split_once('/').ok_or_else(|| eyre!("--valid {v:?}: expected CONTAINER_ID/IFNAME"))?;
+            Ok(Attachment { container_id: id.to_string(), ifname: ifname.to_string() })
+        })
+        .collect()
+}
+
+/// Surveys one network, then runs GC on it (or says what GC would do).
 fn gc_network(ctx: &Context, args: &GcArgs, network: &str) -> Result<()> {
     let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, network, None)?;
-    let valid: BTreeSet<Attachment> = if args.valid.is_empty() {
-        ctx.runtime
-            .cache
-            .list()
-            .into_iter()
-            .filter(|e| {
-                e.network == list.name && (e.netns.is_empty() || std::path::Path::new(&e.netns).exists())
-            })
-            .map(|e| Attachment { container_id: e.container_id, ifname: e.ifname })
-            .collect()
-    } else {
-        args.valid
-            .iter()
-            .map(|v| {
-                let (id, ifname) =
-                    v.split_once('/').ok_or_else(|| eyre!("--valid {v:?}: expected CONTAINER_ID/IFNAME"))?;
-                Ok(Attachment { container_id: id.to_string(), ifname: ifname.to_string() })
-            })
-            .collect::<Result<_>>()?
-    };
-    for removed in ctx.runtime.gc(&list, &valid)? {
+    if list.disable_gc {
+        println!("network {}: GC is disabled in its config (disableGC): nothing done", list.name);
+        return Ok(());
+    }
+    let caches = ctx.surveyed_caches();
+    let survey = liveness::survey(&list, &caches.iter().collect::<Vec<_>>(), &explicit(args)?)?;
+    for unreadable in &survey.unreadable {
         eprintln!(
-            "removed stale attachment {} {} from network {}",
+            "cnictl: warning: cache entry {} cannot be read ({}): kept, with every attachment its name can mean",
+            unreadable.path.display(),
+            unreadable.why
+        );
+    }
+    let has_gc = cni::version::at_least(&list.cni_version, "1.1.0").unwrap_or(false);
+    if args.dry_run {
+        print_plan(ctx, &list, &survey, has_gc);
+        return Ok(());
+    }
+    let before = liveness::reservations(&list)?;
+    for removed in ctx.runtime.gc(&list, &survey.valid())? {
+        println!(
+            "removed stale attachment {} {} of network {} (its namespace is gone)",
             removed.container_id, removed.ifname, list.name
         );
     }
+    let after: BTreeSet<_> = liveness::reservations(&list)?.into_iter().map(|r| r.path).collect();
+    for freed in before.iter().filter(|r| !after.contains(&r.path)) {
+        println!("freed {} of network {} (reserved for {})", freed.address, list.name, holder(freed));
+    }
+    if !has_gc {
+        not_collected(&list, &survey);
+    }
     Ok(())
+}
+
+/// Who a reservation names.
+fn holder(reservation: &host_local::store::Reservation) -> String {
+    match &reservation.holder {
+        Some(h) => format!("{} {}", h.container_id, h.ifname.as_deref().unwrap_or("(any interface)")),
+        None => "no one".into(),
+    }
+}
+
+/// What a network below 1.1.0 keeps after GC: its plugins have no GC verb.
+fn not_collected(list: &NetworkList, survey: &Survey) {
+    let left: Vec<_> = survey
+        .stale_reservations
+        .iter()
+        .filter(|r| !survey.stale_entries.iter().any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname))))
+        .collect();
+    if left.is_empty() {
+        return;
+    }
+    println!(
+        "network {} is version {}: its plugins have no GC verb (1.1.0), so {} reservation(s) no cached attachment owns stay:",
+        list.name,
+        list.cni_version,
+        left.len()
+    );
+    for reservation in left {
+        println!(
+            "  {} ({}) for {}: no live namespace holds it; remove the file if no container uses the address",
+            reservation.address,
+            reservation.path.display(),
+            holder(reservation)
+        );
+    }
+}
+
+/// `--dry-run`: every object GC would remove, and why; then what it keeps.
+fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) {
+    let mut any = false;
+    for entry in &survey.stale_entries {
+        any = true;
+        let netns = entry.netns_path();
+        println!(
+            "would delete attachment {} {} of network {}: its namespace {} is gone",
+            entry.container_id, entry.ifname, list.name, netns
+        );
+        println!("  cache entry {}", ctx.runtime.cache.path(&list.name, &entry.container_id, &entry.ifname).display());
+        for interface in crate::inspect::host_interfaces(entry.result.as_ref()) {
+            println!("  host interface {interface}");
+        }
+        for reservation in survey.stale_reservations.iter().filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname))) {
+            println!("  reservation {} ({})", reservation.address, reservation.path.display());
+        }
+        println!("  and each plugin's own state of it (rules, qdiscs), through the chain's DEL");
+    }
+    let owned = |r: &&host_local::store::Reservation| {
+        survey.stale_entries.iter().any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
+    };
+    for reservation in survey.stale_reservations.iter().filter(|r| !owned(r)) {
+        any = true;
+        if has_gc {
+            println!(
+                "would free {} ({}) reserved for {}: no cache entry, live namespace or --valid keeps it",
+                reservation.address,
+                reservation.path.display(),
+                holder(reservation)
+            );
+        } else {
+            println!(
+                "would keep {} ({}) reserved for {}: stale, but network version {} has no GC verb",
+                reservation.address,
+                reservation.path.display(),
+                holder(reservation),
+                list.cni_version
+            );
+        }
+    }
+    if has_gc {
+        println!("plugins of network {} get GC with {} valid attachment(s): what they hold for others goes", list.name, survey.keep.len());
+    }
+    for (attachment, why) in &survey.keep {
+        println!("keeps {} {}: {why}", attachment.container_id, attachment.ifname);
+    }
+    if !any {
+        println!("network {}: nothing stale", list.name);
+    }
 }

@@ -30,6 +30,9 @@ use crate::runtime::config::{load_network, NetworkList};
 use crate::runtime::plugins::PluginPath;
 use crate::runtime::{Runtime, RuntimeConf};
 
+/// Where libcni runtimes (containerd, CRI-O, podman 4, cnitool) keep their cache.
+pub const DEFAULT_CACHE_DIR: &str = "/var/lib/cni";
+
 /// What every command needs: where configs, plugins and the cache are.
 pub struct Context {
     /// The config directory.
@@ -51,6 +54,21 @@ impl Context {
                 cache: Cache::new(&cli.cache_dir),
             },
         }
+    }
+
+    /// The caches GC and doctor survey: the one given first (its stale
+    /// entries are the ones GC deletes), then the runtimes' default when
+    /// that is another, whose live attachments must be kept as well.
+    pub fn surveyed_caches(&self) -> Vec<Cache> {
+        let mut caches = vec![self.runtime.cache.clone()];
+        let default = std::path::Path::new(DEFAULT_CACHE_DIR);
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        };
+        if !same(&self.cache_dir, default) {
+            caches.push(Cache::new(default));
+        }
+        caches
     }
 
     /// Loads a network by name from the config directory.

@@ -19,6 +19,9 @@ use crate::runtime::config::NetworkList;
 /// Runs STATUS on each plugin of the chain, then shows the range fill.
 pub fn run(ctx: &Context, args: &NetworkArgs) -> Result<ExitCode> {
     let list = ctx.network(&args.network)?;
+    // A store this user may not read would fail host-local's STATUS with
+    // code 50, as if the plugin could not serve: say it needs root instead.
+    crate::runtime::liveness::reservations(&list)?;
     ctx.runtime.status(&list)?;
     let rows: Vec<Vec<String>> =
         range_fill(&list).into_iter().map(|(plugin, fill)| fill_row(&plugin, &fill)).collect();

@@ -6,6 +6,7 @@
 //! name in the current directory, as cnitool would take it).
 
 pub mod exec;
+pub mod identity;
 pub mod manage;
 
 use std::path::Path;

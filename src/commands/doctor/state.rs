@@ -2,18 +2,7 @@
 //! no cached attachment owns.
 
 use super::*;
-
-pub(super) fn host_local_store(
-    net: &NetworkList,
-    plugin: &serde_json::Map<String, Value>,
-) -> Option<PathBuf> {
-    let ipam = plugin.go_get("ipam")?.as_object()?;
-    if ipam.go_get("type")?.as_str()? != "host-local" {
-        return None;
-    }
-    let data_dir = ipam.go_get("dataDir").and_then(Value::as_str).unwrap_or("/var/lib/cni/networks");
-    Some(Path::new(data_dir).join(&net.name))
-}
+use crate::runtime::liveness::Survey;
 
 pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
     if let Err(e) = crate::commands::attachments::check_readable(ctx) {
@@ -24,39 +13,19 @@ pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: 
         return;
     }
     let cached: Vec<CachedAttachment> = ctx.runtime.cache.list();
+    let caches = ctx.surveyed_caches();
+    let caches: Vec<_> = caches.iter().collect();
     let mut clean = true;
     for net in networks {
-        let gone = cached.iter().filter(|a| a.network == net.name && !cni::netns::exists(&a.netns)).count();
-        if gone > 0 {
-            clean = false;
-            findings.push(finding(
-                "stale state",
-                Status::Warn,
-                format!("{gone} cached attachment(s) of {} belong to a namespace that is gone", net.name),
-                Some(format!("cnictl gc {}", net.name)),
-            ));
-        }
-        let owners: BTreeSet<&str> =
-            cached.iter().filter(|a| a.network == net.name).map(|a| a.container_id.as_str()).collect();
-        for store in net.plugins.iter().filter_map(|p| host_local_store(net, p)) {
-            for entry in std::fs::read_dir(&store).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.parse::<std::net::IpAddr>().is_err() {
-                    continue;
-                }
-                let content = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                let id = content.lines().next().unwrap_or_default().trim();
-                if !owners.contains(id) {
-                    clean = false;
-                    findings.push(finding(
-                        "stale state",
-                        Status::Warn,
-                        format!("{name} in {} is reserved for {id:?}, which has no cached attachment (unless another runtime's cache owns it)", net.name),
-                        Some(format!("cnictl gc {}", net.name)),
-                    ));
-                }
+        let survey = match crate::runtime::liveness::survey(net, &caches, &BTreeSet::new()) {
+            Ok(survey) => survey,
+            Err(e) => {
+                clean = false;
+                findings.push(finding("stale state", Status::Skip, format!("{}: {e:#}", net.name), None));
+                continue;
             }
-        }
+        };
+        clean &= stale_findings(findings, net, &survey);
     }
     unowned_ports(findings, &cached, networks, &mut clean);
     if clean {
@@ -67,6 +36,59 @@ pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: 
             None,
         ));
     }
+}
+
+/// The findings of one network's survey; true when there were none.
+fn stale_findings(findings: &mut Vec<Finding>, net: &NetworkList, survey: &Survey) -> bool {
+    let has_gc = cni::version::at_least(&net.cni_version, "1.1.0").unwrap_or(false);
+    let before = findings.len();
+    for unreadable in &survey.unreadable {
+        findings.push(finding(
+            "stale state",
+            Status::Warn,
+            format!(
+                "cache entry {} of {} cannot be read ({}): gc keeps whatever it may belong to",
+                unreadable.path.display(),
+                net.name,
+                unreadable.why
+            ),
+            Some(format!("rm {} once no container uses that attachment", unreadable.path.display())),
+        ));
+    }
+    let gone = survey.stale_entries.len();
+    if gone > 0 {
+        findings.push(finding(
+            "stale state",
+            Status::Warn,
+            format!("{gone} cached attachment(s) of {} belong to a namespace that is gone", net.name),
+            Some(format!("cnictl gc {}", net.name)),
+        ));
+    }
+    let owned_by_stale = |r: &host_local::store::Reservation| {
+        survey.stale_entries.iter().any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
+    };
+    for reservation in survey.stale_reservations.iter().filter(|r| !owned_by_stale(r)) {
+        let id = reservation.holder.as_ref().map(|h| h.container_id.as_str()).unwrap_or_default();
+        let fix = if has_gc {
+            format!("cnictl gc {}", net.name)
+        } else {
+            format!(
+                "network version {} has no GC verb: rm {} if no container uses the address",
+                net.cni_version,
+                reservation.path.display()
+            )
+        };
+        findings.push(finding(
+            "stale state",
+            Status::Warn,
+            format!(
+                "{} in {} is reserved for {id:?}, which no cache entry, live namespace or interface holds",
+                reservation.address, net.name
+            ),
+            Some(fix),
+        ));
+    }
+    findings.len() == before
 }
 
 /// How full each host-local range set is: a warning from 90% on (ADDs

@@ -73,6 +73,30 @@ pub fn taken_addresses(data_dir: Option<&str>, network: &str) -> Result<Vec<IpAd
     Ok(listing(&dir)?.into_iter().filter_map(|entry| entry.ip).collect())
 }
 
+/// A reservation as a read-only listing shows it.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    /// The address reserved.
+    pub address: IpAddr,
+    /// Its file.
+    pub path: PathBuf,
+    /// Who it is for; `None` when the file names no one.
+    pub holder: Option<Holder>,
+}
+
+/// Every reservation of `network`'s store, read without making or locking
+/// anything (for cnictl's GC plan and doctor); empty when there is no store.
+pub fn reservations(data_dir: Option<&str>, network: &str) -> Result<Vec<Reservation>, CniError> {
+    let dir = store_dir(data_dir, network);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let found = listing(&dir)?.into_iter();
+    Ok(found
+        .filter_map(|e| Some(Reservation { address: e.ip?, path: e.path, holder: e.holder }))
+        .collect())
+}
+
 /// One pass over a store's directory (see [`Store::listing`]).
 fn listing(dir: &Path) -> Result<Vec<Entry>, CniError> {
     let entries = fs::read_dir(dir).map_err(|e| io_err("failed to read", dir, e))?;
