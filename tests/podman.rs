@@ -171,6 +171,28 @@ fn podman_publishes_ports_connects_networks_and_removes_everything() {
     assert_eq!(pm.rt.get(&pm.rt.host_ip(), 18080).as_deref(), Some(PAGE), "-p 18080:8080 answers");
     let web_ip = pm.address(&web, &sub);
     assert!(web_ip.starts_with("10.241.1."), "{web_ip}");
+    // libcni before 1.2 caches no netns: cnictl finds it in the result.
+    let views = |args: &[&str]| {
+        let net_d = pm.rt.dir.path().join("net.d");
+        let out = std::process::Command::new(cnictl())
+            .args(args)
+            .env("NETCONFPATH", &net_d)
+            .env("CNI_PATH", pm.rt.plugins.path())
+            .env_remove("CNI_CACHE_DIR")
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default()
+    };
+    let listed = views(&["attachments", "-o", "json"]);
+    let mine = listed.as_array().unwrap().iter().find(|a| a["containerID"] == web.as_str()).cloned();
+    let mine = mine.unwrap_or_else(|| panic!("{web} not in {listed}"));
+    assert!(mine["netns"].as_str().unwrap().starts_with("/run/netns/"), "{mine}");
+    assert_eq!(mine["netnsExists"], true, "{mine}");
+    let doctor = views(&["doctor", "-o", "json"]);
+    let gone = doctor.as_array().unwrap().iter().any(|f| {
+        f["detail"].as_str().is_some_and(|d| d.contains("namespace that is gone") && d.contains(sub.as_str()))
+    });
+    assert!(!gone, "doctor is quiet about podman's live attachment: {doctor}");
 
     // --ip and --mac-address (podman passes them in CNI_ARGS).
     let fixed =
