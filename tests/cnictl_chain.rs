@@ -53,9 +53,7 @@ impl Network {
     }
 
     fn cache_files(&self) -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(self.cache.path().join("results"))
-            .map(|e| e.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
+        cache_files(self.cache.path())
     }
 }
 

@@ -72,9 +72,17 @@ impl Net {
     }
 
     fn cache_files(&self) -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(self.cache.path().join("results"))
-            .map(|e| e.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
+        cache_files(self.cache.path())
+    }
+
+    /// Attaches `ns` as eth0 and eth1 (one container ID), a host port each.
+    fn add_two_interfaces(&self, ns: &TestNetns, ports: [u16; 2]) {
+        for (ifname, port) in ["eth0", "eth1"].into_iter().zip(ports) {
+            let mapping = mapping(port);
+            let env = [("CAP_ARGS", mapping.as_str()), ("CNI_IFNAME", ifname)];
+            let (code, _, stderr) = self.cnictl_env(&["add", &self.name, &ns.name], &env);
+            assert_eq!(code, 0, "{ifname}: {stderr}");
+        }
     }
 }
 
@@ -89,7 +97,8 @@ impl Drop for Net {
 
 /// The nftables DNAT rules of host port `port` (table ip cni_hostport).
 fn dnat_rules(port: u16) -> usize {
-    let out = Command::new("nft").args(["list", "chain", "ip", "cni_hostport", "hostports"]).output().unwrap();
+    let out =
+        Command::new("nft").args(["list", "chain", "ip", "cni_hostport", "hostports"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines().filter(|l| l.contains(&format!("dport {port} dnat"))).count()
 }
@@ -109,7 +118,8 @@ fn an_unreadable_cache_entry_keeps_its_address_through_gc_and_shows_in_attachmen
     std::fs::write(&file, &text[..text.len() / 2]).unwrap();
 
     let listed: Value = serde_json::from_str(&net.ok(&["attachments", "-o", "json"])).unwrap();
-    let unreadable: Vec<&Value> = listed.as_array().unwrap().iter().filter(|a| a["unreadable"].is_string()).collect();
+    let unreadable: Vec<&Value> =
+        listed.as_array().unwrap().iter().filter(|a| a["unreadable"].is_string()).collect();
     assert_eq!(unreadable.len(), 1, "shown as unreadable, not dropped: {listed}");
     assert_eq!(unreadable[0]["file"], file.display().to_string());
     let table = net.ok(&["attachments"]);
@@ -161,7 +171,8 @@ impl Holder {
         let target = std::fs::metadata(ns.path()).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
         for _ in 0..200 {
             let path = format!("/proc/{}/ns/net", child.id());
-            if std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok() == Some(target) {
+            if std::fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).ok() == Some(target)
+            {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
@@ -232,16 +243,14 @@ fn a_path_that_now_leads_to_another_namespace_is_refused_and_gc_frees_without_en
 fn check_uses_the_cached_port_mappings_and_del_ifname_keeps_the_other_interfaces() {
     let net = net("1.0.0", 5, Some("nftables"));
     let ns = TestNetns::new("lvk");
-    for (ifname, port) in [("eth0", 18252), ("eth1", 18253)] {
-        let env = [("CAP_ARGS", mapping(port)), ("CNI_IFNAME", ifname.to_string())];
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (code, _, stderr) = net.cnictl_env(&["add", &net.name, &ns.name], &env);
-        assert_eq!(code, 0, "{ifname}: {stderr}");
-    }
+    net.add_two_interfaces(&ns, [18252, 18253]);
     assert_eq!((dnat_rules(18252), dnat_rules(18253)), (1, 1));
     net.ok(&["check", &net.name, &ns.name]);
     // The DNAT of eth0 goes behind cnictl's back: CHECK, without CAP_ARGS, sees it.
-    let out = Command::new("nft").args(["-a", "list", "chain", "ip", "cni_hostport", "hostports"]).output().unwrap();
+    let out = Command::new("nft")
+        .args(["-a", "list", "chain", "ip", "cni_hostport", "hostports"])
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
     let line = listing.lines().find(|l| l.contains("dport 18252 dnat")).unwrap();
     let handle = line.rsplit("handle ").next().unwrap().trim();
@@ -263,13 +272,11 @@ fn check_uses_the_cached_port_mappings_and_del_ifname_keeps_the_other_interfaces
 fn del_ifname_keeps_the_other_interfaces_mappings_on_iptables() {
     let net = net("1.0.0", 6, Some("iptables"));
     let ns = TestNetns::new("lvi");
-    for (ifname, port) in [("eth0", 18254), ("eth1", 18255)] {
-        let env = [("CAP_ARGS", mapping(port)), ("CNI_IFNAME", ifname.to_string())];
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (code, _, stderr) = net.cnictl_env(&["add", &net.name, &ns.name], &env);
-        assert_eq!(code, 0, "{ifname}: {stderr}");
-    }
-    let saved = || String::from_utf8_lossy(&Command::new("iptables-save").args(["-t", "nat"]).output().unwrap().stdout).to_string();
+    net.add_two_interfaces(&ns, [18254, 18255]);
+    let saved = || {
+        String::from_utf8_lossy(&Command::new("iptables-save").args(["-t", "nat"]).output().unwrap().stdout)
+            .to_string()
+    };
     let dnat = |port: u16| {
         let rule = format!("--dport {port} -j DNAT --to-destination 10.251.6.");
         saved().lines().filter(|l| l.contains(&rule)).count()
@@ -292,7 +299,8 @@ fn gc_below_1_1_0_deletes_stale_cached_attachments_and_says_what_it_cannot_free(
     net.ok(&["add", &net.name, &gone.name]);
     // Made through another cache, which gc does not read: only the store knows it.
     let other = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = run_cnictl(&["add", &net.name, &foreign.name], &net.conf_dir, other.path(), net.plugins.path());
+    let (code, _, stderr) =
+        run_cnictl(&["add", &net.name, &foreign.name], &net.conf_dir, other.path(), net.plugins.path());
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(reservations(&net.store()).len(), 3);
     drop(gone);
@@ -307,9 +315,16 @@ fn gc_below_1_1_0_deletes_stale_cached_attachments_and_says_what_it_cannot_free(
     assert!(said.contains("no GC verb") && said.contains("10.251.7.4"), "{said}");
     assert_eq!(reservations(&net.store()), ["10.251.7.2", "10.251.7.4"]);
     let doctor: Value = serde_json::from_str(&net.ok(&["doctor", "-o", "json"])).unwrap();
-    let stale = doctor.as_array().unwrap().iter().find(|f| f["detail"].as_str().unwrap_or_default().contains("10.251.7.4"));
+    let stale = doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["detail"].as_str().unwrap_or_default().contains("10.251.7.4"));
     let fix = stale.map(|f| f["fix"].as_str().unwrap_or_default().to_string()).unwrap_or_default();
-    assert!(fix.contains("no GC verb"), "doctor does not send the operator to a gc that cannot help: {doctor}");
+    assert!(
+        fix.contains("no GC verb"),
+        "doctor does not send the operator to a gc that cannot help: {doctor}"
+    );
     net.ok(&["del", &net.name, &live.name]);
 }
 

@@ -183,6 +183,13 @@ pub fn iptables_masq_lines(ipv6: bool, container_id: &str) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&needle)).count()
 }
 
+/// The files of a libcni result cache (`<dir>/results/*`).
+pub fn cache_files(cache_dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache_dir.join("results"))
+        .map(|e| e.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
 /// The reservation files (named by address) in a host-local store.
 pub fn reservations(store: &Path) -> Vec<String> {
     let mut found: Vec<String> = std::fs::read_dir(store)
