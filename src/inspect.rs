@@ -99,4 +99,3 @@ mod tests {
         assert_eq!(capabilities(&list), ["portMappings"]);
     }
 }
-

@@ -90,7 +90,15 @@ pub fn rows(attachments: &[Value]) -> Vec<Vec<String>> {
                 let file = a["file"].as_str().unwrap_or_default();
                 let name = std::path::Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned());
                 let shown = name.unwrap_or_default();
-                return vec![shown, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), format!("unreadable: {why}")];
+                return vec![
+                    shown,
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    format!("unreadable: {why}"),
+                ];
             }
             let ips: Vec<&str> =
                 a["ips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();

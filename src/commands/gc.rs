@@ -110,7 +110,12 @@ fn not_collected(list: &NetworkList, survey: &Survey) {
     let left: Vec<_> = survey
         .stale_reservations
         .iter()
-        .filter(|r| !survey.stale_entries.iter().any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname))))
+        .filter(|r| {
+            !survey
+                .stale_entries
+                .iter()
+                .any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
+        })
         .collect();
     if left.is_empty() {
         return;
@@ -141,17 +146,27 @@ fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) 
             "would delete attachment {} {} of network {}: its namespace {} is gone",
             entry.container_id, entry.ifname, list.name, netns
         );
-        println!("  cache entry {}", ctx.runtime.cache.path(&list.name, &entry.container_id, &entry.ifname).display());
+        println!(
+            "  cache entry {}",
+            ctx.runtime.cache.path(&list.name, &entry.container_id, &entry.ifname).display()
+        );
         for interface in crate::inspect::host_interfaces(entry.result.as_ref()) {
             println!("  host interface {interface}");
         }
-        for reservation in survey.stale_reservations.iter().filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname))) {
+        for reservation in survey
+            .stale_reservations
+            .iter()
+            .filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname)))
+        {
             println!("  reservation {} ({})", reservation.address, reservation.path.display());
         }
         println!("  and each plugin's own state of it (rules, qdiscs), through the chain's DEL");
     }
     let owned = |r: &&host_local::store::Reservation| {
-        survey.stale_entries.iter().any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
+        survey
+            .stale_entries
+            .iter()
+            .any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
     };
     for reservation in survey.stale_reservations.iter().filter(|r| !owned(r)) {
         any = true;
@@ -173,7 +188,11 @@ fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) 
         }
     }
     if has_gc {
-        println!("plugins of network {} get GC with {} valid attachment(s): what they hold for others goes", list.name, survey.keep.len());
+        println!(
+            "plugins of network {} get GC with {} valid attachment(s): what they hold for others goes",
+            list.name,
+            survey.keep.len()
+        );
     }
     for (attachment, why) in &survey.keep {
         println!("keeps {} {}: {why}", attachment.container_id, attachment.ifname);

@@ -126,9 +126,7 @@ pub fn live_namespaces() -> Vec<(NetnsId, PathBuf)> {
             seen.entry((meta.dev(), meta.ino())).or_insert(path);
         }
     }
-    seen.into_iter()
-        .map(|((dev, ino), path)| (NetnsId { dev, ino, cookie: cookie(&path) }, path))
-        .collect()
+    seen.into_iter().map(|((dev, ino), path)| (NetnsId { dev, ino, cookie: cookie(&path) }, path)).collect()
 }
 
 /// Where `recorded` lives among `live`, if anywhere.

@@ -313,7 +313,11 @@ mod tests {
             entry.candidates("my-net").into_iter().map(|a| (a.container_id, a.ifname)).collect();
         assert_eq!(
             ids,
-            [("cnitool".to_string(), "ab-eth-0".to_string()), ("cnitool-ab".into(), "eth-0".into()), ("cnitool-ab-eth".into(), "0".into())]
+            [
+                ("cnitool".to_string(), "ab-eth-0".to_string()),
+                ("cnitool-ab".into(), "eth-0".into()),
+                ("cnitool-ab-eth".into(), "0".into())
+            ]
         );
         assert!(entry.candidates("other").is_empty());
     }

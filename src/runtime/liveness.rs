@@ -123,14 +123,21 @@ pub fn survey(list: &NetworkList, caches: &[&Cache], explicit: &BTreeSet<Attachm
                 continue;
             }
             for attachment in candidates {
-                let why = format!("its cache entry {} cannot be read ({})", unreadable.path.display(), unreadable.why);
+                let why = format!(
+                    "its cache entry {} cannot be read ({})",
+                    unreadable.path.display(),
+                    unreadable.why
+                );
                 survey.keep.entry(attachment).or_insert(why);
             }
             survey.unreadable.push(unreadable);
         }
     }
-    let cnitool_ids: BTreeMap<String, &PathBuf> =
-        live.iter().map(|(_, path)| path).flat_map(|path| cnitool_ids(path).into_iter().map(move |id| (id, path))).collect();
+    let cnitool_ids: BTreeMap<String, &PathBuf> = live
+        .iter()
+        .map(|(_, path)| path)
+        .flat_map(|path| cnitool_ids(path).into_iter().map(move |id| (id, path)))
+        .collect();
     let reservations = reservations(list)?;
     keep_by_cnitool_id(&mut survey, &cnitool_ids, &reservations);
     keep_by_live_address(&mut survey, &live, &reservations);
@@ -179,11 +186,15 @@ fn keep_by_cnitool_id(
     ids: &BTreeMap<String, &PathBuf>,
     reservations: &[host_local::store::Reservation],
 ) {
-    let unexplained = reservations.iter().filter_map(|r| r.holder.as_ref()).filter(|h| {
-        !survey.stale_entries.iter().any(|e| h.is(&e.container_id, &e.ifname))
-    });
+    let unexplained = reservations
+        .iter()
+        .filter_map(|r| r.holder.as_ref())
+        .filter(|h| !survey.stale_entries.iter().any(|e| h.is(&e.container_id, &e.ifname)));
     let attachments: Vec<Attachment> = unexplained
-        .map(|h| Attachment { container_id: h.container_id.clone(), ifname: h.ifname.clone().unwrap_or_default() })
+        .map(|h| Attachment {
+            container_id: h.container_id.clone(),
+            ifname: h.ifname.clone().unwrap_or_default(),
+        })
         .collect();
     for attachment in attachments {
         if let Some(path) = ids.get(&attachment.container_id) {
@@ -206,10 +217,18 @@ fn keep_by_live_address(
     }
     let held = addresses_in(live);
     for reservation in open {
-        let (Some(holder), Some(path)) = (&reservation.holder, held.get(&reservation.address)) else { continue };
-        let attachment =
-            Attachment { container_id: holder.container_id.clone(), ifname: holder.ifname.clone().unwrap_or_default() };
-        let why = format!("its address {} is on an interface in the live namespace {}", reservation.address, path.display());
+        let (Some(holder), Some(path)) = (&reservation.holder, held.get(&reservation.address)) else {
+            continue;
+        };
+        let attachment = Attachment {
+            container_id: holder.container_id.clone(),
+            ifname: holder.ifname.clone().unwrap_or_default(),
+        };
+        let why = format!(
+            "its address {} is on an interface in the live namespace {}",
+            reservation.address,
+            path.display()
+        );
         survey.keep.entry(attachment).or_insert(why);
     }
 }

@@ -65,7 +65,10 @@ fn stale_findings(findings: &mut Vec<Finding>, net: &NetworkList, survey: &Surve
         ));
     }
     let owned_by_stale = |r: &host_local::store::Reservation| {
-        survey.stale_entries.iter().any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
+        survey
+            .stale_entries
+            .iter()
+            .any(|e| r.holder.as_ref().is_some_and(|h| h.is(&e.container_id, &e.ifname)))
     };
     for reservation in survey.stale_reservations.iter().filter(|r| !owned_by_stale(r)) {
         let id = reservation.holder.as_ref().map(|h| h.container_id.as_str()).unwrap_or_default();

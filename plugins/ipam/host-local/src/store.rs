@@ -92,9 +92,7 @@ pub fn reservations(data_dir: Option<&str>, network: &str) -> Result<Vec<Reserva
         return Ok(Vec::new());
     }
     let found = listing(&dir)?.into_iter();
-    Ok(found
-        .filter_map(|e| Some(Reservation { address: e.ip?, path: e.path, holder: e.holder }))
-        .collect())
+    Ok(found.filter_map(|e| Some(Reservation { address: e.ip?, path: e.path, holder: e.holder })).collect())
 }
 
 /// One pass over a store's directory (see [`Store::listing`]).

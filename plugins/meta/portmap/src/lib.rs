@@ -133,7 +133,10 @@ impl Plugin for Portmap {
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = cni::conf::DelConf::load(&args.stdin);
         let addresses = del_addresses(&conf, &args.ifname);
-        unforward(&Owner { network: &conf.name, container_id: &args.container_id, ifname: &args.ifname }, &addresses)
+        unforward(
+            &Owner { network: &conf.name, container_id: &args.container_id, ifname: &args.ifname },
+            &addresses,
+        )
     }
 
     /// GC: the rules of this network's attachments not in
