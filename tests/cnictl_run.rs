@@ -287,3 +287,51 @@ fn a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing() {
         setup.assert_clean(pid);
     }
 }
+
+#[test]
+fn a_broken_default_network_file_is_an_error_never_the_built_in_network() {
+    require_root();
+    // No plugins at all: a run that fell back to the built-in network
+    // would fail to find bridge (and make nothing), not name the file.
+    let no_plugins = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let run = |conf_dir: &Path| {
+        Command::new(cnictl())
+            .args(["run", "--", "true"])
+            .env("NETCONFPATH", conf_dir)
+            .env("CNI_CACHE_DIR", cache.path())
+            .env("CNI_PATH", no_plugins.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let trailing_comma = "{\n  \"cniVersion\": \"1.0.0\",\n  \"name\": \"cnictl-default\",\n  \"plugins\": [\n    {\"type\": \"bridge\",}\n  ]\n}\n";
+    let wrong_type = "{\"cniVersion\": \"1.0.0\", \"name\": \"cnictl-default\", \"plugins\": 7}";
+    // (file name, content or None for a dangling link, what the error says)
+    let cases = [
+        ("99-cnictl-default.conflist", Some(trailing_comma), ":5:"),
+        ("50-mine.conflist", Some(wrong_type), "plugins"),
+        ("99-cnictl-default.conflist", None, "No such file"),
+    ];
+    for (file, content, says) in cases {
+        let conf = tempfile::tempdir().unwrap();
+        let path = conf.path().join(file);
+        match content {
+            Some(text) => std::fs::write(&path, text).unwrap(),
+            None => std::os::unix::fs::symlink(conf.path().join("gone.conflist"), &path).unwrap(),
+        }
+        let out = run(conf.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "{file}: names the file: {stderr}");
+        assert!(stderr.contains(says), "{file}: says what is wrong ({says}): {stderr}");
+        assert!(
+            !stderr.contains("failed to find plugin"),
+            "{file}: fell back to the built-in network: {stderr}"
+        );
+    }
+    // Truly absent: the built-in network it is (here: its bridge plugin is missing).
+    let conf = tempfile::tempdir().unwrap();
+    let stderr = String::from_utf8_lossy(&run(conf.path()).stderr).to_string();
+    assert!(stderr.contains("cnictl-default") && stderr.contains("failed to find plugin"), "{stderr}");
+}

@@ -19,14 +19,15 @@ use crate::runtime::default_network;
 /// The network to use: the one named, else `cnictl-default` from the
 /// config dir when it has one, else the built-in network, whatever other
 /// networks the config dir holds (another tool's, podman's for one, are
-/// not ours to pick).
+/// not ours to pick). A broken `cnictl-default` file is an error
+/// (`default_network::configured`), never a silent fall back.
 pub fn choose_network(ctx: &Context, name: Option<&str>) -> Result<NetworkList> {
     if let Some(name) = name {
         return load_network(&ctx.conf_dir, name);
     }
-    match load_network(&ctx.conf_dir, default_network::NAME) {
-        Ok(list) => Ok(list),
-        Err(_) => default_network::network(),
+    match default_network::configured(&ctx.conf_dir)? {
+        Some(list) => Ok(list),
+        None => default_network::network(),
     }
 }
 
