@@ -161,40 +161,59 @@ fn paint_states(text: &str) -> String {
 }
 
 /// A table with a header row. On a terminal: a rule under the header only,
-/// fitted to the terminal's width (long cells wrap), bad states (fail,
-/// error, problem, warn, gone, skip) in colour unless NO_COLOR is set. In a pipe:
-/// plain aligned columns, lines never wrapped.
+/// fitted to the terminal's width (long cells wrap between words, and IDs,
+/// paths and addresses are kept whole wherever the width allows), bad
+/// states (fail, error, problem, warn, gone, skip) in colour unless NO_COLOR
+/// is set. In a pipe: plain aligned columns, lines never wrapped. Cells
+/// under a `container id` or `netns` header are shown short ([`cell`]).
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let terminal = std::io::stdout().is_terminal();
-    let colour = colored();
+    layout(headers, rows, width().filter(|_| terminal), colored())
+}
+
+/// [`table`] for a terminal of `columns` (none: a pipe), coloured or not.
+fn layout(headers: &[&str], rows: Vec<Vec<String>>, columns: Option<u16>, colour: bool) -> String {
     let mut table = Table::new();
-    match width() {
-        Some(columns) if terminal => {
+    match columns {
+        Some(columns) => {
             // A rule under the header, nothing between rows.
             table.load_preset("     ──            ");
             table.set_content_arrangement(ContentArrangement::Dynamic).set_width(columns);
         }
-        _ => {
+        None => {
             table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
         }
     }
+    let titles: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
     if headers.iter().any(|h| !h.is_empty()) {
-        table.set_header(headers.iter().map(|h| h.to_uppercase()));
+        table.set_header(&titles);
     }
-    let columns = width().filter(|_| terminal);
-    let mut widest: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let mut widest: Vec<usize> = titles.iter().map(|h| h.chars().count()).collect();
+    let mut words: Vec<usize> = titles.iter().map(|h| longest_word(h)).collect();
     for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            let w = cell.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-            match widest.get_mut(i) {
-                Some(widest) => *widest = (*widest).max(w),
-                None => widest.push(w),
+        let row: Vec<String> = row
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| cell(headers.get(i).copied().unwrap_or(""), c))
+            .collect();
+        for (i, text) in row.iter().enumerate() {
+            let w = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            if widest.len() <= i {
+                widest.push(0);
+                words.push(0);
             }
+            widest[i] = widest[i].max(w);
+            words[i] = words[i].max(longest_word(text));
         }
         table.add_row(if colour { row.into_iter().map(mark_state).collect() } else { row });
     }
     if let Some(columns) = columns {
-        keep_short_columns_whole(&mut table, &widest, columns);
+        for (i, w) in column_widths(&widest, &words, usize::from(columns)).into_iter().enumerate() {
+            // The constraint's width counts the cell's padding.
+            if let (Some(column), Ok(w)) = (table.column_mut(i), u16::try_from(w + 2)) {
+                column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w)));
+            }
+        }
     }
     let text = table.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
     if colour {
@@ -204,28 +223,138 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     }
 }
 
+/// The widest run of non-blank characters in `text`: what wrapping between
+/// words cannot make narrower.
+fn longest_word(text: &str) -> usize {
+    text.split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0)
+}
+
+/// How many characters of a container ID a table shows, as `podman ps`.
+pub const SHORT_ID: usize = 12;
+
+/// A cell as a table shows it, by its column's header: a container ID as
+/// [`short_id`], a namespace path as [`netns_cell`]; others as they are.
+/// JSON always has them in full.
+pub fn cell(header: &str, text: String) -> String {
+    match header {
+        "container id" => short_id(&text),
+        "netns" => netns_cell(&text),
+        _ => text,
+    }
+}
+
+/// A container ID as a table shows it: a hexadecimal one (docker, podman,
+/// containerd, CRI-O) cut to [`SHORT_ID`] characters as `podman ps` cuts
+/// it; another (cnitool's `cnitool-` and 20 hex digits) whole up to
+/// [`SHORT_COLUMN`] characters, else cut with an ellipsis.
+pub fn short_id(id: &str) -> String {
+    let length = id.chars().count();
+    if length > SHORT_ID && id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return id.chars().take(SHORT_ID).collect();
+    }
+    if length > SHORT_COLUMN {
+        return id.chars().take(SHORT_COLUMN - 1).chain(std::iter::once('…')).collect();
+    }
+    id.to_string()
+}
+
+/// A netns path as a table shows it: a named namespace (under
+/// /var/run/netns or /run/netns, as `ip netns` makes them) by its name,
+/// any other path as it is.
+pub fn netns_cell(path: &str) -> String {
+    let named = ["/var/run/netns/", "/run/netns/"].iter().find_map(|dir| path.strip_prefix(dir));
+    match named {
+        Some(name) if !name.is_empty() && !name.contains('/') => name.to_string(),
+        _ => path.to_string(),
+    }
+}
+
 /// The widest cell a column may have and still be kept whole.
 const SHORT_COLUMN: usize = 30;
 
-/// Keeps short columns (names, versions, states) unwrapped, narrowest
-/// first, while they take at most three quarters of the width: the
-/// Dynamic arrangement alone shares the width evenly and cut a 19-column
-/// file name to leave room for a long message beside it. Long columns
-/// share the rest.
-fn keep_short_columns_whole(table: &mut Table, widest: &[usize], columns: u16) {
-    let budget = usize::from(columns) * 3 / 4;
-    let mut order: Vec<usize> = (0..widest.len()).collect();
-    order.sort_by_key(|&i| widest[i]);
-    let mut used = 0;
-    for i in order {
-        let need = widest[i] + 2; // the cell's padding, which the boundary counts
-        if widest[i] > SHORT_COLUMN || used + need > budget {
+/// The content width of each column on a terminal of `columns`. First each
+/// column's longest word, narrowest first while all of them fit: an ID, a
+/// path or an address is never cut inside where the width allows. When
+/// they all fit, short columns (names, versions, states) whole, narrowest
+/// first, while they take at most three quarters of the width: shared
+/// evenly, a 19-column file name was cut to leave room for a long message
+/// beside it. When they do not, the columns whose words are cut get the
+/// rest first. Then what is left goes to the columns that want more.
+fn column_widths(widest: &[usize], words: &[usize], columns: usize) -> Vec<usize> {
+    // A line is each column's content and its padding of 2, and a
+    // separator between columns: the sum of (content + 3) less one.
+    let room = columns + 1;
+    let used = |widths: &[usize]| widths.iter().map(|w| w + 3).sum::<usize>();
+    let mut widths = vec![1; widest.len()];
+    let mut by_word: Vec<usize> = (0..widest.len()).collect();
+    by_word.sort_by_key(|&i| words[i]);
+    for i in by_word {
+        let before = widths[i];
+        widths[i] = words[i].max(before);
+        if used(&widths) > room {
+            widths[i] = before;
             break;
         }
-        used += need;
-        if let (Some(column), Ok(w)) = (table.column_mut(i), u16::try_from(widest[i])) {
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w + 2)));
+    }
+    let cut: Vec<usize> = (0..widest.len()).filter(|&i| widths[i] < words[i]).collect();
+    if cut.is_empty() {
+        keep_short_columns_whole(&mut widths, widest, columns, |w| used(w) <= room);
+    }
+    let rest = room.saturating_sub(used(&widths));
+    let rest = share(&mut widths, words, &cut, rest);
+    let all: Vec<usize> = (0..widest.len()).collect();
+    share(&mut widths, widest, &all, rest);
+    widths
+}
+
+/// Widens short columns (at most [`SHORT_COLUMN`]) to their widest cell,
+/// narrowest first, while they take at most three quarters of `columns`
+/// and the widths still `fit`.
+fn keep_short_columns_whole(
+    widths: &mut [usize],
+    widest: &[usize],
+    columns: usize,
+    fit: impl Fn(&[usize]) -> bool,
+) {
+    let budget = columns * 3 / 4;
+    let mut by_width: Vec<usize> = (0..widest.len()).collect();
+    by_width.sort_by_key(|&i| widest[i]);
+    let mut whole = 0;
+    for i in by_width {
+        let before = widths[i];
+        widths[i] = widest[i].max(before);
+        if widest[i] > SHORT_COLUMN || whole + widest[i] + 2 > budget || !fit(widths) {
+            widths[i] = before;
+            break;
         }
+        whole += widest[i] + 2;
+    }
+}
+
+/// Gives up to `rest` columns of width to the columns `among` that are
+/// narrower than their `target`: the whole of what one lacks where an even
+/// share covers it (those lacking least first), else an even share.
+/// Returns what is left.
+fn share(widths: &mut [usize], target: &[usize], among: &[usize], mut rest: usize) -> usize {
+    let mut wanting: Vec<usize> = among.iter().copied().filter(|&i| widths[i] < target[i]).collect();
+    wanting.sort_by_key(|&i| target[i] - widths[i]);
+    while let Some(&i) = wanting.first() {
+        let lacks = target[i] - widths[i];
+        if lacks > rest / wanting.len() {
+            break;
+        }
+        widths[i] = target[i];
+        rest -= lacks;
+        wanting.remove(0);
+    }
+    let count = wanting.len();
+    for (n, &i) in wanting.iter().enumerate() {
+        widths[i] += rest / count + usize::from(n < rest % count);
+    }
+    if count > 0 {
+        0
+    } else {
+        rest
     }
 }
 
@@ -280,6 +409,76 @@ mod tests {
         let plain = render("warn".into());
         let marked = render(mark_state("warn".into()));
         assert_eq!(paint_states(&marked).replace("\x1b[33m", "").replace("\x1b[0m", ""), plain);
+    }
+
+    #[test]
+    fn ids_are_cut_as_podman_cuts_them_and_named_namespaces_shown_by_name() {
+        let docker = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(short_id(docker), "0123456789ab");
+        assert_eq!(short_id("cnitool-0a1b2c3d4e5f60718293"), "cnitool-0a1b2c3d4e5f60718293");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_id(&"x".repeat(40)).chars().count(), SHORT_COLUMN);
+        assert_eq!(netns_cell("/var/run/netns/blue"), "blue");
+        assert_eq!(netns_cell("/run/netns/blue"), "blue");
+        assert_eq!(netns_cell("/proc/42/ns/net"), "/proc/42/ns/net");
+        assert_eq!(netns_cell("/var/run/netns/a/b"), "/var/run/netns/a/b");
+    }
+
+    /// The words of a table's text, each whole on some line.
+    fn whole(text: &str, word: &str) -> bool {
+        text.lines().any(|l| l.split_whitespace().any(|w| w == word))
+    }
+
+    #[test]
+    fn terminal_tables_keep_ids_paths_and_addresses_whole() {
+        let docker = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let cnitool = "cnitool-0a1b2c3d4e5f60718293";
+        let headers = ["network", "container id", "netns", "if", "ips", "age", "netns exists"];
+        // What fits each width when no word is cut; the IDs as tables cut them.
+        let cases = [
+            (80, docker, "/var/run/netns/blue", "10.248.1.7/24, fd00:248:1::7/64", "0123456789ab", "blue"),
+            (
+                90,
+                docker,
+                "/var/run/netns/cnictl-run-4242-0a1b2c3d",
+                "10.248.1.7/24",
+                "0123456789ab",
+                "cnictl-run-4242-0a1b2c3d",
+            ),
+            (100, cnitool, "/proc/123456/ns/net", "10.248.1.7/24", cnitool, "/proc/123456/ns/net"),
+        ];
+        for (columns, id, netns, ips, shown_id, shown_netns) in cases {
+            let row = ["termnet", id, netns, "eth0", ips, "3d", "gone"].map(String::from).to_vec();
+            let text = layout(&headers, vec![row.clone(), row], Some(columns), false);
+            for line in text.lines() {
+                assert!(line.chars().count() <= usize::from(columns), "{columns}: {line:?}\n{text}");
+            }
+            let mut words = vec![shown_id, shown_netns];
+            words.extend(ips.split(", "));
+            for word in words {
+                assert!(
+                    whole(&text, word) || whole(&text, &format!("{word},")),
+                    "{columns}: {word} cut:\n{text}"
+                );
+            }
+            assert!(!text.contains("0123456789abc"), "{columns}: the ID is cut to 12:\n{text}");
+        }
+        let headers = ["name", "file", "version", "plugins", "subnets", "state"];
+        let file = "/etc/cni/net.d/10-mynetwork.conflist";
+        let row = ["mynet", file, "1.0.0", "bridge > portmap > firewall", "10.248.1.0/24", "ok"];
+        let text = layout(&headers, vec![row.map(String::from).to_vec()], Some(100), false);
+        assert!(whole(&text, file), "{text}");
+    }
+
+    #[test]
+    fn pipes_get_the_short_cells_on_whole_lines() {
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let rows = vec![vec![id.to_string(), "/var/run/netns/blue".to_string()]];
+        let text = layout(&["container id", "netns"], rows, None, false);
+        assert_eq!(
+            text.lines().nth(1).map(str::split_whitespace).map(Iterator::collect::<Vec<_>>),
+            Some(vec!["0123456789ab", "blue"])
+        );
     }
 
     #[test]

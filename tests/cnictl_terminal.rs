@@ -1,5 +1,6 @@
 //! cnictl as a terminal and a pipe see it: a reader that closes the pipe
-//! early, tables at 80 columns in a pseudo-terminal, help scoped and
+//! early, tables at 80 to 100 columns in a pseudo-terminal (IDs, names and
+//! paths not cut mid-word), help scoped and
 //! wrapped, permission problems said as such (as the user nobody), aliases,
 //! completion names, and the man pages' synopses and sections. Subnets
 //! 10.248.N.0/24 belong here.
@@ -212,6 +213,62 @@ fn tables_fit_an_80_column_terminal_without_rules_between_rows() {
         doctor.len(),
         doctor.join("\n")
     );
+}
+
+#[test]
+fn tables_keep_ids_and_namespace_names_whole_and_json_has_them_in_full() {
+    require_root();
+    let fx = Fixture::new();
+    let results = fx.cache.path().join("results");
+    std::fs::remove_file(results.join("termnet-0123456789abcdef0123456789abcdef-eth0")).unwrap();
+    let config = base64_encode(&std::fs::read(fx.conf.path().join("10-termnet.conflist")).unwrap());
+    let ids = ["0123456789abcdef", "fedcba9876543210"].map(|half| half.repeat(4));
+    for (n, id) in ids.iter().enumerate() {
+        let entry = json!({
+            "kind": "cniCacheV1", "containerId": id, "config": config, "ifName": "eth0",
+            "networkName": "termnet", "netns": format!("/var/run/netns/cnterm-pod{n}"),
+            "result": {"cniVersion": "1.0.0", "ips": [{"address": format!("10.248.1.{}/24", 10 + n)}]}
+        });
+        std::fs::write(results.join(format!("termnet-{id}-eth0")), entry.to_string()).unwrap();
+    }
+    for columns in [80, 90, 100] {
+        for args in [&["attachments"][..], &["show", "termnet"]] {
+            let lines = fx.on_terminal(columns, args, false);
+            let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+            for (n, id) in ids.iter().enumerate() {
+                assert!(
+                    words.contains(&&id[..12]),
+                    "{columns} {args:?}: {id} as podman shows it:\n{}",
+                    lines.join("\n")
+                );
+                assert!(!lines.iter().any(|l| l.contains(&id[..13])), "{columns} {args:?}: cut to 12");
+                let name = format!("cnterm-pod{n}");
+                assert!(
+                    words.contains(&name.as_str()),
+                    "{columns} {args:?}: {name} whole:\n{}",
+                    lines.join("\n")
+                );
+            }
+        }
+        let list = fx.on_terminal(columns, &["list"], false);
+        assert!(
+            list.iter().any(|l| l.split_whitespace().any(|w| w == "10-termnet.conflist")),
+            "{}",
+            list.join("\n")
+        );
+    }
+    // JSON has them in full.
+    let json: Value =
+        serde_json::from_slice(&fx.command(&["attachments", "-o", "json"]).output().unwrap().stdout).unwrap();
+    let listed: Vec<&Value> = json.as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 2, "{json}");
+    for entry in listed {
+        assert!(ids.iter().any(|id| entry["containerID"] == id.as_str()), "{entry}");
+        assert!(entry["netns"].as_str().unwrap().starts_with("/var/run/netns/cnterm-pod"), "{entry}");
+    }
+    let list: Value =
+        serde_json::from_slice(&fx.command(&["list", "-o", "json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(list[0]["file"], fx.conf.path().join("10-termnet.conflist").to_str().unwrap());
 }
 
 #[test]

@@ -69,6 +69,12 @@ fn strings(value: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// A file of the config dir as the table shows it: its name (the list is
+/// of that one directory; JSON has the full path).
+fn in_conf_dir(ctx: &Context, file: &str) -> String {
+    Path::new(file).strip_prefix(&ctx.conf_dir).map_or_else(|_| file.to_string(), |p| p.display().to_string())
+}
+
 /// Prints the networks of the config dir.
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
@@ -81,7 +87,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
             let state = n["state"].as_str().unwrap_or("ok").to_string();
             vec![
                 n["name"].as_str().unwrap_or("-").to_string(),
-                n["file"].as_str().unwrap_or_default().to_string(),
+                in_conf_dir(ctx, n["file"].as_str().unwrap_or_default()),
                 n["cniVersion"].as_str().unwrap_or("-").to_string(),
                 strings(&n["plugins"]).replace(", ", " > "),
                 strings(&n["subnets"]),
