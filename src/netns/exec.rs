@@ -65,10 +65,11 @@ pub fn pending_signal() -> Option<i32> {
 }
 
 /// Runs `argv` inside the netns at `netns`, waits for it, and returns the
-/// exit code a shell would report (128 + N when killed by signal N).
+/// exit code a shell would report (128 + N when killed by signal N). A
+/// file that is not a network namespace is an error before anything runs.
 pub fn run_in(netns: &Path, argv: &[String]) -> Result<i32> {
     let Some((program, rest)) = argv.split_first() else { bail!("no command given") };
-    let ns = super::manage::open(netns)?;
+    let ns = super::manage::open_netns(netns)?;
     let ns_fd = ns.as_raw_fd();
     let mut command = Command::new(program);
     command.args(rest);

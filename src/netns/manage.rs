@@ -88,17 +88,53 @@ pub fn delete(name: &str) -> Result<()> {
     fs::remove_file(&path).wrap_err_with(|| format!("failed to remove {}", path.display()))
 }
 
-/// The names under `/var/run/netns`, sorted.
+/// The names of the namespaces under `/var/run/netns`, sorted: files there
+/// that are not namespaces (left by a failed `ip netns add`, or put there
+/// by hand) are not listed.
 pub fn list() -> Result<Vec<String>> {
     let entries = match fs::read_dir(NETNS_RUN_DIR) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).wrap_err_with(|| format!("failed to read {NETNS_RUN_DIR}")),
     };
-    let mut names: Vec<String> =
-        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| is_namespace_file(&e.path()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     Ok(names)
+}
+
+/// Whether `path` is a namespace file: one of the nsfs filesystem (a bind
+/// mount of one, as `ip netns add` makes, or `/proc/PID/ns/*`).
+pub fn is_namespace_file(path: &Path) -> bool {
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+}
+
+/// The `ioctl` that says which kind of namespace an nsfs file is
+/// (`NS_GET_NSTYPE`, `_IO(0xb7, 0x3)`): a `CLONE_NEW*` flag.
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+
+/// Opens a network namespace file for `setns`; a file that is not one is
+/// said to be that, not left for `setns` to refuse with EINVAL (which
+/// would read as a failure of whatever was to run inside).
+pub fn open_netns(path: &Path) -> Result<File> {
+    let file = open(path)?;
+    let nsfs = nix::sys::statfs::fstatfs(&file)
+        .wrap_err_with(|| format!("failed to inspect {}", path.display()))?
+        .filesystem_type()
+        == nix::sys::statfs::NSFS_MAGIC;
+    if !nsfs {
+        bail!("{} is not a network namespace (it is not a namespace file)", path.display());
+    }
+    // SAFETY: NS_GET_NSTYPE takes no argument and only reads the descriptor.
+    let kind = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&file), NS_GET_NSTYPE as _) };
+    // A kernel before 4.11 does not know the ioctl; setns still checks.
+    if kind >= 0 && kind != libc::CLONE_NEWNET {
+        bail!("{} is a namespace, but not a network namespace", path.display());
+    }
+    Ok(file)
 }
 
 /// Sets `lo` up inside a namespace, as `priv-net-run.sh` did before running anything.
