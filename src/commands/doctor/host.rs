@@ -1,21 +1,62 @@
-//! doctor's host checks: forwarding, bridge netfilter, and the netfilter
-//! tools and kernel support the networks' rules need.
+//! doctor's host checks: forwarding (IPv6 only where a network has an IPv6
+//! range), bridge netfilter, and the netfilter tools and kernel support
+//! the networks' rules need.
 
 use super::*;
 
+/// IPv4 forwarding, which every routed network needs. IPv6 forwarding
+/// depends on the networks: [`ipv6_forwarding`].
 pub(super) fn forwarding(findings: &mut Vec<Finding>) {
-    for (key, family) in [("net/ipv4/ip_forward", "IPv4"), ("net/ipv6/conf/all/forwarding", "IPv6")] {
-        match sysctl(key).as_deref() {
-            Some("1") => findings.push(finding("ip forwarding", Status::Ok, format!("{family} forwarding is on"), None)),
-            Some(_) => findings.push(finding(
-                "ip forwarding",
-                Status::Warn,
-                format!("{family} forwarding is off: containers reach only this host until a bridge or ptp ADD with a gateway turns it on"),
-                Some(format!("sysctl -w {}=1", key.replace('/', "."))),
-            )),
-            None => {}
-        }
+    let key = "net/ipv4/ip_forward";
+    match sysctl(key).as_deref() {
+        Some("1") => findings.push(finding("ip forwarding", Status::Ok, "IPv4 forwarding is on", None)),
+        Some(_) => findings.push(forwarding_off(key, "IPv4")),
+        None => {}
     }
+}
+
+fn forwarding_off(key: &str, family: &str) -> Finding {
+    finding(
+        "ip forwarding",
+        Status::Warn,
+        format!("{family} forwarding is off: containers reach only this host until a bridge or ptp ADD with a gateway turns it on"),
+        Some(format!("sysctl -w {}=1", key.replace('/', "."))),
+    )
+}
+
+/// Whether a network hands out IPv6 addresses: an IPv6 subnet or range
+/// (host-local) or address (static) in its chain's IPAM.
+fn has_ipv6(network: &NetworkList) -> bool {
+    crate::inspect::subnets(network).iter().any(|subnet| subnet.contains(':'))
+}
+
+/// IPv6 forwarding: a warning when it is off and some network of the
+/// config dir has an IPv6 range; off with none, only said. The finding
+/// goes beside IPv4's (doctor calls this from [`netfilter`], which has the
+/// networks, after [`forwarding`] ran).
+pub(super) fn ipv6_forwarding(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+    let key = "net/ipv6/conf/all/forwarding";
+    let found = match sysctl(key).as_deref() {
+        Some("1") => finding("ip forwarding", Status::Ok, "IPv6 forwarding is on", None),
+        Some(_) => {
+            let users: Vec<&str> = networks.iter().filter(|n| has_ipv6(n)).map(|n| n.name.as_str()).collect();
+            if users.is_empty() {
+                finding(
+                    "ip forwarding",
+                    Status::Info,
+                    "IPv6 forwarding is off; no network here has an IPv6 range, so none needs it",
+                    None,
+                )
+            } else {
+                let mut off = forwarding_off(key, "IPv6");
+                off.detail = format!("{} (IPv6 ranges in: {})", off.detail, users.join(", "));
+                off
+            }
+        }
+        None => return,
+    };
+    let after = findings.iter().rposition(|f| f.check == "ip forwarding").map_or(findings.len(), |at| at + 1);
+    findings.insert(after, found);
 }
 
 pub(super) fn bridge_netfilter(findings: &mut Vec<Finding>) {
@@ -44,7 +85,10 @@ pub(super) fn tool_version(tool: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string())
 }
 
+/// The netfilter tools the networks' rules need (and, first, IPv6
+/// forwarding, which needs the networks too: [`ipv6_forwarding`]).
 pub(super) fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+    ipv6_forwarding(findings, networks);
     if !privileged() {
         findings.push(needs_root(
             "netfilter backend",
