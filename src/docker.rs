@@ -32,10 +32,12 @@ pub struct PauseContainer {
 }
 
 impl PauseContainer {
-    /// Starts one from `image`, which must have `/bin/sleep`. It is named
-    /// (`cnictl-pause-<pid>-<time>`), so that one docker created but could
-    /// not start (no /bin/sleep in the image) is removed, not left Created.
+    /// Starts one from `image`, which must have `/bin/sleep`; the image is
+    /// pulled first when docker does not have it ([`ensure_image`]). It is
+    /// named (`cnictl-pause-<pid>-<time>`), so that one docker created but
+    /// could not start (no /bin/sleep in the image) is removed, not left Created.
     pub fn start(image: &str) -> Result<PauseContainer> {
+        ensure_image(image)?;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos());
         let name = format!("cnictl-pause-{}-{:x}", std::process::id(), nanos.unwrap_or_default());
         let started = output(&[
@@ -53,7 +55,7 @@ impl PauseContainer {
             Ok(id) => id,
             Err(e) => {
                 let _ = output(&["rm", "-f", &name]);
-                return Err(e.wrap_err(format!("the pause image {image:?} must have /bin/sleep")));
+                return Err(not_started(image, e));
             }
         };
         let mut pause = PauseContainer { id, netns: String::new() };
@@ -65,6 +67,31 @@ impl PauseContainer {
             }
             _ => bail!("pause container {} is not running (pid {pid:?})", pause.id),
         }
+    }
+}
+
+/// Makes sure docker has `image`, pulling it when it has not, so that an
+/// image that cannot be had is said to be the problem (not what was to run
+/// in it). Any other failure to ask (no daemon) is docker's own error.
+pub fn ensure_image(image: &str) -> Result<()> {
+    match output(&["image", "inspect", "--format", "{{.Id}}", image]) {
+        Ok(_) => return Ok(()),
+        Err(e) if !format!("{e:#}").to_lowercase().contains("no such image") => return Err(e),
+        Err(_) => {}
+    }
+    eprintln!("cnictl: pulling the pause image {image}");
+    output(&["pull", "--quiet", image])
+        .map(|_| ())
+        .map_err(|e| e.wrap_err(format!("the pause image {image:?} could not be pulled")))
+}
+
+/// Why the pause container did not start: the image lacks `/bin/sleep`
+/// when docker says so, else docker could not run the image.
+fn not_started(image: &str, error: color_eyre::eyre::Report) -> color_eyre::eyre::Report {
+    if format!("{error:#}").contains("/bin/sleep") {
+        error.wrap_err(format!("the pause image {image:?} must have /bin/sleep"))
+    } else {
+        error.wrap_err(format!("the pause image {image:?} could not be run"))
     }
 }
 

@@ -1,7 +1,9 @@
 //! `cnictl docker-run` against a real Docker engine that the test starts
 //! itself (Debian's docker.io: vfs storage, its own data and exec roots and
 //! socket, no iptables, no bridge) with a busybox image imported from
-//! Debian's busybox-static. Subnet 10.205.N.0/24 belongs to this file.
+//! Debian's busybox-static; one dockerd runs in a namespace of its own, so
+//! that a pull fails there without any traffic. Subnet 10.205.N.0/24
+//! belongs to this file.
 
 mod common;
 
@@ -20,12 +22,22 @@ struct Dockerd {
 
 impl Dockerd {
     fn start() -> Dockerd {
+        Dockerd::start_in(None)
+    }
+
+    /// A dockerd in `netns` (pulls then fail at once, no traffic leaving
+    /// it) or, without one, in the host's.
+    fn start_in(netns: Option<&TestNetns>) -> Dockerd {
         require_root();
         let dir = tempfile::Builder::new().prefix("cnd").tempdir_in("/tmp").unwrap();
         let p = |name: &str| dir.path().join(name).display().to_string();
         let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
         let namespace = unique("cnictl");
-        let child = Command::new("dockerd")
+        let mut dockerd = match netns {
+            Some(ns) => in_netns(&ns.name, "dockerd"),
+            None => Command::new("dockerd"),
+        };
+        let child = dockerd
             .args(["--data-root", &p("data"), "--exec-root", &p("exec"), "--pidfile", &p("docker.pid")])
             .args(["--host", &format!("unix://{}", p("docker.sock")), "--storage-driver", "vfs"])
             .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
@@ -261,4 +273,31 @@ fn docker_run_attaches_the_container_and_cleans_up() {
     let running = dockerd.docker(&["ps", "-q"]);
     assert_eq!(String::from_utf8_lossy(&running.stdout).trim(), "", "the container was stopped");
     assert!(reservations(&store.path().join("dockernet")).is_empty());
+}
+
+#[test]
+fn a_pause_image_that_cannot_be_pulled_is_named_not_its_sleep() {
+    // dockerd in a namespace of its own with no network: the pull fails at once.
+    let isolated = TestNetns::new("cndock");
+    let dockerd = Dockerd::start_in(Some(&isolated));
+    let plugins = PluginDir::new();
+    let conf = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let conflist = json!({"cniVersion": "1.0.0", "name": "pullnet", "plugins": [{"type": "loopback"}]});
+    std::fs::write(conf.path().join("10-pull.conflist"), conflist.to_string()).unwrap();
+    let host = dockerd.host();
+    let image = "cnictl-test/no-such-pause:1";
+    let (code, _, stderr) = run_cnictl_with(
+        &["docker-run", "--net", "pullnet", "--pause-image", image, "busybox:latest", "true"],
+        conf.path(),
+        cache.path(),
+        plugins.path(),
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("could not be pulled") && stderr.contains(image), "{stderr}");
+    assert!(!stderr.contains("/bin/sleep"), "the image's sleep is not blamed: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&dockerd.docker(&["ps", "-aq"]).stdout).trim(), "", "nothing left");
+    let cached = std::fs::read_dir(cache.path().join("results")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(cached, 0, "nothing was attached");
 }
