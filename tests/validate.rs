@@ -339,3 +339,34 @@ fn list_state_shows_missing_plugins_versions_rejected_configs_and_shadowed_names
         assert!(flat.contains(expected), "{expected:?} in {table}");
     }
 }
+
+#[test]
+fn capabilities_no_known_plugin_understands_are_warnings_with_the_closest_name() {
+    let s = Setup::new();
+    let text = "{\"cniVersion\": \"1.0.0\", \"name\": \"vcaps\", \"plugins\": [\n  {\"type\": \"loopback\"},\n  {\"type\": \"portmap\", \"capabilities\": {\"portMapping\": true, \"io.example/own\": true}}\n]}\n";
+    let file = s.write("10-vcaps.conflist", text);
+    let (code, report) = s.json(&["validate", "vcaps"]);
+    assert_eq!((code, &report["valid"]), (0, &json!(true)), "warnings leave it valid: {report}");
+    let warnings: Vec<&str> =
+        report["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(warnings.len(), 2, "{report}");
+    let typo = warnings.iter().find(|w| w.contains("\"portMapping\"")).unwrap();
+    let (line, column) = position(text, "true, ");
+    let expected = format!("{file}:{line}:{column}: plugins[1].capabilities.portMapping: ");
+    assert!(typo.starts_with(&expected), "{typo}");
+    assert!(typo.contains("did you mean \"portMappings\"?"), "{typo}");
+    let own = warnings.iter().find(|w| w.contains("io.example/own")).unwrap();
+    assert!(!own.contains("did you mean"), "no near miss: {own}");
+    // The table says the same, and still "valid".
+    let (code, stdout, _) = s.cnictl(&["validate", "vcaps"]);
+    assert_eq!(code, 0);
+    assert!(stdout.lines().any(|l| l == format!("warning: {typo}")), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "valid"), "{stdout}");
+    // Known names, well spelt: no warnings.
+    s.write(
+        "10-vcaps.conflist",
+        &text.replace("\"portMapping\"", "\"portMappings\"").replace(", \"io.example/own\": true", ""),
+    );
+    let (_, report) = s.json(&["validate", "vcaps"]);
+    assert_eq!(report["warnings"], json!([]), "{report}");
+}

@@ -93,6 +93,7 @@ pub fn run(ctx: &Context, args: &DockerRunArgs) -> Result<ExitCode> {
         cap_args: args.cap_args.clone(),
     };
     let rt = plugin_conf(pause.netns.clone(), pause.id.clone(), &plugin)?;
+    super::add::warn_undeclared_capabilities(&list, &rt);
     // docker writes the app container's ID here (it refuses an existing file).
     let cidfile = std::env::temp_dir().join(format!("cnictl-docker-run-{}.cid", pause.id));
     let _ = std::fs::remove_file(&cidfile);

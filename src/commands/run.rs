@@ -49,6 +49,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let netns = TempNetns::create(&netns_name())?;
     let path = netns.path().display().to_string();
     let rt = plugin_conf(path.clone(), netns::cnitool_container_id(&path), &args.plugin)?;
+    super::add::warn_undeclared_capabilities(&list, &rt);
     // A failed ADD has already deleted what it made; the netns goes on drop.
     let result = ctx.runtime.add(&list, &rt)?;
     if !args.quiet {

@@ -10,6 +10,10 @@
 //! a key (`key "ipam.subnet"`) is mapped to its line and column in the file
 //! it came from. Other plugins get only what libcni checks (VERSION).
 //! [`check_chain`] is shared with `list`'s STATE column.
+//!
+//! Warnings, which leave the config valid: capabilities a plugin declares
+//! that no known plugin understands (`portMapping` for `portMappings`: a
+//! runtime passes it to nobody), with the closest known name.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +31,7 @@ use super::Context;
 use crate::inspect;
 use crate::render::{self, Format};
 use crate::runtime::build_config;
+use crate::runtime::capabilities;
 use crate::runtime::config::{conf_files, load_file, load_network, NetworkList};
 
 /// How long one plugin may take to answer VERSION or VALIDATE.
@@ -84,6 +89,31 @@ fn plugin_source(list: &NetworkList, index: usize) -> Option<(PathBuf, Vec<u8>, 
     Some((extra, bytes, Vec::new()))
 }
 
+/// Where `key` (a path within plugin `index`'s object) is written, as
+/// `FILE:LINE:COLUMN` (the nearest enclosing key's position when the key
+/// itself is not in the file), and the key's full path from the file's top.
+fn key_place(list: &NetworkList, index: usize, key: Vec<Seg>) -> Option<(String, Vec<Seg>)> {
+    let (file, bytes, prefix) = plugin_source(list, index)?;
+    let mut place = file.display().to_string();
+    if let Some((line, column)) = locate_nearest_go(&bytes, &prefix, &key) {
+        place = format!("{place}:{line}:{column}");
+    }
+    let mut path = prefix;
+    path.extend(key);
+    Some((place, path))
+}
+
+/// `PLACE: KEY: message` as [`key_place`] finds them (`PLACE: message` for
+/// the file's top), or `None` when the plugin's file cannot be read again.
+fn at_key(list: &NetworkList, index: usize, key: Vec<Seg>, msg: &str) -> Option<String> {
+    let (place, path) = key_place(list, index, key)?;
+    Some(if path.is_empty() {
+        format!("{place}: {msg}")
+    } else {
+        format!("{place}: {}: {msg}", display(&path))
+    })
+}
+
 /// A plugin's config error as `FILE:LINE:COLUMN: KEY: message`, the
 /// position being the key's when the message names one (else the plugin's).
 fn locate_error(list: &NetworkList, index: usize, error: &CniError) -> String {
@@ -92,20 +122,24 @@ fn locate_error(list: &NetworkList, index: usize, error: &CniError) -> String {
         Some((key, rest)) => (key, rest),
         None => (Vec::new(), text.clone()),
     };
-    let Some((file, bytes, prefix)) = plugin_source(list, index) else {
-        return format!("{}: plugin {index}: {text}", list.source.display());
-    };
-    let mut place = file.display().to_string();
-    if let Some((line, column)) = locate_nearest_go(&bytes, &prefix, &key) {
-        place = format!("{place}:{line}:{column}");
-    }
-    let mut path = prefix;
-    path.extend(key);
-    if path.is_empty() {
-        format!("{place}: {msg}")
-    } else {
-        format!("{place}: {}: {msg}", display(&path))
-    }
+    at_key(list, index, key, &msg)
+        .unwrap_or_else(|| format!("{}: plugin {index}: {text}", list.source.display()))
+}
+
+/// Capabilities declared in the chain's configs that no known plugin
+/// understands (`capabilities::unknown_declared`), each where it is
+/// written: warnings, since a runtime and a plugin of someone else's may
+/// agree on a name of their own.
+fn capability_warnings(list: &NetworkList) -> Vec<String> {
+    capabilities::unknown_declared(list)
+        .into_iter()
+        .map(|unknown| {
+            let key = vec![Seg::Key("capabilities".into()), Seg::Key(unknown.name.clone())];
+            let msg = unknown.to_string();
+            at_key(list, unknown.plugin, key, &msg)
+                .unwrap_or_else(|| format!("{}: plugin {}: {msg}", list.source.display(), unknown.plugin))
+        })
+        .collect()
 }
 
 /// Runs VALIDATE on one of our plugins: `None` when it accepts the config.
@@ -218,7 +252,9 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
     let list = match load(ctx, target) {
         Ok(list) => list,
         Err(e) if format == Format::Json => {
-            super::print_json(&json!({"valid": false, "network": null, "problems": [format!("{e:#}")]}));
+            super::print_json(
+                &json!({"valid": false, "network": null, "problems": [format!("{e:#}")], "warnings": []}),
+            );
             return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(e),
@@ -226,6 +262,7 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
     let (plugins, found) = check_chain(ctx, &list);
     let problems: Vec<String> = found.into_iter().map(|(problem, _)| problem).collect();
     let capabilities = inspect::capabilities(&list);
+    let warnings = capability_warnings(&list);
     let view = json!({
         "valid": problems.is_empty(),
         "network": list.name,
@@ -234,6 +271,7 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
         "plugins": plugins,
         "capabilities": capabilities,
         "problems": problems,
+        "warnings": warnings,
     });
     if format == Format::Json {
         super::print_json(&view);
@@ -258,6 +296,9 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
         println!("{}", render::table(&["#", "type", "plugin", "state"], rows));
         let caps = if capabilities.is_empty() { "none".to_string() } else { capabilities.join(", ") };
         println!("capabilities: {caps}");
+        for warning in &warnings {
+            println!("warning: {warning}");
+        }
         if problems.is_empty() {
             println!("valid");
         } else {

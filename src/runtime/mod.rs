@@ -5,6 +5,7 @@
 //! drives anyone's plugins, the reference ones included.
 
 pub mod cache;
+pub mod capabilities;
 pub mod config;
 pub mod default_network;
 pub mod liveness;
