@@ -762,7 +762,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__gc)
-            opts="-o -h --valid --conf-dir --cni-path --cache-dir --output --help"
+            opts="-o -h --valid --dry-run --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

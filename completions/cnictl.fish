@@ -24,9 +24,9 @@ function __fish_cnictl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c cnictl -n "__fish_cnictl_needs_command" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_needs_command" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_needs_command" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_needs_command" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_needs_command" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_needs_command" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_needs_command" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -53,73 +53,74 @@ complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "completions" -d 'Prin
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "__complete" -d 'Names for the shell completion scripts: the networks, namespaces.. that fit word INDEX of WORDS (the command line being completed), one a line; nothing where the shell\'s own completion applies'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "generate-docs" -d 'Write completions (bash, zsh, fish) and man pages into DIR/completions and DIR/man'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s i -l ifname -d 'Interface name inside the namespace' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s i -l ifname -d 'Interface name inside the namespace [env: CNI_IFNAME]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\' [env: CAP_ARGS]' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s o -l output -d 'How to print the result: `table`, a table of its interfaces and addresses; `json` (and without -o) the CNI result, as cnitool prints it' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand add" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s i -l ifname -d 'Interface name inside the namespace' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s i -l ifname -d 'Interface name inside the namespace [env: CNI_IFNAME]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\' [env: CAP_ARGS]' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand del" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand del" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s i -l ifname -d 'Interface name inside the namespace' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s i -l ifname -d 'Interface name inside the namespace [env: CNI_IFNAME]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\' [env: CAP_ARGS]' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l valid -d 'An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without any, every cached attachment whose netns still exists is kept' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l dry-run -d 'List what would be removed, and why, and change nothing'
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand status" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand status" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s i -l ifname -d 'Interface name inside the namespace' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\'' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s i -l ifname -d 'Interface name inside the namespace [env: CNI_IFNAME]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\' [env: CAP_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s q -l quiet -d 'Print nothing but the command\'s own output'
-complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l net -d 'Network name. Default: as for `run`' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l ifname -d 'Interface name inside the container' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cap-args -d 'Capability arguments as a JSON object' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l pause-image -d 'Image of the pause container (needs /bin/sleep)' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l ifname -d 'Interface name inside the container [env: CNI_IFNAME]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cap-args -d 'Capability arguments as a JSON object [env: CAP_ARGS]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l pause-image -d 'Image of the pause container (needs /bin/sleep; pulled when docker does not have it)' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand docker-run" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -s h -l help -d 'Print help'
@@ -130,39 +131,39 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "ls" -d 'List named network namespaces'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path), as `ip netns exec NAME COMMAND...`; a `--` before the command is optional'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and not __fish_seen_subcommand_from add del delete list ls exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from del" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from exec" -s h -l help -d 'Print help'
@@ -171,24 +172,24 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_sub
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "list" -d 'List named network namespaces'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command inside a named namespace (or a netns path), as `ip netns exec NAME COMMAND...`; a `--` before the command is optional'
 complete -c cnictl -n "__fish_cnictl_using_subcommand netns; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "show" -d 'Print the default network\'s conflist'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and not __fish_seen_subcommand_from show install help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from install" -l force -d 'Replace an existing file'
@@ -196,75 +197,75 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fis
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the default network\'s conflist'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand show" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand attachments" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand ps" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand plugins" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand __complete" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json)' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cache-dir -d 'Where the result cache lives (results/ below it)' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s h -l help -d 'Print help'

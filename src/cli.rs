@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The help heading of the options every verb accepts.
 pub const GLOBAL_HEADING: &str = "Global options";
@@ -12,17 +13,17 @@ pub const GLOBAL_HEADING: &str = "Global options";
 #[derive(Debug, Parser)]
 #[command(name = "cnictl", version, about, long_about = None)]
 pub struct Cli {
-    /// Directory holding network configurations (*.conflist, *.conf, *.json).
-    #[arg(long, global = true, help_heading = GLOBAL_HEADING, env = "NETCONFPATH", default_value = "/etc/cni/net.d", value_name = "DIR")]
+    /// Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH].
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING, default_value = "/etc/cni/net.d", value_name = "DIR")]
     pub conf_dir: PathBuf,
 
     /// Plugin search path, colon separated. Default: cnictl's own directory,
-    /// /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni.
-    #[arg(long, global = true, help_heading = GLOBAL_HEADING, env = "CNI_PATH", value_name = "DIRS")]
+    /// /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH].
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING, value_name = "DIRS")]
     pub cni_path: Option<String>,
 
-    /// Where the result cache lives (results/ below it).
-    #[arg(long, global = true, help_heading = GLOBAL_HEADING, env = "CNI_CACHE_DIR", default_value = "/var/lib/cni", value_name = "DIR")]
+    /// Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR].
+    #[arg(long, global = true, help_heading = GLOBAL_HEADING, default_value = "/var/lib/cni", value_name = "DIR")]
     pub cache_dir: PathBuf,
 
     /// Output of the views: aligned columns, or JSON for scripts.
@@ -42,7 +43,8 @@ pub struct Cli {
 /// completions show only those. The others are still accepted, and ignored.
 fn uses(verb: &str) -> &'static [&'static str] {
     match verb {
-        "add" | "del" | "check" | "gc" | "run" | "docker-run" => &["conf_dir", "cni_path", "cache_dir"],
+        "add" => &["conf_dir", "cni_path", "cache_dir", "output"],
+        "del" | "check" | "gc" | "run" | "docker-run" => &["conf_dir", "cni_path", "cache_dir"],
         "status" => &["conf_dir", "cni_path"],
         "list" => &["conf_dir", "output"],
         "show" => &["conf_dir", "cache_dir", "output"],
@@ -62,7 +64,7 @@ fn uses(verb: &str) -> &'static [&'static str] {
 fn scope_globals(mut cmd: clap::Command, path: &str, globals: &[Arg]) -> clap::Command {
     for global in globals {
         let shown = uses(path).contains(&global.get_id().as_str());
-        cmd = cmd.arg(global.clone().hide(!shown));
+        cmd = cmd.arg(verb_specific(path, global.clone().hide(!shown)));
     }
     let subs: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
     for sub in subs {
@@ -70,6 +72,19 @@ fn scope_globals(mut cmd: clap::Command, path: &str, globals: &[Arg]) -> clap::C
         cmd = cmd.mut_subcommand(&sub, |s| scope_globals(s, &sub_path, globals));
     }
     cmd
+}
+
+/// A global option as one verb documents it: `add` prints the CNI result
+/// as JSON (as cnitool does) unless `-o table` asks for a table, so its
+/// `--output` has no default to show.
+fn verb_specific(path: &str, global: Arg) -> Arg {
+    if path == "add" && global.get_id() == "output" {
+        return global.hide_default_value(true).hide_possible_values(true).help(
+            "How to print the result: `table`, a table of its interfaces and addresses; `json` \
+             (and without -o) the CNI result, as cnitool prints it",
+        );
+    }
+    global
 }
 
 /// The full command definition: the derive's, with the global options
@@ -85,22 +100,103 @@ pub fn command() -> clap::Command {
     root
 }
 
-/// Parses the process's arguments (help, version and usage errors exit here).
+/// Parses the process's arguments (help, version and usage errors exit
+/// here), then takes what the command line leaves out from the
+/// environment ([`FROM_ENV`]).
 pub fn parse() -> Cli {
     let matches = command().get_matches();
     let mut verb = Vec::new();
-    let mut level = &matches;
-    while let Some((name, sub)) = level.subcommand() {
+    let mut levels = vec![&matches];
+    while let Some((name, sub)) = levels[levels.len() - 1].subcommand() {
         verb.push(name.to_string());
-        level = sub;
+        levels.push(sub);
     }
-    match Cli::from_arg_matches(&matches) {
-        Ok(mut cli) => {
-            cli.verb = verb.join(" ");
-            cli
+    let given = |id: &str| on_command_line(&levels, id);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.verb = verb.join(" ");
+    if let Err(e) = apply_env(&mut cli, &given) {
+        e.exit();
+    }
+    if let Command::Add(args) = &mut cli.command {
+        args.output = given("output").then_some(cli.output);
+    }
+    cli
+}
+
+/// Options that fall back to an environment variable, as (arg id,
+/// variable). They are read here rather than by clap's `env`: clap takes an
+/// empty variable for an empty value (cnitool takes it for unset), and
+/// shows an option it got from the environment in the usage line of a
+/// usage error as if it were required.
+pub const FROM_ENV: [(&str, &str); 6] = [
+    ("conf_dir", "NETCONFPATH"),
+    ("cni_path", "CNI_PATH"),
+    ("cache_dir", "CNI_CACHE_DIR"),
+    ("ifname", "CNI_IFNAME"),
+    ("cni_args", "CNI_ARGS"),
+    ("cap_args", "CAP_ARGS"),
+];
+
+/// Whether the option `id` was given on the command line, at any level
+/// (a global option may come before or after its verb).
+fn on_command_line(levels: &[&ArgMatches], id: &str) -> bool {
+    levels.iter().any(|level| {
+        level.ids().any(|present| present.as_str() == id)
+            && level.value_source(id) == Some(ValueSource::CommandLine)
+    })
+}
+
+/// The variable `var`, unless unset or empty (as cnitool reads it).
+fn env_value(var: &str) -> Result<Option<String>, clap::Error> {
+    match std::env::var(var) {
+        Ok(value) if value.is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(clap::Error::raw(
+            clap::error::ErrorKind::InvalidUtf8,
+            format!("the environment variable {var} is not valid UTF-8\n"),
+        )),
+    }
+}
+
+/// Sets each option of [`FROM_ENV`] that the command line did not give
+/// from its variable, when that is set and not empty.
+fn apply_env(cli: &mut Cli, given: &dyn Fn(&str) -> bool) -> Result<(), clap::Error> {
+    let mut values = std::collections::HashMap::new();
+    for (id, var) in FROM_ENV {
+        if !given(id) {
+            if let Some(value) = env_value(var)? {
+                values.insert(id, value);
+            }
         }
-        Err(e) => e.exit(),
     }
+    if let Some(dir) = values.remove("conf_dir") {
+        cli.conf_dir = PathBuf::from(dir);
+    }
+    if let Some(dir) = values.remove("cache_dir") {
+        cli.cache_dir = PathBuf::from(dir);
+    }
+    if let Some(path) = values.remove("cni_path") {
+        cli.cni_path = Some(path);
+    }
+    let (ifname, cni_args, cap_args) = match &mut cli.command {
+        Command::Add(a) | Command::Del(a) | Command::Check(a) => {
+            (&mut a.plugin.ifname, &mut a.plugin.cni_args, &mut a.plugin.cap_args)
+        }
+        Command::Run(r) => (&mut r.plugin.ifname, &mut r.plugin.cni_args, &mut r.plugin.cap_args),
+        Command::DockerRun(d) => (&mut d.ifname, &mut d.cni_args, &mut d.cap_args),
+        _ => return Ok(()),
+    };
+    if let Some(name) = values.remove("ifname") {
+        *ifname = name;
+    }
+    if let Some(pairs) = values.remove("cni_args") {
+        *cni_args = Some(pairs);
+    }
+    if let Some(json) = values.remove("cap_args") {
+        *cap_args = Some(json);
+    }
+    Ok(())
 }
 
 /// The verbs.
@@ -177,22 +273,30 @@ pub enum Command {
 /// Options passed to the plugins of an attachment.
 #[derive(Debug, Args)]
 pub struct PluginArgs {
-    /// Interface name inside the namespace.
-    #[arg(short, long, env = "CNI_IFNAME", default_value = "eth0")]
+    /// Interface name inside the namespace [env: CNI_IFNAME].
+    #[arg(short, long, default_value = "eth0")]
     pub ifname: String,
-    /// CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE.
-    #[arg(long = "args", env = "CNI_ARGS", value_name = "PAIRS")]
+    /// CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS].
+    #[arg(long = "args", value_name = "PAIRS")]
     pub cni_args: Option<String>,
-    /// Capability arguments as a JSON object, e.g. '{"portMappings":[...]}'.
-    #[arg(long = "cap-args", env = "CAP_ARGS", value_name = "JSON")]
+    /// Capability arguments as a JSON object, e.g. '{"portMappings":[...]}' [env: CAP_ARGS].
+    #[arg(long = "cap-args", value_name = "JSON")]
     pub cap_args: Option<String>,
 }
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Network name. Default: the network named cnictl-default in the config
-    /// dir, else the built-in one if the config dir holds no networks.
+    /// Network name. Default: cnictl-default from the config dir, else the
+    /// built-in network (bridge cni0, host-local 10.22.0.0/16).
+    ///
+    /// Without a name, the network cnictl-default is taken from the config
+    /// dir when a file there holds it (`cnictl default-network install`
+    /// writes one to edit), whatever other networks the config dir holds;
+    /// else the built-in network: bridge cni0 as the gateway of host-local
+    /// 10.22.0.0/16, with masquerading and a default route (`cnictl
+    /// default-network show` prints it). A file meant for cnictl-default
+    /// that cannot be read or parsed is an error, not a reason to fall back.
     pub network: Option<String>,
     /// Plugin options.
     #[command(flatten)]
@@ -212,16 +316,16 @@ pub struct DockerRunArgs {
     /// Network name. Default: as for `run`.
     #[arg(long = "net", value_name = "NET")]
     pub network: Option<String>,
-    /// Interface name inside the container.
-    #[arg(long, env = "CNI_IFNAME", default_value = "eth0")]
+    /// Interface name inside the container [env: CNI_IFNAME].
+    #[arg(long, default_value = "eth0")]
     pub ifname: String,
-    /// CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE.
-    #[arg(long = "args", env = "CNI_ARGS", value_name = "PAIRS")]
+    /// CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS].
+    #[arg(long = "args", value_name = "PAIRS")]
     pub cni_args: Option<String>,
-    /// Capability arguments as a JSON object.
-    #[arg(long = "cap-args", env = "CAP_ARGS", value_name = "JSON")]
+    /// Capability arguments as a JSON object [env: CAP_ARGS].
+    #[arg(long = "cap-args", value_name = "JSON")]
     pub cap_args: Option<String>,
-    /// Image of the pause container (needs /bin/sleep).
+    /// Image of the pause container (needs /bin/sleep; pulled when docker does not have it).
     #[arg(long, default_value = "busybox:latest", value_name = "IMAGE")]
     pub pause_image: String,
     /// `docker run` arguments, the image and its command.
@@ -289,6 +393,10 @@ pub struct AttachArgs {
     /// Container ID. Default: derived from the netns path as cnitool does.
     #[arg(long, value_name = "ID")]
     pub container_id: Option<String>,
+    /// The `-o` given on the command line, if any: `add` prints the CNI
+    /// result as JSON unless told `-o table` (set by [`parse`]).
+    #[arg(skip)]
+    pub output: Option<crate::render::Format>,
 }
 
 /// Arguments for GC.
@@ -317,4 +425,40 @@ pub struct NetworkArgs {
     /// Accepted for cnitool compatibility; ignored.
     #[arg(hide = true)]
     pub netns: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run help's words about the built-in network, and the network.
+    #[test]
+    fn run_help_describes_the_built_in_network() {
+        let cmd = command();
+        let run = cmd.find_subcommand("run").expect("run");
+        let network = run.get_arguments().find(|a| a.get_id() == "network").expect("network");
+        let conflist: serde_json::Value =
+            serde_json::from_str(crate::runtime::default_network::CONFLIST).expect("conflist");
+        let plugin = &conflist["plugins"][0];
+        let bridge = plugin["bridge"].as_str().expect("bridge");
+        let subnet = plugin["ipam"]["subnet"].as_str().expect("subnet");
+        for help in [network.get_help(), network.get_long_help()] {
+            let help = help.expect("help").to_string();
+            assert!(help.contains(bridge) && help.contains(subnet), "{help}");
+            assert!(!help.contains("holds no networks"), "{help}");
+        }
+        let long = network.get_long_help().expect("long help").to_string();
+        assert_eq!(plugin["ipMasq"], true);
+        assert!(long.contains("masquerading") && long.contains("default route"), "{long}");
+        assert!(long.contains("whatever other networks"), "{long}");
+    }
+
+    #[test]
+    fn add_documents_its_own_output() {
+        let cmd = command();
+        let add = cmd.find_subcommand("add").expect("add");
+        let output = add.get_arguments().find(|a| a.get_id() == "output").expect("output");
+        assert!(!output.is_hide_set());
+        assert!(output.get_help().expect("help").to_string().contains("as cnitool prints it"));
+    }
 }

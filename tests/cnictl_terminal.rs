@@ -423,7 +423,9 @@ fn help_shows_the_global_options_where_they_apply_and_wraps() {
     assert!(!netns_add.contains("--conf-dir") && !netns_add.contains("--output"), "{netns_add}");
     let add = help(&["add", "--help"]);
     assert!(add.contains("Global options:") && add.contains("--conf-dir"), "{add}");
-    assert!(!add.contains("--output"), "add prints no view: {add}");
+    assert!(add.contains("--output") && add.contains("as cnitool prints it"), "add's own -o: {add}");
+    let del = help(&["del", "--help"]);
+    assert!(!del.contains("--output"), "del prints no view: {del}");
     let list = help(&["netns", "list", "--help"]);
     assert!(list.contains("--output"), "{list}");
     // Parsing still takes them anywhere.

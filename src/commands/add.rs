@@ -1,22 +1,30 @@
-//! `cnictl add NET NETNS`: attach, print the result.
+//! `cnictl add NET NETNS`: attach, print the result: the CNI result JSON,
+//! as cnitool prints it, or with `-o table` a table of its interfaces and
+//! addresses for a person to read.
 
 use std::process::ExitCode;
 
+use cni::CniResult;
 use color_eyre::eyre::Result;
+use serde_json::Value;
 
 use super::{print_json, runtime_conf, Context};
 use crate::cli::AttachArgs;
+use crate::render::{self, Format};
 use crate::runtime::capabilities;
 use crate::runtime::config::NetworkList;
 use crate::runtime::RuntimeConf;
 
-/// Runs the chain's ADD and prints the result JSON.
+/// Runs the chain's ADD and prints the result.
 pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
     let list = ctx.network(&args.network)?;
     let rt = runtime_conf(args)?;
     warn_undeclared_capabilities(&list, &rt);
     let result = ctx.runtime.add(&list, &rt)?;
-    print_json(&result);
+    match args.output {
+        Some(Format::Table) => render::line(result_table(&result, &list.cni_version)),
+        Some(Format::Json) | None => print_json(&result),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -25,5 +33,61 @@ pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
 pub(super) fn warn_undeclared_capabilities(list: &NetworkList, rt: &RuntimeConf) {
     for warning in capabilities::undeclared_args(list, &rt.capability_args) {
         eprintln!("cnictl: warning: {warning}");
+    }
+}
+
+/// The headers of the result table.
+const HEADERS: [&str; 5] = ["interface", "netns", "mac", "address", "gateway"];
+
+/// The result as a table: a row per address (with its interface), and a
+/// row for each interface that has none. The result is read in its own
+/// version (0.1.0 and 0.2.0 results have `ip4`/`ip6` and no interfaces).
+fn result_table(result: &Value, version: &str) -> String {
+    let Ok(parsed) = CniResult::from_json(result, version) else {
+        return String::from_utf8_lossy(&cni::result::to_pretty(result)).into_owned();
+    };
+    let interface_cells = |index: Option<usize>| -> [String; 3] {
+        match index.and_then(|i| parsed.interfaces.get(i)) {
+            Some(i) => [
+                i.name.clone(),
+                i.sandbox.as_deref().filter(|s| !s.is_empty()).map_or("-".into(), render::netns_cell),
+                i.mac.clone().unwrap_or_else(|| "-".into()),
+            ],
+            None => ["-".into(), "-".into(), "-".into()],
+        }
+    };
+    let mut rows = Vec::new();
+    for ip in &parsed.ips {
+        let [name, netns, mac] = interface_cells(ip.interface);
+        let gateway = ip.gateway.map_or("-".into(), |g| g.to_string());
+        rows.push(vec![name, netns, mac, ip.address.to_string(), gateway]);
+    }
+    for index in 0..parsed.interfaces.len() {
+        if !parsed.ips.iter().any(|ip| ip.interface == Some(index)) {
+            let [name, netns, mac] = interface_cells(Some(index));
+            rows.push(vec![name, netns, mac, "-".into(), "-".into()]);
+        }
+    }
+    if rows.is_empty() {
+        return "no interfaces or addresses in the result".into();
+    }
+    render::table(&HEADERS, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_a_row_per_address_and_one_per_bare_interface() {
+        let result = serde_json::json!({"cniVersion": "1.0.0",
+            "interfaces": [{"name": "cni0", "mac": "aa:bb:cc:dd:ee:01"},
+                           {"name": "eth0", "mac": "aa:bb:cc:dd:ee:02", "sandbox": "/var/run/netns/blue"}],
+            "ips": [{"address": "10.22.0.5/16", "gateway": "10.22.0.1", "interface": 1}]});
+        let text = result_table(&result, "1.0.0");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[1].contains("eth0") && lines[1].contains(" blue ") && lines[1].contains("10.22.0.1"));
+        assert!(lines[2].contains("cni0") && lines[2].contains("aa:bb:cc:dd:ee:01"), "{text}");
     }
 }

@@ -271,13 +271,15 @@ fn exit_status(path: &str) -> Vec<(&'static str, &'static str)> {
     codes
 }
 
+/// The variables, each used where its option is not given; set but empty,
+/// as cnitool takes it, a variable counts as unset (`cli::FROM_ENV`).
 const ENVIRONMENT: [(&str, &str); 7] = [
-    ("NETCONFPATH", "The config dir, as --conf-dir (default /etc/cni/net.d)."),
-    ("CNI_PATH", "The plugin search path, colon separated, as --cni-path."),
-    ("CNI_CACHE_DIR", "Where the result cache lives, as --cache-dir (default /var/lib/cni)."),
-    ("CNI_IFNAME", "The interface name inside the namespace, as --ifname (default eth0)."),
+    ("NETCONFPATH", "The config dir, as --conf-dir (default /etc/cni/net.d). Empty counts as unset."),
+    ("CNI_PATH", "The plugin search path, colon separated, as --cni-path. Empty counts as unset."),
+    ("CNI_CACHE_DIR", "Where the result cache lives, as --cache-dir (default /var/lib/cni). Empty counts as unset."),
+    ("CNI_IFNAME", "The interface name inside the namespace, as --ifname (default eth0). Empty counts as unset."),
     ("CNI_ARGS", "Arguments for the plugins, KEY=VALUE;KEY=VALUE, as --args."),
-    ("CAP_ARGS", "Capability arguments as a JSON object, as --cap-args."),
+    ("CAP_ARGS", "Capability arguments as a JSON object, as --cap-args; a capability no plugin of the network declares is passed to none (add warns)."),
     ("NO_COLOR", "When set and not empty, no colour in errors and tables."),
 ];
 
@@ -353,6 +355,16 @@ pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(pages)
 }
 
+/// `cmd` as its man page shows it. clap_mangen's synopsis lists hidden
+/// positionals (gc's and status' NETNS, accepted for cnitool and ignored),
+/// which clap's usage and the options section leave out; as hidden
+/// options, which the synopsis leaves out too, they are gone from the page.
+fn without_hidden_positionals(cmd: &clap::Command) -> clap::Command {
+    let hidden: Vec<String> =
+        cmd.get_positionals().filter(|a| a.is_hide_set()).map(|a| a.get_id().to_string()).collect();
+    hidden.into_iter().fold(cmd.clone(), |cmd, id| cmd.mut_arg(id.clone(), |arg| arg.long(id)))
+}
+
 /// One page: clap_mangen's sections, ours, then the version.
 fn render(
     cmd: &clap::Command,
@@ -360,7 +372,7 @@ fn render(
     parent: Option<&str>,
     pages: &mut Vec<(String, Vec<u8>)>,
 ) -> Result<()> {
-    let man = clap_mangen::Man::new(cmd.clone());
+    let man = clap_mangen::Man::new(without_hidden_positionals(cmd));
     let preamble = Roff::new().render().len();
     let mut out = Vec::new();
     let mut section = |render: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| -> Result<()> {
