@@ -4,15 +4,16 @@
 
 use super::*;
 
-/// IPv4 forwarding, which every routed network needs. IPv6 forwarding
-/// depends on the networks: [`ipv6_forwarding`].
-pub(super) fn forwarding(findings: &mut Vec<Finding>) {
+/// IPv4 forwarding, which every routed network needs, then IPv6's, which
+/// only networks with IPv6 ranges need: [`ipv6_forwarding`].
+pub(super) fn forwarding(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     let key = "net/ipv4/ip_forward";
     match sysctl(key).as_deref() {
         Some("1") => findings.push(finding("ip forwarding", Status::Ok, "IPv4 forwarding is on", None)),
         Some(_) => findings.push(forwarding_off(key, "IPv4")),
         None => {}
     }
+    ipv6_forwarding(findings, networks);
 }
 
 fn forwarding_off(key: &str, family: &str) -> Finding {
@@ -31,10 +32,8 @@ fn has_ipv6(network: &NetworkList) -> bool {
 }
 
 /// IPv6 forwarding: a warning when it is off and some network of the
-/// config dir has an IPv6 range; off with none, only said. The finding
-/// goes beside IPv4's (doctor calls this from [`netfilter`], which has the
-/// networks, after [`forwarding`] ran).
-pub(super) fn ipv6_forwarding(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
+/// config dir has an IPv6 range; off with none, only said.
+fn ipv6_forwarding(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
     let key = "net/ipv6/conf/all/forwarding";
     let found = match sysctl(key).as_deref() {
         Some("1") => finding("ip forwarding", Status::Ok, "IPv6 forwarding is on", None),
@@ -55,8 +54,7 @@ pub(super) fn ipv6_forwarding(findings: &mut Vec<Finding>, networks: &[NetworkLi
         }
         None => return,
     };
-    let after = findings.iter().rposition(|f| f.check == "ip forwarding").map_or(findings.len(), |at| at + 1);
-    findings.insert(after, found);
+    findings.push(found);
 }
 
 pub(super) fn bridge_netfilter(findings: &mut Vec<Finding>) {
@@ -85,10 +83,8 @@ pub(super) fn tool_version(tool: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string())
 }
 
-/// The netfilter tools the networks' rules need (and, first, IPv6
-/// forwarding, which needs the networks too: [`ipv6_forwarding`]).
+/// The netfilter tools the networks' rules need.
 pub(super) fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
-    ipv6_forwarding(findings, networks);
     if !privileged() {
         findings.push(needs_root(
             "netfilter backend",

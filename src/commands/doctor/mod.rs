@@ -108,7 +108,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     } else if findings.is_empty() {
         findings.push(finding("configs", Status::Ok, format!("{} network(s) load", networks.len()), None));
     }
-    forwarding(&mut findings);
+    forwarding(&mut findings, &networks);
     bridge_netfilter(&mut findings);
     netfilter(&mut findings, &networks);
     kernel_features(&mut findings, &networks);
