@@ -79,7 +79,7 @@ pub fn ensure_image(image: &str) -> Result<()> {
         Err(e) if !format!("{e:#}").to_lowercase().contains("no such image") => return Err(e),
         Err(_) => {}
     }
-    eprintln!("cnictl: pulling the pause image {image}");
+    say!("cnictl: pulling the pause image {image}");
     output(&["pull", "--quiet", image])
         .map(|_| ())
         .map_err(|e| e.wrap_err(format!("the pause image {image:?} could not be pulled")))
@@ -105,16 +105,16 @@ pub fn stop_if_running(cidfile: &std::path::Path) {
     if id.is_empty() || !running {
         return;
     }
-    eprintln!("cnictl: stopping container {id}, which outlived docker run, before its network goes");
+    say!("cnictl: stopping container {id}, which outlived docker run, before its network goes");
     if let Err(e) = output(&["stop", "-t", "10", id]) {
-        eprintln!("cnictl: warning: could not stop container {id}: {e:#}");
+        say!("cnictl: warning: could not stop container {id}: {e:#}");
     }
 }
 
 impl Drop for PauseContainer {
     fn drop(&mut self) {
         if let Err(e) = output(&["rm", "-f", &self.id]) {
-            eprintln!("cnictl: warning: could not remove pause container {}: {e:#}", self.id);
+            say!("cnictl: warning: could not remove pause container {}: {e:#}", self.id);
         }
     }
 }

@@ -1,12 +1,11 @@
 //! Output for people and for scripts: tables on a terminal, stable JSON
 //! with `-o json`. Every view builds its rows once and picks a form here.
 //!
-//! Also the one way out to stdout for the views: a reader that stops early
-//! (`cnictl plugins | head -1`) closes the pipe, and the command then ends
-//! quietly, as a program killed by SIGPIPE, instead of panicking.
+//! Also the one way out to stdout: every write returns `io::Result`, and a
+//! reader that stops early (`cnictl plugins | head -1`) ends the command
+//! quietly, as a program killed by SIGPIPE, through the one path in `main`.
 
-use std::any::Any;
-use std::io::{ErrorKind, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use clap::ValueEnum;
 use comfy_table::{presets, ColumnConstraint, ContentArrangement, Table, Width};
@@ -21,57 +20,26 @@ pub enum Format {
     Json,
 }
 
-/// The unwind payload that a closed stdout starts: `main` turns it into a
-/// quiet SIGPIPE exit after the destructors on the way have run.
-pub struct ClosedPipe;
-
-/// The unwind payload of any other failed write to stdout (a full disk):
-/// `main` reports it as an error.
-pub struct WriteFailed(pub String);
-
-/// Writes `bytes` to stdout and flushes; a closed pipe or a failed write
-/// ends the command (see [`ClosedPipe`], [`WriteFailed`]).
-pub fn write_out(bytes: &[u8]) {
+/// Writes `bytes` to stdout and flushes. A reader that went away comes
+/// back as an error of kind `BrokenPipe`, which `main` turns into a quiet
+/// SIGPIPE exit ([`crate::report::closed_pipe`]) once the command has
+/// unwound by `?` (the destructors on the way run: `run` still deletes its
+/// network); any other failure is reported as an error.
+pub fn write_out(bytes: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
-        drop(out);
-        if e.kind() == ErrorKind::BrokenPipe {
-            std::panic::resume_unwind(Box::new(ClosedPipe));
-        }
-        std::panic::resume_unwind(Box::new(WriteFailed(format!("cannot write to standard output: {e}"))));
-    }
+    out.write_all(bytes).and_then(|()| out.flush())
 }
 
 /// Writes one line to stdout, as [`write_out`] does.
-pub fn line(text: impl std::fmt::Display) {
-    write_out(format!("{text}\n").as_bytes());
+pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
+    write_out(format!("{text}\n").as_bytes())
 }
 
-/// True for the payload of an unwind that a closed stdout or stderr caused:
-/// ours, or the panic of `println!`/`eprintln!` (code we do not route
-/// through [`write_out`]).
-pub fn is_closed_pipe(payload: &(dyn Any + Send)) -> bool {
-    if payload.is::<ClosedPipe>() {
-        return true;
-    }
-    let text = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
-    text.starts_with("failed printing to std") && text.contains("Broken pipe")
-}
-
-/// Keeps the panic hook quiet for a closed pipe (it would print "The
-/// application panicked" and a backtrace banner); other panics go to the
-/// hook installed before.
-pub fn quiet_closed_pipes() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !is_closed_pipe(info.payload()) {
-            previous(info);
-        }
-    }));
+/// Prints JSON for scripts, indented as the reference tools do.
+pub fn print_json(value: &Value) -> std::io::Result<()> {
+    let mut out = cni::result::to_pretty(value);
+    out.push(b'\n');
+    write_out(&out)
 }
 
 /// Ends the process as a shell program whose reader went away: killed by
@@ -359,9 +327,15 @@ fn share(widths: &mut [usize], target: &[usize], among: &[usize], mut rest: usiz
 }
 
 /// Prints a view: its JSON, or its table (with `empty` when there are no rows).
-pub fn print(format: Format, json: &Value, headers: &[&str], rows: Vec<Vec<String>>, empty: &str) {
+pub fn print(
+    format: Format,
+    json: &Value,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+    empty: &str,
+) -> std::io::Result<()> {
     match format {
-        Format::Json => crate::commands::print_json(json),
+        Format::Json => print_json(json),
         Format::Table if rows.is_empty() => line(empty),
         Format::Table => line(table(headers, rows)),
     }
@@ -482,13 +456,11 @@ mod tests {
     }
 
     #[test]
-    fn other_panics_are_not_closed_pipes() {
-        let ours: Box<dyn Any + Send> = Box::new(ClosedPipe);
-        assert!(is_closed_pipe(&*ours));
-        let std: Box<dyn Any + Send> =
-            Box::new(String::from("failed printing to stdout: Broken pipe (os error 32)"));
-        assert!(is_closed_pipe(&*std));
-        let other: Box<dyn Any + Send> = Box::new("index out of bounds");
-        assert!(!is_closed_pipe(&*other));
+    fn a_closed_pipe_is_an_error_that_main_ends_quietly() {
+        let closed = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let report = color_eyre::eyre::Report::new(closed).wrap_err("writing the view");
+        assert!(crate::report::closed_pipe(&report));
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert!(!crate::report::closed_pipe(&color_eyre::eyre::Report::new(full)));
     }
 }

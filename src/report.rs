@@ -121,16 +121,24 @@ pub fn exit_code(report: &Report) -> std::process::ExitCode {
     std::process::ExitCode::FAILURE
 }
 
+/// Writes a line for the operator to stderr. Nothing can be said about a
+/// stderr that cannot be written to (a closed one), so that is ignored,
+/// never a panic.
+pub fn say(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// Prints an error report for the operator; `verb` is the command that met it.
 pub fn print(report: &Report, verb: &str) {
     let color = colored();
     let label = if color { "error:".red().bold().to_string() } else { "error:".to_string() };
-    eprintln!("cnictl: {label} {report}");
+    say(format_args!("cnictl: {label} {report}"));
     for cause in report.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        say(format_args!("  caused by: {cause}"));
     }
     if let Some(hint) = hint(report, verb) {
         let label = if color { "hint:".cyan().bold().to_string() } else { "hint:".to_string() };
-        eprintln!("  {label} {hint}");
+        say(format_args!("  {label} {hint}"));
     }
 }

@@ -8,7 +8,7 @@ use cni::CniResult;
 use color_eyre::eyre::Result;
 use serde_json::Value;
 
-use super::{print_json, runtime_conf, Context};
+use super::{runtime_conf, Context};
 use crate::cli::AttachArgs;
 use crate::render::{self, Format};
 use crate::runtime::capabilities;
@@ -22,8 +22,8 @@ pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
     warn_undeclared_capabilities(&list, &rt);
     let result = ctx.runtime.add(&list, &rt)?;
     match args.output {
-        Some(Format::Table) => render::line(result_table(&result, &list.cni_version)),
-        Some(Format::Json) | None => print_json(&result),
+        Some(Format::Table) => render::line(result_table(&result, &list.cni_version))?,
+        Some(Format::Json) | None => crate::render::print_json(&result)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
 /// declares: libcni passes them to none, and the ADD goes on without them.
 pub(super) fn warn_undeclared_capabilities(list: &NetworkList, rt: &RuntimeConf) {
     for warning in capabilities::undeclared_args(list, &rt.capability_args) {
-        eprintln!("cnictl: warning: {warning}");
+        say!("cnictl: warning: {warning}");
     }
 }
 

@@ -122,6 +122,6 @@ pub const HEADERS: [&str; 7] = ["network", "container id", "netns", "if", "ips",
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let all = attachments(ctx, None)?;
     let rows = rows(&all);
-    render::print(format, &Value::Array(all), &HEADERS, rows, "no attachments in the result cache");
+    render::print(format, &Value::Array(all), &HEADERS, rows, "no attachments in the result cache")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ use crate::runtime::default_network::{self, CONFLIST, FILE_NAME};
 /// that copy is broken (`run` would fail too).
 fn say_which_is_used(ctx: &Context) -> Result<()> {
     if let Some(list) = default_network::configured(&ctx.conf_dir)? {
-        eprintln!("cnictl: `cnictl run` uses {} instead of this built-in network", list.source.display());
+        say!("cnictl: `cnictl run` uses {} instead of this built-in network", list.source.display());
     }
     Ok(())
 }
@@ -23,7 +23,7 @@ fn say_which_is_used(ctx: &Context) -> Result<()> {
 pub fn run(ctx: &Context, command: &DefaultNetworkCommand) -> Result<ExitCode> {
     match command {
         DefaultNetworkCommand::Show => {
-            crate::render::write_out(CONFLIST.as_bytes());
+            crate::render::write_out(CONFLIST.as_bytes())?;
             say_which_is_used(ctx)?;
         }
         DefaultNetworkCommand::Install { force } => {
@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, command: &DefaultNetworkCommand) -> Result<ExitCode> {
                 .wrap_err_with(|| format!("failed to write {}", path.display()))?;
             file.write_all(CONFLIST.as_bytes())
                 .wrap_err_with(|| format!("failed to write {}", path.display()))?;
-            eprintln!("cnictl: wrote {}", path.display());
+            say!("cnictl: wrote {}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -93,7 +93,7 @@ fn completion(shell: Shell) -> Vec<u8> {
 
 /// `cnictl completions SHELL`: the script on stdout.
 pub fn completions(shell: Shell) -> Result<ExitCode> {
-    crate::render::write_out(&completion(shell));
+    crate::render::write_out(&completion(shell))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -201,7 +201,7 @@ pub fn complete_names(ctx: &Context, index: usize, words: &[String]) -> Result<E
             names
         }
     };
-    crate::render::write_out(names.iter().map(|n| format!("{n}\n")).collect::<String>().as_bytes());
+    crate::render::write_out(names.iter().map(|n| format!("{n}\n")).collect::<String>().as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
         let mut failed = 0;
         for name in all_networks(ctx) {
             if let Err(e) = gc_network(ctx, args, &name) {
-                eprintln!("cnictl: gc {name}: {e:#}");
+                say!("cnictl: gc {name}: {e:#}");
                 failed += 1;
             }
         }
@@ -63,13 +63,13 @@ fn explicit(args: &GcArgs) -> Result<BTreeSet<Attachment>> {
 fn gc_network(ctx: &Context, args: &GcArgs, network: &str) -> Result<()> {
     let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, network, None)?;
     if list.disable_gc {
-        println!("network {}: GC is disabled in its config (disableGC): nothing done", list.name);
+        outln!("network {}: GC is disabled in its config (disableGC): nothing done", list.name);
         return Ok(());
     }
     let caches = ctx.surveyed_caches();
     let survey = liveness::survey(&list, &caches.iter().collect::<Vec<_>>(), &explicit(args)?)?;
     for unreadable in &survey.unreadable {
-        eprintln!(
+        say!(
             "cnictl: warning: cache entry {} cannot be read ({}): kept, with every attachment its name can mean",
             unreadable.path.display(),
             unreadable.why
@@ -77,22 +77,23 @@ fn gc_network(ctx: &Context, args: &GcArgs, network: &str) -> Result<()> {
     }
     let has_gc = cni::version::at_least(&list.cni_version, "1.1.0").unwrap_or(false);
     if args.dry_run {
-        print_plan(ctx, &list, &survey, has_gc);
-        return Ok(());
+        return print_plan(ctx, &list, &survey, has_gc);
     }
     let before = liveness::reservations(&list)?;
     for removed in ctx.runtime.gc(&list, &survey.valid())? {
-        println!(
+        outln!(
             "removed stale attachment {} {} of network {} (its namespace is gone)",
-            removed.container_id, removed.ifname, list.name
+            removed.container_id,
+            removed.ifname,
+            list.name
         );
     }
     let after: BTreeSet<_> = liveness::reservations(&list)?.into_iter().map(|r| r.path).collect();
     for freed in before.iter().filter(|r| !after.contains(&r.path)) {
-        println!("freed {} of network {} (reserved for {})", freed.address, list.name, holder(freed));
+        outln!("freed {} of network {} (reserved for {})", freed.address, list.name, holder(freed));
     }
     if !has_gc {
-        not_collected(&list, &survey);
+        not_collected(&list, &survey)?;
     }
     Ok(())
 }
@@ -106,7 +107,7 @@ fn holder(reservation: &host_local::store::Reservation) -> String {
 }
 
 /// What a network below 1.1.0 keeps after GC: its plugins have no GC verb.
-fn not_collected(list: &NetworkList, survey: &Survey) {
+fn not_collected(list: &NetworkList, survey: &Survey) -> Result<()> {
     let left: Vec<_> = survey
         .stale_reservations
         .iter()
@@ -118,49 +119,53 @@ fn not_collected(list: &NetworkList, survey: &Survey) {
         })
         .collect();
     if left.is_empty() {
-        return;
+        return Ok(());
     }
-    println!(
+    outln!(
         "network {} is version {}: its plugins have no GC verb (1.1.0), so {} reservation(s) no cached attachment owns stay:",
         list.name,
         list.cni_version,
         left.len()
     );
     for reservation in left {
-        println!(
+        outln!(
             "  {} ({}) for {}: no live namespace holds it; remove the file if no container uses the address",
             reservation.address,
             reservation.path.display(),
             holder(reservation)
         );
     }
+    Ok(())
 }
 
 /// `--dry-run`: every object GC would remove, and why; then what it keeps.
-fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) {
+fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) -> Result<()> {
     let mut any = false;
     for entry in &survey.stale_entries {
         any = true;
         let netns = entry.netns_path();
-        println!(
+        outln!(
             "would delete attachment {} {} of network {}: its namespace {} is gone",
-            entry.container_id, entry.ifname, list.name, netns
+            entry.container_id,
+            entry.ifname,
+            list.name,
+            netns
         );
-        println!(
+        outln!(
             "  cache entry {}",
             ctx.runtime.cache.path(&list.name, &entry.container_id, &entry.ifname).display()
         );
         for interface in crate::inspect::host_interfaces(entry.result.as_ref()) {
-            println!("  host interface {interface}");
+            outln!("  host interface {interface}");
         }
         for reservation in survey
             .stale_reservations
             .iter()
             .filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname)))
         {
-            println!("  reservation {} ({})", reservation.address, reservation.path.display());
+            outln!("  reservation {} ({})", reservation.address, reservation.path.display());
         }
-        println!("  and each plugin's own state of it (rules, qdiscs), through the chain's DEL");
+        outln!("  and each plugin's own state of it (rules, qdiscs), through the chain's DEL");
     }
     let owned = |r: &&host_local::store::Reservation| {
         survey
@@ -171,14 +176,14 @@ fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) 
     for reservation in survey.stale_reservations.iter().filter(|r| !owned(r)) {
         any = true;
         if has_gc {
-            println!(
+            outln!(
                 "would free {} ({}) reserved for {}: no cache entry, live namespace or --valid keeps it",
                 reservation.address,
                 reservation.path.display(),
                 holder(reservation)
             );
         } else {
-            println!(
+            outln!(
                 "would keep {} ({}) reserved for {}: stale, but network version {} has no GC verb",
                 reservation.address,
                 reservation.path.display(),
@@ -188,16 +193,17 @@ fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) 
         }
     }
     if has_gc {
-        println!(
+        outln!(
             "plugins of network {} get GC with {} valid attachment(s): what they hold for others goes",
             list.name,
             survey.keep.len()
         );
     }
     for (attachment, why) in &survey.keep {
-        println!("keeps {} {}: {why}", attachment.container_id, attachment.ifname);
+        outln!("keeps {} {}: {why}", attachment.container_id, attachment.ifname);
     }
     if !any {
-        println!("network {}: nothing stale", list.name);
+        outln!("network {}: nothing stale", list.name);
     }
+    Ok(())
 }

@@ -102,6 +102,6 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
         &["name", "file", "version", "plugins", "subnets", "state"],
         rows,
         &empty,
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

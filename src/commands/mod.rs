@@ -136,11 +136,3 @@ pub fn plugin_conf(netns: String, container_id: String, args: &PluginArgs) -> Re
     };
     Ok(RuntimeConf { container_id, netns, ifname: args.ifname.clone(), args: cni_args, capability_args })
 }
-
-/// Prints JSON for scripts, indented as the reference tools do (a closed
-/// pipe ends the command quietly: `render::write_out`).
-pub fn print_json(value: &Value) {
-    let mut out = cni::result::to_pretty(value);
-    out.push(b'\n');
-    crate::render::write_out(&out);
-}

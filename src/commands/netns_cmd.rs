@@ -29,9 +29,9 @@ pub fn run(command: &NetnsCommand, format: Format) -> Result<ExitCode> {
                     .iter()
                     .map(|n| json!({"name": n, "path": manage::named_path(n).display().to_string()}))
                     .collect();
-                super::print_json(&Value::Array(view));
+                crate::render::print_json(&Value::Array(view))?;
             } else {
-                render::write_out(names.iter().map(|n| format!("{n}\n")).collect::<String>().as_bytes());
+                render::write_out(names.iter().map(|n| format!("{n}\n")).collect::<String>().as_bytes())?;
             }
         }
         NetnsCommand::Exec { netns: target, command } => {

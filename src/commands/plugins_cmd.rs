@@ -124,6 +124,6 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
         .collect();
     let dirs: Vec<String> = ctx.runtime.path.dirs.iter().map(|d| d.display().to_string()).collect();
     let empty = format!("no plugins in {}", dirs.join(":"));
-    render::print(format, &Value::Array(views), &["plugin", "path", "versions"], rows, &empty);
+    render::print(format, &Value::Array(views), &["plugin", "path", "versions"], rows, &empty)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     // A failed ADD has already deleted what it made; the netns goes on drop.
     let result = ctx.runtime.add(&list, &rt)?;
     if !args.quiet {
-        eprintln!("cnictl: {} attached to {} ({})", path, list.name, addresses(&result));
+        say!("cnictl: {} attached to {} ({})", path, list.name, addresses(&result));
     }
     let code = match exec::pending_signal() {
         Some(signal) => Ok(128 + signal),

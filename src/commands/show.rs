@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, network: &str, format: Format) -> Result<ExitCode> {
         "attachments": live,
     });
     if format == Format::Json {
-        super::print_json(&view);
+        crate::render::print_json(&view)?;
         return Ok(ExitCode::SUCCESS);
     }
     let capabilities = inspect::capabilities(&list);
@@ -55,6 +55,6 @@ pub fn run(ctx: &Context, network: &str, format: Format) -> Result<ExitCode> {
     } else {
         out.push_str(&render::table(&attachments::HEADERS, rows));
     }
-    render::line(out);
+    render::line(out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &NetworkArgs) -> Result<ExitCode> {
     let rows: Vec<Vec<String>> =
         range_fill(&list).into_iter().map(|(plugin, fill)| fill_row(&plugin, &fill)).collect();
     if !rows.is_empty() {
-        render::line(render::table(&["PLUGIN", "RANGE SET", "RESERVED", "FREE", "USED"], rows));
+        render::line(render::table(&["PLUGIN", "RANGE SET", "RESERVED", "FREE", "USED"], rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

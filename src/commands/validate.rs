@@ -252,9 +252,9 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
     let list = match load(ctx, target) {
         Ok(list) => list,
         Err(e) if format == Format::Json => {
-            super::print_json(
+            crate::render::print_json(
                 &json!({"valid": false, "network": null, "problems": [format!("{e:#}")], "warnings": []}),
-            );
+            )?;
             return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(e),
@@ -274,7 +274,7 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
         "warnings": warnings,
     });
     if format == Format::Json {
-        super::print_json(&view);
+        crate::render::print_json(&view)?;
     } else {
         let rows = plugins
             .iter()
@@ -292,18 +292,23 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
                 ]
             })
             .collect();
-        println!("{} ({}), cniVersion {}", list.name, list.source.display(), list.cni_version);
-        println!("{}", render::table(&["#", "type", "plugin", "state"], rows));
+        render::line(format_args!(
+            "{} ({}), cniVersion {}",
+            list.name,
+            list.source.display(),
+            list.cni_version
+        ))?;
+        render::line(render::table(&["#", "type", "plugin", "state"], rows))?;
         let caps = if capabilities.is_empty() { "none".to_string() } else { capabilities.join(", ") };
-        println!("capabilities: {caps}");
+        render::line(format_args!("capabilities: {caps}"))?;
         for warning in &warnings {
-            println!("warning: {warning}");
+            render::line(format_args!("warning: {warning}"))?;
         }
         if problems.is_empty() {
-            println!("valid");
+            render::line("valid")?;
         } else {
             for problem in &problems {
-                println!("problem: {problem}");
+                render::line(format_args!("problem: {problem}"))?;
             }
         }
     }

@@ -100,10 +100,10 @@ pub fn run_in(netns: &Path, argv: &[String]) -> Result<i32> {
 /// when it exists but cannot be executed (permissions, not a program).
 fn not_started(program: &str, err: &std::io::Error) -> i32 {
     if err.kind() == std::io::ErrorKind::NotFound {
-        eprintln!("cnictl: {program}: command not found");
+        say!("cnictl: {program}: command not found");
         127
     } else {
-        eprintln!("cnictl: {program}: cannot execute: {err}");
+        say!("cnictl: {program}: cannot execute: {err}");
         126
     }
 }

@@ -173,7 +173,7 @@ impl TempNetns {
 impl Drop for TempNetns {
     fn drop(&mut self) {
         if let Err(e) = delete(&self.name) {
-            eprintln!("cnictl: warning: {e:#}");
+            say!("cnictl: warning: {e:#}");
         }
     }
 }

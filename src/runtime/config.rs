@@ -111,6 +111,6 @@ pub fn load_network_or_cached(
     let source = cache.path(name, &entry.container_id, &entry.ifname);
     let parsed = parse_conflist(&entry.config, &source).or_else(|_| parse_single(&entry.config, &source));
     let list = parsed.map_err(|e| eyre!("{error:#}; and the cached config does not parse either: {e}"))?;
-    eprintln!("cnictl: {error:#}; using the config cached with the attachment ({})", source.display());
+    say!("cnictl: {error:#}; using the config cached with the attachment ({})", source.display());
     Ok(list)
 }

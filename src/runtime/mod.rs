@@ -251,7 +251,7 @@ impl Runtime {
             Ok(entry) => Ok(entry),
             Err(EntryError::NeedsRoot(report)) => Err(report),
             Err(EntryError::Broken(why)) => {
-                eprintln!("cnictl: the cached result {why}: going on without it");
+                say!("cnictl: the cached result {why}: going on without it");
                 Ok(None)
             }
         }
@@ -275,7 +275,7 @@ impl Runtime {
         match locate(recorded, std::path::Path::new(&rt.netns)) {
             Whereabouts::AtPath | Whereabouts::Gone => {}
             Whereabouts::MovedTo(path) => {
-                eprintln!(
+                say!(
                     "cnictl: {} no longer leads to the namespace {} {} was attached in; it lives on as {}: using that",
                     rt.netns,
                     list.name,

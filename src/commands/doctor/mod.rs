@@ -138,6 +138,6 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
             vec![f.check.to_string(), f.status.as_str().to_string(), detail]
         })
         .collect();
-    render::print(format, &json, &["check", "status", "detail"], rows, "nothing to check");
+    render::print(format, &json, &["check", "status", "detail"], rows, "nothing to check")?;
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
