@@ -1,6 +1,7 @@
 //! How errors reach the operator: one line saying what failed (network,
 //! plugin, the plugin's own code and message), one line per cause, and a
-//! hint with the next step where we know one. Red and cyan on a terminal,
+//! hint with the next step where we know one, chosen by the cause's type
+//! (never by its text). Red and cyan on a terminal,
 //! plain with `NO_COLOR` or when stderr is not a terminal.
 
 use std::io::IsTerminal;
@@ -57,16 +58,13 @@ fn any_hint(report: &Report) -> Option<String> {
             _ => Some("`cnictl doctor` looks for host problems that break networks".into()),
         };
     }
-    let text = format!("{report:#}");
-    if text.contains("no network named") {
+    if report.chain().any(|e| e.is::<crate::runtime::config::NoSuchNetwork>()) {
         return Some("`cnictl list` shows the networks in the config dir (--conf-dir / NETCONFPATH)".into());
     }
-    if text.contains("expected")
-        && (text.contains(".conflist:") || text.contains(".conf:") || text.contains(".json:"))
-    {
+    if report.chain().any(|e| e.is::<crate::runtime::config::BadConfigFile>()) {
         return Some("`cnictl validate FILE` checks a config file".into());
     }
-    if text.contains("Permission denied") || text.contains("Operation not permitted") {
+    if refused_access(report) {
         if nix::unistd::geteuid().is_root() {
             return Some(
                 "cnictl runs as root, so something else refuses: a read-only mount, a security module \
@@ -79,6 +77,17 @@ fn any_hint(report: &Report) -> Option<String> {
         );
     }
     None
+}
+
+/// True when a cause is a refused access: [`NeedsRoot`], or an OS error
+/// EACCES or EPERM (from std or nix).
+fn refused_access(report: &Report) -> bool {
+    let refused = |code: i32| code == libc::EACCES || code == libc::EPERM;
+    report.chain().any(|e| {
+        e.is::<NeedsRoot>()
+            || e.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error).is_some_and(refused)
+            || e.downcast_ref::<nix::errno::Errno>().is_some_and(|errno| refused(*errno as i32))
+    })
 }
 
 /// The exit status of a command refused for want of privilege (sysexits'
@@ -140,5 +149,28 @@ pub fn print(report: &Report, verb: &str) {
     if let Some(hint) = hint(report, verb) {
         let label = if color { "hint:".cyan().bold().to_string() } else { "hint:".to_string() };
         say(format_args!("  {label} {hint}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_come_from_the_causes_type_not_its_words() {
+        let missing = crate::runtime::config::NoSuchNetwork {
+            name: "n".into(),
+            dir: "/etc/cni/net.d".into(),
+            unreadable: Vec::new(),
+        };
+        let hint = any_hint(&Report::new(missing).wrap_err("cnictl add"));
+        assert!(hint.is_some_and(|h| h.contains("cnictl list")));
+        let denied = Report::new(std::io::Error::from_raw_os_error(libc::EACCES)).wrap_err("opening");
+        assert!(refused_access(&denied));
+        let errno = Report::new(nix::errno::Errno::EPERM).wrap_err("setns");
+        assert!(refused_access(&errno));
+        // The same words in a message of another kind choose nothing.
+        let words = color_eyre::eyre::eyre!("no network named x: Permission denied, expected .conflist:");
+        assert_eq!(any_hint(&words), None);
     }
 }

@@ -382,12 +382,12 @@ fn as_nobody_an_unreadable_cache_is_an_error_and_doctor_says_it_needs_root() {
     };
     let out = as_nobody(&["attachments"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("Permission denied") && stderr.contains("result cache"), "{stderr}");
-    assert!(stderr.contains("need root"), "{stderr}");
+    assert_eq!(out.status.code(), Some(77), "needs root, as every verb says it: {stderr}");
+    assert!(stderr.contains("needs root") && stderr.contains("result cache"), "{stderr}");
+    assert!(stderr.contains("run cnictl as root"), "the hint: {stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("no attachments"));
     let out = as_nobody(&["show", "termnet"]);
-    assert_eq!(out.status.code(), Some(1), "show too: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(77), "show too: {}", String::from_utf8_lossy(&out.stderr));
 
     let out = as_nobody(&["doctor", "-o", "json"]);
     assert_eq!(out.status.code(), Some(1));

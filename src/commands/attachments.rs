@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use color_eyre::eyre::{bail, Result};
+use color_eyre::eyre::Result;
 use serde_json::{json, Value};
 
 use super::Context;
@@ -20,7 +20,7 @@ pub fn check_readable(ctx: &Context) -> Result<()> {
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => bail!("cannot read the result cache {}: {e}", dir.display()),
+        Err(e) => return Err(crate::report::io_needing_root("reading the result cache", &dir, e)),
     };
     let mut unreadable = Vec::new();
     for entry in entries.flatten() {
@@ -31,15 +31,9 @@ pub fn check_readable(ctx: &Context) -> Result<()> {
             }
         }
     }
-    match unreadable.first() {
+    match unreadable.into_iter().next() {
         None => Ok(()),
-        Some((path, e)) => bail!(
-            "cannot read {} entr{} of the result cache in {} (first: {}: {e})",
-            unreadable.len(),
-            if unreadable.len() == 1 { "y" } else { "ies" },
-            dir.display(),
-            path.display()
-        ),
+        Some((path, e)) => Err(crate::report::io_needing_root("reading the result cache", &path, e)),
     }
 }
 

@@ -54,7 +54,7 @@ pub fn create(name: &str) -> Result<PathBuf> {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             eyre!("netns {name:?} already exists ({})", path.display())
         } else {
-            eyre!("failed to create {}: {e}", path.display())
+            color_eyre::eyre::Report::new(e).wrap_err(format!("failed to create {}", path.display()))
         }
     })?;
     // A thread of its own unshares its netns and pins it with a bind mount;

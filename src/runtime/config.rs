@@ -14,6 +14,41 @@ use color_eyre::eyre::{bail, eyre, Result, WrapErr};
 
 pub use cni::conflist::NetworkList;
 
+/// No file of the config dir names the network: what `cnictl list` answers.
+#[derive(Debug)]
+pub struct NoSuchNetwork {
+    /// The name looked for.
+    pub name: String,
+    /// The config dir.
+    pub dir: PathBuf,
+    /// Why each file that could not be read was skipped.
+    pub unreadable: Vec<String>,
+}
+
+impl std::fmt::Display for NoSuchNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no network named {:?} in {}", self.name, self.dir.display())?;
+        if !self.unreadable.is_empty() {
+            write!(f, "; files that could not be read:\n    {}", self.unreadable.join("\n    "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NoSuchNetwork {}
+
+/// A network file that does not parse: what `cnictl validate FILE` explains.
+#[derive(Debug)]
+pub struct BadConfigFile(pub String);
+
+impl std::fmt::Display for BadConfigFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadConfigFile {}
+
 /// Config files in `dir` with one of `extensions`, sorted by path.
 pub fn conf_files(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
@@ -40,13 +75,14 @@ pub fn load_file(file: &Path) -> Result<NetworkList> {
     let bytes = read(file)?;
     let is_list = file.extension().and_then(|x| x.to_str()) == Some("conflist");
     let parsed = if is_list { parse_conflist(&bytes, file) } else { parse_single(&bytes, file) };
-    let mut list = parsed.map_err(|e| eyre!(e))?;
+    let mut list = parsed.map_err(|e| BadConfigFile(e.to_string()))?;
     if is_list && !list.load_only_inlined {
         let dir = file.parent().unwrap_or(Path::new(".")).join(&list.name);
         for extra in conf_files(&dir, &["conf"])? {
             let bytes = read(&extra)?;
-            let plugin = parse_object(&bytes, &extra).map_err(|e| eyre!(e))?;
-            check_plugin(&plugin, &Source { file: &extra, bytes: &bytes }, &[]).map_err(|e| eyre!(e))?;
+            let plugin = parse_object(&bytes, &extra).map_err(|e| BadConfigFile(e.to_string()))?;
+            check_plugin(&plugin, &Source { file: &extra, bytes: &bytes }, &[])
+                .map_err(|e| BadConfigFile(e.to_string()))?;
             list.plugins.push(plugin);
         }
     }
@@ -81,14 +117,7 @@ pub fn load_network(dir: &Path, name: &str) -> Result<NetworkList> {
             Err(e) => unreadable.push(e),
         }
     }
-    if unreadable.is_empty() {
-        bail!("no network named {name:?} in {}", dir.display())
-    }
-    bail!(
-        "no network named {name:?} in {}; files that could not be read:\n    {}",
-        dir.display(),
-        unreadable.join("\n    ")
-    )
+    Err(NoSuchNetwork { name: name.to_string(), dir: dir.to_path_buf(), unreadable }.into())
 }
 
 /// The network `name` for DEL, CHECK and GC: its file in `dir`, or, when

@@ -7,7 +7,12 @@ use crate::runtime::liveness::Survey;
 pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
     if let Err(e) = crate::commands::attachments::check_readable(ctx) {
         let status = if privileged() { Status::Fail } else { Status::Skip };
-        let detail = if privileged() { format!("{e:#}") } else { format!("needs root: {e:#}") };
+        let refused = e.chain().find_map(|c| c.downcast_ref::<crate::report::NeedsRoot>());
+        let detail = match refused {
+            Some(refused) => format!("needs root: {} cannot be read as this user", refused.path.display()),
+            None if privileged() => format!("{e:#}"),
+            None => format!("needs root: {e:#}"),
+        };
         let fix = (!privileged()).then(|| "sudo cnictl doctor".to_string());
         findings.push(finding("stale state", status, detail, fix));
         return;
