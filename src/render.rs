@@ -79,68 +79,143 @@ pub fn width() -> Option<u16> {
     Some(columns.unwrap_or(80))
 }
 
-/// Words that open a cell in a bad state, and their colours (ANSI SGR).
-const STATES: [(&str, &str); 6] = [
-    ("fail", "1;31"),
-    ("error", "1;31"),
-    ("problem", "1;31"),
-    ("warn", "33"),
-    ("gone", "33"),
-    ("skip", "33"),
-];
+/// What a cell's state says, which decides its colour: the view that makes
+/// the cell knows the state's type, so no word of its text is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Nothing to point out.
+    Plain,
+    /// Worth a look (yellow): warn, gone, skip.
+    Notice,
+    /// Something is wrong (bold red): fail, error, problem.
+    Alarm,
+}
 
-/// The first private-use character: a state word is carried through the
-/// table layout in private-use characters of the same width, one per ASCII
-/// letter, and coloured after the layout so that escapes never count
-/// towards a column's width.
-const MARK: u32 = 0xE000;
-
-fn mark_state(cell: String) -> String {
-    let word = cell.split([' ', ':']).next().unwrap_or_default();
-    if !STATES.iter().any(|(state, _)| *state == word) {
-        return cell;
+impl Tone {
+    /// The ANSI SGR colour, and the first private-use character of the
+    /// range a state word of this tone is carried through the layout in.
+    fn paint(self) -> Option<(&'static str, u32)> {
+        match self {
+            Tone::Plain => None,
+            Tone::Notice => Some(("33", 0xE000)),
+            Tone::Alarm => Some(("1;31", 0xE080)),
+        }
     }
-    let marked: String = word.chars().filter_map(|c| char::from_u32(MARK + c as u32)).collect();
-    format!("{marked}{}", &cell[word.len()..])
+}
+
+/// A table cell: its text, and the tone of its leading word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// What it says.
+    pub text: String,
+    /// How its state word is coloured on a terminal.
+    pub tone: Tone,
+}
+
+impl Cell {
+    /// A cell whose leading word is a state of `tone`.
+    pub fn toned(text: impl Into<String>, tone: Tone) -> Cell {
+        Cell { text: text.into(), tone }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell { text, tone: Tone::Plain }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell::from(text.to_string())
+    }
+}
+
+/// A view: what `-o json` prints (its serialization) and the table of it.
+pub trait View: serde::Serialize {
+    /// The table's column headers.
+    fn headers(&self) -> &'static [&'static str];
+    /// One row per item.
+    fn rows(&self) -> Vec<Vec<Cell>>;
+    /// What the table says when there are no rows.
+    fn empty(&self) -> String;
+}
+
+/// Prints a view: its JSON, or its table.
+pub fn show(format: Format, view: &impl View) -> std::io::Result<()> {
+    match format {
+        Format::Json => print_json(&serde_json::to_value(view)?),
+        Format::Table => {
+            let rows = view.rows();
+            if rows.is_empty() {
+                line(view.empty())
+            } else {
+                line(table(view.headers(), rows))
+            }
+        }
+    }
+}
+
+/// The leading word of a toned cell (up to a space or colon), carried
+/// through the table layout in private-use characters of the same width,
+/// one per ASCII letter, and painted after the layout so that escapes
+/// never count towards a column's width.
+fn mark_state(cell: Cell) -> String {
+    let Some((_, base)) = cell.tone.paint() else { return cell.text };
+    let word = cell.text.split([' ', ':']).next().unwrap_or_default();
+    if !word.is_ascii() {
+        return cell.text;
+    }
+    let marked: String = word.chars().filter_map(|c| char::from_u32(base + c as u32)).collect();
+    format!("{marked}{}", &cell.text[word.len()..])
 }
 
 fn paint_states(text: &str) -> String {
+    let tones = [Tone::Notice, Tone::Alarm].map(|t| t.paint().unwrap_or_default());
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.is_empty() {
-            return;
+    let mut colour = "0";
+    let flush = |word: &mut String, out: &mut String, colour: &str| {
+        if !word.is_empty() {
+            out.push_str(&format!("\x1b[{colour}m{word}\x1b[0m"));
+            word.clear();
         }
-        let colour = STATES.iter().find(|(state, _)| state == word).map_or("0", |(_, c)| c);
-        out.push_str(&format!("\x1b[{colour}m{word}\x1b[0m"));
-        word.clear();
     };
     for c in text.chars() {
-        match (c as u32).checked_sub(MARK).filter(|d| *d < 0x80).and_then(char::from_u32) {
-            Some(plain) => word.push(plain),
+        let marked = tones.iter().find_map(|(sgr, base)| {
+            let offset = (c as u32).checked_sub(*base).filter(|d| *d < 0x80)?;
+            Some((*sgr, char::from_u32(offset)?))
+        });
+        match marked {
+            Some((sgr, plain)) => {
+                if sgr != colour {
+                    flush(&mut word, &mut out, colour);
+                    colour = sgr;
+                }
+                word.push(plain);
+            }
             None => {
-                flush(&mut word, &mut out);
+                flush(&mut word, &mut out, colour);
                 out.push(c);
             }
         }
     }
-    flush(&mut word, &mut out);
+    flush(&mut word, &mut out, colour);
     out
 }
 
 /// A table with a header row. On a terminal: a rule under the header only,
 /// fitted to the terminal's width (long cells wrap between words, and IDs,
-/// paths and addresses are kept whole wherever the width allows), bad
-/// states (fail, error, problem, warn, gone, skip) in colour unless NO_COLOR
-/// is set. In a pipe: plain aligned columns, lines never wrapped. Cells
+/// paths and addresses are kept whole wherever the width allows), the
+/// state word of a toned cell in its tone's colour unless NO_COLOR is set. In a pipe: plain aligned columns, lines never wrapped. Cells
 /// under a `container id` or `netns` header are shown short ([`cell`]).
-pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub fn table(headers: &[&str], rows: Vec<Vec<Cell>>) -> String {
     let terminal = std::io::stdout().is_terminal();
     layout(headers, rows, width().filter(|_| terminal), colored())
 }
 
 /// [`table`] for a terminal of `columns` (none: a pipe), coloured or not.
-fn layout(headers: &[&str], rows: Vec<Vec<String>>, columns: Option<u16>, colour: bool) -> String {
+fn layout(headers: &[&str], rows: Vec<Vec<Cell>>, columns: Option<u16>, colour: bool) -> String {
     let mut table = Table::new();
     match columns {
         Some(columns) => {
@@ -159,12 +234,12 @@ fn layout(headers: &[&str], rows: Vec<Vec<String>>, columns: Option<u16>, colour
     let mut widest: Vec<usize> = titles.iter().map(|h| h.chars().count()).collect();
     let mut words: Vec<usize> = titles.iter().map(|h| longest_word(h)).collect();
     for row in rows {
-        let row: Vec<String> = row
+        let row: Vec<Cell> = row
             .into_iter()
             .enumerate()
-            .map(|(i, c)| cell(headers.get(i).copied().unwrap_or(""), c))
+            .map(|(i, c)| Cell { text: cell(headers.get(i).copied().unwrap_or(""), c.text), tone: c.tone })
             .collect();
-        for (i, text) in row.iter().enumerate() {
+        for (i, text) in row.iter().map(|c| &c.text).enumerate() {
             let w = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
             if widest.len() <= i {
                 widest.push(0);
@@ -173,7 +248,12 @@ fn layout(headers: &[&str], rows: Vec<Vec<String>>, columns: Option<u16>, colour
             widest[i] = widest[i].max(w);
             words[i] = words[i].max(longest_word(text));
         }
-        table.add_row(if colour { row.into_iter().map(mark_state).collect() } else { row });
+        let texts: Vec<String> = if colour {
+            row.into_iter().map(mark_state).collect()
+        } else {
+            row.into_iter().map(|c| c.text).collect()
+        };
+        table.add_row(texts);
     }
     if let Some(columns) = columns {
         for (i, w) in column_widths(&widest, &words, usize::from(columns)).into_iter().enumerate() {
@@ -326,21 +406,6 @@ fn share(widths: &mut [usize], target: &[usize], among: &[usize], mut rest: usiz
     }
 }
 
-/// Prints a view: its JSON, or its table (with `empty` when there are no rows).
-pub fn print(
-    format: Format,
-    json: &Value,
-    headers: &[&str],
-    rows: Vec<Vec<String>>,
-    empty: &str,
-) -> std::io::Result<()> {
-    match format {
-        Format::Json => print_json(json),
-        Format::Table if rows.is_empty() => line(empty),
-        Format::Table => line(table(headers, rows)),
-    }
-}
-
 /// How long ago, in the largest whole unit: `42s`, `5m`, `3h`, `2d`.
 pub fn age(seconds: u64) -> String {
     match seconds {
@@ -364,13 +429,18 @@ mod tests {
     }
 
     #[test]
-    fn state_words_are_marked_and_painted_back() {
-        let marked = mark_state("fail: no plugin".into());
+    fn a_cells_tone_not_its_words_decides_its_colour() {
+        let marked = mark_state(Cell::toned("fail: no plugin", Tone::Alarm));
         assert_ne!(marked, "fail: no plugin");
         assert_eq!(marked.chars().count(), "fail: no plugin".chars().count());
         assert_eq!(paint_states(&marked), "\x1b[1;31mfail\x1b[0m: no plugin");
-        assert_eq!(mark_state("failing".into()), "failing");
-        assert_eq!(mark_state("ok".into()), "ok");
+        let notice = mark_state(Cell::toned("gone", Tone::Notice));
+        assert_eq!(paint_states(&notice), "\x1b[33mgone\x1b[0m");
+        assert_eq!(
+            mark_state(Cell::from("fail: a plain cell")),
+            "fail: a plain cell",
+            "words alone colour nothing"
+        );
     }
 
     #[test]
@@ -381,7 +451,7 @@ mod tests {
             t.to_string()
         };
         let plain = render("warn".into());
-        let marked = render(mark_state("warn".into()));
+        let marked = render(mark_state(Cell::toned("warn", Tone::Notice)));
         assert_eq!(paint_states(&marked).replace("\x1b[33m", "").replace("\x1b[0m", ""), plain);
     }
 
@@ -422,7 +492,7 @@ mod tests {
             (100, cnitool, "/proc/123456/ns/net", "10.248.1.7/24", cnitool, "/proc/123456/ns/net"),
         ];
         for (columns, id, netns, ips, shown_id, shown_netns) in cases {
-            let row = ["termnet", id, netns, "eth0", ips, "3d", "gone"].map(String::from).to_vec();
+            let row: Vec<Cell> = ["termnet", id, netns, "eth0", ips, "3d", "gone"].map(Cell::from).to_vec();
             let text = layout(&headers, vec![row.clone(), row], Some(columns), false);
             for line in text.lines() {
                 assert!(line.chars().count() <= usize::from(columns), "{columns}: {line:?}\n{text}");
@@ -440,14 +510,14 @@ mod tests {
         let headers = ["name", "file", "version", "plugins", "subnets", "state"];
         let file = "/etc/cni/net.d/10-mynetwork.conflist";
         let row = ["mynet", file, "1.0.0", "bridge > portmap > firewall", "10.248.1.0/24", "ok"];
-        let text = layout(&headers, vec![row.map(String::from).to_vec()], Some(100), false);
+        let text = layout(&headers, vec![row.map(Cell::from).to_vec()], Some(100), false);
         assert!(whole(&text, file), "{text}");
     }
 
     #[test]
     fn pipes_get_the_short_cells_on_whole_lines() {
         let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let rows = vec![vec![id.to_string(), "/var/run/netns/blue".to_string()]];
+        let rows = vec![vec![Cell::from(id), Cell::from("/var/run/netns/blue")]];
         let text = layout(&["container id", "netns"], rows, None, false);
         assert_eq!(
             text.lines().nth(1).map(str::split_whitespace).map(Iterator::collect::<Vec<_>>),

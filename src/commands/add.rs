@@ -71,7 +71,10 @@ fn result_table(result: &Value, version: &str) -> String {
     if rows.is_empty() {
         return "no interfaces or addresses in the result".into();
     }
-    render::table(&HEADERS, rows)
+    render::table(
+        &HEADERS,
+        rows.into_iter().map(|row| row.into_iter().map(render::Cell::from).collect()).collect(),
+    )
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::Context;
 use crate::inspect;
-use crate::render::{self, Format};
+use crate::render::{self, Cell, Format, Tone, View};
 use crate::runtime::liveness;
 
 /// Fails when the result cache exists but cannot be read (cnictl run
@@ -37,85 +37,119 @@ pub fn check_readable(ctx: &Context) -> Result<()> {
     }
 }
 
-/// The cached attachments as JSON objects, optionally of one network only;
-/// an error when the cache cannot be read ([`check_readable`]). Entries
-/// that cannot be read are listed too (`unreadable` says why), never
-/// dropped: GC keeps whatever they may belong to.
-pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Vec<Value>> {
+/// One file of the result cache as the views show it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum CachedView {
+    /// An entry that reads.
+    Readable {
+        /// Network name.
+        network: String,
+        /// Container ID.
+        #[serde(rename = "containerID")]
+        container_id: String,
+        /// Namespace path (podman 4.3's from its result).
+        netns: String,
+        /// Interface in the container.
+        ifname: String,
+        /// Addresses of the cached result.
+        ips: Vec<String>,
+        /// Seconds since the entry was written.
+        #[serde(rename = "ageSeconds")]
+        age_seconds: Option<u64>,
+        /// Whether its namespace lives (by path or by identity).
+        #[serde(rename = "netnsExists")]
+        netns_exists: bool,
+    },
+    /// A file that cannot be used, never dropped: GC keeps whatever it may belong to.
+    Unreadable {
+        /// The file.
+        file: String,
+        /// Why.
+        unreadable: String,
+    },
+}
+
+/// The attachments view (`attachments`, and `show`'s list).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Attachments(pub Vec<CachedView>);
+
+/// The cached attachments, optionally of one network only; an error when
+/// the cache cannot be read ([`check_readable`]).
+pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Attachments> {
     check_readable(ctx)?;
     let now = SystemTime::now();
     let listing = ctx.runtime.cache.listing()?;
     let live = crate::netns::identity::live_namespaces();
-    let mut found: Vec<Value> = listing
+    let mut found: Vec<CachedView> = listing
         .readable
         .into_iter()
         .filter(|(entry, _)| network.is_none_or(|n| entry.network == n))
         .map(|(entry, written)| {
-            let age = written.and_then(|w| now.duration_since(w).ok()).map(|d| d.as_secs());
             let netns = entry.netns_path();
-            let exists = !netns.is_empty() && liveness::namespace_state(&entry, &live).is_some();
-            json!({
-                "network": entry.network,
-                "containerID": entry.container_id,
-                "netns": netns,
-                "ifname": entry.ifname,
-                "ips": inspect::result_ips(entry.result.as_ref()),
-                "ageSeconds": age,
-                "netnsExists": exists,
-            })
+            CachedView::Readable {
+                netns_exists: !netns.is_empty() && liveness::namespace_state(&entry, &live).is_some(),
+                age_seconds: written.and_then(|w| now.duration_since(w).ok()).map(|d| d.as_secs()),
+                ips: inspect::result_ips(entry.result.as_ref()),
+                network: entry.network,
+                container_id: entry.container_id,
+                netns,
+                ifname: entry.ifname,
+            }
         })
         .collect();
     let unreadable = listing.unreadable.into_iter();
-    found.extend(unreadable.filter(|u| network.is_none_or(|n| !u.candidates(n).is_empty())).map(|u| {
-        json!({
-            "file": u.path.display().to_string(),
-            "unreadable": u.why,
-        })
-    }));
-    Ok(found)
+    found.extend(
+        unreadable
+            .filter(|u| network.is_none_or(|n| !u.candidates(n).is_empty()))
+            .map(|u| CachedView::Unreadable { file: u.path.display().to_string(), unreadable: u.why }),
+    );
+    Ok(Attachments(found))
 }
 
-/// Rows for the attachments table.
-pub fn rows(attachments: &[Value]) -> Vec<Vec<String>> {
-    attachments
-        .iter()
-        .map(|a| {
-            if let Some(why) = a["unreadable"].as_str() {
-                let file = a["file"].as_str().unwrap_or_default();
-                let name = std::path::Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned());
-                let shown = name.unwrap_or_default();
-                return vec![
-                    shown,
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    format!("unreadable: {why}"),
-                ];
+impl View for Attachments {
+    fn headers(&self) -> &'static [&'static str] {
+        &["network", "container id", "netns", "if", "ips", "age", "netns exists"]
+    }
+
+    fn rows(&self) -> Vec<Vec<Cell>> {
+        self.0.iter().map(CachedView::row).collect()
+    }
+
+    fn empty(&self) -> String {
+        "no attachments in the result cache".into()
+    }
+}
+
+impl CachedView {
+    fn row(&self) -> Vec<Cell> {
+        match self {
+            CachedView::Readable { network, container_id, netns, ifname, ips, age_seconds, netns_exists } => {
+                let state = if *netns_exists { Cell::from("yes") } else { Cell::toned("gone", Tone::Notice) };
+                vec![
+                    network.as_str().into(),
+                    container_id.as_str().into(),
+                    netns.as_str().into(),
+                    ifname.as_str().into(),
+                    ips.join(", ").into(),
+                    age_seconds.map(render::age).unwrap_or_else(|| "-".into()).into(),
+                    state,
+                ]
             }
-            let ips: Vec<&str> =
-                a["ips"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            vec![
-                a["network"].as_str().unwrap_or_default().to_string(),
-                a["containerID"].as_str().unwrap_or_default().to_string(),
-                a["netns"].as_str().unwrap_or_default().to_string(),
-                a["ifname"].as_str().unwrap_or_default().to_string(),
-                ips.join(", "),
-                a["ageSeconds"].as_u64().map(render::age).unwrap_or_else(|| "-".into()),
-                if a["netnsExists"] == true { "yes" } else { "gone" }.to_string(),
-            ]
-        })
-        .collect()
+            CachedView::Unreadable { file, unreadable } => {
+                let name = std::path::Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned());
+                let mut row: Vec<Cell> = vec![name.unwrap_or_default().into()];
+                row.extend(std::iter::repeat_n(Cell::from("-"), 5));
+                row.push(Cell::toned(format!("unreadable: {unreadable}"), Tone::Alarm));
+                row
+            }
+        }
+    }
 }
-
-/// The table's headers.
-pub const HEADERS: [&str; 7] = ["network", "container id", "netns", "if", "ips", "age", "netns exists"];
 
 /// Prints every cached attachment.
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
-    let all = attachments(ctx, None)?;
-    let rows = rows(&all);
-    render::print(format, &Value::Array(all), &HEADERS, rows, "no attachments in the result cache")?;
+    render::show(format, &attachments(ctx, None)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,15 +10,55 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::{validate, Context};
 use crate::inspect;
-use crate::render::{self, Format};
+use crate::render::{self, Cell, Format, Tone, View};
 use crate::runtime::config::{conf_files, load_file};
 
-/// One config file as the list shows it, its `state` as the table's.
-fn describe(ctx: &Context, file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> Value {
+/// One config file as the list shows it.
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    /// The network's name; none when the file does not load.
+    name: Option<String>,
+    /// The file.
+    file: String,
+    /// Its spec version.
+    #[serde(rename = "cniVersion")]
+    cni_version: Option<String>,
+    /// Plugin types of the chain.
+    plugins: Vec<String>,
+    /// Subnets of its IPAM.
+    subnets: Vec<String>,
+    /// Whether it loads.
+    loads: bool,
+    /// Why it does not load.
+    error: Option<String>,
+    /// The earlier file with the same network name, which wins.
+    #[serde(rename = "shadowedBy")]
+    shadowed_by: Option<String>,
+    /// What `validate` finds.
+    problems: Vec<String>,
+    /// The table's state, in words.
+    state: String,
+}
+
+impl FileView {
+    /// The state's tone: what does not load or work is an alarm, a shadowed
+    /// name (first in the state) a notice.
+    fn tone(&self) -> Tone {
+        match (&self.error, &self.shadowed_by, self.problems.is_empty()) {
+            (Some(_), _, _) => Tone::Alarm,
+            (None, Some(_), _) => Tone::Notice,
+            (None, None, false) => Tone::Alarm,
+            (None, None, true) => Tone::Plain,
+        }
+    }
+}
+
+/// One config file as the list shows it.
+fn describe(ctx: &Context, file: &Path, first_by_name: &mut BTreeMap<String, PathBuf>) -> FileView {
     match load_file(file) {
         Ok(list) => {
             let shadowed_by = match first_by_name.get(&list.name) {
@@ -29,50 +69,74 @@ fn describe(ctx: &Context, file: &Path, first_by_name: &mut BTreeMap<String, Pat
                 }
             };
             let (_, found) = validate::check_chain(ctx, &list);
-            // Worded so that a terminal colours them (render's state words).
             let mut states: Vec<String> =
                 shadowed_by.iter().map(|first| format!("warn: shadowed by {first}")).collect();
             states.extend(found.iter().map(|(_, state)| format!("problem: {state}")));
-            let problems: Vec<&String> = found.iter().map(|(problem, _)| problem).collect();
-            json!({
-                "name": list.name,
-                "file": file.display().to_string(),
-                "cniVersion": list.cni_version,
-                "plugins": inspect::plugin_types(&list),
-                "subnets": inspect::subnets(&list),
-                "loads": true,
-                "error": null,
-                "shadowedBy": shadowed_by,
-                "problems": problems,
-                "state": if states.is_empty() { "ok".to_string() } else { states.join("; ") },
-            })
+            FileView {
+                file: file.display().to_string(),
+                cni_version: Some(list.cni_version.clone()),
+                plugins: inspect::plugin_types(&list),
+                subnets: inspect::subnets(&list),
+                loads: true,
+                error: None,
+                shadowed_by,
+                problems: found.into_iter().map(|(problem, _)| problem).collect(),
+                state: if states.is_empty() { "ok".to_string() } else { states.join("; ") },
+                name: Some(list.name),
+            }
         }
-        Err(e) => json!({
-            "name": null,
-            "file": file.display().to_string(),
-            "cniVersion": null,
-            "plugins": [],
-            "subnets": [],
-            "loads": false,
-            "error": format!("{e:#}"),
-            "shadowedBy": null,
-            "problems": [format!("{e:#}")],
-            "state": format!("error: {e:#}"),
-        }),
+        Err(e) => FileView {
+            name: None,
+            file: file.display().to_string(),
+            cni_version: None,
+            plugins: Vec::new(),
+            subnets: Vec::new(),
+            loads: false,
+            error: Some(format!("{e:#}")),
+            shadowed_by: None,
+            problems: vec![format!("{e:#}")],
+            state: format!("error: {e:#}"),
+        },
     }
 }
 
-fn strings(value: &Value) -> String {
-    value
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
+/// The list view: the files of one config dir.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct ListView {
+    files: Vec<FileView>,
+    #[serde(skip)]
+    conf_dir: PathBuf,
 }
 
-/// A file of the config dir as the table shows it: its name (the list is
-/// of that one directory; JSON has the full path).
-fn in_conf_dir(ctx: &Context, file: &str) -> String {
-    Path::new(file).strip_prefix(&ctx.conf_dir).map_or_else(|_| file.to_string(), |p| p.display().to_string())
+impl View for ListView {
+    fn headers(&self) -> &'static [&'static str] {
+        &["name", "file", "version", "plugins", "subnets", "state"]
+    }
+
+    fn rows(&self) -> Vec<Vec<Cell>> {
+        self.files
+            .iter()
+            .map(|f| {
+                // The list is of one directory: the table names files in it (JSON has the path).
+                let file = Path::new(&f.file)
+                    .strip_prefix(&self.conf_dir)
+                    .map_or(f.file.clone(), |p| p.display().to_string());
+                vec![
+                    f.name.as_deref().unwrap_or("-").into(),
+                    file.into(),
+                    f.cni_version.as_deref().unwrap_or("-").into(),
+                    f.plugins.join(" > ").into(),
+                    f.subnets.join(", ").into(),
+                    Cell::toned(f.state.clone(), f.tone()),
+                ]
+            })
+            .collect()
+    }
+
+    fn empty(&self) -> String {
+        format!("no networks in {}", self.conf_dir.display())
+    }
 }
 
 /// Prints the networks of the config dir.
@@ -80,28 +144,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
     files.extend(conf_files(&ctx.conf_dir, &["conf", "json"])?);
     let mut first_by_name = BTreeMap::new();
-    let networks: Vec<Value> = files.iter().map(|f| describe(ctx, f, &mut first_by_name)).collect();
-    let rows = networks
-        .iter()
-        .map(|n| {
-            let state = n["state"].as_str().unwrap_or("ok").to_string();
-            vec![
-                n["name"].as_str().unwrap_or("-").to_string(),
-                in_conf_dir(ctx, n["file"].as_str().unwrap_or_default()),
-                n["cniVersion"].as_str().unwrap_or("-").to_string(),
-                strings(&n["plugins"]).replace(", ", " > "),
-                strings(&n["subnets"]),
-                state,
-            ]
-        })
-        .collect();
-    let empty = format!("no networks in {}", ctx.conf_dir.display());
-    render::print(
-        format,
-        &Value::Array(networks),
-        &["name", "file", "version", "plugins", "subnets", "state"],
-        rows,
-        &empty,
-    )?;
+    let files = files.iter().map(|f| describe(ctx, f, &mut first_by_name)).collect();
+    render::show(format, &ListView { files, conf_dir: ctx.conf_dir.clone() })?;
     Ok(ExitCode::SUCCESS)
 }

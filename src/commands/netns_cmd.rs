@@ -5,11 +5,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::cli::NetnsCommand;
 use crate::netns::{self, exec, manage};
 use crate::render::{self, Format};
+
+/// A named namespace as `netns list -o json` shows it.
+#[derive(Debug, Serialize)]
+struct NamedNetns {
+    name: String,
+    path: String,
+}
 
 /// Runs a `netns` subcommand.
 pub fn run(command: &NetnsCommand, format: Format) -> Result<ExitCode> {
@@ -25,11 +32,14 @@ pub fn run(command: &NetnsCommand, format: Format) -> Result<ExitCode> {
         NetnsCommand::List => {
             let names = manage::list()?;
             if format == Format::Json {
-                let view: Vec<Value> = names
+                let view: Vec<NamedNetns> = names
                     .iter()
-                    .map(|n| json!({"name": n, "path": manage::named_path(n).display().to_string()}))
+                    .map(|n| NamedNetns {
+                        name: n.clone(),
+                        path: manage::named_path(n).display().to_string(),
+                    })
                     .collect();
-                crate::render::print_json(&Value::Array(view))?;
+                render::print_json(&serde_json::to_value(view)?)?;
             } else {
                 render::write_out(names.iter().map(|n| format!("{n}\n")).collect::<String>().as_bytes())?;
             }

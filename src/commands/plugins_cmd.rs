@@ -15,10 +15,11 @@ use cni::gojson::GoKeys;
 use cni::invoke::{exec_plugin_within, is_executable_file, Invocation, PluginExe};
 use cni::{BUILTIN_PLUGIN_TYPES, MULTICALL_BINARY};
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::Context;
-use crate::render::{self, Format};
+use crate::render::{self, Cell, Format, Tone, View};
 
 /// Executables next to plugins that are not plugins.
 const NOT_PLUGINS: [&str; 2] = ["cnictl", MULTICALL_BINARY];
@@ -87,6 +88,60 @@ fn shown_path(exe: &PluginExe) -> String {
     }
 }
 
+/// One plugin of the plugin path.
+#[derive(Debug, Serialize)]
+struct PluginView {
+    /// The type it answers as.
+    name: String,
+    /// The file run.
+    path: String,
+    /// Whether that file is our multicall binary.
+    multicall: bool,
+    /// The path as the table shows it (`(as TYPE)` for a multicall).
+    #[serde(skip)]
+    shown_path: String,
+    /// Its answer to VERSION.
+    #[serde(rename = "supportedVersions")]
+    supported_versions: Option<Vec<String>>,
+    /// Why it gave none.
+    error: Option<String>,
+}
+
+/// The plugins view.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct PluginsView {
+    plugins: Vec<PluginView>,
+    #[serde(skip)]
+    dirs: String,
+}
+
+impl View for PluginsView {
+    fn headers(&self) -> &'static [&'static str] {
+        &["plugin", "path", "versions"]
+    }
+
+    fn rows(&self) -> Vec<Vec<Cell>> {
+        self.plugins
+            .iter()
+            .map(|p| {
+                let versions = match (&p.supported_versions, &p.error) {
+                    (Some(versions), _) => Cell::from(versions.join(" ")),
+                    (None, error) => Cell::toned(
+                        format!("error: {}", error.as_deref().unwrap_or("no answer")),
+                        Tone::Alarm,
+                    ),
+                };
+                vec![p.name.as_str().into(), p.shown_path.as_str().into(), versions]
+            })
+            .collect()
+    }
+
+    fn empty(&self) -> String {
+        format!("no plugins in {}", self.dirs)
+    }
+}
+
 /// Prints the plugins of the plugin path.
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let path = ctx.runtime.path.joined();
@@ -98,32 +153,19 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
             .map(|h| h.join().unwrap_or_else(|_| Err("VERSION check panicked".into())))
             .collect()
     });
-    let views: Vec<Value> = plugins
+    let found = plugins
         .iter()
-        .zip(&answers)
-        .map(|(exe, answer)| {
-            json!({
-                "name": exe.name,
-                "path": exe.program.display().to_string(),
-                "multicall": exe.program.file_name().and_then(|n| n.to_str()) == Some(MULTICALL_BINARY),
-                "supportedVersions": answer.as_ref().ok(),
-                "error": answer.as_ref().err(),
-            })
-        })
-        .collect();
-    let rows = plugins
-        .iter()
-        .zip(&answers)
-        .map(|(exe, answer)| {
-            let versions = match answer {
-                Ok(v) => v.join(" "),
-                Err(e) => format!("error: {e}"),
-            };
-            vec![exe.name.clone(), shown_path(exe), versions]
+        .zip(answers)
+        .map(|(exe, answer)| PluginView {
+            name: exe.name.clone(),
+            path: exe.program.display().to_string(),
+            multicall: exe.program.file_name().and_then(|n| n.to_str()) == Some(MULTICALL_BINARY),
+            shown_path: shown_path(exe),
+            supported_versions: answer.as_ref().ok().cloned(),
+            error: answer.err(),
         })
         .collect();
     let dirs: Vec<String> = ctx.runtime.path.dirs.iter().map(|d| d.display().to_string()).collect();
-    let empty = format!("no plugins in {}", dirs.join(":"));
-    render::print(format, &Value::Array(views), &["plugin", "path", "versions"], rows, &empty)?;
+    render::show(format, &PluginsView { plugins: found, dirs: dirs.join(":") })?;
     Ok(ExitCode::SUCCESS)
 }

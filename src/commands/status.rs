@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &NetworkArgs) -> Result<ExitCode> {
     // code 50, as if the plugin could not serve: say it needs root instead.
     crate::runtime::liveness::reservations(&list)?;
     ctx.runtime.status(&list)?;
-    let rows: Vec<Vec<String>> =
+    let rows: Vec<Vec<render::Cell>> =
         range_fill(&list).into_iter().map(|(plugin, fill)| fill_row(&plugin, &fill)).collect();
     if !rows.is_empty() {
         render::line(render::table(&["PLUGIN", "RANGE SET", "RESERVED", "FREE", "USED"], rows))?;
@@ -56,13 +56,19 @@ fn is_host_local_ipam(plugin: &Map<String, Value>) -> bool {
 
 /// One table row: reserved and free counts and the share used (`full`
 /// when nothing is left).
-fn fill_row(plugin: &str, fill: &host_local::RangeFill) -> Vec<String> {
+fn fill_row(plugin: &str, fill: &host_local::RangeFill) -> Vec<render::Cell> {
     let free = fill.capacity.saturating_sub(fill.reserved);
     let used = if fill.is_full() {
-        "full".to_string()
+        render::Cell::toned("full", render::Tone::Alarm)
     } else {
         // Whole percent, rounded down: 99% never reads as 100%.
-        format!("{}%", fill.reserved.saturating_mul(100) / fill.capacity.max(1))
+        format!("{}%", fill.reserved.saturating_mul(100) / fill.capacity.max(1)).into()
     };
-    vec![plugin.to_string(), fill.range_set.clone(), fill.reserved.to_string(), free.to_string(), used]
+    vec![
+        plugin.into(),
+        fill.range_set.as_str().into(),
+        fill.reserved.to_string().into(),
+        free.to_string().into(),
+        used,
+    ]
 }

@@ -25,11 +25,12 @@ use cni::jsonpos::{display, key_in_message, locate_nearest_go, Seg};
 use cni::skel::{VALIDATE_COMMAND, VALIDATE_MARKER, VALIDATE_PROBE_ENV};
 use cni::CniError;
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::Context;
 use crate::inspect;
-use crate::render::{self, Format};
+use crate::render::{self, Cell, Format, Tone};
 use crate::runtime::build_config;
 use crate::runtime::capabilities;
 use crate::runtime::config::{conf_files, load_file, load_network, NetworkList};
@@ -158,93 +159,137 @@ fn validate_config(exe: &PluginExe, path: &str, stdin: &[u8]) -> Option<Result<C
     }
 }
 
+/// One plugin of the chain as `validate` checked it.
+#[derive(Debug, Default, Serialize)]
+pub struct PluginCheck {
+    /// Its place in the chain.
+    index: usize,
+    /// Its type.
+    #[serde(rename = "type")]
+    plugin_type: String,
+    /// The file lookup found.
+    path: Option<String>,
+    /// Its answer to VERSION.
+    #[serde(rename = "supportedVersions")]
+    supported_versions: Option<Vec<String>>,
+    /// How far the check went: `none`, `version`, `config` (ours, VALIDATE).
+    checked: &'static str,
+    /// What is wrong, in full.
+    problem: Option<String>,
+    /// The same in a few words, for `list`.
+    state: Option<String>,
+    /// The plugin's error code, when its VALIDATE refused the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<u32>,
+}
+
+impl PluginCheck {
+    fn fail(mut self, problem: String, state: String) -> PluginCheck {
+        self.problem = Some(problem);
+        self.state = Some(state);
+        self
+    }
+}
+
 /// One plugin of the chain: found? which versions? the config's among
-/// them? and, for ours, does it accept its config? `problem` says what is
-/// wrong, `state` the same in a few words for `list`.
-fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> Value {
+/// them? and, for ours, does it accept its config?
+fn check_plugin(ctx: &Context, list: &NetworkList, index: usize) -> PluginCheck {
     let plugin = &list.plugins[index];
     let plugin_type = plugin.go_get("type").and_then(Value::as_str).unwrap_or_default();
-    let mut view = json!({"index": index, "type": plugin_type, "path": null, "supportedVersions": null,
-                          "checked": "none", "problem": null, "state": null});
-    let fail = |view: &mut Value, problem: String, state: String| {
-        view["problem"] = json!(problem);
-        view["state"] = json!(state);
-    };
+    let mut view =
+        PluginCheck { index, plugin_type: plugin_type.to_string(), checked: "none", ..Default::default() };
     let exe = match ctx.runtime.path.find(plugin_type) {
-        Err(e) => {
-            fail(&mut view, e.msg, format!("missing plugin {plugin_type}"));
-            return view;
-        }
+        Err(e) => return view.fail(e.msg, format!("missing plugin {plugin_type}")),
         Ok(exe) => exe,
     };
-    view["path"] = json!(exe.program.display().to_string());
+    view.path = Some(exe.program.display().to_string());
     let path = ctx.runtime.path.joined();
     let (versions, ours) = match probe(&exe, &path) {
-        Err(e) => {
-            fail(&mut view, format!("VERSION failed: {e}"), format!("{plugin_type}: VERSION failed"));
-            return view;
-        }
+        Err(e) => return view.fail(format!("VERSION failed: {e}"), format!("{plugin_type}: VERSION failed")),
         Ok(answer) => answer,
     };
-    view["supportedVersions"] = json!(versions);
-    view["checked"] = json!("version");
+    view.checked = "version";
     // As libcni: a config without a version is 0.1.0.
     let wanted = if list.cni_version.is_empty() { "0.1.0" } else { list.cni_version.as_str() };
     if !versions.iter().any(|v| v == wanted) {
         let problem = format!("does not support cniVersion {wanted} (supports {})", versions.join(", "));
-        fail(&mut view, problem, format!("{plugin_type} does not support cniVersion {wanted}"));
-        return view;
+        view.supported_versions = Some(versions);
+        return view.fail(problem, format!("{plugin_type} does not support cniVersion {wanted}"));
     }
+    view.supported_versions = Some(versions);
     if !ours {
         return view;
     }
-    view["checked"] = json!("config");
+    view.checked = "config";
     match validate_config(&exe, &path, &build_config(list, plugin, None, None)) {
-        None => {}
-        Some(Err(e)) => fail(&mut view, e, format!("{plugin_type}: VALIDATE failed")),
+        None => view,
+        Some(Err(e)) => view.fail(e, format!("{plugin_type}: VALIDATE failed")),
         Some(Ok(error)) => {
             let located = locate_error(list, index, &error);
-            view["code"] = json!(error.code);
-            fail(&mut view, located.clone(), located);
+            view.code = Some(error.code);
+            view.fail(located.clone(), located)
         }
     }
-    view
 }
 
 /// A problem of one plugin as `validate` lists it: config errors stand on
 /// their own (they start with the file's position), the rest name the plugin.
-fn problem_text(plugin: &Value) -> Option<String> {
-    let problem = plugin["problem"].as_str()?;
-    if plugin["code"].is_number() {
+fn problem_text(plugin: &PluginCheck) -> Option<String> {
+    let problem = plugin.problem.as_deref()?;
+    if plugin.code.is_some() {
         return Some(problem.to_string());
     }
-    Some(format!("plugin {} ({}): {problem}", plugin["index"], plugin["type"].as_str().unwrap_or("?")))
+    Some(format!("plugin {} ({}): {problem}", plugin.index, plugin.plugin_type))
 }
 
 /// What is wrong with a loaded network: the network name, then each
 /// plugin's check (see `check_plugin`), in chain order. Returns the plugin
 /// views and the problems, each `(problem, short state)`.
-pub fn check_chain(ctx: &Context, list: &NetworkList) -> (Vec<Value>, Vec<(String, String)>) {
+pub fn check_chain(ctx: &Context, list: &NetworkList) -> (Vec<PluginCheck>, Vec<(String, String)>) {
     let mut problems = Vec::new();
     if let Err(e) = cni::env::validate_network_name(&list.name) {
         problems.push((e.msg.clone(), format!("bad name: {}", e.msg)));
     }
-    let plugins: Vec<Value> = std::thread::scope(|scope| {
+    let plugins: Vec<PluginCheck> = std::thread::scope(|scope| {
         let handles: Vec<_> =
             (0..list.plugins.len()).map(|i| scope.spawn(move || check_plugin(ctx, list, i))).collect();
         handles
             .into_iter()
             .enumerate()
-            .map(|(i, h)| h.join().unwrap_or_else(|_| json!({"index": i, "problem": "check panicked"})))
+            .map(|(index, h)| {
+                h.join().unwrap_or_else(|_| PluginCheck {
+                    index,
+                    checked: "none",
+                    problem: Some("check panicked".into()),
+                    ..Default::default()
+                })
+            })
             .collect()
     });
     for plugin in &plugins {
         if let Some(problem) = problem_text(plugin) {
-            let state = plugin["state"].as_str().unwrap_or("problem").to_string();
+            let state = plugin.state.clone().unwrap_or_else(|| "problem".into());
             problems.push((problem, state));
         }
     }
     (plugins, problems)
+}
+
+/// What `validate` found, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+struct ValidateView {
+    valid: bool,
+    network: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(rename = "cniVersion", skip_serializing_if = "Option::is_none")]
+    cni_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugins: Option<Vec<PluginCheck>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capabilities: Option<Vec<String>>,
+    problems: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// Validates one network or file; exit 1 when anything is wrong.
@@ -252,9 +297,17 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
     let list = match load(ctx, target) {
         Ok(list) => list,
         Err(e) if format == Format::Json => {
-            crate::render::print_json(
-                &json!({"valid": false, "network": null, "problems": [format!("{e:#}")], "warnings": []}),
-            )?;
+            let view = ValidateView {
+                valid: false,
+                network: None,
+                file: None,
+                cni_version: None,
+                plugins: None,
+                capabilities: None,
+                problems: vec![format!("{e:#}")],
+                warnings: Vec::new(),
+            };
+            render::print_json(&serde_json::to_value(&view)?)?;
             return Ok(ExitCode::FAILURE);
         }
         Err(e) => return Err(e),
@@ -263,54 +316,52 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
     let problems: Vec<String> = found.into_iter().map(|(problem, _)| problem).collect();
     let capabilities = inspect::capabilities(&list);
     let warnings = capability_warnings(&list);
-    let view = json!({
-        "valid": problems.is_empty(),
-        "network": list.name,
-        "file": list.source.display().to_string(),
-        "cniVersion": list.cni_version,
-        "plugins": plugins,
-        "capabilities": capabilities,
-        "problems": problems,
-        "warnings": warnings,
-    });
+    let valid = problems.is_empty();
     if format == Format::Json {
-        crate::render::print_json(&view)?;
-    } else {
-        let rows = plugins
-            .iter()
-            .map(|p| {
-                let state = match (p["problem"].as_str(), p["checked"].as_str()) {
-                    (Some(_), _) => format!("problem: {}", p["state"].as_str().unwrap_or("see below")),
-                    (None, Some("config")) => "ok (config checked)".to_string(),
-                    (None, _) => "ok (version checked)".to_string(),
-                };
-                vec![
-                    p["index"].to_string(),
-                    p["type"].as_str().unwrap_or_default().to_string(),
-                    p["path"].as_str().unwrap_or("-").to_string(),
-                    state,
-                ]
-            })
-            .collect();
-        render::line(format_args!(
-            "{} ({}), cniVersion {}",
-            list.name,
-            list.source.display(),
-            list.cni_version
-        ))?;
-        render::line(render::table(&["#", "type", "plugin", "state"], rows))?;
-        let caps = if capabilities.is_empty() { "none".to_string() } else { capabilities.join(", ") };
-        render::line(format_args!("capabilities: {caps}"))?;
-        for warning in &warnings {
-            render::line(format_args!("warning: {warning}"))?;
-        }
-        if problems.is_empty() {
-            render::line("valid")?;
-        } else {
-            for problem in &problems {
-                render::line(format_args!("problem: {problem}"))?;
-            }
-        }
+        let view = ValidateView {
+            valid,
+            network: Some(list.name.clone()),
+            file: Some(list.source.display().to_string()),
+            cni_version: Some(list.cni_version.clone()),
+            plugins: Some(plugins),
+            capabilities: Some(capabilities),
+            problems,
+            warnings,
+        };
+        render::print_json(&serde_json::to_value(&view)?)?;
+        return Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let rows = plugins
+        .iter()
+        .map(|p| {
+            let state = match (&p.problem, p.checked) {
+                (Some(_), _) => Cell::toned(
+                    format!("problem: {}", p.state.as_deref().unwrap_or("see below")),
+                    Tone::Alarm,
+                ),
+                (None, "config") => "ok (config checked)".into(),
+                (None, _) => "ok (version checked)".into(),
+            };
+            vec![
+                p.index.to_string().into(),
+                p.plugin_type.as_str().into(),
+                p.path.as_deref().unwrap_or("-").into(),
+                state,
+            ]
+        })
+        .collect();
+    outln!("{} ({}), cniVersion {}", list.name, list.source.display(), list.cni_version);
+    render::line(render::table(&["#", "type", "plugin", "state"], rows))?;
+    let caps = if capabilities.is_empty() { "none".to_string() } else { capabilities.join(", ") };
+    outln!("capabilities: {caps}");
+    for warning in &warnings {
+        outln!("warning: {warning}");
+    }
+    if valid {
+        outln!("valid");
+    }
+    for problem in &problems {
+        outln!("problem: {problem}");
+    }
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -17,10 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::manage::is_namespace_file;
 use super::NETNS_RUN_DIR;
-
-/// statfs's f_type of the filesystem namespace files live on.
-const NSFS_MAGIC: i64 = 0x6e73_6673;
 
 /// A namespace's identity: nsfs device and inode, and its cookie where the
 /// kernel gives one.
@@ -40,7 +38,7 @@ impl NetnsId {
     /// gone or is not a namespace file (an unmounted bind mount leaves an
     /// empty plain file behind).
     pub fn of(path: &Path) -> Option<NetnsId> {
-        if !is_nsfs(path) {
+        if !is_namespace_file(path) {
             return None;
         }
         let meta = std::fs::metadata(path).ok()?;
@@ -91,20 +89,6 @@ fn cookie(path: &Path) -> Option<u64> {
     .flatten()
 }
 
-/// True when `path` (symlinks followed) is a file of nsfs.
-pub fn is_nsfs(path: &Path) -> bool {
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else { return false };
-    // SAFETY: a zeroed statfs is a valid out-parameter; the path is NUL-terminated.
-    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; statfs writes only into `stat`.
-    if unsafe { libc::statfs(c_path.as_ptr(), &mut stat) } != 0 {
-        return false;
-    }
-    #[allow(clippy::unnecessary_cast)]
-    let kind = stat.f_type as i64;
-    kind == NSFS_MAGIC
-}
-
 /// Every network namespace this host can name: the bind mounts under
 /// /var/run/netns and those of running processes (`/proc/PID/ns/net`),
 /// each once, by a named path when it has one.
@@ -119,7 +103,7 @@ pub fn live_namespaces() -> Vec<(NetnsId, PathBuf)> {
     // Device and inode first (a stat each), the cookie once per namespace.
     let mut seen: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
     for path in named.chain(processes) {
-        if !is_nsfs(&path) {
+        if !is_namespace_file(&path) {
             continue;
         }
         if let Ok(meta) = std::fs::metadata(&path) {

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 
 use cni::gojson::GoKeys;
 use color_eyre::eyre::Result;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Context;
-use crate::render::{self, Format};
+use crate::render::{self, Cell, Format, Tone, View};
 use crate::runtime::cache::CachedAttachment;
 use crate::runtime::config::{conf_files, load_file, NetworkList};
+use serde::Serialize;
 
 mod host;
 mod kernel;
@@ -26,7 +27,8 @@ use plugins::{dhcp_daemon, firewall_backend, plugin_path};
 use state::{range_fill, stale_state};
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 enum Status {
     Ok,
     Info,
@@ -46,9 +48,19 @@ impl Status {
             Status::Skip => "skip",
         }
     }
+
+    /// How a table colours it.
+    fn tone(self) -> Tone {
+        match self {
+            Status::Ok | Status::Info => Tone::Plain,
+            Status::Warn | Status::Skip => Tone::Notice,
+            Status::Fail => Tone::Alarm,
+        }
+    }
 }
 
 /// One thing doctor looked at.
+#[derive(Debug, Serialize)]
 struct Finding {
     check: &'static str,
     status: Status,
@@ -58,6 +70,36 @@ struct Finding {
 
 fn finding(check: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
     Finding { check, status, detail: detail.into(), fix }
+}
+
+/// What doctor found, in the order it looked.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct Findings(Vec<Finding>);
+
+impl View for Findings {
+    fn headers(&self) -> &'static [&'static str] {
+        &["check", "status", "detail"]
+    }
+
+    /// The fix goes under its finding's detail: three columns leave the
+    /// detail most of a terminal's width.
+    fn rows(&self) -> Vec<Vec<Cell>> {
+        self.0
+            .iter()
+            .map(|f| {
+                let detail = match &f.fix {
+                    Some(fix) => format!("{}\nfix: {fix}", f.detail),
+                    None => f.detail.clone(),
+                };
+                vec![f.check.into(), Cell::toned(f.status.as_str(), f.status.tone()), detail.into()]
+            })
+            .collect()
+    }
+
+    fn empty(&self) -> String {
+        "nothing to check".into()
+    }
 }
 
 /// A check this run cannot make without root, said as such instead of a
@@ -120,24 +162,6 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
 
     // A run that could not make every check does not pass either.
     let failed = findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Skip));
-    let json = Value::Array(
-        findings
-            .iter()
-            .map(|f| json!({"check": f.check, "status": f.status.as_str(), "detail": f.detail, "fix": f.fix}))
-            .collect(),
-    );
-    // The fix goes under its finding's detail: three columns leave the
-    // detail most of a terminal's width.
-    let rows = findings
-        .iter()
-        .map(|f| {
-            let detail = match &f.fix {
-                Some(fix) => format!("{}\nfix: {fix}", f.detail),
-                None => f.detail.clone(),
-            };
-            vec![f.check.to_string(), f.status.as_str().to_string(), detail]
-        })
-        .collect();
-    render::print(format, &json, &["check", "status", "detail"], rows, "nothing to check")?;
+    render::show(format, &Findings(findings))?;
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
