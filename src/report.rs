@@ -39,7 +39,7 @@ fn any_hint(report: &Report) -> Option<String> {
         let network = &failure.network;
         let code = failure.error.code;
         return match code {
-            c if c == ErrorCode::InvalidEnvironment as u32 && failure.error.msg.contains("failed to find plugin") => {
+            _ if !failure.found => {
                 Some("install the plugin into the plugin path, or point --cni-path / CNI_PATH at it; `cnictl plugins` lists what is found".into())
             }
             c if c == ErrorCode::UnknownContainer as u32 => {

@@ -56,6 +56,8 @@ pub struct PluginFailure {
     pub network: String,
     /// The plugin's error object.
     pub error: CniError,
+    /// False when the plugin was not found in the plugin path (it never ran).
+    pub found: bool,
 }
 
 impl std::fmt::Display for PluginFailure {
@@ -127,13 +129,17 @@ impl Runtime {
         rt: &RuntimeConf,
     ) -> Result<Vec<u8>> {
         let ptype = plugin_type(plugin);
-        let failure = |error: CniError| PluginFailure {
-            plugin: ptype.clone(),
-            verb: verb.as_str(),
-            network: list.name.clone(),
-            error,
+        let failure = |found: bool| {
+            let plugin = ptype.clone();
+            move |error: CniError| PluginFailure {
+                plugin,
+                verb: verb.as_str(),
+                network: list.name.clone(),
+                error,
+                found,
+            }
         };
-        let exe = self.path.find(&ptype).map_err(failure)?;
+        let exe = self.path.find(&ptype).map_err(failure(false))?;
         let args = rt.args_string();
         let path = self.path.joined();
         let call = Invocation {
@@ -144,7 +150,7 @@ impl Runtime {
             args: &args,
             path: &path,
         };
-        Ok(cni::invoke::exec_plugin(&exe, stdin, &call).map_err(failure)?)
+        Ok(cni::invoke::exec_plugin(&exe, stdin, &call).map_err(failure(true))?)
     }
 
     fn validate(list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
