@@ -30,15 +30,25 @@ struct Net {
 }
 
 fn net(version: &str, n: u8, ports: Option<&str>) -> Net {
+    let portmap = ports.map(
+        |backend| json!({"type": "portmap", "backend": backend, "capabilities": {"portMappings": true}}),
+    );
+    net_chain(version, n, json!({}), portmap.into_iter().collect())
+}
+
+/// A bridge network with `bridge_keys` on the bridge plugin and `more` after it.
+fn net_chain(version: &str, n: u8, bridge_keys: Value, more: Vec<Value>) -> Net {
     let conf = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let bridge = TestBridge::new();
     let name = unique("live");
-    let mut plugins = vec![json!({"type": "bridge", "bridge": bridge.name, "isGateway": true,
-        "ipam": {"type": "host-local", "subnet": format!("10.251.{n}.0/24"), "dataDir": data.path()}})];
-    if let Some(backend) = ports {
-        plugins.push(json!({"type": "portmap", "backend": backend, "capabilities": {"portMappings": true}}));
+    let mut first = json!({"type": "bridge", "bridge": bridge.name, "isGateway": true,
+        "ipam": {"type": "host-local", "subnet": format!("10.251.{n}.0/24"), "dataDir": data.path()}});
+    for (key, value) in bridge_keys.as_object().into_iter().flatten() {
+        first[key] = value.clone();
     }
+    let mut plugins = vec![first];
+    plugins.extend(more);
     let list = json!({"cniVersion": version, "name": name, "plugins": plugins});
     std::fs::write(conf.path().join(format!("10-{name}.conflist")), list.to_string()).unwrap();
     Net {
@@ -363,4 +373,48 @@ fn as_nobody_each_verb_that_reads_roots_state_says_it_needs_root() {
     }
     assert_eq!(reservations(&net.store()), ["10.251.8.2"], "nothing was freed");
     net.ok(&["del", &net.name, &ns.name]);
+}
+
+#[test]
+fn gc_dry_run_names_the_rules_and_devices_a_gone_attachment_left_and_gc_removes_them() {
+    let portmap = json!({"type": "portmap", "backend": "iptables", "capabilities": {"portMappings": true}});
+    let bandwidth = json!({"type": "bandwidth", "egressRate": 1000000, "egressBurst": 100000});
+    let net =
+        net_chain("1.1.0", 9, json!({"ipMasq": true, "ipMasqBackend": "nftables"}), vec![portmap, bandwidth]);
+    let ns = TestNetns::new("lvd");
+    let (code, stdout, stderr) =
+        net.cnictl_env(&["add", &net.name, &ns.name], &[("CAP_ARGS", &mapping(18256))]);
+    assert_eq!(code, 0, "{stderr}");
+    let id: Value = serde_json::from_str(&net.ok(&["attachments", "-o", "json"])).unwrap();
+    let id = id[0]["containerID"].as_str().unwrap().to_string();
+    assert!(stdout.contains("10.251.9.2"), "{stdout}");
+    drop(ns);
+    let plan = net.ok(&["gc", "--dry-run", &net.name]);
+    assert!(plan.contains("would delete attachment"), "{plan}");
+    assert!(plan.contains("reservation 10.251.9.2"), "{plan}");
+    assert!(
+        plan.contains("iptables nat rule") && plan.contains("--to-destination 10.251.9.2:80"),
+        "the DNAT: {plan}"
+    );
+    assert!(
+        plan.contains("nftables rule in inet cni_plugins_masquerade masq_checks"),
+        "the masquerade: {plan}"
+    );
+    assert!(plan.contains("ifb device bwp"), "the ifb: {plan}");
+    let saved = || {
+        String::from_utf8_lossy(&Command::new("iptables-save").args(["-t", "nat"]).output().unwrap().stdout)
+            .to_string()
+    };
+    assert!(saved().contains(&id), "a dry run changes nothing");
+    net.ok(&["gc", &net.name]);
+    let after = net.ok(&["gc", "--dry-run", &net.name]);
+    assert!(after.contains("nothing stale"), "{after}");
+    assert!(!saved().contains(&id), "the rules went with gc");
+    assert!(
+        !plan.lines().filter(|l| l.contains("ifb device")).any(|l| {
+            let name = l.split_whitespace().nth(2).unwrap_or_default();
+            Path::new("/sys/class/net").join(name).exists()
+        }),
+        "the ifb went with gc"
+    );
 }

@@ -155,17 +155,17 @@ fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) 
             "  cache entry {}",
             ctx.runtime.cache.path(&list.name, &entry.container_id, &entry.ifname).display()
         );
-        for interface in crate::inspect::host_interfaces(entry.result.as_ref()) {
-            outln!("  host interface {interface}");
-        }
-        for reservation in survey
+        let reserved = survey
             .stale_reservations
             .iter()
-            .filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname)))
-        {
+            .filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname)));
+        for reservation in reserved {
             outln!("  reservation {} ({})", reservation.address, reservation.path.display());
         }
-        outln!("  and each plugin's own state of it (rules, qdiscs), through the chain's DEL");
+        for object in crate::runtime::footprint::footprint(entry) {
+            outln!("  {object}");
+        }
+        outln!("  and what else its plugins keep of it (qdiscs, state files), through the chain's DEL");
     }
     let owned = |r: &&host_local::store::Reservation| {
         survey

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod capabilities;
 pub mod config;
 pub mod default_network;
+pub mod footprint;
 pub mod liveness;
 pub mod plugins;
 
