@@ -232,12 +232,30 @@ impl Runtime {
         }
     }
 
+    /// DEL of every plugin, newest first, even after one fails: libcni
+    /// stops at the first failure, and the plugins before it (host-local's
+    /// reservation, bridge's veth) never run theirs (containerd#12130).
+    /// Every failure is reported; the first is the error's cause.
     fn del_chain(&self, list: &NetworkList, rt: &RuntimeConf, prev: Option<&Value>) -> Result<()> {
+        let mut failures = Vec::new();
         for plugin in list.plugins.iter().rev() {
             let stdin = build_config(list, plugin, prev, Some(rt));
-            self.exec(list, plugin, Command::Del, &stdin, rt)?;
+            if let Err(e) = self.exec(list, plugin, Command::Del, &stdin, rt) {
+                failures.push(e);
+            }
         }
-        Ok(())
+        let mut failures = failures.into_iter();
+        let Some(first) = failures.next() else { return Ok(()) };
+        let others: Vec<String> = failures.map(|e| format!("{e}")).collect();
+        if others.is_empty() {
+            return Err(first);
+        }
+        Err(first.wrap_err(format!(
+            "DEL failed in {} plugins of network {:?}; the others ran: {}",
+            others.len() + 1,
+            list.name,
+            others.join("; ")
+        )))
     }
 
     /// The cached result converted to the list's version, for DEL and CHECK.
