@@ -371,6 +371,31 @@ fn add_forgets_udp_connections_to_the_mapped_port() {
 }
 
 #[test]
+fn del_forgets_udp_connections_to_the_unmapped_port() {
+    // plugins#1190: entries tracked through a mapping outlive its DEL and
+    // keep sending a peer's packets to the old address.
+    let lab = Lab::new("10.230", 17);
+    let udp = lab.conf(json!([{"hostPort": 20170, "containerPort": 53, "protocol": "udp"}]), json!({}));
+    let add = lab.ours("ADD", &udp);
+    assert_eq!(add.code, 0, "{}", add.stdout);
+    let gateway = lab.gateway();
+    lab.container
+        .run(move || {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            for port in [20170u16, 20171] {
+                socket.send_to(b"through the mapping", (gateway.as_str(), port)).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    assert_eq!((udp_entries(&lab, 20170), udp_entries(&lab, 20171)), (1, 1), "tracked while mapped");
+    let del = lab.ours("DEL", &udp);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    assert_eq!(udp_entries(&lab, 20170), 0, "the unmapped port's entry is gone");
+    assert_eq!(udp_entries(&lab, 20171), 1, "other ports' entries stay");
+}
+
+#[test]
 fn go_cased_port_mappings_from_containerd_are_read_as_the_reference_reads_them() {
     // The exact runtimeConfig containerd 1.6's go-cni writes (Go field names).
     let lab = Lab::new("10.230", 10);

@@ -5,8 +5,9 @@
 //! (iptables unless only nftables is usable). DEL removes an attachment's
 //! rules from both backends, whatever its netconf says besides the network
 //! name.
-//! After ADD, conntrack entries of mapped UDP ports are deleted, so that
-//! traffic tracked before the mapping existed follows it.
+//! After ADD and DEL, conntrack entries of mapped UDP ports are deleted, so
+//! that traffic tracked before the mapping existed follows it, and traffic
+//! tracked through it does not keep going to the old address.
 
 mod config;
 mod ipt;
@@ -133,10 +134,17 @@ impl Plugin for Portmap {
     fn del(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = cni::conf::DelConf::load(&args.stdin);
         let addresses = del_addresses(&conf, &args.ifname);
-        unforward(
-            &Owner { network: &conf.name, container_id: &args.container_id, ifname: &args.ifname },
-            &addresses,
-        )
+        let own = Owner { network: &conf.name, container_id: &args.container_id, ifname: &args.ifname };
+        let removed = unforward(&own, &addresses);
+        // Entries tracked to an unmapped UDP port keep sending a peer's
+        // packets to the address it went to (plugins#1190): forget them, as
+        // after ADD, when the mappings can be read.
+        if let Ok(mapped) = config::load(args) {
+            for ipv6 in [false, true] {
+                forget_udp_connections(&mapped, ipv6);
+            }
+        }
+        removed
     }
 
     /// GC: the rules of this network's attachments not in
