@@ -112,3 +112,22 @@ fn state_hands_over_with_the_reference() {
         assert_eq!(host_device(&wire)["ifname"], "mvm0", "{take} moved {make}'s device back");
     }
 }
+
+#[test]
+fn a_del_after_a_reboot_succeeds_and_frees_the_address() {
+    // plugins PR#1197: after a reboot the container's namespace, and the
+    // device's place in it, are gone; DEL must still free the reservation.
+    let wire = Wire::new("10.237", 7);
+    let conf = conf(&wire, json!({"device": "mvm0"}));
+    let add = wire.ours("host-device", "ADD", "eth0", &conf);
+    assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
+    assert_eq!(reservations(&wire.store.path().join("hdnet")).len(), 1);
+    // The namespace goes (a veth end inside it goes with it).
+    let gone =
+        std::process::Command::new("ip").args(["netns", "del", &wire.container.name]).status().unwrap();
+    assert!(gone.success());
+    let prev = with_prev(&conf, &add.json);
+    let del = wire.ours("host-device", "DEL", "eth0", &prev);
+    assert_eq!(del.code, 0, "{}{}", del.stdout, del.stderr);
+    assert!(reservations(&wire.store.path().join("hdnet")).is_empty(), "the address is free");
+}
