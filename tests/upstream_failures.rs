@@ -65,3 +65,52 @@ fn a_del_that_fails_in_the_middle_of_the_chain_still_frees_what_the_plugins_befo
     assert_eq!(code, 0, "the second DEL finishes: {stderr}");
     assert!(cache_files(cache.path()).is_empty());
 }
+
+#[test]
+fn of_two_concurrent_adds_of_one_attachment_one_wins_and_keeps_its_state() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap().to_string();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let conf = json!({"cniVersion": "1.0.0", "name": unique("upc"), "type": "bridge", "bridge": bridge.name,
+        "isGateway": true, "ipam": {"type": "host-local", "subnet": "10.252.2.0/24", "dataDir": store.path()}})
+    .to_string();
+    let network = serde_json::from_str::<Value>(&conf).unwrap()["name"].as_str().unwrap().to_string();
+    for trial in 0..6 {
+        let ns = TestNetns::new("upc");
+        let id = format!("race{trial}");
+        let netns = ns.path();
+        let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        run_plugin(
+                            &plugins.plugin("bridge"),
+                            &cni_env("ADD", &id, &netns, "eth0", &path),
+                            &conf,
+                        )
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let won: Vec<&Outcome> = outcomes.iter().filter(|o| o.code == 0).collect();
+        assert!(
+            !won.is_empty(),
+            "trial {trial}: both failed: {:?}",
+            outcomes.iter().map(|o| &o.stdout).collect::<Vec<_>>()
+        );
+        let address = won[0].json["ips"][0]["address"].as_str().unwrap().to_string();
+        assert_eq!(
+            link_addresses(Some(&ns.name), "eth0"),
+            [address.clone()],
+            "trial {trial}: the winner's state stays"
+        );
+        let held = reservations(&store.path().join(&network));
+        assert_eq!(held, [address.split('/').next().unwrap().to_string()], "trial {trial}: one reservation");
+        assert_eq!(bridge_ports(&bridge.name).len(), 1, "trial {trial}: one port");
+        let del =
+            run_plugin(&plugins.plugin("bridge"), &cni_env("DEL", &id, &ns.path(), "eth0", &path), &conf);
+        assert_eq!(del.code, 0, "{}", del.stdout);
+    }
+}

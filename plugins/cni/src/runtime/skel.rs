@@ -86,6 +86,12 @@ pub trait Plugin: Sync {
     fn versions(&self) -> &'static [&'static str] {
         version::SUPPORTED
     }
+    /// Whether ADD, DEL and CHECK of one attachment wait for each other
+    /// ([`crate::attachment_lock`]). IPAM plugins say no: a main plugin
+    /// runs them while it holds its attachment's lock.
+    fn serializes_attachment(&self) -> bool {
+        true
+    }
     /// [`VALIDATE_COMMAND`]: the parsing and checks of ADD's config, with
     /// the same errors, and nothing that touches the kernel or the disk
     /// (no netns, no links, no store). A plugin that delegates IPAM also
@@ -204,14 +210,29 @@ fn serve(
         stdin: data,
         config_version,
     };
+    let lock = match command {
+        Command::Add | Command::Del | Command::Check if plugin.serializes_attachment() => {
+            let network =
+                crate::gojson::get(&config, "name").and_then(serde_json::Value::as_str).unwrap_or_default();
+            crate::attachment_lock::AttachmentLock::acquire(network, &args.container_id, &args.ifname)
+        }
+        _ => None,
+    };
     match command {
+        Command::Del => {
+            plugin.del(&args)?;
+            // The attachment is gone: so is its lock file.
+            if let Some(lock) = lock {
+                lock.remove();
+            }
+            Ok(())
+        }
         Command::Add => {
             let result = plugin.add(&args)?;
             let mut out = to_pretty(&result.to_json(&args.config_version)?);
             out.push(b'\n');
             stdout.write_all(&out).map_err(|e| CniError::io("failed to write result", e))
         }
-        Command::Del => plugin.del(&args),
         Command::Check => plugin.check(&args),
         Command::Gc => plugin.gc(&args),
         Command::Status => plugin.status(&args),

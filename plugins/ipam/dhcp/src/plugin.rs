@@ -70,6 +70,12 @@ impl Plugin for Dhcp {
         "dhcp"
     }
 
+    /// An IPAM plugin runs inside its main plugin's ADD or DEL, which
+    /// holds the attachment's lock.
+    fn serializes_attachment(&self) -> bool {
+        false
+    }
+
     fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
         config::load(&args.stdin, &args.args).map(drop)
     }

@@ -137,6 +137,12 @@ impl Plugin for HostLocal {
         "host-local"
     }
 
+    /// An IPAM plugin runs inside its main plugin's ADD or DEL, which
+    /// holds the attachment's lock.
+    fn serializes_attachment(&self) -> bool {
+        false
+    }
+
     /// ADD's config checks: ranges, routes, requested addresses; the store
     /// is not opened.
     fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {

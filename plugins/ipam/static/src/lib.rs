@@ -126,6 +126,12 @@ impl Plugin for Static {
         "static"
     }
 
+    /// An IPAM plugin runs inside its main plugin's ADD or DEL, which
+    /// holds the attachment's lock.
+    fn serializes_attachment(&self) -> bool {
+        false
+    }
+
     /// ADD's config checks: the addresses, CNI_ARGS and version limits.
     fn validate(&self, args: &CmdArgs) -> Result<(), CniError> {
         load(args).map(|_| ())
