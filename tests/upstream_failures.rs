@@ -103,7 +103,7 @@ fn of_two_concurrent_adds_of_one_attachment_one_wins_and_keeps_its_state() {
         let address = won[0].json["ips"][0]["address"].as_str().unwrap().to_string();
         assert_eq!(
             link_addresses(Some(&ns.name), "eth0"),
-            [address.clone()],
+            std::slice::from_ref(&address),
             "trial {trial}: the winner's state stays"
         );
         let held = reservations(&store.path().join(&network));
