@@ -593,3 +593,41 @@ fn gc_removes_the_mappings_of_stale_attachments_and_keeps_the_valid_ones() {
         );
     }
 }
+
+/// Runs our portmap in the lab's host netns with /usr/sbin (where iptables
+/// lives) hidden under an empty tmpfs in a mount namespace of its own: an
+/// nftables-only host (plugins#1280, #1115).
+fn portmap_without_iptables(lab: &Lab, command: &str, conf: &str) -> Outcome {
+    let path = lab.plugins.path().to_str().unwrap_or_default();
+    let mut cmd = in_netns(&lab.host.name, "unshare");
+    cmd.args(["-m", "sh", "-c", "mount -t tmpfs none /usr/sbin && exec \"$0\""]);
+    cmd.arg(lab.plugins.plugin("portmap"));
+    run_command(cmd, &cni_env(command, &lab.id, &lab.container.path(), "eth0", path), conf)
+}
+
+#[test]
+fn on_a_host_with_nftables_and_no_iptables_no_backend_named_means_nftables_and_works() {
+    let lab = Lab::new("10.230", 18);
+    let client = lab.client();
+    let conf =
+        lab.conf(json!([{"hostPort": 20180, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]), json!({}));
+    let add = portmap_without_iptables(&lab, "ADD", &conf);
+    assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
+    assert!(
+        lab.nft("ip").contains(&format!("dport 20180 dnat to 10.230.18.2:{CONTAINER_PORT}")),
+        "{}",
+        lab.nft("ip")
+    );
+    assert!(!lab.saved(false).contains("CNI-DN-"), "no iptables chain");
+    let server = serve(&lab.container, 1);
+    assert_eq!(
+        connect_from(&client, "10.230.118.1:20180").as_deref(),
+        Some("10.230.118.2"),
+        "the nftables DNAT forwards the port"
+    );
+    server.join().unwrap();
+    assert_eq!(portmap_without_iptables(&lab, "CHECK", &conf).code, 0);
+    let del = portmap_without_iptables(&lab, "DEL", &conf);
+    assert_eq!(del.code, 0, "{}", del.stdout);
+    assert!(!lab.nft("ip").contains("dport 20180"), "{}", lab.nft("ip"));
+}
