@@ -25,7 +25,7 @@ use stats::{latency, markdown, summarize, Row, Summary};
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 struct Options {
-    /// Only these rows (`--only add,chain,dhcp,parallel,scaling,size`); all when empty.
+    /// Only these rows (`--only add,chain,dhcp,parallel,scaling,size,status`); all when empty.
     only: Vec<String>,
     iterations: usize,
     live: usize,
@@ -81,7 +81,7 @@ fn options() -> Result<Options, (String, i32)> {
 }
 
 /// The row groups `--only` can name.
-const ROWS: [&str; 6] = ["add", "chain", "dhcp", "parallel", "scaling", "size"];
+const ROWS: [&str; 7] = ["add", "chain", "dhcp", "parallel", "scaling", "size", "status"];
 
 impl Options {
     /// True when the row group `row` is to be measured.
@@ -194,6 +194,9 @@ fn run() -> i32 {
     }
     if wants(&opts, "dhcp") {
         rows.extend(dhcp_row(&sides, floor, opts.iterations.min(20)));
+    }
+    if wants(&opts, "status") {
+        rows.extend(status_row(&sides, opts.iterations));
     }
     if wants(&opts, "parallel") {
         rows.push(parallel_row(&sides, floor, opts.seconds));
@@ -389,6 +392,24 @@ fn dhcp_row(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Option<
         add.get(2).copied(),
         "n/a (kernel and DHCP server bound)",
     ))
+}
+
+/// The cost of one STATUS call (containerd 2.x makes one per loaded 1.1.0
+/// network each time kubelet polls, every few seconds).
+fn status_row(sides: &[Side], iterations: usize) -> Option<Row> {
+    eprintln!("bench: STATUS of bridge + host-local, {iterations} calls");
+    let measured = scenarios::status(sides, iterations);
+    let ours = summarize(measured.first()?.as_ref()?);
+    let reference = measured.get(1).and_then(Option::as_ref).map(|t| summarize(t));
+    Some(Row {
+        what: "bridge + host-local STATUS (1.1.0), per call".into(),
+        ours: latency(ours),
+        reference: reference.map(latency).unwrap_or_else(|| "n/a (no STATUS before spec 1.1.0)".into()),
+        floor: "n/a".into(),
+        ratio: reference.map_or(f64::NAN, |r| ours.median / r.median),
+        floor_ratio: None,
+        target: "n/a (changes nothing)".into(),
+    })
 }
 
 fn nix_is_root() -> bool {

@@ -455,3 +455,30 @@ pub fn size_of_files(dir: &std::path::Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// STATUS of bridge + host-local at 1.1.0, as containerd 2.x calls it each
+/// time kubelet polls: per side, the time of each call, or `None` when the
+/// side has no STATUS (the reference before spec 1.1.0).
+pub fn status(sides: &[Side], iterations: usize) -> Vec<Option<Vec<Duration>>> {
+    let target = Target { id: String::new(), netns: String::new() };
+    sides
+        .iter()
+        .map(|side| {
+            let mut conf = side.conf("st", 9);
+            conf["cniVersion"] = json!("1.1.0");
+            let conf = conf.to_string();
+            let mut times = Vec::with_capacity(iterations);
+            for _ in 0..iterations {
+                if interrupted() {
+                    break;
+                }
+                let run = plugin(&side.dir, &side.path, "bridge", "STATUS", &target, &conf);
+                if !run.ok {
+                    return None;
+                }
+                times.push(run.took);
+            }
+            Some(times)
+        })
+        .collect()
+}

@@ -54,9 +54,10 @@ pub fn markdown(rows: &[Row]) -> String {
     );
     for row in rows {
         let floor_ratio = row.floor_ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "n/a".to_string());
+        let ratio = if row.ratio.is_nan() { "n/a".to_string() } else { format!("{:.2}", row.ratio) };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.2} | {floor_ratio} | {} |\n",
-            row.what, row.ours, row.reference, row.floor, row.ratio, row.target
+            "| {} | {} | {} | {} | {ratio} | {floor_ratio} | {} |\n",
+            row.what, row.ours, row.reference, row.floor, row.target
         ));
     }
     out
