@@ -24,8 +24,8 @@ pub use crate::netfilter::Backend;
 
 impl Backend {
     /// The backend for `ipMasqBackend`: as configured, else the reference's
-    /// choice (iptables when its tools are installed, else nftables when the
-    /// kernel answers): the reference's DEL before v1.6 (Debian's 1.1.1)
+    /// choice (iptables when its tools are installed, else nftables): the
+    /// reference's DEL before v1.6 (Debian's 1.1.1)
     /// removes only iptables masquerading, so a node rolled back to it
     /// would keep ours otherwise.
     pub fn choose(configured: Option<&str>) -> Result<Backend, CniError> {
@@ -38,12 +38,7 @@ impl Backend {
                     ),
                 )
             }),
-            None => Backend::available_as_the_reference_picks().ok_or_else(|| {
-                CniError::internal(
-                    "ipMasq needs nftables or iptables: the kernel's nf_tables does not answer and \
-                     iptables-restore was not found",
-                )
-            }),
+            None => Ok(Backend::reference_default()),
         }
     }
 }

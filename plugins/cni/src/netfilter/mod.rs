@@ -44,25 +44,20 @@ impl Backend {
     }
 
     /// With none named, the reference's choice for portmap and ipMasq:
-    /// iptables when its tools are installed, else nftables when the kernel
-    /// answers nf_tables requests; `None` when neither is there. The
+    /// iptables when its tools are installed and work, else nftables. The
     /// reference's ADD, CHECK and DEL use that one backend (its DEL of
     /// ipMasq, since v1.6, both), so ours must write where it will look
-    /// after a node is rolled back.
-    pub fn available_as_the_reference_picks() -> Option<Backend> {
-        if iptables::available(false) {
-            Some(Backend::Iptables)
-        } else if nftnl::available() {
-            Some(Backend::Nftables)
-        } else {
-            None
-        }
-    }
-
-    /// [`Backend::available_as_the_reference_picks`], iptables when
-    /// neither is there (its ADD then says what is missing).
+    /// after a node is rolled back. Without iptables it is nftables even
+    /// when the kernel does not answer a probe (no CAP_NET_ADMIN yet at
+    /// detection): the reference then falls back to iptables, which cannot
+    /// work either (plugins#1280); ours writes nftables, whose own error,
+    /// if any, says what is wrong.
     pub fn reference_default() -> Backend {
-        Backend::available_as_the_reference_picks().unwrap_or(Backend::Iptables)
+        if iptables::available(false) {
+            Backend::Iptables
+        } else {
+            Backend::Nftables
+        }
     }
 }
 
