@@ -197,6 +197,7 @@ fn run() -> i32 {
     }
     if wants(&opts, "status") {
         rows.extend(status_row(&sides, opts.iterations));
+        rows.extend(polled_rows(&sides, floor, opts.iterations));
     }
     if wants(&opts, "parallel") {
         rows.push(parallel_row(&sides, floor, opts.seconds));
@@ -392,6 +393,24 @@ fn dhcp_row(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Option<
         add.get(2).copied(),
         "n/a (kernel and DHCP server bound)",
     ))
+}
+
+/// ADD and DEL of bridge + host-local + ipMasq while our STATUS is polled
+/// every 100 ms: against the rows without polling, what a node running
+/// containerd 2.x sees.
+fn polled_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Vec<Row> {
+    eprintln!("bench: ADD/DEL latency again, with our STATUS polled every 100 ms");
+    let (add_del, calls, failures) =
+        scenarios::with_status_polling(&sides[0], || scenarios::add_del(sides, floor, iterations));
+    eprintln!("bench: {calls} STATUS calls meanwhile, {failures} failed");
+    let adds: Vec<Summary> = add_del.iter().map(|(adds, _)| summarize(adds)).collect();
+    let dels: Vec<Summary> = add_del.iter().map(|(_, dels)| summarize(dels)).collect();
+    let polled =
+        |what: &str| format!("{what}, STATUS polled every 100 ms ({calls} calls, {failures} failed)");
+    vec![
+        latency_row(&polled("same ADD"), adds[0], adds[1], adds.get(2).copied(), "as without"),
+        latency_row(&polled("same DEL"), dels[0], dels[1], dels.get(2).copied(), "as without"),
+    ]
 }
 
 /// The cost of one STATUS call (containerd 2.x makes one per loaded 1.1.0

@@ -456,6 +456,33 @@ pub fn size_of_files(dir: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Runs `work` while another thread calls `side`'s STATUS every 100 ms, as
+/// containerd 2.x does on each kubelet poll: what `work` returned, and how
+/// many STATUS calls were made and failed.
+pub fn with_status_polling<T>(side: &Side, work: impl FnOnce() -> T) -> (T, usize, usize) {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let target = Target { id: String::new(), netns: String::new() };
+    let mut conf = side.conf("sp", 8);
+    conf["cniVersion"] = json!("1.1.0");
+    let conf = conf.to_string();
+    std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let (mut calls, mut failures) = (0, 0);
+            while !done.load(Ordering::Relaxed) {
+                let run = plugin(&side.dir, &side.path, "bridge", "STATUS", &target, &conf);
+                calls += 1;
+                failures += usize::from(!run.ok);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (calls, failures)
+        });
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        let (calls, failures) = poller.join().unwrap_or((0, 0));
+        (result, calls, failures)
+    })
+}
+
 /// STATUS of bridge + host-local at 1.1.0, as containerd 2.x calls it each
 /// time kubelet polls: per side, the time of each call, or `None` when the
 /// side has no STATUS (the reference before spec 1.1.0).
