@@ -389,6 +389,18 @@ fn gc_dry_run_names_the_rules_and_devices_a_gone_attachment_left_and_gc_removes_
     let id = id[0]["containerID"].as_str().unwrap().to_string();
     assert!(stdout.contains("10.251.9.2"), "{stdout}");
     drop(ns);
+    // doctor names what the gone attachment still holds, as gc's plan does.
+    let (_, doctor, _) = net.cnictl(&["doctor", "-o", "json"]);
+    let doctor: Value = serde_json::from_str(&doctor).unwrap();
+    let gone = doctor.as_array().unwrap().iter().find_map(|f| {
+        f["detail"]
+            .as_str()
+            .filter(|d| d.contains("namespace that is gone") && d.contains(&id))
+            .map(str::to_string)
+    });
+    let gone = gone.unwrap_or_else(|| panic!("doctor does not name {id}: {doctor}"));
+    assert!(gone.contains("reservation 10.251.9.2") && gone.contains("ifb device bwp"), "{gone}");
+    assert!(gone.contains("--to-destination 10.251.9.2:80"), "{gone}");
     let plan = net.ok(&["gc", "--dry-run", &net.name]);
     assert!(plan.contains("would delete attachment"), "{plan}");
     assert!(plan.contains("reservation 10.251.9.2"), "{plan}");

@@ -60,12 +60,28 @@ fn stale_findings(findings: &mut Vec<Finding>, net: &NetworkList, survey: &Surve
             Some(format!("rm {} once no container uses that attachment", unreadable.path.display())),
         ));
     }
-    let gone = survey.stale_entries.len();
-    if gone > 0 {
+    for entry in &survey.stale_entries {
+        // What it still holds outside the namespace (a runtime's DEL that
+        // stopped half-way leaves the rest), each named.
+        let mut held: Vec<String> = survey
+            .stale_reservations
+            .iter()
+            .filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname)))
+            .map(|r| format!("reservation {}", r.address))
+            .collect();
+        held.extend(crate::runtime::footprint::footprint(entry));
+        let holds =
+            if held.is_empty() { String::new() } else { format!("; it still holds: {}", held.join("; ")) };
         findings.push(finding(
             "stale state",
             Status::Warn,
-            format!("{gone} cached attachment(s) of {} belong to a namespace that is gone", net.name),
+            format!(
+                "cached attachment {} {} of {} belongs to a namespace that is gone ({}){holds}",
+                entry.container_id,
+                entry.ifname,
+                net.name,
+                entry.netns_path()
+            ),
             Some(format!("cnictl gc {}", net.name)),
         ));
     }
