@@ -250,17 +250,6 @@ fn del_removes_what_any_backend_made() {
     assert!(lines_with(&lab, &format!("id: {}", lab.id)).is_empty(), "DEL removed the nftables rules");
 }
 
-/// Runs our firewall in the lab's host netns with /usr/sbin (where
-/// iptables lives, /sbin being a link to it) hidden under an empty tmpfs in
-/// a mount namespace of its own: a host with nftables and no iptables.
-fn firewall_without_iptables(lab: &HostLab, command: &str, conf: &str) -> Outcome {
-    let path = lab.plugins.path().to_str().unwrap_or_default();
-    let mut cmd = in_netns(&lab.host.name, "unshare");
-    cmd.args(["-m", "sh", "-c", "mount -t tmpfs none /usr/sbin && exec \"$0\""]);
-    cmd.arg(lab.plugins.plugin("firewall"));
-    run_command(cmd, &cni_env(command, &lab.id, &lab.container.path(), "eth0", path), conf)
-}
-
 #[test]
 fn with_no_backend_named_and_no_iptables_nftables_is_used() {
     let lab = HostLab::new(BASE, 8);
@@ -268,17 +257,17 @@ fn with_no_backend_named_and_no_iptables_nftables_is_used() {
     assert!(hidden.is_ok_and(|s| s.success()), "iptables is installed on this host");
     let conf =
         json!({"cniVersion": "1.0.0", "name": lab.network, "type": "firewall", "prevResult": lab.result});
-    let add = firewall_without_iptables(&lab, "ADD", &conf.to_string());
+    let add = lab.run_ours_without_iptables("firewall", "ADD", &conf.to_string());
     assert_eq!(add.code, 0, "{} {}", add.stdout, add.stderr);
     assert_eq!(lines_with(&lab, &format!("id: {}", lab.id)).len(), 4, "the nftables backend's rules");
     assert_eq!(iptables_lines(&lab, "CNI-FORWARD"), 0, "and no iptables chain");
-    let check = firewall_without_iptables(&lab, "CHECK", &conf.to_string());
+    let check = lab.run_ours_without_iptables("firewall", "CHECK", &conf.to_string());
     assert_eq!(check.code, 0, "{}", check.stdout);
     // With iptables there, no backend named still means iptables (the reference's choice).
     let add = firewall(&lab, "ADD", &unique("ipt"), &lab.container, &conf.to_string());
     assert_eq!(add.code, 0, "{}", add.stdout);
     assert!(iptables_lines(&lab, "CNI-FORWARD") > 0, "iptables when it is installed");
-    assert_eq!(firewall_without_iptables(&lab, "DEL", &conf.to_string()).code, 0);
+    assert_eq!(lab.run_ours_without_iptables("firewall", "DEL", &conf.to_string()).code, 0);
     assert!(lines_with(&lab, &format!("id: {}", lab.id)).is_empty());
 }
 

@@ -345,6 +345,21 @@ fn udp_entries(lab: &Lab, port: u16) -> usize {
         .count()
 }
 
+/// One UDP datagram from the container to each of the gateway's `ports`:
+/// a conntrack entry each in the host netns.
+fn send_udp_to_the_gateway(lab: &Lab, ports: [u16; 2]) {
+    let gateway = lab.gateway();
+    lab.container
+        .run(move || {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            for port in ports {
+                socket.send_to(b"tracked", (gateway.as_str(), port)).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+}
+
 #[test]
 fn add_forgets_udp_connections_to_the_mapped_port() {
     let lab = Lab::new("10.230", 9);
@@ -352,16 +367,7 @@ fn add_forgets_udp_connections_to_the_mapped_port() {
     let tcp = lab.conf(json!([{"hostPort": 20090, "containerPort": 80, "protocol": "tcp"}]), json!({}));
     let add = lab.ours("ADD", &tcp);
     assert_eq!(add.code, 0, "{}", add.stdout);
-    let gateway = lab.gateway();
-    lab.container
-        .run(move || {
-            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-            for port in [20091u16, 20092] {
-                socket.send_to(b"before the mapping", (gateway.as_str(), port)).unwrap();
-            }
-        })
-        .join()
-        .unwrap();
+    send_udp_to_the_gateway(&lab, [20091, 20092]);
     assert_eq!((udp_entries(&lab, 20091), udp_entries(&lab, 20092)), (1, 1), "tracked before ADD");
     let udp = lab.conf(json!([{"hostPort": 20091, "containerPort": 53, "protocol": "udp"}]), json!({}));
     let add = lab.run_ours_as("pmudp", "portmap", "ADD", &udp);
@@ -378,16 +384,7 @@ fn del_forgets_udp_connections_to_the_unmapped_port() {
     let udp = lab.conf(json!([{"hostPort": 20170, "containerPort": 53, "protocol": "udp"}]), json!({}));
     let add = lab.ours("ADD", &udp);
     assert_eq!(add.code, 0, "{}", add.stdout);
-    let gateway = lab.gateway();
-    lab.container
-        .run(move || {
-            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-            for port in [20170u16, 20171] {
-                socket.send_to(b"through the mapping", (gateway.as_str(), port)).unwrap();
-            }
-        })
-        .join()
-        .unwrap();
+    send_udp_to_the_gateway(&lab, [20170, 20171]);
     assert_eq!((udp_entries(&lab, 20170), udp_entries(&lab, 20171)), (1, 1), "tracked while mapped");
     let del = lab.ours("DEL", &udp);
     assert_eq!(del.code, 0, "{}", del.stdout);
@@ -594,24 +591,13 @@ fn gc_removes_the_mappings_of_stale_attachments_and_keeps_the_valid_ones() {
     }
 }
 
-/// Runs our portmap in the lab's host netns with /usr/sbin (where iptables
-/// lives) hidden under an empty tmpfs in a mount namespace of its own: an
-/// nftables-only host (plugins#1280, #1115).
-fn portmap_without_iptables(lab: &Lab, command: &str, conf: &str) -> Outcome {
-    let path = lab.plugins.path().to_str().unwrap_or_default();
-    let mut cmd = in_netns(&lab.host.name, "unshare");
-    cmd.args(["-m", "sh", "-c", "mount -t tmpfs none /usr/sbin && exec \"$0\""]);
-    cmd.arg(lab.plugins.plugin("portmap"));
-    run_command(cmd, &cni_env(command, &lab.id, &lab.container.path(), "eth0", path), conf)
-}
-
 #[test]
 fn on_a_host_with_nftables_and_no_iptables_no_backend_named_means_nftables_and_works() {
     let lab = Lab::new("10.230", 18);
     let client = lab.client();
     let conf =
         lab.conf(json!([{"hostPort": 20180, "containerPort": CONTAINER_PORT, "protocol": "tcp"}]), json!({}));
-    let add = portmap_without_iptables(&lab, "ADD", &conf);
+    let add = lab.run_ours_without_iptables("portmap", "ADD", &conf);
     assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
     assert!(
         lab.nft("ip").contains(&format!("dport 20180 dnat to 10.230.18.2:{CONTAINER_PORT}")),
@@ -626,8 +612,8 @@ fn on_a_host_with_nftables_and_no_iptables_no_backend_named_means_nftables_and_w
         "the nftables DNAT forwards the port"
     );
     server.join().unwrap();
-    assert_eq!(portmap_without_iptables(&lab, "CHECK", &conf).code, 0);
-    let del = portmap_without_iptables(&lab, "DEL", &conf);
+    assert_eq!(lab.run_ours_without_iptables("portmap", "CHECK", &conf).code, 0);
+    let del = lab.run_ours_without_iptables("portmap", "DEL", &conf);
     assert_eq!(del.code, 0, "{}", del.stdout);
     assert!(!lab.nft("ip").contains("dport 20180"), "{}", lab.nft("ip"));
 }

@@ -197,6 +197,17 @@ impl HostLab {
     pub fn run_reference(&self, name: &str, command: &str, conf: &str) -> Outcome {
         self.call(&Path::new(REFERENCE_DIR).join(name), REFERENCE_DIR, command, conf)
     }
+
+    /// Our plugin `name` in the host netns with /usr/sbin (where iptables
+    /// lives, /sbin being a link to it) hidden under an empty tmpfs in a
+    /// mount namespace of its own: a host with nftables and no iptables.
+    pub fn run_ours_without_iptables(&self, name: &str, command: &str, conf: &str) -> Outcome {
+        let path = self.plugins.path().to_str().unwrap_or_default();
+        let mut cmd = in_netns(&self.host.name, "unshare");
+        cmd.args(["-m", "sh", "-c", "mount -t tmpfs none /usr/sbin && exec \"$0\""]);
+        cmd.arg(self.plugins.plugin(name));
+        run_command(cmd, &cni_env(command, &self.id, &self.container.path(), "eth0", path), conf)
+    }
 }
 
 /// A host netns whose `mvm0` is one end of a veth to a peer netns on
