@@ -12,31 +12,6 @@ use crate::inspect;
 use crate::render::{self, Cell, Format, Tone, View};
 use crate::runtime::liveness;
 
-/// Fails when the result cache exists but cannot be read (cnictl run
-/// without root on a root-owned cache): the views would otherwise show "no
-/// attachments" where there may be many. A missing cache is empty.
-pub fn check_readable(ctx: &Context) -> Result<()> {
-    let dir = ctx.cache_dir.join("results");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(crate::report::io_needing_root("reading the result cache", &dir, e)),
-    };
-    let mut unreadable = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_file() {
-            if let Err(e) = std::fs::File::open(&path) {
-                unreadable.push((path, e));
-            }
-        }
-    }
-    match unreadable.into_iter().next() {
-        None => Ok(()),
-        Some((path, e)) => Err(crate::report::io_needing_root("reading the result cache", &path, e)),
-    }
-}
-
 /// One file of the result cache as the views show it.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -75,10 +50,10 @@ pub enum CachedView {
 #[serde(transparent)]
 pub struct Attachments(pub Vec<CachedView>);
 
-/// The cached attachments, optionally of one network only; an error when
-/// the cache cannot be read ([`check_readable`]).
+/// The cached attachments, optionally of one network only. A cache that
+/// exists but cannot be read (cnictl without root on root's cache) is an
+/// error ([`crate::runtime::cache::Cache::listing`]), never "no attachments".
 pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Attachments> {
-    check_readable(ctx)?;
     let now = SystemTime::now();
     let listing = ctx.runtime.cache.listing()?;
     let live = crate::netns::identity::live_namespaces();

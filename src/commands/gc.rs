@@ -17,24 +17,28 @@ use color_eyre::eyre::{eyre, Result};
 use super::Context;
 use crate::cli::GcArgs;
 use crate::runtime::config::{conf_files, load_file, load_network_or_cached, NetworkList};
-use crate::runtime::liveness::{self, Survey};
+use crate::runtime::footprint::{footprint, Rules};
+use crate::runtime::liveness::{self, LiveHost, Survey};
 
 /// Runs GC on the network named, or on every network the config dir and
 /// the result cache know; a network that fails does not stop the others.
 pub fn run(ctx: &Context, args: &GcArgs) -> Result<ExitCode> {
     // Refused, naming the path, when the cache cannot be read.
     ctx.runtime.cache.listing()?;
+    // GC frees only attachments whose namespace is gone: the live ones stay
+    // as read here for every network.
+    let host = LiveHost::read();
     let Some(network) = &args.network else {
         let mut failed = 0;
         for name in all_networks(ctx) {
-            if let Err(e) = gc_network(ctx, args, &name) {
+            if let Err(e) = gc_network(ctx, args, &name, &host) {
                 say!("cnictl: gc {name}: {e:#}");
                 failed += 1;
             }
         }
         return Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     };
-    gc_network(ctx, args, network)?;
+    gc_network(ctx, args, network, &host)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,14 +64,14 @@ fn explicit(args: &GcArgs) -> Result<BTreeSet<Attachment>> {
 }
 
 /// Surveys one network, then runs GC on it (or says what GC would do).
-fn gc_network(ctx: &Context, args: &GcArgs, network: &str) -> Result<()> {
+fn gc_network(ctx: &Context, args: &GcArgs, network: &str, host: &LiveHost) -> Result<()> {
     let list = load_network_or_cached(&ctx.conf_dir, &ctx.runtime.cache, network, None)?;
     if list.disable_gc {
         outln!("network {}: GC is disabled in its config (disableGC): nothing done", list.name);
         return Ok(());
     }
     let caches = ctx.surveyed_caches();
-    let survey = liveness::survey(&list, &caches.iter().collect::<Vec<_>>(), &explicit(args)?)?;
+    let survey = liveness::survey(&list, &caches.iter().collect::<Vec<_>>(), &explicit(args)?, host)?;
     for unreadable in &survey.unreadable {
         say!(
             "cnictl: warning: cache entry {} cannot be read ({}): kept, with every attachment its name can mean",
@@ -141,6 +145,7 @@ fn not_collected(list: &NetworkList, survey: &Survey) -> Result<()> {
 /// `--dry-run`: every object GC would remove, and why; then what it keeps.
 fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) -> Result<()> {
     let mut any = false;
+    let rules = (!survey.stale_entries.is_empty()).then(Rules::read);
     for entry in &survey.stale_entries {
         any = true;
         let netns = entry.netns_path();
@@ -162,7 +167,7 @@ fn print_plan(ctx: &Context, list: &NetworkList, survey: &Survey, has_gc: bool) 
         for reservation in reserved {
             outln!("  reservation {} ({})", reservation.address, reservation.path.display());
         }
-        for object in crate::runtime::footprint::footprint(entry) {
+        for object in rules.as_ref().map(|rules| footprint(entry, rules)).unwrap_or_default() {
             outln!("  {object}");
         }
         outln!("  and what else its plugins keep of it (qdiscs, state files), through the chain's DEL");

@@ -12,8 +12,34 @@ use serde_json::Value;
 
 use super::cache::CachedAttachment;
 
+/// The host's rules, read once for every attachment looked at: four
+/// iptables-save runs and an nft listing each time would cost a command
+/// as many times as it has stale attachments.
+pub struct Rules {
+    /// (tool, table, its iptables-save text) per family and table there is.
+    saved: Vec<(&'static str, &'static str, String)>,
+    /// The rules of `nft -j list ruleset`.
+    nft: Vec<Value>,
+}
+
+impl Rules {
+    /// The ruleset now.
+    pub fn read() -> Rules {
+        let mut saved = Vec::new();
+        for (ipv6, table) in [(false, "nat"), (false, "filter"), (true, "nat"), (true, "filter")] {
+            if !iptables::available(ipv6) {
+                continue;
+            }
+            if let Ok(text) = iptables::save(ipv6, table) {
+                saved.push((if ipv6 { "ip6tables" } else { "iptables" }, table, text));
+            }
+        }
+        Rules { saved, nft: nft_rules() }
+    }
+}
+
 /// Each object, as a line for the operator.
-pub fn footprint(entry: &CachedAttachment) -> Vec<String> {
+pub fn footprint(entry: &CachedAttachment, rules: &Rules) -> Vec<String> {
     let mut found = Vec::new();
     for interface in crate::inspect::host_interfaces(entry.result.as_ref()) {
         if link_exists(&interface) {
@@ -24,9 +50,9 @@ pub fn footprint(entry: &CachedAttachment) -> Vec<String> {
     if link_exists(&ifb) {
         found.push(format!("ifb device {ifb} (bandwidth)"));
     }
-    found.extend(iptables_rules(&entry.container_id));
+    found.extend(iptables_rules(rules, &entry.container_id));
     let owner = Owner { network: &entry.network, ifname: &entry.ifname, container_id: &entry.container_id };
-    found.extend(nftables_rules(&entry.container_id, &owner.hash()));
+    found.extend(nftables_rules(rules, &entry.container_id, &owner.hash()));
     found
 }
 
@@ -37,15 +63,10 @@ fn link_exists(name: &str) -> bool {
 /// Rules whose comment names the container (`id: "<ID>"`, the reference's
 /// and ours), and every rule of a chain one of them jumps to that is the
 /// container's own (`CNI-DN-...`, `CNI-<hash>`), per family and table.
-fn iptables_rules(container_id: &str) -> Vec<String> {
+fn iptables_rules(rules: &Rules, container_id: &str) -> Vec<String> {
     let needle = format!("id: \\\"{container_id}\\\"");
     let mut found = Vec::new();
-    for (ipv6, table) in [(false, "nat"), (false, "filter"), (true, "nat"), (true, "filter")] {
-        if !iptables::available(ipv6) {
-            continue;
-        }
-        let Ok(saved) = iptables::save(ipv6, table) else { continue };
-        let tool = if ipv6 { "ip6tables" } else { "iptables" };
+    for (tool, table, saved) in &rules.saved {
         let named: Vec<&str> =
             saved.lines().filter(|l| l.starts_with("-A ") && l.contains(&needle)).collect();
         let targets: Vec<&str> = named
@@ -63,18 +84,23 @@ fn iptables_rules(container_id: &str) -> Vec<String> {
     found
 }
 
-/// nftables rules commented with the container ID (portmap's, cut to what
-/// nft keeps) or starting with the attachment's hash (ipMasq's, the
-/// firewall's), from `nft -j list ruleset`.
-fn nftables_rules(container_id: &str, hash: &str) -> Vec<String> {
+/// The rules of `nft -j list ruleset`; none without `nft`.
+fn nft_rules() -> Vec<Value> {
     let Some(nft) = cni::netfilter::find_tool("nft") else { return Vec::new() };
     let Ok(out) = cni::netfilter::run_tool(&nft, &["-j", "list", "ruleset"], "") else { return Vec::new() };
     let Ok(listing) = serde_json::from_str::<Value>(&out.stdout) else { return Vec::new() };
-    let id = nftnl::fit_comment(container_id.to_string());
     let items = listing.get("nftables").and_then(Value::as_array).cloned().unwrap_or_default();
-    items
+    items.into_iter().filter_map(|mut item| item.get_mut("rule").map(Value::take)).collect()
+}
+
+/// nftables rules commented with the container ID (portmap's, cut to what
+/// nft keeps) or starting with the attachment's hash (ipMasq's, the
+/// firewall's).
+fn nftables_rules(rules: &Rules, container_id: &str, hash: &str) -> Vec<String> {
+    let id = nftnl::fit_comment(container_id.to_string());
+    rules
+        .nft
         .iter()
-        .filter_map(|item| item.get("rule"))
         .filter(|rule| {
             let comment = rule.get("comment").and_then(Value::as_str).unwrap_or_default();
             !comment.is_empty() && (comment == id || comment.starts_with(hash))

@@ -97,11 +97,35 @@ pub fn reservations(list: &NetworkList) -> Result<Vec<host_local::store::Reserva
     Ok(found)
 }
 
-/// Surveys `list`'s attachments: `caches` (the one cnictl was given
-/// first, whose stale entries GC deletes; then the others whose entries
-/// also keep attachments), `explicit` attachments to keep.
-pub fn survey(list: &NetworkList, caches: &[&Cache], explicit: &BTreeSet<Attachment>) -> Result<Survey> {
-    let live = live_namespaces();
+/// The host's live namespaces, read once per command: the surveys of
+/// every network (doctor, `gc` of all) share them, and the addresses in
+/// them, which take entering each namespace, are read at most once.
+pub struct LiveHost {
+    namespaces: Vec<(NetnsId, PathBuf)>,
+    addresses: std::sync::OnceLock<BTreeMap<IpAddr, PathBuf>>,
+}
+
+impl LiveHost {
+    /// The namespaces now; their addresses when first asked for.
+    pub fn read() -> LiveHost {
+        LiveHost { namespaces: live_namespaces(), addresses: std::sync::OnceLock::new() }
+    }
+
+    fn addresses(&self) -> &BTreeMap<IpAddr, PathBuf> {
+        self.addresses.get_or_init(|| addresses_in(&self.namespaces))
+    }
+}
+
+/// Surveys `list`'s attachments on `host`: `caches` (the one cnictl was
+/// given first, whose stale entries GC deletes; then the others whose
+/// entries also keep attachments), `explicit` attachments to keep.
+pub fn survey(
+    list: &NetworkList,
+    caches: &[&Cache],
+    explicit: &BTreeSet<Attachment>,
+    host: &LiveHost,
+) -> Result<Survey> {
+    let live = &host.namespaces;
     let mut survey = Survey::default();
     for attachment in explicit {
         survey.keep.insert(attachment.clone(), "named with --valid".into());
@@ -109,7 +133,7 @@ pub fn survey(list: &NetworkList, caches: &[&Cache], explicit: &BTreeSet<Attachm
     for (n, cache) in caches.iter().enumerate() {
         let listing = cache.listing()?;
         for (entry, _) in listing.readable.into_iter().filter(|(e, _)| e.network == list.name) {
-            match namespace_state(&entry, &live) {
+            match namespace_state(&entry, live) {
                 Some(why) => {
                     survey.keep.entry(entry.attachment()).or_insert(why);
                 }
@@ -140,7 +164,7 @@ pub fn survey(list: &NetworkList, caches: &[&Cache], explicit: &BTreeSet<Attachm
         .collect();
     let reservations = reservations(list)?;
     keep_by_cnitool_id(&mut survey, &cnitool_ids, &reservations);
-    keep_by_live_address(&mut survey, &live, &reservations);
+    keep_by_live_address(&mut survey, host, &reservations);
     let kept = survey.valid();
     survey.stale_entries.retain(|e| !kept.contains(&e.attachment()));
     survey.stale_reservations =
@@ -207,7 +231,7 @@ fn keep_by_cnitool_id(
 /// Keeps reservations whose address is on an interface in a live namespace.
 fn keep_by_live_address(
     survey: &mut Survey,
-    live: &[(NetnsId, PathBuf)],
+    host: &LiveHost,
     reservations: &[host_local::store::Reservation],
 ) {
     let open: Vec<&host_local::store::Reservation> =
@@ -215,7 +239,7 @@ fn keep_by_live_address(
     if open.is_empty() {
         return;
     }
-    let held = addresses_in(live);
+    let held = host.addresses();
     for reservation in open {
         let (Some(holder), Some(path)) = (&reservation.holder, held.get(&reservation.address)) else {
             continue;

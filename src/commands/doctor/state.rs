@@ -2,10 +2,11 @@
 //! no cached attachment owns.
 
 use super::*;
+use crate::runtime::footprint::{footprint, Rules};
 use crate::runtime::liveness::Survey;
 
 pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
-    if let Err(e) = crate::commands::attachments::check_readable(ctx) {
+    if let Err(e) = ctx.runtime.cache.listing() {
         let status = if privileged() { Status::Fail } else { Status::Skip };
         let refused = e.chain().find_map(|c| c.downcast_ref::<crate::report::NeedsRoot>());
         let detail = match refused {
@@ -21,8 +22,10 @@ pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: 
     let caches = ctx.surveyed_caches();
     let caches: Vec<_> = caches.iter().collect();
     let mut clean = true;
+    let host = crate::runtime::liveness::LiveHost::read();
+    let rules = std::cell::OnceCell::new();
     for net in networks {
-        let survey = match crate::runtime::liveness::survey(net, &caches, &BTreeSet::new()) {
+        let survey = match crate::runtime::liveness::survey(net, &caches, &BTreeSet::new(), &host) {
             Ok(survey) => survey,
             Err(e) => {
                 clean = false;
@@ -30,7 +33,7 @@ pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: 
                 continue;
             }
         };
-        clean &= stale_findings(findings, net, &survey);
+        clean &= stale_findings(findings, net, &survey, &rules);
     }
     unowned_ports(findings, &cached, networks, &mut clean);
     if clean {
@@ -44,7 +47,13 @@ pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: 
 }
 
 /// The findings of one network's survey; true when there were none.
-fn stale_findings(findings: &mut Vec<Finding>, net: &NetworkList, survey: &Survey) -> bool {
+/// `rules`: the host's ruleset, read when the first gone attachment needs it.
+fn stale_findings(
+    findings: &mut Vec<Finding>,
+    net: &NetworkList,
+    survey: &Survey,
+    rules: &std::cell::OnceCell<Rules>,
+) -> bool {
     let has_gc = cni::version::at_least(&net.cni_version, "1.1.0").unwrap_or(false);
     let before = findings.len();
     for unreadable in &survey.unreadable {
@@ -69,7 +78,7 @@ fn stale_findings(findings: &mut Vec<Finding>, net: &NetworkList, survey: &Surve
             .filter(|r| r.holder.as_ref().is_some_and(|h| h.is(&entry.container_id, &entry.ifname)))
             .map(|r| format!("reservation {}", r.address))
             .collect();
-        held.extend(crate::runtime::footprint::footprint(entry));
+        held.extend(footprint(entry, rules.get_or_init(Rules::read)));
         let holds =
             if held.is_empty() { String::new() } else { format!("; it still holds: {}", held.join("; ")) };
         findings.push(finding(
