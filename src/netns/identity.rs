@@ -89,7 +89,8 @@ fn cookie(path: &Path) -> Option<u64> {
     .flatten()
 }
 
-/// Every network namespace this host can name: the bind mounts under
+/// Every network namespace this host can name (device and inode; the
+/// cookie is left to [`find_live`]): the bind mounts under
 /// /var/run/netns and those of running processes (`/proc/PID/ns/net`),
 /// each once, by a named path when it has one.
 pub fn live_namespaces() -> Vec<(NetnsId, PathBuf)> {
@@ -100,7 +101,8 @@ pub fn live_namespaces() -> Vec<(NetnsId, PathBuf)> {
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
         .map(|e| e.path().join("ns/net"));
-    // Device and inode first (a stat each), the cookie once per namespace.
+    // Device and inode (a stat each); the cookie, which takes entering the
+    // namespace, only where a recorded identity needs it ([`find_live`]).
     let mut seen: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
     for path in named.chain(processes) {
         if !is_namespace_file(&path) {
@@ -110,12 +112,17 @@ pub fn live_namespaces() -> Vec<(NetnsId, PathBuf)> {
             seen.entry((meta.dev(), meta.ino())).or_insert(path);
         }
     }
-    seen.into_iter().map(|((dev, ino), path)| (NetnsId { dev, ino, cookie: cookie(&path) }, path)).collect()
+    seen.into_iter().map(|((dev, ino), path)| (NetnsId { dev, ino, cookie: None }, path)).collect()
 }
 
-/// Where `recorded` lives among `live`, if anywhere.
+/// Where `recorded` lives among `live` ([`live_namespaces`]), if anywhere:
+/// the namespace with its device and inode, and, when `recorded` has a
+/// cookie, that cookie too (read now, for that one namespace only).
 pub fn find_live<'a>(live: &'a [(NetnsId, PathBuf)], recorded: &NetnsId) -> Option<&'a PathBuf> {
-    live.iter().find(|(id, _)| id.same(recorded)).map(|(_, path)| path)
+    live.iter()
+        .filter(|(id, _)| (id.dev, id.ino) == (recorded.dev, recorded.ino))
+        .find(|(id, path)| NetnsId { cookie: id.cookie.or_else(|| cookie(path)), ..*id }.same(recorded))
+        .map(|(_, path)| path)
 }
 
 /// Where a recorded namespace is now, for DEL and CHECK of its attachment.
