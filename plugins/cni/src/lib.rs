@@ -1,7 +1,8 @@
 //! The CNI spec as Rust types and the machinery every plugin shares, in
 //! layers, each a folder: `spec` (types, no I/O: what cnictl needs),
-//! `runtime` (the skeleton, invoking plugins and IPAM, rollback, state
-//! files), `kernel` (netlink, netns, sysctl, and their error type),
+//! `plugin` (the plugin side of the protocol: the skeleton, invoking
+//! plugins and IPAM, rollback, state files; cnictl's `runtime` is the
+//! caller side), `kernel` (netlink, netns, sysctl, and their error type),
 //! `netfilter` (nftables, iptables, conntrack, the reference's names,
 //! ipMasq, spoof check), `container` (veth pairs, the interface a plugin
 //! makes, applying and checking a result).
@@ -9,7 +10,7 @@
 pub mod container;
 pub mod kernel;
 pub mod netfilter;
-pub mod runtime;
+pub mod plugin;
 pub mod spec;
 
 // Each module under its short name, as the plugins and cnictl use them.
@@ -17,7 +18,7 @@ pub use container::{apply, interface, veth};
 pub(crate) use kernel::nlattr;
 pub use kernel::{netlink, netns, sysctl};
 pub use netfilter::{ipmasq, spoofcheck};
-pub use runtime::{attachment_lock, invoke, ipam, overlap, rollback, skel, statefile};
+pub use plugin::{attachment_lock, invoke, ipam, overlap, rollback, skel, statefile};
 pub use spec::{args, checked, conf, conflist, env, error, gojson, jsonpos, result, version};
 
 pub use error::{CniError, ErrorCode};

@@ -52,10 +52,9 @@ pub fn rules_jumping_to<'a>(saved: &'a str, chain: &str, target: &str) -> Vec<&'
         .collect()
 }
 
-/// Quotes one argument for iptables-restore input.
-pub fn quote(arg: &str) -> String {
-    format!("\"{}\"", arg.replace('\\', "\\\\").replace('"', "\\\""))
-}
+/// Quotes one argument for iptables-restore input (the spec layer's
+/// spelling, which checked restore words use too).
+pub use crate::spec::checked::restore_quote as quote;
 
 /// `-m comment --comment "TEXT"`, as iptables-save spells it.
 pub fn comment_match(text: &str) -> String {

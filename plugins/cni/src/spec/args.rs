@@ -19,7 +19,7 @@ pub struct CniArgs {
 pub fn requested_mac(candidates: &[&str]) -> Result<Option<[u8; 6]>, CniError> {
     match candidates.iter().rev().find(|c| !c.is_empty()) {
         None => Ok(None),
-        Some(text) => crate::netlink::parse_mac(text)
+        Some(text) => crate::spec::mac::parse_mac(text)
             .map(Some)
             .ok_or_else(|| CniError::config(format!("invalid args {text} for MAC addr"))),
     }

@@ -152,11 +152,17 @@ impl RestoreWords {
     }
 }
 
+/// Quotes one argument for `iptables-restore` input: in `"`, with `\\`
+/// and `"` escaped. The netfilter layer spells its rules with it too.
+pub fn restore_quote(arg: &str) -> String {
+    format!("\"{}\"", arg.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// One argument as `iptables-restore` reads it: as it is when it is one
 /// plain word, else quoted with `"` and `\` escaped.
 fn restore_word(word: &str) -> String {
     if word.is_empty() || word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\') {
-        crate::netfilter::iptables::quote(word)
+        restore_quote(word)
     } else {
         word.to_string()
     }

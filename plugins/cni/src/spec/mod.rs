@@ -11,5 +11,6 @@ pub mod env;
 pub mod error;
 pub mod gojson;
 pub mod jsonpos;
+pub mod mac;
 pub mod result;
 pub mod version;

@@ -23,6 +23,7 @@ use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
 const IFLA_IFALIAS: u16 = 20;
 use crate::checked::IFNAME_MAX;
 use crate::kernel::error::KernelError;
+pub use crate::spec::mac::{format_mac, parse_mac};
 
 /// The kind of a link, as far as plugins care.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,27 +239,6 @@ pub struct VethSpec<'a> {
     pub mac: Option<[u8; 6]>,
     /// Namespace fd the peer is created in.
     pub peer_netns: RawFd,
-}
-
-/// Formats a hardware address the way Go's `net.HardwareAddr` does.
-pub fn format_mac(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-}
-
-/// Parses `aa:bb:cc:dd:ee:ff` (or with dashes) into six bytes.
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = text.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut mac = [0u8; 6];
-    for (byte, part) in mac.iter_mut().zip(parts) {
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    Some(mac)
 }
 
 fn link_from_message(msg: &LinkMessage) -> Link {
@@ -689,15 +669,5 @@ mod tests {
         }
         assert_eq!(IpvlanMode::parse(""), Some(IpvlanMode::L2));
         assert_eq!(IpvlanMode::parse("l4"), None);
-    }
-
-    #[test]
-    fn macs_round_trip() {
-        let mac = parse_mac("0A:58:0a:16:00:02").unwrap();
-        assert_eq!(format_mac(&mac), "0a:58:0a:16:00:02");
-        assert_eq!(parse_mac("0a-58-0a-16-00-02"), Some(mac));
-        assert_eq!(parse_mac("0a:58:0a:16:00"), None);
-        assert_eq!(parse_mac("0a:58:0a:16:00:zz"), None);
-        assert_eq!(parse_mac("0a:58:0a:16:00:002"), None);
     }
 }

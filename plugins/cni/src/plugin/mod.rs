@@ -1,4 +1,5 @@
-//! The plugin runtime: the skeleton that turns the exec protocol into
+//! The plugin side of the CNI protocol (cnictl's `runtime` is the
+//! caller side): the skeleton that turns the exec protocol into
 //! calls (`skel`), one verb at a time per attachment (`attachment_lock`), finding and running other plugins (`invoke`, `ipam`),
 //! undoing a failed ADD (`rollback`), two pieces of work at once
 //! (`overlap`), and the atomic state files plugins keep (`statefile`).
