@@ -7,3 +7,4 @@ pub mod netlink;
 pub mod netns;
 pub(crate) mod nlattr;
 pub mod sysctl;
+pub mod transport;

@@ -1,26 +1,55 @@
 //! Addresses on links.
 
-use futures::stream::TryStreamExt;
-use ipnetwork::IpNetwork;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
-use rtnetlink::packet_route::AddressFamily;
+use std::net::IpAddr;
 
-use super::{is_exists, is_gone, nl_error, Netlink};
+use ipnetwork::IpNetwork;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use crate::kernel::error::KernelError;
+
+/// The request adding `address` to link `index`, as `ip address add`
+/// makes it: local and address, and for IPv4 below /31 the broadcast.
+pub fn address_request(index: u32, address: IpNetwork) -> RouteNetlinkMessage {
+    let mut message = AddressMessage::default();
+    message.header.index = index;
+    message.header.prefix_len = address.prefix();
+    match address.ip() {
+        IpAddr::V4(ip) => {
+            message.header.family = AddressFamily::Inet;
+            message.attributes.push(AddressAttribute::Address(ip.into()));
+            message.attributes.push(AddressAttribute::Local(ip.into()));
+            if address.prefix() < 31 {
+                let broadcast = u32::MAX >> u32::from(address.prefix()) | u32::from(ip);
+                message.attributes.push(AddressAttribute::Broadcast(broadcast.into()));
+            }
+        }
+        IpAddr::V6(ip) => {
+            message.header.family = AddressFamily::Inet6;
+            message.attributes.push(AddressAttribute::Address(ip.into()));
+            message.attributes.push(AddressAttribute::Local(ip.into()));
+        }
+    }
+    RouteNetlinkMessage::NewAddress(message)
+}
 
 impl Netlink {
     fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, KernelError> {
-        self.block(async {
-            let mut request = self.handle.address().get().set_link_index_filter(index);
-            // With strict checking on the socket the kernel filters by index too.
-            request.message_mut().header.index = index;
-            let mut stream = request.execute();
-            let mut found = Vec::new();
-            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list addresses", e))? {
-                found.push(msg);
-            }
-            Ok(found)
-        })
+        // With strict checking on the socket the kernel filters by index;
+        // without it (old kernels) the filter below does.
+        let mut request = AddressMessage::default();
+        request.header.index = index;
+        let answers = self
+            .get(RouteNetlinkMessage::GetAddress(request), NLM_F_DUMP)
+            .map_err(|e| nl_error("list addresses", e))?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewAddress(msg) if msg.header.index == index => Some(msg),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The addresses on a link, with prefix lengths.
@@ -65,8 +94,7 @@ impl Netlink {
 
     /// Adds an address. Returns false when it was already there.
     pub fn add_address(&self, index: u32, address: IpNetwork) -> Result<bool, KernelError> {
-        let request = self.handle.address().add(index, address.ip(), address.prefix());
-        match self.block(async { request.execute().await }) {
+        match self.request(address_request(index, address), NLM_F_CREATE | NLM_F_EXCL) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&format!("add address {address} to link {index}"), e)),
@@ -83,7 +111,7 @@ impl Netlink {
                     .any(|a| matches!(a, AddressAttribute::Address(ip) if *ip == address.ip()))
         });
         let Some(message) = found else { return Ok(()) };
-        match self.block(async { self.handle.address().del(message).execute().await }) {
+        match self.request(RouteNetlinkMessage::DelAddress(message), 0) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("remove address {address} from link {index}"), e)),

@@ -3,21 +3,15 @@
 
 use std::os::fd::RawFd;
 
-use futures::stream::TryStreamExt;
-use rtnetlink::packet_route::link::{
-    AfSpecBridge, BridgeVlanInfoFlags, InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth,
-    InfoVlan, InfoVrf, IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
-    MacVlanMode, State,
+use netlink_packet_core::DefaultNla;
+use netlink_packet_route::link::{
+    AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoBridgePort, InfoData, InfoIpVlan,
+    InfoKind, InfoMacVlan, InfoPortData, InfoPortKind, InfoVeth, InfoVlan, InfoVrf, IpVlanMode,
+    LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
 };
-use rtnetlink::packet_route::AddressFamily;
-use rtnetlink::{
-    LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkDummy, LinkIfb, LinkIpVlan, LinkMacVlan,
-    LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan, LinkVrf,
-};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use rtnetlink::packet_core::DefaultNla;
-
-use super::{is_exists, is_gone, is_no_device, nl_error, Netlink};
+use super::{is_exists, is_gone, is_no_device, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 
 /// IFLA_IFALIAS.
 const IFLA_IFALIAS: u16 = 20;
@@ -349,19 +343,44 @@ fn check_name(name: &str) -> Result<(), KernelError> {
     )))
 }
 
+/// A message about the link at `index`.
+fn of_index(index: u32) -> LinkMessage {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    message
+}
+
+/// A new link: its name, its kind and the kind's settings.
+fn new_link(name: &str, kind: InfoKind, data: Option<InfoData>) -> LinkMessage {
+    let mut message = LinkMessage::default();
+    message.attributes.push(LinkAttribute::IfName(name.to_string()));
+    let mut info = vec![LinkInfo::Kind(kind)];
+    info.extend(data.map(LinkInfo::Data));
+    message.attributes.push(LinkAttribute::LinkInfo(info));
+    message
+}
+
+/// Sets (or clears) a header flag and says it is to change.
+fn set_flag(message: &mut LinkMessage, flag: LinkFlags, on: bool) {
+    message.header.flags.set(flag, on);
+    message.header.change_mask |= flag;
+}
+
 impl Netlink {
     fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, KernelError> {
-        let result: Result<Option<LinkMessage>, rtnetlink::Error> = self.block(async {
-            let request = self.handle.link().get();
-            let request = match by {
-                Ok(index) => request.match_index(index),
-                Err(name) => request.match_name(name.to_string()),
-            };
-            request.execute().try_next().await
-        });
-        match result {
-            Ok(Some(msg)) => Ok(Some(link_from_message(&msg))),
-            Ok(None) => Ok(None),
+        let message = match by {
+            Ok(index) => of_index(index),
+            Err(name) => {
+                let mut message = LinkMessage::default();
+                message.attributes.push(LinkAttribute::IfName(name.to_string()));
+                message
+            }
+        };
+        match self.get(RouteNetlinkMessage::GetLink(message), 0) {
+            Ok(answers) => Ok(answers.iter().find_map(|a| match a {
+                RouteNetlinkMessage::NewLink(msg) => Some(link_from_message(msg)),
+                _ => None,
+            })),
             Err(e) if is_no_device(&e) => Ok(None),
             Err(e) => {
                 let what = match by {
@@ -373,16 +392,21 @@ impl Netlink {
         }
     }
 
+    fn link_dump(&self, message: LinkMessage, what: &str) -> Result<Vec<LinkMessage>, KernelError> {
+        let answers =
+            self.get(RouteNetlinkMessage::GetLink(message), NLM_F_DUMP).map_err(|e| nl_error(what, e))?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewLink(msg) => Some(msg),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Every link in the namespace.
     pub fn links(&self) -> Result<Vec<Link>, KernelError> {
-        self.block(async {
-            let mut stream = self.handle.link().get().execute();
-            let mut found = Vec::new();
-            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list links", e))? {
-                found.push(link_from_message(&msg));
-            }
-            Ok(found)
-        })
+        Ok(self.link_dump(LinkMessage::default(), "list links")?.iter().map(link_from_message).collect())
     }
 
     /// Looks a link up by name; `None` when it does not exist.
@@ -398,58 +422,67 @@ impl Netlink {
         self.get_link(Ok(index))
     }
 
+    /// Changes a link (RTM_SETLINK).
     fn set(&self, message: LinkMessage, what: &str) -> Result<(), KernelError> {
-        self.block(async { self.handle.link().set(message).execute().await }).map_err(|e| nl_error(what, e))
+        self.request(RouteNetlinkMessage::SetLink(message), NLM_F_CREATE | NLM_F_EXCL)
+            .map_err(|e| nl_error(what, e))
+    }
+
+    /// Changes one attribute of a link.
+    fn set_attribute(&self, index: u32, attribute: LinkAttribute, what: &str) -> Result<(), KernelError> {
+        let mut message = of_index(index);
+        message.attributes.push(attribute);
+        self.set(message, what)
     }
 
     /// Sets a link administratively up or down.
     pub fn set_link_up(&self, index: u32, up: bool) -> Result<(), KernelError> {
-        let builder = LinkUnspec::new_with_index(index);
-        let message = if up { builder.up() } else { builder.down() }.build();
+        let mut message = of_index(index);
+        set_flag(&mut message, LinkFlags::Up, up);
         self.set(message, &format!("set link {index} {}", if up { "up" } else { "down" }))
+    }
+
+    /// The request setting a link up, for a batch ([`Netlink::batch`]).
+    pub fn link_up_request(index: u32) -> RouteNetlinkMessage {
+        let mut message = of_index(index);
+        set_flag(&mut message, LinkFlags::Up, true);
+        RouteNetlinkMessage::SetLink(message)
     }
 
     /// Turns promiscuous mode on or off.
     pub fn set_promisc(&self, index: u32, on: bool) -> Result<(), KernelError> {
-        self.set(
-            LinkUnspec::new_with_index(index).promiscuous(on).build(),
-            &format!("set promisc on {index}"),
-        )
+        let mut message = of_index(index);
+        set_flag(&mut message, LinkFlags::Promisc, on);
+        self.set(message, &format!("set promisc on {index}"))
     }
 
     /// Turns the all-multicast flag on or off.
     pub fn set_allmulti(&self, index: u32, on: bool) -> Result<(), KernelError> {
-        self.set(
-            LinkUnspec::new_with_index(index).allmulticast(on).build(),
-            &format!("set allmulti on {index}"),
-        )
+        let mut message = of_index(index);
+        set_flag(&mut message, LinkFlags::Allmulti, on);
+        self.set(message, &format!("set allmulti on {index}"))
     }
 
     /// Sets the MTU.
     pub fn set_mtu(&self, index: u32, mtu: u32) -> Result<(), KernelError> {
-        self.set(LinkUnspec::new_with_index(index).mtu(mtu).build(), &format!("set mtu {mtu} on {index}"))
+        self.set_attribute(index, LinkAttribute::Mtu(mtu), &format!("set mtu {mtu} on {index}"))
     }
 
     /// Sets the transmit queue length.
     pub fn set_txqlen(&self, index: u32, len: u32) -> Result<(), KernelError> {
-        self.set(
-            LinkUnspec::new_with_index(index).txqueuelen(len).build(),
-            &format!("set txqlen {len} on {index}"),
-        )
+        self.set_attribute(index, LinkAttribute::TxQueueLen(len), &format!("set txqlen {len} on {index}"))
     }
 
     /// Sets the hardware address.
     pub fn set_mac(&self, index: u32, mac: &[u8; 6]) -> Result<(), KernelError> {
-        self.set(
-            LinkUnspec::new_with_index(index).address(mac.to_vec()).build(),
-            &format!("set mac of {index}"),
-        )
+        self.set_attribute(index, LinkAttribute::Address(mac.to_vec()), &format!("set mac of {index}"))
     }
 
     /// Enslaves a link to a master (a bridge).
     pub fn set_master(&self, index: u32, master: u32) -> Result<(), KernelError> {
-        self.set(
-            LinkUnspec::new_with_index(index).controller(master).build(),
+        self.set_attribute(
+            index,
+            LinkAttribute::Controller(master),
             &format!("attach link {index} to {master}"),
         )
     }
@@ -457,21 +490,19 @@ impl Netlink {
     /// Creates a bridge. Returns false when a link of that name already exists.
     pub fn add_bridge(&self, name: &str, mtu: u32, vlan_filtering: bool) -> Result<bool, KernelError> {
         check_name(name)?;
-        let mut builder = LinkBridge::new(name);
-        if vlan_filtering {
-            builder = builder.vlan_filtering(true);
-        }
+        let data = vlan_filtering.then(|| InfoData::Bridge(vec![InfoBridge::VlanFiltering(true)]));
+        let mut message = new_link(name, InfoKind::Bridge, data);
         if mtu > 0 {
-            builder = builder.mtu(mtu);
+            message.attributes.push(LinkAttribute::Mtu(mtu));
         }
-        self.add_link(builder.build(), || format!("create bridge {name:?}"))
+        self.add_link(message, || format!("create bridge {name:?}"))
     }
 
     /// Sends one RTM_NEWLINK: true when made, false when the name is taken
     /// (EEXIST); `what` words any other failure. Every link creation goes
     /// through here.
     fn add_link(&self, message: LinkMessage, what: impl FnOnce() -> String) -> Result<bool, KernelError> {
-        match self.block(async { self.handle.link().add(message).execute().await }) {
+        match self.request(RouteNetlinkMessage::NewLink(message), NLM_F_CREATE | NLM_F_EXCL) {
             Ok(()) => Ok(true),
             Err(e) if is_exists(&e) => Ok(false),
             Err(e) => Err(nl_error(&what(), e)),
@@ -482,7 +513,9 @@ impl Netlink {
     /// the reference's). Returns false when the name is already taken.
     pub fn add_ifb(&self, name: &str, mtu: u32) -> Result<bool, KernelError> {
         check_name(name)?;
-        let message = LinkIfb::new(name).mtu(mtu).txqueuelen(0).up().build();
+        let mut message = new_link(name, InfoKind::Ifb, None);
+        message.attributes.extend([LinkAttribute::Mtu(mtu), LinkAttribute::TxQueueLen(0)]);
+        set_flag(&mut message, LinkFlags::Up, true);
         self.add_link(message, || format!("create ifb {name:?}"))
     }
 
@@ -490,67 +523,71 @@ impl Netlink {
     /// when the name is already taken.
     pub fn add_child(&self, spec: &ChildSpec) -> Result<bool, KernelError> {
         check_name(spec.name)?;
-        // txqueuelen 0, as the reference's links of these kinds have.
-        fn common<T>(builder: LinkMessageBuilder<T>, spec: &ChildSpec) -> LinkMessage {
-            let mut builder = builder.txqueuelen(0).setns_by_fd(spec.netns);
-            if spec.mtu > 0 {
-                builder = builder.mtu(spec.mtu);
-            }
-            if let Some(mac) = spec.mac {
-                builder = builder.address(mac.to_vec());
-            }
-            builder.build()
-        }
-        let message = match spec.kind {
+        let (kind, data) = match spec.kind {
             ChildKind::Macvlan { mode, bc_queue_len } => {
-                let mut builder = LinkMacVlan::new(spec.name, spec.parent, MacVlanMode::from(mode.kernel()));
+                let mut data = vec![InfoMacVlan::Mode(MacVlanMode::from(mode.kernel()))];
                 if bc_queue_len > 0 {
-                    builder = builder.append_info_data(InfoMacVlan::BcQueueLen(bc_queue_len));
+                    data.push(InfoMacVlan::BcQueueLen(bc_queue_len));
                 }
-                common(builder, spec)
+                (InfoKind::MacVlan, InfoData::MacVlan(data))
             }
             ChildKind::Ipvlan { mode } => {
-                common(LinkIpVlan::new(spec.name, spec.parent, IpVlanMode::from(mode.kernel())), spec)
+                (InfoKind::IpVlan, InfoData::IpVlan(vec![InfoIpVlan::Mode(IpVlanMode::from(mode.kernel()))]))
             }
-            ChildKind::Vlan { id } => common(LinkVlan::new(spec.name, spec.parent, id), spec),
+            ChildKind::Vlan { id } => (InfoKind::Vlan, InfoData::Vlan(vec![InfoVlan::Id(id)])),
         };
+        let mut message = new_link(spec.name, kind, Some(data));
+        // txqueuelen 0, as the reference's links of these kinds have.
+        message.attributes.extend([
+            LinkAttribute::Link(spec.parent),
+            LinkAttribute::TxQueueLen(0),
+            LinkAttribute::NetNsFd(spec.netns),
+        ]);
+        if spec.mtu > 0 {
+            message.attributes.push(LinkAttribute::Mtu(spec.mtu));
+        }
+        if let Some(mac) = spec.mac {
+            message.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        }
         self.add_link(message, || format!("create {} {:?}", spec.kind.name(), spec.name))
     }
 
     /// Creates a VRF device for `table`, up. Returns false when the name is already taken.
     pub fn add_vrf(&self, name: &str, table: u32) -> Result<bool, KernelError> {
         check_name(name)?;
-        self.add_link(LinkVrf::new(name, table).up().build(), || format!("could not add VRF {name:?}"))
+        let mut message = new_link(name, InfoKind::Vrf, Some(InfoData::Vrf(vec![InfoVrf::TableId(table)])));
+        set_flag(&mut message, LinkFlags::Up, true);
+        self.add_link(message, || format!("could not add VRF {name:?}"))
     }
 
     /// Creates a dummy link. Returns false when the name is already taken.
     pub fn add_dummy(&self, name: &str) -> Result<bool, KernelError> {
         check_name(name)?;
-        self.add_link(LinkDummy::new(name).build(), || format!("create dummy {name:?}"))
+        self.add_link(new_link(name, InfoKind::Dummy, None), || format!("create dummy {name:?}"))
     }
 
     /// Moves a link into another namespace (a netns fd).
     pub fn set_netns(&self, index: u32, netns: RawFd) -> Result<(), KernelError> {
-        self.set(LinkUnspec::new_with_index(index).setns_by_fd(netns).build(), &format!("move link {index}"))
+        self.set_attribute(index, LinkAttribute::NetNsFd(netns), &format!("move link {index}"))
     }
 
     /// Sets (or, with "", clears) a link's alias.
     pub fn set_alias(&self, index: u32, alias: &str) -> Result<(), KernelError> {
-        let builder = LinkUnspec::new_with_index(index);
         // An empty IFLA_IFALIAS (no NUL) is what removes the alias.
-        let builder = if alias.is_empty() {
-            builder.append_extra_attribute(LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, Vec::new())))
+        let attribute = if alias.is_empty() {
+            LinkAttribute::Other(DefaultNla::new(IFLA_IFALIAS, Vec::new()))
         } else {
-            builder.alias(alias)
+            LinkAttribute::IfAlias(alias.to_string())
         };
-        self.set(builder.build(), &format!("set alias of link {index}"))
+        self.set_attribute(index, attribute, &format!("set alias of link {index}"))
     }
 
     /// Renames a link (it must be down).
     pub fn rename_link(&self, index: u32, name: &str) -> Result<(), KernelError> {
         check_name(name)?;
-        self.set(
-            LinkUnspec::new_with_index(index).name(name.to_string()).build(),
+        self.set_attribute(
+            index,
+            LinkAttribute::IfName(name.to_string()),
             &format!("rename link {index} to {name:?}"),
         )
     }
@@ -560,25 +597,29 @@ impl Netlink {
         check_name(spec.name)?;
         check_name(spec.peer)?;
         // txqueuelen 0 on both ends, as the reference's veths have.
-        let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
-            .name(spec.peer.to_string())
-            .txqueuelen(0)
-            .setns_by_fd(spec.peer_netns);
-        let mut builder = LinkVeth::new(spec.name, spec.peer).txqueuelen(0);
+        let mut peer = LinkMessage::default();
+        peer.attributes.extend([
+            LinkAttribute::IfName(spec.peer.to_string()),
+            LinkAttribute::TxQueueLen(0),
+            LinkAttribute::NetNsFd(spec.peer_netns),
+        ]);
         if spec.mtu > 0 {
-            peer = peer.mtu(spec.mtu);
-            builder = builder.mtu(spec.mtu);
+            peer.attributes.push(LinkAttribute::Mtu(spec.mtu));
+        }
+        let mut message = new_link(spec.name, InfoKind::Veth, Some(InfoData::Veth(InfoVeth::Peer(peer))));
+        message.attributes.push(LinkAttribute::TxQueueLen(0));
+        if spec.mtu > 0 {
+            message.attributes.push(LinkAttribute::Mtu(spec.mtu));
         }
         if let Some(mac) = spec.mac {
-            builder = builder.address(mac.to_vec());
+            message.attributes.push(LinkAttribute::Address(mac.to_vec()));
         }
-        let message = builder.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
         self.add_link(message, || format!("create veth {:?} with peer {:?}", spec.name, spec.peer))
     }
 
     /// Deletes a link; a link already gone is no error.
     pub fn delete_link(&self, index: u32) -> Result<(), KernelError> {
-        match self.block(async { self.handle.link().del(index).execute().await }) {
+        match self.request(RouteNetlinkMessage::DelLink(of_index(index)), 0) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("delete link {index}"), e)),
@@ -587,40 +628,49 @@ impl Netlink {
 
     /// Sets a bridge port's hairpin and isolated flags.
     pub fn set_bridge_port(&self, index: u32, flags: PortFlags) -> Result<(), KernelError> {
-        let message = LinkBridgePort::new(index)
-            .append_info_data(InfoBridgePort::HairpinMode(flags.hairpin))
-            .append_info_data(InfoBridgePort::Isolated(flags.isolated))
-            .build();
-        self.block(async { self.handle.link().set_port(message).execute().await })
+        let mut message = of_index(index);
+        message.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                InfoBridgePort::HairpinMode(flags.hairpin),
+                InfoBridgePort::Isolated(flags.isolated),
+            ])),
+        ]));
+        self.request(RouteNetlinkMessage::NewLink(message), 0)
             .map_err(|e| nl_error(&format!("set bridge port flags of {index}"), e))
     }
 
     /// The VLAN IDs of a bridge port.
     pub fn bridge_vlans(&self, index: u32) -> Result<Vec<u16>, KernelError> {
-        self.block(async {
-            let mut stream = self
-                .handle
-                .link()
-                .get()
-                .set_filter_mask(AddressFamily::Bridge, vec![LinkExtentMask::Brvlan])
-                .execute();
-            let mut vlans = Vec::new();
-            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list bridge vlans", e))? {
-                if msg.header.index != index {
-                    continue;
-                }
-                for attr in &msg.attributes {
-                    if let LinkAttribute::AfSpecBridge(specs) = attr {
-                        for spec in specs {
-                            if let AfSpecBridge::VlanInfo(info) = spec {
-                                vlans.push(info.vid);
-                            }
+        let mut message = LinkMessage::default();
+        message.header.interface_family = AddressFamily::Bridge;
+        message.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::Brvlan]));
+        let mut vlans = Vec::new();
+        for msg in self.link_dump(message, "list bridge vlans")? {
+            if msg.header.index != index {
+                continue;
+            }
+            for attr in &msg.attributes {
+                if let LinkAttribute::AfSpecBridge(specs) = attr {
+                    for spec in specs {
+                        if let AfSpecBridge::VlanInfo(info) = spec {
+                            vlans.push(info.vid);
                         }
                     }
                 }
             }
-            Ok(vlans)
-        })
+        }
+        Ok(vlans)
+    }
+
+    /// A bridge port's VLAN entry.
+    fn bridge_vlan_message(index: u32, vid: u16, flags: BridgeVlanInfoFlags) -> LinkMessage {
+        let mut message = of_index(index);
+        message.header.interface_family = AddressFamily::Bridge;
+        message
+            .attributes
+            .push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { vid, flags })]));
+        message
     }
 
     /// Adds a VLAN to a bridge port.
@@ -634,16 +684,13 @@ impl Netlink {
             VlanMembership::Access => BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged,
             VlanMembership::Tagged => BridgeVlanInfoFlags::empty(),
         };
-        self.set(
-            LinkBridgeVlan::new(index).vlan(vid, flags).build(),
-            &format!("add vlan {vid} to port {index}"),
-        )
+        self.set(Self::bridge_vlan_message(index, vid, flags), &format!("add vlan {vid} to port {index}"))
     }
 
     /// Removes a VLAN from a bridge port.
     pub fn bridge_vlan_del(&self, index: u32, vid: u16) -> Result<(), KernelError> {
-        let message = LinkBridgeVlan::new(index).vlan(vid, BridgeVlanInfoFlags::empty()).build();
-        self.block(async { self.handle.link().del_with_message(message).execute().await })
+        let message = Self::bridge_vlan_message(index, vid, BridgeVlanInfoFlags::empty());
+        self.request(RouteNetlinkMessage::DelLink(message), 0)
             .map_err(|e| nl_error(&format!("remove vlan {vid} from port {index}"), e))
     }
 }

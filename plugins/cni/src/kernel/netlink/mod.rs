@@ -1,10 +1,12 @@
 //! The one netlink layer: links, addresses, routes, rules and traffic
-//! control over rtnetlink.
+//! control over route netlink.
 //!
-//! A `Netlink` owns a current-thread runtime and a route socket opened in
-//! the namespace of the thread that creates it. Plugins open one inside
-//! `Netns::run` for container-side work and one on their own thread for
-//! host-side work. Calls block; nothing async leaks out of this module.
+//! A `Netlink` owns a route socket of the one transport
+//! (`kernel::transport`), opened in the namespace of the thread that
+//! creates it. Plugins open one inside `Netns::run` for container-side
+//! work and one on their own thread for host-side work. Messages are the
+//! netlink-packet-route types, built and read here; every call blocks on
+//! the calling thread, with no runtime and no thread of its own.
 
 mod addr;
 mod link;
@@ -12,9 +14,13 @@ mod route;
 mod rule;
 mod tc;
 
-use rtnetlink::Handle;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use crate::kernel::transport::{Answer, Message, NlError, Socket, NETLINK_ROUTE};
 
 pub use crate::kernel::error::KernelError;
+pub use crate::kernel::transport::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
 pub use addr::DadState;
 pub use link::{
     format_mac, parse_mac, ChildKind, ChildSpec, IpvlanMode, Link, LinkKind, MacvlanMode, PortFlags,
@@ -26,120 +32,82 @@ pub use tc::{ingress_qdisc_request, redirect_filter_request, tbf_request, tick_i
 
 /// A blocking netlink session in the current thread's namespace.
 pub struct Netlink {
-    runtime: tokio::runtime::Runtime,
-    handle: Handle,
+    socket: Socket,
 }
 
 /// A failed netlink request as the error a runtime shows: what was asked,
-/// then the kernel's errno as the OS words it (`File exists (os error 17)`),
-/// without the crate's "Received a netlink error message" wrapping.
-fn nl_error(what: &str, err: rtnetlink::Error) -> KernelError {
-    match errno(&err) {
-        Some(code) => KernelError::os(format!("netlink: {what}"), code),
-        None => KernelError::other(format!("netlink: {what}: {err}")),
-    }
-}
-
-/// The negative errno a netlink request failed with, if it was a kernel error.
-fn errno(err: &rtnetlink::Error) -> Option<i32> {
-    match err {
-        rtnetlink::Error::NetlinkError(msg) => msg.code.map(|c| -c.get()),
-        _ => None,
-    }
+/// then the kernel's errno as the OS words it (`File exists (os error 17)`).
+fn nl_error(what: &str, err: NlError) -> KernelError {
+    err.into_kernel(format!("netlink: {what}"))
 }
 
 /// True when a netlink error is "no such device" (ENODEV).
-fn is_no_device(err: &rtnetlink::Error) -> bool {
-    errno(err) == Some(libc::ENODEV)
+fn is_no_device(err: &NlError) -> bool {
+    err.errno() == Some(libc::ENODEV)
 }
 
 /// True when a netlink error is "already exists" (EEXIST).
-fn is_exists(err: &rtnetlink::Error) -> bool {
-    errno(err) == Some(libc::EEXIST)
+fn is_exists(err: &NlError) -> bool {
+    err.errno() == Some(libc::EEXIST)
 }
 
 /// True when the thing to delete was not there (ESRCH, ENOENT, EADDRNOTAVAIL, ENODEV).
-fn is_gone(err: &rtnetlink::Error) -> bool {
-    matches!(errno(err), Some(libc::ESRCH | libc::ENOENT | libc::EADDRNOTAVAIL | libc::ENODEV))
+fn is_gone(err: &NlError) -> bool {
+    matches!(err.errno(), Some(libc::ESRCH | libc::ENOENT | libc::EADDRNOTAVAIL | libc::ENODEV))
 }
 
-/// How long one request or dump may take. The kernel answers in
-/// milliseconds, even under RTNL contention; a request it dropped (one
-/// too large, say) is never answered, and without a limit the plugin
-/// would wait forever.
-const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The error of a request that got no answer within [`REQUEST_LIMIT`],
-/// in either of the error types requests end with.
-trait TimedOut {
-    fn timed_out() -> Self;
+/// A route message as the transport sends it, with `flags`.
+pub fn encode(message: RouteNetlinkMessage, flags: u16) -> Message {
+    let mut packet = NetlinkMessage::from(message);
+    packet.header.flags = flags;
+    packet.finalize();
+    let mut bytes = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    // The header was just written: it always reads back.
+    Message::from_serialized(&bytes).unwrap_or_else(|| Message::new(0, flags, Vec::new()))
 }
 
-impl TimedOut for rtnetlink::Error {
-    fn timed_out() -> Self {
-        let mut msg = rtnetlink::packet_core::ErrorMessage::default();
-        msg.code = std::num::NonZeroI32::new(-libc::ETIMEDOUT);
-        rtnetlink::Error::NetlinkError(msg)
-    }
-}
-
-impl TimedOut for KernelError {
-    fn timed_out() -> Self {
-        nl_error("request", rtnetlink::Error::timed_out())
+/// A route message of an answer; an answer of another kind is an error.
+fn decode(answer: &Answer) -> Result<RouteNetlinkMessage, NlError> {
+    let packet = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&answer.bytes)
+        .map_err(|e| NlError::Transport(format!("could not read the kernel's answer: {e}")))?;
+    match packet.payload {
+        NetlinkPayload::InnerMessage(message) => Ok(message),
+        other => Err(NlError::Transport(format!("unexpected answer {other:?}"))),
     }
 }
 
 impl Netlink {
-    /// Runs one request (or dump) to its end, within [`REQUEST_LIMIT`].
-    fn block<T, E: TimedOut>(
-        &self,
-        request: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
-        self.block_within(REQUEST_LIMIT, request)
-    }
-
-    fn block_within<T, E: TimedOut>(
-        &self,
-        limit: std::time::Duration,
-        request: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
-        self.runtime.block_on(async {
-            tokio::time::timeout(limit, request).await.unwrap_or_else(|_| Err(E::timed_out()))
-        })
-    }
-
     /// Opens a route netlink socket in the calling thread's namespace.
     pub fn open() -> Result<Netlink, KernelError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| KernelError::other(format!("netlink: start runtime: {e}")))?;
-        let handle = {
-            let _guard = runtime.enter();
-            let (mut connection, handle, _) = rtnetlink::new_connection()
-                .map_err(|e| KernelError::other(format!("netlink: open socket: {e}")))?;
-            // Let the kernel filter dumps (addresses of one link) instead of
-            // sending every address of the namespace: ADD stays flat as
-            // attachments pile up on a bridge.
-            use netlink_sys::AsyncSocket;
-            let _ = connection.socket_mut().socket_mut().set_netlink_get_strict_chk(true);
-            runtime.spawn(connection);
-            handle
-        };
-        Ok(Netlink { runtime, handle })
+        let socket = Socket::open(NETLINK_ROUTE)?;
+        // Let the kernel filter dumps (addresses of one link) instead of
+        // sending every address of the namespace: ADD stays flat as
+        // attachments pile up on a bridge.
+        socket.set_strict_check();
+        Ok(Netlink { socket })
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Sends one request with `flags` (NLM_F_ACK added) and waits for its ACK.
+    fn request(&self, message: RouteNetlinkMessage, flags: u16) -> Result<(), NlError> {
+        self.socket.request(encode(message, flags))
+    }
 
-    #[test]
-    fn a_request_without_an_answer_ends_in_a_timeout() {
-        let nl = Netlink::open().unwrap();
-        let never = std::future::pending::<Result<(), KernelError>>();
-        let err = nl.block_within(std::time::Duration::from_millis(50), never).unwrap_err();
-        assert!(err.msg().contains("timed out"), "{err}");
+    /// A GET: every answer, parsed (a dump with NLM_F_DUMP in `flags`).
+    fn get(&self, message: RouteNetlinkMessage, flags: u16) -> Result<Vec<RouteNetlinkMessage>, NlError> {
+        self.socket.dump(encode(message, flags))?.iter().map(decode).collect()
+    }
+
+    /// Sends several requests in one datagram, each acknowledged, and
+    /// returns each one's outcome in order: what the kernel takes one
+    /// after another (a link's state, its address, its routes) costs one
+    /// round trip instead of one each.
+    pub fn batch(
+        &self,
+        requests: Vec<(RouteNetlinkMessage, u16)>,
+    ) -> Result<Vec<Result<(), i32>>, KernelError> {
+        let messages: Vec<Message> =
+            requests.into_iter().map(|(m, flags)| encode(m, flags | NLM_F_ACK)).collect();
+        self.socket.transact(&messages, false).map_err(|e| nl_error("batch", e))
     }
 }

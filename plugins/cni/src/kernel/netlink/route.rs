@@ -2,13 +2,13 @@
 
 use std::net::IpAddr;
 
-use futures::stream::TryStreamExt;
 use ipnetwork::IpNetwork;
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope};
-use rtnetlink::packet_route::AddressFamily;
-use rtnetlink::RouteMessageBuilder;
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_gone, nl_error, Netlink};
+use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::kernel::error::KernelError;
 
 /// A route as plugins set and read it.
@@ -38,25 +38,29 @@ impl RouteSpec {
 
     /// The request; a delete leaves protocol and (unset) scope as wildcards.
     fn message(&self, delete: bool) -> RouteMessage {
-        let mut builder = RouteMessageBuilder::<IpAddr>::new()
-            .destination_prefix(self.dst.network(), self.dst.prefix())
-            .unwrap_or_else(|_| RouteMessageBuilder::<IpAddr>::new())
-            .output_interface(self.oif)
-            .protocol(if delete { RouteProtocol::Unspec } else { RouteProtocol::Boot });
-        match (self.scope, delete) {
-            (Some(scope), _) => builder = builder.scope(RouteScope::from(scope)),
-            (None, true) => builder = builder.scope(RouteScope::from(255u8)),
-            (None, false) => {}
-        }
-        if self.priority > 0 {
-            builder = builder.priority(self.priority);
-        }
-        if let Some(table) = self.table {
-            builder = builder.table_id(table);
-        }
-        let mut message = builder.build();
+        let mut message = RouteMessage::default();
         message.header.address_family =
             if self.dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        message.header.table = RouteHeader::RT_TABLE_MAIN;
+        message.header.protocol = if delete { RouteProtocol::Unspec } else { RouteProtocol::Boot };
+        message.header.kind = RouteType::Unicast;
+        message.header.scope = match (self.scope, delete) {
+            (Some(scope), _) => RouteScope::from(scope),
+            // RT_SCOPE_NOWHERE: any scope.
+            (None, true) => RouteScope::from(255u8),
+            (None, false) => RouteScope::Universe,
+        };
+        message.header.destination_prefix_length = self.dst.prefix();
+        message.attributes.push(RouteAttribute::Destination(RouteAddress::from(self.dst.network())));
+        message.attributes.push(RouteAttribute::Oif(self.oif));
+        if self.priority > 0 {
+            message.attributes.push(RouteAttribute::Priority(self.priority));
+        }
+        match self.table {
+            Some(table) if table > 255 => message.attributes.push(RouteAttribute::Table(table)),
+            Some(table) => message.header.table = table as u8,
+            None => {}
+        }
         if let Some(gw) = self.gw {
             message.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gw)));
         }
@@ -64,6 +68,11 @@ impl RouteSpec {
             message.attributes.push(RouteAttribute::PrefSource(RouteAddress::from(src)));
         }
         message
+    }
+
+    /// The request adding this route (as [`Netlink::add_route`] sends it), for a batch.
+    pub fn add_request(&self) -> RouteNetlinkMessage {
+        RouteNetlinkMessage::NewRoute(self.message(false))
     }
 
     fn from_message(msg: &RouteMessage) -> Option<RouteSpec> {
@@ -132,8 +141,7 @@ fn address(addr: &RouteAddress) -> Option<IpAddr> {
 impl Netlink {
     /// Adds a route (failing if an identical one exists).
     pub fn add_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
-        let message = route.message(false);
-        self.block(async { self.handle.route().add(message).execute().await })
+        self.request(route.add_request(), NLM_F_CREATE | NLM_F_EXCL)
             .map_err(|e| nl_error(&format!("add route {route}"), e))
     }
 
@@ -143,39 +151,22 @@ impl Netlink {
     /// becomes a multipath sibling (IPv6). Only an identical route is
     /// refused, and that counts as done.
     pub fn append_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
-        use futures::StreamExt;
-        use rtnetlink::packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST};
-        use rtnetlink::packet_route::RouteNetlinkMessage;
-        let mut request = NetlinkMessage::from(RouteNetlinkMessage::NewRoute(route.message(false)));
-        request.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
-        let mut handle = self.handle.clone();
-        let outcome = self.block(async move {
-            let mut replies = handle.request(request)?;
-            while let Some(reply) = replies.next().await {
-                if let rtnetlink::packet_core::NetlinkPayload::Error(err) = reply.payload {
-                    return Err(rtnetlink::Error::NetlinkError(err));
-                }
-            }
-            Ok(())
-        });
-        match outcome {
+        match self.request(route.add_request(), NLM_F_CREATE) {
             Ok(()) => Ok(()),
-            Err(e) if super::is_exists(&e) => Ok(()),
+            Err(e) if is_exists(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("add route {route}"), e)),
         }
     }
 
     /// Adds a route, or replaces one with the same destination, table and metric.
     pub fn replace_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
-        let message = route.message(false);
-        self.block(async { self.handle.route().add(message).replace().execute().await })
+        self.request(route.add_request(), NLM_F_CREATE | NLM_F_REPLACE)
             .map_err(|e| nl_error(&format!("replace route {route}"), e))
     }
 
     /// Deletes a route; one already gone is no error.
     pub fn del_route(&self, route: &RouteSpec) -> Result<(), KernelError> {
-        let message = route.message(true);
-        match self.block(async { self.handle.route().del(message).execute().await }) {
+        match self.request(RouteNetlinkMessage::DelRoute(route.message(true)), 0) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => Err(nl_error(&format!("delete route {route}"), e)),
@@ -184,24 +175,23 @@ impl Netlink {
 
     /// Every route of one family in every table.
     pub fn routes(&self, ipv6: bool) -> Result<Vec<RouteSpec>, KernelError> {
-        let mut request = if ipv6 {
-            RouteMessageBuilder::<std::net::Ipv6Addr>::new().table_id(0).build()
-        } else {
-            RouteMessageBuilder::<std::net::Ipv4Addr>::new().table_id(0).build()
-        };
         // The socket asks for strict checking: zero fields filter nothing.
+        let mut request = RouteMessage::default();
+        request.header.address_family = if ipv6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
+        request.header.table = 0;
         request.header.protocol = RouteProtocol::Unspec;
-        request.header.kind = rtnetlink::packet_route::route::RouteType::Unspec;
+        request.header.kind = RouteType::Unspec;
         request.header.scope = RouteScope::Universe;
-        request.attributes.retain(|a| !matches!(a, RouteAttribute::Table(_)));
-        self.block(async {
-            let mut stream = self.handle.route().get(request).execute();
-            let mut found = Vec::new();
-            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list routes", e))? {
-                found.extend(RouteSpec::from_message(&msg));
-            }
-            Ok(found)
-        })
+        let answers = self
+            .get(RouteNetlinkMessage::GetRoute(request), NLM_F_DUMP)
+            .map_err(|e| nl_error("list routes", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewRoute(msg) => RouteSpec::from_message(msg),
+                _ => None,
+            })
+            .collect())
     }
 }
 

@@ -3,11 +3,11 @@
 
 use std::net::IpAddr;
 
-use futures::stream::TryStreamExt;
-use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
-use rtnetlink::IpVersion;
+use netlink_packet_route::route::RouteHeader;
+use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_gone, nl_error, Netlink};
+use super::{is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use crate::kernel::error::KernelError;
 
 /// A rule as listed.
@@ -33,37 +33,54 @@ fn rule_from(message: RuleMessage) -> Rule {
     Rule { source, table, message }
 }
 
+fn family(ipv6: bool) -> AddressFamily {
+    if ipv6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    }
+}
+
 impl Netlink {
     /// Every rule of one family.
     pub fn rules(&self, ipv6: bool) -> Result<Vec<Rule>, KernelError> {
-        let version = if ipv6 { IpVersion::V6 } else { IpVersion::V4 };
-        self.block(async {
-            let mut stream = self.handle.rule().get(version).execute();
-            let mut found = Vec::new();
-            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list rules", e))? {
-                found.push(rule_from(msg));
-            }
-            Ok(found)
-        })
+        let mut request = RuleMessage::default();
+        request.header.family = family(ipv6);
+        request.header.action = RuleAction::Unspec;
+        request.header.table = RouteHeader::RT_TABLE_UNSPEC;
+        let answers = self
+            .get(RouteNetlinkMessage::GetRule(request), NLM_F_DUMP)
+            .map_err(|e| nl_error("list rules", e))?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewRule(msg) => Some(rule_from(msg)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Adds `from SOURCE/32 (or /128) lookup TABLE`.
     pub fn add_source_rule(&self, source: IpAddr, table: u32) -> Result<(), KernelError> {
-        let what = format!("add rule from {source} lookup {table}");
-        self.block(async {
-            // The action must be said: left unset, the kernel keeps a rule that does nothing.
-            let add = self.handle.rule().add().table_id(table).action(RuleAction::ToTable);
-            match source {
-                IpAddr::V4(ip) => add.v4().source_prefix(ip, 32).execute().await,
-                IpAddr::V6(ip) => add.v6().source_prefix(ip, 128).execute().await,
-            }
-        })
-        .map_err(|e| nl_error(&what, e))
+        let mut message = RuleMessage::default();
+        message.header.family = family(source.is_ipv6());
+        message.header.table = RouteHeader::RT_TABLE_MAIN;
+        // The action must be said: left unset, the kernel keeps a rule that does nothing.
+        message.header.action = RuleAction::ToTable;
+        if table > 255 {
+            message.attributes.push(RuleAttribute::Table(table));
+        } else {
+            message.header.table = table as u8;
+        }
+        message.header.src_len = if source.is_ipv6() { 128 } else { 32 };
+        message.attributes.push(RuleAttribute::Source(source));
+        self.request(RouteNetlinkMessage::NewRule(message), NLM_F_CREATE | NLM_F_EXCL)
+            .map_err(|e| nl_error(&format!("add rule from {source} lookup {table}"), e))
     }
 
     /// Deletes a listed rule; one already gone is no error.
     pub fn del_rule(&self, rule: &Rule) -> Result<(), KernelError> {
-        match self.block(async { self.handle.rule().del(rule.message.clone()).execute().await }) {
+        match self.request(RouteNetlinkMessage::DelRule(rule.message.clone()), 0) {
             Ok(()) => Ok(()),
             Err(e) if is_gone(&e) => Ok(()),
             Err(e) => {

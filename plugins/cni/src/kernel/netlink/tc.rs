@@ -6,18 +6,15 @@
 //! netlink-packet-route does not encode tbf options: its parameters go as
 //! a raw `TCA_TBF_PARMS` attribute (`struct tc_tbf_qopt`).
 
-use futures::stream::TryStreamExt;
-use rtnetlink::packet_core::{
-    DefaultNla, NetlinkMessage, NetlinkPayload, Nla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
-};
-use rtnetlink::packet_route::tc::{
+use netlink_packet_core::{DefaultNla, Nla};
+use netlink_packet_route::tc::{
     TcAction, TcActionAttribute, TcActionGeneric, TcActionMirrorOption, TcActionOption, TcActionType,
     TcAttribute, TcFilterU32Option, TcHandle, TcMessage, TcMirror, TcMirrorActionType, TcOption, TcU32Key,
     TcU32Selector, TcU32SelectorFlags,
 };
-use rtnetlink::packet_route::RouteNetlinkMessage;
+use netlink_packet_route::RouteNetlinkMessage;
 
-use super::{nl_error, Netlink};
+use super::{nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use crate::kernel::error::KernelError;
 
 /// TCA_OPTIONS, the qdisc attribute holding its kind's settings.
@@ -186,26 +183,12 @@ pub fn redirect_filter_request(index: u32, target: u32) -> RouteNetlinkMessage {
 
 impl Netlink {
     fn tc_request(&self, message: RouteNetlinkMessage, what: &str) -> Result<(), KernelError> {
-        let deleting = matches!(message, RouteNetlinkMessage::DelQueueDiscipline(_));
-        let mut request = NetlinkMessage::from(message);
         // A deletion with NLM_F_CREATE | NLM_F_EXCL is refused (EOPNOTSUPP).
-        request.header.flags = if deleting {
-            NLM_F_REQUEST | NLM_F_ACK
-        } else {
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+        let flags = match message {
+            RouteNetlinkMessage::DelQueueDiscipline(_) => 0,
+            _ => NLM_F_CREATE | NLM_F_EXCL,
         };
-        let mut handle = self.handle.clone();
-        self.block(async {
-            let mut response = handle.request(request).map_err(|e| nl_error(what, e))?;
-            while let Some(message) = futures::StreamExt::next(&mut response).await {
-                if let NetlinkPayload::Error(err) = message.payload {
-                    if err.code.is_some() {
-                        return Err(nl_error(what, rtnetlink::Error::NetlinkError(err)));
-                    }
-                }
-            }
-            Ok(())
-        })
+        self.request(message, flags).map_err(|e| nl_error(what, e))
     }
 
     /// Adds a root tbf qdisc (handle 1:) to a link.
@@ -245,67 +228,66 @@ impl Netlink {
     /// actions): what tells an ifb that still serves a link from one
     /// whose link is gone.
     pub fn redirect_targets(&self, index: u32) -> Result<Vec<u32>, KernelError> {
-        self.block(async {
-            let mut stream = self.handle.traffic_filter(index as i32).get().ingress().execute();
-            let mut targets = Vec::new();
-            loop {
-                let message = match stream.try_next().await {
-                    Ok(Some(message)) => message,
-                    Ok(None) => break,
-                    // No ingress qdisc: no filters.
-                    Err(e) if super::errno(&e) == Some(libc::EINVAL) => break,
-                    Err(e) => return Err(nl_error(&format!("list filters of link {index}"), e)),
-                };
-                for attribute in &message.attributes {
-                    let TcAttribute::Options(options) = attribute else { continue };
-                    for option in options {
-                        let TcOption::U32(TcFilterU32Option::Action(actions)) = option else { continue };
-                        for action in actions {
-                            for attribute in &action.attributes {
-                                let TcActionAttribute::Options(options) = attribute else { continue };
-                                for option in options {
-                                    if let TcActionOption::Mirror(TcActionMirrorOption::Parms(mirror)) =
-                                        option
-                                    {
-                                        targets.push(mirror.ifindex);
-                                    }
+        let mut request = TcMessage::with_index(index as i32);
+        request.header.parent = TcHandle { major: 0xffff, minor: TcHandle::MIN_INGRESS };
+        let answers = match self.get(RouteNetlinkMessage::GetTrafficFilter(request), NLM_F_DUMP) {
+            Ok(answers) => answers,
+            // No ingress qdisc: no filters.
+            Err(e) if e.errno() == Some(libc::EINVAL) => return Ok(Vec::new()),
+            Err(e) => return Err(nl_error(&format!("list filters of link {index}"), e)),
+        };
+        let mut targets = Vec::new();
+        for answer in &answers {
+            let RouteNetlinkMessage::NewTrafficFilter(message) = answer else { continue };
+            for attribute in &message.attributes {
+                let TcAttribute::Options(options) = attribute else { continue };
+                for option in options {
+                    let TcOption::U32(TcFilterU32Option::Action(actions)) = option else { continue };
+                    for action in actions {
+                        for attribute in &action.attributes {
+                            let TcActionAttribute::Options(options) = attribute else { continue };
+                            for option in options {
+                                if let TcActionOption::Mirror(TcActionMirrorOption::Parms(mirror)) = option {
+                                    targets.push(mirror.ifindex);
                                 }
                             }
                         }
                     }
                 }
             }
-            Ok(targets)
-        })
+        }
+        Ok(targets)
     }
 
     /// The qdiscs of a link.
     pub fn qdiscs(&self, index: u32) -> Result<Vec<Qdisc>, KernelError> {
-        self.block(async {
-            let mut stream = self.handle.qdisc().get().index(index as i32).execute();
-            let mut found = Vec::new();
-            while let Some(msg) = stream.try_next().await.map_err(|e| nl_error("list qdiscs", e))? {
-                if msg.header.index != index as i32 {
-                    continue;
-                }
-                let kind = msg
-                    .attributes
-                    .iter()
-                    .find_map(|a| match a {
-                        TcAttribute::Kind(kind) => Some(kind.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                let tbf = if kind == "tbf" { tbf_from(&msg.attributes) } else { None };
-                found.push(Qdisc {
-                    kind,
-                    handle: u32::from(msg.header.handle),
-                    parent: u32::from(msg.header.parent),
-                    tbf,
-                });
+        let request = TcMessage::with_index(index as i32);
+        let answers = self
+            .get(RouteNetlinkMessage::GetQueueDiscipline(request), NLM_F_DUMP)
+            .map_err(|e| nl_error("list qdiscs", e))?;
+        let mut found = Vec::new();
+        for answer in &answers {
+            let RouteNetlinkMessage::NewQueueDiscipline(msg) = answer else { continue };
+            if msg.header.index != index as i32 {
+                continue;
             }
-            Ok(found)
-        })
+            let kind = msg
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    TcAttribute::Kind(kind) => Some(kind.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let tbf = if kind == "tbf" { tbf_from(&msg.attributes) } else { None };
+            found.push(Qdisc {
+                kind,
+                handle: u32::from(msg.header.handle),
+                parent: u32::from(msg.header.parent),
+                tbf,
+            });
+        }
+        Ok(found)
     }
 }
 
