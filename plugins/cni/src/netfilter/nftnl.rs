@@ -7,13 +7,10 @@
 //! comments go into the user data the way libnftnl stores them, so `nft`
 //! shows them and the reference finds them.
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-
 use crate::kernel::error::KernelError;
+use crate::kernel::transport::{self, Message, NlError, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP};
 pub(super) use crate::nlattr::{attr, attributes};
 
-const NETLINK_NETFILTER: i32 = 12;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 16;
 const NFNL_MSG_BATCH_END: u16 = 17;
@@ -28,14 +25,8 @@ const NFT_MSG_GETRULE: u16 = 7;
 const NFT_MSG_DELRULE: u16 = 8;
 const NFT_MSG_GETGEN: u16 = 16;
 
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_MULTI: u16 = 0x2;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLM_F_CREATE: u16 = 0x400;
+/// NLM_F_APPEND: a rule goes after the position, not before it.
 const NLM_F_APPEND: u16 = 0x800;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 pub(super) const NLA_F_NESTED: u16 = 0x8000;
 
 // Attribute numbers from nf_tables.h.
@@ -562,117 +553,44 @@ impl Batch {
             return Ok(());
         }
         let socket = Socket::open()?;
-        let mut buf = Vec::new();
-        let mut seq = 1u32;
-        push_message(&mut buf, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
+        let mut batch = vec![nfgen_message(NFNL_MSG_BATCH_BEGIN, 0, 0, NFNL_SUBSYS_NFTABLES, &[])];
         for (kind, flags, family, body) in &self.messages {
-            seq += 1;
             let msg_type = (NFNL_SUBSYS_NFTABLES << 8) | kind;
-            push_message(&mut buf, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, seq, *family, 0, body);
+            batch.push(nfgen_message(msg_type, NLM_F_ACK | flags, *family, 0, body));
         }
-        seq += 1;
-        push_message(&mut buf, NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
-        socket.send(&buf)?;
-        // One ACK (or error) per message of the batch.
-        let mut pending = self.messages.len();
-        let mut failure = None;
-        while pending > 0 {
-            for (kind, payload) in socket.receive()? {
-                if kind == NLMSG_ERROR {
-                    pending -= 1;
-                    let code =
-                        payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
-                    if code < 0 && failure.is_none() {
-                        failure = Some(-code);
-                    }
-                }
-            }
-            if failure.is_some() {
-                break;
-            }
-        }
-        match failure {
+        batch.push(nfgen_message(NFNL_MSG_BATCH_END, 0, 0, NFNL_SUBSYS_NFTABLES, &[]));
+        // One ACK (or error) per message of the batch; the kernel aborts
+        // the whole transaction at the first refusal.
+        let outcomes = socket.0.transact(&batch, true).map_err(|e| e.into_kernel("nftables netlink"))?;
+        let refused = outcomes.iter().filter_map(|o| o.err());
+        match refused.clone().find(|errno| *errno != libc::ECANCELED).or(refused.clone().next()) {
             Some(errno) => Err(KernelError::os("nftables transaction failed", errno)),
             None => Ok(()),
         }
     }
 }
 
-fn push_message(buf: &mut Vec<u8>, kind: u16, flags: u16, seq: u32, family: u8, res_id: u16, body: &[u8]) {
-    let len = 16 + 4 + body.len();
-    buf.extend_from_slice(&(len as u32).to_ne_bytes());
-    buf.extend_from_slice(&kind.to_ne_bytes());
-    buf.extend_from_slice(&flags.to_ne_bytes());
-    buf.extend_from_slice(&seq.to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
-    buf.push(family); // nfgen_family
-    buf.push(0); // version
-    buf.extend_from_slice(&res_id.to_be_bytes());
-    buf.extend_from_slice(body);
-    buf.resize(buf.len() + (4 - len % 4) % 4, 0);
+/// A netfilter netlink message: the nfgenmsg header (family, version 0,
+/// resource ID) and then `body`.
+fn nfgen_message(kind: u16, flags: u16, family: u8, res_id: u16, body: &[u8]) -> Message {
+    let mut payload = Vec::with_capacity(4 + body.len());
+    payload.push(family);
+    payload.push(0);
+    payload.extend_from_slice(&res_id.to_be_bytes());
+    payload.extend_from_slice(body);
+    Message::new(kind, flags, payload)
 }
 
-/// A netfilter netlink socket.
-pub(super) struct Socket {
-    fd: OwnedFd,
-}
+/// A netfilter netlink socket (NETLINK_NETFILTER) of the one transport.
+pub(super) struct Socket(transport::Socket);
 
 impl Socket {
     pub(super) fn open() -> Result<Socket, KernelError> {
-        let failed = |what: &str| {
-            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
-            KernelError::os(format!("nftables netlink: {what}"), errno)
-        };
-        // SAFETY: plain socket(2); the fd is owned below.
-        let fd =
-            unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, NETLINK_NETFILTER) };
-        if fd < 0 {
-            return Err(failed("socket"));
-        }
-        // SAFETY: fd is a fresh descriptor we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: sockaddr_nl is plain data; zeroed is a valid value.
-        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        addr.nl_family = libc::AF_NETLINK as u16;
-        let size = std::mem::size_of::<libc::sockaddr_nl>() as u32;
-        // SAFETY: addr is a valid sockaddr_nl of `size` bytes.
-        if unsafe { libc::bind(fd.as_raw_fd(), (&addr as *const libc::sockaddr_nl).cast(), size) } < 0 {
-            return Err(failed("bind"));
-        }
-        // No answer within a minute is a request the kernel dropped:
-        // recv fails (EAGAIN) instead of waiting forever.
-        let limit = libc::timeval { tv_sec: 60, tv_usec: 0 };
-        let len = std::mem::size_of::<libc::timeval>() as u32;
-        // SAFETY: limit is a valid timeval of `len` bytes.
-        let set = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&limit as *const libc::timeval).cast(),
-                len,
-            )
-        };
-        if set < 0 {
-            return Err(failed("set receive timeout"));
-        }
-        Ok(Socket { fd })
-    }
-
-    fn send(&self, buf: &[u8]) -> Result<(), KernelError> {
-        // SAFETY: buf is valid for its length.
-        let sent = unsafe { libc::send(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0) };
-        if sent < 0 || sent as usize != buf.len() {
-            return Err(KernelError::other(format!(
-                "nftables netlink: send: {}",
-                io::Error::last_os_error()
-            )));
-        }
-        Ok(())
+        transport::Socket::open(transport::NETLINK_NETFILTER).map(Socket).map_err(|e| e.context("nftables"))
     }
 
     /// Sends one request to a subsystem and waits for its acknowledgement;
-    /// the error number when the kernel refuses it.
+    /// the error number when the kernel refuses it (0 when it does not).
     pub(super) fn request(
         &self,
         subsystem: u16,
@@ -680,52 +598,11 @@ impl Socket {
         family: u8,
         body: &[u8],
     ) -> Result<i32, KernelError> {
-        let mut buf = Vec::new();
-        push_message(&mut buf, (subsystem << 8) | kind, NLM_F_REQUEST | NLM_F_ACK, 1, family, 0, body);
-        self.send(&buf)?;
-        loop {
-            for (msg_type, payload) in self.receive()? {
-                if msg_type == NLMSG_ERROR {
-                    let code =
-                        payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
-                    return Ok(-code);
-                }
-            }
+        match self.0.request(nfgen_message((subsystem << 8) | kind, 0, family, 0, body)) {
+            Ok(()) => Ok(0),
+            Err(NlError::Kernel(errno)) => Ok(errno),
+            Err(e) => Err(e.into_kernel("nftables netlink")),
         }
-    }
-
-    /// One datagram, split into (type, flags, payload after the nlmsghdr).
-    fn receive(&self) -> Result<Vec<(u16, Vec<u8>)>, KernelError> {
-        self.receive_with_flags().map(|msgs| msgs.into_iter().map(|(t, _, p)| (t, p)).collect())
-    }
-
-    fn receive_with_flags(&self) -> Result<Vec<(u16, u16, Vec<u8>)>, KernelError> {
-        let mut buf = vec![0u8; 65536];
-        // SAFETY: buf is valid for its length.
-        let got = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if got < 0 {
-            let err = io::Error::last_os_error();
-            let why = if err.kind() == io::ErrorKind::WouldBlock {
-                "no answer within 60 s".to_string()
-            } else {
-                err.to_string()
-            };
-            return Err(KernelError::other(format!("nftables netlink: recv: {why}")));
-        }
-        let buf = &buf[..got as usize];
-        let mut messages = Vec::new();
-        let mut at = 0;
-        while at + 16 <= buf.len() {
-            let len = u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-            if len < 16 || at + len > buf.len() {
-                break;
-            }
-            let kind = u16::from_ne_bytes([buf[at + 4], buf[at + 5]]);
-            let flags = u16::from_ne_bytes([buf[at + 6], buf[at + 7]]);
-            messages.push((kind, flags, buf[at + 16..at + len].to_vec()));
-            at += (len + 3) & !3;
-        }
-        Ok(messages)
     }
 
     /// Runs an nftables dump request and returns each answer's attributes (after nfgenmsg).
@@ -741,35 +618,12 @@ impl Socket {
         family: u8,
         body: &[u8],
     ) -> Result<Option<Vec<Vec<u8>>>, KernelError> {
-        let mut buf = Vec::new();
-        push_message(&mut buf, (subsystem << 8) | kind, NLM_F_REQUEST | NLM_F_DUMP, 1, family, 0, body);
-        self.send(&buf)?;
-        let mut answers = Vec::new();
-        loop {
-            for (msg_type, flags, payload) in self.receive_with_flags()? {
-                match msg_type {
-                    NLMSG_DONE => return Ok(Some(answers)),
-                    NLMSG_ERROR => {
-                        let code = payload
-                            .get(..4)
-                            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                            .unwrap_or(0);
-                        if code == -libc::ENOENT {
-                            return Ok(None);
-                        }
-                        if code < 0 {
-                            return Err(KernelError::os("nftables netlink: list", -code));
-                        }
-                        return Ok(Some(answers));
-                    }
-                    _ => {
-                        answers.push(payload.get(4..).unwrap_or_default().to_vec());
-                        if flags & NLM_F_MULTI == 0 {
-                            return Ok(Some(answers));
-                        }
-                    }
-                }
+        match self.0.dump(nfgen_message((subsystem << 8) | kind, NLM_F_DUMP, family, 0, body)) {
+            Ok(answers) => {
+                Ok(Some(answers.iter().map(|a| a.payload().get(4..).unwrap_or_default().to_vec()).collect()))
             }
+            Err(NlError::Kernel(libc::ENOENT)) => Ok(None),
+            Err(e) => Err(e.into_kernel("nftables netlink: list")),
         }
     }
 }
@@ -781,26 +635,7 @@ fn text(value: &[u8]) -> String {
 /// True when the kernel answers nf_tables requests (asks for the ruleset generation).
 pub fn available() -> bool {
     let Ok(socket) = Socket::open() else { return false };
-    let mut buf = Vec::new();
-    push_message(
-        &mut buf,
-        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
-        NLM_F_REQUEST | NLM_F_ACK,
-        1,
-        0,
-        0,
-        &[],
-    );
-    if socket.send(&buf).is_err() {
-        return false;
-    }
-    match socket.receive() {
-        Ok(messages) => !messages.iter().any(|(kind, payload)| {
-            *kind == NLMSG_ERROR
-                && payload.get(..4).is_some_and(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]) < 0)
-        }),
-        Err(_) => false,
-    }
+    socket.request(NFNL_SUBSYS_NFTABLES, NFT_MSG_GETGEN, 0, &[]).is_ok_and(|errno| errno == 0)
 }
 
 /// A table's chain names and the rules of one of its chains (the kernel
