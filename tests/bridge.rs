@@ -146,6 +146,44 @@ fn masquerade_rules_come_with_add_and_go_with_del_on_each_backend() {
     }
 }
 
+/// A crash after the masquerade chain was written leaves it and its
+/// POSTROUTING jump behind. The next ADD for that attachment must find
+/// them (it reads iptables-save when the chain exists) and add no second
+/// jump, which would outlive DEL; with no chain it skips that read.
+#[test]
+fn an_add_over_a_leftover_masquerade_chain_adds_no_second_jump() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let ranges = json!([[{"subnet": "10.201.12.0/24"}]]);
+    let conf = conf(&bridge.name, store.path(), ranges, json!({"ipMasq": true, "ipMasqBackend": "iptables"}));
+    let ns = TestNetns::new("bml");
+    let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+    let network = network_name(&conf);
+    let chain = cni::netfilter::chain_name(&network, &att.id);
+    let comment = cni::netfilter::iptables::quote(&cni::netfilter::iptables_comment(&network, &att.id));
+    // What the crashed ADD left: host-local's first address is .2.
+    let leftover = format!(
+        "*nat\n:{chain} - [0:0]\n-A {chain} -d 10.201.12.0/24 -m comment --comment {comment} -j ACCEPT\n\
+         -A POSTROUTING -s 10.201.12.2/32 -m comment --comment {comment} -j {chain}\nCOMMIT\n"
+    );
+    let mut restore = std::process::Command::new("iptables-restore")
+        .args(["-w", "5", "--noflush"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(restore.stdin.as_mut().unwrap(), leftover.as_bytes()).unwrap();
+    assert!(restore.wait().unwrap().success());
+    assert_eq!(iptables_masq_lines(false, &att.id), 2, "the leftover: accept and jump");
+    let result = att.add(&plugins.plugin("bridge"), path);
+    assert_eq!(ips(&result)[0], "10.201.12.2/24");
+    assert_eq!(iptables_masq_lines(false, &att.id), 3, "one jump, accept, masquerade");
+    let out = att.call(&plugins.plugin("bridge"), path, "DEL", &att.with_prev(&result));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(iptables_masq_lines(false, &att.id), 0, "DEL removes it all");
+}
+
 fn vlans_of(port: &str) -> Vec<(u64, bool, bool)> {
     let out =
         std::process::Command::new("bridge").args(["-j", "vlan", "show", "dev", port]).output().unwrap();

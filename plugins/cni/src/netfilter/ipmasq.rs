@@ -141,7 +141,16 @@ fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError
         if family.is_empty() {
             continue;
         }
-        let saved = iptables::save(ipv6, "nat")?;
+        // No rule can jump to a chain that does not exist: when the
+        // attachment's chain is surely absent (a netlink listing of the
+        // iptables-nft table, no legacy nat table loaded), there is no
+        // POSTROUTING jump to look for, and the 3 ms iptables-save of the
+        // whole nat table is skipped. A repeated ADD still reads it.
+        let saved = if iptables::chain_may_exist(ipv6, "nat", &chain) {
+            iptables::save(ipv6, "nat")?
+        } else {
+            String::new()
+        };
         let existing = iptables::rules_jumping_to(&saved, "POSTROUTING", &chain);
         iptables::restore(ipv6, &iptables_input(&chain, &comment, &family, &existing))?;
     }
