@@ -1,9 +1,10 @@
 //! Running code inside a network namespace.
 //!
-//! `setns` changes only the calling thread, so work for another namespace
-//! runs on a thread of its own that enters the namespace, does the work
-//! (opening its netlink socket there) and ends. The caller's thread never
-//! changes namespace.
+//! `setns` changes only the calling thread: work for another namespace
+//! enters it on the calling thread, does the work (opening its netlink
+//! socket there) and returns to the thread's own namespace, as the
+//! reference's `ns.Do` does on a locked OS thread. Other threads of the
+//! process (IPAM beside the link) stay where they are.
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -87,18 +88,44 @@ impl Netns {
         &self.path
     }
 
-    /// Runs `work` on a fresh thread inside this namespace.
+    /// Runs `work` inside this namespace on the calling thread, which is
+    /// back in its own namespace when this returns (or unwinds). No thread
+    /// is started: a plugin enters the container's namespace once or twice
+    /// per call, and a thread each time cost its start, its stack's page
+    /// faults and its exit. If the way back fails the thread would go on
+    /// in the container's namespace, so the process aborts instead.
     pub fn run<T, F>(&self, work: F) -> Result<T, CniError>
+    where
+        F: FnOnce() -> Result<T, CniError>,
+    {
+        /// Returns the thread to its namespace when dropped.
+        struct Back(File);
+        impl Drop for Back {
+            fn drop(&mut self) {
+                if setns(self.0.as_fd(), CloneFlags::CLONE_NEWNET).is_err() {
+                    // Nothing may run in the wrong namespace.
+                    std::process::abort();
+                }
+            }
+        }
+        let home = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| CniError::internal(format!("failed to open the current netns: {e}")))?;
+        setns(self.file.as_fd(), CloneFlags::CLONE_NEWNET)
+            .map_err(|e| CniError::internal(format!("failed to enter netns {:?}: {e}", self.path)))?;
+        let _back = Back(home);
+        work()
+    }
+
+    /// Runs `work` inside this namespace on a fresh thread, for work that
+    /// changes the thread itself (tap's exec label) and must not leave
+    /// that change on the caller's thread.
+    pub fn run_on_own_thread<T, F>(&self, work: F) -> Result<T, CniError>
     where
         T: Send,
         F: FnOnce() -> Result<T, CniError> + Send,
     {
         std::thread::scope(|scope| {
-            let handle = scope.spawn(|| {
-                setns(self.file.as_fd(), CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| CniError::internal(format!("failed to enter netns {:?}: {e}", self.path)))?;
-                work()
-            });
+            let handle = scope.spawn(|| self.run(work));
             handle.join().unwrap_or_else(|_| {
                 Err(CniError::internal(format!("work inside netns {:?} panicked", self.path)))
             })
@@ -108,8 +135,7 @@ impl Netns {
     /// Runs `work` inside this namespace with a netlink session opened there.
     pub fn with_netlink<T, F>(&self, work: F) -> Result<T, CniError>
     where
-        T: Send,
-        F: FnOnce(&crate::netlink::Netlink) -> Result<T, CniError> + Send,
+        F: FnOnce(&crate::netlink::Netlink) -> Result<T, CniError>,
     {
         self.run(|| work(&crate::netlink::Netlink::open()?))
     }

@@ -81,7 +81,8 @@ impl Plugin for Tap {
         let netns = Netns::open(&args.netns)?;
         let temp = random_veth_name()?;
         let ifname = args.ifname.clone();
-        let made = netns.run(|| {
+        // The exec label stays on the thread that sets it: a thread of its own.
+        let made = netns.run_on_own_thread(|| {
             let spec = tuntap::TapSpec {
                 name: &temp,
                 multi_queue: conf.tap.multi_queue,

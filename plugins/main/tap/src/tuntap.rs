@@ -96,7 +96,7 @@ const EXEC_LABEL: &str = "/proc/thread-self/attr/exec";
 /// the calling thread's exec label (on a host without SELinux that write
 /// fails, and so does the ADD, as the reference's), then runs `ip tuntap
 /// add`, so the tap is made by a process running under the label. Call it
-/// on a thread of its own (`Netns::run` gives one): the label stays on it.
+/// on a thread of its own (`Netns::run_on_own_thread`): the label stays on it.
 pub fn create_labelled(spec: &TapSpec, label: &str) -> Result<(), CniError> {
     OpenOptions::new()
         .write(true)
