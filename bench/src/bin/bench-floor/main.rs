@@ -1,11 +1,14 @@
 //! bench-floor: the kernel's floor for each bench row. It does the kernel
-//! work of one attachment (the links, qdiscs, addresses, routes, nftables
+//! work of one attachment (the links, qdiscs, addresses, routes, netfilter
 //! rules, sysctls, the reservation file, a DHCP exchange) with the fewest
 //! syscalls a program can: one exec, one route batch per namespace, one
-//! nftables transaction, no configuration to parse but the request on
-//! stdin, and on DEL the link and rule deletions side by side. The bench
-//! times it beside ours and the reference's; ours/floor is what is left
-//! to close.
+//! nftables transaction (or, where the row's plugins write iptables, one
+//! `iptables-restore --noflush`), no configuration to parse but the
+//! request on stdin, and on DEL the link and rule deletions side by side.
+//! The bench times it beside ours and the reference's; ours/floor is what
+//! is left to close. A request with `"part"` (bridge, portmap, firewall,
+//! tuning, bandwidth) does one chain plugin's share only: exec'd once per
+//! plugin, as CNI runs a chain, the floor pays the protocol's processes too.
 //!
 //! Usage: bench-floor ADD|DEL < request.json, or bench-floor SETUP|TEARDOWN
 //! [TABLE] to make and remove the floor's nftables table (default

@@ -1,12 +1,17 @@
 //! The kernel work of one attachment, done the shortest way: every link,
-//! qdisc and filter of the host side in one route batch, every nftables
-//! rule in one transaction, the container's address and route in one more
-//! batch, the IPAM reservation as one file; on DEL the link deletion and
-//! the rule deletion side by side, as each waits for the kernel.
+//! qdisc and filter of the host side in one route batch, every rule in one
+//! nftables transaction (or one `iptables-restore --noflush`, as a node
+//! whose plugins default to iptables must exec), the container's address
+//! and route in one more batch, the IPAM reservation as one file; on DEL
+//! the link deletion and the rule deletion side by side, as each waits for
+//! the kernel. A request naming a `part` does only one chain plugin's share
+//! of that work, so that the bench can exec the floor once per plugin, as
+//! CNI execs every plugin of a chain.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 
+use cni::netfilter::iptables;
 use cni::netfilter::nftnl::{self, match_host, match_network, match_nfproto, Batch, Expr, FAMILY_INET};
 use cni::netlink::{ingress_qdisc_request, redirect_filter_request, tbf_request, tick_in_usec, Tbf};
 use ipnetwork::{IpNetwork, Ipv4Network};
@@ -24,6 +29,45 @@ pub const TABLE: &str = "cnictl_bench_floor";
 
 /// The container end's index in its fresh namespace (1 is lo).
 const CONTAINER_INDEX: u32 = 2;
+
+/// One chain plugin's share of an attachment's kernel work.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Part {
+    /// The veth pair, the container's sysctls, address and route, the
+    /// reservation and ipMasq's rule ("masquerade").
+    Bridge,
+    /// portmap's rules ("portmap").
+    Portmap,
+    /// The firewall's rules ("firewall").
+    Firewall,
+    /// tuning's sysctls in the container.
+    Tuning,
+    /// bandwidth's ifb, qdiscs and filter.
+    Bandwidth,
+}
+
+impl Part {
+    fn parse(name: &str) -> Result<Part, String> {
+        match name {
+            "bridge" => Ok(Part::Bridge),
+            "portmap" => Ok(Part::Portmap),
+            "firewall" => Ok(Part::Firewall),
+            "tuning" => Ok(Part::Tuning),
+            "bandwidth" => Ok(Part::Bandwidth),
+            other => Err(format!("unknown part {other:?} (bridge, portmap, firewall, tuning or bandwidth)")),
+        }
+    }
+
+    /// The rule set the part writes, if any.
+    fn rule_set(self) -> Option<&'static str> {
+        match self {
+            Part::Bridge => Some("masquerade"),
+            Part::Portmap => Some("portmap"),
+            Part::Firewall => Some("firewall"),
+            Part::Tuning | Part::Bandwidth => None,
+        }
+    }
+}
 
 /// What one attachment asks for, from the request on stdin.
 pub struct Attachment {
@@ -47,8 +91,14 @@ pub struct Attachment {
     pub rules: Vec<String>,
     /// The host port for "portmap".
     pub host_port: u16,
-    /// Sysctls written in the container, as the plugins write them.
+    /// Sysctls bridge writes in the container.
     pub sysctls: Vec<(String, String)>,
+    /// Sysctls tuning writes in the container.
+    pub tuning: Vec<(String, String)>,
+    /// Rules through `iptables-restore` instead of nftables.
+    pub iptables: bool,
+    /// Only this plugin's share of the work; all of it when `None`.
+    pub part: Option<Part>,
     /// bandwidth's ifb: name, index, rate (bytes/s) and burst (bytes).
     pub ifb: Option<(String, u32, u64, u64)>,
     /// The lease to release on DEL (what ADD printed).
@@ -86,11 +136,16 @@ impl Attachment {
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default()
         };
-        let sysctls = request
-            .get("sysctls")
-            .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default();
+        let sysctls = |key: &str| -> Vec<(String, String)> {
+            request
+                .get(key)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
+                })
+                .unwrap_or_default()
+        };
+        let part = request.get("part").and_then(Value::as_str).map(Part::parse).transpose()?;
         let ifb = match request.get("ifb") {
             Some(ifb) => Some((
                 text(ifb, "name")?,
@@ -110,15 +165,35 @@ impl Attachment {
             reservation: request.get("reservation").and_then(Value::as_str).map(str::to_string),
             rules: strings("rules"),
             host_port: request.get("hostPort").and_then(Value::as_u64).unwrap_or(0) as u16,
-            sysctls,
+            sysctls: sysctls("sysctls"),
+            tuning: sysctls("tuning"),
+            iptables: request.get("iptables").and_then(Value::as_bool).unwrap_or(false),
+            part,
             ifb,
             lease: request.get("lease").filter(|v| !v.is_null()).cloned(),
         })
     }
 
-    /// The attachment's own nftables chain: its rules go with one flush.
+    /// True when this request does `part`'s share (a request naming no
+    /// part does every part's).
+    fn does(&self, part: Part) -> bool {
+        self.part.is_none_or(|p| p == part)
+    }
+
+    /// The rule sets this request writes.
+    fn rule_sets(&self) -> Vec<&str> {
+        let own = self.part.and_then(Part::rule_set);
+        self.rules.iter().map(String::as_str).filter(|set| self.part.is_none() || own == Some(*set)).collect()
+    }
+
+    /// The attachment's own chain (one per part when the request names a
+    /// part): its rules go with one flush. In iptables, the same name in
+    /// each table that holds its rules.
     fn chain(&self) -> String {
-        format!("a-{}", self.id)
+        match self.part.and_then(Part::rule_set) {
+            Some(set) => format!("a-{}-{}", self.id, &set[..1]),
+            None => format!("a-{}", self.id),
+        }
     }
 }
 
@@ -138,19 +213,32 @@ pub fn teardown(table: &str) -> Result<(), String> {
 
 /// ADD: returns what DEL needs back (the DHCP lease), or Null.
 pub fn add(a: &Attachment) -> Result<Value, String> {
-    let netns = std::fs::File::open(&a.netns).map_err(|e| format!("open {}: {e}", a.netns))?;
-    let host = Rtnl::open()?;
-    host.batch(host_requests(a, netns.as_raw_fd()))?;
-    if let Some(path) = &a.reservation {
+    let in_container = a.does(Part::Bridge) || a.does(Part::Tuning);
+    let netns = if in_container {
+        Some(std::fs::File::open(&a.netns).map_err(|e| format!("open {}: {e}", a.netns))?)
+    } else {
+        None
+    };
+    let requests = host_requests(a, netns.as_ref().map(AsRawFd::as_raw_fd));
+    if !requests.is_empty() {
+        Rtnl::open()?.batch(requests)?;
+    }
+    if let (true, Some(path)) = (a.does(Part::Bridge), &a.reservation) {
         reserve(path, &a.id)?;
     }
     // (The bench's DHCP network has no rules: nothing waits for the lease.)
     if let Some((address, _)) = a.address {
         commit_rules(a, address)?;
     }
+    let Some(netns) = netns else { return Ok(json!({ "lease": null })) };
     nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns: {e}"))?;
-    for (key, value) in &a.sysctls {
+    let bridge = a.does(Part::Bridge).then_some(&a.sysctls).into_iter().flatten();
+    let tuning = a.does(Part::Tuning).then_some(&a.tuning).into_iter().flatten();
+    for (key, value) in bridge.chain(tuning) {
         std::fs::write(format!("/proc/sys/{key}"), value).map_err(|e| format!("sysctl {key}: {e}"))?;
+    }
+    if !a.does(Part::Bridge) {
+        return Ok(json!({ "lease": null }));
     }
     let (address, gateway, lease) = match a.address {
         Some((address, gateway)) => (address, gateway, Value::Null),
@@ -176,27 +264,17 @@ pub fn add(a: &Attachment) -> Result<Value, String> {
 }
 
 /// The veth pair (the host end up and a port of the bridge, the
-/// container end named eth0 in its netns) and bandwidth's ifb, qdiscs and
-/// redirect: one batch. Both links share a group named by the host index,
-/// so that DEL deletes them with one request.
-fn host_requests(a: &Attachment, netns: i32) -> Vec<Request> {
+/// container end named eth0 in its netns; bridge's part, given the netns)
+/// and bandwidth's ifb, qdiscs and redirect (its part): one batch. Both
+/// links share a group named by the host index, so that the whole DEL
+/// deletes them with one request.
+fn host_requests(a: &Attachment, netns: Option<i32>) -> Vec<Request> {
     let (name, index) = &a.host;
-    let peer = LinkMessageBuilder::<LinkUnspec>::new()
-        .name("eth0".to_string())
-        .index(CONTAINER_INDEX)
-        .txqueuelen(0)
-        .setns_by_fd(netns)
-        .build();
-    let veth = LinkVeth::new(name, "eth0")
-        .index(*index)
-        .txqueuelen(0)
-        .controller(a.bridge)
-        .link_group(*index)
-        .up()
-        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-        .build();
-    let mut requests = vec![Request::create(RouteNetlinkMessage::NewLink(veth))];
-    if let Some((ifb_name, ifb_index, rate, burst)) = &a.ifb {
+    let mut requests = Vec::new();
+    if let (true, Some(netns)) = (a.does(Part::Bridge), netns) {
+        requests.push(Request::create(RouteNetlinkMessage::NewLink(veth(a, name, *index, netns))));
+    }
+    if let (true, Some((ifb_name, ifb_index, rate, burst))) = (a.does(Part::Bandwidth), &a.ifb) {
         let ifb = LinkIfb::new(ifb_name).index(*ifb_index).txqueuelen(0).link_group(*index).up().build();
         let tbf = bucket(*rate, *burst);
         requests.extend([
@@ -208,6 +286,25 @@ fn host_requests(a: &Attachment, netns: i32) -> Vec<Request> {
         ]);
     }
     requests
+}
+
+/// The veth pair's creation: the host end `name` (index `index`) up on
+/// the bridge, its peer eth0 in `netns`.
+fn veth(a: &Attachment, name: &str, index: u32, netns: i32) -> LinkMessage {
+    let peer = LinkMessageBuilder::<LinkUnspec>::new()
+        .name("eth0".to_string())
+        .index(CONTAINER_INDEX)
+        .txqueuelen(0)
+        .setns_by_fd(netns)
+        .build();
+    LinkVeth::new(name, "eth0")
+        .index(index)
+        .txqueuelen(0)
+        .controller(a.bridge)
+        .link_group(index)
+        .up()
+        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+        .build()
 }
 
 /// A token bucket of `rate` bytes per second and `burst` bytes.
@@ -227,22 +324,88 @@ fn reserve(path: &str, id: &str) -> Result<(), String> {
     file.write_all(id.as_bytes()).map_err(|e| format!("write {path}: {e}"))
 }
 
-/// The attachment's chain and its rules, one transaction.
+/// The attachment's chain and its rules, one transaction: an nftables
+/// batch, or one `iptables-restore --noflush` holding every table's.
 fn commit_rules(a: &Attachment, address: Ipv4Network) -> Result<(), String> {
-    if a.rules.is_empty() {
+    let sets = a.rule_sets();
+    if sets.is_empty() {
         return Ok(());
     }
     let chain = a.chain();
+    let comment = format!("id: {}", a.id);
+    if a.iptables {
+        let mut input = String::new();
+        for table in IPTABLES_TABLES {
+            let lines: Vec<String> = sets
+                .iter()
+                .filter(|set| iptables_table(set) == table)
+                .flat_map(|set| iptables_rules(set, address, a.host_port))
+                .map(|(matches, target)| {
+                    format!("-A {chain} {matches} {} -j {target}\n", iptables::comment_match(&comment))
+                })
+                .collect();
+            if !lines.is_empty() {
+                input.push_str(&format!("*{table}\n:{chain} - [0:0]\n{}COMMIT\n", lines.concat()));
+            }
+        }
+        return iptables_restore(&chain, &input);
+    }
     let mut batch = Batch::new(FAMILY_INET);
     batch.add_chain(&a.table, &chain, None, None);
-    let comment = format!("id: {}", a.id);
     let ip = IpAddr::V4(address.ip());
-    for set in &a.rules {
+    for set in sets {
         for exprs in rule_set(set, address, ip, a.host_port) {
             batch.add_rule(&a.table, &chain, &exprs, Some(&comment));
         }
     }
     batch.commit().map_err(|e| e.to_string())
+}
+
+/// The iptables tables the floor's rules go in, in the order of its
+/// restore input.
+const IPTABLES_TABLES: [&str; 2] = ["nat", "filter"];
+
+/// The iptables table a rule set goes in.
+fn iptables_table(set: &str) -> &'static str {
+    if set == "firewall" {
+        "filter"
+    } else {
+        "nat"
+    }
+}
+
+/// The iptables rules of a rule set, in the reference's shapes, as
+/// (matches, target): ipMasq's accept of its subnet and masquerade of the
+/// rest, portmap's DNAT and its hairpin and localhost masquerades, the
+/// firewall's two accepts.
+fn iptables_rules(set: &str, address: Ipv4Network, host_port: u16) -> Vec<(String, String)> {
+    let ip = address.ip();
+    let rule = |matches: String, target: &str| (matches, target.to_string());
+    match set {
+        "masquerade" => vec![
+            rule(format!("-d {}/{}", address.network(), address.prefix()), "ACCEPT"),
+            rule("! -d 224.0.0.0/4".to_string(), "MASQUERADE"),
+        ],
+        "portmap" => vec![
+            rule(format!("-p tcp -m tcp --dport {host_port}"), &format!("DNAT --to-destination {ip}:80")),
+            rule(format!("-s {ip}/32 -d {ip}/32"), "MASQUERADE"),
+            rule(format!("-s 127.0.0.1/32 -d {ip}/32"), "MASQUERADE"),
+        ],
+        "firewall" => vec![
+            rule(format!("-d {ip}/32 -m conntrack --ctstate RELATED,ESTABLISHED"), "ACCEPT"),
+            rule(format!("-s {ip}/32"), "ACCEPT"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// One `iptables-restore -w 5 --noflush` of `input` (as our plugins run it).
+fn iptables_restore(chain: &str, input: &str) -> Result<(), String> {
+    // iptables' limit on a chain name (XT_EXTENSION_MAXNAMELEN less the NUL).
+    if chain.len() > 28 {
+        return Err(format!("iptables chain {chain:?} is longer than 28 characters"));
+    }
+    iptables::restore(false, input).map_err(|e| e.msg)
 }
 
 /// The rules each plugin adds per attachment, in the shapes ours write.
@@ -323,37 +486,61 @@ fn dhcp_client(a: &Attachment) -> Result<dhcp::client::Client, String> {
 /// route, the qdiscs and the filter) and the attachment's rules, side by
 /// side; the reservation; the DHCP release.
 pub fn del(a: &Attachment) -> Result<(), String> {
-    if let Some(lease) = &a.lease {
+    if let (true, Some(lease)) = (a.does(Part::Bridge), &a.lease) {
         release(a, lease)?;
     }
     let links = || -> Result<(), String> {
-        let mut message = LinkMessage::default();
-        if a.ifb.is_some() {
-            message.attributes.push(LinkAttribute::Group(a.host.1));
-        } else {
-            message.header.index = a.host.1;
+        match doomed_link(a) {
+            Some(message) => Rtnl::open()?.batch(vec![Request::plain(RouteNetlinkMessage::DelLink(message))]),
+            None => Ok(()),
         }
-        Rtnl::open()?.batch(vec![Request::plain(RouteNetlinkMessage::DelLink(message))])
-    };
-    let rules = || -> Result<(), String> {
-        if a.rules.is_empty() {
-            return Ok(());
-        }
-        let mut batch = Batch::new(FAMILY_INET);
-        batch.flush_chain(&a.table, &a.chain());
-        batch.delete_chain(&a.table, &a.chain());
-        batch.commit().map_err(|e| e.to_string())
     };
     let (links, rules) = std::thread::scope(|scope| {
-        let rules = scope.spawn(rules);
+        let rules = scope.spawn(|| remove_rules(a));
         let links = links();
         (links, rules.join().unwrap_or_else(|_| Err("rule deletion panicked".to_string())))
     });
-    let file = match &a.reservation {
-        Some(path) => std::fs::remove_file(path).map_err(|e| format!("release {path}: {e}")),
-        None => Ok(()),
+    let file = match (a.does(Part::Bridge), &a.reservation) {
+        (true, Some(path)) => std::fs::remove_file(path).map_err(|e| format!("release {path}: {e}")),
+        _ => Ok(()),
     };
     links.and(rules).and(file)
+}
+
+/// The link deletion DEL sends: the whole attachment's veth and ifb by
+/// their group, bridge's veth or bandwidth's ifb by its index; `None` for
+/// a part without links.
+fn doomed_link(a: &Attachment) -> Option<LinkMessage> {
+    let mut message = LinkMessage::default();
+    match (a.part, &a.ifb) {
+        (None, Some(_)) => message.attributes.push(LinkAttribute::Group(a.host.1)),
+        (None | Some(Part::Bridge), _) => message.header.index = a.host.1,
+        (Some(Part::Bandwidth), Some((_, ifb_index, _, _))) => message.header.index = *ifb_index,
+        _ => return None,
+    }
+    Some(message)
+}
+
+/// Flushes and deletes the attachment's chain (in each iptables table that
+/// holds its rules, with one `iptables-restore`).
+fn remove_rules(a: &Attachment) -> Result<(), String> {
+    let sets = a.rule_sets();
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let chain = a.chain();
+    if a.iptables {
+        let input: String = IPTABLES_TABLES
+            .iter()
+            .filter(|table| sets.iter().any(|set| iptables_table(set) == **table))
+            .map(|table| format!("*{table}\n-F {chain}\n-X {chain}\nCOMMIT\n"))
+            .collect();
+        return iptables_restore(&chain, &input);
+    }
+    let mut batch = Batch::new(FAMILY_INET);
+    batch.flush_chain(&a.table, &chain);
+    batch.delete_chain(&a.table, &chain);
+    batch.commit().map_err(|e| e.to_string())
 }
 
 /// DHCPRELEASE of the lease ADD printed, on the container's eth0 (a
