@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use cni::netfilter::{iptables, Backend};
 use serde_json::{json, Value};
 
 use crate::exec::{delete_link, run_program, Netns, Run, Target};
@@ -49,13 +50,41 @@ pub struct Net {
 /// What an attachment's ADD carries besides the veth pair and address.
 #[derive(Clone, Copy, Default)]
 pub struct Extras {
-    /// ipMasq's rule, host-local's reservation.
-    pub masquerade: bool,
-    /// The whole five-plugin chain: portmap's and the firewall's rules,
-    /// tuning's sysctl, bandwidth's ifb, qdiscs and filter.
-    pub chain: bool,
+    /// The plugins' rule sets: "masquerade" (ipMasq), "portmap", "firewall".
+    pub rules: &'static [&'static str],
+    /// The rules through one `iptables-restore` rather than one nftables
+    /// transaction: the work of plugins writing iptables.
+    pub iptables: bool,
+    /// tuning's sysctl, and bandwidth's ifb, qdiscs and filter (the
+    /// five-plugin chain).
+    pub shaping: bool,
     /// The address from DHCP: no address, rules or reservation in the request.
     pub dhcp: bool,
+}
+
+/// ipMasq's rule set.
+pub const MASQUERADE: &[&str] = &["masquerade"];
+
+/// The rule sets of bridge (ipMasq), portmap and the firewall.
+pub const CHAIN_RULES: &[&str] = &["masquerade", "portmap", "firewall"];
+
+impl Extras {
+    /// bridge + host-local + ipMasq, its rule through iptables or nftables.
+    pub fn masquerade(iptables: bool) -> Extras {
+        Extras { rules: MASQUERADE, iptables, ..Extras::default() }
+    }
+
+    /// bridge, portmap, firewall (`shaping`: and tuning, bandwidth).
+    pub fn chain(iptables: bool, shaping: bool) -> Extras {
+        Extras { rules: CHAIN_RULES, iptables, shaping, ..Extras::default() }
+    }
+}
+
+/// True when plugins given no backend key write iptables on this machine
+/// (the reference's choice, which ours follow: iptables when its tools are
+/// installed), so the floor of such a row writes iptables too.
+pub fn default_is_iptables() -> bool {
+    Backend::reference_default() == Backend::Iptables
 }
 
 impl Floor {
@@ -131,13 +160,15 @@ impl Floor {
             request["gateway"] = json!(format!("10.{OCTET}.{}.1", net.third));
             request["reservation"] = json!(self.store.join(address.to_string()));
         }
-        if extras.masquerade {
-            request["rules"] = json!(["masquerade"]);
+        if !extras.rules.is_empty() {
+            request["rules"] = json!(extras.rules);
+            request["iptables"] = json!(extras.iptables);
         }
-        if extras.chain {
-            request["rules"] = json!(["masquerade", "portmap", "firewall"]);
+        if extras.rules.contains(&"portmap") {
             request["hostPort"] = json!(20000 + n);
-            request["sysctls"]["net/core/somaxconn"] = json!("512");
+        }
+        if extras.shaping {
+            request["tuning"] = json!({"net/core/somaxconn": "512"});
             // bandwidth's 100 Mbit/s with a 1 Mbit burst, in bytes.
             request["ifb"] = json!({"name": format!("g{}{n}", self.tag), "index": index + 1,
                                     "rate": 12_500_000, "burst": 125_000});
@@ -185,7 +216,30 @@ impl Floor {
 impl Drop for Floor {
     fn drop(&mut self) {
         let _ = self.command("TEARDOWN");
+        self.remove_iptables_chains();
         let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+impl Floor {
+    /// Removes the floor's iptables chains a step left (a DEL runs for
+    /// every ADD, so only after a failed step): those named after this
+    /// run's attachments, `a-bench-<tag>-...`.
+    fn remove_iptables_chains(&self) {
+        if !iptables::available(false) {
+            return;
+        }
+        let prefix = format!("a-bench-{}-", self.tag);
+        for table in ["nat", "filter"] {
+            let _ = iptables::transact(false, table, |saved| {
+                saved
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
+                    .filter(|chain| chain.starts_with(&prefix))
+                    .map(|chain| format!("-F {chain}\n-X {chain}\n"))
+                    .collect()
+            });
+        }
     }
 }
 

@@ -16,8 +16,8 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 
-use floor::Floor;
-use scenarios::Side;
+use floor::{default_is_iptables, Extras, Floor, Net};
+use scenarios::{AddRun, FloorRun, Side};
 use serde_json::json;
 use stats::{latency, markdown, summarize, Row, Summary};
 
@@ -257,15 +257,64 @@ fn latency_row(what: &str, ours: Summary, reference: Summary, floor: Option<Summ
     }
 }
 
-/// bridge + host-local + ipMasq: the ADD row and the DEL row.
-fn latency_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 2] {
-    eprintln!("bench: ADD/DEL latency, {iterations} iterations each, interleaved");
-    let add_del = scenarios::add_del(sides, floor, iterations);
+/// What plugins given no backend key write here, for row names.
+fn default_backend() -> &'static str {
+    if default_is_iptables() {
+        "iptables"
+    } else {
+        "nftables: no iptables tools"
+    }
+}
+
+/// bridge + host-local + ipMasq as a node has it (no backend key), for
+/// the ADD/DEL rows: each side's run, and the floor's run with its rule
+/// through the same backend.
+fn default_add_runs(sides: &[Side]) -> ([AddRun<'_>; 2], FloorRun) {
+    let runs = [
+        AddRun { side: &sides[0], scenario: "l", conf: sides[0].conf("l", 1) },
+        AddRun { side: &sides[1], scenario: "l", conf: sides[1].conf("l", 1) },
+    ];
+    let floor = FloorRun {
+        net: Net { scenario: "l", third: 1, prefix: 24 },
+        extras: Extras::masquerade(default_is_iptables()),
+    };
+    (runs, floor)
+}
+
+/// bridge + host-local + ipMasq: ADD and DEL with no backend key (the
+/// default, iptables where its tools are installed) and with
+/// `"ipMasqBackend": "nftables"`, each against its own floor (one
+/// `iptables-restore`, one nftables transaction); the reference, which has
+/// no nftables masquerading, on its default in both.
+fn latency_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 4] {
+    eprintln!("bench: ADD/DEL latency, {iterations} iterations each, interleaved (ours twice: no backend key, nftables)");
+    let ([ours, reference], default_floor) = default_add_runs(sides);
+    let mut nftables = sides[0].conf("m", 5);
+    nftables["ipMasqBackend"] = json!("nftables");
+    let runs = [ours, AddRun { side: &sides[0], scenario: "m", conf: nftables }, reference];
+    let nft_floor =
+        FloorRun { net: Net { scenario: "m", third: 5, prefix: 24 }, extras: Extras::masquerade(false) };
+    let add_del = scenarios::add_del(&runs, floor, &[default_floor, nft_floor], iterations);
     let adds: Vec<Summary> = add_del.iter().map(|(adds, _)| summarize(adds)).collect();
     let dels: Vec<Summary> = add_del.iter().map(|(_, dels)| summarize(dels)).collect();
+    let default = default_backend();
     [
-        latency_row("bridge + host-local + ipMasq, ADD", adds[0], adds[1], adds.get(2).copied(), "<= 5 ms"),
-        latency_row("same, DEL", dels[0], dels[1], dels.get(2).copied(), "<= 5 ms"),
+        latency_row(
+            &format!("bridge + host-local + ipMasq, no backend key ({default}), ADD"),
+            adds[0],
+            adds[2],
+            adds.get(3).copied(),
+            "<= 5 ms",
+        ),
+        latency_row("same, DEL", dels[0], dels[2], dels.get(3).copied(), "<= 5 ms"),
+        latency_row(
+            "same, ours with `ipMasqBackend: nftables` (the reference: iptables), ADD",
+            adds[1],
+            adds[2],
+            adds.get(4).copied(),
+            "<= 5 ms",
+        ),
+        latency_row("same, DEL", dels[1], dels[2], dels.get(4).copied(), "<= 5 ms"),
     ]
 }
 
@@ -400,8 +449,10 @@ fn dhcp_row(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Option<
 /// containerd 2.x sees.
 fn polled_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Vec<Row> {
     eprintln!("bench: ADD/DEL latency again, with our STATUS polled every 100 ms");
-    let (add_del, calls, failures) =
-        scenarios::with_status_polling(&sides[0], || scenarios::add_del(sides, floor, iterations));
+    let (runs, floor_run) = default_add_runs(sides);
+    let (add_del, calls, failures) = scenarios::with_status_polling(&sides[0], || {
+        scenarios::add_del(&runs, floor, &[floor_run], iterations)
+    });
     eprintln!("bench: {calls} STATUS calls meanwhile, {failures} failed");
     let adds: Vec<Summary> = add_del.iter().map(|(adds, _)| summarize(adds)).collect();
     let dels: Vec<Summary> = add_del.iter().map(|(_, dels)| summarize(dels)).collect();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::exec::{delete_link, plugin, Netns, Run, Target};
-use crate::floor::{Extras, Floor, Net};
+use crate::floor::{default_is_iptables, Extras, Floor, Net};
 use crate::interrupt::interrupted;
 
 /// One implementation under test.
@@ -90,35 +90,62 @@ pub fn floor_cycle(floor: &Floor, host: Option<&Netns>, request: &Value) -> (Dur
     (add.took, del.took)
 }
 
-/// ADD and DEL latency of bridge + host-local + ipMasq, interleaved, the
-/// floor's (the same kernel work) in every round; its times come last.
+/// One network of the ADD/DEL rows: whose plugins, under which scenario
+/// letter (own bridge, subnet and namespaces), with which netconf.
+pub struct AddRun<'a> {
+    /// Whose plugins.
+    pub side: &'a Side,
+    /// The scenario letter.
+    pub scenario: &'static str,
+    /// The bridge + host-local + ipMasq netconf (`Side::conf`, perhaps
+    /// with a backend key).
+    pub conf: Value,
+}
+
+/// One of the floor's networks in the ADD/DEL rows, and its ADD's extras
+/// (which backend its rule goes through).
+#[derive(Clone, Copy)]
+pub struct FloorRun {
+    /// Its network.
+    pub net: Net,
+    /// What its ADD carries.
+    pub extras: Extras,
+}
+
+/// ADD and DEL latency of bridge + host-local + ipMasq, interleaved: the
+/// runs' and, with a floor, each floor run's (the same kernel work) in
+/// every round; the floor runs' times come last.
 pub fn add_del(
-    sides: &[Side],
+    runs: &[AddRun],
     floor: Option<&Floor>,
+    floor_runs: &[FloorRun],
     iterations: usize,
 ) -> Vec<(Vec<Duration>, Vec<Duration>)> {
-    let mut times = vec![(Vec::new(), Vec::new()); sides.len() + usize::from(floor.is_some())];
-    let net = Net { scenario: "l", third: 1, prefix: 24 };
-    let floor = floor.map(|f| (f, f.make_bridge(net, None)));
+    let floor_runs = if floor.is_some() { floor_runs } else { &[] };
+    let mut times = vec![(Vec::new(), Vec::new()); runs.len() + floor_runs.len()];
+    let floor = floor.map(|f| (f, floor_runs.iter().map(|r| f.make_bridge(r.net, None)).collect::<Vec<_>>()));
     let warmup = 3;
     for i in (0..iterations + warmup).take_while(|_| !interrupted()) {
-        if let Some((floor, bridge)) = floor {
-            let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
-            settle();
-            let extras = Extras { masquerade: true, ..Extras::default() };
-            let (add, del) = floor_cycle(floor, None, &floor.request(net, bridge, i as u32, &target, extras));
-            if i >= warmup {
-                times[sides.len()].0.push(add);
-                times[sides.len()].1.push(del);
+        if let Some((floor, bridges)) = &floor {
+            for (k, (run, bridge)) in floor_runs.iter().zip(bridges).enumerate() {
+                let (_ns, target) = netns_of(&floor.tag, run.net.scenario, i);
+                settle();
+                let request = floor.request(run.net, *bridge, i as u32, &target, run.extras);
+                let (add, del) = floor_cycle(floor, None, &request);
+                if i >= warmup {
+                    times[runs.len() + k].0.push(add);
+                    times[runs.len() + k].1.push(del);
+                }
             }
         }
-        for (side, (adds, dels)) in sides.iter().zip(times.iter_mut()) {
-            let conf = side.conf("l", 1);
-            let (_ns, target) = netns(side, "l", i);
+        for (run, (adds, dels)) in runs.iter().zip(times.iter_mut()) {
+            let side = run.side;
+            let (_ns, target) = netns(side, run.scenario, i);
             settle();
-            let add = plugin(&side.dir, &side.path, "bridge", "ADD", &target, &conf.to_string());
+            let add = plugin(&side.dir, &side.path, "bridge", "ADD", &target, &run.conf.to_string());
             assert!(add.ok, "{} ADD failed: {}", side.label, add.out);
-            let del = plugin(&side.dir, &side.path, "bridge", "DEL", &target, &with_prev(&conf, &add.out));
+            let del =
+                plugin(&side.dir, &side.path, "bridge", "DEL", &target, &with_prev(&run.conf, &add.out));
             assert!(del.ok, "{} DEL failed: {}", side.label, del.out);
             if i >= warmup {
                 adds.push(add.took);
@@ -126,9 +153,9 @@ pub fn add_del(
             }
         }
     }
-    sides.iter().for_each(|s| s.cleanup("l"));
+    runs.iter().for_each(|r| r.side.cleanup(r.scenario));
     if let Some((floor, _)) = floor {
-        floor.cleanup(net.scenario);
+        floor_runs.iter().for_each(|r| floor.cleanup(r.net.scenario));
     }
     times
 }
@@ -196,7 +223,7 @@ pub fn chain_add_del(runs: &[ChainRun], floor: Option<&Floor>, iterations: usize
     for i in (0..iterations + warmup).take_while(|_| !interrupted()) {
         if let Some((floor, bridge)) = floor {
             let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
-            let extras = Extras { chain: true, ..Extras::default() };
+            let extras = Extras::chain(false, true);
             let (add, del) = floor_cycle(floor, None, &floor.request(net, bridge, i as u32, &target, extras));
             if i >= warmup {
                 times[runs.len()].total.push(add + del);
@@ -340,7 +367,7 @@ pub fn parallel(side: &Side, workers: usize, seconds: u64) -> Throughput {
 pub fn parallel_floor(floor: &Floor, workers: usize, seconds: u64) -> Throughput {
     let net = Net { scenario: "p", third: 3, prefix: 24 };
     let bridge = floor.make_bridge(net, None);
-    let extras = Extras { masquerade: true, ..Extras::default() };
+    let extras = Extras::masquerade(default_is_iptables());
     let throughput = run_workers(&floor.tag, workers, seconds, |w, target, _, _| {
         let request = floor.request(net, bridge, w as u32, target, extras);
         let add = floor.add(None, &request);
@@ -427,8 +454,8 @@ pub fn scaling(side: &Side, checkpoints: &[usize], samples: usize) -> Growth {
 pub fn scaling_floor(floor: &Floor, checkpoints: &[usize], samples: usize) -> Growth {
     let net = Net { scenario: "s", third: 16, prefix: 20 };
     let bridge = floor.make_bridge(net, None);
+    let extras = Extras::masquerade(default_is_iptables());
     let add = |n: u32, target: &Target| {
-        let extras = Extras { masquerade: true, ..Extras::default() };
         let request = floor.request(net, bridge, n, target, extras);
         let add = floor.add(None, &request);
         let back = Floor::del_request(&request, &add);
