@@ -1,13 +1,15 @@
 //! The floor beside ours and the reference's: `bench-floor` (src/bin)
 //! doing each row's kernel work with the fewest syscalls, exec'd once per
-//! ADD or DEL as a plugin is, on a bridge and subnet (10.243.0.0/16) of
-//! its own. The bench makes the bridge and the gateway address itself, as
-//! the plugins' first ADD does, so the floor's ADD starts where a plugin's
-//! later ADDs do.
+//! ADD or DEL as a plugin is (or once per plugin of a chain, for the
+//! floor that pays CNI's process per plugin), on a bridge and subnet
+//! (10.243.0.0/16) of its own. The bench makes the bridge and the gateway
+//! address itself, as the plugins' first ADD does, so the floor's ADD
+//! starts where a plugin's later ADDs do.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use cni::netfilter::{iptables, Backend};
 use serde_json::{json, Value};
@@ -86,6 +88,11 @@ impl Extras {
 pub fn default_is_iptables() -> bool {
     Backend::reference_default() == Backend::Iptables
 }
+
+/// One chain plugin's share of the floor's work (a `part` of bench-floor:
+/// bridge, portmap, firewall, tuning, bandwidth) and whether its rules go
+/// through iptables.
+pub type Step = (&'static str, bool);
 
 impl Floor {
     /// The floor program next to the bench, with its own store; `None`
@@ -194,6 +201,26 @@ impl Floor {
     /// DEL with the request [`Floor::del_request`] made.
     pub fn del(&self, host: Option<&Netns>, request: &Value) -> Run {
         self.run_in(host, "DEL", request)
+    }
+
+    /// The attachment of `request` as CNI runs a chain: one exec of the
+    /// floor per step's ADD, in order, then one per step's DEL, in reverse,
+    /// each checked. Each step's ADD and DEL time, in step order.
+    pub fn steps(&self, request: &Value, steps: &[Step]) -> (Vec<Duration>, Vec<Duration>) {
+        let run = |command: &str, (part, iptables): Step| {
+            let mut request = request.clone();
+            request["part"] = json!(part);
+            if request.get("rules").is_some() {
+                request["iptables"] = json!(iptables);
+            }
+            let run = self.run_in(None, command, &request);
+            assert!(run.ok, "floor {command} of the {part} step failed: {}", run.err);
+            run.took
+        };
+        let adds = steps.iter().map(|step| run("ADD", *step)).collect();
+        let mut dels: Vec<Duration> = steps.iter().rev().map(|step| run("DEL", *step)).collect();
+        dels.reverse();
+        (adds, dels)
     }
 
     fn run_in(&self, host: Option<&Netns>, command: &str, request: &Value) -> Run {

@@ -16,8 +16,8 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 
-use floor::{default_is_iptables, Extras, Floor, Net};
-use scenarios::{AddRun, FloorRun, Side};
+use floor::{default_is_iptables, Extras, Floor, Net, Step};
+use scenarios::{AddRun, ChainFloor, ChainRun, ChainTimes, FloorRun, Side};
 use serde_json::json;
 use stats::{latency, markdown, summarize, Row, Summary};
 
@@ -366,28 +366,16 @@ fn scaling_rows(sides: &[Side], floor: Option<&Floor>, live: usize) -> Vec<Row> 
         .collect()
 }
 
-/// The five-plugin chain, ours with the firewall on iptables and on
-/// nftables, interleaved with the reference's and the floor's: two rows.
-fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 2] {
-    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
-    let firewall = |backend: Option<&str>| match backend {
-        Some(backend) => json!({"type": "firewall", "backend": backend}),
-        None => json!({"type": "firewall"}),
-    };
-    let runs = [
-        scenarios::ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None) },
-        scenarios::ChainRun {
-            side: &sides[0],
-            scenario: "n",
-            third: 4,
-            firewall: firewall(Some("nftables")),
-        },
-        scenarios::ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
-    ];
-    let measured = scenarios::chain_add_del(&runs, floor, iterations);
-    for (label, times) in
-        ["ours, firewall on iptables", "ours, firewall on nftables", "reference"].iter().zip(&measured)
-    {
+/// A floor run of the chain exec'd once per plugin, as CNI runs a chain:
+/// the plugins' steps, each writing its rules where ours does (`iptables`:
+/// bridge's and portmap's, given no backend key; `firewall`: the firewall's).
+fn steps(plugins: &[&'static str], iptables: bool, firewall: bool) -> Vec<Step> {
+    plugins.iter().map(|&part| (part, if part == "firewall" { firewall } else { iptables })).collect()
+}
+
+/// Prints each run's per-plugin ADD + DEL medians (where the time goes).
+fn print_medians(what: &str, labels: &[&str], measured: &[ChainTimes]) {
+    for (label, times) in labels.iter().zip(measured) {
         let each: Vec<String> = times
             .plugins
             .iter()
@@ -395,23 +383,84 @@ fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row;
                 format!("{name} {:.1} + {:.1}", summarize(adds).median, summarize(dels).median)
             })
             .collect();
-        eprintln!("bench: chain, {label}: ADD + DEL medians in ms: {}", each.join(", "));
+        eprintln!("bench: {what}, {label}: ADD + DEL medians in ms: {}", each.join(", "));
     }
+}
+
+/// The five-plugin chain, ours with the firewall on iptables and on
+/// nftables, interleaved with the reference's and three floors': one
+/// process doing the whole attachment (nftables), and a process per
+/// plugin with the rules where each of our two runs writes them. Four
+/// rows: each of ours against both kinds of floor.
+fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row; 4] {
+    eprintln!("bench: bridge > portmap > firewall > tuning > bandwidth chain (ours twice: firewall on iptables, on nftables)");
+    let firewall = |backend: Option<&str>| match backend {
+        Some(backend) => json!({"type": "firewall", "backend": backend}),
+        None => json!({"type": "firewall"}),
+    };
+    let runs = [
+        ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None) },
+        ChainRun { side: &sides[0], scenario: "n", third: 4, firewall: firewall(Some("nftables")) },
+        ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
+    ];
+    let ipt = default_is_iptables();
+    let plugins = ["bridge", "portmap", "firewall", "tuning", "bandwidth"];
+    let floor_runs = [
+        ChainFloor {
+            net: Net { scenario: "c", third: 2, prefix: 24 },
+            extras: Extras::chain(false, true),
+            steps: vec![],
+        },
+        ChainFloor {
+            net: Net { scenario: "d", third: 6, prefix: 24 },
+            extras: Extras::chain(ipt, true),
+            steps: steps(&plugins, ipt, ipt),
+        },
+        ChainFloor {
+            net: Net { scenario: "e", third: 7, prefix: 24 },
+            extras: Extras::chain(ipt, true),
+            steps: steps(&plugins, ipt, false),
+        },
+    ];
+    let measured = scenarios::chain_add_del(&runs, floor, &floor_runs, iterations);
+    let labels = [
+        "ours, firewall on iptables",
+        "ours, firewall on nftables",
+        "reference",
+        "floor, one process",
+        "floor, a process per plugin",
+        "floor, a process per plugin, firewall on nftables",
+    ];
+    print_medians("chain", &labels, &measured);
     let chain: Vec<Summary> = measured.iter().map(|t| summarize(&t.total)).collect();
-    let floor = chain.get(3).copied();
+    let default = default_backend();
     [
         latency_row(
-            "bridge, portmap, firewall, tuning, bandwidth: ADD + DEL",
+            &format!("bridge, portmap, firewall, tuning, bandwidth (no backend keys: {default}): ADD + DEL; floor: one process"),
             chain[0],
             chain[2],
-            floor,
+            chain.get(3).copied(),
             "<= 0.2x",
         ),
         latency_row(
-            "same chain, our firewall on nftables (the reference's on iptables)",
+            "same; floor: a process per plugin, as CNI runs a chain",
+            chain[0],
+            chain[2],
+            chain.get(4).copied(),
+            "<= 0.2x",
+        ),
+        latency_row(
+            "same chain, our firewall on nftables (the reference's on iptables); floor: one process",
             chain[1],
             chain[2],
-            floor,
+            chain.get(3).copied(),
+            "<= 0.2x",
+        ),
+        latency_row(
+            "same; floor: a process per plugin, its firewall on nftables",
+            chain[1],
+            chain[2],
+            chain.get(5).copied(),
             "<= 0.2x",
         ),
     ]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::exec::{delete_link, plugin, Netns, Run, Target};
-use crate::floor::{default_is_iptables, Extras, Floor, Net};
+use crate::floor::{default_is_iptables, Extras, Floor, Net, Step};
 use crate::interrupt::interrupted;
 
 /// One implementation under test.
@@ -212,46 +212,89 @@ pub struct ChainTimes {
     pub plugins: Vec<(String, Vec<Duration>, Vec<Duration>)>,
 }
 
+impl ChainTimes {
+    /// Adds one round: its total and each step's ADD and DEL times, named by `names`.
+    fn push(
+        &mut self,
+        total: Duration,
+        names: impl Iterator<Item = String>,
+        adds: &[Duration],
+        dels: &[Duration],
+    ) {
+        if self.plugins.is_empty() {
+            self.plugins = names.map(|name| (name, vec![], vec![])).collect();
+        }
+        self.total.push(total);
+        for (k, (_, a, d)) in self.plugins.iter_mut().enumerate() {
+            a.extend(adds.get(k));
+            d.extend(dels.get(k));
+        }
+    }
+}
+
+/// One of the floor's runs in the chain rows: its network, what its ADD
+/// carries, and the steps it is exec'd in (none: one ADD and one DEL
+/// doing the whole attachment's work; else one exec per plugin step).
+pub struct ChainFloor {
+    /// Its network.
+    pub net: Net,
+    /// The whole attachment's work.
+    pub extras: Extras,
+    /// The plugins' steps, in chain order; empty for one process.
+    pub steps: Vec<Step>,
+}
+
 /// ADD + DEL of the whole chain, as libcni runs it, the runs interleaved;
-/// every plugin is each side's own. The floor's (its one ADD and one DEL
-/// doing the chain's kernel work) last.
-pub fn chain_add_del(runs: &[ChainRun], floor: Option<&Floor>, iterations: usize) -> Vec<ChainTimes> {
-    let mut times = vec![ChainTimes::default(); runs.len() + usize::from(floor.is_some())];
-    let net = Net { scenario: "c", third: 2, prefix: 24 };
-    let floor = floor.map(|f| (f, f.make_bridge(net, None)));
+/// every plugin is each side's own. The runs' times come first, then,
+/// with a floor, each floor run's.
+pub fn chain_add_del(
+    runs: &[ChainRun],
+    floor: Option<&Floor>,
+    floor_runs: &[ChainFloor],
+    iterations: usize,
+) -> Vec<ChainTimes> {
+    let floor_runs = if floor.is_some() { floor_runs } else { &[] };
+    let first_floor = runs.len();
+    let mut times = vec![ChainTimes::default(); first_floor + floor_runs.len()];
+    let floor = floor.map(|f| (f, floor_runs.iter().map(|r| f.make_bridge(r.net, None)).collect::<Vec<_>>()));
     let warmup = 2;
     for i in (0..iterations + warmup).take_while(|_| !interrupted()) {
-        if let Some((floor, bridge)) = floor {
-            let (_ns, target) = netns_of(&floor.tag, net.scenario, i);
-            let extras = Extras::chain(false, true);
-            let (add, del) = floor_cycle(floor, None, &floor.request(net, bridge, i as u32, &target, extras));
-            if i >= warmup {
-                times[runs.len()].total.push(add + del);
+        if let Some((floor, bridges)) = &floor {
+            for (k, (run, bridge)) in floor_runs.iter().zip(bridges).enumerate() {
+                let (_ns, target) = netns_of(&floor.tag, run.net.scenario, i);
+                let request = floor.request(run.net, *bridge, i as u32, &target, run.extras);
+                let (adds, dels) = if run.steps.is_empty() {
+                    let (add, del) = floor_cycle(floor, None, &request);
+                    (vec![add], vec![del])
+                } else {
+                    floor.steps(&request, &run.steps)
+                };
+                if i >= warmup {
+                    let names: Vec<String> = if run.steps.is_empty() {
+                        vec!["all".to_string()]
+                    } else {
+                        run.steps.iter().map(|(part, _)| part.to_string()).collect()
+                    };
+                    let total = adds.iter().chain(&dels).sum();
+                    times[first_floor + k].push(total, names.into_iter(), &adds, &dels);
+                }
             }
         }
         for (run, times) in runs.iter().zip(times.iter_mut()) {
             let (_ns, target) = netns(run.side, run.scenario, i);
             let plugins = chain(run, i);
-            if times.plugins.is_empty() {
-                times.plugins = plugins
-                    .iter()
-                    .map(|(_, conf)| (conf["type"].as_str().unwrap_or_default().to_string(), vec![], vec![]))
-                    .collect();
-            }
             let start = Instant::now();
             let (adds, dels) = run_chain(run.side, &plugins, &target);
             if i >= warmup {
-                times.total.push(start.elapsed());
-                for (k, (_, a, d)) in times.plugins.iter_mut().enumerate() {
-                    a.push(adds[k]);
-                    d.push(dels[k]);
-                }
+                let names =
+                    plugins.iter().map(|(_, conf)| conf["type"].as_str().unwrap_or_default().to_string());
+                times.push(start.elapsed(), names, &adds, &dels);
             }
         }
     }
     runs.iter().for_each(|r| r.side.cleanup(r.scenario));
     if let Some((floor, _)) = floor {
-        floor.cleanup(net.scenario);
+        floor_runs.iter().for_each(|r| floor.cleanup(r.net.scenario));
     }
     times
 }
