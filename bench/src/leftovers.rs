@@ -1,6 +1,6 @@
 //! What plugins leave after their last DEL, ours and the reference's
-//! alike: the shared nftables tables and iptables chains every attachment
-//! of a kind uses. The bench removes those it is sure it brought: absent
+//! alike, and netavark after its last teardown: the shared nftables tables
+//! and iptables chains every attachment of a kind uses. The bench removes those it is sure it brought: absent
 //! (not merely unreadable) before the run, and holding no attachment's
 //! rule at its end, so a runtime's attachments made meanwhile keep theirs.
 
@@ -34,10 +34,31 @@ const NFT_TABLES: [NftTable; 4] = [
     },
 ];
 
-/// The shared iptables chains, per table.
+/// The shared iptables chains, per table: the plugins', then netavark's.
 const IPT_CHAINS: [(&str, &[&str]); 2] = [
-    ("nat", &["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"]),
-    ("filter", &["CNI-FORWARD", "CNI-ADMIN", "CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2"]),
+    (
+        "nat",
+        &[
+            "CNI-HOSTPORT-DNAT",
+            "CNI-HOSTPORT-MASQ",
+            "CNI-HOSTPORT-SETMARK",
+            "NETAVARK-HOSTPORT-DNAT",
+            "NETAVARK-HOSTPORT-MASQ",
+            "NETAVARK-HOSTPORT-SETMARK",
+        ],
+    ),
+    (
+        "filter",
+        &[
+            "CNI-FORWARD",
+            "CNI-ADMIN",
+            "CNI-ISOLATION-STAGE-1",
+            "CNI-ISOLATION-STAGE-2",
+            "NETAVARK_FORWARD",
+            "NETAVARK_ISOLATION_1",
+            "NETAVARK_ISOLATION_2",
+        ],
+    ),
 ];
 
 /// The built-in chains that jump to them.
@@ -157,5 +178,27 @@ mod tests {
         assert!(lines.is_empty(), "{lines}");
         let dnat = "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment \"dnat name: \\\"n\\\" id: \\\"c\\\"\" -j CNI-DN-1";
         assert!(!skeleton_rule(dnat));
+    }
+
+    #[test]
+    fn netavarks_skeleton_goes_and_a_live_network_keeps_it() {
+        // iptables-save after netavark 1.4's last teardown on a network.
+        let saved = "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                     :NETAVARK-HOSTPORT-DNAT - [0:0]\n:NETAVARK-HOSTPORT-MASQ - [0:0]\n:NETAVARK-HOSTPORT-SETMARK - [0:0]\n\
+                     -A PREROUTING -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT\n\
+                     -A OUTPUT -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT\n\
+                     -A POSTROUTING -j NETAVARK-HOSTPORT-MASQ\n\
+                     -A NETAVARK-HOSTPORT-MASQ -m comment --comment \"netavark portfw masq mark\" -m mark --mark 0x2000/0x2000 -j MASQUERADE\n\
+                     -A NETAVARK-HOSTPORT-SETMARK -j MARK --set-xmark 0x2000/0x2000\nCOMMIT\n";
+        let chains = ["NETAVARK-HOSTPORT-DNAT", "NETAVARK-HOSTPORT-MASQ", "NETAVARK-HOSTPORT-SETMARK"];
+        let lines = removal_lines(saved, &chains);
+        assert_eq!(lines.matches("-D ").count(), 3, "{lines}");
+        assert!(lines.ends_with("-X NETAVARK-HOSTPORT-SETMARK\n"), "{lines}");
+        // A container's port keeps the DNAT chain (and the jumps to it).
+        let live = saved.replace(
+            "COMMIT",
+            "-A NETAVARK-HOSTPORT-DNAT -p tcp -m tcp --dport 8080 -m comment --comment \"dnat name: podman id: c1\" -j NETAVARK-DN-1\nCOMMIT",
+        );
+        assert!(!removal_lines(&live, &chains[..1]).contains("NETAVARK-HOSTPORT-DNAT"));
     }
 }

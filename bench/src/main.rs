@@ -11,6 +11,7 @@ mod exec;
 mod floor;
 mod interrupt;
 mod leftovers;
+mod netavark;
 mod scenarios;
 mod stats;
 
@@ -25,7 +26,7 @@ use stats::{latency, markdown, summarize, Row, Summary};
 pub const REFERENCE_DIR: &str = "/usr/lib/cni";
 
 struct Options {
-    /// Only these rows (`--only add,chain,dhcp,parallel,scaling,size,status`); all when empty.
+    /// Only these rows (`--only add,chain,netavark,...`, see ROWS); all when empty.
     only: Vec<String>,
     iterations: usize,
     live: usize,
@@ -81,7 +82,7 @@ fn options() -> Result<Options, (String, i32)> {
 }
 
 /// The row groups `--only` can name.
-const ROWS: [&str; 7] = ["add", "chain", "dhcp", "parallel", "scaling", "size", "status"];
+const ROWS: [&str; 8] = ["add", "chain", "dhcp", "netavark", "parallel", "scaling", "size", "status"];
 
 impl Options {
     /// True when the row group `row` is to be measured.
@@ -93,8 +94,19 @@ impl Options {
 /// What `--help` says before the usage line.
 const HELP: &str = "
 bench: our CNI plugins against the reference plugins (/usr/lib/cni), side by side in one run,
-each plugin exec'd as a runtime does; prints medians, p90 and ours/reference ratios.
-Needs root; build with `cargo build --release --workspace` first.";
+each plugin exec'd as a runtime does; prints medians, p90 and ours/reference ratios, and the
+floor (bench-floor: the same kernel work the shortest way) beside them.
+Needs root; build with `cargo build --release --workspace` first.
+
+--only ROWS, comma-separated, of:
+  add       bridge + host-local + ipMasq ADD and DEL, with no backend key and on nftables
+  chain     bridge, portmap, firewall, tuning, bandwidth; floors in one process and one per plugin
+  dhcp      bridge + dhcp against dnsmasq
+  netavark  netavark (podman's backend) setup + teardown against bridge, portmap, firewall
+  parallel  8 workers' ADD+DEL cycles per second
+  scaling   ADD latency with live attachments
+  size      plugins on disk
+  status    STATUS per call, and ADD/DEL while STATUS is polled";
 
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -191,6 +203,9 @@ fn run() -> i32 {
     }
     if wants(&opts, "chain") {
         rows.extend(chain_rows(&sides, floor, opts.iterations.min(20)));
+    }
+    if wants(&opts, "netavark") {
+        rows.extend(netavark_rows(&sides, floor, opts.iterations.min(20)));
     }
     if wants(&opts, "dhcp") {
         rows.extend(dhcp_row(&sides, floor, opts.iterations.min(20)));
@@ -399,9 +414,15 @@ fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row;
         None => json!({"type": "firewall"}),
     };
     let runs = [
-        ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None) },
-        ChainRun { side: &sides[0], scenario: "n", third: 4, firewall: firewall(Some("nftables")) },
-        ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None) },
+        ChainRun { side: &sides[0], scenario: "c", third: 2, firewall: firewall(None), shaping: true },
+        ChainRun {
+            side: &sides[0],
+            scenario: "n",
+            third: 4,
+            firewall: firewall(Some("nftables")),
+            shaping: true,
+        },
+        ChainRun { side: &sides[1], scenario: "c", third: 2, firewall: firewall(None), shaping: true },
     ];
     let ipt = default_is_iptables();
     let plugins = ["bridge", "portmap", "firewall", "tuning", "bandwidth"];
@@ -422,7 +443,7 @@ fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row;
             steps: steps(&plugins, ipt, false),
         },
     ];
-    let measured = scenarios::chain_add_del(&runs, floor, &floor_runs, iterations);
+    let measured = scenarios::chain_add_del(&runs, None, floor, &floor_runs, iterations);
     let labels = [
         "ours, firewall on iptables",
         "ours, firewall on nftables",
@@ -462,6 +483,75 @@ fn chain_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> [Row;
             chain[2],
             chain.get(5).copied(),
             "<= 0.2x",
+        ),
+    ]
+}
+
+/// netavark (podman's network backend) against the same work as a CNI
+/// chain: bridge, portmap and firewall (ours and the reference's, no
+/// backend keys), interleaved with netavark's setup + teardown of a
+/// bridge, masquerading, one port and the firewall's accepts, and two
+/// floors: a process per plugin (the chain's) and one process (netavark's
+/// kind). Two rows: the chain against the reference, and ours against
+/// netavark. None when netavark is not installed.
+fn netavark_rows(sides: &[Side], floor: Option<&Floor>, iterations: usize) -> Vec<Row> {
+    eprintln!("bench: netavark setup + teardown against bridge > portmap > firewall (ours, the reference's)");
+    let Some(netavark) = netavark::Netavark::new(&run_token(), std::process::id() % (36 * 36 * 36)) else {
+        return Vec::new();
+    };
+    let runs = [
+        ChainRun {
+            side: &sides[0],
+            scenario: "t",
+            third: 10,
+            firewall: json!({"type": "firewall"}),
+            shaping: false,
+        },
+        ChainRun {
+            side: &sides[1],
+            scenario: "t",
+            third: 10,
+            firewall: json!({"type": "firewall"}),
+            shaping: false,
+        },
+    ];
+    let ipt = default_is_iptables();
+    let floor_runs = [
+        ChainFloor {
+            net: Net { scenario: "t", third: 10, prefix: 24 },
+            extras: Extras::chain(ipt, false),
+            steps: steps(&["bridge", "portmap", "firewall"], ipt, ipt),
+        },
+        ChainFloor {
+            net: Net { scenario: "u", third: 11, prefix: 24 },
+            extras: Extras::chain(ipt, false),
+            steps: vec![],
+        },
+    ];
+    let peer = |i: usize| netavark.cycle(i);
+    let measured = scenarios::chain_add_del(&runs, Some(&peer), floor, &floor_runs, iterations);
+    let labels = ["ours", "reference", "netavark", "floor, a process per plugin", "floor, one process"];
+    print_medians("bridge > portmap > firewall", &labels, &measured);
+    let times: Vec<Summary> = measured.iter().map(|t| summarize(&t.total)).collect();
+    let default = default_backend();
+    let version = netavark.version();
+    vec![
+        latency_row(
+            &format!("bridge, portmap, firewall (no backend keys: {default}): ADD + DEL; floor: a process per plugin"),
+            times[0],
+            times[1],
+            times.get(3).copied(),
+            "n/a",
+        ),
+        latency_row(
+            &format!(
+                "{version} (in the reference column): setup + teardown of a bridge, masquerade, one port, \
+                 firewall accepts, on iptables; ours: the row above; floor: one process"
+            ),
+            times[0],
+            times[2],
+            times.get(4).copied(),
+            "n/a (a peer)",
         ),
     ]
 }

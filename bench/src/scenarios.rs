@@ -160,9 +160,9 @@ pub fn add_del(
     times
 }
 
-/// One run of the five-plugin chain: a side, with the firewall entry it
-/// uses (ours also runs with `"backend": "nftables"`), under its own
-/// scenario letter (own bridge, subnet and namespaces).
+/// One run of the chain: a side, with the firewall entry it uses (ours
+/// also runs with `"backend": "nftables"`), under its own scenario letter
+/// (own bridge, subnet and namespaces).
 pub struct ChainRun<'a> {
     /// Whose plugins.
     pub side: &'a Side,
@@ -172,6 +172,9 @@ pub struct ChainRun<'a> {
     pub third: u8,
     /// The firewall plugin's netconf entry.
     pub firewall: Value,
+    /// The five-plugin chain (with tuning and bandwidth), or bridge,
+    /// portmap and firewall only.
+    pub shaping: bool,
 }
 
 fn chain(run: &ChainRun, i: usize) -> Vec<(PathBuf, Value)> {
@@ -184,7 +187,7 @@ fn chain(run: &ChainRun, i: usize) -> Vec<(PathBuf, Value)> {
     };
     let mut bridge = side.conf(run.scenario, run.third);
     bridge["name"] = json!(name);
-    vec![
+    let mut plugins = vec![
         (side.dir.clone(), bridge),
         (
             side.dir.clone(),
@@ -192,14 +195,19 @@ fn chain(run: &ChainRun, i: usize) -> Vec<(PathBuf, Value)> {
                 {"portMappings": [{"hostPort": 20000 + i, "containerPort": 80, "protocol": "tcp"}]}})),
         ),
         (side.dir.clone(), common(run.firewall.clone())),
-        (side.dir.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
-        (
-            side.dir.clone(),
-            common(json!({"type": "bandwidth", "capabilities": {"bandwidth": true}, "runtimeConfig":
-                {"bandwidth": {"ingressRate": 100000000, "ingressBurst": 1000000,
-                               "egressRate": 100000000, "egressBurst": 1000000}}})),
-        ),
-    ]
+    ];
+    if run.shaping {
+        plugins.extend([
+            (side.dir.clone(), common(json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}))),
+            (
+                side.dir.clone(),
+                common(json!({"type": "bandwidth", "capabilities": {"bandwidth": true}, "runtimeConfig":
+                    {"bandwidth": {"ingressRate": 100000000, "ingressBurst": 1000000,
+                                   "egressRate": 100000000, "egressBurst": 1000000}}})),
+            ),
+        ]);
+    }
+    plugins
 }
 
 /// One run's chain times: the whole ADD + DEL, and each plugin's ADD and
@@ -244,17 +252,22 @@ pub struct ChainFloor {
     pub steps: Vec<Step>,
 }
 
+/// A peer that is no CNI chain (netavark): its setup and teardown times
+/// for iteration `i`.
+pub type Peer<'a> = &'a dyn Fn(usize) -> (Duration, Duration);
+
 /// ADD + DEL of the whole chain, as libcni runs it, the runs interleaved;
-/// every plugin is each side's own. The runs' times come first, then,
-/// with a floor, each floor run's.
+/// every plugin is each side's own. The runs' times come first, then the
+/// peer's (setup + teardown) if any, then, with a floor, each floor run's.
 pub fn chain_add_del(
     runs: &[ChainRun],
+    peer: Option<Peer>,
     floor: Option<&Floor>,
     floor_runs: &[ChainFloor],
     iterations: usize,
 ) -> Vec<ChainTimes> {
     let floor_runs = if floor.is_some() { floor_runs } else { &[] };
-    let first_floor = runs.len();
+    let first_floor = runs.len() + usize::from(peer.is_some());
     let mut times = vec![ChainTimes::default(); first_floor + floor_runs.len()];
     let floor = floor.map(|f| (f, floor_runs.iter().map(|r| f.make_bridge(r.net, None)).collect::<Vec<_>>()));
     let warmup = 2;
@@ -278,6 +291,17 @@ pub fn chain_add_del(
                     let total = adds.iter().chain(&dels).sum();
                     times[first_floor + k].push(total, names.into_iter(), &adds, &dels);
                 }
+            }
+        }
+        if let Some(peer) = peer {
+            let (setup, teardown) = peer(i);
+            if i >= warmup {
+                times[runs.len()].push(
+                    setup + teardown,
+                    ["all".to_string()].into_iter(),
+                    &[setup],
+                    &[teardown],
+                );
             }
         }
         for (run, times) in runs.iter().zip(times.iter_mut()) {

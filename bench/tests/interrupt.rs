@@ -1,6 +1,7 @@
 //! An interrupted bench leaves nothing of its run: SIGINT part way through
-//! a quick run of the ADD/DEL rows, and it exits 130 with no namespace,
-//! link, nftables table, iptables chain, rule or file of its run left.
+//! a quick run of the ADD/DEL rows (and of the netavark rows, when netavark
+//! is installed), and it exits 130 with no namespace, link, nftables table,
+//! iptables chain, rule or file of its run left.
 //! The bench runs inside a netns of the test's own (its bridges, rules and
 //! tables live there); its container namespaces are named by its run
 //! token. Needs root and target/debug/cni-plugins (`cargo build --workspace`).
@@ -57,11 +58,26 @@ fn in_host(host: &str, args: &[&str]) -> String {
 
 #[test]
 fn an_interrupted_run_removes_what_it_made() {
+    interrupt_and_check("add", 0);
+}
+
+#[test]
+fn an_interrupted_netavark_run_removes_what_it_and_netavark_made() {
+    if !Path::new("/usr/lib/podman/netavark").exists() {
+        eprintln!("netavark is not installed (apt-get install netavark): nothing to check");
+        return;
+    }
+    interrupt_and_check("netavark", 1);
+}
+
+/// Runs `bench --quick --only ROWS` in a netns of the test's own (test
+/// `n`'s), interrupts it part way and checks that nothing of its run is left.
+fn interrupt_and_check(rows: &str, n: u32) {
     let bench = Path::new(env!("CARGO_BIN_EXE_bench"));
     if !bench.with_file_name("cni-plugins").exists() {
         panic!("{} is missing: cargo build --workspace first", bench.with_file_name("cni-plugins").display());
     }
-    let host = Host(format!("bint{}", std::process::id() % 100_000));
+    let host = Host(format!("bint{}{n}", std::process::id() % 100_000));
     let _ = Command::new("ip").args(["netns", "del", &host.0]).stderr(Stdio::null()).status();
     assert!(Command::new("ip").args(["netns", "add", &host.0]).status().unwrap().success());
     assert!(Command::new("ip").args(["-n", &host.0, "link", "set", "lo", "up"]).status().unwrap().success());
@@ -70,7 +86,7 @@ fn an_interrupted_run_removes_what_it_made() {
         Command::new("nsenter")
             .arg(format!("--net=/var/run/netns/{}", host.0))
             .arg(bench)
-            .args(["--quick", "--only", "add"])
+            .args(["--quick", "--only", rows])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -103,11 +119,13 @@ fn an_interrupted_run_removes_what_it_made() {
     let links = in_host(&host.0, &["ip", "-br", "link"]);
     assert_eq!(links.lines().count(), 1, "links left: {links}");
     let ruleset = in_host(&host.0, &["nft", "list", "ruleset"]);
-    for left in ["bench-", "cnictl_bench_floor", "cni_plugins_masquerade", "CNI-"] {
+    for left in ["bench-", "cnictl_bench_floor", "cni_plugins_masquerade", "CNI-", "NETAVARK"] {
         assert!(!ruleset.contains(left), "{left} left in the ruleset:\n{ruleset}");
     }
     let saved = in_host(&host.0, &["iptables-save"]);
-    assert!(!saved.contains("CNI-") && !saved.contains("bench-"), "{saved}");
+    for left in ["CNI-", "bench-", "NETAVARK", "10.245."] {
+        assert!(!saved.contains(left), "{left} left in iptables:\n{saved}");
+    }
     let temp: Vec<String> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()
