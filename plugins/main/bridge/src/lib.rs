@@ -236,8 +236,11 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
     let layer3 = !ipam_type.is_empty();
     let owner = Owner { network: &conf.net.name, ifname: &args.ifname, container_id: &args.container_id };
     let masq = layer3 && conf.ip_masq;
-    // The nftables rules go on a thread of their own while the link goes
-    // away: both wait for kernel RCU grace periods, so they overlap.
+    // The masquerade and spoof-check rules go on a thread of their own
+    // while the link goes away: both wait for kernel RCU grace periods (and
+    // iptables for its tools), so they overlap. The iptables half needs
+    // only the families, which the cached result gives; with none it looks
+    // at both, each only where the attachment's chain exists.
     let netfilter = || {
         let mut cleanup = cni::rollback::Cleanup::new();
         if conf.mac_spoof_check {
@@ -250,20 +253,13 @@ fn del(args: &CmdArgs) -> Result<(), CniError> {
         }
         if masq {
             cleanup.step(ipmasq::teardown_nftables(&owner));
+            cleanup.step(ipmasq::teardown_iptables(&conf.net.prev_addresses(), &owner));
         }
         cleanup.finish()
     };
     let rest = || -> Result<(), CniError> {
         let mut cleanup = cni::rollback::Cleanup::new();
-        let mut addresses = cni::veth::delete_with_release(ipam_type, args, &mut cleanup);
-        if masq {
-            if addresses.is_empty() {
-                // The link is gone; the cached result still says which
-                // families were used (with neither, both are looked at).
-                addresses = conf.net.prev_addresses();
-            }
-            cleanup.step(ipmasq::teardown_iptables(&addresses, &owner));
-        }
+        cni::veth::delete_with_release(ipam_type, args, &mut cleanup);
         cleanup.finish()
     };
     cni::overlap::both(netfilter, rest)
