@@ -184,6 +184,47 @@ fn an_add_over_a_leftover_masquerade_chain_adds_no_second_jump() {
     assert_eq!(iptables_masq_lines(false, &att.id), 0, "DEL removes it all");
 }
 
+/// ipMasq's rules are written while the container end is configured: when
+/// the container's side fails (a route the kernel refuses), the rules the
+/// other side wrote go too, with the links and the reservation.
+#[test]
+fn a_container_side_failure_takes_the_masquerade_rules_with_it() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    for backend in ["iptables", "nftables"] {
+        let store = tempfile::tempdir().unwrap();
+        let bridge = TestBridge::new();
+        let ranges = json!([[{"subnet": "10.201.13.0/24"}]]);
+        let mut conf: Value = serde_json::from_str(&conf(
+            &bridge.name,
+            store.path(),
+            ranges,
+            json!({"ipMasq": true, "ipMasqBackend": backend}),
+        ))
+        .unwrap();
+        // A gateway outside every subnet of the interface: ENETUNREACH.
+        conf["ipam"]["routes"] = json!([{"dst": "10.250.0.0/16", "gw": "10.201.99.1"}]);
+        let conf = conf.to_string();
+        let ns = TestNetns::new("bmf");
+        let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+        let out = att.call(&plugins.plugin("bridge"), path, "ADD", &conf);
+        assert_eq!(out.code, 1, "{backend}: {}", out.stdout);
+        assert!(
+            out.json["msg"].as_str().unwrap_or_default().contains("failed to add route"),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(iptables_masq_lines(false, &att.id), 0, "{backend}: iptables rules left");
+        assert_eq!(nft_masq_rules(&att.id), 0, "{backend}: nftables rules left");
+        assert!(bridge_ports(&bridge.name).is_empty(), "{backend}: host veth left");
+        assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null, "{backend}: container veth left");
+        assert!(
+            reservations(&store.path().join(network_name(&conf))).is_empty(),
+            "{backend}: reservation left"
+        );
+    }
+}
+
 fn vlans_of(port: &str) -> Vec<(u64, bool, bool)> {
     let out =
         std::process::Command::new("bridge").args(["-j", "vlan", "show", "dev", port]).output().unwrap();
