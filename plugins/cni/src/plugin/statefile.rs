@@ -88,8 +88,11 @@ pub fn write_hint(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         .open(path);
     match opened {
         Ok(mut file) if writable_in_place(&file) => {
-            file.set_len(0)?;
-            file.write_all(data)
+            // Over the old text, then cut to the new length: truncating to
+            // zero first freed the file's block for the write to allocate
+            // again, 0.5 ms of ext4 journal work on every ADD (perf trace).
+            file.write_all(data)?;
+            file.set_len(data.len() as u64)
         }
         // A symlink (ELOOP), a FIFO (ENXIO without a reader), a directory,
         // a device, or a hard link planted under the name (writing in place
