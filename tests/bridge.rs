@@ -424,6 +424,7 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
     assert_eq!(link_details(Some(&ns2.name), "eth0"), Value::Null);
     assert!(reservations(&store.path().join(network_name(&other))).is_empty(), "reservation left");
     assert_eq!(nft_masq_rules(&second.id), 0);
+    assert_eq!(iptables_masq_lines(false, &second.id), 0, "masquerade written beside the link, then undone");
 
     // host-local (run in-process, as it is this same binary) runs out of addresses.
     let store3 = tempfile::tempdir().unwrap();

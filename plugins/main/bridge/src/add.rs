@@ -30,10 +30,14 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let nl = Netlink::open()?;
     let bridge = ensure_bridge(&nl, &plan.conf)?;
     let mut rollback = Rollback::new();
-    // host-local's and static's addresses are acquired while the pair is made.
+    // host-local's and static's addresses are acquired while the pair is
+    // made, and ipMasq's rules (by default an iptables-restore, about 1.4
+    // ms of exec and commit) written with them as soon as they are known.
     let (pair, acquired) = if plan.layer3() {
         let plug = |rollback: &mut _| plug_in(&nl, &netns, &bridge, &plan, args, rollback);
-        let (pair, acquired) = ipam::acquire_beside(plan.conf.ipam_type(), args, &mut rollback, plug)?;
+        let masq = |acquired: &CniResult| masquerade(&plan, args, acquired);
+        let (pair, acquired) =
+            ipam::acquire_beside_then(plan.conf.ipam_type(), args, &mut rollback, plug, masq)?;
         (pair, Some(acquired))
     } else {
         (plug_in(&nl, &netns, &bridge, &plan, args, &mut rollback)?, None)
@@ -48,17 +52,7 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
         if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
             gateways_on_bridge(&nl, &bridge, &plan, &gateways, &mut result)?;
         }
-        // ipMasq's rules (an iptables-restore by default, about 1.4 ms of
-        // exec and commit) are written while the container end is set up:
-        // neither waits for the other.
-        let (masqueraded, configured) = cni::overlap::join(
-            || masquerade(&plan, args, &result),
-            || configure_container(&netns, &plan, args, &result),
-        );
-        if let Some(undo) = masqueraded? {
-            rollback.push("remove the masquerade rules", undo);
-        }
-        configured?;
+        configure_container(&netns, &plan, args, &result)?;
     } else if !plan.conf.bridge.disable_container_interface {
         container_up(&netns, &args.ifname)?;
     }
@@ -174,17 +168,23 @@ fn gateways_on_bridge(
 }
 
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
-/// Returns the undo for the rollback (none without ipMasq).
+/// Needs only IPAM's addresses. Returns the undo for the rollback (none
+/// without ipMasq or without addresses).
 fn masquerade<'a>(
     plan: &'a Plan,
     args: &'a CmdArgs,
-    result: &CniResult,
-) -> Result<Option<impl FnOnce() -> Result<(), CniError> + 'a>, CniError> {
+    acquired: &CniResult,
+) -> ipam::FollowUp<impl FnOnce() -> Result<(), CniError> + Send + 'a> {
     let Some(backend) = plan.masquerade else { return Ok(None) };
-    let addresses: Vec<IpNetwork> = result.ips.iter().map(|ip| ip.address).collect();
+    let addresses: Vec<IpNetwork> = acquired.ips.iter().map(|ip| ip.address).collect();
+    if addresses.is_empty() {
+        // The ADD fails on it ("IPAM plugin returned missing IP config").
+        return Ok(None);
+    }
     let (network, ifname, container_id) = (&plan.conf.net.name, &args.ifname, &args.container_id);
     ipmasq::setup(backend, &addresses, &Owner { network, ifname, container_id })?;
-    Ok(Some(move || ipmasq::teardown(&addresses, &Owner { network, ifname, container_id })))
+    let undo = move || ipmasq::teardown(&addresses, &Owner { network, ifname, container_id });
+    Ok(Some(("remove the masquerade rules", undo)))
 }
 
 /// A layer-2 only container end comes up by itself.
