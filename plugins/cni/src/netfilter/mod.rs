@@ -66,15 +66,24 @@ impl Backend {
 const SBIN_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
 /// Finds an executable by name in `PATH` and the usual sbin directories.
+/// Each name is looked for once per process (with `PATH` as it was then):
+/// one ADD asks for iptables-save and iptables-restore several times, and
+/// each search is a stat per directory.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
+    static FOUND: std::sync::Mutex<Vec<(String, Option<PathBuf>)>> = std::sync::Mutex::new(Vec::new());
+    let mut found = FOUND.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, path)) = found.iter().find(|(n, _)| n == name) {
+        return path.clone();
+    }
     let path = std::env::var("PATH").unwrap_or_default();
-    let found = path
+    let located = path
         .split(':')
         .filter(|d| !d.is_empty())
         .chain(SBIN_DIRS)
         .map(|dir| Path::new(dir).join(name))
         .find(|candidate| candidate.is_file());
-    found
+    found.push((name.to_string(), located.clone()));
+    located
 }
 
 /// What running a tool gave: its exit status, stdout and stderr.
