@@ -150,65 +150,40 @@ pub fn acquire_beside<'a, T, L>(
 where
     L: FnOnce(&mut crate::rollback::Rollback<'a>) -> Result<T, CniError>,
 {
-    acquire_beside_then(ipam_type, args, rollback, make_link, NO_FOLLOW_UP)
+    acquire_beside_then(ipam_type, args, rollback, make_link, |_| {})
 }
 
-/// A follow-up that makes nothing, for [`acquire_beside`].
-type NoUndo = fn() -> Result<(), CniError>;
-const NO_FOLLOW_UP: fn(&CniResult) -> FollowUp<NoUndo> = |_| Ok(None);
-
-/// What a follow-up of [`acquire_beside_then`] gives back: the undo of what
-/// it made, with the label a failed rollback names it by (none when it
-/// made nothing), or its error.
-pub type FollowUp<U> = Result<Option<(&'static str, U)>, CniError>;
-
-/// [`acquire_beside`], and `follow_up` run with the addresses as soon as
-/// they are acquired, on IPAM's side (beside the link when the two run
-/// side by side): host-side work that needs the addresses but not the
-/// link, such as ipMasq's rules, then waits for neither. It gives back
-/// the undo of what it made (its label and the step), which is registered
-/// on `rollback` whatever else failed; its error fails the ADD.
-pub fn acquire_beside_then<'a, T, L, N, U>(
+/// [`acquire_beside`], and `on_acquired` called with the addresses as soon
+/// as they are acquired, on IPAM's side (beside the link when the two run
+/// side by side): it hands them to host-side work that needs them but not
+/// the link (bridge's ipMasq), which then waits for neither.
+pub fn acquire_beside_then<'a, T, L, N>(
     ipam_type: &'a str,
     args: &'a CmdArgs,
     rollback: &mut crate::rollback::Rollback<'a>,
     make_link: L,
-    follow_up: N,
+    on_acquired: N,
 ) -> Result<(T, CniResult), CniError>
 where
     L: FnOnce(&mut crate::rollback::Rollback<'a>) -> Result<T, CniError>,
-    N: FnOnce(&CniResult) -> FollowUp<U> + Send,
-    U: FnOnce() -> Result<(), CniError> + Send + 'a,
+    N: FnOnce(&CniResult) + Send,
 {
     if !ignores_interface(ipam_type) {
         let made = make_link(rollback)?;
         let result = acquire(ipam_type, args, rollback)?;
-        if let Some((label, undo)) = follow_up(&result)? {
-            rollback.push(label, undo);
-        }
+        on_acquired(&result);
         return Ok((made, result));
     }
     let link_step = std::panic::AssertUnwindSafe(|| make_link(&mut *rollback));
     let ipam_step = || {
         let result = add(ipam_type, args)?;
-        let followed = follow_up(&result);
-        Ok((result, followed))
+        on_acquired(&result);
+        Ok(result)
     };
     let (acquired, made) = crate::overlap::join(ipam_step, || std::panic::catch_unwind(link_step));
-    let acquired = match acquired {
-        Ok((result, followed)) => {
-            register_release(ipam_type, args, rollback);
-            match followed {
-                Ok(Some((label, undo))) => {
-                    rollback.push(label, undo);
-                    Ok(result)
-                }
-                Ok(None) => Ok(result),
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    };
+    if acquired.is_ok() {
+        register_release(ipam_type, args, rollback);
+    }
     // A panic goes on up (the skeleton reports it) once the release is registered.
     let made = made.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match (made, acquired) {

@@ -30,37 +30,85 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let nl = Netlink::open()?;
     let bridge = ensure_bridge(&nl, &plan.conf)?;
     let mut rollback = Rollback::new();
-    // host-local's and static's addresses are acquired while the pair is
-    // made, and ipMasq's rules (by default an iptables-restore, about 1.4
-    // ms of exec and commit) written with them as soon as they are known.
+    // ipMasq's rules (by default an iptables-restore: 1.5-2 ms of exec and
+    // commit) need only IPAM's addresses. They are written on a thread of
+    // their own from the moment IPAM hands them over, while the pair is
+    // made and the container end set up; the ADD waits for them at its end.
+    let result = std::thread::scope(|scope| {
+        let (hand_over, handed) = std::sync::mpsc::sync_channel::<Vec<IpNetwork>>(1);
+        let masquerading = plan.masquerade.map(|backend| {
+            let plan = &plan;
+            scope.spawn(move || match handed.recv() {
+                Ok(addresses) => masquerade(backend, plan, args, addresses),
+                // IPAM gave nothing (it failed, or the network is layer 2).
+                Err(_) => Ok(None),
+            })
+        });
+        let connected = connect(&plan, args, &netns, &nl, &bridge, &mut rollback, hand_over);
+        let masqueraded = match masquerading {
+            Some(worker) => worker.join().unwrap_or_else(|_| Err(CniError::internal("ipMasq panicked"))),
+            None => Ok(None),
+        };
+        match (connected, masqueraded) {
+            (connected, Ok(Some((label, undo)))) => {
+                rollback.push(label, undo);
+                connected
+            }
+            (connected, Ok(None)) => connected,
+            (Ok(_), Err(masq)) => Err(masq),
+            (Err(e), Err(masq)) => {
+                eprintln!("ipMasq failed beside it too: {}", masq.msg);
+                Err(e)
+            }
+        }
+    })?;
+    rollback.commit();
+    Ok(result)
+}
+
+/// Everything of ADD but ipMasq: the pair on the bridge, IPAM's addresses
+/// (handed over to ipMasq as soon as they are acquired), the gateways on
+/// the bridge, the container end configured, the MACs as they end up.
+fn connect<'a>(
+    plan: &'a Plan,
+    args: &'a CmdArgs,
+    netns: &'a Netns,
+    nl: &Netlink,
+    bridge: &Link,
+    rollback: &mut Rollback<'a>,
+    hand_over: std::sync::mpsc::SyncSender<Vec<IpNetwork>>,
+) -> Result<CniResult, CniError> {
+    // host-local's and static's addresses are acquired while the pair is made.
     let (pair, acquired) = if plan.layer3() {
-        let plug = |rollback: &mut _| plug_in(&nl, &netns, &bridge, &plan, args, rollback);
-        let masq = |acquired: &CniResult| masquerade(&plan, args, acquired);
+        let plug = |rollback: &mut _| plug_in(nl, netns, bridge, plan, args, rollback);
+        let handing = |acquired: &CniResult| {
+            // The receiver is gone only when ipMasq is off.
+            let _ = hand_over.send(acquired.ips.iter().map(|ip| ip.address).collect());
+        };
         let (pair, acquired) =
-            ipam::acquire_beside_then(plan.conf.ipam_type(), args, &mut rollback, plug, masq)?;
+            ipam::acquire_beside_then(plan.conf.ipam_type(), args, rollback, plug, handing)?;
         (pair, Some(acquired))
     } else {
-        (plug_in(&nl, &netns, &bridge, &plan, args, &mut rollback)?, None)
+        (plug_in(nl, netns, bridge, plan, args, rollback)?, None)
     };
-    let mut result = layer2_result(&bridge, &pair, args);
+    let mut result = layer2_result(bridge, &pair, args);
     if let Some(acquired) = acquired {
         // The host's side first: once the container end is up, its IPv6
         // stack's first packets are flooded to every port while the kernel
         // holds RTNL, and every later netlink request of ours waits for it
         // (perf, 500 ports); so bringing it up comes last.
-        let gateways = addresses(&plan, acquired, &mut result)?;
+        let gateways = addresses(plan, acquired, &mut result)?;
         if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
-            gateways_on_bridge(&nl, &bridge, &plan, &gateways, &mut result)?;
+            gateways_on_bridge(nl, bridge, plan, &gateways, &mut result)?;
         }
-        configure_container(&netns, &plan, args, &result)?;
+        configure_container(netns, plan, args, &result)?;
     } else if !plan.conf.bridge.disable_container_interface {
-        container_up(&netns, &args.ifname)?;
+        container_up(netns, &args.ifname)?;
     }
-    refresh_macs(&nl, &bridge, &pair, &plan, &mut result)?;
+    refresh_macs(nl, bridge, &pair, plan, &mut result)?;
     if !plan.conf.net.dns.is_empty() {
         result.dns = plan.conf.net.dns.clone();
     }
-    rollback.commit();
     Ok(result)
 }
 
@@ -167,18 +215,19 @@ fn gateways_on_bridge(
     Ok(())
 }
 
+/// What ipMasq gives back: the undo for the rollback, with its label
+/// (none when it made nothing), or its error.
+type Masqueraded<U> = Result<Option<(&'static str, U)>, CniError>;
+
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
-/// Needs only IPAM's addresses. Returns the undo for the rollback (none
-/// without ipMasq or without addresses).
+/// Makes nothing without addresses (the ADD fails on that by itself).
 fn masquerade<'a>(
+    backend: ipmasq::Backend,
     plan: &'a Plan,
     args: &'a CmdArgs,
-    acquired: &CniResult,
-) -> ipam::FollowUp<impl FnOnce() -> Result<(), CniError> + Send + 'a> {
-    let Some(backend) = plan.masquerade else { return Ok(None) };
-    let addresses: Vec<IpNetwork> = acquired.ips.iter().map(|ip| ip.address).collect();
+    addresses: Vec<IpNetwork>,
+) -> Masqueraded<impl FnOnce() -> Result<(), CniError> + Send + 'a> {
     if addresses.is_empty() {
-        // The ADD fails on it ("IPAM plugin returned missing IP config").
         return Ok(None);
     }
     let (network, ifname, container_id) = (&plan.conf.net.name, &args.ifname, &args.container_id);
