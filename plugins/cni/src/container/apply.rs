@@ -11,7 +11,7 @@ use ipnetwork::IpNetwork;
 
 use crate::env::CmdArgs;
 use crate::error::CniError;
-use crate::netlink::{DadState, Link, Netlink, RouteSpec};
+use crate::netlink::{Change, DadState, Link, Netlink, RouteSpec};
 use crate::result::{CniResult, Interface};
 use crate::sysctl;
 
@@ -30,6 +30,7 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
     let mut v4_gw = None;
     let mut v6_gw = None;
     let mut ipv6_enabled = false;
+    let mut changes = Vec::new();
     for ip in &result.ips {
         let Some(index) = ip.interface else { continue };
         if result.interfaces.get(index).map(|i| i.name.as_str()) != Some(ifname) {
@@ -48,19 +49,15 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             sysctl::write(&format!("net/ipv6/conf/{ifname}/keep_addr_on_down"), "1")?;
             ipv6_enabled = true;
         }
-        nl.add_address(link.index, ip.address).map_err(|e| {
-            CniError::internal(format!("failed to add IP addr {} to {ifname:?}: {}", ip.address, e.msg()))
-        })?;
+        changes.push(Change::Address(ip.address));
         match ip.gateway {
             Some(gw @ IpAddr::V4(_)) if v4_gw.is_none() => v4_gw = Some(gw),
             Some(gw @ IpAddr::V6(_)) if v6_gw.is_none() => v6_gw = Some(gw),
             _ => {}
         }
     }
-    nl.set_link_up(link.index, true)?;
-    if v6_gw.is_some() {
-        settle_addresses(nl, link.index, ifname)?;
-    }
+    changes.push(Change::Up);
+    let mut routes = Vec::new();
     for route in &result.routes {
         // A route without a gateway takes the family's gateway, as in the
         // reference, unless its scope says it is on the link or host: the
@@ -69,7 +66,7 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
         let on_link = route.scope.is_some_and(|s| s >= i64::from(RT_SCOPE_LINK));
         let default_gw = if route.dst.is_ipv4() { v4_gw } else { v6_gw };
         let gw = route.gw.or(if on_link { None } else { default_gw });
-        let spec = RouteSpec {
+        routes.push(Change::Route(RouteSpec {
             dst: route.dst,
             gw,
             oif: link.index,
@@ -77,13 +74,36 @@ pub fn configure_iface(nl: &Netlink, ifname: &str, result: &CniResult) -> Result
             src: None,
             priority: route.priority,
             table: route.table.and_then(|t| u32::try_from(t).ok()),
-        };
-        nl.append_route(&spec).map_err(|e| {
-            let via = gw.map(|gw| format!(" via {gw}")).unwrap_or_default();
-            CniError::internal(format!("failed to add route '{}{via} dev {ifname}': {}", route.dst, e.msg()))
-        })?;
+        }));
+    }
+    // One send for the addresses, coming up and the routes; an IPv6
+    // gateway's routes wait until duplicate address detection is done.
+    if v6_gw.is_some() {
+        apply(nl, link.index, ifname, &changes)?;
+        settle_addresses(nl, link.index, ifname)?;
+        apply(nl, link.index, ifname, &routes)?;
+    } else {
+        changes.extend(routes);
+        apply(nl, link.index, ifname, &changes)?;
     }
     Ok(link)
+}
+
+/// Applies a batch of changes to the container end, each refusal worded as
+/// the reference words that step's failure.
+fn apply(nl: &Netlink, index: u32, ifname: &str, changes: &[Change]) -> Result<(), CniError> {
+    let Err(refused) = nl.apply(index, changes) else { return Ok(()) };
+    let msg = refused.error.msg();
+    Err(match refused.at.and_then(|at| changes.get(at)) {
+        Some(Change::Address(address)) => {
+            CniError::internal(format!("failed to add IP addr {address} to {ifname:?}: {msg}"))
+        }
+        Some(Change::Route(route)) => {
+            let via = route.gw.map(|gw| format!(" via {gw}")).unwrap_or_default();
+            CniError::internal(format!("failed to add route '{}{via} dev {ifname}': {msg}", route.dst))
+        }
+        Some(Change::Up) | None => refused.error.into(),
+    })
 }
 
 /// Waits until no IPv6 address on the link is tentative (DAD done), as the

@@ -378,6 +378,9 @@ impl Socket {
         messages: &[Message],
         stop_at_error: bool,
     ) -> Result<Vec<Result<(), i32>>, NlError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
         let seqs = self.send(messages)?;
         let mut outcomes: Vec<Option<Result<(), i32>>> =
             messages.iter().map(|m| if m.flags & NLM_F_ACK != 0 { None } else { Some(Ok(())) }).collect();
@@ -499,6 +502,29 @@ mod tests {
         // The socket goes on: the next request gets its own answer.
         let err = socket.request(Message::new(libc::RTM_DELLINK, 0, vec![0u8; 16])).unwrap_err();
         assert!(matches!(err, NlError::Kernel(_)), "{err:?}");
+    }
+
+    #[test]
+    fn an_empty_batch_sends_nothing() {
+        let socket = Socket::open(NETLINK_ROUTE).unwrap();
+        assert_eq!(socket.transact(&[], false), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_batch_reports_each_message_in_order() {
+        let socket = Socket::open(NETLINK_ROUTE).unwrap();
+        // Two deletions of links that do not exist, then a no-op change of
+        // loopback: two refusals and an ACK, each matched to its message.
+        let mut missing = vec![0u8; 16];
+        missing[4..8].copy_from_slice(&0x7fff_fff1i32.to_ne_bytes());
+        let mut lo = vec![0u8; 16];
+        lo[4..8].copy_from_slice(&1i32.to_ne_bytes());
+        let batch = [
+            Message::new(libc::RTM_DELLINK, NLM_F_ACK, missing.clone()),
+            Message::new(libc::RTM_DELLINK, NLM_F_ACK, missing),
+            Message::new(libc::RTM_SETLINK, NLM_F_ACK, lo),
+        ];
+        assert_eq!(socket.transact(&batch, false), Ok(vec![Err(libc::ENODEV), Err(libc::ENODEV), Ok(())]));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::kernel::error::KernelError;
 
 /// The request adding `address` to link `index`, as `ip address add`
 /// makes it: local and address, and for IPv4 below /31 the broadcast.
-pub fn address_request(index: u32, address: IpNetwork) -> RouteNetlinkMessage {
+pub(super) fn address_request(index: u32, address: IpNetwork) -> RouteNetlinkMessage {
     let mut message = AddressMessage::default();
     message.header.index = index;
     message.header.prefix_len = address.prefix();

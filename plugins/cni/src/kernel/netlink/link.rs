@@ -360,6 +360,13 @@ fn new_link(name: &str, kind: InfoKind, data: Option<InfoData>) -> LinkMessage {
     message
 }
 
+/// The request setting a link up, for a batch ([`Netlink::apply`]).
+pub(super) fn link_up_request(index: u32) -> RouteNetlinkMessage {
+    let mut message = of_index(index);
+    set_flag(&mut message, LinkFlags::Up, true);
+    RouteNetlinkMessage::SetLink(message)
+}
+
 /// Sets (or clears) a header flag and says it is to change.
 fn set_flag(message: &mut LinkMessage, flag: LinkFlags, on: bool) {
     message.header.flags.set(flag, on);
@@ -440,13 +447,6 @@ impl Netlink {
         let mut message = of_index(index);
         set_flag(&mut message, LinkFlags::Up, up);
         self.set(message, &format!("set link {index} {}", if up { "up" } else { "down" }))
-    }
-
-    /// The request setting a link up, for a batch ([`Netlink::batch`]).
-    pub fn link_up_request(index: u32) -> RouteNetlinkMessage {
-        let mut message = of_index(index);
-        set_flag(&mut message, LinkFlags::Up, true);
-        RouteNetlinkMessage::SetLink(message)
     }
 
     /// Turns promiscuous mode on or off.

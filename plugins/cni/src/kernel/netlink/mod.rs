@@ -9,6 +9,7 @@
 //! the calling thread, with no runtime and no thread of its own.
 
 mod addr;
+mod batch;
 mod link;
 mod route;
 mod rule;
@@ -22,6 +23,7 @@ use crate::kernel::transport::{Answer, Message, NlError, Socket, NETLINK_ROUTE};
 pub use crate::kernel::error::KernelError;
 pub use crate::kernel::transport::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
 pub use addr::DadState;
+pub use batch::{Change, Refused};
 pub use link::{
     format_mac, parse_mac, ChildKind, ChildSpec, IpvlanMode, Link, LinkKind, MacvlanMode, PortFlags,
     VethSpec, VlanMembership,
@@ -96,18 +98,5 @@ impl Netlink {
     /// A GET: every answer, parsed (a dump with NLM_F_DUMP in `flags`).
     fn get(&self, message: RouteNetlinkMessage, flags: u16) -> Result<Vec<RouteNetlinkMessage>, NlError> {
         self.socket.dump(encode(message, flags))?.iter().map(decode).collect()
-    }
-
-    /// Sends several requests in one datagram, each acknowledged, and
-    /// returns each one's outcome in order: what the kernel takes one
-    /// after another (a link's state, its address, its routes) costs one
-    /// round trip instead of one each.
-    pub fn batch(
-        &self,
-        requests: Vec<(RouteNetlinkMessage, u16)>,
-    ) -> Result<Vec<Result<(), i32>>, KernelError> {
-        let messages: Vec<Message> =
-            requests.into_iter().map(|(m, flags)| encode(m, flags | NLM_F_ACK)).collect();
-        self.socket.transact(&messages, false).map_err(|e| nl_error("batch", e))
     }
 }
