@@ -234,6 +234,23 @@ fn run() -> i32 {
         floor_ratio: floor_size.map(|f| ours_size as f64 / f as f64),
         target: "<= 10 MB".into(),
     }));
+    // The static build (scripts/build-static), for nodes without glibc
+    // and scratch images: what a packager ships besides the dynamic one.
+    let static_build = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|target| target.join("x86_64-unknown-linux-gnu/release/cni-plugins"))
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map(|m| m.len());
+    rows.extend(wants(&opts, "size").then(|| Row {
+        what: "same, the static build (`scripts/build-static`: no library needed)".into(),
+        ours: static_build.map(mb).unwrap_or_else(|| "n/a (not built)".into()),
+        reference: mb(ref_size),
+        floor: floor_size.map(mb).unwrap_or_else(|| "n/a".into()),
+        ratio: static_build.map(|b| b as f64 / ref_size as f64).unwrap_or(f64::NAN),
+        floor_ratio: static_build.zip(floor_size).map(|(b, f)| b as f64 / f as f64),
+        target: "<= 10 MB".into(),
+    }));
     let code = if interrupt::interrupted() {
         eprintln!("bench: interrupted: no table; what the run made is being removed");
         130
