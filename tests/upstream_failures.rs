@@ -189,6 +189,13 @@ fn gc_at_runtime_start_up_keeps_every_listed_attachment_whole_and_frees_the_rest
         .to_string()
     };
     let namespaces: Vec<TestNetns> = (0..5).map(|_| TestNetns::new("upg")).collect();
+    // A failed assertion must not leave the listed attachments' DNAT rules
+    // on host ports 18260-18264 for the next run: DEL them all on the way out.
+    let _del_all = OnDrop(|| {
+        for ns in &namespaces {
+            let _ = cnictl(&["del", &name, &ns.name], &[]);
+        }
+    });
     for (n, ns) in namespaces.iter().enumerate() {
         let (code, _, stderr) = cnictl(&["add", &name, &ns.name], &[("CAP_ARGS", &caps(n))]);
         assert_eq!(code, 0, "{stderr}");
@@ -265,6 +272,16 @@ fn gc_at_runtime_start_up_keeps_every_listed_attachment_whole_and_frees_the_rest
         assert_eq!(code, 0, "a listed attachment still checks: {stderr}");
         let (code, _, stderr) = cnictl(&["del", &name, &ns.name], &[]);
         assert_eq!(code, 0, "{stderr}");
+    }
+}
+
+/// Runs its closure when dropped, also when a test fails: cleanup of
+/// state no fixture owns (attachments made through cnictl).
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
     }
 }
 
