@@ -225,6 +225,38 @@ fn a_container_side_failure_takes_the_masquerade_rules_with_it() {
     }
 }
 
+/// ADD looks the bridge up before making it: a link of that name that is
+/// no bridge is refused as the reference refuses it, and left as it was,
+/// with nothing of the attachment behind.
+#[test]
+fn a_bridge_name_taken_by_another_kind_of_link_is_refused() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let (name, peer) = (unique("bnb"), unique("bnp"));
+    let made = std::process::Command::new("ip")
+        .args(["link", "add", &name, "type", "veth", "peer", "name", &peer])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip").args(["link", "del", &self.0]).status();
+        }
+    }
+    let _gone = Gone(name.clone());
+    let conf = conf(&name, store.path(), json!([[{"subnet": "10.201.14.0/24"}]]), json!({}));
+    let ns = TestNetns::new("bnb");
+    let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+    let out = att.call(&plugins.plugin("bridge"), path, "ADD", &conf);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(out.json["msg"], format!("{name:?} already exists but is not a bridge"), "{}", out.stdout);
+    assert_eq!(link_details(None, &name)["linkinfo"]["info_kind"], "veth", "the veth is left as it was");
+    assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null);
+    assert!(reservations(&store.path().join(network_name(&conf))).is_empty());
+}
+
 fn vlans_of(port: &str) -> Vec<(u64, bool, bool)> {
     let out =
         std::process::Command::new("bridge").args(["-j", "vlan", "show", "dev", port]).output().unwrap();

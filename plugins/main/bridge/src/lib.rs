@@ -84,9 +84,18 @@ impl Plugin for Bridge {
 fn ensure_bridge(nl: &Netlink, conf: &Config) -> Result<Link, CniError> {
     let name = &conf.bridge.bridge;
     let vlan_filtering = conf.vlan != 0 || conf.bridge.vlan_trunk.is_some();
-    nl.add_bridge(name, conf.bridge.mtu, vlan_filtering)
-        .map_err(|e| e.context(format!("failed to create bridge {name:?}")))?;
-    let bridge = bridge_by_name(nl, name)?;
+    // Every ADD but a network's first finds the bridge: look first, and
+    // make it only when missing (one request instead of a refused
+    // creation and a look-up). A bridge made meanwhile by a parallel ADD
+    // is EEXIST there, which add_bridge takes as done.
+    let bridge = match nl.link_by_name(name)? {
+        Some(link) => as_bridge(link, name)?,
+        None => {
+            nl.add_bridge(name, conf.bridge.mtu, vlan_filtering)
+                .map_err(|e| e.context(format!("failed to create bridge {name:?}")))?;
+            bridge_by_name(nl, name)?
+        }
+    };
     if conf.bridge.promisc_mode && !bridge.promisc {
         nl.set_promisc(bridge.index, true)?;
     }
@@ -100,6 +109,11 @@ fn ensure_bridge(nl: &Netlink, conf: &Config) -> Result<Link, CniError> {
 fn bridge_by_name(nl: &Netlink, name: &str) -> Result<Link, CniError> {
     let link =
         nl.link_by_name(name)?.ok_or_else(|| CniError::internal(format!("could not lookup {name:?}")))?;
+    as_bridge(link, name)
+}
+
+/// The link named `name`, which must be a bridge.
+fn as_bridge(link: Link, name: &str) -> Result<Link, CniError> {
     if link.kind != LinkKind::Bridge {
         return Err(CniError::internal(format!("{name:?} already exists but is not a bridge")));
     }
