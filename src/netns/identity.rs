@@ -121,7 +121,10 @@ pub fn live_namespaces() -> Vec<(NetnsId, PathBuf)> {
 pub fn find_live<'a>(live: &'a [(NetnsId, PathBuf)], recorded: &NetnsId) -> Option<&'a PathBuf> {
     live.iter()
         .filter(|(id, _)| (id.dev, id.ino) == (recorded.dev, recorded.ino))
-        .find(|(id, path)| NetnsId { cookie: id.cookie.or_else(|| cookie(path)), ..*id }.same(recorded))
+        // Without a recorded cookie the inode decides: no namespace is entered.
+        .find(|(id, path)| {
+            recorded.cookie.is_none() || NetnsId { cookie: cookie(path), ..*id }.same(recorded)
+        })
         .map(|(_, path)| path)
 }
 

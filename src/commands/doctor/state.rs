@@ -6,19 +6,24 @@ use crate::runtime::footprint::{footprint, Rules};
 use crate::runtime::liveness::Survey;
 
 pub(super) fn stale_state(findings: &mut Vec<Finding>, ctx: &Context, networks: &[NetworkList]) {
-    if let Err(e) = ctx.runtime.cache.listing() {
-        let status = if privileged() { Status::Fail } else { Status::Skip };
-        let refused = e.chain().find_map(|c| c.downcast_ref::<crate::report::NeedsRoot>());
-        let detail = match refused {
-            Some(refused) => format!("needs root: {} cannot be read as this user", refused.path.display()),
-            None if privileged() => format!("{e:#}"),
-            None => format!("needs root: {e:#}"),
-        };
-        let fix = (!privileged()).then(|| "sudo cnictl doctor".to_string());
-        findings.push(finding("stale state", status, detail, fix));
-        return;
-    }
-    let cached: Vec<CachedAttachment> = ctx.runtime.cache.list();
+    let listing = match ctx.runtime.cache.listing() {
+        Ok(listing) => listing,
+        Err(e) => {
+            let status = if privileged() { Status::Fail } else { Status::Skip };
+            let refused = e.chain().find_map(|c| c.downcast_ref::<crate::report::NeedsRoot>());
+            let detail = match refused {
+                Some(refused) => {
+                    format!("needs root: {} cannot be read as this user", refused.path.display())
+                }
+                None if privileged() => format!("{e:#}"),
+                None => format!("needs root: {e:#}"),
+            };
+            let fix = (!privileged()).then(|| "sudo cnictl doctor".to_string());
+            findings.push(finding("stale state", status, detail, fix));
+            return;
+        }
+    };
+    let cached: Vec<CachedAttachment> = listing.readable.into_iter().map(|(entry, _)| entry).collect();
     let caches = ctx.surveyed_caches();
     let caches: Vec<_> = caches.iter().collect();
     let mut clean = true;

@@ -86,12 +86,10 @@ impl NlError {
 
     /// As the kernel layer's error, prefixed with what was asked.
     pub fn into_kernel(self, what: impl std::fmt::Display) -> KernelError {
-        match self.errno() {
-            Some(errno) => KernelError::os(what, errno),
-            None => match self {
-                NlError::Transport(why) => KernelError::other(format!("{what}: {why}")),
-                _ => KernelError::other(what.to_string()),
-            },
+        match self {
+            NlError::Kernel(errno) => KernelError::os(what, errno),
+            NlError::TimedOut => KernelError::os(what, libc::ETIMEDOUT),
+            NlError::Transport(why) => KernelError::other(format!("{what}: {why}")),
         }
     }
 }

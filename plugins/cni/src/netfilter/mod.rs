@@ -44,7 +44,7 @@ impl Backend {
     }
 
     /// With none named, the reference's choice for portmap and ipMasq:
-    /// iptables when its tools are installed and work, else nftables. The
+    /// iptables when its tools are installed, else nftables. The
     /// reference's ADD, CHECK and DEL use that one backend (its DEL of
     /// ipMasq, since v1.6, both), so ours must write where it will look
     /// after a node is rolled back. Without iptables it is nftables even

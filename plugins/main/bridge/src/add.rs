@@ -50,8 +50,8 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
             None => Ok(None),
         };
         match (connected, masqueraded) {
-            (connected, Ok(Some((label, undo)))) => {
-                rollback.push(label, undo);
+            (connected, Ok(Some(undo))) => {
+                rollback.push("remove the masquerade rules", undo);
                 connected
             }
             (connected, Ok(None)) => connected,
@@ -215,25 +215,21 @@ fn gateways_on_bridge(
     Ok(())
 }
 
-/// What ipMasq gives back: the undo for the rollback, with its label
-/// (none when it made nothing), or its error.
-type Masqueraded<U> = Result<Option<(&'static str, U)>, CniError>;
-
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
-/// Makes nothing without addresses (the ADD fails on that by itself).
+/// Gives back the undo for the rollback; none without addresses (the ADD
+/// fails on that by itself).
 fn masquerade<'a>(
     backend: ipmasq::Backend,
     plan: &'a Plan,
     args: &'a CmdArgs,
     addresses: Vec<IpNetwork>,
-) -> Masqueraded<impl FnOnce() -> Result<(), CniError> + Send + 'a> {
+) -> Result<Option<impl FnOnce() -> Result<(), CniError> + Send + 'a>, CniError> {
     if addresses.is_empty() {
         return Ok(None);
     }
     let (network, ifname, container_id) = (&plan.conf.net.name, &args.ifname, &args.container_id);
     ipmasq::setup(backend, &addresses, &Owner { network, ifname, container_id })?;
-    let undo = move || ipmasq::teardown(&addresses, &Owner { network, ifname, container_id });
-    Ok(Some(("remove the masquerade rules", undo)))
+    Ok(Some(move || ipmasq::teardown(&addresses, &Owner { network, ifname, container_id })))
 }
 
 /// A layer-2 only container end comes up by itself.

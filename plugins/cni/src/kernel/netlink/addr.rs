@@ -6,7 +6,7 @@ use ipnetwork::IpNetwork;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_EXCL};
 use crate::kernel::error::KernelError;
 
 /// The request adding `address` to link `index`, as `ip address add`
@@ -40,16 +40,10 @@ impl Netlink {
         // without it (old kernels) the filter below does.
         let mut request = AddressMessage::default();
         request.header.index = index;
-        let answers = self
-            .get(RouteNetlinkMessage::GetAddress(request), NLM_F_DUMP)
-            .map_err(|e| nl_error("list addresses", e))?;
-        Ok(answers
-            .into_iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewAddress(msg) if msg.header.index == index => Some(msg),
-                _ => None,
-            })
-            .collect())
+        self.dump(RouteNetlinkMessage::GetAddress(request), "list addresses", |a| match a {
+            RouteNetlinkMessage::NewAddress(msg) if msg.header.index == index => Some(msg),
+            _ => None,
+        })
     }
 
     /// The addresses on a link, with prefix lengths.

@@ -11,7 +11,7 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_exists, is_gone, is_no_device, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use super::{is_exists, is_gone, is_no_device, nl_error, Netlink, NLM_F_CREATE, NLM_F_EXCL};
 
 /// IFLA_IFALIAS.
 const IFLA_IFALIAS: u16 = 20;
@@ -400,15 +400,10 @@ impl Netlink {
     }
 
     fn link_dump(&self, message: LinkMessage, what: &str) -> Result<Vec<LinkMessage>, KernelError> {
-        let answers =
-            self.get(RouteNetlinkMessage::GetLink(message), NLM_F_DUMP).map_err(|e| nl_error(what, e))?;
-        Ok(answers
-            .into_iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewLink(msg) => Some(msg),
-                _ => None,
-            })
-            .collect())
+        self.dump(RouteNetlinkMessage::GetLink(message), what, |a| match a {
+            RouteNetlinkMessage::NewLink(msg) => Some(msg),
+            _ => None,
+        })
     }
 
     /// Every link in the namespace.

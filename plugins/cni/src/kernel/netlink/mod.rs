@@ -95,6 +95,22 @@ impl Netlink {
         self.socket.request(encode(message, flags))
     }
 
+    /// A dump: the answers `pick` keeps (it skips those of another kind),
+    /// a failure worded with `what`.
+    fn dump<T>(
+        &self,
+        message: RouteNetlinkMessage,
+        what: &str,
+        pick: impl FnMut(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>, KernelError> {
+        Ok(self
+            .get(message, NLM_F_DUMP)
+            .map_err(|e| nl_error(what, e))?
+            .into_iter()
+            .filter_map(pick)
+            .collect())
+    }
+
     /// A GET: every answer, parsed (a dump with NLM_F_DUMP in `flags`).
     fn get(&self, message: RouteNetlinkMessage, flags: u16) -> Result<Vec<RouteNetlinkMessage>, NlError> {
         self.socket.dump(encode(message, flags))?.iter().map(decode).collect()

@@ -8,7 +8,7 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
+use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::kernel::error::KernelError;
 
 /// A route as plugins set and read it.
@@ -182,16 +182,10 @@ impl Netlink {
         request.header.protocol = RouteProtocol::Unspec;
         request.header.kind = RouteType::Unspec;
         request.header.scope = RouteScope::Universe;
-        let answers = self
-            .get(RouteNetlinkMessage::GetRoute(request), NLM_F_DUMP)
-            .map_err(|e| nl_error("list routes", e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewRoute(msg) => RouteSpec::from_message(msg),
-                _ => None,
-            })
-            .collect())
+        self.dump(RouteNetlinkMessage::GetRoute(request), "list routes", |a| match a {
+            RouteNetlinkMessage::NewRoute(msg) => RouteSpec::from_message(&msg),
+            _ => None,
+        })
     }
 }
 

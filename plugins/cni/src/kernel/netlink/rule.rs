@@ -7,7 +7,7 @@ use netlink_packet_route::route::RouteHeader;
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use super::{is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_EXCL};
 use crate::kernel::error::KernelError;
 
 /// A rule as listed.
@@ -48,16 +48,10 @@ impl Netlink {
         request.header.family = family(ipv6);
         request.header.action = RuleAction::Unspec;
         request.header.table = RouteHeader::RT_TABLE_UNSPEC;
-        let answers = self
-            .get(RouteNetlinkMessage::GetRule(request), NLM_F_DUMP)
-            .map_err(|e| nl_error("list rules", e))?;
-        Ok(answers
-            .into_iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewRule(msg) => Some(rule_from(msg)),
-                _ => None,
-            })
-            .collect())
+        self.dump(RouteNetlinkMessage::GetRule(request), "list rules", |a| match a {
+            RouteNetlinkMessage::NewRule(msg) => Some(rule_from(msg)),
+            _ => None,
+        })
     }
 
     /// Adds `from SOURCE/32 (or /128) lookup TABLE`.

@@ -262,14 +262,10 @@ impl Netlink {
     /// The qdiscs of a link.
     pub fn qdiscs(&self, index: u32) -> Result<Vec<Qdisc>, KernelError> {
         let request = TcMessage::with_index(index as i32);
-        let answers = self
-            .get(RouteNetlinkMessage::GetQueueDiscipline(request), NLM_F_DUMP)
-            .map_err(|e| nl_error("list qdiscs", e))?;
-        let mut found = Vec::new();
-        for answer in &answers {
-            let RouteNetlinkMessage::NewQueueDiscipline(msg) = answer else { continue };
+        self.dump(RouteNetlinkMessage::GetQueueDiscipline(request), "list qdiscs", |answer| {
+            let RouteNetlinkMessage::NewQueueDiscipline(msg) = answer else { return None };
             if msg.header.index != index as i32 {
-                continue;
+                return None;
             }
             let kind = msg
                 .attributes
@@ -280,14 +276,13 @@ impl Netlink {
                 })
                 .unwrap_or_default();
             let tbf = if kind == "tbf" { tbf_from(&msg.attributes) } else { None };
-            found.push(Qdisc {
+            Some(Qdisc {
                 kind,
                 handle: u32::from(msg.header.handle),
                 parent: u32::from(msg.header.parent),
                 tbf,
-            });
-        }
-        Ok(found)
+            })
+        })
     }
 }
 
