@@ -24,8 +24,8 @@ fn programs_beside_cnictl_are_never_run() {
     // named after one of our plugins, and a program that is no plugin.
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("ran");
-    std::fs::copy(cnictl(), dir.path().join("cnictl")).unwrap();
-    std::fs::copy(multicall(), dir.path().join(cni::MULTICALL_BINARY)).unwrap();
+    copy_executable(&cnictl(), &dir.path().join("cnictl"));
+    copy_executable(&multicall(), &dir.path().join(cni::MULTICALL_BINARY));
     std::os::unix::fs::symlink(cni::MULTICALL_BINARY, dir.path().join("bridge")).unwrap();
     script(&dir.path().join("bench"), &format!("touch {}", marker.display()));
     let out = Command::new(dir.path().join("cnictl"))

@@ -85,8 +85,9 @@ impl Dockerd {
         }
         let busybox =
             ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(PathBuf::from).find(|p| p.exists());
-        std::fs::copy(busybox.expect("busybox-static is installed"), bin.join("busybox")).unwrap();
-        let applets = Command::new(bin.join("busybox")).arg("--list").output().unwrap();
+        let busybox = busybox.expect("busybox-static is installed");
+        copy_executable(&busybox, &bin.join("busybox"));
+        let applets = Command::new(&busybox).arg("--list").output().unwrap();
         for applet in String::from_utf8_lossy(&applets.stdout).lines().filter(|a| *a != "busybox") {
             std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
         }

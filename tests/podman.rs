@@ -283,7 +283,7 @@ fn the_installer_image_from_scratch_installs_the_plugins_and_the_network_config(
     let work = tempfile::tempdir().unwrap();
     let context = work.path().join("context");
     std::fs::create_dir_all(&context).unwrap();
-    std::fs::copy(&binary, context.join("cni-plugins")).unwrap();
+    copy_executable(&binary, &context.join("cni-plugins"));
     let image = format!("localhost/{}-installer:e2e", pm.prefix);
     let containerfile = root.join("deploy/installer/Containerfile");
     pm.ok(&[

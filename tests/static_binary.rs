@@ -22,7 +22,7 @@ fn the_static_binary_needs_no_library() {
 fn every_plugin_answers_version_from_an_empty_root() {
     common::require_root();
     let root = tempfile::tempdir().unwrap();
-    std::fs::copy(common::static_binary(), root.path().join("cni-plugins")).unwrap();
+    common::copy_executable(&common::static_binary(), &root.path().join("cni-plugins"));
     for name in cni::BUILTIN_PLUGIN_TYPES {
         std::os::unix::fs::symlink("cni-plugins", root.path().join(name)).unwrap();
     }

@@ -51,6 +51,16 @@ pub fn static_binary() -> PathBuf {
     path
 }
 
+/// Copies an executable that this test process (or its children) will
+/// run. The copy is made by `cp`, a process of its own: a copy written
+/// here would hold a writable descriptor that any child forked meanwhile
+/// by a test running in parallel inherits until its exec, and running the
+/// copy then fails with ETXTBSY ("Text file busy").
+pub fn copy_executable(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("--").arg(from).arg(to).status().expect("run cp");
+    assert!(status.success(), "cp {} {}", from.display(), to.display());
+}
+
 /// The cnictl binary.
 pub fn cnictl() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cnictl"))

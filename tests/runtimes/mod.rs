@@ -93,7 +93,7 @@ impl RuntimeHost {
         for sub in ["bin", "etc", "www", "tmp", "proc", "sys", "dev"] {
             std::fs::create_dir_all(root.join(sub)).expect("rootfs dir");
         }
-        std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static is installed");
+        copy_executable(Path::new("/bin/busybox"), &root.join("bin/busybox"));
         let applets = Command::new("/bin/busybox").arg("--list").output().expect("busybox --list");
         for applet in String::from_utf8_lossy(&applets.stdout).lines().filter(|a| *a != "busybox") {
             let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
