@@ -52,6 +52,7 @@ fn uses(verb: &str) -> &'static [&'static str] {
         "plugins" => &["cni_path", "output"],
         "validate" => &["conf_dir", "cni_path", "output"],
         "doctor" => &["conf_dir", "cni_path", "cache_dir", "output"],
+        "log" => &["output"],
         "netns list" => &["output"],
         "default-network install" => &["conf_dir"],
         _ => &[],
@@ -246,6 +247,9 @@ pub enum Command {
     },
     /// Look for what keeps networks from working on this host, with fixes.
     Doctor,
+    /// Show what the plugins did: every ADD, DEL, CHECK and GC (and each
+    /// change of a STATUS answer), read back from the systemd journal.
+    Log(LogArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -268,6 +272,38 @@ pub enum Command {
         /// The repository root (or any directory).
         dir: PathBuf,
     },
+}
+
+/// Arguments of `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this network's operations.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Only the operations of containers whose ID starts with this.
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
+    /// Only one verb (ADD, DEL, CHECK, GC, STATUS).
+    #[arg(long, value_name = "VERB")]
+    pub verb: Option<String>,
+    /// Only the calls that failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// From this time on, as journalctl reads it ("2026-12-06 03:00", "1 hour ago", "today").
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Up to this time, as journalctl reads it.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only the last N operations.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub lines: Option<usize>,
+    /// Read this journald namespace's journal (journalctl --namespace).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Read the journal files in this directory (journalctl --directory), e.g. another node's.
+    #[arg(long, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
 }
 
 /// Options passed to the plugins of an attachment.

@@ -244,6 +244,10 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
         "cnictl-plugins" => &[("The plugins found and their versions:", "cnictl plugins")],
         "cnictl-validate" => &[("A network by name, or a file:", "cnictl validate mynet\ncnictl validate ./10-mynet.conflist")],
         "cnictl-doctor" => &[("Every check (some need root):", "sudo cnictl doctor")],
+        "cnictl-log" => &[
+            ("What happened to one pod's network last night:", "sudo cnictl log --container 3f2a9c --since '2026-12-06 02:30' --until '2026-12-06 03:30'"),
+            ("The last 20 failures on mynet, as JSON:", "sudo cnictl log --network mynet --failed -n 20 -o json"),
+        ],
         "cnictl-completions" => &[("Install bash completion:", "cnictl completions bash > /etc/bash_completion.d/cnictl")],
         _ => &[],
     }

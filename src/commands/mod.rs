@@ -11,6 +11,7 @@ mod docs;
 mod doctor;
 mod gc;
 mod list;
+mod log;
 mod netns_cmd;
 mod plugins_cmd;
 mod run;
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plugins => plugins_cmd::run(&ctx, cli.output),
         Command::Validate { target } => validate::run(&ctx, target, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),
+        Command::Log(args) => log::run(args, cli.output),
         Command::Completions { shell } => docs::completions(*shell),
         Command::Complete { index, words } => docs::complete_names(&ctx, *index, words),
         Command::GenerateDocs { dir } => docs::generate(dir),

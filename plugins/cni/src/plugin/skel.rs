@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 use crate::env::{command_from_env, validate_network_name, CmdArgs, Command};
 use crate::error::{CniError, ErrorCode};
+use crate::journal;
 use crate::result::{to_pretty, CniResult};
 use crate::version;
 
@@ -118,11 +119,29 @@ pub fn dispatch(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> i32 {
+    let started = std::time::Instant::now();
     let mut error_version = version::CURRENT.to_string();
-    let outcome =
-        catch_unwind(AssertUnwindSafe(|| serve(plugin, getenv, stdin, stdout, stderr, &mut error_version)));
+    let mut call = journal::Call::default();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        serve(plugin, getenv, stdin, stdout, stderr, &mut error_version, &mut call)
+    }));
+    let journal = |error: Option<&CniError>| {
+        if let Some(command) = call.command {
+            let entry = journal::Entry {
+                plugin: plugin.name(),
+                call: &call,
+                command,
+                error,
+                duration: started.elapsed(),
+            };
+            journal::record(getenv, &entry);
+        }
+    };
     let err = match outcome {
-        Ok(Ok(())) => return 0,
+        Ok(Ok(())) => {
+            journal(None);
+            return 0;
+        }
         Ok(Err(err)) => err,
         Err(panic) => {
             let what = panic
@@ -133,6 +152,7 @@ pub fn dispatch(
             CniError::internal(format!("plugin {} panicked: {what}", plugin.name()))
         }
     };
+    journal(Some(&err));
     let mut out = to_pretty(&err.to_json(&error_version));
     out.push(b'\n');
     let _ = stdout.write_all(&out);
@@ -160,6 +180,7 @@ fn serve(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
     error_version: &mut String,
+    call: &mut journal::Call,
 ) -> Result<(), CniError> {
     if getenv("CNI_COMMAND").as_deref() == Some(VALIDATE_COMMAND) {
         return validate(plugin, getenv, stdin, error_version);
@@ -180,7 +201,16 @@ fn serve(
             .write_all(&version_info(plugin, probed))
             .map_err(|e| CniError::io("failed to write version", e));
     }
+    call.command = Some(command);
+    call.container_id.clone_from(&vars.container_id);
+    call.ifname.clone_from(&vars.ifname);
+    call.netns.clone_from(&vars.netns);
     let (data, config, config_version) = read_netconf(stdin, error_version)?;
+    call.network = crate::gojson::get(&config, "name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    call.cni_version.clone_from(&config_version);
     let minimum = match command {
         Command::Check => Some("0.4.0"),
         Command::Gc | Command::Status => Some("1.1.0"),
@@ -212,9 +242,7 @@ fn serve(
     };
     let lock = match command {
         Command::Add | Command::Del | Command::Check if plugin.serializes_attachment() => {
-            let network =
-                crate::gojson::get(&config, "name").and_then(serde_json::Value::as_str).unwrap_or_default();
-            crate::attachment_lock::AttachmentLock::acquire(network, &args.container_id, &args.ifname)
+            crate::attachment_lock::AttachmentLock::acquire(&call.network, &args.container_id, &args.ifname)
         }
         _ => None,
     };
@@ -229,6 +257,7 @@ fn serve(
         }
         Command::Add => {
             let result = plugin.add(&args)?;
+            call.ips = result.ips.iter().map(|ip| ip.address.to_string()).collect();
             let mut out = to_pretty(&result.to_json(&args.config_version)?);
             out.push(b'\n');
             stdout.write_all(&out).map_err(|e| CniError::io("failed to write result", e))
@@ -371,7 +400,10 @@ mod tests {
     }
 
     fn call(env: &[(&str, &str)], stdin: &str) -> (i32, serde_json::Value) {
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut env: HashMap<String, String> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // These calls are not a node's operations: keep them out of its journal.
+        env.insert(journal::OFF_ENV.into(), "off".into());
         let getenv = |k: &str| env.get(k).cloned();
         let mut out = Vec::new();
         let mut err = Vec::new();
