@@ -150,7 +150,8 @@ struct Attachment<'a> {
     entry: &'a CachedAttachment,
 }
 
-/// What reloading one part found: `None` when it was all there, else what was missing.
+/// What reloading one part found: `None` when it was all there, else what
+/// was missing (as it is reported).
 type Outcome = Result<Option<String>>;
 
 impl Attachment<'_> {
@@ -168,7 +169,7 @@ impl Attachment<'_> {
     fn outcome_row(&self, rules: &str, outcome: Outcome) -> Row {
         match outcome {
             Ok(None) => self.row(rules, "present", String::new()),
-            Ok(Some(missing)) => self.row(rules, "restored", format!("{missing} was missing")),
+            Ok(Some(missing)) => self.row(rules, "restored", missing),
             Err(e) => self.row(rules, "failed", format!("{e:#}")),
         }
     }
@@ -263,7 +264,8 @@ impl Attachment<'_> {
         }
         let addresses: Vec<_> = result.ips.iter().map(|ip| ip.address).collect();
         let owner = Owner { network: &e.network, ifname: &e.ifname, container_id: &e.container_id };
-        ipmasq::restore(backend, &addresses, &owner).map_err(|err| eyre!("{err}"))
+        let missing = ipmasq::restore(backend, &addresses, &owner).map_err(|err| eyre!("{err}"))?;
+        Ok(missing.map(|m| format!("missing {m}")))
     }
 
     /// portmap: CHECK and the shared entry rules; DEL then ADD when
@@ -281,8 +283,8 @@ impl Attachment<'_> {
         let checkable = cni::version::at_least(&list.cni_version, "0.4.0").unwrap_or(false);
         let missing = match checkable.then(|| runtime.exec(list, plugin, Command::Check, &stdin, rt)) {
             Some(Ok(_)) => portmap_entries_missing(self.entry, result)?,
-            Some(Err(e)) => Some(format!("a rule CHECK looks for ({})", check_words(&e))),
-            None => Some("(no CHECK before 0.4.0) any rule".into()),
+            Some(Err(e)) => Some(format!("CHECK said: {}", check_words(&e))),
+            None => Some("no CHECK before spec 0.4.0: re-made".into()),
         };
         let Some(missing) = missing else { return Ok(None) };
         runtime.exec(list, plugin, Command::Del, &stdin, rt)?;
@@ -304,7 +306,7 @@ impl Attachment<'_> {
             Ok(_) => Ok(None),
             Err(e) => {
                 runtime.exec(list, plugin, Command::Add, &stdin, rt)?;
-                Ok(Some(format!("a rule CHECK looks for ({})", check_words(&e))))
+                Ok(Some(format!("CHECK said: {}", check_words(&e))))
             }
         }
     }
@@ -350,7 +352,7 @@ fn portmap_entries_missing(entry: &CachedAttachment, result: &CniResult) -> Resu
             if iptables::has_chain(&saved, &chain) {
                 for hook in ["PREROUTING", "OUTPUT"] {
                     if iptables::rules_jumping_to(&saved, hook, "CNI-HOSTPORT-DNAT").is_empty() {
-                        return Ok(Some(format!("the {hook} jump to CNI-HOSTPORT-DNAT")));
+                        return Ok(Some(format!("missing the {hook} jump to CNI-HOSTPORT-DNAT")));
                     }
                 }
                 continue;
@@ -362,7 +364,7 @@ fn portmap_entries_missing(entry: &CachedAttachment, result: &CniResult) -> Resu
             .unwrap_or_default();
         for hook in ["prerouting", "output"] {
             if !listing.rules.iter().any(|r| r.chain == hook) {
-                return Ok(Some(format!("the {hook} entry rule of table cni_hostport")));
+                return Ok(Some(format!("missing the {hook} entry rule of table cni_hostport")));
             }
         }
     }
