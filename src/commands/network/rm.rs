@@ -195,7 +195,7 @@ fn bridge_plans(ctx: &Context, list: &NetworkList, nl: &Netlink) -> Result<Vec<B
             keep(format!("network {} ({}) uses it too", other.name, other.file.display()))
         } else {
             match links.iter().find(|l| l.name == name) {
-                None => keep("not on this host".into()),
+                None => keep("no such link on this host (never made, or gone)".into()),
                 Some(link) if link.kind != LinkKind::Bridge => keep("it is not a bridge".into()),
                 Some(link) => {
                     let ports: Vec<&str> = links
