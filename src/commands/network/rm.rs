@@ -130,6 +130,10 @@ pub fn run(ctx: &Context, name: &str, format: Format) -> Result<ExitCode> {
             None => report.kept(what, plan.keep_why.clone()),
         }
     }
+    let shared = shared_rules(&list);
+    if !shared.is_empty() {
+        report.kept("shared tables and chains".into(), format!("{} serve every network", shared.join(", ")));
+    }
     for store in host_local_stores(&list) {
         remove_emptied_dir(&store, "host-local store", is_store_debris, &mut report);
     }
@@ -248,6 +252,24 @@ fn remove_isolation_rules(bridge: &str, report: &mut Removed) {
             Err(e) => report.kept(format!("{family} firewall isolation rules of {bridge}"), e.msg),
         }
     }
+}
+
+/// The tables and chains the chain's plugins share with every network's
+/// (left in place by DEL and by `rm`).
+fn shared_rules(list: &NetworkList) -> Vec<&'static str> {
+    let mut shared = Vec::new();
+    for plugin in &list.plugins {
+        let names: &[&'static str] = match plugin.go_get("type").and_then(Value::as_str) {
+            Some("bridge") if plugin.go_get("ipMasq").and_then(Value::as_bool) == Some(true) => {
+                &["cni_plugins_masquerade"]
+            }
+            Some("portmap") => &["CNI-HOSTPORT-*", "cni_hostport"],
+            Some("firewall") => &["CNI-FORWARD", "CNI-ADMIN", "cni_plugins_firewall"],
+            _ => &[],
+        };
+        shared.extend(names.iter().filter(|n| !shared.contains(*n)).collect::<Vec<_>>());
+    }
+    shared
 }
 
 /// Files host-local leaves in its store after the last release.
