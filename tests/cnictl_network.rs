@@ -231,6 +231,15 @@ fn rm_refuses_while_attached_then_removes_the_file_bridge_and_store() {
     let container = TestNetns::new("nwc");
     let name = unique("nwr");
     lab.create(&name, &["--subnet-pool", "10.173.44.0/24", "--firewall"]);
+    // With an ingress policy, whose iptables rules name the bridge and stay after the last DEL.
+    let file = lab.file(&name);
+    let mut list: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    list["plugins"][1]["ingressPolicy"] = json!("same-bridge");
+    std::fs::write(&file, list.to_string()).unwrap();
+    let isolation = || {
+        let filter = lab.host.output(&["iptables-save", "-t", "filter"]);
+        filter.lines().filter(|l| l.starts_with("-A CNI-ISOLATION") && l.contains("cni-podman1")).count()
+    };
     let mut attached = lab.attach(&name, &container, None);
     let store = Path::new("/var/lib/cni/networks").join(&name);
     assert!(store.join(attached.ip()).exists(), "host-local's reservation");
@@ -242,6 +251,7 @@ fn rm_refuses_while_attached_then_removes_the_file_bridge_and_store() {
     assert!(ping(Some(&container.name), "10.173.44.1"), "the attachment is untouched");
 
     attached.detach();
+    assert_eq!(isolation(), 2, "the firewall's DEL leaves the bridge's isolation rules");
     // A cache entry that cannot be read may be an attachment: it blocks too.
     let ghost = lab.cache.path().join("results").join(format!("{name}-ghost-eth0"));
     std::fs::write(&ghost, "{not json").unwrap();
@@ -264,6 +274,7 @@ fn rm_refuses_while_attached_then_removes_the_file_bridge_and_store() {
     assert!(removed.contains(&"bridge cni-podman1"), "{report}");
     assert!(!lab.file(&name).exists(), "the file is gone");
     assert!(!lab.has_link("cni-podman1"), "the bridge is gone");
+    assert_eq!(isolation(), 0, "and its isolation rules");
     assert!(!store.exists(), "host-local's emptied store is gone");
     assert!(!Path::new("/var/lib/cni/firewall").join(&name).exists(), "the firewall's records are gone");
     // The firewall's shared chains stay for other networks.

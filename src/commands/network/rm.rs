@@ -122,6 +122,9 @@ pub fn run(ctx: &Context, name: &str, format: Format) -> Result<ExitCode> {
     for plan in &plans {
         let what = format!("bridge {}", plan.name);
         match plan.delete {
+            // Looked at again just before: an ADD that read the file
+            // before it went may have put a port on the bridge since.
+            Some(index) if has_ports(&nl, index) => report.kept(what, "a port appeared on it meanwhile"),
             Some(index) => {
                 nl.delete_link(index).map_err(|e| eyre!("failed to delete the bridge {}: {e}", plan.name))?;
                 report.removed(what);
@@ -223,6 +226,11 @@ fn bridge_plans(ctx: &Context, list: &NetworkList, nl: &Netlink) -> Result<Vec<B
         plans.push(plan);
     }
     Ok(plans)
+}
+
+/// Whether the link `index` has ports (or the links cannot be listed).
+fn has_ports(nl: &Netlink, index: u32) -> bool {
+    nl.links().map(|links| links.iter().any(|l| l.master == Some(index))).unwrap_or(true)
 }
 
 /// Deletes the firewall's iptables isolation rules that name `bridge`
