@@ -417,3 +417,27 @@ fn reload_puts_back_flushed_iptables_rules_once_and_the_attachments_live_on() {
 fn reload_puts_back_a_flushed_nftables_ruleset_once_and_the_attachments_live_on() {
     reload_round_trip("10.173.46.0/24", Some("nftables"), &[&["nft", "flush", "ruleset"]]);
 }
+
+#[test]
+fn reload_skips_an_attachment_whose_namespace_is_gone_and_touches_nothing() {
+    let lab = Lab::new();
+    let name = unique("nwg");
+    lab.create(&name, &["--subnet", "10.173.47.0/24", "--firewall"]);
+    let container = TestNetns::new("nwc");
+    let attached = lab.attach(&name, &container, None);
+    let path = container.path();
+    let deleted = std::process::Command::new("ip").args(["netns", "del", &container.name]).status().unwrap();
+    assert!(deleted.success());
+    let before = lab.ruleset();
+    let (code, stdout, stderr) = lab.cnictl(&["network", "reload", "-o", "json"]);
+    assert_eq!(code, 0, "reload: {stderr}");
+    let rows: Value = serde_json::from_str(&stdout).expect("reload's JSON");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["state"], "skipped");
+    let detail = rows[0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&path) && detail.contains(&format!("cnictl gc {name}")), "{detail}");
+    assert_eq!(lab.ruleset(), before, "nothing re-applied for a gone attachment");
+    let (code, _, stderr) = lab.cnictl(&["gc", &name]);
+    assert_eq!(code, 0, "gc: {stderr}");
+    drop(attached);
+}
