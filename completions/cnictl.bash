@@ -184,6 +184,12 @@ _cnictl() {
             cnictl__subcmd__help__subcmd__network,create)
                 cmd="cnictl__subcmd__help__subcmd__network__subcmd__create"
                 ;;
+            cnictl__subcmd__help__subcmd__network,inspect)
+                cmd="cnictl__subcmd__help__subcmd__network__subcmd__inspect"
+                ;;
+            cnictl__subcmd__help__subcmd__network,ls)
+                cmd="cnictl__subcmd__help__subcmd__network__subcmd__ls"
+                ;;
             cnictl__subcmd__help__subcmd__network,reload)
                 cmd="cnictl__subcmd__help__subcmd__network__subcmd__reload"
                 ;;
@@ -232,6 +238,15 @@ _cnictl() {
             cnictl__subcmd__network,help)
                 cmd="cnictl__subcmd__network__subcmd__help"
                 ;;
+            cnictl__subcmd__network,inspect)
+                cmd="cnictl__subcmd__network__subcmd__inspect"
+                ;;
+            cnictl__subcmd__network,list)
+                cmd="cnictl__subcmd__network__subcmd__ls"
+                ;;
+            cnictl__subcmd__network,ls)
+                cmd="cnictl__subcmd__network__subcmd__ls"
+                ;;
             cnictl__subcmd__network,reload)
                 cmd="cnictl__subcmd__network__subcmd__reload"
                 ;;
@@ -246,6 +261,12 @@ _cnictl() {
                 ;;
             cnictl__subcmd__network__subcmd__help,help)
                 cmd="cnictl__subcmd__network__subcmd__help__subcmd__help"
+                ;;
+            cnictl__subcmd__network__subcmd__help,inspect)
+                cmd="cnictl__subcmd__network__subcmd__help__subcmd__inspect"
+                ;;
+            cnictl__subcmd__network__subcmd__help,ls)
+                cmd="cnictl__subcmd__network__subcmd__help__subcmd__ls"
                 ;;
             cnictl__subcmd__network__subcmd__help,reload)
                 cmd="cnictl__subcmd__network__subcmd__help__subcmd__reload"
@@ -1170,7 +1191,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help__subcmd__network)
-            opts="create rm reload"
+            opts="create rm reload ls inspect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,6 +1205,34 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help__subcmd__network__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__help__subcmd__network__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__help__subcmd__network__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1584,7 +1633,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__network)
-            opts="-o -h --conf-dir --cni-path --cache-dir --output --help create rm remove reload help"
+            opts="-o -h --conf-dir --cni-path --cache-dir --output --help create rm remove reload ls list inspect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1668,7 +1717,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__network__subcmd__help)
-            opts="create rm reload help"
+            opts="create rm reload ls inspect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1709,6 +1758,34 @@ _cnictl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cnictl__subcmd__network__subcmd__help__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__network__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cnictl__subcmd__network__subcmd__help__subcmd__reload)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1730,6 +1807,74 @@ _cnictl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__network__subcmd__inspect)
+            opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__network__subcmd__ls)
+            opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -198,17 +198,20 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fis
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the default network\'s conflist'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write it into the config dir as 99-cnictl-default.conflist, to edit'
 complete -c cnictl -n "__fish_cnictl_using_subcommand default-network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -s h -l help -d 'Print help'
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -f -a "create" -d 'Write a new bridge network, NAME.conflist, into the config dir: a free subnet unless one is given, a bridge of its own, podman\'s chain'
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -f -a "rm" -d 'Remove a network with no attachments: its file, then its bridge and what its plugins left on the host after the last attachment'
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -f -a "remove" -d 'Remove a network with no attachments: its file, then its bridge and what its plugins left on the host after the last attachment'
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -f -a "reload" -d 'Re-apply the host-side rules of live attachments (masquerade, port mappings, firewall) after a firewall flush, as `podman network reload`'
-complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "create" -d 'Write a new bridge network, NAME.conflist, into the config dir: a free subnet unless one is given, a bridge of its own, podman\'s chain'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "rm" -d 'Remove a network with no attachments: its file, then its bridge and what its plugins left on the host after the last attachment'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "remove" -d 'Remove a network with no attachments: its file, then its bridge and what its plugins left on the host after the last attachment'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "reload" -d 'Re-apply the host-side rules of live attachments (masquerade, port mappings, firewall) after a firewall flush, as `podman network reload`'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "ls" -d 'The networks of the config dir (as `cnictl list`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "list" -d 'The networks of the config dir (as `cnictl list`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "inspect" -d 'One network and its attachments (as `cnictl show`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and not __fish_seen_subcommand_from create rm remove reload ls list inspect help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from create" -l subnet -d 'A subnet for host-local, e.g. 10.89.3.0/24; twice for IPv4 and IPv6. Default: the first free /24 of the pool' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from create" -l gateway -d 'The gateway of a --subnet (once per subnet, in order). Default: its first address' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from create" -l bridge -d 'The bridge\'s name. Default: the first free cni-podmanN' -r
@@ -242,9 +245,29 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_s
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from reload" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from reload" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from ls" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from ls" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from ls" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from inspect" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from inspect" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from inspect" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from inspect" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
+json\t'JSON, for scripts'"
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "create" -d 'Write a new bridge network, NAME.conflist, into the config dir: a free subnet unless one is given, a bridge of its own, podman\'s chain'
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove a network with no attachments: its file, then its bridge and what its plugins left on the host after the last attachment'
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "reload" -d 'Re-apply the host-side rules of live attachments (masquerade, port mappings, firewall) after a firewall flush, as `podman network reload`'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "ls" -d 'The networks of the config dir (as `cnictl list`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "inspect" -d 'One network and its attachments (as `cnictl show`)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand list" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
@@ -347,6 +370,8 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subc
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "create" -d 'Write a new bridge network, NAME.conflist, into the config dir: a free subnet unless one is given, a bridge of its own, podman\'s chain'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "rm" -d 'Remove a network with no attachments: its file, then its bridge and what its plugins left on the host after the last attachment'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "reload" -d 'Re-apply the host-side rules of live attachments (masquerade, port mappings, firewall) after a firewall flush, as `podman network reload`'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "ls" -d 'The networks of the config dir (as `cnictl list`)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "inspect" -d 'One network and its attachments (as `cnictl show`)'
 
 # Names only this host knows (networks, namespaces), from cnictl itself.
 function __fish_cnictl_names

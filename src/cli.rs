@@ -57,6 +57,8 @@ fn uses(verb: &str) -> &'static [&'static str] {
         "network create" => &["conf_dir", "output"],
         "network rm" => &["conf_dir", "cache_dir", "output"],
         "network reload" => &["conf_dir", "cni_path", "cache_dir", "output"],
+        "network ls" => &["conf_dir", "output"],
+        "network inspect" => &["conf_dir", "cache_dir", "output"],
         _ => &[],
     }
 }
@@ -405,6 +407,14 @@ pub enum NetworkCommand {
     Reload {
         /// Network names. Default: every network of the config dir.
         networks: Vec<String>,
+    },
+    /// The networks of the config dir (as `cnictl list`).
+    #[command(visible_alias = "list")]
+    Ls,
+    /// One network and its attachments (as `cnictl show`).
+    Inspect {
+        /// Network name.
+        network: String,
     },
 }
 

@@ -242,6 +242,8 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
         "cnictl-network-create" => &[("On a free subnet, or on one given (with IPv6 too):", "sudo cnictl network create web --portmap --firewall\nsudo cnictl network create db --subnet 10.89.40.0/24 --ipv6 --internal")],
         "cnictl-network-rm" => &[("Once nothing is attached:", "sudo cnictl network rm web")],
         "cnictl-network-reload" => &[("After a firewall flush, every network or some:", "sudo cnictl network reload\nsudo cnictl network reload web db")],
+        "cnictl-network-ls" => &[("As podman network ls:", "cnictl network ls")],
+        "cnictl-network-inspect" => &[("As podman network inspect:", "sudo cnictl network inspect web")],
         "cnictl-list" => &[("The networks, as a table or JSON:", "cnictl ls\ncnictl list -o json")],
         "cnictl-show" => &[("One network and its attachments:", "sudo cnictl show mynet\ncnictl inspect mynet -o json")],
         "cnictl-attachments" => &[("Every live attachment:", "sudo cnictl ps")],

@@ -1,8 +1,9 @@
-//! `cnictl network create|rm|reload`: the network lifecycle podman and
-//! nerdctl offer (`create.rs` writes a conflist, `rm.rs` removes one with
-//! what it left on the host, `reload.rs` re-applies live attachments'
-//! host rules); here what they share: the networks of the config dir and
-//! the bridges they name.
+//! `cnictl network create|rm|reload|ls|inspect`: the network lifecycle
+//! podman and nerdctl offer (`create.rs` writes a conflist, `rm.rs` removes
+//! one with what it left on the host, `reload.rs` re-applies live
+//! attachments' host rules; `ls` and `inspect` are `list` and `show` under
+//! podman's names); here what they share: the networks of the config dir
+//! and the bridges they name.
 
 mod create;
 mod reload;
@@ -26,6 +27,8 @@ pub fn run(ctx: &Context, command: &NetworkCommand, format: Format) -> Result<Ex
         NetworkCommand::Create(args) => create::run(ctx, args, format),
         NetworkCommand::Rm { network } => rm::run(ctx, network, format),
         NetworkCommand::Reload { networks } => reload::run(ctx, networks, format),
+        NetworkCommand::Ls => super::list::run(ctx, format),
+        NetworkCommand::Inspect { network } => super::show::run(ctx, network, format),
     }
 }
 
