@@ -55,6 +55,11 @@ fn uses(verb: &str) -> &'static [&'static str] {
         "log" => &["output"],
         "netns list" => &["output"],
         "default-network install" => &["conf_dir"],
+        "network create" => &["conf_dir", "output"],
+        "network rm" => &["conf_dir", "cache_dir", "output"],
+        "network reload" => &["conf_dir", "cni_path", "cache_dir", "output"],
+        "network ls" => &["conf_dir", "output"],
+        "network inspect" => &["conf_dir", "cache_dir", "output"],
         _ => &[],
     }
 }
@@ -226,6 +231,10 @@ pub enum Command {
     /// Show or install the network `cnictl run` uses when none is named.
     #[command(subcommand)]
     DefaultNetwork(DefaultNetworkCommand),
+    /// Create, remove and reload networks (conflists in the config dir), as
+    /// `podman network` does.
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// List the networks in the config dir: file, version, plugins, subnets, state.
     #[command(visible_alias = "ls")]
     List,
@@ -414,6 +423,71 @@ pub enum DefaultNetworkCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `network` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Write a new bridge network, NAME.conflist, into the config dir: a
+    /// free subnet unless one is given, a bridge of its own, podman's chain.
+    Create(NetworkCreateArgs),
+    /// Remove a network with no attachments: its file, then its bridge and
+    /// what its plugins left on the host after the last attachment.
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Network name.
+        network: String,
+    },
+    /// Re-apply the host-side rules of live attachments (masquerade, port
+    /// mappings, firewall) after a firewall flush, as `podman network reload`.
+    Reload {
+        /// Network names. Default: every network of the config dir.
+        networks: Vec<String>,
+    },
+    /// The networks of the config dir (as `cnictl list`).
+    #[command(visible_alias = "list")]
+    Ls,
+    /// One network and its attachments (as `cnictl show`).
+    Inspect {
+        /// Network name.
+        network: String,
+    },
+}
+
+/// Arguments of `network create`.
+#[derive(Debug, Args)]
+pub struct NetworkCreateArgs {
+    /// The network's name (also its file's: NAME.conflist).
+    pub name: String,
+    /// A subnet for host-local, e.g. 10.89.3.0/24; twice for IPv4 and IPv6.
+    /// Default: the first free /24 of the pool.
+    #[arg(long, value_name = "CIDR")]
+    pub subnet: Vec<String>,
+    /// The gateway of a --subnet (once per subnet, in order). Default: its first address.
+    #[arg(long, value_name = "IP")]
+    pub gateway: Vec<String>,
+    /// Also an IPv6 subnet: a random free fdXX::/64 unless --subnet gives one.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// No way out: the bridge is no gateway, no masquerade, no default route.
+    #[arg(long)]
+    pub internal: bool,
+    /// Add portmap (capability portMappings).
+    #[arg(long)]
+    pub portmap: bool,
+    /// Add bandwidth (capability bandwidth).
+    #[arg(long)]
+    pub bandwidth: bool,
+    /// Add firewall.
+    #[arg(long)]
+    pub firewall: bool,
+    /// The bridge's name. Default: the first free cni-podmanN.
+    #[arg(long, value_name = "NAME")]
+    pub bridge: Option<String>,
+    /// Where free IPv4 subnets are looked for, a /24 at a time. Default:
+    /// podman's pools, 10.89.0.0/24 up to 10.255.255.0/24.
+    #[arg(long, value_name = "CIDR")]
+    pub subnet_pool: Option<String>,
 }
 
 /// Arguments naming one attachment.

@@ -1,9 +1,8 @@
 //! `cnictl default-network show|install`: the built-in network, to see or to edit.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use color_eyre::eyre::{bail, Result, WrapErr};
+use color_eyre::eyre::{bail, Result};
 
 use super::Context;
 use crate::cli::DefaultNetworkCommand;
@@ -32,12 +31,7 @@ pub fn run(ctx: &Context, command: &DefaultNetworkCommand) -> Result<ExitCode> {
             if path.symlink_metadata().is_ok() && !force {
                 bail!("{} already exists; pass --force to replace it", path.display());
             }
-            std::fs::create_dir_all(&ctx.conf_dir)
-                .wrap_err_with(|| format!("failed to create {}", ctx.conf_dir.display()))?;
-            let mut file = std::fs::File::create(&path)
-                .wrap_err_with(|| format!("failed to write {}", path.display()))?;
-            file.write_all(CONFLIST.as_bytes())
-                .wrap_err_with(|| format!("failed to write {}", path.display()))?;
+            default_network::write_network_file(&path, CONFLIST.as_bytes(), *force)?;
             say!("cnictl: wrote {}", path.display());
         }
     }

@@ -107,7 +107,7 @@ enum Names {
 /// What the positional argument `id` of the verb `cmd` names.
 fn names_of(cmd: &clap::Command, id: &str) -> Option<Names> {
     match id {
-        "network" | "target" => Some(Names::Networks),
+        "network" | "target" | "networks" => Some(Names::Networks),
         "netns" => Some(Names::Namespaces),
         "names" if cmd.get_name() == "del" => Some(Names::Namespaces),
         _ => None,
@@ -238,6 +238,12 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
         "cnictl-default-network" => &[("See it, then install it to edit:", "cnictl default-network show\nsudo cnictl default-network install")],
         "cnictl-default-network-show" => &[("Print the conflist:", "cnictl default-network show")],
         "cnictl-default-network-install" => &[("Write it into the config dir:", "sudo cnictl default-network install")],
+        "cnictl-network" => &[("Create a network, attach, remove it:", "sudo cnictl network create web --portmap --firewall\nsudo cnictl network rm web")],
+        "cnictl-network-create" => &[("On a free subnet, or on one given (with IPv6 too):", "sudo cnictl network create web --portmap --firewall\nsudo cnictl network create db --subnet 10.89.40.0/24 --ipv6 --internal")],
+        "cnictl-network-rm" => &[("Once nothing is attached:", "sudo cnictl network rm web")],
+        "cnictl-network-reload" => &[("After a firewall flush, every network or some:", "sudo cnictl network reload\nsudo cnictl network reload web db")],
+        "cnictl-network-ls" => &[("As podman network ls:", "cnictl network ls")],
+        "cnictl-network-inspect" => &[("As podman network inspect:", "sudo cnictl network inspect web")],
         "cnictl-list" => &[("The networks, as a table or JSON:", "cnictl ls\ncnictl list -o json")],
         "cnictl-show" => &[("One network and its attachments:", "sudo cnictl show mynet\ncnictl inspect mynet -o json")],
         "cnictl-attachments" => &[("Every live attachment:", "sudo cnictl ps")],

@@ -13,6 +13,7 @@ mod gc;
 mod list;
 mod log;
 mod netns_cmd;
+mod network;
 mod plugins_cmd;
 mod run;
 mod show;
@@ -91,6 +92,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::DockerRun(args) => docker_run::run(&ctx, args),
         Command::Netns(command) => netns_cmd::run(command, cli.output),
         Command::DefaultNetwork(command) => default_network::run(&ctx, command),
+        Command::Network(command) => network::run(&ctx, command, cli.output),
         Command::List => list::run(&ctx, cli.output),
         Command::Show { network } => show::run(&ctx, network, cli.output),
         Command::Attachments => attachments::run(&ctx, cli.output),

@@ -45,6 +45,26 @@ pub const CONFLIST: &str = r#"{
 }
 "#;
 
+/// Writes a network file as every cnictl command that makes one does
+/// (`default-network install`, `network create`): its directory made when
+/// missing, mode 0644 (runtimes read it as any user), whole or not at all
+/// (a temporary file renamed or linked into place, so a runtime never reads
+/// half a file), and never over an existing file or symlink unless
+/// `replace`.
+pub fn write_network_file(path: &Path, text: &[u8], replace: bool) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).wrap_err_with(|| format!("failed to create {}", dir.display()))?;
+    let written = if replace {
+        cni::statefile::write(path, text, 0o644).map(|()| true)
+    } else {
+        cni::statefile::create_new(path, text, 0o644)
+    };
+    match written.wrap_err_with(|| format!("failed to write {}", path.display()))? {
+        true => Ok(()),
+        false => Err(eyre!("{} already exists", path.display())),
+    }
+}
+
 /// The default network, parsed.
 pub fn network() -> Result<NetworkList> {
     cni::conflist::parse_conflist(CONFLIST.as_bytes(), Path::new("<embedded default network>"))

@@ -9,6 +9,7 @@ pub mod capabilities;
 pub mod config;
 pub mod default_network;
 pub mod footprint;
+pub mod free_subnet;
 pub mod liveness;
 pub mod plugins;
 
@@ -121,7 +122,9 @@ pub fn build_config(
 }
 
 impl Runtime {
-    fn exec(
+    /// Runs one plugin of `list` with `verb` and its `stdin` (from
+    /// [`build_config`]) for the attachment `rt`; its stdout.
+    pub(crate) fn exec(
         &self,
         list: &NetworkList,
         plugin: &Map<String, Value>,

@@ -257,6 +257,69 @@ pub fn gc(network: &str, valid: &[Attachment]) -> Result<(), CniError> {
     })
 }
 
+/// Re-applies an attachment's masquerading where any of it is missing
+/// (`cnictl network reload` after a firewall flush): `None` when all of it
+/// was there and nothing was changed, else what was missing. Repeating it
+/// adds nothing twice: nftables rules of the attachment are replaced whole,
+/// and the iptables chain is rewritten whole with only missing jumps added.
+pub fn restore(backend: Backend, addresses: &[IpNetwork], owner: &Owner) -> Result<Option<String>, CniError> {
+    let missing = match backend {
+        Backend::Nftables => missing_nft(addresses, owner)?,
+        Backend::Iptables => missing_iptables(addresses, owner)?,
+    };
+    let Some(missing) = missing else { return Ok(None) };
+    if backend == Backend::Nftables {
+        teardown_nftables(owner)?;
+    }
+    setup(backend, addresses, owner)?;
+    Ok(Some(missing))
+}
+
+/// The first part of the attachment's nftables masquerading that is missing.
+fn missing_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<Option<String>, CniError> {
+    let Some(hook) = nftnl::list_chain_rules(FAMILY_INET, TABLE, "postrouting")? else {
+        return Ok(Some(format!("table inet {TABLE}")));
+    };
+    let whole = hook.chains.iter().any(|c| c == CHAIN)
+        && hook.rules.len() == POSTROUTING_RULES
+        && hook.rules.iter().all(|r| r.comment.is_empty());
+    if !whole {
+        return Ok(Some(format!("the postrouting chain of table inet {TABLE}")));
+    }
+    let listing = nftnl::list_chain_rules(FAMILY_INET, TABLE, CHAIN)?.unwrap_or_default();
+    let prefix = owner.hash();
+    let found = listing.rules.iter().filter(|r| r.chain == CHAIN && r.comment.starts_with(&prefix)).count();
+    if found != addresses.len() {
+        return Ok(Some(format!(
+            "{} rules of the attachment in chain {CHAIN} (found {found})",
+            addresses.len()
+        )));
+    }
+    Ok(None)
+}
+
+/// The first rule of the attachment's iptables masquerading that is missing.
+fn missing_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<Option<String>, CniError> {
+    let chain = netfilter::chain_name(owner.network, owner.container_id);
+    let comment = iptables::quote(&netfilter::iptables_comment(owner.network, owner.container_id));
+    for ipv6 in [false, true] {
+        let family: Vec<IpNetwork> = addresses.iter().filter(|a| a.is_ipv6() == ipv6).copied().collect();
+        if family.is_empty() {
+            continue;
+        }
+        let saved = iptables::save(ipv6, "nat")?;
+        let wanted = iptables_input(&chain, &comment, &family, &[]);
+        let missing = wanted
+            .lines()
+            .filter(|line| line.starts_with("-A "))
+            .find(|line| !saved.lines().any(|have| have.trim_end() == *line));
+        if let Some(line) = missing {
+            return Ok(Some(format!("the rule {line}")));
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,73 @@
+//! `cnictl network create|rm|reload|ls|inspect`: the network lifecycle
+//! podman and nerdctl offer (`create.rs` writes a conflist, `rm.rs` removes
+//! one with what it left on the host, `reload.rs` re-applies live
+//! attachments' host rules; `ls` and `inspect` are `list` and `show` under
+//! podman's names); here what they share: the networks of the config dir
+//! and the bridges they name.
+
+mod create;
+mod reload;
+mod rm;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cni::gojson::GoKeys;
+use color_eyre::eyre::Result;
+use serde_json::Value;
+
+use super::Context;
+use crate::cli::NetworkCommand;
+use crate::render::Format;
+use crate::runtime::config::{conf_files, load_file, NetworkList};
+
+/// Runs a `network` subcommand.
+pub fn run(ctx: &Context, command: &NetworkCommand, format: Format) -> Result<ExitCode> {
+    match command {
+        NetworkCommand::Create(args) => create::run(ctx, args, format),
+        NetworkCommand::Rm { network } => rm::run(ctx, network, format),
+        NetworkCommand::Reload { networks } => reload::run(ctx, networks, format),
+        NetworkCommand::Ls => super::list::run(ctx, format),
+        NetworkCommand::Inspect { network } => super::show::run(ctx, network, format),
+    }
+}
+
+/// A network file of the config dir that loads.
+pub struct Known {
+    /// The network's name.
+    pub name: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// The bridges its chain names.
+    pub bridges: Vec<String>,
+}
+
+/// Every network file of `dir` that loads, in libcni's order.
+pub fn known_networks(dir: &Path) -> Result<Vec<Known>> {
+    let mut files = conf_files(dir, &["conflist"])?;
+    files.extend(conf_files(dir, &["conf", "json"])?);
+    Ok(files
+        .into_iter()
+        .filter_map(|file| load_file(&file).ok().map(|list| (file, list)))
+        .map(|(file, list)| Known { name: list.name.clone(), bridges: bridges(&list), file })
+        .collect())
+}
+
+/// The bridge plugin's default bridge name.
+const DEFAULT_BRIDGE: &str = "cni0";
+
+/// The bridges a chain's `bridge` plugins name (cni0 when one names none).
+pub fn bridges(list: &NetworkList) -> Vec<String> {
+    let mut found = Vec::new();
+    for plugin in &list.plugins {
+        if plugin.go_get("type").and_then(Value::as_str) != Some("bridge") {
+            continue;
+        }
+        let name = plugin.go_get("bridge").and_then(Value::as_str).filter(|b| !b.is_empty());
+        let name = name.unwrap_or(DEFAULT_BRIDGE).to_string();
+        if !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
