@@ -105,13 +105,12 @@ fn key_place(list: &NetworkList, index: usize, key: Vec<Seg>) -> Option<(String,
     Some((place, path))
 }
 
+/// A key's file, its line and column there, and its path from the file's top.
+type KeyPosition = (PathBuf, Option<(usize, usize)>, Vec<Seg>);
+
 /// The file a key of plugin `index` (`None`: of the list's own object) is
 /// in, its line and column there, and its full path from the file's top.
-fn key_position(
-    list: &NetworkList,
-    index: Option<usize>,
-    key: Vec<Seg>,
-) -> Option<(PathBuf, Option<(usize, usize)>, Vec<Seg>)> {
+fn key_position(list: &NetworkList, index: Option<usize>, key: Vec<Seg>) -> Option<KeyPosition> {
     let (file, bytes, prefix) = match index {
         Some(index) => plugin_source(list, index)?,
         None => (list.source.clone(), std::fs::read(&list.source).ok()?, Vec::new()),
@@ -373,7 +372,8 @@ pub fn run(ctx: &Context, target: &str, strict: bool, format: Format) -> Result<
     let warnings: Vec<String> = of(Severity::Warning).collect();
     problems.extend(of(Severity::Error));
     let valid = problems.is_empty();
-    let code = if valid && !(strict && !warnings.is_empty()) { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    let passes = valid && (!strict || warnings.is_empty());
+    let code = if passes { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     if format == Format::Json {
         let view = ValidateView {
             valid,
