@@ -316,3 +316,24 @@ fn the_repos_own_configs_lint_clean() {
         assert_eq!(report["lint"], Value::Array(Vec::new()), "{report}");
     }
 }
+
+#[test]
+fn a_capability_declared_on_a_plugin_that_does_not_read_it_is_named_with_its_readers() {
+    let s = Setup::new();
+    let name = unique("lcap");
+    let text = format!(
+        "{{\"cniVersion\": \"1.0.0\", \"name\": \"{name}\", \"plugins\": [\n  {{\"type\": \"bridge\", \"bridge\": \"{}\", \"capabilities\": {{\"mac\": true, \"ips\": true, \"portMappings\": true}},\n   \"ipam\": {{\"type\": \"host-local\", \"subnet\": \"10.172.70.0/24\"}}}},\n  {{\"type\": \"portmap\"}}\n]}}\n",
+        unique("lbr")
+    );
+    let file = s.write("10-cap.conflist", &text);
+    let (code, report) = s.json(&[&name]);
+    assert_eq!(code, 0, "{report}");
+    let (line, column) = position(&text, "true}");
+    // mac is bridge's own, ips its IPAM plugin's: only portMappings is misplaced.
+    assert_eq!(
+        texts(&report, "warnings"),
+        [format!(
+            "{file}:{line}:{column}: plugins[0].capabilities.portMappings: capability portMappings is declared by plugin bridge, which does not read it (read by portmap)"
+        )]
+    );
+}

@@ -75,6 +75,11 @@ impl Judge<'_> {
                 out.push(Lint::warning(At { plugin: at, path: here }, message));
                 continue;
             };
+            // What a runtime fills in is not judged (KEYS lists there the
+            // capabilities a plugin reads, for `super::capability_lints`).
+            if parent.is_empty() && known == "runtimeConfig" {
+                continue;
+            }
             let child = if parent.is_empty() { known.to_string() } else { format!("{parent}.{known}") };
             self.value(value, &child, &here, at, out);
         }
@@ -105,7 +110,9 @@ fn ipam_keys(plugin: &Map<String, Value>, index: usize, out: &mut Vec<Lint>) {
     };
     let ipam_type = ipam.go_get("type").and_then(Value::as_str).unwrap_or_default();
     let Some(keys) = plugin_keys(ipam_type) else { return };
-    let known: Vec<&str> = IPAM_COMMON.iter().chain(keys.iter()).copied().collect();
+    // An IPAM plugin's `runtimeConfig.*` entries are the netconf's, not keys of `ipam`.
+    let known: Vec<&str> =
+        IPAM_COMMON.iter().chain(keys.iter()).copied().filter(|k| !k.starts_with("runtimeConfig")).collect();
     let judge = Judge { known, owner: format!("IPAM plugin {ipam_type}"), exact: false };
     judge.object(ipam, "", &[Seg::Key(written.clone())], Some(index), out);
 }

@@ -9,8 +9,11 @@ pub mod keys;
 pub mod overlap;
 pub mod sysctl;
 
+use cni::gojson::GoKeys;
 use cni::jsonpos::Seg;
+use cni::known_keys;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::commands::Context;
 use crate::runtime::capabilities;
@@ -54,15 +57,62 @@ impl Lint {
     }
 }
 
-/// Capabilities declared that no known plugin understands, as lint findings.
+/// The capabilities plugin `plugin` of ours reads: its own
+/// `runtimeConfig` keys and its IPAM plugin's (an IPAM plugin gets the
+/// same netconf). `None` for a foreign plugin.
+fn reads(plugin: &Map<String, Value>) -> Option<Vec<&'static str>> {
+    let plugin_type = plugin.go_get("type").and_then(Value::as_str).unwrap_or_default();
+    let mut found = known_keys::capabilities(keys::plugin_keys(plugin_type)?);
+    let ipam_type = plugin.go_get("ipam").and_then(|i| i.go_get("type")).and_then(Value::as_str);
+    if let Some(ipam) = ipam_type.and_then(keys::plugin_keys) {
+        found.extend(known_keys::capabilities(ipam));
+    }
+    Some(found)
+}
+
+/// Our plugin types that read capability `name`.
+fn readers_of(name: &str) -> Vec<&'static str> {
+    cni::BUILTIN_PLUGIN_TYPES
+        .iter()
+        .copied()
+        .filter(|t| keys::plugin_keys(t).is_some_and(|k| known_keys::capabilities(k).contains(&name)))
+        .collect()
+}
+
+/// Capabilities declared that no known plugin understands, and known ones
+/// declared on a plugin of ours that does not read them (the runtime
+/// passes them there, and to no plugin that would use them unless it
+/// declares them too), as lint findings.
 fn capability_lints(list: &NetworkList) -> Vec<Lint> {
-    capabilities::unknown_declared(list)
+    let mut out: Vec<Lint> = capabilities::unknown_declared(list)
         .into_iter()
         .map(|unknown| {
             let path = vec![Seg::Key("capabilities".into()), Seg::Key(unknown.name.clone())];
             Lint::warning(At { plugin: Some(unknown.plugin), path }, unknown.to_string())
         })
-        .collect()
+        .collect();
+    for (index, plugin) in list.plugins.iter().enumerate() {
+        let Some(reads) = reads(plugin) else { continue };
+        let plugin_type = plugin.go_get("type").and_then(Value::as_str).unwrap_or_default();
+        let Some((written, Value::Object(declared))) =
+            plugin.iter().rev().find(|(k, _)| cni::gojson::fold_eq("capabilities", k))
+        else {
+            continue;
+        };
+        for (name, on) in declared {
+            let readers = readers_of(name);
+            if on.as_bool() != Some(true) || reads.contains(&name.as_str()) || readers.is_empty() {
+                continue;
+            }
+            let message = format!(
+                "capability {name} is declared by plugin {plugin_type}, which does not read it (read by {})",
+                readers.join(", ")
+            );
+            let path = vec![Seg::Key(written.clone()), Seg::Key(name.clone())];
+            out.push(Lint::warning(At { plugin: Some(index), path }, message));
+        }
+    }
+    out
 }
 
 /// Everything lint finds in a loaded network, in a stable order: keys,

@@ -99,11 +99,19 @@ pub fn matching<'k>(listed: &[&'k str], key: &str) -> Option<&'k str> {
 }
 
 /// Whether a parsed field at `path` is outside what `KEYS` has to list:
-/// the common keys and what lies under the free-form `runtimeConfig`
-/// and `args` (a runtime fills those).
+/// the common keys and what lies under the free-form `args`. Under
+/// `runtimeConfig` KEYS lists the capabilities the plugin reads
+/// (`runtimeConfig.mac`; an IPAM plugin's too, though its `runtimeConfig`
+/// is the netconf's, not the `ipam` object's): lint judges no key there,
+/// but tells a capability declared on a plugin that does not read it.
 fn exempt(path: &str, common: &[String]) -> bool {
     let top = path.split('.').next().unwrap_or_default();
-    common.iter().any(|c| c == path) || top == "runtimeConfig" || top == "args"
+    common.iter().any(|c| c == path) || top == "args"
+}
+
+/// The capabilities `keys` reads (its `runtimeConfig.*` entries).
+pub fn capabilities(keys: Keys) -> Vec<&'static str> {
+    keys.iter().filter_map(|k| k.strip_prefix("runtimeConfig.")).filter(|k| !k.contains('.')).collect()
 }
 
 /// Checks a plugin's `keys` against its parser: `parsed` gives each struct
@@ -183,6 +191,10 @@ mod tests {
         assert_eq!(children(keys, "bridge"), None);
         assert_eq!(matching(&["isGateway"], "ISGATEWAY"), Some("isGateway"));
         assert_eq!(matching(&["isGateway"], "isGatway"), None);
+        assert_eq!(
+            capabilities(&["mtu", "runtimeConfig.mac", "runtimeConfig.portMappings"]),
+            ["mac", "portMappings"]
+        );
     }
 
     #[test]

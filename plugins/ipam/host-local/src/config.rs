@@ -42,6 +42,8 @@ pub const KEYS: cni::known_keys::Keys = &[
     "dataDir",
     "resolvConf",
     "name",
+    "runtimeConfig.ipRanges",
+    "runtimeConfig.ips",
 ];
 
 #[derive(Deserialize)]
@@ -293,6 +295,7 @@ mod known_keys_tests {
     #[test]
     fn known_keys_match_the_parser() {
         let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<RuntimeConf>()),
             ("", struct_fields::<IpamConf>()),
             ("ranges", struct_fields::<crate::range::RangeConf>()),
             ("routes", struct_fields::<cni::result::Route>()),

@@ -41,6 +41,7 @@ pub const KEYS: cni::known_keys::Keys = &[
     "dns.search",
     "dns.options",
     "name",
+    "runtimeConfig.ips",
 ];
 
 #[derive(Deserialize)]
@@ -204,6 +205,7 @@ mod known_keys_tests {
     #[test]
     fn known_keys_match_the_parser() {
         let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<IpsHolder>()),
             ("", struct_fields::<IpamConf>()),
             ("routes", struct_fields::<cni::result::Route>()),
             ("addresses", struct_fields::<AddressConf>()),

@@ -38,6 +38,7 @@ pub const KEYS: cni::known_keys::Keys = &[
     "enabledad",
     "disableContainerInterface",
     "portIsolation",
+    "runtimeConfig.mac",
 ];
 
 /// The bridge plugin's own keys (the common ones are in `NetConf`).
@@ -317,6 +318,7 @@ mod known_keys_tests {
     #[test]
     fn known_keys_match_the_parser() {
         let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<MacArg>()),
             ("", struct_fields::<BridgeConf>()),
             ("vlanTrunk", struct_fields::<VlanTrunk>()),
             ("", struct_fields::<DelKeys>()),

@@ -26,7 +26,8 @@ pub struct HostDevice;
 /// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
-pub const KEYS: cni::known_keys::Keys = &["device", "hwaddr", "kernelpath", "pciBusID"];
+pub const KEYS: cni::known_keys::Keys =
+    &["device", "hwaddr", "kernelpath", "pciBusID", "runtimeConfig.deviceID"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -267,8 +268,11 @@ mod known_keys_tests {
     /// KEYS (lint would flag it) or the other way round fails here.
     #[test]
     fn known_keys_match_the_parser() {
-        let parsed: Vec<(&str, Vec<&'static str>)> =
-            vec![("", struct_fields::<RawConf>()), ("", struct_fields::<DelKeys>())];
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<RawRuntimeConfig>()),
+            ("", struct_fields::<RawConf>()),
+            ("", struct_fields::<DelKeys>()),
+        ];
         assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -14,7 +14,8 @@ use serde::Deserialize;
 /// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
-pub const KEYS: cni::known_keys::Keys = &["master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen"];
+pub const KEYS: cni::known_keys::Keys =
+    &["master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen", "runtimeConfig.mac"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -109,7 +110,8 @@ mod known_keys_tests {
     /// KEYS (lint would flag it) or the other way round fails here.
     #[test]
     fn known_keys_match_the_parser() {
-        let parsed: Vec<(&str, Vec<&'static str>)> = vec![("", struct_fields::<RawConf>())];
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
         assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -28,7 +28,7 @@ pub struct Tap;
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
 pub const KEYS: cni::known_keys::Keys =
-    &["multiQueue", "mtu", "mac", "owner", "group", "selinuxContext", "bridge"];
+    &["multiQueue", "mtu", "mac", "owner", "group", "selinuxContext", "bridge", "runtimeConfig.mac"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -170,7 +170,8 @@ mod known_keys_tests {
     /// KEYS (lint would flag it) or the other way round fails here.
     #[test]
     fn known_keys_match_the_parser() {
-        let parsed: Vec<(&str, Vec<&'static str>)> = vec![("", struct_fields::<TapConf>())];
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RuntimeMac>()), ("", struct_fields::<TapConf>())];
         assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -20,7 +20,8 @@ const TIME_UNITS_PER_SEC: f64 = 1_000_000.0;
 /// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
-pub const KEYS: cni::known_keys::Keys = &["ingressRate", "ingressBurst", "egressRate", "egressBurst"];
+pub const KEYS: cni::known_keys::Keys =
+    &["ingressRate", "ingressBurst", "egressRate", "egressBurst", "runtimeConfig.bandwidth"];
 
 /// Rates in bits per second, bursts in bits; 0 is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -192,7 +193,8 @@ mod known_keys_tests {
     /// KEYS (lint would flag it) or the other way round fails here.
     #[test]
     fn known_keys_match_the_parser() {
-        let parsed: Vec<(&str, Vec<&'static str>)> = vec![("", struct_fields::<RawConf>())];
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
         assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

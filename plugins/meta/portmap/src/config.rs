@@ -23,8 +23,16 @@ pub use cni::netfilter::Backend;
 /// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
-pub const KEYS: cni::known_keys::Keys =
-    &["backend", "snat", "conditionsV4", "conditionsV6", "masqAll", "markMasqBit", "externalSetMarkChain"];
+pub const KEYS: cni::known_keys::Keys = &[
+    "backend",
+    "snat",
+    "conditionsV4",
+    "conditionsV6",
+    "masqAll",
+    "markMasqBit",
+    "externalSetMarkChain",
+    "runtimeConfig.portMappings",
+];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -312,7 +320,8 @@ mod known_keys_tests {
     /// KEYS (lint would flag it) or the other way round fails here.
     #[test]
     fn known_keys_match_the_parser() {
-        let parsed: Vec<(&str, Vec<&'static str>)> = vec![("", struct_fields::<RawConf>())];
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
         assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -19,7 +19,8 @@ pub const ALLOWLIST: &str = "/etc/cni/tuning/allowlist.conf";
 /// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
-pub const KEYS: cni::known_keys::Keys = &["sysctl", "mac", "promisc", "mtu", "txQLen", "allmulti", "dataDir"];
+pub const KEYS: cni::known_keys::Keys =
+    &["sysctl", "mac", "promisc", "mtu", "txQLen", "allmulti", "dataDir", "runtimeConfig.mac"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -288,6 +289,7 @@ mod known_keys_tests {
     #[test]
     fn known_keys_match_the_parser() {
         let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<MacOnly>()),
             ("", struct_fields::<Settings>()),
             ("", struct_fields::<TuningConf>()),
             ("", struct_fields::<DelKeys>()),
