@@ -169,6 +169,14 @@ mod tests {
     }
 
     #[test]
+    fn every_builtin_type_has_its_keys() {
+        for plugin_type in cni::BUILTIN_PLUGIN_TYPES {
+            assert!(plugin_keys(plugin_type).is_some(), "{plugin_type} has no KEYS in plugin_keys");
+        }
+        assert!(plugin_keys("calico").is_none());
+    }
+
+    #[test]
     fn misspelt_keys_get_the_nearest_known_one() {
         let net = list(
             r#"{"cniVersion": "1.0.0", "name": "n", "plugin": 1, "plugins": [
