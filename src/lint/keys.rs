@@ -168,6 +168,35 @@ mod tests {
         cni::conflist::parse_conflist(text.as_bytes(), std::path::Path::new("n.conflist")).unwrap()
     }
 
+    /// The fuzz seeds hold a netconf for every plugin type of ours, with
+    /// every key its tests use, and the conflists of Kubernetes and podman:
+    /// none of their keys may be flagged.
+    #[test]
+    fn the_seed_configs_of_every_plugin_type_lint_clean() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        let mut checked = 0;
+        for dir in ["plugin_config", "conflist", "netconf"] {
+            for entry in std::fs::read_dir(corpus.join(dir)).unwrap().flatten() {
+                let bytes = std::fs::read(entry.path()).unwrap();
+                let Some(start) = bytes.iter().position(|b| *b == b'{') else { continue };
+                let text = &bytes[start..];
+                let path = entry.path();
+                let list = if path.extension().is_some_and(|x| x == "conflist") {
+                    cni::conflist::parse_conflist(text, &path)
+                } else {
+                    cni::conflist::parse_single(text, &path.with_extension("conf"))
+                };
+                // The fuzz seeds include broken files on purpose.
+                let Ok(mut list) = list else { continue };
+                list.bytes = text.to_vec();
+                let found: Vec<String> = unknown_keys(&list).into_iter().map(|l| l.message).collect();
+                assert!(found.is_empty(), "{}: {found:?}", entry.path().display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 25, "only {checked} seed configs read");
+    }
+
     #[test]
     fn every_builtin_type_has_its_keys() {
         for plugin_type in cni::BUILTIN_PLUGIN_TYPES {

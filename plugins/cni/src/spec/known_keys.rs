@@ -79,15 +79,26 @@ impl<'de> de::Deserializer<'de> for FieldRecorder<'_> {
     }
 }
 
+/// The parent of a listed key: the longest other listed key it continues
+/// with a dot (`vlanTrunk` of `vlanTrunk.minID`), "" for a top-level key,
+/// which may itself hold dots (`cni.dev/valid-attachments`).
+fn parent_of<'k>(listed: &[&'k str], key: &str) -> &'k str {
+    listed
+        .iter()
+        .filter(|p| key.len() > p.len() + 1 && key.starts_with(**p) && key.as_bytes()[p.len()] == b'.')
+        .max_by_key(|p| p.len())
+        .copied()
+        .unwrap_or("")
+}
+
 /// The keys listed directly under `parent` ("" for the top), or `None`
 /// when nothing is listed there (free-form: not judged).
 pub fn children<'k>(keys: impl IntoIterator<Item = &'k str>, parent: &str) -> Option<Vec<&'k str>> {
-    let found: Vec<&str> = keys
-        .into_iter()
-        .filter_map(|k| {
-            let rest = if parent.is_empty() { k } else { k.strip_prefix(parent)?.strip_prefix('.')? };
-            (!rest.contains('.')).then_some(rest)
-        })
+    let listed: Vec<&str> = keys.into_iter().collect();
+    let found: Vec<&str> = listed
+        .iter()
+        .filter(|k| parent_of(&listed, k) == parent)
+        .map(|k| if parent.is_empty() { *k } else { &k[parent.len() + 1..] })
         .collect();
     (!found.is_empty()).then_some(found)
 }
@@ -189,6 +200,9 @@ mod tests {
         assert_eq!(children(keys, ""), Some(vec!["bridge", "vlanTrunk"]));
         assert_eq!(children(keys, "vlanTrunk"), Some(vec!["minID", "id"]));
         assert_eq!(children(keys, "bridge"), None);
+        let dotted = ["cni.dev/valid-attachments", "dns", "dns.nameservers"];
+        assert_eq!(children(dotted, ""), Some(vec!["cni.dev/valid-attachments", "dns"]));
+        assert_eq!(children(dotted, "dns"), Some(vec!["nameservers"]));
         assert_eq!(matching(&["isGateway"], "ISGATEWAY"), Some("isGateway"));
         assert_eq!(matching(&["isGateway"], "isGatway"), None);
         assert_eq!(
