@@ -2193,7 +2193,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__validate)
-            opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            opts="-o -h --strict --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -249,10 +249,13 @@ pub enum Command {
     Attachments,
     /// List the plugins in the plugin path and the spec versions they support.
     Plugins,
-    /// Check a network (by name) or a config file: parsing, plugins, versions.
+    /// Check a network (by name) or a config file: parsing, plugins, versions, lint.
     Validate {
         /// A network name in the config dir, or a path to a config file.
         target: String,
+        /// Exit non-zero on warnings too (unknown keys, overlapping subnets..), for CI.
+        #[arg(long)]
+        strict: bool,
     },
     /// Look for what keeps networks from working on this host, with fixes.
     Doctor,

@@ -22,6 +22,7 @@ mod cli;
 mod commands;
 mod docker;
 mod inspect;
+mod lint;
 mod netns;
 mod render;
 mod report;

@@ -248,7 +248,10 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
         "cnictl-show" => &[("One network and its attachments:", "sudo cnictl show mynet\ncnictl inspect mynet -o json")],
         "cnictl-attachments" => &[("Every live attachment:", "sudo cnictl ps")],
         "cnictl-plugins" => &[("The plugins found and their versions:", "cnictl plugins")],
-        "cnictl-validate" => &[("A network by name, or a file:", "cnictl validate mynet\ncnictl validate ./10-mynet.conflist")],
+        "cnictl-validate" => &[
+            ("A network by name, or a file:", "cnictl validate mynet\ncnictl validate ./10-mynet.conflist"),
+            ("In CI, failing on lint warnings too:", "cnictl validate --strict ./10-mynet.conflist"),
+        ],
         "cnictl-doctor" => &[("Every check (some need root):", "sudo cnictl doctor")],
         "cnictl-log" => &[
             ("What happened to one pod's network last night:", "sudo cnictl log --container 3f2a9c --since '2026-12-06 02:30' --until '2026-12-06 03:30'"),
@@ -268,7 +271,10 @@ fn exit_status(path: &str) -> Vec<(&'static str, &'static str)> {
             ("127", "The command was not found (the network was still detached)."),
             ("1", "cnictl itself failed (network, namespace or container setup); the error is on standard error."),
         ],
-        "cnictl-validate" => vec![("0", "The config is valid."), ("1", "It has problems (listed) or cannot be read.")],
+        "cnictl-validate" => vec![
+            ("0", "The config is valid (lint warnings may be listed)."),
+            ("1", "It has problems (listed) or cannot be read; with --strict, lint warnings too."),
+        ],
         "cnictl-doctor" => vec![
             ("0", "Every check passed."),
             ("1", "A check failed, or could not be made without root (status skip)."),

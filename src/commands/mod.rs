@@ -97,7 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Show { network } => show::run(&ctx, network, cli.output),
         Command::Attachments => attachments::run(&ctx, cli.output),
         Command::Plugins => plugins_cmd::run(&ctx, cli.output),
-        Command::Validate { target } => validate::run(&ctx, target, cli.output),
+        Command::Validate { target, strict } => validate::run(&ctx, target, *strict, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),
         Command::Log(args) => log::run(args, cli.output),
         Command::Completions { shell } => docs::completions(*shell),

@@ -11,9 +11,12 @@
 //! it came from. Other plugins get only what libcni checks (VERSION).
 //! [`check_chain`] is shared with `list`'s STATE column.
 //!
-//! Warnings, which leave the config valid: capabilities a plugin declares
-//! that no known plugin understands (`portMapping` for `portMappings`: a
-//! runtime passes it to nobody), with the closest known name.
+//! Then lint (`crate::lint`): keys a plugin does not read, capabilities no
+//! known plugin understands, subnets overlapping another network's or the
+//! host's, tuning sysctls that do not exist. Every finding is reported,
+//! each at its file, line and column. Warnings leave the config valid and
+//! exit 0 unless `--strict`; an error (a sysctl ADD would fail to write)
+//! makes it invalid.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,9 +33,9 @@ use serde_json::Value;
 
 use super::Context;
 use crate::inspect;
+use crate::lint::{self, Severity};
 use crate::render::{self, Cell, Format, Tone};
 use crate::runtime::build_config;
-use crate::runtime::capabilities;
 use crate::runtime::config::{conf_files, load_file, load_network, NetworkList};
 
 /// How long one plugin may take to answer VERSION or VALIDATE.
@@ -94,14 +97,28 @@ fn plugin_source(list: &NetworkList, index: usize) -> Option<(PathBuf, Vec<u8>, 
 /// `FILE:LINE:COLUMN` (the nearest enclosing key's position when the key
 /// itself is not in the file), and the key's full path from the file's top.
 fn key_place(list: &NetworkList, index: usize, key: Vec<Seg>) -> Option<(String, Vec<Seg>)> {
-    let (file, bytes, prefix) = plugin_source(list, index)?;
-    let mut place = file.display().to_string();
-    if let Some((line, column)) = locate_nearest_go(&bytes, &prefix, &key) {
-        place = format!("{place}:{line}:{column}");
-    }
+    let (file, position, path) = key_position(list, Some(index), key)?;
+    let place = match position {
+        Some((line, column)) => format!("{}:{line}:{column}", file.display()),
+        None => file.display().to_string(),
+    };
+    Some((place, path))
+}
+
+/// A key's file, its line and column there, and its path from the file's top.
+type KeyPosition = (PathBuf, Option<(usize, usize)>, Vec<Seg>);
+
+/// The file a key of plugin `index` (`None`: of the list's own object) is
+/// in, its line and column there, and its full path from the file's top.
+fn key_position(list: &NetworkList, index: Option<usize>, key: Vec<Seg>) -> Option<KeyPosition> {
+    let (file, bytes, prefix) = match index {
+        Some(index) => plugin_source(list, index)?,
+        None => (list.source.clone(), std::fs::read(&list.source).ok()?, Vec::new()),
+    };
+    let position = locate_nearest_go(&bytes, &prefix, &key);
     let mut path = prefix;
     path.extend(key);
-    Some((place, path))
+    Some((file, position, path))
 }
 
 /// `PLACE: KEY: message` as [`key_place`] finds them (`PLACE: message` for
@@ -127,18 +144,48 @@ fn locate_error(list: &NetworkList, index: usize, error: &CniError) -> String {
         .unwrap_or_else(|| format!("{}: plugin {index}: {text}", list.source.display()))
 }
 
-/// Capabilities declared in the chain's configs that no known plugin
-/// understands (`capabilities::unknown_declared`), each where it is
-/// written: warnings, since a runtime and a plugin of someone else's may
-/// agree on a name of their own.
-fn capability_warnings(list: &NetworkList) -> Vec<String> {
-    capabilities::unknown_declared(list)
+/// One lint finding as `-o json` prints it: where (file, line, column, the
+/// key's path from the file's top), how bad, and what.
+#[derive(Debug, Serialize)]
+struct LintView {
+    severity: Severity,
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+    key: String,
+    message: String,
+    /// The finding as the text lists print it: `FILE:LINE:COLUMN: KEY: message`.
+    text: String,
+}
+
+/// Lint's findings, each placed in the file it is about.
+fn lint_findings(ctx: &Context, list: &NetworkList) -> Vec<LintView> {
+    lint::lint(ctx, list)
         .into_iter()
-        .map(|unknown| {
-            let key = vec![Seg::Key("capabilities".into()), Seg::Key(unknown.name.clone())];
-            let msg = unknown.to_string();
-            at_key(list, unknown.plugin, key, &msg)
-                .unwrap_or_else(|| format!("{}: plugin {}: {msg}", list.source.display(), unknown.plugin))
+        .map(|found| {
+            let (file, position, path) = key_position(list, found.at.plugin, found.at.path.clone())
+                .unwrap_or_else(|| (list.source.clone(), None, found.at.path.clone()));
+            let mut place = file.display().to_string();
+            if let Some((line, column)) = position {
+                place = format!("{place}:{line}:{column}");
+            }
+            let key = display(&path);
+            let text = if key.is_empty() {
+                format!("{place}: {}", found.message)
+            } else {
+                format!("{place}: {key}: {}", found.message)
+            };
+            LintView {
+                severity: found.severity,
+                file: file.display().to_string(),
+                line: position.map(|p| p.0),
+                column: position.map(|p| p.1),
+                key,
+                message: found.message,
+                text,
+            }
         })
         .collect()
 }
@@ -290,10 +337,14 @@ struct ValidateView {
     capabilities: Option<Vec<String>>,
     problems: Vec<String>,
     warnings: Vec<String>,
+    /// Lint's findings in full (their text is also in `problems` or `warnings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lint: Option<Vec<LintView>>,
 }
 
-/// Validates one network or file; exit 1 when anything is wrong.
-pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
+/// Validates one network or file; exit 1 when anything is wrong, or with
+/// `strict` when lint warns.
+pub fn run(ctx: &Context, target: &str, strict: bool, format: Format) -> Result<ExitCode> {
     let list = match load(ctx, target) {
         Ok(list) => list,
         Err(e) if format == Format::Json => {
@@ -306,6 +357,7 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
                 capabilities: None,
                 problems: vec![format!("{e:#}")],
                 warnings: Vec::new(),
+                lint: None,
             };
             render::print_json(&serde_json::to_value(&view)?)?;
             return Ok(ExitCode::FAILURE);
@@ -313,10 +365,15 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
         Err(e) => return Err(e),
     };
     let (plugins, found) = check_chain(ctx, &list);
-    let problems: Vec<String> = found.into_iter().map(|(problem, _)| problem).collect();
+    let mut problems: Vec<String> = found.into_iter().map(|(problem, _)| problem).collect();
     let capabilities = inspect::capabilities(&list);
-    let warnings = capability_warnings(&list);
+    let findings = lint_findings(ctx, &list);
+    let of = |severity| findings.iter().filter(move |f| f.severity == severity).map(|f| f.text.clone());
+    let warnings: Vec<String> = of(Severity::Warning).collect();
+    problems.extend(of(Severity::Error));
     let valid = problems.is_empty();
+    let passes = valid && (!strict || warnings.is_empty());
+    let code = if passes { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     if format == Format::Json {
         let view = ValidateView {
             valid,
@@ -327,9 +384,10 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
             capabilities: Some(capabilities),
             problems,
             warnings,
+            lint: Some(findings),
         };
         render::print_json(&serde_json::to_value(&view)?)?;
-        return Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(code);
     }
     let rows = plugins
         .iter()
@@ -363,5 +421,8 @@ pub fn run(ctx: &Context, target: &str, format: Format) -> Result<ExitCode> {
     for problem in &problems {
         outln!("problem: {problem}");
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if valid && strict && !warnings.is_empty() {
+        outln!("strict: {} warning(s) fail the check", warnings.len());
+    }
+    Ok(code)
 }

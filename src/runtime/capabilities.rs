@@ -113,7 +113,7 @@ pub fn unknown_declared(list: &NetworkList) -> Vec<UnknownCapability> {
 /// The candidate nearest to `name` when it is a near miss: at most two
 /// edits away (one for names of four characters or fewer, where two edits
 /// make anything look alike), a swap of neighbours counting as one.
-fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = if name.chars().count() <= 4 { 1 } else { 2 };
     candidates
         .map(|candidate| (distance(name, candidate), candidate))

@@ -19,7 +19,7 @@ pub(crate) use kernel::nlattr;
 pub use kernel::{netlink, netns, sysctl};
 pub use netfilter::{ipmasq, spoofcheck};
 pub use plugin::{attachment_lock, invoke, ipam, journal, overlap, rollback, skel, statefile};
-pub use spec::{args, checked, conf, conflist, env, error, gojson, jsonpos, result, version};
+pub use spec::{args, checked, conf, conflist, env, error, gojson, jsonpos, known_keys, result, version};
 
 pub use error::{CniError, ErrorCode};
 pub use result::CniResult;

@@ -150,6 +150,12 @@ pub fn check_plugin(plugin: &Map<String, Value>, src: &Source, at: &[Seg]) -> Re
     }
 }
 
+/// The keys of a conflist's top level that [`parse_conflist`] reads, as
+/// libcni reads them (from a Go map: only exact spellings count). Lint
+/// names any other key of a list.
+pub const LIST_KEYS: &[&str] =
+    &["cniVersion", "cniVersions", "name", "disableCheck", "disableGC", "loadOnlyInlinedPlugins", "plugins"];
+
 /// Parses a conflist file's bytes (without the plugin-dir additions).
 pub fn parse_conflist(bytes: &[u8], file: &Path) -> Result<NetworkList, String> {
     let obj = parse_object(bytes, file)?;
@@ -217,6 +223,18 @@ pub fn parse_single(bytes: &[u8], file: &Path) -> Result<NetworkList, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_list_key_is_read_by_the_parser() {
+        // A value of the wrong type for a key the parser reads is an error
+        // naming it: so each listed key is one the parser reads.
+        for key in LIST_KEYS {
+            let text = format!(r#"{{"name": "n", "plugins": [{{"type": "bridge"}}], "{key}": {{}}}}"#);
+            let error = parse_conflist(text.as_bytes(), Path::new("n.conflist")).err();
+            assert!(error.as_deref().is_some_and(|e| e.contains(key)), "{key}: {error:?}");
+        }
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<NetworkList, String> {

@@ -11,6 +11,7 @@ pub mod env;
 pub mod error;
 pub mod gojson;
 pub mod jsonpos;
+pub mod known_keys;
 pub mod mac;
 pub mod result;
 pub mod version;

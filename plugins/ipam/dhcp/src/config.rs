@@ -14,6 +14,21 @@ use crate::options::{self, ProvideOption, RequestOption, SentOptions};
 
 /// Where the daemon listens unless the netconf or `-socketpath` says.
 pub const DEFAULT_SOCKET_PATH: &str = "/run/cni/dhcp.sock";
+/// Every key this IPAM plugin reads from its `ipam` object besides `type`
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &[
+    "daemonSocketPath",
+    "provide",
+    "provide.option",
+    "provide.value",
+    "provide.fromArg",
+    "request",
+    "request.option",
+    "request.skipDefault",
+    "priority",
+];
 
 #[derive(Deserialize)]
 struct Conf {
@@ -144,5 +159,23 @@ mod tests {
         assert_eq!(load(br#"{"name":"n","ipam":{"priority":"x"}}"#, "").unwrap_err().code, 6);
         let (name, sock) = load_del(br#"{"name":"n","ipam":{"priority":"x","daemonSocketPath":7}}"#);
         assert_eq!((name.as_str(), sock.as_str()), ("n", DEFAULT_SOCKET_PATH));
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("", struct_fields::<Ipam>()),
+            ("provide", struct_fields::<crate::options::ProvideOption>()),
+            ("request", struct_fields::<crate::options::RequestOption>()),
+        ];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::ipam_common(), &parsed, &[]), Ok(()));
     }
 }

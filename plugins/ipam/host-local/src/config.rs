@@ -17,6 +17,34 @@ use serde::Deserialize;
 use cni::jsonpos::key_label;
 
 use crate::range::{canonical, Range, RangeConf, RangeSet};
+/// Every key this IPAM plugin reads from its `ipam` object besides `type`
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &[
+    "subnet",
+    "rangeStart",
+    "rangeEnd",
+    "gateway",
+    "ranges",
+    "ranges.subnet",
+    "ranges.rangeStart",
+    "ranges.rangeEnd",
+    "ranges.gateway",
+    "routes",
+    "routes.dst",
+    "routes.gw",
+    "routes.mtu",
+    "routes.advmss",
+    "routes.priority",
+    "routes.table",
+    "routes.scope",
+    "dataDir",
+    "resolvConf",
+    "name",
+    "runtimeConfig.ipRanges",
+    "runtimeConfig.ips",
+];
 
 #[derive(Deserialize)]
 struct Conf {
@@ -254,5 +282,25 @@ mod tests {
         assert_eq!(conf.name, "net1");
         assert_eq!(conf.data_dir(), Some("/tmp/store"));
         assert_eq!(load_del(br#"{"name": "n", "ipam": {"dataDir": 7}}"#).data_dir(), None);
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<RuntimeConf>()),
+            ("", struct_fields::<IpamConf>()),
+            ("ranges", struct_fields::<crate::range::RangeConf>()),
+            ("routes", struct_fields::<cni::result::Route>()),
+            ("", struct_fields::<DelIpam>()),
+        ];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::ipam_common(), &parsed, &["name"]), Ok(()));
     }
 }

@@ -9,6 +9,7 @@
 //! not mark the node NotReady and take down the pods already running.
 
 mod config;
+pub use config::KEYS;
 mod dns;
 pub mod range;
 pub mod store;

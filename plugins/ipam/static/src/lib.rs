@@ -18,6 +18,31 @@ use serde::Deserialize;
 
 /// The static IPAM plugin.
 pub struct Static;
+/// Every key this IPAM plugin reads from its `ipam` object besides `type`
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &[
+    "routes",
+    "routes.dst",
+    "routes.gw",
+    "routes.mtu",
+    "routes.advmss",
+    "routes.priority",
+    "routes.table",
+    "routes.scope",
+    "addresses",
+    "addresses.address",
+    "addresses.gateway",
+    "addresses.version",
+    "dns",
+    "dns.nameservers",
+    "dns.domain",
+    "dns.search",
+    "dns.options",
+    "name",
+    "runtimeConfig.ips",
+];
 
 #[derive(Deserialize)]
 struct Conf {
@@ -167,5 +192,33 @@ impl Plugin for Static {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<IpsHolder>()),
+            ("", struct_fields::<IpamConf>()),
+            ("routes", struct_fields::<cni::result::Route>()),
+            ("addresses", struct_fields::<AddressConf>()),
+            ("dns", struct_fields::<cni::result::Dns>()),
+        ];
+        assert_eq!(
+            check_against_parser(
+                KEYS,
+                &cni::known_keys::ipam_common(),
+                &parsed,
+                &["name", "addresses.version"]
+            ),
+            Ok(())
+        );
     }
 }

@@ -14,6 +14,33 @@ use serde::Deserialize;
 /// The bridge name when `bridge` is not set.
 pub const DEFAULT_BRIDGE: &str = "cni0";
 
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &[
+    "bridge",
+    "isGateway",
+    "isDefaultGateway",
+    "forceAddress",
+    "ipMasq",
+    "ipMasqBackend",
+    "mtu",
+    "hairpinMode",
+    "promiscMode",
+    "vlan",
+    "vlanTrunk",
+    "vlanTrunk.minID",
+    "vlanTrunk.maxID",
+    "vlanTrunk.id",
+    "preserveDefaultVlan",
+    "macspoofchk",
+    "enabledad",
+    "disableContainerInterface",
+    "portIsolation",
+    "runtimeConfig.mac",
+];
+
 /// The bridge plugin's own keys (the common ones are in `NetConf`).
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -278,5 +305,24 @@ mod tests {
         assert!(trunk(r#"[{"maxID":10}]"#).unwrap_err().msg.contains("minID is missing"));
         assert!(trunk(r#"[{"id":4095}]"#).unwrap_err().msg.contains("incorrect trunk id"));
         assert!(trunk(r#"[{"minID":0,"maxID":3}]"#).unwrap_err().msg.contains("minID"));
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<MacArg>()),
+            ("", struct_fields::<BridgeConf>()),
+            ("vlanTrunk", struct_fields::<VlanTrunk>()),
+            ("", struct_fields::<DelKeys>()),
+        ];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -10,6 +10,7 @@
 mod add;
 mod check;
 mod config;
+pub use config::KEYS;
 mod gateways;
 
 use std::time::Duration;

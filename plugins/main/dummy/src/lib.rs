@@ -9,6 +9,12 @@ use cni::netns::Netns;
 use cni::skel::Plugin;
 use cni::{interface, CniError, CniResult};
 
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &[];
+
 /// The dummy plugin.
 pub struct Dummy;
 
@@ -74,5 +80,19 @@ impl Plugin for Dummy {
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
         ipam::pass_if_configured(Command::Status, args)
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![("", struct_fields::<cni::conf::NetConf>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

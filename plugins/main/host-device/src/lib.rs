@@ -22,6 +22,12 @@ use device::Selector;
 
 /// The host-device plugin.
 pub struct HostDevice;
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys =
+    &["device", "hwaddr", "kernelpath", "pciBusID", "runtimeConfig.deviceID"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -250,5 +256,23 @@ mod tests {
         assert_eq!(load(&args(named)).map(|c| c.selector), Ok(Selector::Name("eth9".into())));
         let by_id = conf(serde_json::json!({"pciBusID": "0000:ff:1f.7", "runtimeConfig": {"deviceID": pci}}));
         assert_eq!(load(&args(by_id)).map(|c| c.selector), Ok(Selector::Pci(pci)));
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<RawRuntimeConfig>()),
+            ("", struct_fields::<RawConf>()),
+            ("", struct_fields::<DelKeys>()),
+        ];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

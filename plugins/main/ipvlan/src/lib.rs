@@ -18,6 +18,11 @@ use serde::Deserialize;
 
 /// The ipvlan plugin.
 pub struct Ipvlan;
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &["master", "mode", "mtu", "linkInContainer"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -149,5 +154,19 @@ impl Plugin for Ipvlan {
 
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
         ipam::pass_if_configured(Command::Status, args)
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![("", struct_fields::<IpvlanConf>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -10,6 +10,12 @@ use cni::netlink::MacvlanMode;
 use cni::result::null_as_empty;
 use cni::{interface, CniError};
 use serde::Deserialize;
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys =
+    &["master", "mode", "mtu", "mac", "linkInContainer", "bcqueuelen", "runtimeConfig.mac"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -93,4 +99,19 @@ pub fn load(args: &CmdArgs) -> Result<Config, CniError> {
     let (master, mtu) = interface::checked_master(args, in_container, &raw.master, raw.mtu)?;
     let mac = mac_of(args, &raw)?;
     Ok(Config { net, master, mode, mtu, mac, link_in_container: in_container, bc_queue_len: raw.bcqueuelen })
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
+    }
 }

@@ -5,6 +5,7 @@
 //! namespace instead.
 
 mod config;
+pub use config::KEYS;
 
 use cni::env::{CmdArgs, Command};
 use cni::interface::{self, Child};

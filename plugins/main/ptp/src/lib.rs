@@ -33,6 +33,12 @@ const SCOPE_UNIVERSE: u8 = 0;
 /// The ptp plugin.
 pub struct Ptp;
 
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &["ipMasq", "ipMasqBackend", "mtu"];
+
 /// ptp's own keys.
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -218,5 +224,20 @@ impl Plugin for Ptp {
     fn status(&self, args: &CmdArgs) -> Result<(), CniError> {
         let conf = load(args)?;
         ipam::status(conf.ipam_type(), args)
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("", struct_fields::<PtpConf>()), ("", struct_fields::<PtpDelKeys>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -16,6 +16,13 @@ const LATENCY_MS: f64 = 25.0;
 /// tc's time unit: microseconds.
 const TIME_UNITS_PER_SEC: f64 = 1_000_000.0;
 
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys =
+    &["ingressRate", "ingressBurst", "egressRate", "egressBurst", "runtimeConfig.bandwidth"];
+
 /// Rates in bits per second, bursts in bits; 0 is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct Limits {
@@ -174,5 +181,20 @@ mod tests {
             err.msg
         );
         assert!(check_pair(1000, 1000, pair, "").is_ok() && check_pair(0, 0, pair, "").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -5,6 +5,7 @@
 //! removes the ifb; the host end's qdiscs go with the veth.
 
 mod config;
+pub use config::KEYS;
 
 use cni::env::CmdArgs;
 use cni::netfilter::hash_with_prefix;

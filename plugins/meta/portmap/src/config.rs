@@ -19,6 +19,20 @@ const DEFAULT_MARK_BIT: i64 = 13;
 /// ip6) with nftables, the CNI-HOSTPORT-* and CNI-DN-* chains of `nat` with
 /// iptables. The choice ipMasq shares.
 pub use cni::netfilter::Backend;
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &[
+    "backend",
+    "snat",
+    "conditionsV4",
+    "conditionsV6",
+    "masqAll",
+    "markMasqBit",
+    "externalSetMarkChain",
+    "runtimeConfig.portMappings",
+];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -295,4 +309,19 @@ pub fn container_addresses(result: &CniResult, ifname: &str) -> (Option<IpNetwor
         *slot = Some(ip.address);
     }
     (v4, v6)
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
+    }
 }

@@ -10,6 +10,7 @@
 //! tracked through it does not keep going to the old address.
 
 mod config;
+pub use config::KEYS;
 mod ipt;
 mod nft;
 

@@ -28,6 +28,11 @@ const MAIN_TABLE: u32 = 254;
 
 /// The sbr plugin.
 pub struct Sbr;
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &["table", "gateways", "addSourceHints"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -238,5 +243,23 @@ impl Plugin for Sbr {
     fn check(&self, _args: &CmdArgs) -> Result<(), CniError> {
         // As the reference: nothing is checked.
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("", struct_fields::<SbrConf>()), ("", struct_fields::<SbrDelConf>())];
+        assert_eq!(
+            check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &["gateways", "addSourceHints"]),
+            Ok(())
+        );
     }
 }

@@ -15,6 +15,12 @@ use serde::Deserialize;
 pub const DEFAULT_DATA_DIR: &str = "/run/cni/tuning";
 /// The operator's list of allowed sysctls (one regular expression per line).
 pub const ALLOWLIST: &str = "/etc/cni/tuning/allowlist.conf";
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys =
+    &["sysctl", "mac", "promisc", "mtu", "txQLen", "allmulti", "dataDir", "runtimeConfig.mac"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -270,5 +276,24 @@ mod allowlist_tests {
         assert!(err.msg.contains("net.ipv4.ip_forward is not allowed"), "{}", err.msg);
         assert!(check_allowlist(&list(&["net.anything"]), "/nonexistent/allowlist.conf").is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> = vec![
+            ("runtimeConfig", struct_fields::<MacOnly>()),
+            ("", struct_fields::<Settings>()),
+            ("", struct_fields::<TuningConf>()),
+            ("", struct_fields::<DelKeys>()),
+        ];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }

@@ -5,6 +5,7 @@
 
 mod backup;
 mod config;
+pub use config::KEYS;
 
 use cni::env::CmdArgs;
 use cni::netlink::{parse_mac, Netlink};

@@ -24,6 +24,11 @@ const SCOPE_UNIVERSE: u8 = 0;
 
 /// The vrf plugin.
 pub struct Vrf;
+/// Every key this plugin reads from its netconf besides the common ones
+/// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
+/// The test `known_keys_match_the_parser` keeps it equal to what the
+/// parser's structs read.
+pub const KEYS: cni::known_keys::Keys = &["vrfname", "table"];
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -239,5 +244,20 @@ impl Plugin for Vrf {
                 ))),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod known_keys_tests {
+    use super::*;
+    use cni::known_keys::{check_against_parser, struct_fields};
+
+    /// KEYS is what the parser reads: a key added to a struct and not to
+    /// KEYS (lint would flag it) or the other way round fails here.
+    #[test]
+    fn known_keys_match_the_parser() {
+        let parsed: Vec<(&str, Vec<&'static str>)> =
+            vec![("", struct_fields::<VrfConf>()), ("", struct_fields::<VrfDelConf>())];
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }
