@@ -9,6 +9,7 @@ pub mod capabilities;
 pub mod config;
 pub mod default_network;
 pub mod footprint;
+pub mod live_state;
 pub mod liveness;
 pub mod plugins;
 
