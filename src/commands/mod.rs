@@ -10,9 +10,11 @@ mod docker_run;
 mod docs;
 mod doctor;
 mod gc;
+pub(crate) mod inspect_cmd;
 mod list;
 mod netns_cmd;
 mod plugins_cmd;
+mod port;
 mod run;
 mod show;
 pub(crate) mod status;
@@ -92,7 +94,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::DefaultNetwork(command) => default_network::run(&ctx, command),
         Command::List => list::run(&ctx, cli.output),
         Command::Show { network } => show::run(&ctx, network, cli.output),
-        Command::Attachments => attachments::run(&ctx, cli.output),
+        Command::Attachments(args) => attachments::run(&ctx, args, cli.output),
+        Command::Inspect { target } => inspect_cmd::run(&ctx, target, cli.output),
+        Command::Port(args) => port::run(&ctx, args, cli.output),
         Command::Plugins => plugins_cmd::run(&ctx, cli.output),
         Command::Validate { target } => validate::run(&ctx, target, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),

@@ -81,6 +81,9 @@ pub enum ContainerSide {
     NoNamespace,
 }
 
+/// RT_TABLE_MAIN: the table `ip route` shows.
+const MAIN_TABLE: u32 = 254;
+
 /// Reads interface `ifname` inside the namespace at `netns`.
 pub fn container_side(netns: Option<&Path>, ifname: &str) -> ContainerSide {
     let Some(netns) = netns else { return ContainerSide::NoNamespace };
@@ -91,7 +94,11 @@ pub fn container_side(netns: Option<&Path>, ifname: &str) -> ContainerSide {
             let addresses = nl.addresses(link.index)?.iter().map(ToString::to_string).collect();
             let mut routes = Vec::new();
             for ipv6 in [false, true] {
-                routes.extend(nl.routes(ipv6)?.into_iter().filter(|r| r.oif == link.index));
+                routes.extend(
+                    nl.routes(ipv6)?
+                        .into_iter()
+                        .filter(|r| r.oif == link.index && r.table.is_none_or(|t| t == MAIN_TABLE)),
+                );
             }
             Ok(Some((link, addresses, routes)))
         })
@@ -107,7 +114,8 @@ pub fn container_side(netns: Option<&Path>, ifname: &str) -> ContainerSide {
                     metric: r.priority,
                 })
                 .collect();
-            let gateways = routes.iter().filter(|r| r.dst == "default").filter_map(|r| r.via.clone()).collect();
+            let gateways =
+                routes.iter().filter(|r| r.dst == "default").filter_map(|r| r.via.clone()).collect();
             ContainerSide::Found(ContainerInterface {
                 name: link.name,
                 index: link.index,

@@ -112,7 +112,8 @@ pub fn read(entry: &CachedAttachment, live: &[(NetnsId, PathBuf)], rules: &Rules
     let ports = if mappings.is_empty() {
         Vec::new()
     } else {
-        let backend = ports::backend(plugin_of(&plugins, "portmap"), &entry.network, &entry.container_id, rules);
+        let backend =
+            ports::backend(plugin_of(&plugins, "portmap"), &entry.network, &entry.container_id, rules);
         ports::check(&mappings, backend, &entry.network, &entry.container_id, &addresses, rules)
     };
     let bandwidth_plugin = plugin_of(&plugins, "bandwidth");
@@ -122,6 +123,7 @@ pub fn read(entry: &CachedAttachment, live: &[(NetnsId, PathBuf)], rules: &Rules
         shaping::read(host_veth.as_ref().map(|v| v.index), &ifb, configured)
     });
     let owner = Owner { network: &entry.network, ifname: &entry.ifname, container_id: &entry.container_id };
-    let firewall = plugin_of(&plugins, "firewall").map(|plugin| firewall::read(plugin, &owner, &addresses, rules));
+    let firewall =
+        plugin_of(&plugins, "firewall").map(|plugin| firewall::read(plugin, &owner, &addresses, rules));
     LiveState { netns, container, host_veth, ports, bandwidth, firewall }
 }

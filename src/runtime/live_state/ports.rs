@@ -48,12 +48,17 @@ pub fn cached_mappings(capability_args: Option<&serde_json::Map<String, Value>>)
     let Some(list) = capability_args.and_then(|c| c.go_get("portMappings")).and_then(Value::as_array) else {
         return Vec::new();
     };
-    let port = |m: &Value, key: &str| m.go_get(key).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok());
+    let port =
+        |m: &Value, key: &str| m.go_get(key).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok());
     list.iter()
         .filter_map(|m| {
             let protocol = m.go_get("protocol").and_then(Value::as_str).unwrap_or("tcp");
             Some(Mapping {
-                host_ip: m.go_get("hostIP").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
+                host_ip: m
+                    .go_get("hostIP")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
                 host_port: port(m, "hostPort").filter(|p| *p > 0)?,
                 container_port: port(m, "containerPort").filter(|p| *p > 0)?,
                 protocol: if protocol.is_empty() { "tcp".into() } else { protocol.to_lowercase() },
@@ -117,7 +122,12 @@ pub struct MappingState {
 /// Which backend portmap wrote with: the chain's portmap netconf names it
 /// (`backend`); else where the attachment's rules are found; else the
 /// reference's choice on this host now.
-pub fn backend(portmap_conf: Option<&Value>, network: &str, container_id: &str, rules: &Rules) -> &'static str {
+pub fn backend(
+    portmap_conf: Option<&Value>,
+    network: &str,
+    container_id: &str,
+    rules: &Rules,
+) -> &'static str {
     use cni::gojson::GoKeys;
     let named = portmap_conf.and_then(|c| c.go_get("backend")).and_then(Value::as_str);
     match named.and_then(cni::netfilter::Backend::parse) {
@@ -134,7 +144,8 @@ pub fn backend(portmap_conf: Option<&Value>, network: &str, container_id: &str, 
         return "iptables";
     }
     let comment = portmap::rule_comment(container_id);
-    if rules.nft().iter().any(|r| str_of(r, "table") == portmap::NFT_TABLE && str_of(r, "comment") == comment) {
+    if rules.nft().iter().any(|r| str_of(r, "table") == portmap::NFT_TABLE && str_of(r, "comment") == comment)
+    {
         return "nftables";
     }
     match cni::netfilter::Backend::reference_default() {
@@ -257,7 +268,11 @@ fn nftables_state(
     match found {
         Some(rule) => (
             RuleState::Present,
-            format!("{place} {} (handle {})", str_of(rule, "chain"), rule.get("handle").and_then(Value::as_u64).unwrap_or(0)),
+            format!(
+                "{place} {} (handle {})",
+                str_of(rule, "chain"),
+                rule.get("handle").and_then(Value::as_u64).unwrap_or(0)
+            ),
         ),
         None => (RuleState::Missing, place),
     }
@@ -278,7 +293,9 @@ fn nft_rule_is(rule: &Value, mapping: &Mapping, host: Option<IpAddr>, address: I
             .filter_map(|m| m.get("right"))
             .collect()
     };
-    let port = matches("dport", Some(&mapping.protocol)).iter().any(|v| v.as_u64() == Some(u64::from(mapping.host_port)));
+    let port = matches("dport", Some(&mapping.protocol))
+        .iter()
+        .any(|v| v.as_u64() == Some(u64::from(mapping.host_port)));
     let daddr = matches("daddr", None);
     let host_ok = match host {
         Some(h) => daddr.iter().any(|v| v.as_str().and_then(|s| s.parse::<IpAddr>().ok()) == Some(h)),
@@ -323,7 +340,8 @@ mod tests {
 
     #[test]
     fn dports_lists_split() {
-        let line = "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment x -m multiport --dports 80,8080 -j CNI-DN-1";
+        let line =
+            "-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment x -m multiport --dports 80,8080 -j CNI-DN-1";
         assert_eq!(dports(line).collect::<Vec<_>>(), ["80", "8080"]);
     }
 }

@@ -94,7 +94,10 @@ pub struct Shaping {
 
 /// What the attachment asked for: runtimeConfig's `bandwidth` (capability
 /// args) over the bandwidth plugin's own keys.
-pub fn configured(capability_args: Option<&serde_json::Map<String, Value>>, plugin: Option<&Value>) -> [Option<Limit>; 2] {
+pub fn configured(
+    capability_args: Option<&serde_json::Map<String, Value>>,
+    plugin: Option<&Value>,
+) -> [Option<Limit>; 2] {
     let runtime = capability_args.and_then(|c| c.go_get("bandwidth"));
     let source = runtime.or(plugin);
     let pair = |rate: &str, burst: &str| {
@@ -118,7 +121,9 @@ pub fn read(host_veth: Option<u32>, ifb_name: &str, configured: [Option<Limit>; 
     let ingress = host_veth.and_then(tbf_of);
     let ifb = nl.as_ref().and_then(|nl| nl.link_by_name(ifb_name).ok().flatten());
     let redirected = match (&nl, host_veth, &ifb) {
-        (Some(nl), Some(veth), Some(ifb)) => nl.redirect_targets(veth).unwrap_or_default().contains(&ifb.index),
+        (Some(nl), Some(veth), Some(ifb)) => {
+            nl.redirect_targets(veth).unwrap_or_default().contains(&ifb.index)
+        }
         _ => false,
     };
     let egress = ifb.as_ref().filter(|_| redirected).and_then(|l| tbf_of(l.index));
@@ -167,6 +172,10 @@ mod tests {
         let ticks = cni::netlink::tick_in_usec();
         // 1 Mbit/s, 100 kbit burst: 12500 bytes take 100 ms at 125000 bytes/s.
         let tbf = Tbf { rate: 125_000, limit: 0, buffer: (100_000.0 * ticks) as u32 };
-        assert!(Limit { rate: 1_000_000, burst: 100_000 }.close_to(&Limit::of(&tbf)), "{:?}", Limit::of(&tbf));
+        assert!(
+            Limit { rate: 1_000_000, burst: 100_000 }.close_to(&Limit::of(&tbf)),
+            "{:?}",
+            Limit::of(&tbf)
+        );
     }
 }
