@@ -139,7 +139,7 @@ fn delete_dnat_rule(backend: &str, container_id: &str, host_port: u16) {
     }
 }
 
-fn mapping<'a>(inspected: &'a Value, host_port: u16) -> &'a Value {
+fn mapping(inspected: &Value, host_port: u16) -> &Value {
     let all = inspected["portMappings"].as_array().unwrap();
     all.iter().find(|m| m["hostPort"] == host_port).unwrap_or_else(|| panic!("{host_port} in {all:?}"))
 }
