@@ -103,9 +103,22 @@ pub fn inspect(ctx: &Context, entries: Vec<CachedAttachment>) -> Vec<Inspected> 
 pub fn find(ctx: &Context, target: &str) -> Result<Option<Vec<CachedAttachment>>> {
     let listing = ctx.runtime.cache.listing()?;
     let entries = listing.readable.into_iter().map(|(e, _)| e).collect();
-    match target::resolve(entries, target, || ctx.network(target).is_ok())? {
-        target::Matched::Attachments(found) => Ok(Some(found)),
-        target::Matched::Network => Ok(None),
+    let resolved = target::resolve(entries, target, || ctx.network(target).is_ok());
+    // A broken entry is never passed over in silence: one whose file name
+    // holds the target is named with the error.
+    let unreadable: Vec<String> = listing
+        .unreadable
+        .iter()
+        .filter(|u| u.file_name().contains(target))
+        .map(|u| u.why.clone())
+        .collect();
+    match resolved {
+        Ok(target::Matched::Attachments(found)) => Ok(Some(found)),
+        Ok(target::Matched::Network) => Ok(None),
+        Err(e) if !unreadable.is_empty() => {
+            Err(e.wrap_err(format!("cache entries that may be of it cannot be read: {}", unreadable.join("; "))))
+        }
+        Err(e) => Err(e),
     }
 }
 
