@@ -139,6 +139,33 @@ fn delete_dnat_rule(backend: &str, container_id: &str, host_port: u16) {
     }
 }
 
+/// The container chain a host port's DNAT rule is in.
+fn portmap_chain(saved: &str, host_port: u16) -> String {
+    let line = saved
+        .lines()
+        .find(|l| l.starts_with("-A CNI-DN-") && l.contains(&format!("--dport {host_port} -j DNAT")))
+        .expect("a DNAT rule");
+    line.split_whitespace().nth(1).unwrap().to_string()
+}
+
+/// The words of an iptables-save line, its quoted comment as one word.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => word.extend(chars.next()),
+            '"' => quoted = !quoted,
+            ' ' if !quoted => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+            c => word.push(c),
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words
+}
+
 fn mapping(inspected: &Value, host_port: u16) -> &Value {
     let all = inspected["portMappings"].as_array().unwrap();
     all.iter().find(|m| m["hostPort"] == host_port).unwrap_or_else(|| panic!("{host_port} in {all:?}"))
@@ -263,6 +290,32 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
             .collect();
         assert_eq!(states, [(u64::from(tcp), "missing"), (u64::from(udp), "present")]);
 
+        if backend == "iptables" {
+            // The UDP jump from CNI-HOSTPORT-DNAT goes: its DNAT rule is there, but unreached.
+            let saved =
+                String::from_utf8(Command::new("iptables-save").args(["-t", "nat"]).output().unwrap().stdout)
+                    .unwrap();
+            let chain = portmap_chain(&saved, udp);
+            let jump = saved
+                .lines()
+                .find(|l| l.starts_with("-A CNI-HOSTPORT-DNAT -p udp") && l.ends_with(&format!("-j {chain}")))
+                .expect("the UDP jump");
+            let spec = shell_words(jump.trim_start_matches("-A "));
+            let mut args = vec!["-t".to_string(), "nat".into(), "-D".into()];
+            args.extend(spec);
+            assert!(Command::new("iptables").args(&args).status().unwrap().success(), "{args:?}");
+            let after = &lab.json(&["inspect", id])[0];
+            assert_eq!(mapping(after, udp)["state"], "unreached", "{}", after["portMappings"]);
+        }
+
+        // The table: sections of keys and values, the kernel's words in them.
+        let (_, table, _) = lab.cnictl(&["inspect", id]);
+        for word in ["CONTAINER INTERFACE", "HOST VETH", "PORT MAPPINGS", "BANDWIDTH", "FIREWALL"] {
+            assert!(table.contains(word), "{word}: {table}");
+        }
+        assert!(table.contains(link["address"].as_str().unwrap()) && table.contains("forwarding"), "{table}");
+        assert!(table.contains("pod shop/web-0 (kubernetes)"), "{table}");
+
         // The file changes under the attachment: drift names the key.
         let mut list: Value = serde_json::from_slice(
             &std::fs::read(lab.conf.path().join(format!("10-{network}.conflist"))).unwrap(),
@@ -362,4 +415,37 @@ fn attachments_filters_select_their_rows_and_targets_name_attachments() {
     expected.sort();
     assert_eq!(lines, expected);
     assert!(Path::new(&ns1.path()).exists());
+}
+
+#[test]
+fn an_attachment_whose_namespace_is_gone_is_shown_gone() {
+    let lab = Lab::new();
+    let bridge = TestBridge::new();
+    let chained =
+        vec![json!({"type": "portmap", "backend": "nftables", "capabilities": {"portMappings": true}})];
+    let network = lab.network(&bridge, "10.170.5.0/24", chained);
+    let ns = TestNetns::new("insp");
+    let port = host_port(9);
+    let caps =
+        json!({"portMappings": [{"hostPort": port, "containerPort": 80, "protocol": "tcp"}]}).to_string();
+    let _attached = lab.add(&network, &ns, "eth0", &["--cap-args", &caps]);
+    let id = lab.json(&["inspect", &ns.name])[0]["containerID"].as_str().unwrap().to_string();
+    assert!(Command::new("ip").args(["netns", "del", &ns.name]).status().unwrap().success());
+
+    let gone = &lab.json(&["inspect", &id])[0];
+    assert_eq!(gone["netns"]["exists"], false);
+    assert_eq!(gone["containerInterface"]["state"], "noNamespace");
+    assert_eq!(gone["hostVeth"], Value::Null, "the veth went with its namespace");
+    assert_eq!(mapping(gone, port)["state"], "present", "no DEL ran: the rule is still there");
+    let (code, table, err) = lab.cnictl(&["inspect", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains("gone: /var/run/netns/") && table.contains("gone: a veth goes with its namespace"),
+        "{table}"
+    );
+    // port --all lists running attachments only, as podman's.
+    let (_, all, _) = lab.cnictl(&["port", "--all"]);
+    assert!(!all.contains(&id), "{all}");
+    let (_, one, _) = lab.cnictl(&["port", &id]);
+    assert_eq!(one, format!("80/tcp -> 0.0.0.0:{port}\n"));
 }

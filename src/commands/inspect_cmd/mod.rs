@@ -106,18 +106,14 @@ pub fn find(ctx: &Context, target: &str) -> Result<Option<Vec<CachedAttachment>>
     let resolved = target::resolve(entries, target, || ctx.network(target).is_ok());
     // A broken entry is never passed over in silence: one whose file name
     // holds the target is named with the error.
-    let unreadable: Vec<String> = listing
-        .unreadable
-        .iter()
-        .filter(|u| u.file_name().contains(target))
-        .map(|u| u.why.clone())
-        .collect();
+    let unreadable: Vec<String> =
+        listing.unreadable.iter().filter(|u| u.file_name().contains(target)).map(|u| u.why.clone()).collect();
     match resolved {
         Ok(target::Matched::Attachments(found)) => Ok(Some(found)),
         Ok(target::Matched::Network) => Ok(None),
-        Err(e) if !unreadable.is_empty() => {
-            Err(e.wrap_err(format!("cache entries that may be of it cannot be read: {}", unreadable.join("; "))))
-        }
+        Err(e) if !unreadable.is_empty() => Err(
+            e.wrap_err(format!("cache entries that may be of it cannot be read: {}", unreadable.join("; ")))
+        ),
         Err(e) => Err(e),
     }
 }
@@ -280,6 +276,9 @@ fn container_rows(side: &ContainerSide) -> Vec<(&'static str, Cell)> {
 
 fn host_rows(live: &LiveState) -> Vec<(&'static str, Cell)> {
     let Some(v) = &live.host_veth else {
+        if !live.netns.exists {
+            return vec![("state", Cell::toned("gone: a veth goes with its namespace", Tone::Notice))];
+        }
         return vec![("state", Cell::toned("missing: no host veth found", Tone::Alarm))];
     };
     let state = match (v.up, v.oper_up) {
