@@ -185,9 +185,22 @@ fn sections(a: &Inspected) -> String {
             .ports
             .iter()
             .map(|m| {
-                let rules: Vec<String> =
-                    m.rules.iter().map(|r| format!("{} {} in {}", r.to, r.state.word(), r.place)).collect();
-                let text = format!("{} {}: {}", m.state.word(), m.backend, dash(rules.join("; ")));
+                let one = m.rules.len() == 1;
+                let rules: Vec<String> = m
+                    .rules
+                    .iter()
+                    .map(|r| match one {
+                        true if r.state == RuleState::Missing => {
+                            format!("no DNAT to {} in {}", r.to, r.place)
+                        }
+                        true => format!("DNAT to {} in {}", r.to, r.place),
+                        false => format!("{} {} in {}", r.to, r.state.word(), r.place),
+                    })
+                    .collect();
+                let text = match rules.is_empty() {
+                    true => format!("{}: no address of its family in the cached result", m.state.word()),
+                    false => format!("{}: {}", m.state.word(), rules.join("; ")),
+                };
                 let tone = match m.state {
                     RuleState::Present => Tone::Plain,
                     RuleState::Unreached | RuleState::Missing => Tone::Alarm,
