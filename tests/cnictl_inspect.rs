@@ -104,10 +104,11 @@ fn tbf(dev: &str) -> (u64, u64) {
 }
 
 /// Deletes the DNAT rule of `host_port` by hand, as an operator's flush would.
-fn delete_dnat_rule(backend: &str, container_id: &str, host_port: u16) {
+fn delete_dnat_rule(backend: &str, ipv6: bool, container_id: &str, host_port: u16) {
+    let family = if ipv6 { "ip6" } else { "ip" };
     if backend == "nftables" {
         let out =
-            Command::new("nft").args(["-j", "list", "chain", "ip", "cni_hostport", "hostports"]).output();
+            Command::new("nft").args(["-j", "list", "chain", family, "cni_hostport", "hostports"]).output();
         let listing: Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
         let handle = listing["nftables"]
             .as_array()
@@ -120,22 +121,22 @@ fn delete_dnat_rule(backend: &str, container_id: &str, host_port: u16) {
             .map(|r| r["handle"].as_u64().unwrap())
             .expect("the mapping's nftables rule");
         let status = Command::new("nft")
-            .args(["delete", "rule", "ip", "cni_hostport", "hostports", "handle", &handle.to_string()])
+            .args(["delete", "rule", family, "cni_hostport", "hostports", "handle", &handle.to_string()])
             .status()
             .unwrap();
         assert!(status.success());
     } else {
-        let saved =
-            String::from_utf8(Command::new("iptables-save").args(["-t", "nat"]).output().unwrap().stdout)
-                .unwrap();
+        let tool = if ipv6 { "ip6tables" } else { "iptables" };
+        let saved = Command::new(format!("{tool}-save")).args(["-t", "nat"]).output().unwrap().stdout;
+        let saved = String::from_utf8(saved).unwrap();
         let line = saved
             .lines()
             .find(|l| l.starts_with("-A CNI-DN-") && l.contains(&format!("--dport {host_port} -j DNAT")))
             .expect("the mapping's DNAT rule");
         let mut args = vec!["-t", "nat", "-D"];
         args.extend(line.trim_start_matches("-A ").split_whitespace());
-        let status = Command::new("iptables").args(&args).status().unwrap();
-        assert!(status.success(), "iptables {args:?}");
+        let status = Command::new(tool).args(&args).status().unwrap();
+        assert!(status.success(), "{tool} {args:?}");
     }
 }
 
@@ -269,7 +270,7 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
 
         // An operator's hand deletes the TCP mapping's DNAT rule.
         let id = a["containerID"].as_str().unwrap();
-        delete_dnat_rule(backend, id, tcp);
+        delete_dnat_rule(backend, false, id, tcp);
         let after = &lab.json(&["inspect", id])[0];
         assert_eq!(mapping(after, tcp)["state"], "missing", "{backend}: {}", after["portMappings"]);
         assert_eq!(mapping(after, udp)["state"], "present");
@@ -448,4 +449,51 @@ fn an_attachment_whose_namespace_is_gone_is_shown_gone() {
     assert!(!all.contains(&id), "{all}");
     let (_, one, _) = lab.cnictl(&["port", &id]);
     assert_eq!(one, format!("80/tcp -> 0.0.0.0:{port}\n"));
+}
+
+#[test]
+fn dual_stack_mappings_are_checked_per_family_on_both_backends() {
+    for (n, backend) in [(6u16, "nftables"), (7, "iptables")] {
+        let lab = Lab::new();
+        let bridge = TestBridge::new();
+        let name = unique("insp");
+        let list = json!({"cniVersion": "1.0.0", "name": name, "plugins": [
+            {"type": "bridge", "bridge": bridge.name, "isGateway": true,
+             "ipam": {"type": "host-local", "dataDir": lab.data.path(), "ranges": [
+                 [{"subnet": format!("10.170.{n}.0/24")}], [{"subnet": format!("fd00:170:{n}::/64")}]]}},
+            {"type": "portmap", "backend": backend, "capabilities": {"portMappings": true}}]});
+        lab.write(&name, &list);
+        let ns = TestNetns::new("insp");
+        let port = host_port(n);
+        let caps =
+            json!({"portMappings": [{"hostPort": port, "containerPort": 80, "protocol": "tcp"}]}).to_string();
+        let _attached = lab.add(&name, &ns, "eth0", &["--cap-args", &caps]);
+        let a = &lab.json(&["inspect", &ns.name])[0];
+        let m = mapping(a, port);
+        let rules: Vec<(&str, &str, &str)> = m["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["family"].as_str().unwrap(), r["to"].as_str().unwrap(), r["state"].as_str().unwrap()))
+            .collect();
+        let (v4, v6) = (format!("10.170.{n}.2:80"), format!("[fd00:170:{n}::2]:80"));
+        assert_eq!(
+            rules,
+            [("ipv4", v4.as_str(), "present"), ("ipv6", v6.as_str(), "present")],
+            "{backend}: {m}"
+        );
+        assert_eq!(m["state"], "present");
+
+        // The IPv6 rule goes: the mapping is missing, its IPv4 rule still there.
+        delete_dnat_rule(backend, true, a["containerID"].as_str().unwrap(), port);
+        let after = &lab.json(&["inspect", &ns.name])[0];
+        let m = mapping(after, port);
+        let states: Vec<&str> =
+            m["rules"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+        assert_eq!(
+            (states, m["state"].as_str()),
+            (vec!["present", "missing"], Some("missing")),
+            "{backend}: {m}"
+        );
+    }
 }
