@@ -198,6 +198,27 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
         let all = lab.json(&["inspect", &ns.name]);
         assert_eq!(all.as_array().map(Vec::len), Some(1), "{backend}: {all}");
         let a = &all[0];
+        let mut keys: Vec<&str> = a.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "bandwidth",
+                "cniArgs",
+                "config",
+                "containerID",
+                "containerInterface",
+                "firewall",
+                "hostVeth",
+                "ifname",
+                "netns",
+                "network",
+                "owner",
+                "portMappings",
+                "resultIPs"
+            ],
+            "the JSON shape"
+        );
         assert_eq!(a["network"], network.as_str());
         assert_eq!(a["netns"]["exists"], true);
         assert_eq!(a["owner"], json!({"runtime": "kubernetes", "namespace": "shop", "name": "web-0"}));
