@@ -298,6 +298,18 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
         let (_, table, _) = lab.cnictl(&["inspect", &ns.name]);
         let line = table.lines().find(|l| l.contains(&format!(":{tcp}->80/tcp"))).unwrap_or_default();
         assert!(line.contains("missing"), "{table}");
+        // On a terminal the missing rule is an alarm: bold red.
+        let line = format!("stty cols 160 rows 40; exec {} inspect {id}", cnictl().display());
+        let shown = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("NETCONFPATH", lab.conf.path())
+            .env("CNI_CACHE_DIR", lab.cache.path())
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("\x1b[1;31mmissing\x1b[0m"), "{shown:?}");
         let (code, out, err) = lab.cnictl(&["port", &ns.name]);
         assert_eq!(code, 0);
         assert_eq!(out.lines().count(), 2, "stdout keeps podman's lines: {out}");
