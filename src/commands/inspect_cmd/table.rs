@@ -102,6 +102,7 @@ fn mapping_row(m: &MappingState) -> (String, Cell) {
     };
     let tone = match m.state {
         RuleState::Present => Tone::Plain,
+        RuleState::Unknown => Tone::Notice,
         RuleState::Unreached | RuleState::Missing => Tone::Alarm,
     };
     (m.mapping.published(), Cell::toned(text, tone))

@@ -20,7 +20,8 @@ pub struct FirewallState {
     pub backend: String,
     /// The attachment's rules found, in either backend.
     pub rules: Vec<String>,
-    /// Whether each address has its rules (none found: missing).
+    /// No rule of the attachment found where its backend's rules could
+    /// be listed (never set on a guess: firewalld, or a tool missing).
     pub missing: bool,
 }
 
@@ -65,7 +66,14 @@ pub fn read(plugin: &Value, owner: &Owner, addresses: &[IpAddr], rules: &Rules) 
         ("", _, _) => "auto".to_string(),
         (named, _, _) => named.to_string(),
     };
-    let missing = found.is_empty() && backend != "firewalld";
+    // Missing only where the rules could be listed: without the tools,
+    // nothing is claimed.
+    let listed = match backend.as_str() {
+        "nftables" => cni::netfilter::find_tool("nft").is_some(),
+        "iptables" => rules.saved(false, "filter").is_some(),
+        _ => false,
+    };
+    let missing = found.is_empty() && listed;
     FirewallState { backend, rules: found, missing }
 }
 

@@ -77,6 +77,9 @@ pub enum RuleState {
     Unreached,
     /// No DNAT rule for the mapping.
     Missing,
+    /// The rules could not be listed (the backend's tool is not installed):
+    /// never reported as missing on a guess.
+    Unknown,
 }
 
 impl RuleState {
@@ -86,6 +89,7 @@ impl RuleState {
             RuleState::Present => "present",
             RuleState::Unreached => "unreached",
             RuleState::Missing => "missing",
+            RuleState::Unknown => "unknown",
         }
     }
 }
@@ -190,8 +194,9 @@ pub fn check(
                 .map(|r| r.state)
                 .max_by_key(|s| match s {
                     RuleState::Present => 0,
-                    RuleState::Unreached => 1,
-                    RuleState::Missing => 2,
+                    RuleState::Unknown => 1,
+                    RuleState::Unreached => 2,
+                    RuleState::Missing => 3,
                 })
                 .unwrap_or(RuleState::Missing);
             MappingState { mapping: mapping.clone(), backend, state, rules: found }
@@ -218,7 +223,9 @@ fn iptables_state(
     let chain = portmap::dnat_chain(network, container_id);
     let tool = if ipv6 { "ip6tables" } else { "iptables" };
     let place = format!("{tool} nat {chain}");
-    let Some(saved) = rules.saved(ipv6, "nat") else { return (RuleState::Missing, place) };
+    let Some(saved) = rules.saved(ipv6, "nat") else {
+        return (RuleState::Unknown, format!("{place} ({tool}-save not found: rules not read)"));
+    };
     let protocol = &mapping.protocol;
     let port = format!("-p {protocol} -m {protocol} --dport {} ", mapping.host_port);
     let destination = host.map(|h| format!("-d {h}/{} ", if h.is_ipv6() { 128 } else { 32 }));
@@ -258,6 +265,9 @@ fn nftables_state(
 ) -> (RuleState, String) {
     let family = if address.is_ipv6() { "ip6" } else { "ip" };
     let place = format!("nftables {family} {}", portmap::NFT_TABLE);
+    if cni::netfilter::find_tool("nft").is_none() {
+        return (RuleState::Unknown, format!("{place} (nft not found: rules not read)"));
+    }
     let comment = portmap::rule_comment(container_id);
     let found = rules.nft().iter().find(|rule| {
         str_of(rule, "family") == family
