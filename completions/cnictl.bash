@@ -53,7 +53,7 @@ _cnictl() {
                 cmd="cnictl__subcmd__help"
                 ;;
             cnictl,inspect)
-                cmd="cnictl__subcmd__show"
+                cmd="cnictl__subcmd__inspect"
                 ;;
             cnictl,list)
                 cmd="cnictl__subcmd__list"
@@ -72,6 +72,9 @@ _cnictl() {
                 ;;
             cnictl,plugins)
                 cmd="cnictl__subcmd__plugins"
+                ;;
+            cnictl,port)
+                cmd="cnictl__subcmd__port"
                 ;;
             cnictl,ps)
                 cmd="cnictl__subcmd__attachments"
@@ -142,6 +145,9 @@ _cnictl() {
             cnictl__subcmd__help,help)
                 cmd="cnictl__subcmd__help__subcmd__help"
                 ;;
+            cnictl__subcmd__help,inspect)
+                cmd="cnictl__subcmd__help__subcmd__inspect"
+                ;;
             cnictl__subcmd__help,list)
                 cmd="cnictl__subcmd__help__subcmd__list"
                 ;;
@@ -156,6 +162,9 @@ _cnictl() {
                 ;;
             cnictl__subcmd__help,plugins)
                 cmd="cnictl__subcmd__help__subcmd__plugins"
+                ;;
+            cnictl__subcmd__help,port)
+                cmd="cnictl__subcmd__help__subcmd__port"
                 ;;
             cnictl__subcmd__help,run)
                 cmd="cnictl__subcmd__help__subcmd__run"
@@ -287,7 +296,7 @@ _cnictl() {
 
     case "${cmd}" in
         cnictl)
-            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network network list ls show inspect attachments ps plugins validate doctor log completions __complete generate-docs help"
+            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network network list ls show attachments ps inspect port plugins validate doctor log completions __complete generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,12 +418,28 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__attachments)
-            opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            opts="-o -h --network --netns --ip --port --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --conf-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -903,7 +928,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help)
-            opts="add del check gc status run docker-run netns default-network network list show attachments plugins validate doctor log completions __complete generate-docs help"
+            opts="add del check gc status run docker-run netns default-network network list show attachments inspect port plugins validate doctor log completions __complete generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1099,6 +1124,20 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1308,6 +1347,20 @@ _cnictl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cnictl__subcmd__help__subcmd__port)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cnictl__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1357,6 +1410,40 @@ _cnictl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__inspect)
+            opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2042,6 +2129,40 @@ _cnictl() {
             ;;
         cnictl__subcmd__plugins)
             opts="-o -h --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__port)
+            opts="-a -o -h --all --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

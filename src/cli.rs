@@ -49,6 +49,7 @@ fn uses(verb: &str) -> &'static [&'static str] {
         "list" => &["conf_dir", "output"],
         "show" => &["conf_dir", "cache_dir", "output"],
         "attachments" => &["cache_dir", "output"],
+        "inspect" | "port" => &["conf_dir", "cache_dir", "output"],
         "plugins" => &["cni_path", "output"],
         "validate" => &["conf_dir", "cni_path", "output"],
         "doctor" => &["conf_dir", "cni_path", "cache_dir", "output"],
@@ -239,14 +240,31 @@ pub enum Command {
     #[command(visible_alias = "ls")]
     List,
     /// Show one network as it resolves, its capabilities and live attachments.
-    #[command(visible_alias = "inspect")]
     Show {
         /// Network name.
         network: String,
     },
     /// List live attachments from the result cache.
     #[command(visible_alias = "ps")]
-    Attachments,
+    Attachments(AttachmentsArgs),
+    /// Show attachments as the kernel holds them: interfaces, host veth,
+    /// port mappings against their rules, bandwidth, firewall, config drift.
+    ///
+    /// TARGET is a container ID or a unique prefix of one, a netns name or
+    /// path, or an address of a cached result; every attachment it names
+    /// is shown (a container on several networks, or with several
+    /// interfaces). A network's name that names no attachment shows the
+    /// network, as `show` does.
+    Inspect {
+        /// Container ID (or unique prefix), netns name or path, or address.
+        target: String,
+    },
+    /// List an attachment's port mappings, or the host address and port
+    /// that a private port is published on, as `podman port` prints them.
+    ///
+    /// A mapping whose DNAT rule is missing is still listed as cached, and
+    /// named on standard error (`inspect` shows the rules).
+    Port(PortArgs),
     /// List the plugins in the plugin path and the spec versions they support.
     Plugins,
     /// Check a network (by name) or a config file: parsing, plugins, versions, lint.
@@ -510,6 +528,37 @@ pub struct AttachArgs {
     /// result as JSON unless told `-o table` (set by [`parse`]).
     #[arg(skip)]
     pub output: Option<crate::render::Format>,
+}
+
+/// Filters of `attachments`: each given one must match.
+#[derive(Debug, Args)]
+pub struct AttachmentsArgs {
+    /// Only attachments of this network.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Only attachments of this namespace: a name under /var/run/netns or a path.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
+    /// Only the attachment that has this address in its cached result.
+    #[arg(long, value_name = "ADDR")]
+    pub ip: Option<std::net::IpAddr>,
+    /// Only attachments publishing this host port.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+}
+
+/// Arguments of `port`.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Container ID (or unique prefix), netns name or path, or address.
+    #[arg(required_unless_present = "all")]
+    pub target: Option<String>,
+    /// Only the mappings of this container port, as PORT or PORT/PROTO (tcp unless named).
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub private_port: Option<String>,
+    /// Every cached attachment's mappings, each line led by its short container ID.
+    #[arg(short, long, conflicts_with_all = ["target", "private_port"])]
+    pub all: bool,
 }
 
 /// Arguments for GC.

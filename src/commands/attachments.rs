@@ -8,8 +8,11 @@ use color_eyre::eyre::Result;
 use serde::Serialize;
 
 use super::Context;
+use crate::cli::AttachmentsArgs;
 use crate::inspect;
 use crate::render::{self, Cell, Format, Tone, View};
+use crate::runtime::cache::CachedAttachment;
+use crate::runtime::live_state::ports::{cached_mappings, Mapping};
 use crate::runtime::liveness;
 
 /// One file of the result cache as the views show it.
@@ -29,6 +32,8 @@ pub enum CachedView {
         ifname: String,
         /// Addresses of the cached result.
         ips: Vec<String>,
+        /// Host ports published (the cached capability args' portMappings).
+        ports: Vec<Mapping>,
         /// Seconds since the entry was written.
         #[serde(rename = "ageSeconds")]
         age_seconds: Option<u64>,
@@ -50,23 +55,61 @@ pub enum CachedView {
 #[serde(transparent)]
 pub struct Attachments(pub Vec<CachedView>);
 
+/// Which attachments a view lists: each filter given must match.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    /// Of this network.
+    pub network: Option<&'a str>,
+    /// Of this namespace (a name or path).
+    pub netns: Option<&'a str>,
+    /// With this address in the cached result.
+    pub ip: Option<std::net::IpAddr>,
+    /// Publishing this host port.
+    pub port: Option<u16>,
+}
+
+impl Filter<'_> {
+    fn keeps(&self, entry: &CachedAttachment) -> bool {
+        self.network.is_none_or(|n| entry.network == n)
+            && self.netns.is_none_or(|ns| super::inspect_cmd::target::same_netns(entry, ns))
+            && self.ip.is_none_or(|ip| crate::runtime::live_state::result_addresses(entry).contains(&ip))
+            && self.port.is_none_or(|p| {
+                cached_mappings(entry.capability_args.as_ref()).iter().any(|m| m.host_port == p)
+            })
+    }
+
+    /// Only the network is asked about: an unreadable entry can be told
+    /// apart by its file name; by anything else it cannot match.
+    fn network_only(&self) -> bool {
+        self.netns.is_none() && self.ip.is_none() && self.port.is_none()
+    }
+}
+
 /// The cached attachments, optionally of one network only. A cache that
 /// exists but cannot be read (cnictl without root on root's cache) is an
 /// error ([`crate::runtime::cache::Cache::listing`]), never "no attachments".
 pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Attachments> {
+    filtered(ctx, &Filter { network, ..Filter::default() })
+}
+
+/// The cached attachments `filter` keeps; unreadable entries are kept
+/// when only a network is asked for and their file name can be of it.
+pub fn filtered(ctx: &Context, filter: &Filter) -> Result<Attachments> {
+    let network = filter.network;
     let now = SystemTime::now();
     let listing = ctx.runtime.cache.listing()?;
     let live = crate::netns::identity::live_namespaces();
     let mut found: Vec<CachedView> = listing
         .readable
         .into_iter()
-        .filter(|(entry, _)| network.is_none_or(|n| entry.network == n))
+        .filter(|(entry, _)| filter.keeps(entry))
         .map(|(entry, written)| {
             let netns = entry.netns_path();
             CachedView::Readable {
                 netns_exists: !netns.is_empty() && liveness::namespace_state(&entry, &live).is_some(),
                 age_seconds: written.and_then(|w| now.duration_since(w).ok()).map(|d| d.as_secs()),
                 ips: inspect::result_ips(entry.result.as_ref()),
+                ports: cached_mappings(entry.capability_args.as_ref()),
                 network: entry.network,
                 container_id: entry.container_id,
                 netns,
@@ -77,6 +120,7 @@ pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Attachments> 
     let unreadable = listing.unreadable.into_iter();
     found.extend(
         unreadable
+            .filter(|_| filter.network_only())
             .filter(|u| network.is_none_or(|n| !u.candidates(n).is_empty()))
             .map(|u| CachedView::Unreadable { file: u.path.display().to_string(), unreadable: u.why }),
     );
@@ -85,7 +129,7 @@ pub fn attachments(ctx: &Context, network: Option<&str>) -> Result<Attachments> 
 
 impl View for Attachments {
     fn headers(&self) -> &'static [&'static str] {
-        &["network", "container id", "netns", "if", "ips", "age", "netns exists"]
+        &["network", "container id", "netns", "if", "ips", "ports", "age", "netns exists"]
     }
 
     fn rows(&self) -> Vec<Vec<Cell>> {
@@ -100,7 +144,16 @@ impl View for Attachments {
 impl CachedView {
     fn row(&self) -> Vec<Cell> {
         match self {
-            CachedView::Readable { network, container_id, netns, ifname, ips, age_seconds, netns_exists } => {
+            CachedView::Readable {
+                network,
+                container_id,
+                netns,
+                ifname,
+                ips,
+                ports,
+                age_seconds,
+                netns_exists,
+            } => {
                 let state = if *netns_exists { Cell::from("yes") } else { Cell::toned("gone", Tone::Notice) };
                 vec![
                     network.as_str().into(),
@@ -108,6 +161,11 @@ impl CachedView {
                     netns.as_str().into(),
                     ifname.as_str().into(),
                     ips.join(", ").into(),
+                    if ports.is_empty() {
+                        "-".into()
+                    } else {
+                        ports.iter().map(Mapping::published).collect::<Vec<_>>().join(", ").into()
+                    },
                     age_seconds.map(render::age).unwrap_or_else(|| "-".into()).into(),
                     state,
                 ]
@@ -115,7 +173,7 @@ impl CachedView {
             CachedView::Unreadable { file, unreadable } => {
                 let name = std::path::Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned());
                 let mut row: Vec<Cell> = vec![name.unwrap_or_default().into()];
-                row.extend(std::iter::repeat_n(Cell::from("-"), 5));
+                row.extend(std::iter::repeat_n(Cell::from("-"), 6));
                 row.push(Cell::toned(format!("unreadable: {unreadable}"), Tone::Alarm));
                 row
             }
@@ -123,8 +181,14 @@ impl CachedView {
     }
 }
 
-/// Prints every cached attachment.
-pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
-    render::show(format, &attachments(ctx, None)?)?;
+/// Prints the cached attachments the filters keep (every one without filters).
+pub fn run(ctx: &Context, args: &AttachmentsArgs, format: Format) -> Result<ExitCode> {
+    let filter = Filter {
+        network: args.network.as_deref(),
+        netns: args.netns.as_deref(),
+        ip: args.ip,
+        port: args.port,
+    };
+    render::show(format, &filtered(ctx, &filter)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -107,6 +107,7 @@ enum Names {
 /// What the positional argument `id` of the verb `cmd` names.
 fn names_of(cmd: &clap::Command, id: &str) -> Option<Names> {
     match id {
+        "target" if matches!(cmd.get_name(), "inspect" | "port") => Some(Names::Namespaces),
         "network" | "target" | "networks" => Some(Names::Networks),
         "netns" => Some(Names::Namespaces),
         "names" if cmd.get_name() == "del" => Some(Names::Namespaces),
@@ -245,8 +246,18 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
         "cnictl-network-ls" => &[("As podman network ls:", "cnictl network ls")],
         "cnictl-network-inspect" => &[("As podman network inspect:", "sudo cnictl network inspect web")],
         "cnictl-list" => &[("The networks, as a table or JSON:", "cnictl ls\ncnictl list -o json")],
-        "cnictl-show" => &[("One network and its attachments:", "sudo cnictl show mynet\ncnictl inspect mynet -o json")],
-        "cnictl-attachments" => &[("Every live attachment:", "sudo cnictl ps")],
+        "cnictl-show" => &[("One network and its attachments:", "sudo cnictl show mynet\nsudo cnictl show mynet -o json")],
+        "cnictl-attachments" => &[
+            ("Every live attachment:", "sudo cnictl ps"),
+            ("Who publishes host port 8080, and what is in ns1:", "sudo cnictl attachments --port 8080\nsudo cnictl ps --netns ns1 -o json"),
+        ],
+        "cnictl-inspect" => &[
+            ("An attachment by container ID prefix, namespace or address:", "sudo cnictl inspect 3f2a9c\nsudo cnictl inspect ns1\nsudo cnictl inspect 10.22.0.5 -o json"),
+        ],
+        "cnictl-port" => &[
+            ("The mappings of ns1, then where its port 80 is published:", "sudo cnictl port ns1\nsudo cnictl port ns1 80/tcp"),
+            ("Every attachment's mappings:", "sudo cnictl port --all"),
+        ],
         "cnictl-plugins" => &[("The plugins found and their versions:", "cnictl plugins")],
         "cnictl-validate" => &[
             ("A network by name, or a file:", "cnictl validate mynet\ncnictl validate ./10-mynet.conflist"),
@@ -468,7 +479,8 @@ mod tests {
         assert_eq!(at_end("cnictl add -i eth1 mynet "), Some(Names::Namespaces));
         assert_eq!(at_end("cnictl add mynet ns1 "), None);
         assert_eq!(at_end("cnictl --conf-dir /x show "), Some(Names::Networks));
-        assert_eq!(at_end("cnictl inspect "), Some(Names::Networks));
+        assert_eq!(at_end("cnictl inspect "), Some(Names::Namespaces));
+        assert_eq!(at_end("cnictl port "), Some(Names::Namespaces));
         assert_eq!(at_end("cnictl netns delete a "), Some(Names::Namespaces));
         assert_eq!(at_end("cnictl netns exec "), Some(Names::Namespaces));
         assert_eq!(at_end("cnictl netns exec ns1 "), None);

@@ -10,11 +10,13 @@ mod docker_run;
 mod docs;
 mod doctor;
 mod gc;
+pub(crate) mod inspect_cmd;
 mod list;
 mod log;
 mod netns_cmd;
 mod network;
 mod plugins_cmd;
+mod port;
 mod run;
 mod show;
 pub(crate) mod status;
@@ -95,7 +97,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Network(command) => network::run(&ctx, command, cli.output),
         Command::List => list::run(&ctx, cli.output),
         Command::Show { network } => show::run(&ctx, network, cli.output),
-        Command::Attachments => attachments::run(&ctx, cli.output),
+        Command::Attachments(args) => attachments::run(&ctx, args, cli.output),
+        Command::Inspect { target } => inspect_cmd::run(&ctx, target, cli.output),
+        Command::Port(args) => port::run(&ctx, args, cli.output),
         Command::Plugins => plugins_cmd::run(&ctx, cli.output),
         Command::Validate { target, strict } => validate::run(&ctx, target, *strict, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),

@@ -36,6 +36,17 @@ impl Rules {
         }
         Rules { saved, nft: nft_rules() }
     }
+
+    /// The `iptables-save` text of one family's table, when its tool is there.
+    pub fn saved(&self, ipv6: bool, table: &str) -> Option<&str> {
+        let tool = if ipv6 { "ip6tables" } else { "iptables" };
+        self.saved.iter().find(|(t, name, _)| *t == tool && *name == table).map(|(_, _, text)| text.as_str())
+    }
+
+    /// Every nftables rule, as objects of `nft -j list ruleset`.
+    pub fn nft(&self) -> &[Value] {
+        &self.nft
+    }
 }
 
 /// Each object, as a line for the operator.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod default_network;
 pub mod footprint;
 pub mod free_subnet;
+pub mod live_state;
 pub mod liveness;
 pub mod plugins;
 

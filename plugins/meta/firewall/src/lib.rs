@@ -25,6 +25,11 @@ mod nft;
 mod rules;
 mod state;
 
+/// Where an attachment's rules are (cnictl's `inspect` lists them): the
+/// iptables chain of the accept rules, and the nftables table.
+pub use nft::TABLE as NFT_TABLE;
+pub use rules::PRIV_CHAIN;
+
 use cni::checked::{ChainName, LinkName};
 use cni::conf::{parse, NetConf};
 use cni::env::CmdArgs;

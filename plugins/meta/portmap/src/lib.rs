@@ -27,6 +27,10 @@ use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
 
 pub use config::{Backend, Config};
+/// The names an attachment's rules are found by (cnictl's `inspect` and
+/// `port` check each mapping against its live rule).
+pub use ipt::dnat_chain;
+pub use nft::{rule_comment, TABLE as NFT_TABLE};
 
 /// The portmap plugin.
 pub struct Portmap;

@@ -32,7 +32,8 @@ use ipnetwork::IpNetwork;
 
 use crate::config::{Config, Mapping};
 
-const TABLE: &str = "cni_hostport";
+/// The reference's nftables table (families ip and ip6).
+pub const TABLE: &str = "cni_hostport";
 const TABLE_COMMENT: &str = "CNI portmap plugin";
 const HOSTPORTS: &str = "hostports";
 /// No longer written to (rules with a host IP go in `hostports`), kept for upgrades.
