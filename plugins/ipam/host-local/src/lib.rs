@@ -10,8 +10,11 @@
 
 mod config;
 mod dns;
+mod preview;
 pub mod range;
 pub mod store;
+
+pub use preview::{preview, NextAddress, Preview};
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -12,6 +12,7 @@
 mod config;
 mod ipt;
 mod nft;
+pub mod plan;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -25,7 +26,7 @@ use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
 
-pub use config::{Backend, Config};
+pub use config::{Backend, Config, Mapping};
 
 /// The portmap plugin.
 pub struct Portmap;

@@ -1,0 +1,104 @@
+//! What an ADD would make, said before it runs (`cnictl add --dry-run`,
+//! `cnictl explain`): the backend chosen as ADD chooses it, and per port
+//! mapping the rules it would add, spelled as `iptables-save` or `nft list`
+//! shows them. Nothing is read from or written to the kernel.
+
+use cni::env::CmdArgs;
+use cni::CniError;
+use ipnetwork::IpNetwork;
+
+use crate::config::{self, Backend, Mapping};
+use crate::{ipt, nft};
+
+/// One rule the ADD would add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRule {
+    /// `ip nat`/`ip6 nat` (iptables) or `ip cni_hostport`/`ip6 cni_hostport`.
+    pub table: String,
+    /// Its chain.
+    pub chain: String,
+    /// The rule: iptables-save's words after `-A CHAIN`, or nft's listing.
+    pub rule: String,
+}
+
+/// portmap's plan for one attachment.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where the rules go.
+    pub backend: Backend,
+    /// The mappings from the capability args.
+    pub mappings: Vec<Mapping>,
+    /// Whether hairpin and localhost traffic is masqueraded (`snat`).
+    pub snat: bool,
+    /// The rules, shared ones (made once per host) first.
+    pub rules: Vec<PlannedRule>,
+}
+
+/// The plan of an ADD of the netconf in `args` whose container gets
+/// `containers` (its addresses, at most one per family are used, as ADD uses them).
+pub fn plan(args: &CmdArgs, containers: &[IpNetwork]) -> Result<Plan, CniError> {
+    let conf = config::load(args)?;
+    let mut rules = Vec::new();
+    if !conf.mappings.is_empty() {
+        let mut seen = [false, false];
+        for container in containers {
+            let ipv6 = container.is_ipv6();
+            if std::mem::replace(&mut seen[usize::from(ipv6)], true) {
+                continue;
+            }
+            match conf.backend {
+                Backend::Iptables => iptables_rules(&conf, *container, &mut rules),
+                Backend::Nftables => nft_rules(&conf, *container, &mut rules),
+            }
+        }
+    }
+    Ok(Plan { backend: conf.backend, mappings: conf.mappings.clone(), snat: conf.snat, rules })
+}
+
+fn iptables_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<PlannedRule>) {
+    let ipv6 = container.is_ipv6();
+    let table = if ipv6 { "ip6 nat" } else { "ip nat" };
+    let chain = ipt::dnat_chain(&conf.net.name, &conf.container_id);
+    let (_, mut rules) = ipt::shared(conf);
+    rules.extend(ipt::entry_rules(conf, &chain, ipv6));
+    rules.extend(ipt::dnat_rules(conf, &chain, container));
+    out.extend(rules.into_iter().map(|r| PlannedRule {
+        table: table.to_string(),
+        chain: r.chain,
+        rule: r.spec,
+    }));
+}
+
+fn nft_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<PlannedRule>) {
+    let ipv6 = container.is_ipv6();
+    let family = if ipv6 { "ip6" } else { "ip" };
+    let table = format!("{family} {}", nft::TABLE);
+    let comment = format!("comment {}", cni::netfilter::go_quote(&nft::rule_comment(&conf.container_id)));
+    let ip = container.ip();
+    let mut add = |chain: &str, rule: String| {
+        out.push(PlannedRule { table: table.clone(), chain: chain.to_string(), rule })
+    };
+    if conf.nft_conditions(ipv6).is_none() {
+        for chain in ["prerouting", "output"] {
+            add(chain, "fib daddr type local jump hostports_all".into());
+        }
+    }
+    for mapping in conf.mappings.iter().filter(|m| m.applies_to(ipv6)) {
+        let destination = mapping.destination().map(|d| format!("{family} daddr {d} ")).unwrap_or_default();
+        let to = if ipv6 { format!("[{ip}]") } else { ip.to_string() };
+        add(
+            nft::HOSTPORTS,
+            format!(
+                "{destination}meta l4proto {} th dport {} dnat {family} to {to}:{} {comment}",
+                mapping.protocol, mapping.host_port, mapping.container_port
+            ),
+        );
+    }
+    if conf.snat {
+        let source = if conf.masq_all { String::new() } else { format!("{family} saddr {ip} ") };
+        add(nft::MASQUERADING, format!("{source}{family} daddr {ip} masquerade {comment}"));
+        if !ipv6 && !conf.masq_all {
+            add(nft::MASQUERADING, format!("ip saddr 127.0.0.1 ip daddr {ip} masquerade {comment}"));
+        }
+    }
+}
