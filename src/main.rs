@@ -23,6 +23,7 @@ mod commands;
 mod docker;
 mod inspect;
 mod netns;
+mod plan;
 mod render;
 mod report;
 mod runtime;

@@ -9,6 +9,7 @@ mod del;
 mod docker_run;
 mod docs;
 mod doctor;
+mod explain;
 mod gc;
 mod list;
 mod netns_cmd;
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plugins => plugins_cmd::run(&ctx, cli.output),
         Command::Validate { target } => validate::run(&ctx, target, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),
+        Command::Explain(args) => explain::run(&ctx, args, cli.output),
         Command::Completions { shell } => docs::completions(*shell),
         Command::Complete { index, words } => docs::complete_names(&ctx, *index, words),
         Command::GenerateDocs { dir } => docs::generate(dir),
