@@ -170,7 +170,13 @@ pub(super) fn bridge(
         if b.is_default_gateway { super::text_of(&default) } else { "no (isDefaultGateway false)".into() };
     section.put_text("defaultRoute", "default route", default, default_text);
     if let Some(backend) = plan.masquerade {
-        netfilter::ip_masq(input, section, backend, &addresses.iter().map(|(a, _)| *a).collect::<Vec<_>>());
+        netfilter::ip_masq(
+            input,
+            section,
+            backend,
+            b.ip_masq_backend.is_some(),
+            &addresses.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+        );
     } else {
         section.put("ipMasq", "ipMasq", false);
     }
@@ -214,7 +220,13 @@ pub(super) fn ptp(
     let masq = plugin.go_get("ipMasq").and_then(Value::as_bool).unwrap_or(false);
     if masq {
         match cni::ipmasq::Backend::choose(key_str(plugin, "ipMasqBackend")) {
-            Ok(backend) => netfilter::ip_masq(input, section, backend, &addresses),
+            Ok(backend) => netfilter::ip_masq(
+                input,
+                section,
+                backend,
+                key_str(plugin, "ipMasqBackend").is_some(),
+                &addresses,
+            ),
             Err(e) => section.problem(e.msg),
         }
     } else {

@@ -16,54 +16,66 @@ fn backend_name(backend: Backend) -> &'static str {
     }
 }
 
-/// ipMasq of `addresses`: the backend and the rules it writes.
-pub(super) fn ip_masq(input: &Input, section: &mut Section, backend: Backend, addresses: &[IpNetwork]) {
+/// ipMasq of `addresses`: the backend and the rules it writes, spelled
+/// as `iptables-save` or `nft list` shows them.
+/// `named`: the netconf's ipMasqBackend chose it (else the reference's default).
+pub(super) fn ip_masq(
+    input: &Input,
+    section: &mut Section,
+    backend: Backend,
+    named: bool,
+    addresses: &[IpNetwork],
+) {
     let network = &input.list.name;
     let container_id = &input.rt.container_id;
-    let rules: Vec<String> = match backend {
+    let mut rules: Vec<(String, String, String)> = Vec::new();
+    match backend {
         Backend::Iptables => {
             let chain = cni::netfilter::chain_name(network, container_id);
             let comment = cni::netfilter::iptables::comment_match(&cni::netfilter::iptables_comment(
                 network,
                 container_id,
             ));
-            let mut rules = Vec::new();
             for a in addresses {
-                let (host, multicast) = if a.is_ipv6() { (128, "ff00::/8") } else { (32, "224.0.0.0/4") };
-                rules.push(format!("nat POSTROUTING: -s {}/{host} {comment} -j {chain}", a.ip()));
-                rules.push(format!("nat {chain}: -d {}/{} {comment} -j ACCEPT", a.network(), a.prefix()));
-                rules.push(format!("nat {chain}: ! -d {multicast} {comment} -j MASQUERADE"));
+                let (table, host, multicast) =
+                    if a.is_ipv6() { ("ip6 nat", 128, "ff00::/8") } else { ("ip nat", 32, "224.0.0.0/4") };
+                let mut add = |chain: &str, rule: String| rules.push((table.into(), chain.into(), rule));
+                add("POSTROUTING", format!("-s {}/{host} {comment} -j {chain}", a.ip()));
+                add(&chain, format!("-d {}/{} {comment} -j ACCEPT", a.network(), a.prefix()));
+                add(&chain, format!("! -d {multicast} {comment} -j MASQUERADE"));
             }
-            rules
         }
         Backend::Nftables => {
             let owner = Owner { network, ifname: &input.rt.ifname, container_id };
-            let comment = cni::ipmasq::nft_comment(&owner);
-            addresses
-                .iter()
-                .map(|a| {
-                    let family = if a.is_ipv4() { "ip" } else { "ip6" };
+            let comment = cni::netfilter::go_quote(&cni::ipmasq::nft_comment(&owner));
+            for a in addresses {
+                let family = if a.is_ipv4() { "ip" } else { "ip6" };
+                rules.push((
+                    "inet cni_plugins_masquerade".into(),
+                    "masq_checks".into(),
                     format!(
-                        "inet cni_plugins_masquerade masq_checks: {family} saddr {} {family} daddr != {}/{} masquerade comment {:?}",
+                        "{family} saddr {} {family} daddr != {}/{} masquerade comment {comment}",
                         a.ip(),
                         a.network(),
-                        a.prefix(),
-                        comment
-                    )
-                })
-                .collect()
+                        a.prefix()
+                    ),
+                ));
+            }
         }
+    }
+    let texts: Vec<String> = rules.iter().map(|(t, c, r)| format!("{t} {c}: {r}")).collect();
+    let why = match (named, cni::netfilter::iptables::available(false)) {
+        (true, _) => "ipMasqBackend names it",
+        (false, true) => "none named, and iptables-restore is installed (the reference's choice)",
+        (false, false) => "none named, and iptables-restore is not installed",
     };
     let text = format!(
-        "yes, with {} (chosen as the plugin chooses: {})\n{}",
+        "yes, with {}: {why}\n{}",
         backend_name(backend),
-        if cni::netfilter::iptables::available(false) {
-            "iptables-restore is installed"
-        } else {
-            "no iptables-restore"
-        },
-        if rules.is_empty() { "no address to masquerade".to_string() } else { rules.join("\n") }
+        if texts.is_empty() { "no address to masquerade".to_string() } else { texts.join("\n") }
     );
+    let rules: Vec<Value> =
+        rules.iter().map(|(t, c, r)| json!({"table": t, "chain": c, "rule": r})).collect();
     section.put_text("ipMasq", "ipMasq", json!({"backend": backend_name(backend), "rules": rules}), text);
 }
 
@@ -158,7 +170,7 @@ fn portmap_declared(plugin: &Map<String, Value>) -> bool {
 pub(super) fn firewall(input: &Input, plugin: &Map<String, Value>, chain: &Chain, section: &mut Section) {
     let addresses = chain.known_addresses();
     let args = input.cmd_args(input.stdin(plugin));
-    let plan = match firewall::plan::plan(&args, &addresses) {
+    let plan = match firewall::plan::plan(&args, &addresses, chain.bridge.as_deref()) {
         Ok(plan) => plan,
         Err(e) => return section.problem(e.msg),
     };

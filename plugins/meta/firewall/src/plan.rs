@@ -7,7 +7,9 @@ use cni::env::CmdArgs;
 use cni::CniError;
 use ipnetwork::IpNetwork;
 
-use crate::{backend_on_this_host, load, nft, rules, IngressPolicy};
+use cni::checked::LinkName;
+
+use crate::{backend_on_this_host, load, nft, rules, Ingress, IngressPolicy};
 
 /// One rule the ADD would make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +37,10 @@ pub struct Plan {
     pub ingress_policy: &'static str,
 }
 
-/// The plan of an ADD of the netconf in `args` whose container gets `addresses`.
-pub fn plan(args: &CmdArgs, addresses: &[IpNetwork]) -> Result<Plan, CniError> {
+/// The plan of an ADD of the netconf in `args` whose container gets
+/// `addresses`, on `bridge` (the previous result's first interface, which
+/// `ingressPolicy`'s rules name).
+pub fn plan(args: &CmdArgs, addresses: &[IpNetwork], bridge: Option<&str>) -> Result<Plan, CniError> {
     let conf = load(args)?;
     let raw: serde_json::Value = serde_json::from_slice(&args.stdin).unwrap_or_default();
     let named = cni::gojson::get(&raw, "backend").and_then(serde_json::Value::as_str).unwrap_or_default();
@@ -55,11 +59,27 @@ pub fn plan(args: &CmdArgs, addresses: &[IpNetwork]) -> Result<Plan, CniError> {
         }
         "nftables" => {
             let table = format!("inet {}", nft::TABLE);
+            let owner = nft::Owner {
+                network: &conf.net.name,
+                ifname: &args.ifname,
+                container_id: &args.container_id,
+            };
+            let ingress = match (conf.ingress_policy, bridge.map(|b| LinkName::new("bridge", b))) {
+                (IngressPolicy::Open, _) | (_, None) => None,
+                (policy, Some(name)) => {
+                    Some(Ingress { bridge: name?, isolated: policy == IngressPolicy::Isolated })
+                }
+            };
+            let comment = cni::netfilter::go_quote(&nft::attachment_comment(&owner, ingress.as_ref()));
             for address in addresses {
                 let family = if address.is_ipv4() { "ip" } else { "ip6" };
                 let ip = address.ip();
-                add(&table, "containers", format!("{family} daddr {ip} ct state established,related accept"));
-                add(&table, "containers", format!("{family} saddr {ip} accept"));
+                add(
+                    &table,
+                    "containers",
+                    format!("{family} daddr {ip} ct state established,related accept comment {comment}"),
+                );
+                add(&table, "containers", format!("{family} saddr {ip} accept comment {comment}"));
             }
         }
         "firewalld" => {
