@@ -12,17 +12,14 @@ use cni::gojson::GoKeys;
 /// `ifname` in the netns, the host end `veth` and random hex.
 fn veth(input: &Input, section: &mut Section, mtu: u32, mac: Option<String>) {
     let ifname = &input.rt.ifname;
-    section.put(
+    let mtu_text = if mtu == 0 { "the kernel's default MTU".to_string() } else { format!("MTU {mtu}") };
+    let mac_text = mac.as_ref().map_or("a MAC the kernel picks".to_string(), |m| format!("MAC {m}"));
+    section.put_text(
         "containerInterface",
         "container interface",
         json!({"name": ifname, "kind": "veth", "mtu": mtu, "mac": mac}),
+        format!("{ifname} in the netns: veth, {mtu_text}, {mac_text}"),
     );
-    let mtu_text = if mtu == 0 { "the kernel's default MTU".to_string() } else { format!("MTU {mtu}") };
-    let mac_text = mac.map_or("a MAC the kernel picks".to_string(), |m| format!("MAC {m}"));
-    section.rows.pop();
-    section
-        .rows
-        .push(("container interface".into(), format!("{ifname} in the netns: veth, {mtu_text}, {mac_text}")));
     section.put(
         "hostVeth",
         "host veth",
@@ -114,7 +111,7 @@ pub(super) fn bridge(
         let Some(gw) = gateway else { continue };
         let on_bridge = IpNetwork::new(gw, address.prefix()).ok().filter(|_| is_gateway);
         let state = match on_bridge {
-            None => "not put on the bridge (isGateway false)".to_string(),
+            None => format!("{gw}: not put on the bridge (isGateway false)"),
             Some(net) if present.contains(&net) => format!("{net} is already on {target}"),
             Some(net) => {
                 let conflict = present.iter().find(|p| {
@@ -139,16 +136,8 @@ pub(super) fn bridge(
             json!({"address": gw.to_string(), "onBridge": on_bridge.map(|n| n.to_string()), "state": state}),
         );
     }
-    let texts: Vec<String> = gateways
-        .iter()
-        .map(|g| {
-            format!(
-                "{}: {}",
-                g["address"].as_str().unwrap_or_default(),
-                g["state"].as_str().unwrap_or_default()
-            )
-        })
-        .collect();
+    let texts: Vec<String> =
+        gateways.iter().map(|g| g["state"].as_str().unwrap_or_default().to_string()).collect();
     section.put_text(
         "gateways",
         "gateway",
@@ -255,10 +244,10 @@ pub(super) fn child(input: &Input, plugin: &Map<String, Value>, section: &mut Se
     let mtu = plugin.go_get("mtu").and_then(Value::as_u64).unwrap_or(0);
     let what = match section.plugin_type.as_str() {
         "macvlan" => {
-            format!("macvlan {ifname} on {} (mode {})", master(), key_str(plugin, "mode").unwrap_or("bridge"))
+            format!("macvlan {ifname} on {}, mode {}", master(), key_str(plugin, "mode").unwrap_or("bridge"))
         }
         "ipvlan" => {
-            format!("ipvlan {ifname} on {} (mode {})", master(), key_str(plugin, "mode").unwrap_or("l2"))
+            format!("ipvlan {ifname} on {}, mode {}", master(), key_str(plugin, "mode").unwrap_or("l2"))
         }
         "vlan" => format!(
             "802.1q vlan {ifname} on {}, VLAN ID {}",

@@ -120,7 +120,11 @@ pub(super) fn portmap(input: &Input, plugin: &Map<String, Value>, chain: &Chain,
                 m["hostPort"],
                 m["protocol"].as_str().unwrap_or_default(),
                 m["hostIP"].as_str().map(|h| format!(" on {h}")).unwrap_or_default(),
-                super::text_of(&m["to"]).replace('\n', ", ")
+                if chain.addresses.is_none() {
+                    format!("the container's address, port {}", m["containerPort"])
+                } else {
+                    super::text_of(&m["to"]).replace('\n', ", ")
+                }
             )
         })
         .collect();

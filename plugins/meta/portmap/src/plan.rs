@@ -89,7 +89,7 @@ fn nft_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<PlannedR
         add(
             nft::HOSTPORTS,
             format!(
-                "{destination}meta l4proto {} th dport {} dnat {family} to {to}:{} {comment}",
+                "{destination}{} dport {} dnat to {to}:{} {comment}",
                 mapping.protocol, mapping.host_port, mapping.container_port
             ),
         );
@@ -100,5 +100,46 @@ fn nft_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<PlannedR
         if !ipv6 && !conf.masq_all {
             add(nft::MASQUERADING, format!("ip saddr 127.0.0.1 ip daddr {ip} masquerade {comment}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(backend: &str) -> CmdArgs {
+        let stdin = serde_json::json!({"cniVersion": "1.0.0", "name": "net1", "type": "portmap", "backend": backend,
+            "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}});
+        CmdArgs {
+            command: cni::env::Command::Add,
+            container_id: "c1".into(),
+            netns: String::new(),
+            ifname: "eth0".into(),
+            args: String::new(),
+            path: String::new(),
+            stdin: stdin.to_string().into_bytes(),
+            config_version: "1.0.0".into(),
+        }
+    }
+
+    fn rules(backend: &str) -> Vec<String> {
+        let container: IpNetwork = "10.0.0.2/24".parse().unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan(&args(backend), &[container]).unwrap_or_else(|e| panic!("{}", e.msg));
+        plan.rules.iter().map(|r| format!("{} {}: {}", r.table, r.chain, r.rule)).collect()
+    }
+
+    #[test]
+    fn the_dnat_is_spelled_as_each_backend_lists_it() {
+        let nft = rules("nftables");
+        assert!(
+            nft.contains(
+                &r#"ip cni_hostport hostports: tcp dport 8080 dnat to 10.0.0.2:80 comment "c1""#.to_string()
+            ),
+            "{nft:?}"
+        );
+        let ipt = rules("iptables");
+        let chain = ipt::dnat_chain("net1", "c1");
+        let dnat = format!("ip nat {chain}: -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80");
+        assert!(ipt.contains(&dnat), "{ipt:?}");
     }
 }
