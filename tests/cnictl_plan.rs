@@ -369,10 +369,18 @@ fn a_full_range_is_reported_and_the_add_fails_as_planned() {
 }
 
 /// explain's JSON: the attachment, a section per plugin (IPAM after its
-/// owner), a plugin not ours named as such and not guessed at.
+/// owner), a plugin not ours named as such and not guessed at; one that
+/// is not in the plugin path fails the plan as it would fail the ADD.
 #[test]
 fn explain_names_a_foreign_plugin_and_has_a_stable_json_shape() {
     let net = Net::new("10.174.5.0/24", json!({}), json!({}), vec![json!({"type": "calico", "mtu": 1440})]);
+    let (code, stdout, _) = net.cnictl(&["explain", &net.name, "-o", "json"]);
+    assert_eq!(code, 1, "calico is not in the plugin path yet");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let problem = section(&plan, "calico")["problems"][0].as_str().unwrap_or_default().to_string();
+    assert!(problem.contains("failed to find plugin \"calico\""), "{plan:#}");
+    assert_eq!(plan["wouldFail"], true);
+    copy_executable(Path::new("/bin/true"), &net.plugins.plugin("calico"));
     let (code, stdout, stderr) = net.cnictl(&["explain", &net.name, "-o", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let plan: Value = serde_json::from_str(&stdout).unwrap();

@@ -42,7 +42,12 @@ fn dry_run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
     let rt = runtime_conf(args)?;
     warn_undeclared_capabilities(&list, &rt);
     refuse_what_add_refuses(ctx, &list, &rt)?;
-    let plan = crate::plan::plan(&crate::plan::Input { list: &list, rt: &rt, container_id_given: true });
+    let plan = crate::plan::plan(&crate::plan::Input {
+        list: &list,
+        rt: &rt,
+        container_id_given: true,
+        path: &ctx.runtime.path,
+    });
     print_plan(&plan, args.output.unwrap_or(Format::Table))
 }
 

@@ -22,6 +22,11 @@ pub fn run(ctx: &Context, args: &ExplainArgs, format: Format) -> Result<ExitCode
     cni::env::validate_interface_name(&rt.ifname)
         .map_err(|e| eyre!("interface name {:?}: {e}", rt.ifname))?;
     add::warn_undeclared_capabilities(&list, &rt);
-    let input = crate::plan::Input { list: &list, rt: &rt, container_id_given: args.container_id.is_some() };
+    let input = crate::plan::Input {
+        list: &list,
+        rt: &rt,
+        container_id_given: args.container_id.is_some(),
+        path: &ctx.runtime.path,
+    };
     add::print_plan(&crate::plan::plan(&input), format)
 }

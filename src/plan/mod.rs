@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::runtime::config::NetworkList;
+use crate::runtime::plugins::PluginPath;
 use crate::runtime::RuntimeConf;
 
 pub use render::table;
@@ -139,6 +140,8 @@ pub struct Input<'a> {
     pub rt: &'a RuntimeConf,
     /// False when the container ID is a placeholder.
     pub container_id_given: bool,
+    /// Where the runtime would look for the plugins.
+    pub path: &'a PluginPath,
 }
 
 impl Input<'_> {
@@ -212,6 +215,11 @@ pub fn plan(input: &Input) -> Plan {
         }
         sections.push(section);
         sections.extend(ipam_section);
+    }
+    for section in &mut sections {
+        if let Err(e) = input.path.find(&section.plugin_type) {
+            section.problem(format!("the plugin cannot be run: {}", e.msg));
+        }
     }
     Plan {
         network: input.list.name.clone(),
