@@ -52,7 +52,7 @@ fn uses(verb: &str) -> &'static [&'static str] {
         "plugins" => &["cni_path", "output"],
         "validate" => &["conf_dir", "cni_path", "output"],
         "doctor" => &["conf_dir", "cni_path", "cache_dir", "output"],
-        "explain" => &["conf_dir", "output"],
+        "explain" => &["conf_dir", "cni_path", "output"],
         "netns list" => &["output"],
         "default-network install" => &["conf_dir"],
         _ => &[],

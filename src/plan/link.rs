@@ -142,7 +142,13 @@ pub(super) fn bridge(
         "gateways",
         "gateway",
         &gateways,
-        if texts.is_empty() { "none".into() } else { texts.join("\n") },
+        if addresses.is_empty() {
+            "none: IPAM hands out no address".into()
+        } else if texts.is_empty() {
+            "none".into()
+        } else {
+            texts.join("\n")
+        },
     );
     section.put("isGateway", "isGateway", is_gateway);
     let default = if b.is_default_gateway {
@@ -167,7 +173,7 @@ pub(super) fn bridge(
             &addresses.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
         );
     } else {
-        section.put("ipMasq", "ipMasq", false);
+        section.put_text("ipMasq", "ipMasq", Value::Null, "no".into());
     }
 }
 
@@ -219,7 +225,7 @@ pub(super) fn ptp(
             Err(e) => section.problem(e.msg),
         }
     } else {
-        section.put("ipMasq", "ipMasq", false);
+        section.put_text("ipMasq", "ipMasq", Value::Null, "no".into());
     }
 }
 
