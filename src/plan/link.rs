@@ -104,7 +104,14 @@ pub(super) fn bridge(
         section.put("gateway", "gateway", "not known before the IPAM plugin answers");
         return;
     };
-    let target = if plan.conf.vlan != 0 { format!("{name}.{}", plan.conf.vlan) } else { name.clone() };
+    // With an access VLAN the gateway goes on the bridge's VLAN link.
+    let (target, present) = if plan.conf.vlan != 0 {
+        let target = format!("{name}.{}", plan.conf.vlan);
+        let on_target = host_link(&target).map(|(_, addresses)| addresses).unwrap_or_default();
+        (target, on_target)
+    } else {
+        (name.clone(), present)
+    };
     let mut gateways = Vec::new();
     for (address, gateway) in &addresses {
         let gateway = gateway.or_else(|| is_gateway.then(|| first_host(address)));

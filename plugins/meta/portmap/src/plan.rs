@@ -55,6 +55,8 @@ pub fn plan(args: &CmdArgs, containers: &[IpNetwork]) -> Result<Plan, CniError> 
     Ok(Plan { backend: conf.backend, mappings: conf.mappings.clone(), snat: conf.snat, rules })
 }
 
+/// The iptables rules of one family: the shared chains' rules, the jumps
+/// to the container's chain, and its marks and DNATs.
 fn iptables_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<PlannedRule>) {
     let ipv6 = container.is_ipv6();
     let table = if ipv6 { "ip6 nat" } else { "ip nat" };
@@ -69,6 +71,8 @@ fn iptables_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<Pla
     }));
 }
 
+/// The nftables rules of one family, as `nft list` prints them: the entry
+/// jumps, a DNAT per mapping, the hairpin and localhost masquerades.
 fn nft_rules(conf: &config::Config, container: IpNetwork, out: &mut Vec<PlannedRule>) {
     let ipv6 = container.is_ipv6();
     let family = if ipv6 { "ip6" } else { "ip" };
