@@ -43,6 +43,9 @@ _cnictl() {
             cnictl,doctor)
                 cmd="cnictl__subcmd__doctor"
                 ;;
+            cnictl,explain)
+                cmd="cnictl__subcmd__explain"
+                ;;
             cnictl,gc)
                 cmd="cnictl__subcmd__gc"
                 ;;
@@ -135,6 +138,9 @@ _cnictl() {
                 ;;
             cnictl__subcmd__help,doctor)
                 cmd="cnictl__subcmd__help__subcmd__doctor"
+                ;;
+            cnictl__subcmd__help,explain)
+                cmd="cnictl__subcmd__help__subcmd__explain"
                 ;;
             cnictl__subcmd__help,gc)
                 cmd="cnictl__subcmd__help__subcmd__gc"
@@ -296,7 +302,7 @@ _cnictl() {
 
     case "${cmd}" in
         cnictl)
-            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network network list ls show attachments ps inspect port plugins validate doctor log completions __complete generate-docs help"
+            opts="-o -h -V --conf-dir --cni-path --cache-dir --output --help --version add del check gc status run docker-run netns default-network network list ls show attachments ps inspect port plugins validate doctor log explain completions __complete generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,7 +370,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__add)
-            opts="-i -o -h --ifname --args --cap-args --container-id --conf-dir --cni-path --cache-dir --output --help"
+            opts="-i -o -h --ifname --args --cap-args --container-id --dry-run --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,6 +861,60 @@ _cnictl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cnictl__subcmd__explain)
+            opts="-i -o -h --ifname --args --cap-args --container-id --conf-dir --cni-path --cache-dir --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ifname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cap-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conf-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cni-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cnictl__subcmd__gc)
             opts="-o -h --valid --dry-run --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -928,7 +988,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help)
-            opts="add del check gc status run docker-run netns default-network network list show attachments inspect port plugins validate doctor log completions __complete generate-docs help"
+            opts="add del check gc status run docker-run netns default-network network list show attachments inspect port plugins validate doctor log explain completions __complete generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,6 +1142,20 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cnictl__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -54,6 +54,7 @@ fn uses(verb: &str) -> &'static [&'static str] {
         "validate" => &["conf_dir", "cni_path", "output"],
         "doctor" => &["conf_dir", "cni_path", "cache_dir", "output"],
         "log" => &["output"],
+        "explain" => &["conf_dir", "cni_path", "output"],
         "netns list" => &["output"],
         "default-network install" => &["conf_dir"],
         "network create" => &["conf_dir", "output"],
@@ -88,7 +89,8 @@ fn verb_specific(path: &str, global: Arg) -> Arg {
     if path == "add" && global.get_id() == "output" {
         return global.hide_default_value(true).hide_possible_values(true).help(
             "How to print the result: `table`, a table of its interfaces and addresses; `json` \
-             (and without -o) the CNI result, as cnitool prints it",
+             (and without -o) the CNI result, as cnitool prints it. With --dry-run, the plan: a \
+             table unless `json`",
         );
     }
     global
@@ -124,7 +126,7 @@ pub fn parse() -> Cli {
     if let Err(e) = apply_env(&mut cli, &given) {
         e.exit();
     }
-    if let Command::Add(args) = &mut cli.command {
+    if let Command::Add(AddArgs { attach: args, .. }) = &mut cli.command {
         args.output = given("output").then_some(cli.output);
     }
     cli
@@ -187,10 +189,11 @@ fn apply_env(cli: &mut Cli, given: &dyn Fn(&str) -> bool) -> Result<(), clap::Er
         cli.cni_path = Some(path);
     }
     let (ifname, cni_args, cap_args) = match &mut cli.command {
-        Command::Add(a) | Command::Del(a) | Command::Check(a) => {
+        Command::Add(AddArgs { attach: a, .. }) | Command::Del(a) | Command::Check(a) => {
             (&mut a.plugin.ifname, &mut a.plugin.cni_args, &mut a.plugin.cap_args)
         }
         Command::Run(r) => (&mut r.plugin.ifname, &mut r.plugin.cni_args, &mut r.plugin.cap_args),
+        Command::Explain(e) => (&mut e.plugin.ifname, &mut e.plugin.cni_args, &mut e.plugin.cap_args),
         Command::DockerRun(d) => (&mut d.ifname, &mut d.cni_args, &mut d.cap_args),
         _ => return Ok(()),
     };
@@ -209,8 +212,9 @@ fn apply_env(cli: &mut Cli, given: &dyn Fn(&str) -> bool) -> Result<(), clap::Er
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Attach a network namespace to a network (runs the chain's ADD).
-    Add(AttachArgs),
+    /// Attach a network namespace to a network (runs the chain's ADD), or
+    /// with --dry-run say what the ADD would make, changing nothing.
+    Add(AddArgs),
     /// Detach a network namespace from a network (runs the chain's DEL).
     Del(AttachArgs),
     /// Verify an attachment (runs the chain's CHECK).
@@ -280,6 +284,13 @@ pub enum Command {
     /// Show what the plugins did: every ADD, DEL, CHECK and GC (and each
     /// change of a STATUS answer), read back from the systemd journal.
     Log(LogArgs),
+    /// Say what an ADD of a network would make, plugin by plugin, changing
+    /// nothing: bridge, gateway, the address host-local would hand out,
+    /// NAT backend, DNAT rules, tc limits (as `add --dry-run`, without a netns).
+    ///
+    /// Exits 1 when the plan finds the ADD would fail (a full range, a
+    /// taken address, a config a plugin refuses), after printing it.
+    Explain(ExplainArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -559,6 +570,34 @@ pub struct PortArgs {
     /// Every cached attachment's mappings, each line led by its short container ID.
     #[arg(short, long, conflicts_with_all = ["target", "private_port"])]
     pub all: bool,
+}
+
+/// Arguments of `add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The attachment.
+    #[command(flatten)]
+    pub attach: AttachArgs,
+    /// Print what each plugin of the chain would make (bridge, veth,
+    /// addresses, rules, limits) and change nothing: no reservation, link,
+    /// rule, cache entry or netns. The netns must exist, as for the ADD.
+    /// Exits 1 when the ADD would fail.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Network name, as in its configuration file.
+    pub network: String,
+    /// Plugin options, as the ADD would get them.
+    #[command(flatten)]
+    pub plugin: PluginArgs,
+    /// Container ID the per-container names (portmap's chain, bandwidth's
+    /// ifb, rule comments) are derived from. Default: a placeholder.
+    #[arg(long, value_name = "ID")]
+    pub container_id: Option<String>,
 }
 
 /// Arguments for GC.

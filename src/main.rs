@@ -24,6 +24,7 @@ mod docker;
 mod inspect;
 mod lint;
 mod netns;
+mod plan;
 mod render;
 mod report;
 mod runtime;

@@ -1,6 +1,7 @@
 //! `cnictl add NET NETNS`: attach, print the result: the CNI result JSON,
 //! as cnitool prints it, or with `-o table` a table of its interfaces and
-//! addresses for a person to read.
+//! addresses for a person to read. With `--dry-run`, the plan of the ADD
+//! (`crate::plan`) instead, and nothing is changed.
 
 use std::process::ExitCode;
 
@@ -9,14 +10,18 @@ use color_eyre::eyre::Result;
 use serde_json::Value;
 
 use super::{runtime_conf, Context};
-use crate::cli::AttachArgs;
+use crate::cli::{AddArgs, AttachArgs};
 use crate::render::{self, Format};
 use crate::runtime::capabilities;
 use crate::runtime::config::NetworkList;
 use crate::runtime::RuntimeConf;
 
-/// Runs the chain's ADD and prints the result.
-pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
+/// Runs the chain's ADD and prints the result (or, with --dry-run, its plan).
+pub fn run(ctx: &Context, args: &AddArgs) -> Result<ExitCode> {
+    if args.dry_run {
+        return dry_run(ctx, &args.attach);
+    }
+    let args = &args.attach;
     let list = ctx.network(&args.network)?;
     let rt = runtime_conf(args)?;
     warn_undeclared_capabilities(&list, &rt);
@@ -26,6 +31,59 @@ pub fn run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
         Some(Format::Json) | None => crate::render::print_json(&result)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The plan of the ADD: the same checks of the attachment as the ADD
+/// makes before any plugin runs (names, the netns, no live attachment),
+/// then what each plugin would make. Exits 1 when the plan finds the ADD
+/// would fail.
+fn dry_run(ctx: &Context, args: &AttachArgs) -> Result<ExitCode> {
+    let list = ctx.network(&args.network)?;
+    let rt = runtime_conf(args)?;
+    warn_undeclared_capabilities(&list, &rt);
+    refuse_what_add_refuses(ctx, &list, &rt)?;
+    let plan = crate::plan::plan(&crate::plan::Input {
+        list: &list,
+        rt: &rt,
+        container_id_given: true,
+        path: &ctx.runtime.path,
+    });
+    print_plan(&plan, args.output.unwrap_or(Format::Table))
+}
+
+/// Prints a plan as a table or JSON; exit 1 when the ADD would fail.
+pub(super) fn print_plan(plan: &crate::plan::Plan, format: Format) -> Result<ExitCode> {
+    match format {
+        Format::Table => render::line(crate::plan::table(plan))?,
+        Format::Json => render::print_json(&serde_json::to_value(plan)?)?,
+    }
+    Ok(if plan.would_fail { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What the ADD refuses before running a plugin, refused here in its
+/// words: bad names, a netns that cannot be entered, an attachment that
+/// is already there (cached, or its interface in the netns).
+fn refuse_what_add_refuses(ctx: &Context, list: &NetworkList, rt: &RuntimeConf) -> Result<()> {
+    use color_eyre::eyre::{bail, eyre};
+    cni::env::validate_container_id(&rt.container_id)
+        .map_err(|e| eyre!("container ID {:?}: {e}", rt.container_id))?;
+    cni::env::validate_network_name(&list.name).map_err(|e| eyre!("{}: {e}", list.source.display()))?;
+    cni::env::validate_interface_name(&rt.ifname)
+        .map_err(|e| eyre!("interface name {:?}: {e}", rt.ifname))?;
+    if ctx.runtime.cache.load(&list.name, &rt.container_id, &rt.ifname).is_some() {
+        bail!(
+            "network {:?} is already attached to container {} as {} (a cached result says so): the ADD \
+             would refuse; `cnictl del` it first, or --ifname NAME plans another interface",
+            list.name,
+            rt.container_id,
+            rt.ifname
+        );
+    }
+    let netns = std::path::Path::new(&rt.netns);
+    if crate::netns::has_interface(netns, &rt.ifname)? {
+        bail!("netns {} already has an interface {}: the ADD would refuse", rt.netns, rt.ifname);
+    }
+    Ok(())
 }
 
 /// Says on stderr which capability arguments no plugin of the chain

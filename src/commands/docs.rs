@@ -218,6 +218,11 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
         "cnictl-add" => &[
             ("Attach ns1 to mynet as eth1:", "sudo cnictl add mynet ns1 --ifname eth1"),
             ("Publish a port through portmap:", "sudo cnictl add mynet ns1 --cap-args '{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"}]}'"),
+            ("See what that ADD would make first, changing nothing:", "sudo cnictl add --dry-run mynet ns1 --cap-args '{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"}]}'"),
+        ],
+        "cnictl-explain" => &[
+            ("What an ADD of mynet would make (bridge, address, rules, limits):", "sudo cnictl explain mynet"),
+            ("With a port mapping, as JSON:", "sudo cnictl explain mynet --cap-args '{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"}]}' -o json"),
         ],
         "cnictl-del" => &[("Detach ns1 from mynet:", "sudo cnictl del mynet ns1")],
         "cnictl-check" => &[("Verify the attachment of ns1 to mynet:", "sudo cnictl check mynet ns1")],

@@ -9,6 +9,7 @@ mod del;
 mod docker_run;
 mod docs;
 mod doctor;
+mod explain;
 mod gc;
 pub(crate) mod inspect_cmd;
 mod list;
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate { target, strict } => validate::run(&ctx, target, *strict, cli.output),
         Command::Doctor => doctor::run(&ctx, cli.output),
         Command::Log(args) => log::run(args, cli.output),
+        Command::Explain(args) => explain::run(&ctx, args, cli.output),
         Command::Completions { shell } => docs::completions(*shell),
         Command::Complete { index, words } => docs::complete_names(&ctx, *index, words),
         Command::GenerateDocs { dir } => docs::generate(dir),

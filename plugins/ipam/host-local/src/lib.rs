@@ -11,8 +11,11 @@
 mod config;
 pub use config::KEYS;
 mod dns;
+mod preview;
 pub mod range;
 pub mod store;
+
+pub use preview::{preview, NextAddress, Preview};
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -114,8 +114,21 @@ fn listing(dir: &Path) -> Result<Vec<Entry>, CniError> {
     Ok(found)
 }
 
+/// The address last reserved from range set `range_id` of `network`'s
+/// store, read without making or locking anything (cnictl's plan of an
+/// ADD starts its search where the ADD would).
+pub fn last_reserved(data_dir: Option<&str>, network: &str, range_id: usize) -> Option<IpAddr> {
+    read_last_reserved(&store_dir(data_dir, network), range_id)
+}
+
+/// The `last_reserved_ip.<range_id>` hint of the store in `dir`.
+fn read_last_reserved(dir: &Path, range_id: usize) -> Option<IpAddr> {
+    let data = statefile::read(&dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"))).ok()??;
+    String::from_utf8(data).ok()?.trim().parse().ok()
+}
+
 /// `<dataDir>/<network>`, with the default data directory when none is set.
-fn store_dir(data_dir: Option<&str>, network: &str) -> PathBuf {
+pub fn store_dir(data_dir: Option<&str>, network: &str) -> PathBuf {
     Path::new(data_dir.filter(|d| !d.is_empty()).unwrap_or(DEFAULT_DATA_DIR)).join(network)
 }
 
@@ -165,8 +178,7 @@ impl Store {
 
     /// The address last reserved from range set `range_id`.
     pub fn last_reserved(&self, range_id: usize) -> Option<IpAddr> {
-        let data = statefile::read(&self.dir.join(format!("{LAST_RESERVED_PREFIX}{range_id}"))).ok()??;
-        String::from_utf8(data).ok()?.trim().parse().ok()
+        read_last_reserved(&self.dir, range_id)
     }
 
     /// Every reservation in the store whose file names its holder.

@@ -9,7 +9,7 @@
 
 mod add;
 mod check;
-mod config;
+pub mod config;
 pub use config::KEYS;
 mod gateways;
 

@@ -7,6 +7,8 @@
 mod config;
 pub use config::KEYS;
 
+pub use config::Limits;
+
 use cni::env::CmdArgs;
 use cni::netfilter::hash_with_prefix;
 use cni::netlink::{Link, LinkKind, Netlink, Tbf};
@@ -18,6 +20,14 @@ use cni::{CniError, CniResult};
 
 /// The bandwidth plugin.
 pub struct Bandwidth;
+
+/// The limits an ADD of the netconf in `args` would program, read and
+/// checked as ADD reads them (`None` when nothing is limited): with
+/// [`Limits::ingress`] and [`Limits::egress`], the very buckets ADD makes,
+/// for cnictl's plan of an ADD.
+pub fn planned_limits(args: &CmdArgs) -> Result<Option<Limits>, CniError> {
+    Ok(config::load(args)?.limits.filter(|l| !l.is_zero()))
+}
 
 /// The ifb device of an attachment: `bwp` + hash of network and container, 15 characters.
 pub fn ifb_name(network: &str, container_id: &str) -> String {

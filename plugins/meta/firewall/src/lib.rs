@@ -22,6 +22,7 @@
 
 mod firewalld;
 mod nft;
+pub mod plan;
 mod rules;
 mod state;
 

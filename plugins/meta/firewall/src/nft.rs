@@ -58,7 +58,7 @@ fn admin_jump(admin: &str) -> String {
 }
 
 /// An attachment's comment: its hash, its ingress tag, and who it is.
-fn attachment_comment(owner: &Owner, ingress: Option<&Ingress>) -> String {
+pub(crate) fn attachment_comment(owner: &Owner, ingress: Option<&Ingress>) -> String {
     let policy = ingress.map(|i| format!(", {}", i.tag())).unwrap_or_default();
     fit_comment(format!(
         "{}{policy}, net: {}, if: {}, id: {}",

@@ -41,7 +41,7 @@ fn mark(bit: u32) -> String {
 
 /// The shared chains and rules (the mark and masquerade ones only with snat
 /// and no external mark chain).
-fn shared(conf: &Config) -> (Vec<&'static str>, Vec<Rule>) {
+pub(crate) fn shared(conf: &Config) -> (Vec<&'static str>, Vec<Rule>) {
     let mut chains = Vec::new();
     let mut rules = Vec::new();
     if conf.snat && conf.external_set_mark_chain.is_none() {
@@ -68,7 +68,7 @@ fn shared(conf: &Config) -> (Vec<&'static str>, Vec<Rule>) {
 
 /// The jumps from CNI-HOSTPORT-DNAT to the container chain: per protocol
 /// (sorted), up to 15 ports each, with the family's conditions.
-fn entry_rules(conf: &Config, chain: &str, ipv6: bool) -> Vec<Rule> {
+pub(crate) fn entry_rules(conf: &Config, chain: &str, ipv6: bool) -> Vec<Rule> {
     let comment = comment_match(&trim_comment(&format!(
         "dnat name: {} id: {}",
         go_quote(&conf.net.name),
@@ -114,7 +114,7 @@ fn trim_comment(text: &str) -> String {
 
 /// The container chain's rules: per mapping, the hairpin and localhost
 /// marks (with snat) and the DNAT.
-fn dnat_rules(conf: &Config, chain: &str, container: IpNetwork) -> Vec<Rule> {
+pub(crate) fn dnat_rules(conf: &Config, chain: &str, container: IpNetwork) -> Vec<Rule> {
     let ipv6 = container.is_ipv6();
     let set_mark = conf.external_set_mark_chain.as_ref().map_or(SET_MARK, |c| c.as_str());
     let mut rules = Vec::new();

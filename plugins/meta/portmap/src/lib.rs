@@ -13,6 +13,7 @@ mod config;
 pub use config::KEYS;
 mod ipt;
 mod nft;
+pub mod plan;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -26,7 +27,7 @@ use cni::skel::Plugin;
 use cni::{CniError, CniResult};
 use ipnetwork::IpNetwork;
 
-pub use config::{Backend, Config};
+pub use config::{Backend, Config, Mapping};
 /// The names an attachment's rules are found by (cnictl's `inspect` and
 /// `port` check each mapping against its live rule).
 pub use ipt::dnat_chain;

@@ -35,11 +35,11 @@ use crate::config::{Config, Mapping};
 /// The reference's nftables table (families ip and ip6).
 pub const TABLE: &str = "cni_hostport";
 const TABLE_COMMENT: &str = "CNI portmap plugin";
-const HOSTPORTS: &str = "hostports";
+pub(crate) const HOSTPORTS: &str = "hostports";
 /// No longer written to (rules with a host IP go in `hostports`), kept for upgrades.
 const HOSTIP_HOSTPORTS: &str = "hostip_hostports";
 const HOSTPORTS_ALL: &str = "hostports_all";
-const MASQUERADING: &str = "masquerading";
+pub(crate) const MASQUERADING: &str = "masquerading";
 /// The chains holding per-container rules.
 const RULE_CHAINS: [&str; 3] = [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING];
 
