@@ -20,6 +20,7 @@ use super::{At, Lint};
 use crate::commands::Context;
 use crate::inspect;
 use crate::runtime::config::{conf_files, load_file, NetworkList};
+use crate::runtime::free_subnet::overlaps as share_addresses;
 
 /// The kernel's main routing table.
 const RT_TABLE_MAIN: u32 = 254;
@@ -87,11 +88,6 @@ pub fn subnets(list: &NetworkList) -> Vec<Subnet> {
     found
 }
 
-/// Whether two networks share any address.
-fn overlap(a: &IpNetwork, b: &IpNetwork) -> bool {
-    a.is_ipv4() == b.is_ipv4() && (a.contains(b.network()) || b.contains(a.network()))
-}
-
 /// `FILE:LINE:COLUMN` of a subnet of another network, for naming it.
 fn place_of(list: &NetworkList, subnet: &Subnet) -> String {
     let mut prefix = Vec::new();
@@ -118,7 +114,7 @@ fn with_networks(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint
             continue;
         }
         for theirs in subnets(&other) {
-            for ours in mine.iter().filter(|ours| overlap(&ours.net, &theirs.net)) {
+            for ours in mine.iter().filter(|ours| share_addresses(ours.net, theirs.net)) {
                 let message = format!(
                     "subnet {} overlaps subnet {} of network {} ({})",
                     ours.net,
@@ -178,7 +174,7 @@ fn with_host(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint> {
     let mut out = Vec::new();
     for link in links.iter().filter(|l| !own.contains(&l.name)) {
         for address in netlink.addresses(link.index).unwrap_or_default() {
-            for ours in mine.iter().filter(|ours| overlap(&ours.net, &address)) {
+            for ours in mine.iter().filter(|ours| share_addresses(ours.net, address)) {
                 let message =
                     format!("subnet {} overlaps the host's address {address} on {}", ours.net, link.name);
                 out.push(Lint::warning(At { plugin: Some(ours.plugin), path: ours.path.clone() }, message));
@@ -191,10 +187,14 @@ fn with_host(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint> {
         if !main || route.dst.prefix() == 0 || own.contains(&dev) || dev == "lo" {
             continue;
         }
-        for ours in mine.iter().filter(|ours| overlap(&ours.net, &route.dst)) {
+        for ours in mine.iter().filter(|ours| share_addresses(ours.net, route.dst)) {
             // A connected route of an address found above says the same.
             let connected = route.gw.is_none()
-                && netlink.addresses(route.oif).unwrap_or_default().iter().any(|a| overlap(a, &route.dst));
+                && netlink
+                    .addresses(route.oif)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|a| share_addresses(*a, route.dst));
             if connected {
                 continue;
             }
@@ -216,7 +216,7 @@ pub fn overlaps(ctx: &Context, list: &NetworkList) -> Vec<Lint> {
     }
     let mut out = Vec::new();
     for (i, a) in mine.iter().enumerate() {
-        for b in mine.iter().skip(i + 1).filter(|b| b.plugin != a.plugin && overlap(&a.net, &b.net)) {
+        for b in mine.iter().skip(i + 1).filter(|b| b.plugin != a.plugin && share_addresses(a.net, b.net)) {
             let message = format!(
                 "subnet {} overlaps subnet {} at {} of the same network",
                 a.net,
@@ -253,7 +253,7 @@ mod tests {
                 ("10.172.7.0/24".to_string(), "ipam.addresses[0].address".to_string()),
             ]
         );
-        assert!(overlap(&"10.0.0.0/8".parse().unwrap(), &"10.172.9.0/24".parse().unwrap()));
-        assert!(!overlap(&"10.172.8.0/24".parse().unwrap(), &"10.172.9.0/24".parse().unwrap()));
+        assert!(share_addresses("10.0.0.0/8".parse().unwrap(), "10.172.9.0/24".parse().unwrap()));
+        assert!(!share_addresses("10.172.8.0/24".parse().unwrap(), "10.172.9.0/24".parse().unwrap()));
     }
 }
