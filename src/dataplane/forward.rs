@@ -1,0 +1,263 @@
+//! The FORWARD hook for the attachment's traffic: its first packet out
+//! (new) and the answers back (established), through iptables' filter
+//! FORWARD chain and every native nftables base chain on the forward hook
+//! (any table, ip/ip6/inet), policies included. A packet passes only if
+//! every base chain lets it; a drop anywhere is final. This is Docker's
+//! case on a node: it sets FORWARD's policy to DROP and accepts only its
+//! own bridges' traffic.
+
+use super::iptables::{self, Filter};
+use super::netlink::{nft_chains, nft_rules, NftChain};
+use super::nftables;
+use super::packet::{walk_base, CtState, Packet, Walk};
+use super::route::Path;
+use super::{finding, Finding, Status, Target};
+
+/// NF_INET_FORWARD.
+const HOOK_FORWARD: u32 = 2;
+/// The tables iptables-nft keeps its chains in (read through iptables-save).
+const IPTABLES_TABLES: [&str; 5] = ["filter", "mangle", "raw", "security", "nat"];
+
+/// One base chain's verdict on one packet.
+struct Verdict {
+    /// `iptables filter FORWARD`, `nft inet fw forward`.
+    chain: String,
+    walk: Walk,
+    /// The fix when it drops surely.
+    fix: String,
+}
+
+fn family_name(family: u8) -> &'static str {
+    match family {
+        1 => "inet",
+        2 => "ip",
+        10 => "ip6",
+        _ => "?",
+    }
+}
+
+/// The two packets of one path: out, and the answer back.
+fn packets(path: &Path) -> [Packet; 2] {
+    let (oif, oif_index) = match &path.oif {
+        Some((name, index)) => (Some(name.clone()), Some(*index)),
+        None => (None, None),
+    };
+    let out = Packet {
+        label: format!(
+            "{} -> {} ({} -> {}, new)",
+            path.src,
+            path.dst,
+            path.iif.0,
+            oif.as_deref().unwrap_or("?")
+        ),
+        iif: path.iif.0.clone(),
+        iif_index: Some(path.iif.1),
+        oif: oif.clone(),
+        oif_index,
+        src: path.src,
+        dst: path.dst,
+        state: CtState::New,
+    };
+    let back = Packet {
+        label: format!(
+            "{} -> {} ({} -> {}, established)",
+            path.dst,
+            path.src,
+            oif.as_deref().unwrap_or("?"),
+            path.iif.0
+        ),
+        iif: oif.unwrap_or_default(),
+        iif_index: oif_index,
+        oif: Some(path.iif.0.clone()),
+        oif_index: Some(path.iif.1),
+        src: path.dst,
+        dst: path.src,
+        state: CtState::Established,
+    };
+    [out, back]
+}
+
+/// The iptables filter table of the packet's family, if the tools are
+/// there and it is loaded; and whether it lives in nftables (iptables-nft).
+fn iptables_filter(ipv6: bool) -> Option<(Filter, bool)> {
+    let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
+    let path = cni::netfilter::find_tool(tool)?;
+    let out = cni::netfilter::run_tool(&path, &["-t", "filter"], "").ok()?;
+    if !out.success {
+        return None;
+    }
+    let version = cni::netfilter::run_tool(&path, &["--version"], "").map(|o| o.stdout).unwrap_or_default();
+    let filter = iptables::parse(&out.stdout);
+    filter.policies.contains_key("FORWARD").then_some((filter, version.contains("nf_tables")))
+}
+
+/// The fix of an iptables drop: delete the dropping rule, or accept the
+/// traffic where Docker asks users to put their rules (DOCKER-USER), else
+/// at the head of FORWARD.
+fn iptables_fix(filter: &Filter, by: &str, packet: &Packet, bridge: &str, ipv6: bool) -> String {
+    let tool = if ipv6 { "ip6tables" } else { "iptables" };
+    if let Some(rule) = by.strip_prefix("iptables -A ") {
+        return format!("{tool} -D {rule} (or insert an ACCEPT for {bridge} before it)");
+    }
+    let chain = if filter.rules.contains_key("DOCKER-USER") { "DOCKER-USER" } else { "FORWARD" };
+    match packet.state {
+        CtState::New => format!("{tool} -I {chain} -i {bridge} -j ACCEPT (or add the firewall plugin to the network's chain)"),
+        CtState::Established => format!(
+            "{tool} -I {chain} -o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT (or add the firewall plugin to the network's chain)"
+        ),
+    }
+}
+
+fn nft_fix(chain: &NftChain, by: &str, packet: &Packet, bridge: &str) -> String {
+    let at = format!("{} {} {}", family_name(chain.family), chain.table, chain.name);
+    if let Some(handle) = by.split(" handle ").nth(1).and_then(|h| h.split_whitespace().next()) {
+        return format!("nft delete rule {at} handle {handle} (or insert an accept for {bridge} before it)");
+    }
+    match packet.state {
+        CtState::New => format!("nft insert rule {at} iifname \"{bridge}\" accept"),
+        CtState::Established => {
+            format!("nft insert rule {at} oifname \"{bridge}\" ct state established,related accept")
+        }
+    }
+}
+
+/// Every base chain's verdict on `packet`.
+fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> {
+    let ipv6 = packet.src.is_ipv6();
+    let mut found = Vec::new();
+    let iptables = iptables_filter(ipv6);
+    if let Some((filter, _)) = &iptables {
+        let policy_drops = filter.policies.get("FORWARD").is_some_and(|p| p == "DROP");
+        let walk = walk_base("FORWARD", policy_drops, &|c: &str| iptables::chain_rules(filter, c, packet));
+        let fix = walk
+            .drops
+            .as_deref()
+            .map(|by| iptables_fix(filter, by, packet, bridge, ipv6))
+            .unwrap_or_default();
+        let tool = if ipv6 { "ip6tables" } else { "iptables" };
+        let policy = filter.policies.get("FORWARD").cloned().unwrap_or_default();
+        found.push(Verdict { chain: format!("{tool} filter FORWARD (policy {policy})"), walk, fix });
+    }
+    let read_by_iptables = iptables.as_ref().is_some_and(|(_, nft)| *nft);
+    let family = if ipv6 { 10 } else { 2 };
+    let mut base: Vec<&NftChain> = chains
+        .iter()
+        .filter(|c| {
+            c.hook.as_ref().is_some_and(|h| h.0 == HOOK_FORWARD) && (c.family == 1 || c.family == family)
+        })
+        .filter(|c| !(read_by_iptables && c.name == "FORWARD" && IPTABLES_TABLES.contains(&c.table.as_str())))
+        .collect();
+    base.sort_by_key(|c| c.hook.as_ref().map(|h| h.1).unwrap_or_default());
+    for chain in base {
+        let rules_of = |name: &str| -> Option<Vec<(String, super::packet::Match, super::packet::Action)>> {
+            if !chains.iter().any(|c| c.family == chain.family && c.table == chain.table && c.name == name) {
+                return None;
+            }
+            let rules = match nft_rules(chain.family, &chain.table, name) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    // Unreadable: said as a rule that may drop.
+                    return Some(vec![(
+                        format!("the rules of {name} ({e})"),
+                        super::packet::Match::Maybe,
+                        super::packet::Action::Unknown,
+                    )]);
+                }
+            };
+            Some(
+                rules
+                    .iter()
+                    .map(|rule| {
+                        let (matched, action) = nftables::evaluate(&rule.exprs, packet);
+                        (
+                            nftables::label(family_name(chain.family), &chain.table, name, rule),
+                            matched,
+                            action,
+                        )
+                    })
+                    .collect(),
+            )
+        };
+        let policy_drops = chain.hook.as_ref().is_some_and(|h| h.3 == 0);
+        let walk = walk_base(&chain.name, policy_drops, &rules_of);
+        let fix = walk.drops.as_deref().map(|by| nft_fix(chain, by, packet, bridge)).unwrap_or_default();
+        let policy = if policy_drops { "drop" } else { "accept" };
+        found.push(Verdict {
+            chain: format!(
+                "nft {} {} {} (policy {policy})",
+                family_name(chain.family),
+                chain.table,
+                chain.name
+            ),
+            walk,
+            fix,
+        });
+    }
+    found
+}
+
+pub(super) fn check(target: &Target, paths: &[Path], findings: &mut Vec<Finding>) {
+    let Some(bridge) = target.ingress() else { return };
+    let chains = match nft_chains() {
+        Ok(chains) => chains,
+        Err(e) => {
+            findings.push(finding(
+                "forward hook",
+                Status::Warn,
+                format!("nftables cannot be listed ({e}): only iptables is checked"),
+                None,
+            ));
+            Vec::new()
+        }
+    };
+    for path in paths {
+        for packet in packets(path) {
+            report(&packet, &verdicts(&packet, bridge, &chains), findings);
+        }
+    }
+}
+
+fn dedup(mut items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    items.retain(|i| seen.insert(i.clone()));
+    items
+}
+
+/// The findings of one packet: each base chain that drops it (fail) or
+/// may (warn), or one ok naming the chains it passes.
+fn report(packet: &Packet, verdicts: &[Verdict], findings: &mut Vec<Finding>) {
+    let check = "forward hook";
+    let mut clean = true;
+    for verdict in verdicts {
+        if let Some(by) = &verdict.walk.drops {
+            clean = false;
+            findings.push(finding(
+                check,
+                Status::Fail,
+                format!("{} drops {}: {by}", verdict.chain, packet.label),
+                Some(verdict.fix.clone()),
+            ));
+        } else if !verdict.walk.passes() {
+            clean = false;
+            findings.push(finding(
+                check,
+                Status::Warn,
+                format!(
+                    "{} may drop {}: {}",
+                    verdict.chain,
+                    packet.label,
+                    dedup(verdict.walk.may_drop.clone()).join("; ")
+                ),
+                None,
+            ));
+        }
+    }
+    if clean {
+        let through = if verdicts.is_empty() {
+            "no filtering chain is on the hook".to_string()
+        } else {
+            verdicts.iter().map(|v| v.chain.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        findings.push(finding(check, Status::Ok, format!("{} passes: {through}", packet.label), None));
+    }
+}
