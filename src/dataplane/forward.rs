@@ -9,7 +9,7 @@
 use super::iptables::{self, Filter};
 use super::netlink::{nft_chains, nft_rules, NftChain};
 use super::nftables;
-use super::packet::{walk_base, CtState, Packet, Walk};
+use super::packet::{walk_base_named, CtState, Packet, Walk};
 use super::route::Path;
 use super::{finding, Finding, Status, Target};
 
@@ -22,6 +22,8 @@ const IPTABLES_TABLES: [&str; 5] = ["filter", "mangle", "raw", "security", "nat"
 struct Verdict {
     /// `iptables filter FORWARD`, `nft inet fw forward`.
     chain: String,
+    /// The command that lists it, rules numbered, for a look at what may drop.
+    listing: String,
     walk: Walk,
     /// The fix when it drops surely.
     fix: String,
@@ -128,7 +130,10 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
     let iptables = iptables_filter(ipv6);
     if let Some((filter, _)) = &iptables {
         let policy_drops = filter.policies.get("FORWARD").is_some_and(|p| p == "DROP");
-        let walk = walk_base("FORWARD", policy_drops, &|c: &str| iptables::chain_rules(filter, c, packet));
+        let policy_words = "FORWARD's policy DROP, and no rule (nor chain it jumps to) accepts it";
+        let walk = walk_base_named("FORWARD", policy_drops, policy_words, &|c: &str| {
+            iptables::chain_rules(filter, c, packet)
+        });
         let fix = walk
             .drops
             .as_deref()
@@ -136,7 +141,12 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
             .unwrap_or_default();
         let tool = if ipv6 { "ip6tables" } else { "iptables" };
         let policy = filter.policies.get("FORWARD").cloned().unwrap_or_default();
-        found.push(Verdict { chain: format!("{tool} filter FORWARD (policy {policy})"), walk, fix });
+        found.push(Verdict {
+            chain: format!("{tool} filter FORWARD (policy {policy})"),
+            listing: format!("{tool} -S FORWARD (and the chains it jumps to)"),
+            walk,
+            fix,
+        });
     }
     let read_by_iptables = iptables.as_ref().is_some_and(|(_, nft)| *nft);
     let family = if ipv6 { 10 } else { 2 };
@@ -179,7 +189,8 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
             )
         };
         let policy_drops = chain.hook.as_ref().is_some_and(|h| h.3 == 0);
-        let walk = walk_base(&chain.name, policy_drops, &rules_of);
+        let policy_words = format!("the chain's policy drop, and no rule of {} accepts it", chain.name);
+        let walk = walk_base_named(&chain.name, policy_drops, &policy_words, &rules_of);
         let fix = walk.drops.as_deref().map(|by| nft_fix(chain, by, packet, bridge)).unwrap_or_default();
         let policy = if policy_drops { "drop" } else { "accept" };
         found.push(Verdict {
@@ -189,6 +200,7 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
                 chain.table,
                 chain.name
             ),
+            listing: format!("nft -a list table {} {}", family_name(chain.family), chain.table),
             walk,
             fix,
         });
@@ -248,7 +260,7 @@ fn report(packet: &Packet, verdicts: &[Verdict], findings: &mut Vec<Finding>) {
                     packet.label,
                     dedup(verdict.walk.may_drop.clone()).join("; ")
                 ),
-                None,
+                Some(format!("look at the rules named: {}", verdict.listing)),
             ));
         }
     }

@@ -49,8 +49,9 @@ fn nft_state(target: &Target, address: IpNetwork) -> Result<String, String> {
     }
 }
 
-/// What iptables holds: Ok(where) or Err(the restore lines missing).
-fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, Vec<String>>> {
+/// What iptables holds: Ok(where) or Err(what is missing, and the
+/// commands that add it).
+fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, (Vec<String>, Vec<String>)>> {
     let tool = if address.is_ipv6() { "ip6tables" } else { "iptables" };
     let save = cni::netfilter::find_tool(&format!("{tool}-save"))?;
     let out = cni::netfilter::run_tool(&save, &["-t", "nat"], "").ok().filter(|o| o.success)?;
@@ -61,9 +62,10 @@ fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, 
     let host = if address.is_ipv6() { 128 } else { 32 };
     let multicast = if address.is_ipv6() { "ff00::/8" } else { "224.0.0.0/4" };
     let source = format!("-s {}/{host}", address.ip());
-    let mut missing = Vec::new();
+    let (mut missing, mut what) = (Vec::new(), Vec::new());
     let declared = cni::netfilter::iptables::has_chain(&saved, &chain);
     if !declared {
+        what.push(format!("the chain {chain}"));
         missing.push(format!("{tool} -t nat -N {chain}"));
         missing.push(format!(
             "{tool} -t nat -A {chain} -d {}/{} {comment} -j ACCEPT",
@@ -74,16 +76,18 @@ fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, 
     let masquerades =
         saved.lines().any(|l| l.starts_with(&format!("-A {chain} ")) && l.ends_with("-j MASQUERADE"));
     if !masquerades {
+        what.push(format!("the MASQUERADE rule of {chain}"));
         missing.push(format!("{tool} -t nat -A {chain} ! -d {multicast} {comment} -j MASQUERADE"));
     }
     let jumps = cni::netfilter::iptables::rules_jumping_to(&saved, "POSTROUTING", &chain);
     if !jumps.iter().any(|rule| rule.contains(&format!("{source} "))) {
+        what.push(format!("the POSTROUTING rule sending {} to {chain}", address.ip()));
         missing.push(format!("{tool} -t nat -A POSTROUTING {source} {comment} -j {chain}"));
     }
     Some(if missing.is_empty() {
         Ok(format!("iptables: nat {chain}, jumped to from POSTROUTING"))
     } else {
-        Err(missing)
+        Err((what, missing))
     })
 }
 
@@ -120,10 +124,9 @@ pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
         }
         let attach = format!("cnictl del {0} {1} && cnictl add {0} {1}", target.network, target.netns);
         let (why, fix) = match (configured, &nft, &ipt) {
-            (Backend::Iptables, _, Some(Err(lines))) => (
-                format!("iptables lacks: {}", lines.last().cloned().unwrap_or_default()),
-                lines.join("; "),
-            ),
+            (Backend::Iptables, _, Some(Err((what, lines)))) => {
+                (format!("iptables lacks {}", what.join(" and ")), lines.join("; "))
+            }
             (_, Err(why), _) if why.starts_with("no rule") => (
                 why.clone(),
                 format!(

@@ -200,7 +200,16 @@ enum Kind {
 
 /// A base chain's walk for a packet, its policy applied at the end:
 /// `policy_drops` when the chain's policy is DROP.
+#[cfg(test)]
 pub fn walk_base<F>(chain: &str, policy_drops: bool, chain_rules: &F) -> Walk
+where
+    F: Fn(&str) -> Option<Vec<(String, Match, Action)>>,
+{
+    walk_base_named(chain, policy_drops, &format!("{chain}'s policy DROP"), chain_rules)
+}
+
+/// [`walk_base`], with the policy named as the findings name it.
+pub fn walk_base_named<F>(chain: &str, policy_drops: bool, policy: &str, chain_rules: &F) -> Walk
 where
     F: Fn(&str) -> Option<Vec<(String, Match, Action)>>,
 {
@@ -208,7 +217,7 @@ where
     match walk_chain(chain, chain_rules, &mut walk, 0) {
         End::Accepted => {}
         End::Dropped(by) => settle_drop(&mut walk, by),
-        End::Returned if policy_drops => settle_drop(&mut walk, format!("{chain}'s policy DROP")),
+        End::Returned if policy_drops => settle_drop(&mut walk, policy.to_string()),
         End::Returned => {}
     }
     walk
