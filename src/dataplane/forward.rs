@@ -116,9 +116,9 @@ fn nft_fix(chain: &NftChain, by: &str, packet: &Packet, bridge: &str) -> String 
         return format!("nft delete rule {at} handle {handle} (or insert an accept for {bridge} before it)");
     }
     match packet.state {
-        CtState::New => format!("nft insert rule {at} iifname \"{bridge}\" accept"),
+        CtState::New => format!("nft 'insert rule {at} iifname \"{bridge}\" accept'"),
         CtState::Established => {
-            format!("nft insert rule {at} oifname \"{bridge}\" ct state established,related accept")
+            format!("nft 'insert rule {at} oifname \"{bridge}\" ct state established,related accept'")
         }
     }
 }

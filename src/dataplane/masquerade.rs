@@ -130,7 +130,7 @@ pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
             (_, Err(why), _) if why.starts_with("no rule") => (
                 why.clone(),
                 format!(
-                    "nft add rule inet {TABLE} masq_checks {0} saddr {1} {0} daddr != {2}/{3} masquerade comment \"{4}\"",
+                    "nft 'add rule inet {TABLE} masq_checks {0} saddr {1} {0} daddr != {2}/{3} masquerade comment \"{4}\"'",
                     if address.is_ipv4() { "ip" } else { "ip6" },
                     address.ip(),
                     address.network(),

@@ -142,7 +142,7 @@ pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
                     Status::Fail,
                     format!("no DNAT rule sends host port {} to {to} (nftables table {TABLE}, nor iptables)", mapping.host_port),
                     Some(format!(
-                        "nft add rule {} {TABLE} hostports {} dport {} dnat to {to} comment \"{}\", or {reattach}",
+                        "nft 'add rule {} {TABLE} hostports {} dport {} dnat to {to} comment \"{}\"', or {reattach}",
                         if container.is_ipv4() { "ip" } else { "ip6" },
                         mapping.protocol,
                         mapping.host_port,
