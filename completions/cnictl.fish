@@ -33,7 +33,7 @@ complete -c cnictl -n "__fish_cnictl_needs_command" -s h -l help -d 'Print help 
 complete -c cnictl -n "__fish_cnictl_needs_command" -s V -l version -d 'Print version'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "add" -d 'Attach a network namespace to a network (runs the chain\'s ADD)'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "del" -d 'Detach a network namespace from a network (runs the chain\'s DEL)'
-complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK)'
+complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK; with --deep, also what decides whether its packets leave the host and return)'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "gc" -d 'Delete the stale attachments of a network, or of every network, and let the plugins clean up'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "status" -d 'Ask a network\'s plugins whether they can serve new attachments'
 complete -c cnictl -n "__fish_cnictl_needs_command" -f -a "run" -d 'Run a command in a new network namespace attached to a network, then detach and remove the namespace (also on failure and on signals)'
@@ -77,12 +77,14 @@ complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s i -l ifname -d '
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l args -d 'CNI_ARGS for the plugins, as KEY=VALUE;KEY=VALUE [env: CNI_ARGS]' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cap-args -d 'Capability arguments as a JSON object, e.g. \'{"portMappings":[...]}\' [env: CAP_ARGS]' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l container-id -d 'Container ID. Default: derived from the netns path as cnitool does' -r
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l to -d 'With --deep: the outside address whose route is looked up (no packet is sent to it). Default: 192.0.2.1 and 2001:db8::1 (documentation addresses, routed as any address outside the host)' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l cache-dir -d 'Where the result cache lives (results/ below it) [env: CNI_CACHE_DIR]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s o -l output -d 'Output of the views: aligned columns, or JSON for scripts' -r -f -a "table\t'Aligned columns (the default)'
 json\t'JSON, for scripts'"
-complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s h -l help -d 'Print help'
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -l deep -d 'After the plugins\' CHECK, check the data plane of the attachment from its cached result: forwarding and rp_filter sysctls, the routes the kernel picks (asked of it; no packet is sent), the FORWARD hook\'s policy and rules (iptables and nftables), its masquerade rule, the host veth and bridge, each port mapping\'s DNAT rule. Each finding comes with its fix; exit 1 when one fails'
+complete -c cnictl -n "__fish_cnictl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l valid -d 'An attachment to keep, as CONTAINER_ID/IFNAME (repeatable). Without any, every cached attachment whose netns still exists is kept' -r
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l conf-dir -d 'Directory holding network configurations (*.conflist, *.conf, *.json) [env: NETCONFPATH]' -r -F
 complete -c cnictl -n "__fish_cnictl_using_subcommand gc" -l cni-path -d 'Plugin search path, colon separated. Default: cnictl\'s own directory, /opt/cni/bin, /usr/libexec/cni, /usr/lib/cni [env: CNI_PATH]' -r
@@ -271,7 +273,7 @@ json\t'JSON, for scripts'"
 complete -c cnictl -n "__fish_cnictl_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "add" -d 'Attach a network namespace to a network (runs the chain\'s ADD)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "del" -d 'Detach a network namespace from a network (runs the chain\'s DEL)'
-complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK)'
+complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "check" -d 'Verify an attachment (runs the chain\'s CHECK; with --deep, also what decides whether its packets leave the host and return)'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "gc" -d 'Delete the stale attachments of a network, or of every network, and let the plugins clean up'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "status" -d 'Ask a network\'s plugins whether they can serve new attachments'
 complete -c cnictl -n "__fish_cnictl_using_subcommand help; and not __fish_seen_subcommand_from add del check gc status run docker-run netns default-network list show attachments plugins validate doctor completions __complete generate-docs help" -f -a "run" -d 'Run a command in a new network namespace attached to a network, then detach and remove the namespace (also on failure and on signals)'

@@ -219,7 +219,10 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
             ("Publish a port through portmap:", "sudo cnictl add mynet ns1 --cap-args '{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"}]}'"),
         ],
         "cnictl-del" => &[("Detach ns1 from mynet:", "sudo cnictl del mynet ns1")],
-        "cnictl-check" => &[("Verify the attachment of ns1 to mynet:", "sudo cnictl check mynet ns1")],
+        "cnictl-check" => &[
+            ("Verify the attachment of ns1 to mynet:", "sudo cnictl check mynet ns1"),
+            ("Why can its container not reach out? The data plane, each finding with its fix:", "sudo cnictl check --deep mynet ns1\nsudo cnictl check --deep mynet ns1 --to 10.0.0.53 -o json"),
+        ],
         "cnictl-gc" => &[
             ("Remove mynet's attachments whose namespace is gone:", "sudo cnictl gc mynet"),
             ("Keep only one attachment:", "sudo cnictl gc mynet --valid 3f2a9c/eth0"),
@@ -259,6 +262,10 @@ fn exit_status(path: &str) -> Vec<(&'static str, &'static str)> {
             ("1", "cnictl itself failed (network, namespace or container setup); the error is on standard error."),
         ],
         "cnictl-validate" => vec![("0", "The config is valid."), ("1", "It has problems (listed) or cannot be read.")],
+        "cnictl-check" => vec![
+            ("0", "The plugins' CHECK passed (with --deep: no finding failed; warnings pass)."),
+            ("1", "It failed, or (with --deep) a finding failed; the findings are on standard output."),
+        ],
         "cnictl-doctor" => vec![
             ("0", "Every check passed."),
             ("1", "A check failed, or could not be made without root (status skip)."),

@@ -9,7 +9,7 @@
 use super::iptables::{self, Filter};
 use super::netlink::{nft_chains, nft_rules, NftChain};
 use super::nftables;
-use super::packet::{walk_base_named, CtState, Packet, Walk};
+use super::packet::{walk_base_named, Action, CtState, Match, Packet, Rules, Walk};
 use super::route::Path;
 use super::{finding, Finding, Status, Target};
 
@@ -159,7 +159,7 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
         .collect();
     base.sort_by_key(|c| c.hook.as_ref().map(|h| h.1).unwrap_or_default());
     for chain in base {
-        let rules_of = |name: &str| -> Option<Vec<(String, super::packet::Match, super::packet::Action)>> {
+        let rules_of = |name: &str| -> Option<Rules> {
             if !chains.iter().any(|c| c.family == chain.family && c.table == chain.table && c.name == name) {
                 return None;
             }
@@ -167,11 +167,7 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
                 Ok(rules) => rules,
                 Err(e) => {
                     // Unreadable: said as a rule that may drop.
-                    return Some(vec![(
-                        format!("the rules of {name} ({e})"),
-                        super::packet::Match::Maybe,
-                        super::packet::Action::Unknown,
-                    )]);
+                    return Some(vec![(format!("the rules of {name} ({e})"), Match::Maybe, Action::Unknown)]);
                 }
             };
             Some(

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::packet::{Action, Match, Packet};
+use super::packet::{Action, Match, Packet, Rules};
 
 /// The filter table as saved: each chain's policy (`-` for user chains)
 /// and rules (the words after `-A CHAIN`).
@@ -178,7 +178,7 @@ pub fn evaluate(spec: &str, packet: &Packet, chains: &Filter) -> (Match, Action)
 
 /// The rules of `chain` as the walk needs them: (label, match, action);
 /// `None` when the table has no such chain.
-pub fn chain_rules(filter: &Filter, chain: &str, packet: &Packet) -> Option<Vec<(String, Match, Action)>> {
+pub fn chain_rules(filter: &Filter, chain: &str, packet: &Packet) -> Option<Rules> {
     let rules = filter.rules.get(chain)?;
     Some(
         rules

@@ -87,7 +87,7 @@ pub(super) fn check(target: &Target, host: &HostLinks, findings: &mut Vec<Findin
     if let Some((name, Some(bridge))) = bridge {
         if link.master != Some(bridge.index) {
             let now =
-                link.master.and_then(|m| host.name_of(m)).map_or("no bridge".to_string(), |m| format!("{m}"));
+                link.master.and_then(|m| host.name_of(m)).map_or("no bridge".to_string(), str::to_string);
             wrong.push((
                 format!("{veth} is not a port of {name} (it is on {now})"),
                 format!("ip link set {veth} master {name}"),

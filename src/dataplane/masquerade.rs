@@ -49,9 +49,11 @@ fn nft_state(target: &Target, address: IpNetwork) -> Result<String, String> {
     }
 }
 
-/// What iptables holds: Ok(where) or Err(what is missing, and the
-/// commands that add it).
-fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, (Vec<String>, Vec<String>)>> {
+/// What iptables lacks: what is missing, and the commands that add it.
+type Lacking = (Vec<String>, Vec<String>);
+
+/// What iptables holds: Ok(where) or Err(what it lacks).
+fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, Lacking>> {
     let tool = if address.is_ipv6() { "ip6tables" } else { "iptables" };
     let save = cni::netfilter::find_tool(&format!("{tool}-save"))?;
     let out = cni::netfilter::run_tool(&save, &["-t", "nat"], "").ok().filter(|o| o.success)?;

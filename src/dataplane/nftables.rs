@@ -114,17 +114,15 @@ pub fn evaluate(exprs: &[NftExpr], packet: &Packet) -> (Match, Action) {
     for expr in exprs {
         let attrs = attributes(&expr.data);
         match expr.name.as_str() {
-            "meta" => match (u32_attr(&attrs, 1), u32_attr(&attrs, 2)) {
-                (Some(reg), Some(key)) => match meta_value(key, packet) {
-                    Some(value) => {
-                        regs.insert(reg, value);
-                    }
-                    None => {
-                        regs.remove(&reg);
-                    }
-                },
-                _ => {} // `meta KEY set`: a statement.
-            },
+            "meta" => {
+                // Without a destination register: `meta KEY set`, a statement.
+                if let (Some(reg), Some(key)) = (u32_attr(&attrs, 1), u32_attr(&attrs, 2)) {
+                    match meta_value(key, packet) {
+                        Some(value) => regs.insert(reg, value),
+                        None => regs.remove(&reg),
+                    };
+                }
+            }
             "payload" => {
                 let Some(reg) = u32_attr(&attrs, 1) else { continue }; // a payload write
                 let (base, offset, len) = (u32_attr(&attrs, 2), u32_attr(&attrs, 3), u32_attr(&attrs, 4));

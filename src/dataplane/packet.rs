@@ -103,6 +103,10 @@ pub enum Action {
     Continue,
 }
 
+/// A chain's rules as a walk reads them: each one's label, what its
+/// match says of the packet, and its action.
+pub type Rules = Vec<(String, Match, Action)>;
+
 /// How a walk through one base chain ends for one packet.
 #[derive(Debug, Default, Clone)]
 pub struct Walk {
@@ -138,7 +142,7 @@ pub enum End {
 /// drop; the end is returned. Depth is bounded (a loop of jumps ends).
 pub fn walk_chain<F>(chain: &str, chain_rules: &F, walk: &mut Walk, depth: usize) -> End
 where
-    F: Fn(&str) -> Option<Vec<(String, Match, Action)>>,
+    F: Fn(&str) -> Option<Rules>,
 {
     if depth > 16 {
         walk.may_drop.push(format!("jumps nested deeper than 16 at {chain}"));
@@ -203,7 +207,7 @@ enum Kind {
 #[cfg(test)]
 pub fn walk_base<F>(chain: &str, policy_drops: bool, chain_rules: &F) -> Walk
 where
-    F: Fn(&str) -> Option<Vec<(String, Match, Action)>>,
+    F: Fn(&str) -> Option<Rules>,
 {
     walk_base_named(chain, policy_drops, &format!("{chain}'s policy DROP"), chain_rules)
 }
@@ -211,7 +215,7 @@ where
 /// [`walk_base`], with the policy named as the findings name it.
 pub fn walk_base_named<F>(chain: &str, policy_drops: bool, policy: &str, chain_rules: &F) -> Walk
 where
-    F: Fn(&str) -> Option<Vec<(String, Match, Action)>>,
+    F: Fn(&str) -> Option<Rules>,
 {
     let mut walk = Walk::default();
     match walk_chain(chain, chain_rules, &mut walk, 0) {
@@ -236,10 +240,9 @@ fn settle_drop(walk: &mut Walk, by: String) {
 mod tests {
     use super::*;
 
-    fn rules(
-        table: &[(&str, Vec<(&str, Match, Action)>)],
-        chain: &str,
-    ) -> Option<Vec<(String, Match, Action)>> {
+    type Table<'a> = [(&'a str, Vec<(&'a str, Match, Action)>)];
+
+    fn rules(table: &Table, chain: &str) -> Option<Vec<(String, Match, Action)>> {
         table
             .iter()
             .find(|(name, _)| *name == chain)
