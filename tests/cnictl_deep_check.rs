@@ -195,7 +195,7 @@ fn a_healthy_attachment_is_clean_in_check_deep_and_doctor() {
         .as_str()
         .unwrap()
         .contains("out by up0 via 10.171.250.1"));
-    assert_eq!(of(&findings, "forward hook").len(), 2, "the packet out and the answer back");
+    assert_eq!(of(&findings, "forward hook").len(), 3, "the packet out, the answer back, the mapped port's first in");
     assert!(one(&findings, "masquerade", "ok")["detail"].as_str().unwrap().contains(&ip));
     assert!(one(&findings, "port 8080/tcp", "ok")["detail"].as_str().unwrap().contains(&format!("{ip}:80")));
     // The table says the same, and exits 0.
@@ -220,7 +220,7 @@ fn forward_policy_drop_is_named_with_a_fix_that_works() {
     assert_eq!(code, 1, "a failing finding exits 1");
     let drops: Vec<&Value> =
         of(&findings, "forward hook").into_iter().filter(|f| f["status"] == "fail").collect();
-    assert_eq!(drops.len(), 2, "out and back are both dropped: {drops:#?}");
+    assert_eq!(drops.len(), 3, "out, back and the mapped port's first packet in: {drops:#?}");
     let out = drops[0];
     assert!(out["detail"].as_str().unwrap().contains("iptables filter FORWARD (policy DROP) drops"), "{out}");
     assert!(out["detail"].as_str().unwrap().contains("FORWARD's policy DROP"), "{out}");
@@ -237,6 +237,8 @@ fn forward_policy_drop_is_named_with_a_fix_that_works() {
         "{doctor:#?}"
     );
     // The fixes, as printed (up to their parenthesis), make it pass.
+    let mapped = drops[2];
+    assert!(mapped["detail"].as_str().unwrap().contains(":80 tcp (host port 8080;"), "{mapped}");
     for drop in &drops {
         let fix = drop["fix"].as_str().unwrap();
         assert!(fix.contains("DOCKER-USER") && fix.contains("dpbr0"), "{fix}");
@@ -263,7 +265,7 @@ fn an_nftables_forward_drop_chain_is_named_and_a_port_rule_only_may_drop() {
     assert_eq!(code, 1);
     let drops: Vec<&Value> =
         of(&findings, "forward hook").into_iter().filter(|f| f["status"] == "fail").collect();
-    assert_eq!(drops.len(), 2, "{findings:#?}");
+    assert_eq!(drops.len(), 3, "{findings:#?}");
     for drop in &drops {
         let detail = drop["detail"].as_str().unwrap();
         assert!(detail.contains(&format!("nft inet {table} fw (policy drop) drops")), "{detail}");

@@ -6,10 +6,13 @@
 //! case on a node: it sets FORWARD's policy to DROP and accepts only its
 //! own bridges' traffic.
 
+use super::attachment::PortMapping;
 use super::iptables::{self, Filter};
 use super::netlink::{nft_chains, nft_rules, NftChain};
 use super::nftables;
-use super::packet::{walk_base_named, Action, CtState, Match, Packet, Rules, Walk};
+use super::packet::{
+    protocol_name, protocol_number, walk_base_named, Action, CtState, Match, Packet, Rules, Walk,
+};
 use super::route::Path;
 use super::{finding, Finding, Status, Target};
 
@@ -38,45 +41,58 @@ fn family_name(family: u8) -> &'static str {
     }
 }
 
-/// The two packets of one path: out, and the answer back.
-fn packets(path: &Path) -> [Packet; 2] {
+/// The packets of one path: the first one out, the answer back, and
+/// for each port mapping the first packet in (DNATted already: to the
+/// container's address and port).
+fn packets(path: &Path, ports: &[PortMapping]) -> Vec<Packet> {
     let (oif, oif_index) = match &path.oif {
         Some((name, index)) => (Some(name.clone()), Some(*index)),
         None => (None, None),
     };
-    let out = Packet {
-        label: format!(
-            "{} -> {} ({} -> {}, new)",
-            path.src,
-            path.dst,
-            path.iif.0,
-            oif.as_deref().unwrap_or("?")
-        ),
-        iif: path.iif.0.clone(),
-        iif_index: Some(path.iif.1),
-        oif: oif.clone(),
-        oif_index,
-        src: path.src,
-        dst: path.dst,
-        state: CtState::New,
-    };
-    let back = Packet {
-        label: format!(
-            "{} -> {} ({} -> {}, established)",
-            path.dst,
-            path.src,
-            oif.as_deref().unwrap_or("?"),
-            path.iif.0
-        ),
-        iif: oif.unwrap_or_default(),
-        iif_index: oif_index,
-        oif: Some(path.iif.0.clone()),
-        oif_index: Some(path.iif.1),
-        src: path.dst,
-        dst: path.src,
-        state: CtState::Established,
-    };
-    [out, back]
+    let uplink = oif.as_deref().unwrap_or("?").to_string();
+    let bridge = &path.iif.0;
+    let mut found = vec![
+        Packet {
+            label: format!("{} -> {} ({bridge} -> {uplink}, new)", path.src, path.dst),
+            iif: bridge.clone(),
+            iif_index: Some(path.iif.1),
+            oif: oif.clone(),
+            oif_index,
+            src: path.src,
+            dst: path.dst,
+            state: CtState::New,
+            l4: None,
+        },
+        Packet {
+            label: format!("{} -> {} ({uplink} -> {bridge}, established)", path.dst, path.src),
+            iif: oif.clone().unwrap_or_default(),
+            iif_index: oif_index,
+            oif: Some(bridge.clone()),
+            oif_index: Some(path.iif.1),
+            src: path.dst,
+            dst: path.src,
+            state: CtState::Established,
+            l4: None,
+        },
+    ];
+    for mapping in ports.iter().filter(|m| m.host_ip.is_none_or(|h| h.is_ipv4() == path.src.is_ipv4())) {
+        let Some(proto) = protocol_number(&mapping.protocol) else { continue };
+        found.push(Packet {
+            label: format!(
+                "{} -> {}:{} {} (host port {}; {uplink} -> {bridge}, new)",
+                path.dst, path.src, mapping.container_port, mapping.protocol, mapping.host_port
+            ),
+            iif: oif.clone().unwrap_or_default(),
+            iif_index: oif_index,
+            oif: Some(bridge.clone()),
+            oif_index: Some(path.iif.1),
+            src: path.dst,
+            dst: path.src,
+            state: CtState::New,
+            l4: Some((proto, mapping.container_port)),
+        });
+    }
+    found
 }
 
 /// The iptables filter table of the packet's family, if the tools are
@@ -102,6 +118,12 @@ fn iptables_fix(filter: &Filter, by: &str, packet: &Packet, bridge: &str, ipv6: 
         return format!("{tool} -D {rule} (or insert an ACCEPT for {bridge} before it)");
     }
     let chain = if filter.rules.contains_key("DOCKER-USER") { "DOCKER-USER" } else { "FORWARD" };
+    if let Some((proto, port)) = packet.l4 {
+        return format!(
+            "{tool} -I {chain} -o {bridge} -d {} -p {proto} --dport {port} -j ACCEPT",
+            packet.dst
+        );
+    }
     match packet.state {
         CtState::New => format!("{tool} -I {chain} -i {bridge} -j ACCEPT (or add the firewall plugin to the network's chain)"),
         CtState::Established => format!(
@@ -114,6 +136,14 @@ fn nft_fix(chain: &NftChain, by: &str, packet: &Packet, bridge: &str) -> String 
     let at = format!("{} {} {}", family_name(chain.family), chain.table, chain.name);
     if let Some(handle) = by.split(" handle ").nth(1).and_then(|h| h.split_whitespace().next()) {
         return format!("nft delete rule {at} handle {handle} (or insert an accept for {bridge} before it)");
+    }
+    if let Some((proto, port)) = packet.l4 {
+        let ip = if packet.dst.is_ipv4() { "ip" } else { "ip6" };
+        return format!(
+            "nft 'insert rule {at} oifname \"{bridge}\" {ip} daddr {} {} dport {port} accept'",
+            packet.dst,
+            protocol_name(proto)
+        );
     }
     match packet.state {
         CtState::New => format!("nft 'insert rule {at} iifname \"{bridge}\" accept'"),
@@ -219,7 +249,7 @@ pub(super) fn check(target: &Target, paths: &[Path], findings: &mut Vec<Finding>
         }
     };
     for path in paths {
-        for packet in packets(path) {
+        for packet in packets(path, &target.ports) {
             report(&packet, &verdicts(&packet, bridge, &chains), findings);
         }
     }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use super::packet::{Action, Match, Packet, Rules};
+use super::packet::{protocol_number, Action, Match, Packet, Rules};
 
 /// The filter table as saved: each chain's policy (`-` for user chains)
 /// and rules (the words after `-A CHAIN`).
@@ -92,6 +92,22 @@ fn address_matches(spec: &str, ip: IpAddr) -> Option<bool> {
     Some(net.contains(ip))
 }
 
+/// `--dport N`, `N:M`, or multiport's `A,B:C` against a port.
+fn ports_match(spec: &str, port: u16) -> Option<bool> {
+    let mut any = false;
+    for part in spec.split(',') {
+        let (low, high) = match part.split_once(':') {
+            Some((low, high)) => (low.parse::<u16>().ok()?, high.parse::<u16>().ok()?),
+            None => {
+                let one = part.parse::<u16>().ok()?;
+                (one, one)
+            }
+        };
+        any |= (low..=high).contains(&port);
+    }
+    Some(any)
+}
+
 /// What one saved rule says of `packet`, and what it does: its match and
 /// action. Options beyond the evaluated ones make the match "maybe".
 pub fn evaluate(spec: &str, packet: &Packet, chains: &Filter) -> (Match, Action) {
@@ -129,8 +145,17 @@ pub fn evaluate(spec: &str, packet: &Packet, chains: &Filter) -> (Match, Action)
                 matched = matched.and(verdict(value(at).and_then(|s| address_matches(s, packet.dst))))
             }
             "-p" | "--protocol" => {
-                let all = value(at).is_some_and(|p| p == "all" || p == "0");
-                matched = matched.and(if all { verdict(Some(true)) } else { Match::Maybe });
+                let named = value(at).unwrap_or_default();
+                let known = if named == "all" || named == "0" {
+                    Some(true)
+                } else {
+                    packet.l4.and_then(|(proto, _)| protocol_number(named).map(|n| n == proto))
+                };
+                matched = matched.and(verdict(known));
+            }
+            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                let known = packet.l4.and_then(|(_, port)| ports_match(value(at).unwrap_or_default(), port));
+                matched = matched.and(verdict(known));
             }
             "-m" | "--match" => {
                 // The module's own options follow and are read one by one.
@@ -222,6 +247,7 @@ COMMIT
             src: "10.171.1.2".parse().unwrap(),
             dst: "192.0.2.1".parse().unwrap(),
             state: CtState::New,
+            l4: None,
         }
     }
 
@@ -258,5 +284,13 @@ COMMIT
         );
         assert_eq!(evaluate("-j DOCKER-USER", &packet, &filter).1, Action::Jump("DOCKER-USER".into()));
         assert_eq!(evaluate("-j LOG --log-prefix x", &packet, &filter).1, Action::Continue);
+        let mut mapped = packet.clone();
+        mapped.l4 = Some((6, 80));
+        assert_eq!(evaluate("-p tcp -m tcp --dport 80 -j ACCEPT", &mapped, &filter).0, Match::Yes);
+        assert_eq!(
+            evaluate("-p tcp -m multiport --dports 22,8000:8080 -j ACCEPT", &mapped, &filter).0,
+            Match::No
+        );
+        assert_eq!(evaluate("-p udp -j ACCEPT", &mapped, &filter).0, Match::No);
     }
 }

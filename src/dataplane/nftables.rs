@@ -50,6 +50,7 @@ fn meta_value(key: u32, packet: &Packet) -> Option<Vec<u8>> {
         6 => Some(name(&packet.iif)),
         7 => packet.oif.as_deref().map(name),
         15 => Some(vec![if packet.src.is_ipv4() { NFPROTO_IPV4 } else { NFPROTO_IPV6 }]),
+        16 => packet.l4.map(|(proto, _)| vec![proto]),
         _ => None,
     }
 }
@@ -130,6 +131,8 @@ pub fn evaluate(exprs: &[NftExpr], packet: &Packet) -> (Match, Action) {
                     (Some(1), Some(offset), Some(len)) => {
                         network_header(offset as usize, len as usize, packet)
                     }
+                    // The transport header's destination port (tcp, udp, sctp).
+                    (Some(2), Some(2), Some(2)) => packet.l4.map(|(_, port)| port.to_be_bytes().to_vec()),
                     _ => None,
                 };
                 match value {
@@ -264,6 +267,7 @@ mod tests {
             src: "10.171.1.2".parse().unwrap(),
             dst: "192.0.2.1".parse().unwrap(),
             state: CtState::New,
+            l4: None,
         }
     }
 

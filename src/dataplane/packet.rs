@@ -24,6 +24,31 @@ pub struct Packet {
     pub dst: IpAddr,
     /// Its conntrack state.
     pub state: CtState,
+    /// Its transport protocol number and destination port, when the
+    /// packet stands for one (a port mapping's); `None` for any traffic.
+    pub l4: Option<(u8, u16)>,
+}
+
+/// A transport protocol's name as iptables and nft take it.
+pub fn protocol_name(number: u8) -> String {
+    match number {
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        132 => "sctp".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A transport protocol's number by name (`tcp`, `udp`, `sctp`, or a number).
+pub fn protocol_number(name: &str) -> Option<u8> {
+    match name.to_ascii_lowercase().as_str() {
+        "tcp" => Some(6),
+        "udp" => Some(17),
+        "sctp" => Some(132),
+        "icmp" => Some(1),
+        "ipv6-icmp" | "icmpv6" => Some(58),
+        other => other.parse().ok(),
+    }
 }
 
 /// The conntrack states the check asks about.
