@@ -195,7 +195,11 @@ fn a_healthy_attachment_is_clean_in_check_deep_and_doctor() {
         .as_str()
         .unwrap()
         .contains("out by up0 via 10.171.250.1"));
-    assert_eq!(of(&findings, "forward hook").len(), 3, "the packet out, the answer back, the mapped port's first in");
+    assert_eq!(
+        of(&findings, "forward hook").len(),
+        3,
+        "the packet out, the answer back, the mapped port's first in"
+    );
     assert!(one(&findings, "masquerade", "ok")["detail"].as_str().unwrap().contains(&ip));
     assert!(one(&findings, "port 8080/tcp", "ok")["detail"].as_str().unwrap().contains(&format!("{ip}:80")));
     // The table says the same, and exits 0.
@@ -239,6 +243,7 @@ fn forward_policy_drop_is_named_with_a_fix_that_works() {
     // The fixes, as printed (up to their parenthesis), make it pass.
     let mapped = drops[2];
     assert!(mapped["detail"].as_str().unwrap().contains(":80 tcp (host port 8080;"), "{mapped}");
+    assert!(mapped["fix"].as_str().unwrap().ends_with("-o dpbr0 -d 10.171.2.2 -p tcp --dport 80 -j ACCEPT"), "{mapped}");
     for drop in &drops {
         let fix = drop["fix"].as_str().unwrap();
         assert!(fix.contains("DOCKER-USER") && fix.contains("dpbr0"), "{fix}");

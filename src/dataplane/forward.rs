@@ -95,33 +95,56 @@ fn packets(path: &Path, ports: &[PortMapping]) -> Vec<Packet> {
     found
 }
 
-/// The iptables filter table of the packet's family, if the tools are
-/// there and it is loaded; and whether it lives in nftables (iptables-nft).
-fn iptables_filter(ipv6: bool) -> Option<(Filter, bool)> {
-    let tool = if ipv6 { "ip6tables-save" } else { "iptables-save" };
-    let path = cni::netfilter::find_tool(tool)?;
-    let out = cni::netfilter::run_tool(&path, &["-t", "filter"], "").ok()?;
-    if !out.success {
-        return None;
-    }
+/// One iptables filter table: the tool that reads it (`iptables`,
+/// `ip6tables`, or their `-legacy` twins) and what it holds.
+struct IptablesTable {
+    tool: String,
+    filter: Filter,
+    /// It lives in nftables (iptables-nft), where the native walk skips it.
+    in_nftables: bool,
+}
+
+/// The filter table of `tool` (`iptables`...), if the tool is there and
+/// the table holds a FORWARD chain.
+fn read_filter(tool: &str) -> Option<IptablesTable> {
+    let path = cni::netfilter::find_tool(&format!("{tool}-save"))?;
+    let out = cni::netfilter::run_tool(&path, &["-t", "filter"], "").ok().filter(|o| o.success)?;
     let version = cni::netfilter::run_tool(&path, &["--version"], "").map(|o| o.stdout).unwrap_or_default();
     let filter = iptables::parse(&out.stdout);
-    filter.policies.contains_key("FORWARD").then_some((filter, version.contains("nf_tables")))
+    filter.policies.contains_key("FORWARD").then(|| IptablesTable {
+        tool: tool.to_string(),
+        filter,
+        in_nftables: version.contains("nf_tables"),
+    })
+}
+
+/// The iptables filter tables of the packet's family: the one the
+/// `iptables` tool reads, and when that is iptables-nft while legacy
+/// tables are loaded too (a host where two tools wrote), the legacy one.
+fn iptables_tables(ipv6: bool) -> Vec<IptablesTable> {
+    let tool = if ipv6 { "ip6tables" } else { "iptables" };
+    let mut tables: Vec<IptablesTable> = read_filter(tool).into_iter().collect();
+    let names = if ipv6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" };
+    let legacy_loaded = std::fs::read_to_string(names).is_ok_and(|n| n.lines().any(|t| t == "filter"));
+    if legacy_loaded && tables.iter().all(|t| t.in_nftables) {
+        tables.extend(read_filter(&format!("{tool}-legacy")));
+    }
+    tables
 }
 
 /// The fix of an iptables drop: delete the dropping rule, or accept the
 /// traffic where Docker asks users to put their rules (DOCKER-USER), else
 /// at the head of FORWARD.
-fn iptables_fix(filter: &Filter, by: &str, packet: &Packet, bridge: &str, ipv6: bool) -> String {
-    let tool = if ipv6 { "ip6tables" } else { "iptables" };
-    if let Some(rule) = by.strip_prefix("iptables -A ") {
+fn iptables_fix(filter: &Filter, by: &str, packet: &Packet, bridge: &str, tool: &str) -> String {
+    if let Some(rule) = by.strip_prefix(&format!("{tool} -A ")) {
         return format!("{tool} -D {rule} (or insert an ACCEPT for {bridge} before it)");
     }
     let chain = if filter.rules.contains_key("DOCKER-USER") { "DOCKER-USER" } else { "FORWARD" };
     if let Some((proto, port)) = packet.l4 {
         return format!(
-            "{tool} -I {chain} -o {bridge} -d {} -p {proto} --dport {port} -j ACCEPT",
-            packet.dst
+            "{tool} -I {chain} -o {bridge} -d {} -p {} --dport {port} -j ACCEPT",
+            packet.dst,
+            protocol_name(proto)
         );
     }
     match packet.state {
@@ -157,19 +180,19 @@ fn nft_fix(chain: &NftChain, by: &str, packet: &Packet, bridge: &str) -> String 
 fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> {
     let ipv6 = packet.src.is_ipv6();
     let mut found = Vec::new();
-    let iptables = iptables_filter(ipv6);
-    if let Some((filter, _)) = &iptables {
+    let tables = iptables_tables(ipv6);
+    for table in &tables {
+        let (filter, tool) = (&table.filter, table.tool.as_str());
         let policy_drops = filter.policies.get("FORWARD").is_some_and(|p| p == "DROP");
         let policy_words = "FORWARD's policy DROP, and no rule (nor chain it jumps to) accepts it";
         let walk = walk_base_named("FORWARD", policy_drops, policy_words, &|c: &str| {
-            iptables::chain_rules(filter, c, packet)
+            iptables::chain_rules(tool, filter, c, packet)
         });
         let fix = walk
             .drops
             .as_deref()
-            .map(|by| iptables_fix(filter, by, packet, bridge, ipv6))
+            .map(|by| iptables_fix(filter, by, packet, bridge, tool))
             .unwrap_or_default();
-        let tool = if ipv6 { "ip6tables" } else { "iptables" };
         let policy = filter.policies.get("FORWARD").cloned().unwrap_or_default();
         found.push(Verdict {
             chain: format!("{tool} filter FORWARD (policy {policy})"),
@@ -178,7 +201,7 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
             fix,
         });
     }
-    let read_by_iptables = iptables.as_ref().is_some_and(|(_, nft)| *nft);
+    let read_by_iptables = tables.iter().any(|t| t.in_nftables);
     let family = if ipv6 { 10 } else { 2 };
     let mut base: Vec<&NftChain> = chains
         .iter()

@@ -203,14 +203,15 @@ pub fn evaluate(spec: &str, packet: &Packet, chains: &Filter) -> (Match, Action)
 
 /// The rules of `chain` as the walk needs them: (label, match, action);
 /// `None` when the table has no such chain.
-pub fn chain_rules(filter: &Filter, chain: &str, packet: &Packet) -> Option<Rules> {
+/// Each label is the rule as `tool -A CHAIN ...` would add it.
+pub fn chain_rules(tool: &str, filter: &Filter, chain: &str, packet: &Packet) -> Option<Rules> {
     let rules = filter.rules.get(chain)?;
     Some(
         rules
             .iter()
             .map(|spec| {
                 let (matched, action) = evaluate(spec, packet, filter);
-                (format!("iptables -A {chain} {spec}"), matched, action)
+                (format!("{tool} -A {chain} {spec}"), matched, action)
             })
             .collect(),
     )
@@ -255,10 +256,10 @@ COMMIT
     fn dockers_forward_drop_drops_another_bridge_and_passes_its_own() {
         let filter = parse(DOCKER);
         let packet = out_of("cni0");
-        let walk = walk_base("FORWARD", true, &|c: &str| chain_rules(&filter, c, &packet));
+        let walk = walk_base("FORWARD", true, &|c: &str| chain_rules("iptables", &filter, c, &packet));
         assert_eq!(walk.drops.as_deref(), Some("FORWARD's policy DROP"));
         let packet = out_of("docker0");
-        let walk = walk_base("FORWARD", true, &|c: &str| chain_rules(&filter, c, &packet));
+        let walk = walk_base("FORWARD", true, &|c: &str| chain_rules("iptables", &filter, c, &packet));
         assert!(walk.passes(), "{walk:?}");
     }
 
