@@ -38,6 +38,11 @@ const MAPPING: &str = r#"{"portMappings": [{"hostPort": 8080, "containerPort": 8
 impl Lab {
     /// `masq_backend`: ipMasqBackend, or the reference's choice when None.
     fn new(n: u8, masq_backend: Option<&str>) -> Lab {
+        Lab::with_more(n, masq_backend, Vec::new())
+    }
+
+    /// A lab whose chain has `more` plugins after bridge and portmap.
+    fn with_more(n: u8, masq_backend: Option<&str>, more: Vec<Value>) -> Lab {
         let host = TestNetns::new("dph");
         let container = TestNetns::new("dpc");
         host.exec(&["ip", "link", "set", "lo", "up"]);
@@ -55,8 +60,9 @@ impl Lab {
         if let Some(backend) = masq_backend {
             bridge["ipMasqBackend"] = json!(backend);
         }
-        let list = json!({"cniVersion": "1.0.0", "name": name, "plugins": [bridge,
-            {"type": "portmap", "capabilities": {"portMappings": true}}]});
+        let mut plugins = vec![bridge, json!({"type": "portmap", "capabilities": {"portMappings": true}})];
+        plugins.extend(more);
+        let list = json!({"cniVersion": "1.0.0", "name": name, "plugins": plugins});
         std::fs::write(conf.path().join(format!("10-{name}.conflist")), list.to_string()).unwrap();
         let lab = Lab {
             conf,
@@ -202,6 +208,21 @@ fn a_healthy_attachment_is_clean_in_check_deep_and_doctor() {
     );
     assert!(one(&findings, "masquerade", "ok")["detail"].as_str().unwrap().contains(&ip));
     assert!(one(&findings, "port 8080/tcp", "ok")["detail"].as_str().unwrap().contains(&format!("{ip}:80")));
+    // Another outside address, on the uplink's own subnet: no gateway.
+    let (code, stdout, _) = lab.cnictl(&[
+        "check",
+        "--deep",
+        &lab.name,
+        &lab.container.path(),
+        "--to",
+        "10.171.250.53",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let to: Vec<Value> = serde_json::from_str::<Value>(&stdout).unwrap().as_array().unwrap().clone();
+    let route = one(&to, "host route", "ok")["detail"].as_str().unwrap().to_string();
+    assert!(route.ends_with(&format!("{ip} -> 10.171.250.53 arriving on dpbr0 out by up0")), "{route}");
     // The table says the same, and exits 0.
     let (code, table, _) = lab.cnictl(&["check", "--deep", &lab.name, &lab.container.path()]);
     assert_eq!(code, 0, "{table}");
@@ -243,7 +264,10 @@ fn forward_policy_drop_is_named_with_a_fix_that_works() {
     // The fixes, as printed (up to their parenthesis), make it pass.
     let mapped = drops[2];
     assert!(mapped["detail"].as_str().unwrap().contains(":80 tcp (host port 8080;"), "{mapped}");
-    assert!(mapped["fix"].as_str().unwrap().ends_with("-o dpbr0 -d 10.171.2.2 -p tcp --dport 80 -j ACCEPT"), "{mapped}");
+    assert!(
+        mapped["fix"].as_str().unwrap().ends_with("-o dpbr0 -d 10.171.2.2 -p tcp --dport 80 -j ACCEPT"),
+        "{mapped}"
+    );
     for drop in &drops {
         let fix = drop["fix"].as_str().unwrap();
         assert!(fix.contains("DOCKER-USER") && fix.contains("dpbr0"), "{fix}");
@@ -383,6 +407,27 @@ fn a_downed_host_veth_and_forwarding_off_are_named() {
     let (code, findings) = lab.deep();
     assert_eq!(code, 0, "{findings:#?}");
     assert_clean(&findings);
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}
+
+#[test]
+fn the_firewall_plugin_lets_the_traffic_past_dockers_drop_but_not_a_mapped_port() {
+    let firewall = json!({"type": "firewall", "backend": "iptables"});
+    let lab = Lab::with_more(7, None, vec![firewall]);
+    docker_forward_drop(&lab);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1, "{findings:#?}");
+    let hook = of(&findings, "forward hook");
+    assert_eq!(hook.len(), 3, "{hook:#?}");
+    for passing in &hook[..2] {
+        assert_eq!(passing["status"], "ok", "out and back pass through CNI-FORWARD: {passing}");
+    }
+    // The firewall plugin accepts only the container's own and established
+    // traffic: a new connection to a mapped port is still dropped.
+    assert_eq!(hook[2]["status"], "fail", "{}", hook[2]);
+    assert!(hook[2]["detail"].as_str().unwrap().contains("(host port 8080;"), "{}", hook[2]);
     let names = lab.names();
     drop(lab);
     assert_gone(&names);
