@@ -43,6 +43,12 @@ impl Lab {
 
     /// A lab whose chain has `more` plugins after bridge and portmap.
     fn with_more(n: u8, masq_backend: Option<&str>, more: Vec<Value>) -> Lab {
+        Lab::build(n, masq_backend, more, false)
+    }
+
+    /// With `ipv6`, the network has an IPv6 range too (fd00:171:N::/64) and
+    /// the host an IPv6 default route.
+    fn build(n: u8, masq_backend: Option<&str>, more: Vec<Value>, ipv6: bool) -> Lab {
         let host = TestNetns::new("dph");
         let container = TestNetns::new("dpc");
         host.exec(&["ip", "link", "set", "lo", "up"]);
@@ -51,12 +57,23 @@ impl Lab {
         host.exec(&["ip", "link", "set", "up0p", "up"]);
         host.exec(&["ip", "addr", "add", "10.171.250.2/24", "dev", "up0"]);
         host.exec(&["ip", "route", "add", "default", "via", "10.171.250.1"]);
+        if ipv6 {
+            host.exec(&["ip", "addr", "add", "fd00:171:250::2/64", "dev", "up0", "nodad"]);
+            host.exec(&["ip", "-6", "route", "add", "default", "via", "fd00:171:250::1"]);
+        }
         let conf = tempfile::tempdir().unwrap();
         let data = tempfile::tempdir().unwrap();
         let name = unique("deep");
         let mut bridge = json!({"type": "bridge", "bridge": "dpbr0", "isGateway": true,
             "isDefaultGateway": true, "ipMasq": true,
-            "ipam": {"type": "host-local", "subnet": format!("10.171.{n}.0/24"), "dataDir": data.path()}});
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": format!("10.171.{n}.0/24")}]],
+                     "dataDir": data.path()}});
+        if ipv6 {
+            bridge["ipam"]["ranges"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!([{"subnet": format!("fd00:171:{n}::/64")}]));
+        }
         if let Some(backend) = masq_backend {
             bridge["ipMasqBackend"] = json!(backend);
         }
@@ -428,6 +445,74 @@ fn the_firewall_plugin_lets_the_traffic_past_dockers_drop_but_not_a_mapped_port(
     // traffic: a new connection to a mapped port is still dropped.
     assert_eq!(hook[2]["status"], "fail", "{}", hook[2]);
     assert!(hook[2]["detail"].as_str().unwrap().contains("(host port 8080;"), "{}", hook[2]);
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}
+
+#[test]
+fn a_strict_reverse_path_filter_drop_is_found_by_asking_the_kernel() {
+    let lab = Lab::new(8, None);
+    let ip = lab.container_ip();
+    // The host routes the container's address elsewhere (a more specific
+    // route out of the uplink), and checks sources strictly on the bridge.
+    lab.host.exec(&["ip", "route", "add", &format!("{ip}/32"), "dev", "up0"]);
+    lab.host.exec(&["sysctl", "-qw", "net.ipv4.conf.dpbr0.rp_filter=1"]);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    one(&findings, "rp_filter", "info");
+    let refused = one(&findings, "host route", "fail");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("reverse-path filter drops") && detail.contains(&ip), "{detail}");
+    assert!(
+        refused["fix"].as_str().unwrap().starts_with("sysctl -w net.ipv4.conf.dpbr0.rp_filter=2"),
+        "{refused}"
+    );
+    let back = one(&findings, "return route", "fail");
+    assert!(back["detail"].as_str().unwrap().contains("would leave by up0, not dpbr0"), "{back}");
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}
+
+#[test]
+fn ipv6_packets_are_checked_through_ip6tables() {
+    let lab = Lab::build(9, None, Vec::new(), true);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "{findings:#?}");
+    assert_clean(&findings);
+    assert!(of(&findings, "forwarding")
+        .iter()
+        .any(|f| f["detail"].as_str().unwrap().contains("IPv6 forwarding")));
+    let routes = of(&findings, "host route");
+    assert!(
+        routes.iter().any(|f| f["detail"]
+            .as_str()
+            .unwrap()
+            .contains("-> 2001:db8::1 arriving on dpbr0 out by up0 via fd00:171:250::1")),
+        "{routes:#?}"
+    );
+    lab.host.exec(&["ip6tables", "-P", "FORWARD", "DROP"]);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    let drops: Vec<&Value> =
+        of(&findings, "forward hook").into_iter().filter(|f| f["status"] == "fail").collect();
+    assert_eq!(drops.len(), 3, "out, back and the mapped port in, IPv6 only: {drops:#?}");
+    for drop in &drops {
+        assert!(
+            drop["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("ip6tables filter FORWARD (policy DROP) drops fd00:171:9::")
+                || drop["detail"].as_str().unwrap().contains("-> fd00:171:9::"),
+            "{drop}"
+        );
+        let fix = drop["fix"].as_str().unwrap();
+        assert!(fix.starts_with("ip6tables -I FORWARD "), "{fix}");
+        lab.sh(fix.split(" (").next().unwrap());
+    }
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "{findings:#?}");
     let names = lab.names();
     drop(lab);
     assert_gone(&names);

@@ -15,6 +15,8 @@ const NFTA_DATA_VERDICT: u16 = 2;
 const NF_DROP: i32 = 0;
 const NF_ACCEPT: i32 = 1;
 const NFT_CONTINUE: i32 = -1;
+/// Ends the rule, not the chain: the next rule follows.
+const NFT_BREAK: i32 = -2;
 const NFT_JUMP: i32 = -3;
 const NFT_GOTO: i32 = -4;
 const NFT_RETURN: i32 = -5;
@@ -102,7 +104,7 @@ fn verdict(attrs: &[(u16, &[u8])]) -> Option<Action> {
         NFT_RETURN => Action::Return,
         NFT_JUMP => Action::Jump(chain),
         NFT_GOTO => Action::Goto(chain),
-        NFT_CONTINUE => Action::Continue,
+        NFT_CONTINUE | NFT_BREAK => Action::Continue,
         _ => Action::Unknown,
     })
 }

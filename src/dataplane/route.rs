@@ -170,18 +170,27 @@ fn host_route(
             ));
             None
         }
-        Err(libc::EXDEV) => {
+        // A martian source (EINVAL; EXDEV on some kernels): what strict
+        // rp_filter makes of a source the host routes elsewhere.
+        Err(errno @ (libc::EXDEV | libc::EINVAL)) => {
             let all = sysctl_value("net/ipv4/conf/all/rp_filter");
-            let mut fix = format!("sysctl -w net.ipv4.conf.{name}.rp_filter=2");
-            if all == 1 {
-                fix.push_str(" net.ipv4.conf.all.rp_filter=2");
-            }
-            findings.push(finding(
-                check,
-                Status::Fail,
-                format!("the reverse-path filter drops {src} -> {dst} arriving on {name}: the host would not route {src} back through {name}"),
-                Some(format!("{fix} (loose mode), or route {src} back through {name}")),
-            ));
+            let own = sysctl_value(&format!("net/ipv4/conf/{name}/rp_filter"));
+            let (detail, fix) = if src.is_ipv4() && all.max(own) == 1 {
+                let mut fix = format!("sysctl -w net.ipv4.conf.{name}.rp_filter=2");
+                if all == 1 {
+                    fix.push_str(" net.ipv4.conf.all.rp_filter=2");
+                }
+                (
+                    format!("the reverse-path filter drops {src} -> {dst} arriving on {name}: the host would not route {src} back through {name}"),
+                    format!("{fix} (loose mode), or route {src} back through {name}"),
+                )
+            } else {
+                (
+                    format!("the kernel takes {src} arriving on {name} for a martian source ({})", errno_words(errno)),
+                    format!("ip route get {src}; ip addr | grep {src} (the host must not hold the container's address)"),
+                )
+            };
+            findings.push(finding(check, Status::Fail, detail, Some(fix)));
             None
         }
         Err(errno) => {
