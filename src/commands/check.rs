@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &CheckArgs, format: Format) -> Result<ExitCode> 
     let mut findings = vec![plugin_check(ctx, &list, &rt)];
     let file = ctx.runtime.cache.path(&list.name, &rt.container_id, &rt.ifname);
     match dataplane::attachment::from_cache(&entry, &file) {
-        Ok(target) => findings.extend(dataplane::check(&target, &args.to)),
+        Ok(target) => findings.extend(dataplane::check(&target, &args.to, &dataplane::Ruleset::new())),
         Err(why) => findings.push(Finding {
             check: "attachment".into(),
             status: Status::Fail,

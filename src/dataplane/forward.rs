@@ -8,12 +8,13 @@
 
 use super::attachment::PortMapping;
 use super::iptables::{self, Filter};
-use super::netlink::{nft_chains, nft_rules, NftChain};
+use super::netlink::NftChain;
 use super::nftables;
 use super::packet::{
     protocol_name, protocol_number, walk_base_named, Action, CtState, Match, Packet, Rules, Walk,
 };
 use super::route::Path;
+use super::ruleset::Ruleset;
 use super::{finding, Finding, Status, Target};
 
 /// NF_INET_FORWARD.
@@ -95,43 +96,6 @@ fn packets(path: &Path, ports: &[PortMapping]) -> Vec<Packet> {
     found
 }
 
-/// One iptables filter table: the tool that reads it (`iptables`,
-/// `ip6tables`, or their `-legacy` twins) and what it holds.
-struct IptablesTable {
-    tool: String,
-    filter: Filter,
-    /// It lives in nftables (iptables-nft), where the native walk skips it.
-    in_nftables: bool,
-}
-
-/// The filter table of `tool` (`iptables`...), if the tool is there and
-/// the table holds a FORWARD chain.
-fn read_filter(tool: &str) -> Option<IptablesTable> {
-    let path = cni::netfilter::find_tool(&format!("{tool}-save"))?;
-    let out = cni::netfilter::run_tool(&path, &["-t", "filter"], "").ok().filter(|o| o.success)?;
-    let version = cni::netfilter::run_tool(&path, &["--version"], "").map(|o| o.stdout).unwrap_or_default();
-    let filter = iptables::parse(&out.stdout);
-    filter.policies.contains_key("FORWARD").then(|| IptablesTable {
-        tool: tool.to_string(),
-        filter,
-        in_nftables: version.contains("nf_tables"),
-    })
-}
-
-/// The iptables filter tables of the packet's family: the one the
-/// `iptables` tool reads, and when that is iptables-nft while legacy
-/// tables are loaded too (a host where two tools wrote), the legacy one.
-fn iptables_tables(ipv6: bool) -> Vec<IptablesTable> {
-    let tool = if ipv6 { "ip6tables" } else { "iptables" };
-    let mut tables: Vec<IptablesTable> = read_filter(tool).into_iter().collect();
-    let names = if ipv6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" };
-    let legacy_loaded = std::fs::read_to_string(names).is_ok_and(|n| n.lines().any(|t| t == "filter"));
-    if legacy_loaded && tables.iter().all(|t| t.in_nftables) {
-        tables.extend(read_filter(&format!("{tool}-legacy")));
-    }
-    tables
-}
-
 /// The fix of an iptables drop: delete the dropping rule, or accept the
 /// traffic where Docker asks users to put their rules (DOCKER-USER), else
 /// at the head of FORWARD.
@@ -177,11 +141,11 @@ fn nft_fix(chain: &NftChain, by: &str, packet: &Packet, bridge: &str) -> String 
 }
 
 /// Every base chain's verdict on `packet`.
-fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> {
+fn verdicts(packet: &Packet, bridge: &str, ruleset: &Ruleset, chains: &[NftChain]) -> Vec<Verdict> {
     let ipv6 = packet.src.is_ipv6();
     let mut found = Vec::new();
-    let tables = iptables_tables(ipv6);
-    for table in &tables {
+    let tables = ruleset.iptables_filter(ipv6);
+    for table in tables {
         let (filter, tool) = (&table.filter, table.tool.as_str());
         let policy_drops = filter.policies.get("FORWARD").is_some_and(|p| p == "DROP");
         let policy_words = "FORWARD's policy DROP, and no rule (nor chain it jumps to) accepts it";
@@ -216,7 +180,7 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
             if !chains.iter().any(|c| c.family == chain.family && c.table == chain.table && c.name == name) {
                 return None;
             }
-            let rules = match nft_rules(chain.family, &chain.table, name) {
+            let rules = match ruleset.nft_rules(chain.family, &chain.table, name) {
                 Ok(rules) => rules,
                 Err(e) => {
                     // Unreadable: said as a rule that may drop.
@@ -257,9 +221,9 @@ fn verdicts(packet: &Packet, bridge: &str, chains: &[NftChain]) -> Vec<Verdict> 
     found
 }
 
-pub(super) fn check(target: &Target, paths: &[Path], findings: &mut Vec<Finding>) {
+pub(super) fn check(target: &Target, paths: &[Path], ruleset: &Ruleset, findings: &mut Vec<Finding>) {
     let Some(bridge) = target.ingress() else { return };
-    let chains = match nft_chains() {
+    let chains = match ruleset.nft_chains() {
         Ok(chains) => chains,
         Err(e) => {
             findings.push(finding(
@@ -268,12 +232,12 @@ pub(super) fn check(target: &Target, paths: &[Path], findings: &mut Vec<Finding>
                 format!("nftables cannot be listed ({e}): only iptables is checked"),
                 None,
             ));
-            Vec::new()
+            &[]
         }
     };
     for path in paths {
         for packet in packets(path, &target.ports) {
-            report(&packet, &verdicts(&packet, bridge, &chains), findings);
+            report(&packet, &verdicts(&packet, bridge, ruleset, chains), findings);
         }
     }
 }

@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use cni::netfilter::{chain_name, iptables_comment, Backend, Owner};
 use ipnetwork::IpNetwork;
 
-use super::netlink::{nft_chains, nft_rules, udata_text};
+use super::netlink::udata_text;
+use super::ruleset::Ruleset;
 use super::{finding, Finding, Status, Target};
 
 const TABLE: &str = "cni_plugins_masquerade";
@@ -23,16 +24,16 @@ fn octets(ip: IpAddr) -> Vec<u8> {
 }
 
 /// What nftables holds for the address: Ok(where) or Err(what is missing).
-fn nft_state(target: &Target, address: IpNetwork) -> Result<String, String> {
+fn nft_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Result<String, String> {
     let owner =
         Owner { network: &target.network, ifname: &target.ifname, container_id: &target.container_id };
-    let chains = nft_chains().unwrap_or_default();
+    let chains = ruleset.nft_chains().unwrap_or_default();
     let ours: Vec<_> = chains.iter().filter(|c| c.family == 1 && c.table == TABLE).collect();
     if !ours.iter().any(|c| c.name == "postrouting" && c.hook.is_some()) {
         return Err(format!("no nftables table inet {TABLE} with its postrouting chain"));
     }
     let hash = owner.hash();
-    let rules = nft_rules(1, TABLE, "masq_checks").unwrap_or_default();
+    let rules = ruleset.nft_rules(1, TABLE, "masq_checks").unwrap_or_default();
     let ip = octets(address.ip());
     let found = rules.iter().any(|rule| {
         udata_text(&rule.userdata, 0).starts_with(&hash)
@@ -53,11 +54,9 @@ fn nft_state(target: &Target, address: IpNetwork) -> Result<String, String> {
 type Lacking = (Vec<String>, Vec<String>);
 
 /// What iptables holds: Ok(where) or Err(what it lacks).
-fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, Lacking>> {
+fn iptables_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Option<Result<String, Lacking>> {
     let tool = if address.is_ipv6() { "ip6tables" } else { "iptables" };
-    let save = cni::netfilter::find_tool(&format!("{tool}-save"))?;
-    let out = cni::netfilter::run_tool(&save, &["-t", "nat"], "").ok().filter(|o| o.success)?;
-    let saved = out.stdout;
+    let saved = ruleset.iptables_nat(address.is_ipv6())?;
     let chain = chain_name(&target.network, &target.container_id);
     let comment =
         format!("-m comment --comment '{}'", iptables_comment(&target.network, &target.container_id));
@@ -65,7 +64,7 @@ fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, 
     let multicast = if address.is_ipv6() { "ff00::/8" } else { "224.0.0.0/4" };
     let source = format!("-s {}/{host}", address.ip());
     let (mut missing, mut what) = (Vec::new(), Vec::new());
-    let declared = cni::netfilter::iptables::has_chain(&saved, &chain);
+    let declared = cni::netfilter::iptables::has_chain(saved, &chain);
     if !declared {
         what.push(format!("the chain {chain}"));
         missing.push(format!("{tool} -t nat -N {chain}"));
@@ -81,7 +80,7 @@ fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, 
         what.push(format!("the MASQUERADE rule of {chain}"));
         missing.push(format!("{tool} -t nat -A {chain} ! -d {multicast} {comment} -j MASQUERADE"));
     }
-    let jumps = cni::netfilter::iptables::rules_jumping_to(&saved, "POSTROUTING", &chain);
+    let jumps = cni::netfilter::iptables::rules_jumping_to(saved, "POSTROUTING", &chain);
     if !jumps.iter().any(|rule| rule.contains(&format!("{source} "))) {
         what.push(format!("the POSTROUTING rule sending {} to {chain}", address.ip()));
         missing.push(format!("{tool} -t nat -A POSTROUTING {source} {comment} -j {chain}"));
@@ -93,7 +92,7 @@ fn iptables_state(target: &Target, address: IpNetwork) -> Option<Result<String, 
     })
 }
 
-pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
+pub(super) fn check(target: &Target, ruleset: &Ruleset, findings: &mut Vec<Finding>) {
     let check = "masquerade";
     if !target.ip_masq {
         let subnets: Vec<String> =
@@ -109,8 +108,8 @@ pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
     let configured =
         target.masq_backend.as_deref().and_then(Backend::parse).unwrap_or_else(Backend::reference_default);
     for address in &target.addresses {
-        let nft = nft_state(target, *address);
-        let ipt = iptables_state(target, *address);
+        let nft = nft_state(target, *address, ruleset);
+        let ipt = iptables_state(target, *address, ruleset);
         let found = match (&nft, &ipt) {
             (Ok(place), _) | (_, Some(Ok(place))) => Some(place.clone()),
             _ => None,

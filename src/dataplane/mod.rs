@@ -15,6 +15,7 @@ mod nftables;
 mod packet;
 mod ports;
 mod route;
+mod ruleset;
 mod sysctls;
 
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 pub use attachment::Target;
+pub use ruleset::Ruleset;
 
 /// How bad a finding is (doctor's scale).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,8 +62,9 @@ fn finding(check: &str, status: Status, detail: impl Into<String>, fix: Option<S
 pub const DEFAULT_DESTINATIONS: [&str; 2] = ["192.0.2.1", "2001:db8::1"];
 
 /// Checks `target`'s data plane towards `to` (one address per family
-/// used; the defaults for the others).
-pub fn check(target: &Target, to: &[IpAddr]) -> Vec<Finding> {
+/// used; the defaults for the others), reading netfilter state through
+/// `ruleset` (one for every attachment a command checks).
+pub fn check(target: &Target, to: &[IpAddr], ruleset: &Ruleset) -> Vec<Finding> {
     let mut findings = Vec::new();
     if target.addresses.is_empty() {
         findings.push(finding(
@@ -76,9 +79,9 @@ pub fn check(target: &Target, to: &[IpAddr]) -> Vec<Finding> {
     sysctls::check(target, &mut findings);
     links::check(target, &host, &mut findings);
     let paths = route::check(target, to, &host, &mut findings);
-    forward::check(target, &paths, &mut findings);
-    masquerade::check(target, &mut findings);
-    ports::check(target, &mut findings);
+    forward::check(target, &paths, ruleset, &mut findings);
+    masquerade::check(target, ruleset, &mut findings);
+    ports::check(target, ruleset, &mut findings);
     findings
 }
 

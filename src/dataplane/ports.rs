@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use cni::netfilter::hash_with_prefix;
 
 use super::attachment::PortMapping;
-use super::netlink::{attributes, nft_rules, udata_text};
+use super::netlink::{attributes, udata_text};
+use super::ruleset::Ruleset;
 use super::{finding, Finding, Status, Target};
 
 const TABLE: &str = "cni_hostport";
@@ -45,11 +46,11 @@ fn values(exprs: &[super::netlink::NftExpr], name: &str, attr: u16) -> Vec<Vec<u
 }
 
 /// Whether nftables DNATs the mapping to `container`.
-fn in_nftables(target: &Target, mapping: &PortMapping, container: IpAddr) -> bool {
+fn in_nftables(target: &Target, mapping: &PortMapping, container: IpAddr, ruleset: &Ruleset) -> bool {
     let family = if container.is_ipv4() { 2 } else { 10 };
     let comment = cni::netfilter::nftnl::fit_comment(target.container_id.clone());
     ["hostports", "hostip_hostports"].iter().any(|chain| {
-        nft_rules(family, TABLE, chain).unwrap_or_default().iter().any(|rule| {
+        ruleset.nft_rules(family, TABLE, chain).unwrap_or_default().iter().any(|rule| {
             let compared = values(&rule.exprs, "cmp", 3);
             let loaded = values(&rule.exprs, "immediate", 2);
             udata_text(&rule.userdata, 0) == comment
@@ -72,10 +73,14 @@ fn destination(container: IpAddr, port: u16) -> String {
 
 /// iptables: Some(Ok(())) when the chain DNATs it and is jumped to,
 /// Some(Err(missing line)) otherwise, None without the tools.
-fn in_iptables(target: &Target, mapping: &PortMapping, container: IpAddr) -> Option<Result<(), String>> {
+fn in_iptables(
+    target: &Target,
+    mapping: &PortMapping,
+    container: IpAddr,
+    ruleset: &Ruleset,
+) -> Option<Result<(), String>> {
     let tool = if container.is_ipv6() { "ip6tables" } else { "iptables" };
-    let save = cni::netfilter::find_tool(&format!("{tool}-save"))?;
-    let saved = cni::netfilter::run_tool(&save, &["-t", "nat"], "").ok().filter(|o| o.success)?.stdout;
+    let saved = ruleset.iptables_nat(container.is_ipv6())?;
     let chain = hash_with_prefix(28, "CNI-DN-", &format!("{}{}", target.network, target.container_id));
     let to = destination(container, mapping.container_port);
     let dnat = saved.lines().any(|l| {
@@ -90,13 +95,13 @@ fn in_iptables(target: &Target, mapping: &PortMapping, container: IpAddr) -> Opt
             mapping.protocol, mapping.host_port
         )));
     }
-    let jumped = cni::netfilter::iptables::rules_jumping_to(&saved, "CNI-HOSTPORT-DNAT", &chain)
+    let jumped = cni::netfilter::iptables::rules_jumping_to(saved, "CNI-HOSTPORT-DNAT", &chain)
         .iter()
         .any(|l| l.contains(&format!("-p {} ", mapping.protocol)));
     Some(if jumped { Ok(()) } else { Err(format!("the jump from CNI-HOSTPORT-DNAT to {chain}")) })
 }
 
-pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
+pub(super) fn check(target: &Target, ruleset: &Ruleset, findings: &mut Vec<Finding>) {
     if target.ports.is_empty() {
         return;
     }
@@ -122,11 +127,11 @@ pub(super) fn check(target: &Target, findings: &mut Vec<Finding>) {
             .filter(|ip| mapping.host_ip.is_none_or(|h| h.is_ipv4() == ip.is_ipv4()));
         for container in containers {
             let to = destination(container, mapping.container_port);
-            if in_nftables(target, mapping, container) {
+            if in_nftables(target, mapping, container, ruleset) {
                 findings.push(finding(&check, Status::Ok, format!("DNAT to {to} (nftables: {TABLE})"), None));
                 continue;
             }
-            match in_iptables(target, mapping, container) {
+            match in_iptables(target, mapping, container, ruleset) {
                 Some(Ok(())) => findings.push(finding(&check, Status::Ok, format!("DNAT to {to} (iptables: nat)"), None)),
                 Some(Err(missing)) if target.portmap_backend.as_deref() != Some("nftables") => {
                     let fix = if missing.starts_with("the jump") { reattach.clone() } else { missing.clone() };

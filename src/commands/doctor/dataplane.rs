@@ -40,6 +40,7 @@ pub(super) fn live_attachments(findings: &mut Vec<Finding>, ctx: &Context, netwo
         return;
     }
     let live = live_namespaces();
+    let ruleset = dataplane::Ruleset::new();
     let mut seen = BTreeSet::new();
     let (mut checked, mut troubled) = (0, 0);
     for cache in ctx.surveyed_caches() {
@@ -67,7 +68,7 @@ pub(super) fn live_attachments(findings: &mut Vec<Finding>, ctx: &Context, netwo
             target.netns = netns;
             checked += 1;
             let name = target.name();
-            let found = dataplane::check(&target, &[]);
+            let found = dataplane::check(&target, &[], &ruleset);
             let wrong: Vec<_> = found
                 .into_iter()
                 .filter(|f| matches!(f.status, dataplane::Status::Warn | dataplane::Status::Fail))
