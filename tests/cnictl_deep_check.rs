@@ -431,7 +431,9 @@ fn a_downed_host_veth_and_forwarding_off_are_named() {
 
 #[test]
 fn the_firewall_plugin_lets_the_traffic_past_dockers_drop_but_not_a_mapped_port() {
-    let firewall = json!({"type": "firewall", "backend": "iptables"});
+    // Its records go in a directory of the test's (default: /var/lib/cni/firewall).
+    let records = tempfile::tempdir().unwrap();
+    let firewall = json!({"type": "firewall", "backend": "iptables", "dataDir": records.path()});
     let lab = Lab::with_more(7, None, vec![firewall]);
     docker_forward_drop(&lab);
     let (code, findings) = lab.deep();
