@@ -337,6 +337,25 @@ fn an_nftables_forward_drop_chain_is_named_and_a_port_rule_only_may_drop() {
     let handle =
         listed.lines().find(|l| l.contains("dport 25")).and_then(|l| l.rsplit("handle ").next()).unwrap();
     assert!(detail.contains(&format!("handle {}", handle.trim())), "{detail} / {listed}");
+    // A drop in a chain the base chain jumps to is named there, and its
+    // fix deletes that rule.
+    lab.sh(&format!("nft add chain inet {table} userchk"));
+    lab.sh(&format!("nft insert rule inet {table} fw jump userchk"));
+    lab.sh(&format!("nft 'add rule inet {table} userchk iifname \"dpbr0\" ip daddr 192.0.2.0/24 drop comment \"no docs\"'"));
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    let jumped = one(&findings, "forward hook", "fail");
+    let detail = jumped["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("nft rule inet {table} userchk handle"))
+            && detail.ends_with("comment \"no docs\""),
+        "{detail}"
+    );
+    let fix = jumped["fix"].as_str().unwrap();
+    assert!(fix.starts_with(&format!("nft delete rule inet {table} userchk handle ")), "{fix}");
+    lab.sh(fix.split(" (").next().unwrap());
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "{findings:#?}");
     let names = lab.names();
     drop(lab);
     assert_gone(&names);

@@ -121,8 +121,13 @@ fn iptables_fix(filter: &Filter, by: &str, packet: &Packet, bridge: &str, tool: 
 
 fn nft_fix(chain: &NftChain, by: &str, packet: &Packet, bridge: &str) -> String {
     let at = format!("{} {} {}", family_name(chain.family), chain.table, chain.name);
-    if let Some(handle) = by.split(" handle ").nth(1).and_then(|h| h.split_whitespace().next()) {
-        return format!("nft delete rule {at} handle {handle} (or insert an accept for {bridge} before it)");
+    // A rule drops (in this chain or one it jumps to): `nft rule FAMILY
+    // TABLE CHAIN handle N ...` names it.
+    let words: Vec<&str> = by.split_whitespace().collect();
+    if let ["nft", "rule", family, table, rule_chain, "handle", handle, ..] = words.as_slice() {
+        return format!(
+            "nft delete rule {family} {table} {rule_chain} handle {handle} (or insert an accept for {bridge} before it)"
+        );
     }
     if let Some((proto, port)) = packet.l4 {
         let ip = if packet.dst.is_ipv4() { "ip" } else { "ip6" };
