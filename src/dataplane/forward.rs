@@ -6,6 +6,10 @@
 //! case on a node: it sets FORWARD's policy to DROP and accepts only its
 //! own bridges' traffic.
 
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+
 use super::attachment::PortMapping;
 use super::iptables::{self, Filter};
 use super::netlink::NftChain;
@@ -42,10 +46,33 @@ fn family_name(family: u8) -> &'static str {
     }
 }
 
-/// The packets of one path: the first one out, the answer back, and
-/// for each port mapping the first packet in (DNATted already: to the
+/// A neighbour of the container on its bridge (another address of its
+/// subnet, not the gateway), when br_netfilter hands bridged traffic of
+/// the family to the FORWARD hook (`bridge-nf-call-iptables` = 1): Docker's
+/// DROP then also cuts containers of one bridge off from each other.
+fn bridged_neighbour(target: &Target, src: IpAddr) -> Option<IpAddr> {
+    target.bridge.as_ref()?;
+    let key = if src.is_ipv4() { "bridge-nf-call-iptables" } else { "bridge-nf-call-ip6tables" };
+    let on = std::fs::read_to_string(format!("/proc/sys/net/bridge/{key}")).is_ok_and(|v| v.trim() == "1");
+    let net = target.addresses.iter().find(|a| a.ip() == src)?;
+    let subnet = IpNetwork::new(net.network(), net.prefix()).ok()?;
+    let taken = |ip: &IpAddr| *ip == src || *ip == subnet.network() || target.gateways.contains(ip);
+    let found = subnet.iter().take(16).find(|ip| !taken(ip) && Some(*ip) != subnet_broadcast(&subnet));
+    found.filter(|_| on)
+}
+
+fn subnet_broadcast(net: &IpNetwork) -> Option<IpAddr> {
+    match net {
+        IpNetwork::V4(v4) => Some(IpAddr::V4(v4.broadcast())),
+        IpNetwork::V6(_) => None,
+    }
+}
+
+/// The packets of one path: the first one out, the answer back, one to a
+/// neighbour on the bridge when bridged traffic meets the hook, and for
+/// each port mapping the first packet in (DNATted already: to the
 /// container's address and port).
-fn packets(path: &Path, ports: &[PortMapping]) -> Vec<Packet> {
+fn packets(path: &Path, ports: &[PortMapping], neighbour: Option<IpAddr>) -> Vec<Packet> {
     let (oif, oif_index) = match &path.oif {
         Some((name, index)) => (Some(name.clone()), Some(*index)),
         None => (None, None),
@@ -76,6 +103,22 @@ fn packets(path: &Path, ports: &[PortMapping]) -> Vec<Packet> {
             l4: None,
         },
     ];
+    if let Some(peer) = neighbour {
+        found.push(Packet {
+            label: format!(
+                "{} -> {peer} (a neighbour on {bridge}, bridged through br_netfilter, new)",
+                path.src
+            ),
+            iif: bridge.clone(),
+            iif_index: Some(path.iif.1),
+            oif: Some(bridge.clone()),
+            oif_index: Some(path.iif.1),
+            src: path.src,
+            dst: peer,
+            state: CtState::New,
+            l4: None,
+        });
+    }
     for mapping in ports.iter().filter(|m| m.host_ip.is_none_or(|h| h.is_ipv4() == path.src.is_ipv4())) {
         let Some(proto) = protocol_number(&mapping.protocol) else { continue };
         found.push(Packet {
@@ -241,7 +284,7 @@ pub(super) fn check(target: &Target, paths: &[Path], ruleset: &Ruleset, findings
         }
     };
     for path in paths {
-        for packet in packets(path, &target.ports) {
+        for packet in packets(path, &target.ports, bridged_neighbour(target, path.src)) {
             report(&packet, &verdicts(&packet, bridge, ruleset, chains), findings);
         }
     }
