@@ -43,12 +43,12 @@ impl Lab {
 
     /// A lab whose chain has `more` plugins after bridge and portmap.
     fn with_more(n: u8, masq_backend: Option<&str>, more: Vec<Value>) -> Lab {
-        Lab::build(n, masq_backend, more, false)
+        Lab::build(n, masq_backend, more, false, json!({}))
     }
 
     /// With `ipv6`, the network has an IPv6 range too (fd00:171:N::/64) and
-    /// the host an IPv6 default route.
-    fn build(n: u8, masq_backend: Option<&str>, more: Vec<Value>, ipv6: bool) -> Lab {
+    /// the host an IPv6 default route; `bridge_keys` are set on the bridge plugin.
+    fn build(n: u8, masq_backend: Option<&str>, more: Vec<Value>, ipv6: bool, bridge_keys: Value) -> Lab {
         let host = TestNetns::new("dph");
         let container = TestNetns::new("dpc");
         host.exec(&["ip", "link", "set", "lo", "up"]);
@@ -76,6 +76,9 @@ impl Lab {
         }
         if let Some(backend) = masq_backend {
             bridge["ipMasqBackend"] = json!(backend);
+        }
+        for (key, value) in bridge_keys.as_object().into_iter().flatten() {
+            bridge[key] = value.clone();
         }
         let mut plugins = vec![bridge, json!({"type": "portmap", "capabilities": {"portMappings": true}})];
         plugins.extend(more);
@@ -516,7 +519,7 @@ fn a_strict_reverse_path_filter_drop_is_found_by_asking_the_kernel() {
 
 #[test]
 fn ipv6_packets_are_checked_through_ip6tables() {
-    let lab = Lab::build(9, None, Vec::new(), true);
+    let lab = Lab::build(9, None, Vec::new(), true, json!({}));
     let (code, findings) = lab.deep();
     assert_eq!(code, 0, "{findings:#?}");
     assert_clean(&findings);
@@ -552,6 +555,24 @@ fn ipv6_packets_are_checked_through_ip6tables() {
     }
     let (code, findings) = lab.deep();
     assert_eq!(code, 0, "{findings:#?}");
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}
+
+#[test]
+fn a_network_without_a_default_route_is_not_a_failure_to_reach_out() {
+    let lab = Lab::build(10, None, Vec::new(), false, json!({"isDefaultGateway": false}));
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "{findings:#?}");
+    assert_clean(&findings);
+    let route = one(&findings, "container route", "info");
+    assert!(route["detail"].as_str().unwrap().contains("gives it no default route"), "{route}");
+    // Out and back are not asked about; the mapped port still is.
+    let hook = of(&findings, "forward hook");
+    let asked = |text: &str| hook.iter().any(|f| f["detail"].as_str().unwrap().contains(text));
+    assert!(!asked("-> 192.0.2.1 (") && !asked("established)"), "{hook:#?}");
+    assert!(hook.iter().any(|f| f["detail"].as_str().unwrap().contains("(host port 8080;")), "{hook:#?}");
     let names = lab.names();
     drop(lab);
     assert_gone(&names);

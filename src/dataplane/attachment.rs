@@ -47,6 +47,9 @@ pub struct Target {
     pub addresses: Vec<IpNetwork>,
     /// The gateways of the result.
     pub gateways: Vec<IpAddr>,
+    /// The families (IPv4: false, IPv6: true) the result gives a default
+    /// route: without one the network means the container not to reach out.
+    pub default_routes: Vec<bool>,
     /// ipMasq of the main plugin.
     pub ip_masq: bool,
     /// ipMasqBackend, when set.
@@ -134,6 +137,8 @@ pub fn from_cache(entry: &CachedAttachment, cache_file: &Path) -> Result<Target,
         .map(|ip| ip.address)
         .collect();
     let gateways = result.ips.iter().filter_map(|ip| ip.gateway).collect();
+    let default_routes =
+        result.routes.iter().filter(|r| r.dst.prefix() == 0).map(|r| r.dst.is_ipv6()).collect();
     let portmap = list.plugins.iter().find(|p| str_key(p, "type") == Some("portmap"));
     Ok(Target {
         network: entry.network.clone(),
@@ -145,6 +150,7 @@ pub fn from_cache(entry: &CachedAttachment, cache_file: &Path) -> Result<Target,
         host_veth,
         addresses,
         gateways,
+        default_routes,
         ip_masq: main.and_then(|p| p.go_get("ipMasq")).and_then(Value::as_bool).unwrap_or(false),
         masq_backend: main.and_then(|p| str_key(p, "ipMasqBackend")).map(str::to_string),
         portmap_backend: portmap.map(|p| str_key(p, "backend").unwrap_or_default().to_string()),

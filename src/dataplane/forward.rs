@@ -79,7 +79,8 @@ fn packets(path: &Path, ports: &[PortMapping], neighbour: Option<IpAddr>) -> Vec
     };
     let uplink = oif.as_deref().unwrap_or("?").to_string();
     let bridge = &path.iif.0;
-    let mut found = vec![
+    let mut found = Vec::new();
+    let out_and_back = [
         Packet {
             label: format!("{} -> {} ({bridge} -> {uplink}, new)", path.src, path.dst),
             iif: bridge.clone(),
@@ -103,6 +104,9 @@ fn packets(path: &Path, ports: &[PortMapping], neighbour: Option<IpAddr>) -> Vec
             l4: None,
         },
     ];
+    if path.reaches_out {
+        found.extend(out_and_back);
+    }
     if let Some(peer) = neighbour {
         found.push(Packet {
             label: format!(

@@ -21,6 +21,9 @@ pub struct Path {
     pub iif: (String, u32),
     /// Where the host sends them on, when it routes them.
     pub oif: Option<(String, u32)>,
+    /// The container has a route out (its result gives it a default
+    /// route); without one, traffic to the outside is not meant to flow.
+    pub reaches_out: bool,
 }
 
 fn errno_words(errno: i32) -> String {
@@ -59,7 +62,8 @@ pub(super) fn check(
         let iif = (iif.name.clone(), iif.index);
         let oif = host_route(src, dst, &iif, host, findings);
         return_route(src, &iif, host, findings);
-        paths.push(Path { src, dst, iif, oif });
+        let reaches_out = target.default_routes.contains(&src.is_ipv6()) || to.contains(&dst);
+        paths.push(Path { src, dst, iif, oif, reaches_out });
     }
     paths
 }
@@ -78,6 +82,15 @@ fn container_route(target: &Target, dst: IpAddr, findings: &mut Vec<Finding>) {
     let gateway = target.gateways.iter().find(|g| g.is_ipv4() == dst.is_ipv4());
     match asked {
         Err(e) => findings.push(finding(check, Status::Fail, format!("cannot look inside the container: {}", e.msg), None)),
+        Ok(Err(errno)) if !target.default_routes.contains(&dst.is_ipv6()) => findings.push(finding(
+            check,
+            Status::Info,
+            format!(
+                "the container has no route to {dst} ({}), and its result gives it no default route: the network keeps it to its subnet",
+                errno_words(errno)
+            ),
+            None,
+        )),
         Ok(Err(errno)) => findings.push(finding(
             check,
             Status::Fail,
