@@ -577,3 +577,31 @@ fn a_network_without_a_default_route_is_not_a_failure_to_reach_out() {
     drop(lab);
     assert_gone(&names);
 }
+
+#[test]
+fn a_host_without_a_default_route_warns_and_fails_only_for_a_named_destination() {
+    let lab = Lab::new(11, None);
+    lab.host.exec(&["ip", "route", "del", "default"]);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "the default destination stands for anywhere: {findings:#?}");
+    let warned = one(&findings, "host route", "warn");
+    assert!(warned["detail"].as_str().unwrap().contains("the host has no route to 192.0.2.1"), "{warned}");
+    assert!(warned["fix"].as_str().unwrap().contains("--to ADDR"), "{warned}");
+    let (code, stdout, _) = lab.cnictl(&[
+        "check",
+        "--deep",
+        &lab.name,
+        &lab.container.path(),
+        "--to",
+        "10.171.251.9",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let named: Vec<Value> = serde_json::from_str::<Value>(&stdout).unwrap().as_array().unwrap().clone();
+    let failed = one(&named, "host route", "fail");
+    assert_eq!(failed["fix"], "give the host a route to 10.171.251.9 (ip route add 10.171.251.9 via ROUTER)");
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}

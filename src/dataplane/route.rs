@@ -60,7 +60,7 @@ pub(super) fn check(
         container_route(target, dst, findings);
         let Some(iif) = target.ingress().and_then(|name| host.by_name(name)) else { continue };
         let iif = (iif.name.clone(), iif.index);
-        let oif = host_route(src, dst, &iif, host, findings);
+        let oif = host_route(src, dst, to.contains(&dst), &iif, host, findings);
         return_route(src, &iif, host, findings);
         let reaches_out = target.default_routes.contains(&src.is_ipv6()) || to.contains(&dst);
         paths.push(Path { src, dst, iif, oif, reaches_out });
@@ -138,9 +138,13 @@ fn container_route(target: &Target, dst: IpAddr, findings: &mut Vec<Finding>) {
 }
 
 /// On the host: the container's packet to `dst` arriving on `iif`.
+/// `given`: the operator named `dst` (`--to`); the default destination
+/// stands for "anywhere", which a host without a default route does not
+/// mean to reach: a warning there, not a failure.
 fn host_route(
     src: IpAddr,
     dst: IpAddr,
+    given: bool,
     iif: &(String, u32),
     host: &HostLinks,
     findings: &mut Vec<Finding>,
@@ -216,14 +220,17 @@ fn host_route(
             } else {
                 format!("the kernel will not forward {src} -> {dst} arriving on {name} ({}): forwarding is off, or a route refuses it", errno_words(errno))
             };
-            let fix = if unreachable {
-                "give the host a default route (ip route add default via ROUTER)".to_string()
+            let fix = if unreachable && !given {
+                "give the host a default route (ip route add default via ROUTER), or name the address the containers need with --to ADDR".to_string()
+            } else if unreachable {
+                format!("give the host a route to {dst} (ip route add {dst} via ROUTER)")
             } else if dst.is_ipv4() {
                 format!("sysctl -w net.ipv4.ip_forward=1 net.ipv4.conf.{name}.forwarding=1")
             } else {
                 "sysctl -w net.ipv6.conf.all.forwarding=1".to_string()
             };
-            findings.push(finding(check, Status::Fail, detail, Some(fix)));
+            let status = if unreachable && !given { Status::Warn } else { Status::Fail };
+            findings.push(finding(check, status, detail, Some(fix)));
             None
         }
     }
