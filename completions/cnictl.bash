@@ -474,7 +474,7 @@ _cnictl() {
             return 0
             ;;
         cnictl__subcmd__check)
-            opts="-i -o -h --ifname --args --cap-args --container-id --conf-dir --cni-path --cache-dir --output --help"
+            opts="-i -o -h --ifname --args --cap-args --container-id --deep --to --conf-dir --cni-path --cache-dir --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +497,10 @@ _cnictl() {
                     return 0
                     ;;
                 --container-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

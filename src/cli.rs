@@ -44,7 +44,8 @@ pub struct Cli {
 fn uses(verb: &str) -> &'static [&'static str] {
     match verb {
         "add" => &["conf_dir", "cni_path", "cache_dir", "output"],
-        "del" | "check" | "gc" | "run" | "docker-run" => &["conf_dir", "cni_path", "cache_dir"],
+        "del" | "gc" | "run" | "docker-run" => &["conf_dir", "cni_path", "cache_dir"],
+        "check" => &["conf_dir", "cni_path", "cache_dir", "output"],
         "status" => &["conf_dir", "cni_path"],
         "list" => &["conf_dir", "output"],
         "show" => &["conf_dir", "cache_dir", "output"],
@@ -189,7 +190,9 @@ fn apply_env(cli: &mut Cli, given: &dyn Fn(&str) -> bool) -> Result<(), clap::Er
         cli.cni_path = Some(path);
     }
     let (ifname, cni_args, cap_args) = match &mut cli.command {
-        Command::Add(AddArgs { attach: a, .. }) | Command::Del(a) | Command::Check(a) => {
+        Command::Add(AddArgs { attach: a, .. })
+        | Command::Del(a)
+        | Command::Check(CheckArgs { attach: a, .. }) => {
             (&mut a.plugin.ifname, &mut a.plugin.cni_args, &mut a.plugin.cap_args)
         }
         Command::Run(r) => (&mut r.plugin.ifname, &mut r.plugin.cni_args, &mut r.plugin.cap_args),
@@ -217,8 +220,9 @@ pub enum Command {
     Add(AddArgs),
     /// Detach a network namespace from a network (runs the chain's DEL).
     Del(AttachArgs),
-    /// Verify an attachment (runs the chain's CHECK).
-    Check(AttachArgs),
+    /// Verify an attachment (runs the chain's CHECK; with --deep, also
+    /// what decides whether its packets leave the host and return).
+    Check(CheckArgs),
     /// Delete the stale attachments of a network, or of every network, and let the plugins clean up.
     Gc(GcArgs),
     /// Ask a network's plugins whether they can serve new attachments.
@@ -598,6 +602,27 @@ pub struct ExplainArgs {
     /// ifb, rule comments) are derived from. Default: a placeholder.
     #[arg(long, value_name = "ID")]
     pub container_id: Option<String>,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The attachment.
+    #[command(flatten)]
+    pub attach: AttachArgs,
+    /// After the plugins' CHECK, check the data plane of the attachment
+    /// from its cached result: forwarding and rp_filter sysctls, the routes
+    /// the kernel picks (asked of it; no packet is sent), the FORWARD
+    /// hook's policy and rules (iptables and nftables), its masquerade
+    /// rule, the host veth and bridge, each port mapping's DNAT rule. Each
+    /// finding comes with its fix; exit 1 when one fails.
+    #[arg(long)]
+    pub deep: bool,
+    /// With --deep: the outside address whose route is looked up (no
+    /// packet is sent to it). Default: 192.0.2.1 and 2001:db8::1
+    /// (documentation addresses, routed as any address outside the host).
+    #[arg(long, value_name = "ADDR", requires = "deep")]
+    pub to: Vec<std::net::IpAddr>,
 }
 
 /// Arguments for GC.

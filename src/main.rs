@@ -20,6 +20,7 @@ macro_rules! say {
 
 mod cli;
 mod commands;
+mod dataplane;
 mod docker;
 mod inspect;
 mod lint;

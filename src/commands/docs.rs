@@ -225,7 +225,10 @@ fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
             ("With a port mapping, as JSON:", "sudo cnictl explain mynet --cap-args '{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"}]}' -o json"),
         ],
         "cnictl-del" => &[("Detach ns1 from mynet:", "sudo cnictl del mynet ns1")],
-        "cnictl-check" => &[("Verify the attachment of ns1 to mynet:", "sudo cnictl check mynet ns1")],
+        "cnictl-check" => &[
+            ("Verify the attachment of ns1 to mynet:", "sudo cnictl check mynet ns1"),
+            ("Why can its container not reach out? The data plane, each finding with its fix:", "sudo cnictl check --deep mynet ns1\nsudo cnictl check --deep mynet ns1 --to 10.0.0.53 -o json"),
+        ],
         "cnictl-gc" => &[
             ("Remove mynet's attachments whose namespace is gone:", "sudo cnictl gc mynet"),
             ("Keep only one attachment:", "sudo cnictl gc mynet --valid 3f2a9c/eth0"),
@@ -290,6 +293,10 @@ fn exit_status(path: &str) -> Vec<(&'static str, &'static str)> {
         "cnictl-validate" => vec![
             ("0", "The config is valid (lint warnings may be listed)."),
             ("1", "It has problems (listed) or cannot be read; with --strict, lint warnings too."),
+        ],
+        "cnictl-check" => vec![
+            ("0", "The plugins' CHECK passed (with --deep: no finding failed; warnings pass)."),
+            ("1", "It failed, or (with --deep) a finding failed; the findings are on standard output."),
         ],
         "cnictl-doctor" => vec![
             ("0", "Every check passed."),

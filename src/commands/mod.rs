@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Add(args) => add::run(&ctx, args),
         Command::Del(args) => del::run(&ctx, args),
-        Command::Check(args) => check::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args, cli.output),
         Command::Gc(args) => gc::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Run(args) => run::run(&ctx, args),

@@ -16,6 +16,7 @@ use crate::runtime::cache::CachedAttachment;
 use crate::runtime::config::{conf_files, load_file, NetworkList};
 use serde::Serialize;
 
+mod dataplane;
 mod host;
 mod kernel;
 mod plugins;
@@ -62,14 +63,19 @@ impl Status {
 /// One thing doctor looked at.
 #[derive(Debug, Serialize)]
 struct Finding {
-    check: &'static str,
+    check: String,
     status: Status,
     detail: String,
     fix: Option<String>,
 }
 
-fn finding(check: &'static str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Finding {
-    Finding { check, status, detail: detail.into(), fix }
+fn finding(
+    check: impl Into<String>,
+    status: Status,
+    detail: impl Into<String>,
+    fix: Option<String>,
+) -> Finding {
+    Finding { check: check.into(), status, detail: detail.into(), fix }
 }
 
 /// What doctor found, in the order it looked.
@@ -92,7 +98,7 @@ impl View for Findings {
                     Some(fix) => format!("{}\nfix: {fix}", f.detail),
                     None => f.detail.clone(),
                 };
-                vec![f.check.into(), Cell::toned(f.status.as_str(), f.status.tone()), detail.into()]
+                vec![f.check.as_str().into(), Cell::toned(f.status.as_str(), f.status.tone()), detail.into()]
             })
             .collect()
     }
@@ -159,6 +165,7 @@ pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     plugin_path(&mut findings, ctx, &networks);
     stale_state(&mut findings, ctx, &networks);
     range_fill(&mut findings, &networks);
+    dataplane::live_attachments(&mut findings, ctx, &networks);
 
     // A run that could not make every check does not pass either.
     let failed = findings.iter().any(|f| matches!(f.status, Status::Fail | Status::Skip));
