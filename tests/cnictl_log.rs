@@ -124,10 +124,12 @@ impl Net {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         run_cnictl_with(args, self.conf.path(), self.cache.path(), plugins, &env)
     }
+}
 
+impl Drop for Net {
     /// Removes the STATUS answers the plugins kept for this network.
-    fn forget_status(&self, plugin_types: &[&str]) {
-        for plugin in plugin_types {
+    fn drop(&mut self) {
+        for plugin in cni::BUILTIN_PLUGIN_TYPES {
             let key = format!("{}\0{plugin}", self.name);
             let _ = std::fs::remove_file(
                 Path::new(cni::journal::STATUS_DIR).join(cni::netfilter::hash_with_prefix(32, "", &key)),
@@ -247,7 +249,6 @@ fn failures_carry_their_error_status_is_journalled_on_change_and_the_switch_turn
 
     // STATUS: three answers alike are one entry; a change is another, and
     // the way back a third. While the config is broken, an ADD fails too.
-    net.forget_status(&["bridge", "host-local"]);
     for _ in 0..3 {
         assert_eq!(net.cnictl(&["status", &net.name], plugins.path(), &env).0, 0);
     }
@@ -283,7 +284,6 @@ fn failures_carry_their_error_status_is_journalled_on_change_and_the_switch_turn
 
     // Switched off: a STATUS change on another network writes nothing.
     let quiet = Net::new(|data| vec![bridge_conf(data)]);
-    quiet.forget_status(&["bridge", "host-local"]);
     let mut off = env.clone();
     off.push(("CNICTL_JOURNAL", "off".to_string()));
     assert_eq!(quiet.cnictl(&["status", &quiet.name], plugins.path(), &off).0, 0);
@@ -292,6 +292,4 @@ fn failures_carry_their_error_status_is_journalled_on_change_and_the_switch_turn
     let gc = journal.log(&["--network", &net.name, "--verb", "GC"], 1);
     assert!(!gc.is_empty());
     assert!(journal.log(&["--network", &quiet.name], 0).is_empty(), "CNICTL_JOURNAL=off");
-    net.forget_status(&["bridge", "host-local"]);
-    quiet.forget_status(&["bridge", "host-local"]);
 }

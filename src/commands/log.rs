@@ -96,6 +96,10 @@ impl View for Operations {
     }
 }
 
+/// How long journalctl may take: a journal of months read whole takes
+/// seconds, a stuck one is not waited for.
+const JOURNALCTL_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The journalctl command line for `args`: JSON, our message ID, and the
 /// matches journalctl can make itself.
 fn journalctl(args: &LogArgs) -> Command {
@@ -112,6 +116,11 @@ fn journalctl(args: &LogArgs) -> Command {
     }
     if let Some(until) = &args.until {
         cmd.arg(format!("--until={until}"));
+    }
+    // The last N of the journal's matches are the last N operations unless
+    // the container prefix (matched here) leaves some out.
+    if let (Some(lines), None) = (args.lines, &args.container) {
+        cmd.arg(format!("--lines={lines}"));
     }
     cmd.arg(format!("MESSAGE_ID={}", cni::journal::MESSAGE_ID));
     if let Some(network) = &args.network {
@@ -186,7 +195,8 @@ fn utc_time(usec: u64) -> String {
 
 /// The journalled operations `args` asks for, oldest first.
 pub fn operations(args: &LogArgs) -> Result<Operations> {
-    let out = journalctl(args).stdin(Stdio::null()).output().map_err(|e| {
+    let child = journalctl(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    let out = child.and_then(|child| cni::invoke::wait_within(child, JOURNALCTL_LIMIT)).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             color_eyre::eyre::eyre!(
                 "cnictl log reads the systemd journal with journalctl, which is not installed \

@@ -2,7 +2,8 @@
 //! they must), so a misspelt `isGatway` is silently no gateway. Each of
 //! our plugin types is judged against its crate's `KEYS` plus the common
 //! keys (`cni::known_keys`), its `ipam` object against its IPAM plugin's,
-//! and a conflist's top level against `cni::conflist::LIST_KEYS`. Keys
+//! and a conflist's top level against `cni::conflist::LIST_KEYS` (there
+//! only near misses: runtimes keep their own keys beside libcni's). Keys
 //! match as Go's decoder matches them; a list's top level is read from a Go
 //! map by libcni, so there only the exact spelling counts. Foreign plugin
 //! types are not judged.
@@ -47,6 +48,9 @@ struct Judge<'k> {
     owner: String,
     /// Match exactly only (a Go map), not as Go matches struct fields.
     exact: bool,
+    /// Flag only keys close to a known one: a list's top level also holds
+    /// what runtimes keep there (podman's `args` with its labels).
+    near_misses_only: bool,
 }
 
 impl Judge<'_> {
@@ -68,9 +72,11 @@ impl Judge<'_> {
             let found =
                 if self.exact { listed.iter().find(|k| **k == key).copied() } else { matching(&listed, key) };
             let Some(known) = found else {
-                let hint = closest(key, listed.iter().copied())
-                    .map(|k| format!(" (did you mean {k}?)"))
-                    .unwrap_or_default();
+                let near = closest(key, listed.iter().copied());
+                if near.is_none() && self.near_misses_only {
+                    continue;
+                }
+                let hint = near.map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
                 let message = format!("unknown key {key} in {}{hint}", self.owner);
                 out.push(Lint::warning(At { plugin: at, path: here }, message));
                 continue;
@@ -113,7 +119,8 @@ fn ipam_keys(plugin: &Map<String, Value>, index: usize, out: &mut Vec<Lint>) {
     // An IPAM plugin's `runtimeConfig.*` entries are the netconf's, not keys of `ipam`.
     let known: Vec<&str> =
         IPAM_COMMON.iter().chain(keys.iter()).copied().filter(|k| !k.starts_with("runtimeConfig")).collect();
-    let judge = Judge { known, owner: format!("IPAM plugin {ipam_type}"), exact: false };
+    let judge =
+        Judge { known, owner: format!("IPAM plugin {ipam_type}"), exact: false, near_misses_only: false };
     judge.object(ipam, "", &[Seg::Key(written.clone())], Some(index), out);
 }
 
@@ -126,6 +133,7 @@ pub fn unknown_keys(list: &NetworkList) -> Vec<Lint> {
                 known: cni::conflist::LIST_KEYS.to_vec(),
                 owner: "the network list".to_string(),
                 exact: true,
+                near_misses_only: true,
             };
             judge.object(&top, "", &[], None, &mut out);
         }
@@ -141,7 +149,12 @@ pub fn unknown_keys(list: &NetworkList) -> Vec<Lint> {
             if !is_conflist(list) {
                 known.extend(cni::conflist::LIST_KEYS.iter().filter(|k| **k != "plugins"));
             }
-            let judge = Judge { known, owner: format!("plugin {plugin_type}"), exact: false };
+            let judge = Judge {
+                known,
+                owner: format!("plugin {plugin_type}"),
+                exact: false,
+                near_misses_only: false,
+            };
             // `ipam` is judged on its own, against its plugin's keys.
             let without_ipam: Map<String, Value> = plugin
                 .iter()
@@ -208,7 +221,7 @@ mod tests {
     #[test]
     fn misspelt_keys_get_the_nearest_known_one() {
         let net = list(
-            r#"{"cniVersion": "1.0.0", "name": "n", "plugin": 1, "plugins": [
+            r#"{"cniVersion": "1.0.0", "name": "n", "plugin": 1, "args": {"podman_labels": {}}, "plugins": [
                 {"type": "bridge", "isGatway": true, "IsDefaultGateway": true, "mystery": 1,
                  "vlanTrunk": [{"mnID": 1, "maxID": 2}],
                  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.1.0.0/24", "gatway": "10.1.0.1"}]],

@@ -99,10 +99,11 @@ pub(super) fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
         .filter(|n| n.plugins.iter().any(|p| p.go_get("ipMasq").and_then(Value::as_bool) == Some(true)))
         .map(|n| n.name.as_str())
         .collect();
-    // firewall always uses iptables; portmap when told to, or when nf_tables does not answer.
+    // firewall always uses iptables; portmap when told to (without a
+    // backend key it takes nftables where iptables is missing).
     let needs_iptables = |p: &serde_json::Map<String, Value>| match plugin_str(p, "type") {
         Some("firewall") => true,
-        Some("portmap") => !nftables || plugin_str(p, "backend") == Some("iptables"),
+        Some("portmap") => plugin_str(p, "backend") == Some("iptables"),
         _ => false,
     };
     let iptables_users: Vec<&str> =
@@ -118,26 +119,36 @@ pub(super) fn netfilter(findings: &mut Vec<Finding>, networks: &[NetworkList]) {
             Some("apt-get install iptables".into()),
         ));
     }
-    match (nftables, &iptables) {
-        (true, _) => findings.push(finding(
+    // The default is the reference's: iptables where its tools are
+    // installed, nftables only when they are not (`Backend::reference_default`).
+    let iptables_usable = cni::netfilter::iptables::available(false);
+    match (iptables_usable, nftables, &iptables) {
+        (true, _, version) => findings.push(finding(
             "netfilter backend",
             Status::Ok,
-            "ipMasq without ipMasqBackend uses nftables (the kernel's nf_tables, over netlink; no nft binary needed)",
+            format!(
+                "ipMasq and portmap without a backend key use iptables ({}), as the reference plugins do",
+                version.as_deref().unwrap_or("iptables-save and iptables-restore installed")
+            ),
             None,
         )),
-        (false, Some(v)) => findings.push(finding(
+        (false, true, _) => findings.push(finding(
             "netfilter backend",
             Status::Ok,
-            format!("ipMasq without ipMasqBackend uses iptables ({v}); the kernel's nf_tables does not answer"),
+            "ipMasq and portmap without a backend key use nftables (the kernel's nf_tables, over netlink): \
+             iptables-save and iptables-restore are not installed",
             None,
         )),
-        (false, None) => findings.push(finding(
+        (false, false, _) => findings.push(finding(
             "netfilter backend",
             if masq_users.is_empty() { Status::Info } else { Status::Fail },
             if masq_users.is_empty() {
                 "neither nf_tables nor iptables is usable (no configured network uses ipMasq)".to_string()
             } else {
-                format!("neither nf_tables nor iptables is usable, and ipMasq is on in: {}", masq_users.join(", "))
+                format!(
+                    "neither nf_tables nor iptables is usable, and ipMasq is on in: {}",
+                    masq_users.join(", ")
+                )
             },
             Some("modprobe nf_tables, or apt-get install iptables".into()),
         )),

@@ -289,7 +289,33 @@ impl Attachment<'_> {
         let Some(missing) = missing else { return Ok(None) };
         runtime.exec(list, plugin, Command::Del, &stdin, rt)?;
         runtime.exec(list, plugin, Command::Add, &stdin, rt)?;
+        self.undo_if_deleted(list, plugin, &stdin, rt)?;
         Ok(Some(missing))
+    }
+
+    /// After a plugin's ADD: when the attachment's cache entry went away
+    /// meanwhile (the runtime DELed the container after reload read the
+    /// cache), that ADD put back rules for an address that may already be
+    /// another container's: the plugin's DEL takes them away again. The
+    /// entry is read under the attachment's lock, released before the DEL
+    /// (the plugin takes it itself).
+    fn undo_if_deleted(
+        &self,
+        list: &NetworkList,
+        plugin: &Map<String, Value>,
+        stdin: &[u8],
+        rt: &RuntimeConf,
+    ) -> Result<()> {
+        let e = self.entry;
+        let gone = {
+            let _lock = AttachmentLock::acquire(&e.network, &e.container_id, &e.ifname);
+            matches!(self.cache.read(&e.network, &e.container_id, &e.ifname), Ok(None))
+        };
+        if gone {
+            self.ctx.runtime.exec(list, plugin, Command::Del, stdin, rt)?;
+            bail!("the attachment was deleted meanwhile: the rules put back were removed again");
+        }
+        Ok(())
     }
 
     /// firewall: CHECK, and ADD (which adds only what is missing) if it fails.
@@ -306,6 +332,7 @@ impl Attachment<'_> {
             Ok(_) => Ok(None),
             Err(e) => {
                 runtime.exec(list, plugin, Command::Add, &stdin, rt)?;
+                self.undo_if_deleted(list, plugin, &stdin, rt)?;
                 Ok(Some(format!("CHECK said: {}", check_words(&e))))
             }
         }

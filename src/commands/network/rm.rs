@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use cni::gojson::GoKeys;
 use cni::netlink::{LinkKind, Netlink};
 use color_eyre::eyre::{bail, eyre, Result, WrapErr};
+use ipnetwork::IpNetwork;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -195,6 +196,8 @@ fn bridge_plans(ctx: &Context, list: &NetworkList, nl: &Netlink) -> Result<Vec<B
     let others: Vec<_> =
         known_networks(&ctx.conf_dir)?.into_iter().filter(|k| k.file != list.source).collect();
     let links = nl.links().map_err(|e| eyre!("cannot list the host's links: {e}"))?;
+    let subnets: Vec<IpNetwork> =
+        crate::inspect::subnets(list).iter().filter_map(|s| s.parse().ok()).collect();
     let mut plans = Vec::new();
     for name in bridges(list) {
         let keep = |why: String| BridgePlan { name: name.clone(), delete: None, keep_why: why, busy: false };
@@ -210,7 +213,13 @@ fn bridge_plans(ctx: &Context, list: &NetworkList, nl: &Netlink) -> Result<Vec<B
                         .filter(|l| l.master == Some(link.index))
                         .map(|l| l.name.as_str())
                         .collect();
-                    if ports.is_empty() {
+                    let foreign = foreign_addresses(nl, link.index, &subnets);
+                    if !foreign.is_empty() {
+                        keep(format!(
+                            "it holds {}, in no subnet of this network: not the bridge plugin's gateway, so not made for it",
+                            foreign.join(", ")
+                        ))
+                    } else if ports.is_empty() {
                         BridgePlan {
                             name: name.clone(),
                             delete: Some(link.index),
@@ -226,6 +235,20 @@ fn bridge_plans(ctx: &Context, list: &NetworkList, nl: &Netlink) -> Result<Vec<B
         plans.push(plan);
     }
     Ok(plans)
+}
+
+/// The addresses on the link `index` that no subnet of the network holds
+/// (link-local ones aside): a bridge with such an address is someone
+/// else's (docker0, virbr0, one made by hand), whatever the config names.
+/// One whose addresses cannot be read counts as someone else's.
+fn foreign_addresses(nl: &Netlink, index: u32, subnets: &[IpNetwork]) -> Vec<String> {
+    let Ok(addresses) = nl.addresses(index) else { return vec!["addresses that cannot be read".into()] };
+    addresses
+        .into_iter()
+        .filter(|a| !matches!(a.ip(), std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
+        .filter(|a| !subnets.iter().any(|s| s.contains(a.ip())))
+        .map(|a| a.to_string())
+        .collect()
 }
 
 /// Whether the link `index` has ports (or the links cannot be listed).

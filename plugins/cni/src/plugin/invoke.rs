@@ -208,8 +208,9 @@ pub fn run_plugin_within(
 }
 
 /// Waits for `child` at most `limit`, reading its output meanwhile; kills
-/// it (a TimedOut error) when it is still running then.
-fn wait_within(
+/// it (a TimedOut error) when it is still running then. Also cnictl's bound
+/// on the tools it runs (journalctl).
+pub fn wait_within(
     mut child: std::process::Child,
     limit: std::time::Duration,
 ) -> std::io::Result<std::process::Output> {

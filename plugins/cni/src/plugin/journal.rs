@@ -93,7 +93,9 @@ impl Entry<'_> {
         let message = match self.error {
             None if call.ips.is_empty() => format!("{} {verb} {target}: ok ({took})", self.plugin),
             None => format!("{} {verb} {target}: ok, {} ({took})", self.plugin, call.ips.join(", ")),
-            Some(e) => format!("{} {verb} {target} failed: [{}] {} ({took})", self.plugin, e.code, e.msg),
+            Some(e) => {
+                format!("{} {verb} {target} failed: [{}] {} ({took})", self.plugin, e.code, cut(&e.msg))
+            }
         };
         let mut fields = vec![
             ("MESSAGE", message),

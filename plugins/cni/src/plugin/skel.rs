@@ -134,7 +134,8 @@ pub fn dispatch(
                 error,
                 duration: started.elapsed(),
             };
-            journal::record(getenv, &entry);
+            // Whatever happens in the journal stays there: the call's outcome stands.
+            let _ = catch_unwind(AssertUnwindSafe(|| journal::record(getenv, &entry)));
         }
     };
     let err = match outcome {
