@@ -31,6 +31,20 @@ fn ipam_subnets(ipam: &Map<String, Value>, found: &mut Vec<String>) {
     }
 }
 
+/// The bridges the chain's `bridge` plugins name (bridge's default, cni0,
+/// for one that names none), each once.
+pub fn bridges(list: &NetworkList) -> Vec<String> {
+    let mut found = Vec::new();
+    for plugin in list.plugins.iter().filter(|p| p.go_get("type").and_then(Value::as_str) == Some("bridge")) {
+        let name = plugin.go_get("bridge").and_then(Value::as_str).filter(|b| !b.is_empty());
+        let name = name.unwrap_or(bridge::config::DEFAULT_BRIDGE).to_string();
+        if !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
+
 /// The subnets (host-local) and addresses (static) the chain's IPAM hands out.
 pub fn subnets(list: &NetworkList) -> Vec<String> {
     let mut found = Vec::new();

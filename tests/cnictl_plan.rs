@@ -444,3 +444,34 @@ fn a_dry_run_refuses_what_the_add_refuses() {
     assert_eq!(section(&plan, "bridge")["plan"]["bridge"]["state"], "present", "the bridge is there now");
     assert_eq!(section(&plan, "host-local")["plan"]["ranges"][0]["address"], "10.174.6.3/24");
 }
+
+#[test]
+fn static_addresses_are_planned_as_static_reads_them_runtime_config_and_args_included() {
+    let net = Net::new(
+        "10.174.61.0/24",
+        json!({"type": "static", "addresses": [{"address": "10.174.61.5/24", "gateway": "10.174.61.1"}]}),
+        json!({"capabilities": {"ips": true}}),
+        vec![],
+    );
+    let planned = |extra: &[&str]| {
+        let mut args = vec!["explain", net.name.as_str(), "-o", "json"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = net.cnictl(&args);
+        assert_eq!(code, 0, "{stdout} {stderr}");
+        let plan: Value = serde_json::from_str(&stdout).unwrap();
+        section(&plan, "static")["plan"]["addresses"].clone()
+    };
+    assert_eq!(planned(&[]), json!(["10.174.61.5/24 (gateway 10.174.61.1)"]));
+    // CNI_ARGS IP adds an address; GATEWAY sets the gateway of those it is in.
+    assert_eq!(
+        planned(&["--args", "IgnoreUnknown=1;IP=10.174.61.7/24;GATEWAY=10.174.61.254"]),
+        json!(["10.174.61.5/24 (gateway 10.174.61.254)", "10.174.61.7/24 (gateway 10.174.61.254)"])
+    );
+    // runtimeConfig.ips replaces the list, as static's ADD does: and the ADD agrees.
+    let cap = r#"{"ips": ["10.174.61.9/24"]}"#;
+    assert_eq!(planned(&["--cap-args", cap]), json!(["10.174.61.9/24"]));
+    let ns = TestNetns::new("plans");
+    let (_added, result) = net.add(&ns, cap);
+    assert_eq!(result["ips"][0]["address"], "10.174.61.9/24", "{result}");
+    assert_eq!(result["ips"].as_array().map(Vec::len), Some(1), "{result}");
+}

@@ -22,9 +22,6 @@ use crate::inspect;
 use crate::runtime::config::{conf_files, load_file, NetworkList};
 use crate::runtime::free_subnet::overlaps as share_addresses;
 
-/// The kernel's main routing table.
-const RT_TABLE_MAIN: u32 = 254;
-
 /// A subnet a config hands out, and where it is written.
 #[derive(Debug, Clone)]
 pub struct Subnet {
@@ -132,16 +129,12 @@ fn with_networks(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint
 /// The host interfaces this network itself uses: its bridges, the masters
 /// of its child links, and the host ends of its cached attachments.
 fn own_interfaces(ctx: &Context, list: &NetworkList) -> BTreeSet<String> {
-    let mut own = BTreeSet::new();
+    let mut own: BTreeSet<String> = inspect::bridges(list).into_iter().collect();
     for plugin in &list.plugins {
         let plugin_type = plugin.go_get("type").and_then(Value::as_str).unwrap_or_default();
         let name =
             |k: &str| plugin.go_get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
         match plugin_type {
-            "bridge" => {
-                // The bridge plugin's default bridge.
-                own.insert(name("bridge").unwrap_or_else(|| "cni0".to_string()));
-            }
             "tap" => own.extend(name("bridge")),
             "macvlan" | "ipvlan" | "vlan" => own.extend(name("master")),
             _ => {}
@@ -182,7 +175,7 @@ fn with_host(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint> {
         }
     }
     for route in &routes {
-        let main = route.table.is_none_or(|t| t == RT_TABLE_MAIN);
+        let main = route.table.is_none_or(|t| t == cni::netlink::MAIN_TABLE);
         let Some(dev) = name_of(route.oif) else { continue };
         if !main || route.dst.prefix() == 0 || own.contains(&dev) || dev == "lo" {
             continue;

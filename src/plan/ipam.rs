@@ -27,7 +27,7 @@ pub(super) fn plan(
     section.ipam_of = Some(owner.to_string());
     match ipam_type.as_str() {
         "host-local" => host_local(input, plugin, chain, &mut section),
-        "static" => static_ipam(input, ipam, chain, &mut section),
+        "static" => static_ipam(input, plugin, chain, &mut section),
         "dhcp" => {
             let socket = key_str(ipam, "daemonSocketPath").unwrap_or(dhcp::config::DEFAULT_SOCKET_PATH);
             section.put(
@@ -123,30 +123,19 @@ fn routes(section: &mut Section, routes: Vec<(IpNetwork, Option<IpAddr>)>) {
     section.put("routes", "routes", list);
 }
 
-/// static: the configured addresses (and those of CNI_ARGS and
-/// runtimeConfig.ips), routes and DNS.
-fn static_ipam(input: &Input, ipam: &Map<String, Value>, chain: &mut Chain, section: &mut Section) {
-    let mut found: Vec<(IpNetwork, Option<IpAddr>)> = Vec::new();
-    for entry in ipam.go_get("addresses").and_then(Value::as_array).into_iter().flatten() {
-        match entry.go_get("address").and_then(Value::as_str).map(str::parse::<IpNetwork>) {
-            Some(Ok(address)) => {
-                let gateway = entry.go_get("gateway").and_then(Value::as_str).and_then(|g| g.parse().ok());
-                found.push((address, gateway));
-            }
-            Some(Err(e)) => section.problem(format!("ipam.addresses: {e}")),
-            None => section.problem("ipam.addresses: an entry has no address"),
+/// static: the addresses (the netconf's, CNI_ARGS' IP and GATEWAY,
+/// `args.cni.ips` and `runtimeConfig.ips`, as static's ADD reads them),
+/// routes and DNS.
+fn static_ipam(input: &Input, plugin: &Map<String, Value>, chain: &mut Chain, section: &mut Section) {
+    let (ips, routes_list, dns) = match r#static::planned(&input.stdin(plugin), &input.cni_args()) {
+        Ok(planned) => planned,
+        Err(e) => {
+            section.problem(e.msg);
+            chain.addresses = Some(Vec::new());
+            return;
         }
-    }
-    for (key, value) in &input.rt.args {
-        if key == "IP" {
-            for text in value.split(',') {
-                match text.parse::<IpNetwork>() {
-                    Ok(address) => found.push((address, None)),
-                    Err(e) => section.problem(format!("CNI_ARGS IP={text}: {e}")),
-                }
-            }
-        }
-    }
+    };
+    let found: Vec<(IpNetwork, Option<IpAddr>)> = ips.iter().map(|ip| (ip.address, ip.gateway)).collect();
     let texts: Vec<String> = found
         .iter()
         .map(|(a, g)| g.map_or_else(|| a.to_string(), |g| format!("{a} (gateway {g})")))
@@ -157,19 +146,9 @@ fn static_ipam(input: &Input, ipam: &Map<String, Value>, chain: &mut Chain, sect
         &texts,
         if texts.is_empty() { "none".into() } else { texts.join("\n") },
     );
-    let routes_list: Vec<(IpNetwork, Option<IpAddr>)> = ipam
-        .go_get("routes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| {
-            let dst = r.go_get("dst").and_then(Value::as_str)?.parse().ok()?;
-            Some((dst, r.go_get("gw").and_then(Value::as_str).and_then(|g| g.parse().ok())))
-        })
-        .collect();
-    routes(section, routes_list);
-    if let Some(dns) = ipam.go_get("dns") {
-        section.put("dns", "DNS", dns.clone());
+    routes(section, routes_list.into_iter().map(|r| (r.dst, r.gw)).collect());
+    if dns != cni::result::Dns::default() {
+        section.put("dns", "DNS", dns);
     }
     chain.addresses = Some(found);
 }

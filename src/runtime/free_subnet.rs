@@ -91,7 +91,9 @@ pub fn host_used() -> Result<Vec<Used>> {
     let name_of = |index: u32| links.iter().find(|l| l.index == index).map(|l| l.name.clone());
     for ipv6 in [false, true] {
         let routes = nl.routes(ipv6).map_err(|e| eyre!("cannot list the host's routes: {e}"))?;
-        for route in routes.into_iter().filter(|r| r.table == Some(MAIN_TABLE) && r.dst.prefix() > 0) {
+        for route in
+            routes.into_iter().filter(|r| r.table == Some(cni::netlink::MAIN_TABLE) && r.dst.prefix() > 0)
+        {
             let dev = name_of(route.oif).map(|n| format!(" dev {n}")).unwrap_or_default();
             let by = format!("the host's route {}{dev}", route.dst);
             used.push(Used { subnet: network_of(route.dst), by });
@@ -99,9 +101,6 @@ pub fn host_used() -> Result<Vec<Used>> {
     }
     Ok(used)
 }
-
-/// RT_TABLE_MAIN.
-const MAIN_TABLE: u32 = 254;
 
 /// The first /24 of `pools` (a pool smaller than a /24 is one candidate)
 /// that overlaps nothing in `used`.

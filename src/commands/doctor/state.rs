@@ -171,9 +171,7 @@ pub(super) fn unowned_ports(
         .collect();
     let mut bridges = BTreeSet::new();
     for net in networks {
-        for plugin in net.plugins.iter().filter(|p| plugin_str(p, "type") == Some("bridge")) {
-            bridges.insert(plugin_str(plugin, "bridge").unwrap_or("cni0").to_string());
-        }
+        bridges.extend(crate::inspect::bridges(net));
     }
     for bridge in bridges {
         let Some(index) = links.iter().find(|l| l.name == bridge).map(|l| l.index) else { continue };

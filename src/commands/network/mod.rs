@@ -12,14 +12,12 @@ mod rm;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cni::gojson::GoKeys;
 use color_eyre::eyre::Result;
-use serde_json::Value;
 
 use super::Context;
 use crate::cli::NetworkCommand;
 use crate::render::Format;
-use crate::runtime::config::{conf_files, load_file, NetworkList};
+use crate::runtime::config::{conf_files, load_file};
 
 /// Runs a `network` subcommand.
 pub fn run(ctx: &Context, command: &NetworkCommand, format: Format) -> Result<ExitCode> {
@@ -54,20 +52,4 @@ pub fn known_networks(dir: &Path) -> Result<Vec<Known>> {
 }
 
 /// The bridge plugin's default bridge name.
-const DEFAULT_BRIDGE: &str = "cni0";
-
-/// The bridges a chain's `bridge` plugins name (cni0 when one names none).
-pub fn bridges(list: &NetworkList) -> Vec<String> {
-    let mut found = Vec::new();
-    for plugin in &list.plugins {
-        if plugin.go_get("type").and_then(Value::as_str) != Some("bridge") {
-            continue;
-        }
-        let name = plugin.go_get("bridge").and_then(Value::as_str).filter(|b| !b.is_empty());
-        let name = name.unwrap_or(DEFAULT_BRIDGE).to_string();
-        if !found.contains(&name) {
-            found.push(name);
-        }
-    }
-    found
-}
+pub use crate::inspect::bridges;

@@ -30,10 +30,6 @@ use crate::render::{self, Cell, Format, Tone, View};
 use crate::runtime::config::NetworkList;
 use crate::runtime::liveness::{host_local_stores, namespace_state, reservations};
 
-/// Where the firewall plugin keeps its records unless `dataDir` says
-/// (`firewall`'s state module).
-const FIREWALL_DATA_DIR: &str = "/var/lib/cni/firewall";
-
 /// The firewall's iptables isolation chains (ingressPolicy).
 const ISOLATION_CHAINS: [&str; 2] = ["CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2"];
 
@@ -314,7 +310,7 @@ fn firewall_record_dirs(list: &NetworkList) -> Vec<PathBuf> {
     for plugin in list.plugins.iter().filter(|p| p.go_get("type").and_then(Value::as_str) == Some("firewall"))
     {
         let data_dir = plugin.go_get("dataDir").and_then(Value::as_str).filter(|d| !d.is_empty());
-        let dir = Path::new(data_dir.unwrap_or(FIREWALL_DATA_DIR)).join(&list.name);
+        let dir = Path::new(data_dir.unwrap_or(firewall::state::DEFAULT_DATA_DIR)).join(&list.name);
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }

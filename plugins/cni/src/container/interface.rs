@@ -17,9 +17,6 @@ use crate::result::{CniResult, Interface};
 use crate::rollback::Rollback;
 use crate::veth::random_veth_name;
 
-/// The main routing table, where the default route is looked for.
-const MAIN_TABLE: u32 = 254;
-
 /// Runs `work` with a netlink session where the master lives: the
 /// container's namespace with `linkInContainer`, else this one.
 pub fn with_master_ns<T: Send>(
@@ -38,7 +35,7 @@ pub fn with_master_ns<T: Send>(
 pub fn default_route_interface(nl: &Netlink) -> Result<String, CniError> {
     for ipv6 in [false, true] {
         for route in nl.routes(ipv6)? {
-            if route.dst.prefix() == 0 && route.table == Some(MAIN_TABLE) && route.oif != 0 {
+            if route.dst.prefix() == 0 && route.table == Some(crate::netlink::MAIN_TABLE) && route.oif != 0 {
                 if let Some(link) = nl.link_by_index(route.oif)? {
                     return Ok(link.name);
                 }

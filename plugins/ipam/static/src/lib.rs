@@ -146,6 +146,25 @@ fn load(args: &CmdArgs) -> Result<(Vec<IpConfig>, IpamConf), CniError> {
     Ok((ips, ipam))
 }
 
+/// What an ADD with this netconf (`stdin`, as the runtime sends it) and
+/// `CNI_ARGS` would hand out, by ADD's own parsing and without acting:
+/// the addresses in order with their gateways, the routes, the DNS.
+/// cnictl's plan (`explain`, `add --dry-run`) reads it.
+pub fn planned(stdin: &[u8], cni_args: &str) -> Result<(Vec<IpConfig>, Vec<Route>, Dns), CniError> {
+    let args = CmdArgs {
+        command: cni::env::Command::Add,
+        container_id: String::new(),
+        netns: String::new(),
+        ifname: String::new(),
+        args: cni_args.to_string(),
+        path: String::new(),
+        stdin: stdin.to_vec(),
+        config_version: String::new(),
+    };
+    let (ips, ipam) = load(&args)?;
+    Ok((ips, ipam.routes, ipam.dns))
+}
+
 impl Plugin for Static {
     fn name(&self) -> &'static str {
         "static"

@@ -24,7 +24,7 @@ mod firewalld;
 mod nft;
 pub mod plan;
 mod rules;
-mod state;
+pub mod state;
 
 /// Where an attachment's rules are (cnictl's `inspect` lists them): the
 /// iptables chain of the accept rules, and the nftables table.

@@ -28,7 +28,7 @@ pub use link::{
     format_mac, parse_mac, ChildKind, ChildSpec, IpvlanMode, Link, LinkKind, MacvlanMode, PortFlags,
     VethSpec, VlanMembership,
 };
-pub use route::RouteSpec;
+pub use route::{RouteSpec, MAIN_TABLE};
 pub use rule::Rule;
 pub use tc::{ingress_qdisc_request, redirect_filter_request, tbf_request, tick_in_usec, Qdisc, Tbf};
 

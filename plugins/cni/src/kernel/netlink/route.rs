@@ -11,6 +11,10 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use super::{is_exists, is_gone, nl_error, Netlink, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::kernel::error::KernelError;
 
+/// RT_TABLE_MAIN: the table routes go to unless one is named, and the one
+/// listings read as the host's routing.
+pub const MAIN_TABLE: u32 = 254;
+
 /// A route as plugins set and read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteSpec {
