@@ -87,7 +87,8 @@ fn tool_name(ipv6: bool) -> &'static str {
 pub fn footprint(entry: &CachedAttachment, rules: &Rules) -> Vec<String> {
     let mut found = Vec::new();
     for interface in crate::inspect::host_interfaces(entry.result.as_ref()) {
-        if link_exists(&interface) {
+        // A bridge is the network's, shared by its attachments: DEL keeps it.
+        if link_exists(&interface) && !is_bridge(&interface) {
             found.push(format!("host interface {interface}"));
         }
     }
@@ -99,6 +100,10 @@ pub fn footprint(entry: &CachedAttachment, rules: &Rules) -> Vec<String> {
     let owner = Owner { network: &entry.network, ifname: &entry.ifname, container_id: &entry.container_id };
     found.extend(nftables_rules(rules, &entry.container_id, &owner.hash()));
     found
+}
+
+fn is_bridge(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).join("bridge").exists()
 }
 
 fn link_exists(name: &str) -> bool {
