@@ -507,6 +507,32 @@ fn attachments_filters_select_their_rows_and_targets_name_attachments() {
     expected.sort();
     assert_eq!(lines, expected);
     assert!(Path::new(&ns1.path()).exists());
+
+    // An entry that records no namespace may be live (as gc and doctor
+    // judge it): port --all keeps it, and inspect says so.
+    let results = lab.cache.path().join("results");
+    let mut entry: Value =
+        serde_json::from_slice(&std::fs::read(results.join(format!("{net_b}-{id2}-eth0"))).unwrap()).unwrap();
+    let unrecorded = unique("insp-norec");
+    let p3 = host_port(6);
+    entry["containerId"] = json!(unrecorded);
+    entry["capabilityArgs"] =
+        json!({"portMappings": [{"hostPort": p3, "containerPort": 80, "protocol": "tcp"}]});
+    let object = entry.as_object_mut().unwrap();
+    object.remove("netns");
+    object.remove("netnsIdentity");
+    for interface in entry["result"]["interfaces"].as_array_mut().unwrap() {
+        interface.as_object_mut().unwrap().remove("sandbox");
+    }
+    std::fs::write(results.join(format!("{net_b}-{unrecorded}-eth0")), entry.to_string()).unwrap();
+    let (code, out, err) = lab.cnictl(&["port", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{unrecorded}\t80/tcp -> 0.0.0.0:{p3}")), "{out}");
+    let shown = &lab.json(&["inspect", &unrecorded])[0]["netns"];
+    assert_eq!(shown["exists"], false, "{shown}");
+    assert_eq!(shown["mayBeLive"], "its cache entry records no namespace", "{shown}");
+    let (_, table, _) = lab.cnictl(&["inspect", &unrecorded]);
+    assert!(table.contains("none recorded: its cache entry records no namespace"), "{table}");
 }
 
 #[test]

@@ -84,7 +84,7 @@ pub fn run(ctx: &Context, args: &PortArgs, format: Format) -> Result<ExitCode> {
                 .readable
                 .into_iter()
                 .map(|(e, _)| e)
-                .filter(|e| live_state::netns_state(e, &live).exists)
+                .filter(|e| crate::runtime::liveness::namespace_state(e, &live).is_some())
                 .collect()
         }
     };

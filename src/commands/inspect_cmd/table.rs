@@ -63,6 +63,10 @@ pub fn sections(a: &Inspected) -> String {
 fn attachment_rows(a: &Inspected) -> Vec<(&'static str, Cell)> {
     let netns = &a.live.netns;
     let netns_cell = match (&netns.moved_to, netns.exists) {
+        _ if netns.path.is_empty() => Cell::toned(
+            format!("none recorded: {}", netns.may_be_live.as_deref().unwrap_or("may be live")),
+            Tone::Notice,
+        ),
         (Some(now), true) => Cell::from(format!("{} (lives on as {now})", netns.path)),
         (None, true) => Cell::from(format!("{} (exists)", netns.path)),
         (_, false) => Cell::toned(format!("gone: {}", netns.path), Tone::Notice),
