@@ -386,7 +386,7 @@ mod tests {
             Err("nft -j list ruleset failed: no permission".into()),
         );
         for backend in ["iptables", "nftables"] {
-            let found = check(&[mapping.clone()], backend, "net", "c1", &[address], &rules);
+            let found = check(std::slice::from_ref(&mapping), backend, "net", "c1", &[address], &rules);
             assert_eq!(found[0].state, RuleState::Unknown, "{backend}");
             let reason = found[0].rules[0].reason.clone().unwrap_or_default();
             assert!(reason.contains("locked") || reason.contains("no permission"), "{backend}: {reason}");
