@@ -591,7 +591,7 @@ fn an_attachment_whose_namespace_is_gone_is_shown_gone() {
     assert_eq!(code, 0, "{err}");
     assert!(plan.contains(&format!("would delete attachment {id}")), "{plan}");
     assert!(plan.contains("nftables rules not listed") && plan.contains("nft: listing refused"), "{plan}");
-    assert!(plan.contains("iptables nat rules not read"), "{plan}");
+    assert!(plan.contains("iptables rules not read") && plan.contains("ip6tables rules not read"), "{plan}");
     let (_, plan, _) = lab.cnictl(&["gc", &network, "--dry-run"]);
     assert!(plan.contains("nftables rule in ip cni_hostport") && !plan.contains("not listed"), "{plan}");
     assert!(!plan.contains("inspbr0"), "the bridge is the network's, not the attachment's: {plan}");
