@@ -2,7 +2,9 @@
 //! against real attachments made by `cnictl add` (bridge, portmap,
 //! firewall, bandwidth) on both netfilter backends: what they show is
 //! read back from the kernel (`ip -j`, `tc -j`, the rules), and a DNAT
-//! rule deleted by hand is shown as missing.
+//! rule deleted by hand is shown as missing. cnictl, its plugins and every
+//! rule, chain, bridge and veth they make live in a namespace of each
+//! test's own that plays the host: nothing lands on the real host.
 
 mod common;
 
@@ -12,30 +14,35 @@ use std::process::Command;
 use common::*;
 use serde_json::{json, Value};
 
-/// A config dir, cache and plugin dir of one test.
+/// A config dir, cache and plugin dir of one test, and the namespace that
+/// plays its host (deleted on drop, with every rule and link in it).
 struct Lab {
     conf: tempfile::TempDir,
     cache: tempfile::TempDir,
     data: tempfile::TempDir,
     plugins: PluginDir,
+    host: TestNetns,
 }
 
 impl Lab {
     fn new() -> Lab {
         require_root();
+        let host = TestNetns::new("insph");
+        host.exec(&["ip", "link", "set", "lo", "up"]);
         Lab {
             conf: tempfile::tempdir().unwrap(),
             cache: tempfile::tempdir().unwrap(),
             data: tempfile::tempdir().unwrap(),
             plugins: PluginDir::new(),
+            host,
         }
     }
 
-    /// Writes a network of bridge `bridge` on `subnet` with the given
-    /// chained plugins; returns its name.
-    fn network(&self, bridge: &TestBridge, subnet: &str, chained: Vec<Value>) -> String {
+    /// Writes a network of bridge `bridge` (made in the lab's host) on
+    /// `subnet` with the given chained plugins; returns its name.
+    fn network(&self, bridge: &str, subnet: &str, chained: Vec<Value>) -> String {
         let name = unique("insp");
-        let mut plugins = vec![json!({"type": "bridge", "bridge": bridge.name, "isGateway": true,
+        let mut plugins = vec![json!({"type": "bridge", "bridge": bridge, "isGateway": true,
             "ipam": {"type": "host-local", "subnet": subnet, "dataDir": self.data.path(),
                      "routes": [{"dst": "0.0.0.0/0"}]}})];
         plugins.extend(chained);
@@ -48,8 +55,67 @@ impl Lab {
         std::fs::write(file, serde_json::to_vec_pretty(list).unwrap()).unwrap();
     }
 
+    /// The firewall's netconf for `backend`, its files in the lab's data dir.
+    fn firewall(&self, backend: &str) -> Value {
+        json!({"type": "firewall", "backend": backend, "dataDir": self.data.path().join("firewall")})
+    }
+
+    /// cnictl run in the lab's host, as `ip netns exec` runs it: its own
+    /// /sys shows the lab host's links.
     fn cnictl(&self, args: &[&str]) -> (i32, String, String) {
-        run_cnictl(args, self.conf.path(), self.cache.path(), self.plugins.path())
+        self.cnictl_with(args, &[])
+    }
+
+    /// `cnictl` with extra environment variables.
+    fn cnictl_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let out = self
+            .in_host("cnictl")
+            .args(args)
+            .env("NETCONFPATH", self.conf.path())
+            .env("CNI_CACHE_DIR", self.cache.path())
+            .env("CNI_PATH", self.plugins.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CNI_ARGS")
+            .env_remove("CAP_ARGS")
+            .env_remove("CNI_IFNAME")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    /// `program` (cnictl, or a tool on PATH) run in the lab's host.
+    fn in_host(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.host.name]);
+        if program == "cnictl" {
+            cmd.arg(cnictl());
+        } else {
+            cmd.arg(program);
+        }
+        cmd
+    }
+
+    /// A tool's standard output, run in the lab's host.
+    fn host_output(&self, program: &str, args: &[&str]) -> String {
+        let out = self.in_host(program).args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Waits, at most five seconds, for a link of the lab's host to go
+    /// (the kernel removes a deleted namespace's veths asynchronously).
+    fn wait_link_gone(&self, name: &str) -> bool {
+        for _ in 0..50 {
+            if link_details(Some(&self.host.name), name).is_null() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
     }
 
     /// cnictl's JSON answer, which must succeed.
@@ -91,62 +157,54 @@ fn host_port(n: u16) -> u16 {
     20000 + (std::process::id() % 4000) as u16 * 10 + n
 }
 
-fn tc_qdiscs(dev: &str) -> Value {
-    let out = Command::new("tc").args(["-j", "qdisc", "show", "dev", dev]).output().unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+fn tc_qdiscs(lab: &Lab, dev: &str) -> Value {
+    serde_json::from_str(&lab.host_output("tc", &["-j", "qdisc", "show", "dev", dev])).unwrap_or(Value::Null)
 }
 
-/// The tbf of a device as tc reports it: (rate in bytes/s, burst in bytes).
-fn tbf(dev: &str) -> (u64, u64) {
-    let qdiscs = tc_qdiscs(dev);
+/// The tbf of a device of the lab's host as tc reports it: (rate in bytes/s, burst in bytes).
+fn tbf(lab: &Lab, dev: &str) -> (u64, u64) {
+    let qdiscs = tc_qdiscs(lab, dev);
     let tbf = qdiscs.as_array().unwrap().iter().find(|q| q["kind"] == "tbf").cloned().unwrap_or_default();
     (tbf["options"]["rate"].as_u64().unwrap_or(0), tbf["options"]["burst"].as_u64().unwrap_or(0))
 }
 
-/// Deletes the DNAT rule of `host_port` by hand, as an operator's flush would.
-fn delete_dnat_rule(backend: &str, ipv6: bool, container_id: &str, host_port: u16) {
+/// Deletes the DNAT rule of `host_port` of the attachment (`network`,
+/// `container_id`) by hand in the lab's host, as an operator's flush
+/// would: only its own rule (its nftables comment, its `CNI-DN-` chain).
+fn delete_dnat_rule(lab: &Lab, backend: &str, ipv6: bool, network: &str, container_id: &str, host_port: u16) {
     let family = if ipv6 { "ip6" } else { "ip" };
     if backend == "nftables" {
-        let out =
-            Command::new("nft").args(["-j", "list", "chain", family, "cni_hostport", "hostports"]).output();
-        let listing: Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
+        let out = lab.host_output("nft", &["-j", "list", "chain", family, "cni_hostport", "hostports"]);
+        let listing: Value = serde_json::from_str(&out).unwrap();
+        let comment = portmap::rule_comment(container_id);
         let handle = listing["nftables"]
             .as_array()
             .unwrap()
             .iter()
             .filter_map(|i| i.get("rule"))
             .find(|r| {
-                r["comment"] == container_id && r.to_string().contains(&format!("\"right\":{host_port}"))
+                r["comment"] == comment.as_str() && r.to_string().contains(&format!("\"right\":{host_port}"))
             })
             .map(|r| r["handle"].as_u64().unwrap())
             .expect("the mapping's nftables rule");
-        let status = Command::new("nft")
-            .args(["delete", "rule", family, "cni_hostport", "hostports", "handle", &handle.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let handle = handle.to_string();
+        let args = ["delete", "rule", family, "cni_hostport", "hostports", "handle", &handle];
+        assert!(lab.in_host("nft").args(args).status().unwrap().success());
     } else {
         let tool = if ipv6 { "ip6tables" } else { "iptables" };
-        let saved = Command::new(format!("{tool}-save")).args(["-t", "nat"]).output().unwrap().stdout;
-        let saved = String::from_utf8(saved).unwrap();
+        let saved = lab.host_output(&format!("{tool}-save"), &["-t", "nat"]);
+        let chain = portmap::dnat_chain(network, container_id);
         let line = saved
             .lines()
-            .find(|l| l.starts_with("-A CNI-DN-") && l.contains(&format!("--dport {host_port} -j DNAT")))
+            .find(|l| {
+                l.starts_with(&format!("-A {chain} ")) && l.contains(&format!("--dport {host_port} -j DNAT"))
+            })
             .expect("the mapping's DNAT rule");
         let mut args = vec!["-t", "nat", "-D"];
         args.extend(line.trim_start_matches("-A ").split_whitespace());
-        let status = Command::new(tool).args(&args).status().unwrap();
+        let status = lab.in_host(tool).args(&args).status().unwrap();
         assert!(status.success(), "{tool} {args:?}");
     }
-}
-
-/// The container chain a host port's DNAT rule is in.
-fn portmap_chain(saved: &str, host_port: u16) -> String {
-    let line = saved
-        .lines()
-        .find(|l| l.starts_with("-A CNI-DN-") && l.contains(&format!("--dport {host_port} -j DNAT")))
-        .expect("a DNAT rule");
-    line.split_whitespace().nth(1).unwrap().to_string()
 }
 
 /// The words of an iptables-save line, its quoted comment as one word.
@@ -176,14 +234,13 @@ fn mapping(inspected: &Value, host_port: u16) -> &Value {
 fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
     for (n, backend) in [(1u16, "nftables"), (2, "iptables")] {
         let lab = Lab::new();
-        let bridge = TestBridge::new();
         let subnet = format!("10.170.{n}.0/24");
         let chained = vec![
             json!({"type": "portmap", "backend": backend, "capabilities": {"portMappings": true}}),
-            json!({"type": "firewall", "backend": backend}),
+            lab.firewall(backend),
             json!({"type": "bandwidth", "capabilities": {"bandwidth": true}}),
         ];
-        let network = lab.network(&bridge, &subnet, chained);
+        let network = lab.network("inspbr0", &subnet, chained);
         let ns = TestNetns::new("insp");
         let (tcp, udp) = (host_port(n * 2), host_port(n * 2 + 1));
         let caps = json!({"portMappings": [
@@ -247,21 +304,21 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
         // The host veth: the container interface's peer, a forwarding port of the bridge.
         let v = &a["hostVeth"];
         assert_eq!(v["index"], link["link_index"], "{backend}: {v}");
-        let host_link = &link_details(None, v["name"].as_str().unwrap());
+        let host_link = &link_details(Some(&lab.host.name), v["name"].as_str().unwrap());
         assert_eq!(v["mac"], host_link["address"]);
-        assert_eq!(v["master"], bridge.name.as_str());
+        assert_eq!(v["master"], "inspbr0");
         assert_eq!(v["portState"], "forwarding");
         assert_eq!(v["up"], true);
 
         // Bandwidth as tc reads it back: rates in bytes/s there, bits here.
         let bw = &a["bandwidth"];
         let veth = v["name"].as_str().unwrap();
-        let (rate, burst) = tbf(veth);
+        let (rate, burst) = tbf(&lab, veth);
         assert_eq!(bw["ingress"]["live"]["rateBitsPerSecond"], rate * 8, "{backend}: {bw}");
         assert_eq!(bw["ingress"]["live"]["burstBits"], burst * 8);
         assert_eq!(bw["ingress"]["state"], "ok");
         let ifb = bw["ifb"].as_str().expect("an ifb");
-        let (rate, burst) = tbf(ifb);
+        let (rate, burst) = tbf(&lab, ifb);
         assert_eq!(bw["egress"]["live"]["rateBitsPerSecond"], rate * 8);
         assert_eq!(bw["egress"]["live"]["burstBits"], burst * 8);
         assert_eq!((rate * 8, bw["egress"]["state"].clone()), (2_000_000, json!("ok")));
@@ -291,7 +348,7 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
 
         // An operator's hand deletes the TCP mapping's DNAT rule.
         let id = a["containerID"].as_str().unwrap();
-        delete_dnat_rule(backend, false, id, tcp);
+        delete_dnat_rule(&lab, backend, false, &network, id, tcp);
         let after = &lab.json(&["inspect", id])[0];
         assert_eq!(mapping(after, tcp)["state"], "missing", "{backend}: {}", after["portMappings"]);
         assert_eq!(mapping(after, udp)["state"], "present");
@@ -299,7 +356,11 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
         let line = table.lines().find(|l| l.contains(&format!(":{tcp}->80/tcp"))).unwrap_or_default();
         assert!(line.contains("missing"), "{table}");
         // On a terminal the missing rule is an alarm: bold red.
-        let line = format!("stty cols 160 rows 40; exec {} inspect {id}", cnictl().display());
+        let line = format!(
+            "stty cols 160 rows 40; exec ip netns exec {} {} inspect {id}",
+            lab.host.name,
+            cnictl().display()
+        );
         let shown = Command::new("script")
             .args(["-qec", &line, "/dev/null"])
             .env("NETCONFPATH", lab.conf.path())
@@ -326,10 +387,8 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
 
         if backend == "iptables" {
             // The UDP jump from CNI-HOSTPORT-DNAT goes: its DNAT rule is there, but unreached.
-            let saved =
-                String::from_utf8(Command::new("iptables-save").args(["-t", "nat"]).output().unwrap().stdout)
-                    .unwrap();
-            let chain = portmap_chain(&saved, udp);
+            let saved = lab.host_output("iptables-save", &["-t", "nat"]);
+            let chain = portmap::dnat_chain(&network, id);
             let jump = saved
                 .lines()
                 .find(|l| l.starts_with("-A CNI-HOSTPORT-DNAT -p udp") && l.ends_with(&format!("-j {chain}")))
@@ -337,7 +396,7 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
             let spec = shell_words(jump.trim_start_matches("-A "));
             let mut args = vec!["-t".to_string(), "nat".into(), "-D".into()];
             args.extend(spec);
-            assert!(Command::new("iptables").args(&args).status().unwrap().success(), "{args:?}");
+            assert!(lab.in_host("iptables").args(&args).status().unwrap().success(), "{args:?}");
             let after = &lab.json(&["inspect", id])[0];
             assert_eq!(mapping(after, udp)["state"], "unreached", "{}", after["portMappings"]);
         }
@@ -366,11 +425,10 @@ fn inspect_and_port_agree_with_the_kernel_on_both_backends() {
 #[test]
 fn attachments_filters_select_their_rows_and_targets_name_attachments() {
     let lab = Lab::new();
-    let (bridge_a, bridge_b) = (TestBridge::new(), TestBridge::new());
     let portmap =
         || vec![json!({"type": "portmap", "backend": "nftables", "capabilities": {"portMappings": true}})];
-    let net_a = lab.network(&bridge_a, "10.170.3.0/24", portmap());
-    let net_b = lab.network(&bridge_b, "10.170.4.0/24", portmap());
+    let net_a = lab.network("inspbr0", "10.170.3.0/24", portmap());
+    let net_b = lab.network("inspbr1", "10.170.4.0/24", portmap());
     let (ns1, ns2) = (TestNetns::new("insp"), TestNetns::new("insp"));
     let (p1, p2) = (host_port(7), host_port(8));
     let caps = |port: u16| {
@@ -449,22 +507,50 @@ fn attachments_filters_select_their_rows_and_targets_name_attachments() {
     expected.sort();
     assert_eq!(lines, expected);
     assert!(Path::new(&ns1.path()).exists());
+
+    // An entry that records no namespace may be live (as gc and doctor
+    // judge it): port --all keeps it, and inspect says so.
+    let results = lab.cache.path().join("results");
+    let mut entry: Value =
+        serde_json::from_slice(&std::fs::read(results.join(format!("{net_b}-{id2}-eth0"))).unwrap()).unwrap();
+    let unrecorded = unique("insp-norec");
+    let p3 = host_port(6);
+    entry["containerId"] = json!(unrecorded);
+    entry["capabilityArgs"] =
+        json!({"portMappings": [{"hostPort": p3, "containerPort": 80, "protocol": "tcp"}]});
+    let object = entry.as_object_mut().unwrap();
+    object.remove("netns");
+    object.remove("netnsIdentity");
+    for interface in entry["result"]["interfaces"].as_array_mut().unwrap() {
+        interface.as_object_mut().unwrap().remove("sandbox");
+    }
+    std::fs::write(results.join(format!("{net_b}-{unrecorded}-eth0")), entry.to_string()).unwrap();
+    let (code, out, err) = lab.cnictl(&["port", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{unrecorded}\t80/tcp -> 0.0.0.0:{p3}")), "{out}");
+    let shown = &lab.json(&["inspect", &unrecorded])[0]["netns"];
+    assert_eq!(shown["exists"], false, "{shown}");
+    assert_eq!(shown["mayBeLive"], "its cache entry records no namespace", "{shown}");
+    let (_, table, _) = lab.cnictl(&["inspect", &unrecorded]);
+    assert!(table.contains("none recorded: its cache entry records no namespace"), "{table}");
 }
 
 #[test]
 fn an_attachment_whose_namespace_is_gone_is_shown_gone() {
     let lab = Lab::new();
-    let bridge = TestBridge::new();
     let chained =
         vec![json!({"type": "portmap", "backend": "nftables", "capabilities": {"portMappings": true}})];
-    let network = lab.network(&bridge, "10.170.5.0/24", chained);
+    let network = lab.network("inspbr0", "10.170.5.0/24", chained);
     let ns = TestNetns::new("insp");
     let port = host_port(9);
     let caps =
         json!({"portMappings": [{"hostPort": port, "containerPort": 80, "protocol": "tcp"}]}).to_string();
     let _attached = lab.add(&network, &ns, "eth0", &["--cap-args", &caps]);
-    let id = lab.json(&["inspect", &ns.name])[0]["containerID"].as_str().unwrap().to_string();
+    let live = &lab.json(&["inspect", &ns.name])[0];
+    let id = live["containerID"].as_str().unwrap().to_string();
+    let veth = live["hostVeth"]["name"].as_str().expect("a host veth").to_string();
     assert!(Command::new("ip").args(["netns", "del", &ns.name]).status().unwrap().success());
+    assert!(lab.wait_link_gone(&veth), "{veth} outlived its namespace by five seconds");
 
     let gone = &lab.json(&["inspect", &id])[0];
     assert_eq!(gone["netns"]["exists"], false);
@@ -482,22 +568,48 @@ fn an_attachment_whose_namespace_is_gone_is_shown_gone() {
     assert!(!all.contains(&id), "{all}");
     let (_, one, _) = lab.cnictl(&["port", &id]);
     assert_eq!(one, format!("80/tcp -> 0.0.0.0:{port}\n"));
+
+    // nft and iptables-save that fail: the rules are unknown, with why,
+    // never missing; gc --dry-run says what it could not list.
+    let tools = tempfile::tempdir().unwrap();
+    for tool in ["nft", "iptables-save", "ip6tables-save"] {
+        let path = tools.path().join(tool);
+        std::fs::write(&path, format!("#!/bin/sh\necho \"{tool}: listing refused\" >&2\nexit 1\n")).unwrap();
+        assert!(Command::new("chmod").arg("755").arg(&path).status().unwrap().success());
+    }
+    let path = format!("{}:{}", tools.path().display(), std::env::var("PATH").unwrap_or_default());
+    let failing = [("PATH", path.as_str())];
+    let (code, out, err) = lab.cnictl_with(&["inspect", &id, "-o", "json"], &failing);
+    assert_eq!(code, 0, "{err}");
+    let unread: Value = serde_json::from_str(&out).unwrap();
+    let m = mapping(&unread[0], port);
+    assert_eq!(m["state"], "unknown", "{m}");
+    assert!(m["rules"][0]["reason"].as_str().unwrap_or_default().contains("nft: listing refused"), "{m}");
+    let (_, table, _) = lab.cnictl_with(&["inspect", &id], &failing);
+    assert!(table.contains("rules not read") && !table.contains("missing"), "{table}");
+    let (code, plan, err) = lab.cnictl_with(&["gc", &network, "--dry-run"], &failing);
+    assert_eq!(code, 0, "{err}");
+    assert!(plan.contains(&format!("would delete attachment {id}")), "{plan}");
+    assert!(plan.contains("nftables rules not listed") && plan.contains("nft: listing refused"), "{plan}");
+    assert!(plan.contains("iptables rules not read") && plan.contains("ip6tables rules not read"), "{plan}");
+    let (_, plan, _) = lab.cnictl(&["gc", &network, "--dry-run"]);
+    assert!(plan.contains("nftables rule in ip cni_hostport") && !plan.contains("not listed"), "{plan}");
+    assert!(!plan.contains("inspbr0"), "the bridge is the network's, not the attachment's: {plan}");
 }
 
 #[test]
 fn dual_stack_mappings_are_checked_per_family_on_both_backends() {
-    for (n, backend) in [(6u16, "nftables"), (7, "iptables")] {
+    // Host ports 0 and 1 of this process are this test's own.
+    for (n, port, backend) in [(6u16, host_port(0), "nftables"), (7, host_port(1), "iptables")] {
         let lab = Lab::new();
-        let bridge = TestBridge::new();
         let name = unique("insp");
         let list = json!({"cniVersion": "1.0.0", "name": name, "plugins": [
-            {"type": "bridge", "bridge": bridge.name, "isGateway": true,
+            {"type": "bridge", "bridge": "inspbr0", "isGateway": true,
              "ipam": {"type": "host-local", "dataDir": lab.data.path(), "ranges": [
                  [{"subnet": format!("10.170.{n}.0/24")}], [{"subnet": format!("fd00:170:{n}::/64")}]]}},
             {"type": "portmap", "backend": backend, "capabilities": {"portMappings": true}}]});
         lab.write(&name, &list);
         let ns = TestNetns::new("insp");
-        let port = host_port(n);
         let caps =
             json!({"portMappings": [{"hostPort": port, "containerPort": 80, "protocol": "tcp"}]}).to_string();
         let _attached = lab.add(&name, &ns, "eth0", &["--cap-args", &caps]);
@@ -518,7 +630,7 @@ fn dual_stack_mappings_are_checked_per_family_on_both_backends() {
         assert_eq!(m["state"], "present");
 
         // The IPv6 rule goes: the mapping is missing, its IPv4 rule still there.
-        delete_dnat_rule(backend, true, a["containerID"].as_str().unwrap(), port);
+        delete_dnat_rule(&lab, backend, true, &name, a["containerID"].as_str().unwrap(), port);
         let after = &lab.json(&["inspect", &ns.name])[0];
         let m = mapping(after, port);
         let states: Vec<&str> =

@@ -84,7 +84,7 @@ pub fn run(ctx: &Context, args: &PortArgs, format: Format) -> Result<ExitCode> {
                 .readable
                 .into_iter()
                 .map(|(e, _)| e)
-                .filter(|e| live_state::netns_state(e, &live).exists)
+                .filter(|e| crate::runtime::liveness::namespace_state(e, &live).is_some())
                 .collect()
         }
     };
@@ -98,7 +98,7 @@ pub fn run(ctx: &Context, args: &PortArgs, format: Format) -> Result<ExitCode> {
     }
     for view in views.iter().filter(|v| v.mapping.state != ports::RuleState::Present) {
         let m = &view.mapping;
-        let places: Vec<&str> = m.rules.iter().map(|r| r.place.as_str()).collect();
+        let places: Vec<String> = m.rules.iter().map(ports::DnatRule::place_and_reason).collect();
         say!(
             "cnictl: {}/{} -> {}:{} of {} on {}: {} DNAT rule {} ({})",
             m.mapping.container_port,

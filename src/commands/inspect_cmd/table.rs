@@ -38,10 +38,15 @@ pub fn sections(a: &Inspected) -> String {
         all.push(("BANDWIDTH".into(), keyed(rows)));
     }
     if let Some(fw) = &a.live.firewall {
-        let rules = if fw.missing {
-            Cell::toned("missing: no rule of this attachment", Tone::Alarm)
-        } else {
-            Cell::from(dash(fw.rules.join("\n")))
+        let rules = match (&fw.unknown, fw.missing) {
+            (_, true) => Cell::toned("missing: no rule of this attachment", Tone::Alarm),
+            (Some(why), false) if fw.rules.is_empty() => {
+                Cell::toned(format!("unknown: rules not read ({why})"), Tone::Notice)
+            }
+            (Some(why), false) => {
+                Cell::toned(format!("{}\n(some rules not read: {why})", fw.rules.join("\n")), Tone::Notice)
+            }
+            (None, false) => Cell::from(dash(fw.rules.join("\n"))),
         };
         all.push(("FIREWALL".into(), keyed(vec![("backend", fw.backend.as_str().into()), ("rules", rules)])));
     }
@@ -58,6 +63,10 @@ pub fn sections(a: &Inspected) -> String {
 fn attachment_rows(a: &Inspected) -> Vec<(&'static str, Cell)> {
     let netns = &a.live.netns;
     let netns_cell = match (&netns.moved_to, netns.exists) {
+        _ if netns.path.is_empty() => Cell::toned(
+            format!("none recorded: {}", netns.may_be_live.as_deref().unwrap_or("may be live")),
+            Tone::Notice,
+        ),
         (Some(now), true) => Cell::from(format!("{} (lives on as {now})", netns.path)),
         (None, true) => Cell::from(format!("{} (exists)", netns.path)),
         (_, false) => Cell::toned(format!("gone: {}", netns.path), Tone::Notice),
@@ -92,8 +101,8 @@ fn mapping_row(m: &MappingState) -> (String, Cell) {
         .iter()
         .map(|r| match one {
             true if r.state == RuleState::Missing => format!("no DNAT to {} in {}", r.to, r.place),
-            true => format!("DNAT to {} in {}", r.to, r.place),
-            false => format!("{} {} in {}", r.to, r.state.word(), r.place),
+            true => format!("DNAT to {} in {}", r.to, r.place_and_reason()),
+            false => format!("{} {} in {}", r.to, r.state.word(), r.place_and_reason()),
         })
         .collect();
     let text = match rules.is_empty() {

@@ -21,16 +21,30 @@ pub struct FirewallState {
     /// The attachment's rules found, in either backend.
     pub rules: Vec<String>,
     /// No rule of the attachment found where its backend's rules could
-    /// be listed (never set on a guess: firewalld, or a tool missing).
+    /// be listed (never set on a guess: firewalld, or a listing not read).
     pub missing: bool,
+    /// Why some of the rules its backend may hold could not be listed (a
+    /// tool missing, or its listing failed): what was not read is never
+    /// taken for no rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
 }
 
 /// The attachment's firewall rules, for the firewall netconf `plugin`.
 pub fn read(plugin: &Value, owner: &Owner, addresses: &[IpAddr], rules: &Rules) -> FirewallState {
     let mut found = Vec::new();
     let mut in_iptables = false;
+    let mut iptables_unread = Vec::new();
     for ipv6 in [false, true] {
-        let Some(saved) = rules.saved(ipv6, "filter") else { continue };
+        let saved = match rules.table(ipv6, "filter") {
+            Ok(saved) => saved,
+            Err(why) => {
+                if addresses.iter().any(|a| a.is_ipv6() == ipv6) {
+                    iptables_unread.push(why);
+                }
+                continue;
+            }
+        };
         let tool = if ipv6 { "ip6tables" } else { "iptables" };
         for address in addresses.iter().filter(|a| a.is_ipv6() == ipv6) {
             let host = format!("{address}/{}", if ipv6 { 128 } else { 32 });
@@ -45,7 +59,11 @@ pub fn read(plugin: &Value, owner: &Owner, addresses: &[IpAddr], rules: &Rules) 
     }
     let hash = owner.hash();
     let mut in_nftables = false;
-    for rule in rules.nft() {
+    let (listed, nft_unread) = match rules.nft() {
+        Ok(listed) => (listed, None),
+        Err(why) => (&[][..], Some(why.to_string())),
+    };
+    for rule in listed {
         let text = |key: &str| rule.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
         if text("table") == firewall::NFT_TABLE && text("comment").starts_with(&hash) {
             in_nftables = true;
@@ -66,15 +84,18 @@ pub fn read(plugin: &Value, owner: &Owner, addresses: &[IpAddr], rules: &Rules) 
         ("", _, _) => "auto".to_string(),
         (named, _, _) => named.to_string(),
     };
-    // Missing only where the rules could be listed: without the tools,
-    // nothing is claimed.
-    let listed = match backend.as_str() {
-        "nftables" => cni::netfilter::find_tool("nft").is_some(),
-        "iptables" => rules.saved(false, "filter").is_some(),
-        _ => false,
+    // Missing only where every listing its backend's rules may be in was
+    // read: what could not be read is unknown, never missing.
+    let unread: Vec<String> = match backend.as_str() {
+        "nftables" => nft_unread.into_iter().collect(),
+        "iptables" => iptables_unread,
+        "firewalld" => Vec::new(),
+        _ => iptables_unread.into_iter().chain(nft_unread).collect(),
     };
-    let missing = found.is_empty() && listed;
-    FirewallState { backend, rules: found, missing }
+    let unknown = (!unread.is_empty()).then(|| unread.join("; "));
+    let missing =
+        found.is_empty() && unknown.is_none() && matches!(backend.as_str(), "nftables" | "iptables");
+    FirewallState { backend, rules: found, missing, unknown }
 }
 
 /// A rule's matches and verdict in few words: `ip saddr 10.1.0.2 accept`.
@@ -112,4 +133,31 @@ fn nft_summary(rule: &Value) -> String {
         }
     }
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_listing_not_read_is_unknown_not_missing() {
+        let owner = Owner { network: "net", ifname: "eth0", container_id: "c1" };
+        let addresses: Vec<IpAddr> = vec!["10.1.0.2".parse().unwrap()];
+        let failed = Rules::of(
+            vec![("iptables", "filter", Err("iptables-save -t filter: locked".into()))],
+            Err("nft -j list ruleset failed: no permission".into()),
+        );
+        for backend in ["iptables", "nftables", ""] {
+            let state = read(&json!({"type": "firewall", "backend": backend}), &owner, &addresses, &failed);
+            assert!(!state.missing, "{backend}");
+            assert!(state.unknown.is_some(), "{backend}");
+        }
+        let listed = Rules::of(vec![("iptables", "filter", Ok(String::new()))], Ok(Vec::new()));
+        for backend in ["iptables", "nftables"] {
+            let state = read(&json!({"type": "firewall", "backend": backend}), &owner, &addresses, &listed);
+            assert!(state.missing, "{backend}");
+            assert_eq!(state.unknown, None, "{backend}");
+        }
+    }
 }

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::cache::CachedAttachment;
 pub use super::footprint::Rules;
+use super::liveness;
 use crate::netns::identity::{find_live, NetnsId};
 
 /// Where an attachment's namespace is now.
@@ -34,6 +35,11 @@ pub struct NetnsState {
     /// Where it lives when that is not the recorded path.
     #[serde(rename = "movedTo", skip_serializing_if = "Option::is_none")]
     pub moved_to: Option<String>,
+    /// Why it may be live, as gc, doctor and `attachments` judge it
+    /// ([`liveness::namespace_state`]); none when it is gone. An entry
+    /// that records no namespace may be live with none found.
+    #[serde(rename = "mayBeLive", skip_serializing_if = "Option::is_none")]
+    pub may_be_live: Option<String>,
 }
 
 impl NetnsState {
@@ -44,17 +50,20 @@ impl NetnsState {
 }
 
 /// Finds the namespace of `entry` among the `live` ones
-/// ([`crate::netns::identity::live_namespaces`]): by its recorded
-/// identity, else by its path.
+/// ([`crate::netns::identity::live_namespaces`]) as
+/// [`liveness::namespace_state`] does (by its recorded identity, else by
+/// its path), and where it lives now when that is known.
 pub fn netns_state(entry: &CachedAttachment, live: &[(NetnsId, PathBuf)]) -> NetnsState {
     let path = entry.netns_path();
-    let now: Option<PathBuf> = match entry.netns_identity {
-        Some(id) => find_live(live, &id).cloned(),
-        None if path.is_empty() => None,
-        None => NetnsId::of(Path::new(&path)).map(|_| PathBuf::from(&path)),
+    let may_be_live = liveness::namespace_state(entry, live);
+    let now: Option<PathBuf> = match (&may_be_live, entry.netns_identity) {
+        (None, _) => None,
+        _ if path.is_empty() => None,
+        (Some(_), Some(id)) => find_live(live, &id).cloned(),
+        (Some(_), None) => Some(PathBuf::from(&path)),
     };
     let moved_to = now.as_ref().filter(|p| p.as_path() != Path::new(&path)).map(|p| p.display().to_string());
-    NetnsState { exists: now.is_some(), moved_to, path }
+    NetnsState { exists: now.is_some(), moved_to, path, may_be_live }
 }
 
 /// What the kernel holds for one attachment.

@@ -77,8 +77,8 @@ pub enum RuleState {
     Unreached,
     /// No DNAT rule for the mapping.
     Missing,
-    /// The rules could not be listed (the backend's tool is not installed):
-    /// never reported as missing on a guess.
+    /// The rules could not be listed (the backend's tool is not installed,
+    /// or its listing failed): never reported as missing on a guess.
     Unknown,
 }
 
@@ -106,6 +106,19 @@ pub struct DnatRule {
     /// Where it was looked for (chain, or table and chain).
     #[serde(rename = "where")]
     pub place: String,
+    /// Why the state is unknown: the listing that could not be read and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl DnatRule {
+    /// Where it was looked for, and why it could not be read when it could not.
+    pub fn place_and_reason(&self) -> String {
+        match &self.reason {
+            Some(why) => format!("{} (rules not read: {why})", self.place),
+            None => self.place.clone(),
+        }
+    }
 }
 
 /// A mapping and its rules.
@@ -124,8 +137,10 @@ pub struct MappingState {
 }
 
 /// Which backend portmap wrote with: the chain's portmap netconf names it
-/// (`backend`); else where the attachment's rules are found; else the
-/// reference's choice on this host now.
+/// (`backend`); else where the attachment's rules are found; else one
+/// whose rules could not be listed though its tool is there (they may be
+/// there: [`check`] then says unknown, not missing); else the reference's
+/// choice on this host now.
 pub fn backend(
     portmap_conf: Option<&Value>,
     network: &str,
@@ -148,8 +163,19 @@ pub fn backend(
         return "iptables";
     }
     let comment = portmap::rule_comment(container_id);
-    if rules.nft().iter().any(|r| str_of(r, "table") == portmap::NFT_TABLE && str_of(r, "comment") == comment)
-    {
+    let in_nftables = rules.nft().is_ok_and(|listed| {
+        listed.iter().any(|r| str_of(r, "table") == portmap::NFT_TABLE && str_of(r, "comment") == comment)
+    });
+    if in_nftables {
+        return "nftables";
+    }
+    let iptables_unread = [false, true]
+        .iter()
+        .any(|v6| cni::netfilter::iptables::available(*v6) && rules.table(*v6, "nat").is_err());
+    if iptables_unread {
+        return "iptables";
+    }
+    if rules.nft().is_err() && cni::netfilter::find_tool("nft").is_some() {
         return "nftables";
     }
     match cni::netfilter::Backend::reference_default() {
@@ -181,12 +207,12 @@ pub fn check(
                         IpAddr::V6(ip) => format!("[{ip}]:{}", mapping.container_port),
                     };
                     let family = if address.is_ipv6() { "ipv6" } else { "ipv4" };
-                    let (state, place) = if backend == "iptables" {
+                    let (state, place, reason) = if backend == "iptables" {
                         iptables_state(rules, mapping, host, network, container_id, address.is_ipv6(), &to)
                     } else {
                         nftables_state(rules, mapping, host, container_id, *address)
                     };
-                    DnatRule { family, to, state, place }
+                    DnatRule { family, to, state, place, reason }
                 })
                 .collect();
             let state = found
@@ -219,12 +245,13 @@ fn iptables_state(
     container_id: &str,
     ipv6: bool,
     to: &str,
-) -> (RuleState, String) {
+) -> (RuleState, String, Option<String>) {
     let chain = portmap::dnat_chain(network, container_id);
     let tool = if ipv6 { "ip6tables" } else { "iptables" };
     let place = format!("{tool} nat {chain}");
-    let Some(saved) = rules.saved(ipv6, "nat") else {
-        return (RuleState::Unknown, format!("{place} ({tool}-save not found: rules not read)"));
+    let saved = match rules.table(ipv6, "nat") {
+        Ok(saved) => saved,
+        Err(why) => return (RuleState::Unknown, place, Some(why)),
     };
     let protocol = &mapping.protocol;
     let port = format!("-p {protocol} -m {protocol} --dport {} ", mapping.host_port);
@@ -236,7 +263,7 @@ fn iptables_state(
             && destination.as_ref().is_none_or(|d| line.contains(d.as_str()))
     });
     if !dnat {
-        return (RuleState::Missing, place);
+        return (RuleState::Missing, place, None);
     }
     let reached = saved.lines().any(|line| {
         line.starts_with("-A CNI-HOSTPORT-DNAT ")
@@ -244,7 +271,7 @@ fn iptables_state(
             && line.ends_with(&format!("-j {chain}"))
             && dports(line).any(|p| p == mapping.host_port.to_string())
     });
-    (if reached { RuleState::Present } else { RuleState::Unreached }, place)
+    (if reached { RuleState::Present } else { RuleState::Unreached }, place, None)
 }
 
 /// The ports of a rule's `--dports` list.
@@ -262,14 +289,15 @@ fn nftables_state(
     host: Option<IpAddr>,
     container_id: &str,
     address: IpAddr,
-) -> (RuleState, String) {
+) -> (RuleState, String, Option<String>) {
     let family = if address.is_ipv6() { "ip6" } else { "ip" };
     let place = format!("nftables {family} {}", portmap::NFT_TABLE);
-    if cni::netfilter::find_tool("nft").is_none() {
-        return (RuleState::Unknown, format!("{place} (nft not found: rules not read)"));
-    }
+    let listed = match rules.nft() {
+        Ok(listed) => listed,
+        Err(why) => return (RuleState::Unknown, place, Some(why.to_string())),
+    };
     let comment = portmap::rule_comment(container_id);
-    let found = rules.nft().iter().find(|rule| {
+    let found = listed.iter().find(|rule| {
         str_of(rule, "family") == family
             && str_of(rule, "table") == portmap::NFT_TABLE
             && str_of(rule, "comment") == comment
@@ -283,8 +311,9 @@ fn nftables_state(
                 str_of(rule, "chain"),
                 rule.get("handle").and_then(Value::as_u64).unwrap_or(0)
             ),
+            None,
         ),
-        None => (RuleState::Missing, place),
+        None => (RuleState::Missing, place, None),
     }
 }
 
@@ -346,6 +375,26 @@ mod tests {
         assert!(!nft_rule_is(&rule, &Mapping { host_port: 8081, ..mapping.clone() }, None, address));
         assert!(!nft_rule_is(&rule, &Mapping { protocol: "udp".into(), ..mapping.clone() }, None, address));
         assert!(!nft_rule_is(&rule, &mapping, Some("127.0.0.1".parse().unwrap()), address));
+    }
+
+    #[test]
+    fn rules_not_listed_are_unknown_with_the_reason() {
+        let mapping = Mapping { host_ip: None, host_port: 8080, container_port: 80, protocol: "tcp".into() };
+        let address: IpAddr = "10.1.0.2".parse().unwrap();
+        let rules = Rules::of(
+            vec![("iptables", "nat", Err("iptables-save -t nat: locked".into()))],
+            Err("nft -j list ruleset failed: no permission".into()),
+        );
+        for backend in ["iptables", "nftables"] {
+            let found = check(std::slice::from_ref(&mapping), backend, "net", "c1", &[address], &rules);
+            assert_eq!(found[0].state, RuleState::Unknown, "{backend}");
+            let reason = found[0].rules[0].reason.clone().unwrap_or_default();
+            assert!(reason.contains("locked") || reason.contains("no permission"), "{backend}: {reason}");
+        }
+        let listed = Rules::of(vec![("iptables", "nat", Ok(String::new()))], Ok(Vec::new()));
+        let found = check(&[mapping], "nftables", "net", "c1", &[address], &listed);
+        assert_eq!(found[0].state, RuleState::Missing);
+        assert_eq!(found[0].rules[0].reason, None);
     }
 
     #[test]
