@@ -56,6 +56,13 @@ fn finding(check: &str, status: Status, detail: impl Into<String>, fix: Option<S
     Finding { check: check.to_string(), status, detail: detail.into(), fix }
 }
 
+/// The fix of lost host-side rules (masquerade, DNAT, firewall): `cnictl
+/// network reload` re-applies only the host rules of live attachments,
+/// touching neither the container's links nor its address.
+fn reload(target: &Target, what: &str) -> String {
+    format!("cnictl network reload {} (puts back {what} of its live attachments)", target.network)
+}
+
 /// The outside addresses whose routes are asked for when none are given:
 /// documentation addresses (RFC 5737, RFC 3849), which route as any
 /// address beyond the host does and belong to no one.

@@ -109,6 +109,14 @@ fn verdict(attrs: &[(u16, &[u8])]) -> Option<Action> {
     })
 }
 
+/// The chain a rule jumps or goes to, when it ends in such a verdict.
+pub fn jump_target(exprs: &[NftExpr]) -> Option<String> {
+    exprs.iter().filter(|e| e.name == "immediate").find_map(|e| match verdict(&attributes(&e.data))? {
+        Action::Jump(chain) | Action::Goto(chain) => Some(chain),
+        _ => None,
+    })
+}
+
 /// Runs one rule's expressions over `packet`: its match and action.
 pub fn evaluate(exprs: &[NftExpr], packet: &Packet) -> (Match, Action) {
     let mut regs = Registers::new();
