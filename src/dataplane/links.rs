@@ -9,9 +9,9 @@ use super::{finding, Finding, Status, Target};
 pub struct HostLinks(pub Vec<Link>);
 
 impl HostLinks {
-    /// The links of this namespace (none when netlink does not answer).
-    pub fn read() -> HostLinks {
-        HostLinks(cni::netlink::Netlink::open().and_then(|nl| nl.links()).unwrap_or_default())
+    /// The links of this namespace, or why netlink would not list them.
+    pub fn read() -> Result<HostLinks, String> {
+        cni::netlink::Netlink::open().and_then(|nl| nl.links()).map(HostLinks).map_err(|e| e.to_string())
     }
 
     /// A link by name.

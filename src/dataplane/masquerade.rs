@@ -142,11 +142,7 @@ pub(super) fn check(target: &Target, ruleset: &Ruleset, findings: &mut Vec<Findi
             findings.push(finding(
                 check,
                 Status::Warn,
-                format!(
-                    "whether {} is masqueraded cannot be told: {}",
-                    address.ip(),
-                    unknown.join("; ")
-                ),
+                format!("whether {} is masqueraded cannot be told: {}", address.ip(), unknown.join("; ")),
                 None,
             ));
             continue;

@@ -27,7 +27,8 @@ pub(super) fn check(target: &Target, ruleset: &Ruleset, findings: &mut Vec<Findi
     let rules = ruleset.host_rules();
     let backend = live::backend(target.portmap.as_ref(), &target.network, &target.container_id, rules);
     let addresses: Vec<IpAddr> = target.addresses.iter().map(|a| a.ip()).collect();
-    let states = live::check(&target.ports, backend, &target.network, &target.container_id, &addresses, rules);
+    let states =
+        live::check(&target.ports, backend, &target.network, &target.container_id, &addresses, rules);
     for state in states {
         let mapping = &state.mapping;
         let check = format!("port {}/{}", mapping.host_port, mapping.protocol);

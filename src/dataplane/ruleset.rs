@@ -1,5 +1,5 @@
-//! The host's netfilter state, read once per command and shared by every
-//! attachment checked (doctor checks them all): the iptables filter and
+//! The host's netfilter state (and its links), read once per command and
+//! shared by every attachment checked (doctor checks them all): the iptables filter and
 //! nat tables of each family (each read by one `*-save`), nftables' chains,
 //! and the rules of each chain asked for. What cannot be read is kept as
 //! an error for a warning, never taken for an empty table.
@@ -8,8 +8,9 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use super::iptables::{self, Filter};
-use crate::runtime::footprint::Rules;
+use super::links::HostLinks;
 use super::netlink::{nft_chains, nft_rules, NftChain, NftRuleExprs};
+use crate::runtime::footprint::Rules;
 
 /// One iptables filter table: the tool that reads it (`iptables`,
 /// `ip6tables`, or their `-legacy` twins) and what it holds.
@@ -42,6 +43,7 @@ pub struct Ruleset {
     chains: OnceCell<Result<Vec<NftChain>, String>>,
     rules: RefCell<HashMap<ChainKey, Listed>>,
     host: OnceCell<Rules>,
+    links: OnceCell<Result<HostLinks, String>>,
 }
 
 fn tool(ipv6: bool) -> &'static str {
@@ -123,7 +125,9 @@ impl Ruleset {
                 match read_filter(&legacy) {
                     Ok(Some(table)) => tables.push(table),
                     Ok(None) if cni::netfilter::find_tool(&format!("{legacy}-save")).is_none() => unread
-                        .push(format!("legacy {tool} filter tables are loaded, but {legacy}-save is not installed")),
+                        .push(format!(
+                            "legacy {tool} filter tables are loaded, but {legacy}-save is not installed"
+                        )),
                     Ok(None) => {}
                     Err(why) => unread.push(why),
                 }
@@ -137,6 +141,14 @@ impl Ruleset {
     pub fn iptables_nat(&self, ipv6: bool) -> Result<Option<&str>, &str> {
         match self.nat[usize::from(ipv6)].get_or_init(|| save(tool(ipv6), "nat")) {
             Ok(saved) => Ok(saved.as_deref()),
+            Err(why) => Err(why),
+        }
+    }
+
+    /// The host's links (doctor lists them once for every attachment).
+    pub fn host_links(&self) -> Result<&HostLinks, &str> {
+        match self.links.get_or_init(HostLinks::read) {
+            Ok(links) => Ok(links),
             Err(why) => Err(why),
         }
     }
