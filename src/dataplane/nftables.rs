@@ -282,6 +282,15 @@ mod tests {
     }
 
     #[test]
+    fn a_goto_names_its_chain_and_a_drop_names_none() {
+        let mut code = nested(1, &be(NFT_GOTO as u32));
+        code.extend(nested(2, b"masq_checks\0"));
+        let goto = expr("immediate", &[(1, be(0)), (2, nested(NFTA_DATA_VERDICT, &code))]);
+        assert_eq!(jump_target(&[expr("counter", &[]), goto]).as_deref(), Some("masq_checks"));
+        assert_eq!(jump_target(&[drop_verdict()]), None);
+    }
+
+    #[test]
     fn iifname_and_source_matches_are_evaluated() {
         let mut name = b"cni0".to_vec();
         name.resize(16, 0);
