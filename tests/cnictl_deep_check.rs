@@ -530,6 +530,23 @@ fn the_firewall_plugin_lets_the_traffic_past_dockers_drop_but_not_a_mapped_port(
     // The firewall plugin accepts only the container's own and established
     // traffic: a new connection to a mapped port is still dropped.
     assert_eq!(mapped[0]["status"], "fail", "{}", mapped[0]);
+    one(&findings, "firewall", "ok");
+    // Its rules flushed: named, and put back by the printed reload, after
+    // which out and back pass Docker's drop again.
+    lab.sh("iptables -F CNI-FORWARD");
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    let lost = one(&findings, "firewall", "fail");
+    let fix = lost["fix"].as_str().unwrap();
+    assert!(fix.starts_with(&format!("cnictl network reload {} (", lab.name)), "{fix}");
+    let failing = |findings: &[Value]| {
+        of(findings, "forward hook").into_iter().filter(|f| f["status"] == "fail").count()
+    };
+    assert!(failing(&findings) > 1, "out and back are dropped now: {findings:#?}");
+    lab.apply(fix);
+    let (_, findings) = lab.deep();
+    one(&findings, "firewall", "ok");
+    assert_eq!(failing(&findings), 1, "only the mapped port: {findings:#?}");
     let names = lab.names();
     drop(lab);
     assert_gone(&names);

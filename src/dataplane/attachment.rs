@@ -47,6 +47,8 @@ pub struct Target {
     pub masq_backend: Option<String>,
     /// The portmap plugin's netconf, when it is in the chain.
     pub portmap: Option<Value>,
+    /// The firewall plugin's netconf, when it is in the chain.
+    pub firewall: Option<Value>,
     /// The cached portMappings.
     pub ports: Vec<PortMapping>,
 }
@@ -121,6 +123,11 @@ pub fn from_cache(entry: &CachedAttachment, cache_file: &Path) -> Result<Target,
         ip_masq: main.and_then(|p| p.go_get("ipMasq")).and_then(Value::as_bool).unwrap_or(false),
         masq_backend: main.and_then(|p| str_key(p, "ipMasqBackend")).map(str::to_string),
         portmap: portmap.map(|p| Value::Object(p.clone())),
+        firewall: list
+            .plugins
+            .iter()
+            .find(|p| str_key(p, "type") == Some("firewall"))
+            .map(|p| Value::Object(p.clone())),
         ports: crate::runtime::live_state::ports::cached_mappings(entry.capability_args.as_ref()),
     })
 }

@@ -2,10 +2,12 @@
 //! `doctor` over every live one): what decides whether its packets leave
 //! the host and come back, each finding with its fix. It reads sysctls,
 //! links, the kernel's route choices (RTM_GETROUTE: no packet is sent),
-//! the FORWARD hook (iptables and native nftables), the masquerade rule
-//! and the port mappings' DNAT rules; it changes nothing.
+//! the FORWARD hook (iptables and native nftables), the masquerade rule,
+//! the port mappings' DNAT rules and the firewall plugin's; it changes
+//! nothing.
 
 pub mod attachment;
+mod firewall;
 mod forward;
 mod iptables;
 mod links;
@@ -96,6 +98,7 @@ pub fn check(target: &Target, to: &[IpAddr], ruleset: &Ruleset) -> Vec<Finding> 
             ));
             masquerade::check(target, ruleset, &mut findings);
             ports::check(target, ruleset, &mut findings);
+            firewall::check(target, ruleset, &mut findings);
             return findings;
         }
     };
@@ -104,6 +107,7 @@ pub fn check(target: &Target, to: &[IpAddr], ruleset: &Ruleset) -> Vec<Finding> 
     forward::check(target, &paths, ruleset, &mut findings);
     masquerade::check(target, ruleset, &mut findings);
     ports::check(target, ruleset, &mut findings);
+    firewall::check(target, ruleset, &mut findings);
     findings
 }
 
