@@ -68,6 +68,20 @@ pub(super) fn check(
     paths
 }
 
+/// The name of interface `index` in the calling thread's namespace (one
+/// question, where a link dump would list them all).
+fn interface_name(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf holds IF_NAMESIZE bytes, as if_indextoname requires.
+    let named = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if named.is_null() {
+        return None;
+    }
+    // SAFETY: on success buf holds a NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
 /// Inside the container: the route to `dst` and its gateway.
 fn container_route(target: &Target, dst: IpAddr, findings: &mut Vec<Finding>) {
     let check = "container route";
@@ -82,10 +96,8 @@ fn container_route(target: &Target, dst: IpAddr, findings: &mut Vec<Finding>) {
     }
     let asked = cni::netns::Netns::open(&target.netns).and_then(|ns| {
         ns.run(|| {
-            let links = cni::netlink::Netlink::open().and_then(|nl| nl.links()).unwrap_or_default();
             let picked = route_get(dst, None, None);
-            let name = |index: u32| links.iter().find(|l| l.index == index).map(|l| l.name.clone());
-            Ok(picked.map(|p| (p.oif.and_then(name), p)))
+            Ok(picked.map(|p| (p.oif.and_then(interface_name), p)))
         })
     });
     let gateway = target.gateways.iter().find(|g| g.is_ipv4() == dst.is_ipv4());
