@@ -3,8 +3,11 @@
 //! returning, with a fix that works: FORWARD's policy DROP (Docker's
 //! chains, no accept for the bridge), a native nftables forward-hook drop
 //! chain (and a rule that only may drop), a deleted masquerade rule (both
-//! backends), a deleted DNAT rule, forwarding off, a downed host veth.
-//! `doctor` names the same under the attachment.
+//! backends; nftables' postrouting that no longer reaches it), a deleted
+//! DNAT rule (lost rules: `cnictl network reload`, run and re-checked),
+//! forwarding off, a downed host veth, a veth off its bridge, a lost bridge
+//! (no fix ever re-attaches), rules that cannot be read (a warning, never
+//! "missing"). `doctor` names the same under the attachment.
 //!
 //! Every breakage lives in a network namespace of the test's own that
 //! plays the host (its bridge, rules, policies and sysctls are its own;
@@ -100,7 +103,16 @@ impl Lab {
 
     /// cnictl run inside the host netns.
     fn cnictl(&self, args: &[&str]) -> (i32, String, String) {
-        let out = in_netns(&self.host.name, cnictl())
+        self.cnictl_with_path(args, None)
+    }
+
+    /// cnictl run inside the host netns, with `first` ahead of PATH.
+    fn cnictl_with_path(&self, args: &[&str], first: Option<&std::path::Path>) -> (i32, String, String) {
+        let mut command = in_netns(&self.host.name, cnictl());
+        if let Some(dir) = first {
+            command.env("PATH", format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default()));
+        }
+        let out = command
             .args(args)
             .env("NETCONFPATH", self.conf.path())
             .env("CNI_CACHE_DIR", self.cache.path())
@@ -130,6 +142,22 @@ impl Lab {
     /// A shell command run inside the host netns (a fix as printed).
     fn sh(&self, command: &str) {
         self.host.exec(&["sh", "-c", command]);
+    }
+
+    /// A printed fix, up to its parenthesis, run as the operator would:
+    /// a cnictl one through this lab's cnictl (which must succeed), any
+    /// other in the host netns. No fix may re-attach (a `del`).
+    fn apply(&self, fix: &str) {
+        assert!(!fix.contains("cnictl del"), "a fix must never delete a live attachment: {fix}");
+        let command = fix.split(" (").next().unwrap();
+        match command.strip_prefix("cnictl ") {
+            Some(args) => {
+                let args: Vec<&str> = args.split_whitespace().collect();
+                let (code, stdout, stderr) = self.cnictl(&args);
+                assert_eq!(code, 0, "{fix}: {stdout}{stderr}");
+            }
+            None => self.sh(command),
+        }
     }
 
     fn host_output(&self, args: &[&str]) -> String {
@@ -395,9 +423,13 @@ fn a_deleted_iptables_masquerade_rule_and_dnat_rule_are_named() {
     assert!(detail.contains(&ip) && detail.contains("POSTROUTING"), "{detail}");
     let port = one(&findings, "port 8080/tcp", "fail");
     assert!(port["detail"].as_str().unwrap().contains(&format!("{ip}:80")), "{port}");
+    // Lost host rules are put back by reload, which leaves the container be.
+    let reload = format!("cnictl network reload {} (", lab.name);
     for fix in [masq["fix"].as_str().unwrap(), port["fix"].as_str().unwrap()] {
-        lab.sh(fix);
+        assert!(fix.starts_with(&reload), "{fix}");
     }
+    lab.apply(masq["fix"].as_str().unwrap());
+    assert_eq!(lab.container_ip(), ip, "the container keeps its address");
     let (code, findings) = lab.deep();
     assert_eq!(code, 0, "{findings:#?}");
     assert_clean(&findings);
@@ -429,8 +461,19 @@ fn a_deleted_nftables_masquerade_rule_is_named() {
     let masq = one(&findings, "masquerade", "fail");
     assert!(masq["detail"].as_str().unwrap().contains(&format!("no rule for {ip}")), "{masq}");
     let fix = masq["fix"].as_str().unwrap();
-    assert!(fix.starts_with("nft 'add rule inet cni_plugins_masquerade masq_checks"), "{fix}");
-    lab.sh(fix);
+    assert!(fix.starts_with(&format!("cnictl network reload {} (", lab.name)), "{fix}");
+    lab.apply(fix);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "{findings:#?}");
+    one(&findings, "masquerade", "ok");
+    // The rule is there but postrouting no longer goes to masq_checks: the
+    // container's packets never meet it.
+    lab.host.exec(&["nft", "flush", "chain", "inet", "cni_plugins_masquerade", "postrouting"]);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1, "{findings:#?}");
+    let masq = one(&findings, "masquerade", "fail");
+    assert!(masq["detail"].as_str().unwrap().contains("postrouting does not go to masq_checks"), "{masq}");
+    lab.apply(masq["fix"].as_str().unwrap());
     let (code, findings) = lab.deep();
     assert_eq!(code, 0, "{findings:#?}");
     one(&findings, "masquerade", "ok");
@@ -452,7 +495,7 @@ fn a_downed_host_veth_and_forwarding_off_are_named() {
     assert_eq!(down["detail"], format!("{veth} is down"));
     assert_eq!(down["fix"], format!("ip link set {veth} up"));
     let off = one(&findings, "forwarding", "fail");
-    assert_eq!(off["fix"], "sysctl -w net.ipv4.ip_forward=1");
+    assert_eq!(off["fix"], "sysctl -w net/ipv4/ip_forward=1");
     // The kernel, asked, refuses to route the container's packet.
     assert!(one(&findings, "host route", "fail")["detail"].as_str().unwrap().contains("will not forward"));
     lab.sh(down["fix"].as_str().unwrap());
@@ -487,6 +530,23 @@ fn the_firewall_plugin_lets_the_traffic_past_dockers_drop_but_not_a_mapped_port(
     // The firewall plugin accepts only the container's own and established
     // traffic: a new connection to a mapped port is still dropped.
     assert_eq!(mapped[0]["status"], "fail", "{}", mapped[0]);
+    one(&findings, "firewall", "ok");
+    // Its rules flushed: named, and put back by the printed reload, after
+    // which out and back pass Docker's drop again.
+    lab.sh("iptables -F CNI-FORWARD");
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    let lost = one(&findings, "firewall", "fail");
+    let fix = lost["fix"].as_str().unwrap();
+    assert!(fix.starts_with(&format!("cnictl network reload {} (", lab.name)), "{fix}");
+    let failing = |findings: &[Value]| {
+        of(findings, "forward hook").into_iter().filter(|f| f["status"] == "fail").count()
+    };
+    assert!(failing(&findings) > 1, "out and back are dropped now: {findings:#?}");
+    lab.apply(fix);
+    let (_, findings) = lab.deep();
+    one(&findings, "firewall", "ok");
+    assert_eq!(failing(&findings), 1, "only the mapped port: {findings:#?}");
     let names = lab.names();
     drop(lab);
     assert_gone(&names);
@@ -507,7 +567,7 @@ fn a_strict_reverse_path_filter_drop_is_found_by_asking_the_kernel() {
     let detail = refused["detail"].as_str().unwrap();
     assert!(detail.contains("reverse-path filter drops") && detail.contains(&ip), "{detail}");
     assert!(
-        refused["fix"].as_str().unwrap().starts_with("sysctl -w net.ipv4.conf.dpbr0.rp_filter=2"),
+        refused["fix"].as_str().unwrap().starts_with("sysctl -w net/ipv4/conf/dpbr0/rp_filter=2"),
         "{refused}"
     );
     let back = one(&findings, "return route", "fail");
@@ -601,6 +661,87 @@ fn a_host_without_a_default_route_warns_and_fails_only_for_a_named_destination()
     let named: Vec<Value> = serde_json::from_str::<Value>(&stdout).unwrap().as_array().unwrap().clone();
     let failed = one(&named, "host route", "fail");
     assert_eq!(failed["fix"], "give the host a route to 10.171.251.9 (ip route add 10.171.251.9 via ROUTER)");
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}
+
+#[test]
+fn a_veth_off_its_bridge_and_a_lost_bridge_get_fixes_that_leave_the_container_be() {
+    let lab = Lab::new(12, None);
+    let veth = lab.host_veth();
+    let ip = lab.container_ip();
+    lab.host.exec(&["ip", "link", "set", &veth, "nomaster"]);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    let off = one(&findings, "host veth", "fail");
+    assert_eq!(off["detail"], format!("{veth} is not a port of dpbr0 (it is on no bridge)"));
+    assert_eq!(off["fix"], format!("ip link set {veth} master dpbr0"));
+    lab.apply(off["fix"].as_str().unwrap());
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 0, "{findings:#?}");
+    assert_clean(&findings);
+    // The bridge gone: nothing cnictl can remake under a live container.
+    lab.host.exec(&["ip", "link", "del", "dpbr0"]);
+    let (code, findings) = lab.deep();
+    assert_eq!(code, 1);
+    let gone = one(&findings, "bridge", "fail");
+    let fix = gone["fix"].as_str().unwrap();
+    assert!(fix.starts_with("recreate container ") && fix.contains("with its runtime"), "{fix}");
+    let (code, stdout, _) = lab.cnictl(&["doctor", "-o", "json"]);
+    assert_eq!(code, 1);
+    let doctor: Vec<Value> = serde_json::from_str::<Value>(&stdout).unwrap().as_array().unwrap().clone();
+    assert!(doctor.iter().any(|f| f["check"].as_str().unwrap().ends_with(" bridge")), "{doctor:#?}");
+    for f in findings.iter().chain(&doctor) {
+        let fix = f["fix"].as_str().unwrap_or_default();
+        assert!(!fix.contains("cnictl del") && !fix.contains("cnictl add"), "{f}");
+    }
+    // Checking changed nothing: the container keeps its address.
+    assert_eq!(lab.container_ip(), ip);
+    let names = lab.names();
+    drop(lab);
+    assert_gone(&names);
+}
+
+#[test]
+fn rules_that_cannot_be_read_are_warned_about_never_reported_missing() {
+    let lab = Lab::new(13, Some("iptables"));
+    // iptables-save and ip6tables-save that fail, found first on PATH.
+    let tools = tempfile::tempdir().unwrap();
+    for tool in ["iptables-save", "ip6tables-save"] {
+        let path = tools.path().join(tool);
+        std::fs::write(&path, "#!/bin/sh\necho 'cannot read the tables' >&2\nexit 1\n").unwrap();
+        let executable = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+        std::fs::set_permissions(&path, executable).unwrap();
+    }
+    let (code, stdout, stderr) = lab.cnictl_with_path(
+        &["check", "--deep", &lab.name, &lab.container.path(), "-o", "json"],
+        Some(tools.path()),
+    );
+    let findings: Vec<Value> = serde_json::from_str::<Value>(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"))
+        .as_array()
+        .unwrap()
+        .clone();
+    // portmap's own CHECK fails on the tool's error; the data plane's
+    // findings do not claim a rule is missing.
+    assert_eq!(code, 1, "{findings:#?}");
+    one(&findings, "plugins", "fail");
+    let masq = one(&findings, "masquerade", "warn");
+    let detail = masq["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cannot be told") && detail.contains("iptables-save failed: cannot read the tables"),
+        "{masq}"
+    );
+    assert!(masq["fix"].is_null(), "{masq}");
+    one(&findings, "port 8080/tcp", "warn");
+    let hook = of(&findings, "forward hook");
+    assert!(
+        hook.iter().any(|f| f["status"] == "warn"
+            && f["detail"].as_str().unwrap().contains("iptables filter table cannot be read")),
+        "{hook:#?}"
+    );
+    assert!(findings.iter().all(|f| f["status"] != "fail" || f["check"] == "plugins"), "{findings:#?}");
     let names = lab.names();
     drop(lab);
     assert_gone(&names);

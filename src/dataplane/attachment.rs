@@ -6,25 +6,16 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use cni::gojson::{get_in, GoKeys};
+use cni::gojson::GoKeys;
 use cni::result::CniResult;
 use ipnetwork::IpNetwork;
 use serde_json::Value;
 
 use crate::runtime::cache::CachedAttachment;
 
-/// One port mapping of the cached capability args.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortMapping {
-    /// The host's port.
-    pub host_port: u16,
-    /// The container's port.
-    pub container_port: u16,
-    /// `tcp`, `udp` or `sctp`.
-    pub protocol: String,
-    /// The host address it is bound to, if one.
-    pub host_ip: Option<IpAddr>,
-}
+/// One port mapping of the cached capability args, as `inspect` and
+/// `port` read them.
+pub use crate::runtime::live_state::ports::Mapping as PortMapping;
 
 /// An attachment as the check sees it.
 #[derive(Debug, Clone)]
@@ -54,8 +45,10 @@ pub struct Target {
     pub ip_masq: bool,
     /// ipMasqBackend, when set.
     pub masq_backend: Option<String>,
-    /// The portmap plugin's `backend`, when it is in the chain (Some("") without one).
-    pub portmap_backend: Option<String>,
+    /// The portmap plugin's netconf, when it is in the chain.
+    pub portmap: Option<Value>,
+    /// The firewall plugin's netconf, when it is in the chain.
+    pub firewall: Option<Value>,
     /// The cached portMappings.
     pub ports: Vec<PortMapping>,
 }
@@ -76,30 +69,6 @@ impl Target {
 
 fn str_key<'a>(plugin: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
     plugin.go_get(key).and_then(Value::as_str)
-}
-
-/// The port mappings of capability args, read as portmap reads them
-/// (Go's key matching: containerd sends `HostPort`).
-fn port_mappings(caps: Option<&serde_json::Map<String, Value>>) -> Vec<PortMapping> {
-    let Some(list) = caps.and_then(|c| get_in(c, "portMappings")).and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    list.iter()
-        .filter_map(Value::as_object)
-        .filter_map(|m| {
-            let port = |key| get_in(m, key).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok());
-            Some(PortMapping {
-                host_port: port("hostPort")?,
-                container_port: port("containerPort")?,
-                protocol: get_in(m, "protocol")
-                    .and_then(Value::as_str)
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or("tcp")
-                    .to_ascii_lowercase(),
-                host_ip: get_in(m, "hostIP").and_then(Value::as_str).and_then(|h| h.parse().ok()),
-            })
-        })
-        .collect()
 }
 
 /// Reads a cache entry; an error says what the entry lacks.
@@ -153,24 +122,12 @@ pub fn from_cache(entry: &CachedAttachment, cache_file: &Path) -> Result<Target,
         default_routes,
         ip_masq: main.and_then(|p| p.go_get("ipMasq")).and_then(Value::as_bool).unwrap_or(false),
         masq_backend: main.and_then(|p| str_key(p, "ipMasqBackend")).map(str::to_string),
-        portmap_backend: portmap.map(|p| str_key(p, "backend").unwrap_or_default().to_string()),
-        ports: port_mappings(entry.capability_args.as_ref()),
+        portmap: portmap.map(|p| Value::Object(p.clone())),
+        firewall: list
+            .plugins
+            .iter()
+            .find(|p| str_key(p, "type") == Some("firewall"))
+            .map(|p| Value::Object(p.clone())),
+        ports: crate::runtime::live_state::ports::cached_mappings(entry.capability_args.as_ref()),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mappings_are_read_with_gos_key_rules() {
-        let caps = serde_json::json!({"portMappings": [
-            {"HostPort": 8080, "ContainerPort": 80, "Protocol": "TCP"},
-            {"hostPort": 5353, "containerPort": 53, "protocol": "udp", "hostIP": "10.0.0.1"},
-            {"hostPort": 70000, "containerPort": 1}]});
-        let found = port_mappings(caps.as_object());
-        assert_eq!(found.len(), 2);
-        assert_eq!((found[0].host_port, found[0].protocol.as_str()), (8080, "tcp"));
-        assert_eq!(found[1].host_ip, Some("10.0.0.1".parse().unwrap()));
-    }
 }

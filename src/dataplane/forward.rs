@@ -123,7 +123,8 @@ fn packets(path: &Path, ports: &[PortMapping], neighbour: Option<IpAddr>) -> Vec
             l4: None,
         });
     }
-    for mapping in ports.iter().filter(|m| m.host_ip.is_none_or(|h| h.is_ipv4() == path.src.is_ipv4())) {
+    let family_of = |m: &PortMapping| m.host_ip.as_deref().and_then(|h| h.parse::<IpAddr>().ok());
+    for mapping in ports.iter().filter(|m| family_of(m).is_none_or(|h| h.is_ipv4() == path.src.is_ipv4())) {
         let Some(proto) = protocol_number(&mapping.protocol) else { continue };
         found.push(Packet {
             label: format!(
@@ -287,6 +288,17 @@ pub(super) fn check(target: &Target, paths: &[Path], ruleset: &Ruleset, findings
             &[]
         }
     };
+    let families: std::collections::BTreeSet<bool> = paths.iter().map(|p| p.src.is_ipv6()).collect();
+    for ipv6 in families {
+        for why in ruleset.iptables_filter_unread(ipv6) {
+            findings.push(finding(
+                "forward hook",
+                Status::Warn,
+                format!("an iptables filter table cannot be read ({why}): its FORWARD chain is not checked"),
+                None,
+            ));
+        }
+    }
     for path in paths {
         for packet in packets(path, &target.ports, bridged_neighbour(target, path.src)) {
             report(&packet, &verdicts(&packet, bridge, ruleset, chains), findings);

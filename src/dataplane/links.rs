@@ -9,9 +9,9 @@ use super::{finding, Finding, Status, Target};
 pub struct HostLinks(pub Vec<Link>);
 
 impl HostLinks {
-    /// The links of this namespace (none when netlink does not answer).
-    pub fn read() -> HostLinks {
-        HostLinks(cni::netlink::Netlink::open().and_then(|nl| nl.links()).unwrap_or_default())
+    /// The links of this namespace, or why netlink would not list them.
+    pub fn read() -> Result<HostLinks, String> {
+        cni::netlink::Netlink::open().and_then(|nl| nl.links()).map(HostLinks).map_err(|e| e.to_string())
     }
 
     /// A link by name.
@@ -30,6 +30,16 @@ fn in_container(target: &Target, command: &str) -> String {
     format!("nsenter --net={} {command}", target.netns)
 }
 
+/// The fix of a lost bridge or veth: nothing cnictl can safely redo on a
+/// live container (a DEL and ADD would give it another ID and address
+/// behind its runtime's back), so the runtime must recreate it.
+fn recreate(target: &Target, what: &str) -> String {
+    format!(
+        "recreate container {} with its runtime: its {what} cannot be made again under a live container",
+        target.container_id
+    )
+}
+
 pub(super) fn check(target: &Target, host: &HostLinks, findings: &mut Vec<Finding>) {
     let bridge = target.bridge.as_deref().map(|name| (name, host.by_name(name)));
     if let Some((name, found)) = bridge {
@@ -38,10 +48,7 @@ pub(super) fn check(target: &Target, host: &HostLinks, findings: &mut Vec<Findin
                 "bridge",
                 Status::Fail,
                 format!("bridge {name} does not exist"),
-                Some(format!(
-                    "cnictl del {0} {1} && cnictl add {0} {1} (re-attach)",
-                    target.network, target.netns
-                )),
+                Some(recreate(target, &format!("bridge {name}"))),
             )),
             Some(link) if !link.up => findings.push(finding(
                 "bridge",
@@ -68,10 +75,7 @@ pub(super) fn check(target: &Target, host: &HostLinks, findings: &mut Vec<Findin
             "host veth",
             Status::Fail,
             format!("{veth}, the host end of the container's veth, does not exist"),
-            Some(format!(
-                "cnictl del {0} {1} && cnictl add {0} {1} (re-attach)",
-                target.network, target.netns
-            )),
+            Some(recreate(target, &format!("veth {veth}"))),
         ));
         return;
     };

@@ -3,37 +3,49 @@
 //! commented with the attachment's hash, reached from the `postrouting`
 //! base chain; on iptables, the chain `CNI-<hash>` in `nat` with its
 //! MASQUERADE rule, jumped to from POSTROUTING for the address. Either
-//! backend counts (the reference's plugins may have made it).
+//! backend counts (the reference's plugins may have made it). Rules that
+//! cannot be read give a warning, never a failure whose fix would add a
+//! rule that is there.
 
-use std::net::IpAddr;
-
-use cni::netfilter::{chain_name, iptables_comment, Backend, Owner};
+use cni::netfilter::{chain_name, Backend, Owner};
 use ipnetwork::IpNetwork;
 
-use super::netlink::udata_text;
+use super::netlink::{octets, udata_text};
+use super::nftables::jump_target;
 use super::ruleset::Ruleset;
-use super::{finding, Finding, Status, Target};
+use super::{finding, reload, Finding, Status, Target};
 
 const TABLE: &str = "cni_plugins_masquerade";
+const CHECKS: &str = "masq_checks";
 
-fn octets(ip: IpAddr) -> Vec<u8> {
-    match ip {
-        IpAddr::V4(ip) => ip.octets().to_vec(),
-        IpAddr::V6(ip) => ip.octets().to_vec(),
-    }
+/// What one backend holds for an address.
+enum Held {
+    /// The rule is there, and reached: where.
+    Found(String),
+    /// What is missing.
+    Missing(String),
+    /// The rules could not be read: why.
+    Unknown(String),
 }
 
-/// What nftables holds for the address: Ok(where) or Err(what is missing).
-fn nft_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Result<String, String> {
-    let owner =
-        Owner { network: &target.network, ifname: &target.ifname, container_id: &target.container_id };
-    let chains = ruleset.nft_chains().unwrap_or_default();
+/// What nftables holds for the address: the rule in masq_checks, and the
+/// postrouting base chain that goes to masq_checks.
+fn nft_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Held {
+    let chains = match ruleset.nft_chains() {
+        Ok(chains) => chains,
+        Err(e) => return Held::Unknown(format!("nftables cannot be listed: {e}")),
+    };
     let ours: Vec<_> = chains.iter().filter(|c| c.family == 1 && c.table == TABLE).collect();
     if !ours.iter().any(|c| c.name == "postrouting" && c.hook.is_some()) {
-        return Err(format!("no nftables table inet {TABLE} with its postrouting chain"));
+        return Held::Missing(format!("no nftables table inet {TABLE} with its postrouting chain"));
     }
+    let owner =
+        Owner { network: &target.network, ifname: &target.ifname, container_id: &target.container_id };
     let hash = owner.hash();
-    let rules = ruleset.nft_rules(1, TABLE, "masq_checks").unwrap_or_default();
+    let rules = match ruleset.nft_rules(1, TABLE, CHECKS) {
+        Ok(rules) => rules,
+        Err(e) => return Held::Unknown(format!("inet {TABLE} {CHECKS} cannot be listed: {e}")),
+    };
     let ip = octets(address.ip());
     let found = rules.iter().any(|rule| {
         udata_text(&rule.userdata, 0).starts_with(&hash)
@@ -43,52 +55,44 @@ fn nft_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Result<S
                 .iter()
                 .any(|e| e.name == "cmp" && e.data.windows(ip.len()).any(|w| w == ip.as_slice()))
     });
-    if found {
-        Ok(format!("nftables: inet {TABLE} masq_checks"))
-    } else {
-        Err(format!("no rule for {} in inet {TABLE} masq_checks", address.ip()))
+    if !found {
+        return Held::Missing(format!("no rule for {} in inet {TABLE} {CHECKS}", address.ip()));
     }
+    let entry = match ruleset.nft_rules(1, TABLE, "postrouting") {
+        Ok(rules) => rules,
+        Err(e) => return Held::Unknown(format!("inet {TABLE} postrouting cannot be listed: {e}")),
+    };
+    if !entry.iter().any(|rule| jump_target(&rule.exprs).as_deref() == Some(CHECKS)) {
+        return Held::Missing(format!("inet {TABLE} postrouting does not go to {CHECKS}"));
+    }
+    Held::Found(format!("nftables: inet {TABLE} {CHECKS}"))
 }
 
-/// What iptables lacks: what is missing, and the commands that add it.
-type Lacking = (Vec<String>, Vec<String>);
-
-/// What iptables holds: Ok(where) or Err(what it lacks).
-fn iptables_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Option<Result<String, Lacking>> {
-    let tool = if address.is_ipv6() { "ip6tables" } else { "iptables" };
-    let saved = ruleset.iptables_nat(address.is_ipv6())?;
+/// What iptables holds: `None` without the tool.
+fn iptables_state(target: &Target, address: IpNetwork, ruleset: &Ruleset) -> Option<Held> {
+    let saved = match ruleset.iptables_nat(address.is_ipv6()) {
+        Ok(saved) => saved?,
+        Err(why) => return Some(Held::Unknown(why.to_string())),
+    };
     let chain = chain_name(&target.network, &target.container_id);
-    let comment =
-        format!("-m comment --comment '{}'", iptables_comment(&target.network, &target.container_id));
-    let host = if address.is_ipv6() { 128 } else { 32 };
-    let multicast = if address.is_ipv6() { "ff00::/8" } else { "224.0.0.0/4" };
-    let source = format!("-s {}/{host}", address.ip());
-    let (mut missing, mut what) = (Vec::new(), Vec::new());
-    let declared = cni::netfilter::iptables::has_chain(saved, &chain);
-    if !declared {
-        what.push(format!("the chain {chain}"));
-        missing.push(format!("{tool} -t nat -N {chain}"));
-        missing.push(format!(
-            "{tool} -t nat -A {chain} -d {}/{} {comment} -j ACCEPT",
-            address.network(),
-            address.prefix()
-        ));
+    let source = format!("-s {}/{} ", address.ip(), if address.is_ipv6() { 128 } else { 32 });
+    let mut lacks = Vec::new();
+    if !cni::netfilter::iptables::has_chain(saved, &chain) {
+        lacks.push(format!("the chain {chain}"));
     }
     let masquerades =
         saved.lines().any(|l| l.starts_with(&format!("-A {chain} ")) && l.ends_with("-j MASQUERADE"));
     if !masquerades {
-        what.push(format!("the MASQUERADE rule of {chain}"));
-        missing.push(format!("{tool} -t nat -A {chain} ! -d {multicast} {comment} -j MASQUERADE"));
+        lacks.push(format!("the MASQUERADE rule of {chain}"));
     }
     let jumps = cni::netfilter::iptables::rules_jumping_to(saved, "POSTROUTING", &chain);
-    if !jumps.iter().any(|rule| rule.contains(&format!("{source} "))) {
-        what.push(format!("the POSTROUTING rule sending {} to {chain}", address.ip()));
-        missing.push(format!("{tool} -t nat -A POSTROUTING {source} {comment} -j {chain}"));
+    if !jumps.iter().any(|rule| rule.contains(&source)) {
+        lacks.push(format!("the POSTROUTING rule sending {} to {chain}", address.ip()));
     }
-    Some(if missing.is_empty() {
-        Ok(format!("iptables: nat {chain}, jumped to from POSTROUTING"))
+    Some(if lacks.is_empty() {
+        Held::Found(format!("iptables: nat {chain}, jumped to from POSTROUTING"))
     } else {
-        Err((what, missing))
+        Held::Missing(format!("iptables lacks {}", lacks.join(" and ")))
     })
 }
 
@@ -107,13 +111,14 @@ pub(super) fn check(target: &Target, ruleset: &Ruleset, findings: &mut Vec<Findi
     }
     let configured =
         target.masq_backend.as_deref().and_then(Backend::parse).unwrap_or_else(Backend::reference_default);
+    let ip_masq = "ipMasq's rules";
     for address in &target.addresses {
         let nft = nft_state(target, *address, ruleset);
         let ipt = iptables_state(target, *address, ruleset);
-        let found = match (&nft, &ipt) {
-            (Ok(place), _) | (_, Some(Ok(place))) => Some(place.clone()),
+        let found = [Some(&nft), ipt.as_ref()].into_iter().flatten().find_map(|held| match held {
+            Held::Found(place) => Some(place.clone()),
             _ => None,
-        };
+        });
         if let Some(place) = found {
             findings.push(finding(
                 check,
@@ -123,34 +128,39 @@ pub(super) fn check(target: &Target, ruleset: &Ruleset, findings: &mut Vec<Findi
             ));
             continue;
         }
-        let attach = format!("cnictl del {0} {1} && cnictl add {0} {1}", target.network, target.netns);
-        let (why, fix) = match (configured, &nft, &ipt) {
-            (Backend::Iptables, _, Some(Err((what, lines)))) => {
-                (format!("iptables lacks {}", what.join(" and ")), lines.join("; "))
-            }
-            (_, Err(why), _) if why.starts_with("no rule") => (
-                why.clone(),
-                format!(
-                    "nft 'add rule inet {TABLE} masq_checks {0} saddr {1} {0} daddr != {2}/{3} masquerade comment \"{4}\"'",
-                    if address.is_ipv4() { "ip" } else { "ip6" },
-                    address.ip(),
-                    address.network(),
-                    address.prefix(),
-                    cni::ipmasq::nft_comment(&Owner {
-                        network: &target.network,
-                        ifname: &target.ifname,
-                        container_id: &target.container_id
-                    })
-                ),
-            ),
-            (_, Err(why), _) => (why.clone(), format!("{attach} (re-attach: ADD writes the table again)")),
-            _ => ("no rule on either backend".into(), attach),
+        let unknown: Vec<&str> = [Some(&nft), ipt.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|held| match held {
+                Held::Unknown(why) => Some(why.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !unknown.is_empty() {
+            // A rule that cannot be read is never reported missing: its
+            // fix would add it a second time.
+            findings.push(finding(
+                check,
+                Status::Warn,
+                format!("whether {} is masqueraded cannot be told: {}", address.ip(), unknown.join("; ")),
+                None,
+            ));
+            continue;
+        }
+        let missing = |held: Option<&Held>| match held {
+            Some(Held::Missing(why)) => Some(why.clone()),
+            _ => None,
         };
+        let why = match configured {
+            Backend::Iptables => missing(ipt.as_ref()).or_else(|| missing(Some(&nft))),
+            Backend::Nftables => missing(Some(&nft)),
+        }
+        .unwrap_or_else(|| "no rule on either backend".into());
         findings.push(finding(
             check,
             Status::Fail,
             format!("{} is not masqueraded: its packets leave with a private source and no answer comes back ({why})", address.ip()),
-            Some(fix),
+            Some(reload(target, ip_masq)),
         ));
     }
 }

@@ -2,10 +2,12 @@
 //! `doctor` over every live one): what decides whether its packets leave
 //! the host and come back, each finding with its fix. It reads sysctls,
 //! links, the kernel's route choices (RTM_GETROUTE: no packet is sent),
-//! the FORWARD hook (iptables and native nftables), the masquerade rule
-//! and the port mappings' DNAT rules; it changes nothing.
+//! the FORWARD hook (iptables and native nftables), the masquerade rule,
+//! the port mappings' DNAT rules and the firewall plugin's; it changes
+//! nothing.
 
 pub mod attachment;
+mod firewall;
 mod forward;
 mod iptables;
 mod links;
@@ -56,6 +58,13 @@ fn finding(check: &str, status: Status, detail: impl Into<String>, fix: Option<S
     Finding { check: check.to_string(), status, detail: detail.into(), fix }
 }
 
+/// The fix of lost host-side rules (masquerade, DNAT, firewall): `cnictl
+/// network reload` re-applies only the host rules of live attachments,
+/// touching neither the container's links nor its address.
+fn reload(target: &Target, what: &str) -> String {
+    format!("cnictl network reload {} (puts back {what} of its live attachments)", target.network)
+}
+
 /// The outside addresses whose routes are asked for when none are given:
 /// documentation addresses (RFC 5737, RFC 3849), which route as any
 /// address beyond the host does and belong to no one.
@@ -75,13 +84,30 @@ pub fn check(target: &Target, to: &[IpAddr], ruleset: &Ruleset) -> Vec<Finding> 
         ));
         return findings;
     }
-    let host = links::HostLinks::read();
     sysctls::check(target, &mut findings);
-    links::check(target, &host, &mut findings);
-    let paths = route::check(target, to, &host, &mut findings);
+    let host = match ruleset.host_links() {
+        Ok(host) => host,
+        Err(why) => {
+            findings.push(finding(
+                "host links",
+                Status::Warn,
+                format!(
+                    "the host's links cannot be listed ({why}): the bridge, veth and routes are not checked"
+                ),
+                None,
+            ));
+            masquerade::check(target, ruleset, &mut findings);
+            ports::check(target, ruleset, &mut findings);
+            firewall::check(target, ruleset, &mut findings);
+            return findings;
+        }
+    };
+    links::check(target, host, &mut findings);
+    let paths = route::check(target, to, host, &mut findings);
     forward::check(target, &paths, ruleset, &mut findings);
     masquerade::check(target, ruleset, &mut findings);
     ports::check(target, ruleset, &mut findings);
+    firewall::check(target, ruleset, &mut findings);
     findings
 }
 

@@ -52,7 +52,8 @@ pub fn text(value: &[u8]) -> String {
     String::from_utf8_lossy(value).trim_end_matches('\0').to_string()
 }
 
-fn octets(ip: IpAddr) -> Vec<u8> {
+/// An address's bytes, as netlink and nftables carry them.
+pub fn octets(ip: IpAddr) -> Vec<u8> {
     match ip {
         IpAddr::V4(ip) => ip.octets().to_vec(),
         IpAddr::V6(ip) => ip.octets().to_vec(),

@@ -109,6 +109,14 @@ fn verdict(attrs: &[(u16, &[u8])]) -> Option<Action> {
     })
 }
 
+/// The chain a rule jumps or goes to, when it ends in such a verdict.
+pub fn jump_target(exprs: &[NftExpr]) -> Option<String> {
+    exprs.iter().filter(|e| e.name == "immediate").find_map(|e| match verdict(&attributes(&e.data))? {
+        Action::Jump(chain) | Action::Goto(chain) => Some(chain),
+        _ => None,
+    })
+}
+
 /// Runs one rule's expressions over `packet`: its match and action.
 pub fn evaluate(exprs: &[NftExpr], packet: &Packet) -> (Match, Action) {
     let mut regs = Registers::new();
@@ -271,6 +279,15 @@ mod tests {
             state: CtState::New,
             l4: None,
         }
+    }
+
+    #[test]
+    fn a_goto_names_its_chain_and_a_drop_names_none() {
+        let mut code = nested(1, &be(NFT_GOTO as u32));
+        code.extend(nested(2, b"masq_checks\0"));
+        let goto = expr("immediate", &[(1, be(0)), (2, nested(NFTA_DATA_VERDICT, &code))]);
+        assert_eq!(jump_target(&[expr("counter", &[]), goto]).as_deref(), Some("masq_checks"));
+        assert_eq!(jump_target(&[drop_verdict()]), None);
     }
 
     #[test]

@@ -68,15 +68,36 @@ pub(super) fn check(
     paths
 }
 
+/// The name of interface `index` in the calling thread's namespace (one
+/// question, where a link dump would list them all).
+fn interface_name(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf holds IF_NAMESIZE bytes, as if_indextoname requires.
+    let named = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if named.is_null() {
+        return None;
+    }
+    // SAFETY: on success buf holds a NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
 /// Inside the container: the route to `dst` and its gateway.
 fn container_route(target: &Target, dst: IpAddr, findings: &mut Vec<Finding>) {
     let check = "container route";
+    if target.netns.is_empty() {
+        findings.push(finding(
+            check,
+            Status::Warn,
+            "the cache entry records no namespace: the container's side is not checked",
+            None,
+        ));
+        return;
+    }
     let asked = cni::netns::Netns::open(&target.netns).and_then(|ns| {
         ns.run(|| {
-            let links = cni::netlink::Netlink::open().and_then(|nl| nl.links()).unwrap_or_default();
             let picked = route_get(dst, None, None);
-            let name = |index: u32| links.iter().find(|l| l.index == index).map(|l| l.name.clone());
-            Ok(picked.map(|p| (p.oif.and_then(name), p)))
+            Ok(picked.map(|p| (p.oif.and_then(interface_name), p)))
         })
     });
     let gateway = target.gateways.iter().find(|g| g.is_ipv4() == dst.is_ipv4());
@@ -193,9 +214,9 @@ fn host_route(
             let all = sysctl_value("net/ipv4/conf/all/rp_filter");
             let own = sysctl_value(&format!("net/ipv4/conf/{name}/rp_filter"));
             let (detail, fix) = if src.is_ipv4() && all.max(own) == 1 {
-                let mut fix = format!("sysctl -w net.ipv4.conf.{name}.rp_filter=2");
+                let mut fix = format!("sysctl -w net/ipv4/conf/{name}/rp_filter=2");
                 if all == 1 {
-                    fix.push_str(" net.ipv4.conf.all.rp_filter=2");
+                    fix.push_str(" net/ipv4/conf/all/rp_filter=2");
                 }
                 (
                     format!("the reverse-path filter drops {src} -> {dst} arriving on {name}: the host would not route {src} back through {name}"),
@@ -225,9 +246,9 @@ fn host_route(
             } else if unreachable {
                 format!("give the host a route to {dst} (ip route add {dst} via ROUTER)")
             } else if dst.is_ipv4() {
-                format!("sysctl -w net.ipv4.ip_forward=1 net.ipv4.conf.{name}.forwarding=1")
+                format!("sysctl -w net/ipv4/ip_forward=1 net/ipv4/conf/{name}/forwarding=1")
             } else {
-                "sysctl -w net.ipv6.conf.all.forwarding=1".to_string()
+                "sysctl -w net/ipv6/conf/all/forwarding=1".to_string()
             };
             let status = if unreachable && !given { Status::Warn } else { Status::Fail };
             findings.push(finding(check, status, detail, Some(fix)));

@@ -26,7 +26,7 @@ fn forwarding(findings: &mut Vec<Finding>, key: &str, what: &str) {
                 "{what} is off ({} = {value}): the host does not route the container's packets",
                 dotted(key)
             ),
-            Some(format!("sysctl -w {}=1", dotted(key))),
+            Some(format!("sysctl -w {key}=1")),
         )),
         None => findings.push(finding(
             "forwarding",

@@ -9,17 +9,14 @@ use super::*;
 use crate::dataplane::{self, Target};
 use crate::netns::identity::{find_live, live_namespaces, NetnsId};
 
-/// The attachment's namespace as it is now: its path, or where it moved
-/// (found by identity); `None` when it is gone or unrecorded.
+/// Where to look at the attachment's namespace: where it lives now (found
+/// by its recorded identity), else its recorded path. `None` when
+/// `liveness` (the one judge of it, as gc's) says it is gone; an entry
+/// that records no path may be live, and its check says what it cannot see.
 fn live_path(entry: &CachedAttachment, live: &[(NetnsId, PathBuf)]) -> Option<String> {
-    let path = entry.netns_path();
-    if path.is_empty() {
-        return None;
-    }
-    match entry.netns_identity {
-        Some(id) => find_live(live, &id).map(|now| now.display().to_string()),
-        None => NetnsId::of(Path::new(&path)).map(|_| path),
-    }
+    crate::runtime::liveness::namespace_state(entry, live)?;
+    let moved = entry.netns_identity.and_then(|id| find_live(live, &id));
+    Some(moved.map_or_else(|| entry.netns_path(), |now| now.display().to_string()))
 }
 
 fn status(status: dataplane::Status) -> Status {

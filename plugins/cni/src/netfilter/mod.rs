@@ -96,8 +96,22 @@ pub struct ToolOutput {
     pub stderr: String,
 }
 
-/// Runs `tool args...` with `input` on stdin.
+/// How long a netfilter tool may take: a tool stuck on the xtables lock
+/// or a wedged kernel must not hang a plugin verb, doctor or inspect.
+pub const TOOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `tool args...` with `input` on stdin, for at most [`TOOL_LIMIT`]:
+/// a tool still running then is killed and the error names it.
 pub fn run_tool(tool: &Path, args: &[&str], input: &str) -> Result<ToolOutput, CniError> {
+    run_tool_within(tool, args, input, TOOL_LIMIT)
+}
+
+fn run_tool_within(
+    tool: &Path,
+    args: &[&str],
+    input: &str,
+    limit: std::time::Duration,
+) -> Result<ToolOutput, CniError> {
     let describe = || format!("{} {}", tool.display(), args.join(" "));
     let mut child = Command::new(tool)
         .args(args)
@@ -107,12 +121,13 @@ pub fn run_tool(tool: &Path, args: &[&str], input: &str) -> Result<ToolOutput, C
         .spawn()
         .map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.as_bytes())
-            .map_err(|e| CniError::internal(format!("failed to write to {}: {e}", describe())))?;
+        if let Err(e) = stdin.write_all(input.as_bytes()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(CniError::internal(format!("failed to write to {}: {e}", describe())));
+        }
     }
-    let output = child
-        .wait_with_output()
+    let output = crate::invoke::wait_within(child, limit)
         .map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
     Ok(ToolOutput {
         success: output.status.success(),
@@ -200,6 +215,19 @@ pub fn go_quote(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tool_that_does_not_finish_in_time_is_killed_and_named() {
+        let started = std::time::Instant::now();
+        let limit = std::time::Duration::from_millis(200);
+        let Err(e) = run_tool_within(Path::new("/bin/sleep"), &["30"], "", limit) else {
+            panic!("sleep 30 finished within 200 ms")
+        };
+        assert!(e.msg.contains("/bin/sleep 30") && e.msg.contains("no answer within"), "{}", e.msg);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "killed at the limit");
+        let done = run_tool_within(Path::new("/bin/cat"), &[], "in", limit).map(|o| o.stdout);
+        assert_eq!(done.ok().as_deref(), Some("in"));
+    }
+
     use super::*;
 
     #[test]
