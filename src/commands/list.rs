@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::{validate, Context};
 use crate::inspect;
 use crate::render::{self, Cell, Format, Tone, View};
-use crate::runtime::config::{conf_files, load_file};
+use crate::runtime::config::{load_file, network_files};
 
 /// One config file as the list shows it.
 #[derive(Debug, Serialize)]
@@ -141,8 +141,7 @@ impl View for ListView {
 
 /// Prints the networks of the config dir.
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
-    let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
-    files.extend(conf_files(&ctx.conf_dir, &["conf", "json"])?);
+    let files = network_files(&ctx.conf_dir)?;
     let mut first_by_name = BTreeMap::new();
     let files = files.iter().map(|f| describe(ctx, f, &mut first_by_name)).collect();
     render::show(format, &ListView { files, conf_dir: ctx.conf_dir.clone() })?;

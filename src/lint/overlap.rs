@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::{At, Lint};
 use crate::commands::Context;
 use crate::inspect;
-use crate::runtime::config::{conf_files, load_file, NetworkList};
+use crate::runtime::config::{load_file, network_files, NetworkList};
 use crate::runtime::free_subnet::overlaps as share_addresses;
 
 /// A subnet a config hands out, and where it is written.
@@ -100,8 +100,7 @@ fn place_of(list: &NetworkList, subnet: &Subnet) -> String {
 
 /// Overlaps with the other networks of the config dir (not this one's name).
 fn with_networks(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint> {
-    let mut files = conf_files(&ctx.conf_dir, &["conflist"]).unwrap_or_default();
-    files.extend(conf_files(&ctx.conf_dir, &["conf", "json"]).unwrap_or_default());
+    let files = network_files(&ctx.conf_dir).unwrap_or_default();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for file in files {

@@ -66,6 +66,14 @@ pub fn conf_files(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Every network file in `dir` in libcni's order: the `*.conflist` files,
+/// then the `*.conf` and `*.json` ones, each group sorted by path.
+pub fn network_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = conf_files(dir, &["conflist"])?;
+    files.extend(conf_files(dir, &["conf", "json"])?);
+    Ok(files)
+}
+
 fn read(file: &Path) -> Result<Vec<u8>> {
     std::fs::read(file).wrap_err_with(|| format!("failed to read {}", file.display()))
 }

@@ -15,7 +15,7 @@ use cni::conflist::{parse_conflist, parse_single};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use serde_json::Value;
 
-use super::config::{conf_files, load_file, NetworkList};
+use super::config::{load_file, network_files, NetworkList};
 
 /// The default network's name.
 pub const NAME: &str = "cnictl-default";
@@ -77,8 +77,7 @@ pub fn network() -> Result<NetworkList> {
 /// read or parsed is an error naming the file and the problem; other
 /// networks' broken files are not this network's business.
 pub fn configured(conf_dir: &Path) -> Result<Option<NetworkList>> {
-    let mut files = conf_files(conf_dir, &["conflist"])?;
-    files.extend(conf_files(conf_dir, &["conf", "json"])?);
+    let files = network_files(conf_dir)?;
     for file in files {
         let bytes = match std::fs::read(&file) {
             Ok(bytes) => bytes,

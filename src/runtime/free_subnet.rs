@@ -13,7 +13,7 @@ use std::path::Path;
 use color_eyre::eyre::{eyre, Result};
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
-use super::config::{conf_files, load_file};
+use super::config::{load_file, network_files};
 use crate::inspect;
 
 /// A subnet something on the host holds, and what holds it (for messages).
@@ -61,8 +61,7 @@ pub fn overlapping(subnet: IpNetwork, used: &[Used]) -> Option<&Used> {
 /// The subnets of every network file in `dir` that loads (the chain's
 /// host-local ranges and static addresses).
 pub fn networks_used(dir: &Path) -> Result<Vec<Used>> {
-    let mut files = conf_files(dir, &["conflist"])?;
-    files.extend(conf_files(dir, &["conf", "json"])?);
+    let files = network_files(dir)?;
     let mut used = Vec::new();
     for file in files {
         let Ok(list) = load_file(&file) else { continue };

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::Context;
 use crate::render::{self, Cell, Format, Tone, View};
 use crate::runtime::cache::CachedAttachment;
-use crate::runtime::config::{conf_files, load_file, NetworkList};
+use crate::runtime::config::{load_file, network_files, NetworkList};
 use serde::Serialize;
 
 mod dataplane;
@@ -132,8 +132,7 @@ fn plugin_str<'a>(plugin: &'a serde_json::Map<String, Value>, key: &str) -> Opti
 /// could not be made (not root).
 pub fn run(ctx: &Context, format: Format) -> Result<ExitCode> {
     let mut findings = Vec::new();
-    let mut files = conf_files(&ctx.conf_dir, &["conflist"])?;
-    files.extend(conf_files(&ctx.conf_dir, &["conf", "json"])?);
+    let files = network_files(&ctx.conf_dir)?;
     let mut networks = Vec::new();
     for file in &files {
         match load_file(file) {

@@ -17,7 +17,7 @@ use color_eyre::eyre::Result;
 use super::Context;
 use crate::cli::NetworkCommand;
 use crate::render::Format;
-use crate::runtime::config::{conf_files, load_file};
+use crate::runtime::config::{load_file, network_files};
 
 /// Runs a `network` subcommand.
 pub fn run(ctx: &Context, command: &NetworkCommand, format: Format) -> Result<ExitCode> {
@@ -42,8 +42,7 @@ pub struct Known {
 
 /// Every network file of `dir` that loads, in libcni's order.
 pub fn known_networks(dir: &Path) -> Result<Vec<Known>> {
-    let mut files = conf_files(dir, &["conflist"])?;
-    files.extend(conf_files(dir, &["conf", "json"])?);
+    let files = network_files(dir)?;
     Ok(files
         .into_iter()
         .filter_map(|file| load_file(&file).ok().map(|list| (file, list)))
