@@ -20,7 +20,7 @@ use super::{At, Lint};
 use crate::commands::Context;
 use crate::inspect;
 use crate::runtime::config::{load_file, network_files, NetworkList};
-use crate::runtime::free_subnet::overlaps as share_addresses;
+use crate::runtime::free_subnet::{host_used, overlaps as share_addresses};
 
 /// A subnet a config hands out, and where it is written.
 #[derive(Debug, Clone)]
@@ -149,54 +149,39 @@ fn own_interfaces(ctx: &Context, list: &NetworkList) -> BTreeSet<String> {
 /// this network's own interfaces; a master-less child link's default
 /// route interface counts as its own too.
 fn with_host(ctx: &Context, list: &NetworkList, mine: &[Subnet]) -> Vec<Lint> {
-    let Ok(netlink) = Netlink::open() else { return Vec::new() };
-    let Ok(links) = netlink.links() else { return Vec::new() };
+    let Ok(host) = host_used() else { return Vec::new() };
     let mut own = own_interfaces(ctx, list);
     let child_without_master = list.plugins.iter().any(|p| {
         let t = p.go_get("type").and_then(Value::as_str).unwrap_or_default();
         matches!(t, "macvlan" | "ipvlan" | "vlan")
             && p.go_get("master").and_then(Value::as_str).is_none_or(str::is_empty)
     });
-    let mut routes = netlink.routes(false).unwrap_or_default();
-    routes.extend(netlink.routes(true).unwrap_or_default());
-    let name_of = |index: u32| links.iter().find(|l| l.index == index).map(|l| l.name.clone());
     if child_without_master {
-        own.extend(routes.iter().filter(|r| r.dst.prefix() == 0).filter_map(|r| name_of(r.oif)));
+        own.extend(default_route_devices());
     }
     let mut out = Vec::new();
-    for link in links.iter().filter(|l| !own.contains(&l.name)) {
-        for address in netlink.addresses(link.index).unwrap_or_default() {
-            for ours in mine.iter().filter(|ours| share_addresses(ours.net, address)) {
-                let message =
-                    format!("subnet {} overlaps the host's address {address} on {}", ours.net, link.name);
-                out.push(Lint::warning(At { plugin: Some(ours.plugin), path: ours.path.clone() }, message));
-            }
-        }
-    }
-    for route in &routes {
-        let main = route.table.is_none_or(|t| t == cni::netlink::MAIN_TABLE);
-        let Some(dev) = name_of(route.oif) else { continue };
-        if !main || route.dst.prefix() == 0 || own.contains(&dev) || dev == "lo" {
-            continue;
-        }
-        for ours in mine.iter().filter(|ours| share_addresses(ours.net, route.dst)) {
-            // A connected route of an address found above says the same.
-            let connected = route.gw.is_none()
-                && netlink
-                    .addresses(route.oif)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|a| share_addresses(*a, route.dst));
-            if connected {
-                continue;
-            }
-            let via = route.gw.map(|gw| format!(" via {gw}")).unwrap_or_default();
-            let message =
-                format!("subnet {} overlaps the host's route {}{via} dev {dev}", ours.net, route.dst);
+    // A connected route says again what its address said.
+    for used in host.iter().filter(|u| !u.connected && u.dev.as_ref().is_none_or(|d| !own.contains(d))) {
+        for ours in mine.iter().filter(|ours| share_addresses(ours.net, used.subnet)) {
+            let message = format!("subnet {} overlaps {}", ours.net, used.by);
             out.push(Lint::warning(At { plugin: Some(ours.plugin), path: ours.path.clone() }, message));
         }
     }
     out
+}
+
+/// The interfaces the host's default routes leave by: a macvlan, ipvlan or
+/// vlan without a master takes the first.
+fn default_route_devices() -> Vec<String> {
+    let Ok(netlink) = Netlink::open() else { return Vec::new() };
+    let Ok(links) = netlink.links() else { return Vec::new() };
+    let mut routes = netlink.routes(false).unwrap_or_default();
+    routes.extend(netlink.routes(true).unwrap_or_default());
+    routes
+        .iter()
+        .filter(|r| r.dst.prefix() == 0)
+        .filter_map(|r| links.iter().find(|l| l.index == r.oif).map(|l| l.name.clone()))
+        .collect()
 }
 
 /// Every overlap of the list's subnets with another's, each finding

@@ -23,6 +23,17 @@ pub struct Used {
     pub subnet: IpNetwork,
     /// What holds it: `network NAME (FILE)`, `the host's address ... on IF`, `the host's route ...`.
     pub by: String,
+    /// The host interface the address or route is on.
+    pub dev: Option<String>,
+    /// A route the kernel made for an address also listed (it says the same again).
+    pub connected: bool,
+}
+
+impl Used {
+    /// A subnet held by something that is no host interface (another network).
+    pub fn held_by(subnet: IpNetwork, by: impl Into<String>) -> Used {
+        Used { subnet, by: by.into(), dev: None, connected: false }
+    }
 }
 
 /// The size of the subnets taken from a pool.
@@ -68,7 +79,7 @@ pub fn networks_used(dir: &Path) -> Result<Vec<Used>> {
         for subnet in inspect::subnets(&list) {
             if let Ok(net) = subnet.parse::<IpNetwork>() {
                 let by = format!("network {} ({})", list.name, file.display());
-                used.push(Used { subnet: network_of(net), by });
+                used.push(Used::held_by(network_of(net), by));
             }
         }
     }
@@ -76,15 +87,23 @@ pub fn networks_used(dir: &Path) -> Result<Vec<Used>> {
 }
 
 /// The host's addresses (as their subnets) and the routes of its main
-/// table, but default routes, read in the network namespace cnictl runs in.
+/// table, but default routes, read in the network namespace cnictl runs in
+/// (`network create` avoids them, `validate`'s lint names them).
 pub fn host_used() -> Result<Vec<Used>> {
     let nl = cni::netlink::Netlink::open().map_err(|e| eyre!("cannot read the host's addresses: {e}"))?;
     let links = nl.links().map_err(|e| eyre!("cannot list the host's links: {e}"))?;
     let mut used = Vec::new();
+    let mut addresses = Vec::new();
     for link in &links {
         for address in nl.addresses(link.index).unwrap_or_default() {
             let by = format!("the host's address {address} on {}", link.name);
-            used.push(Used { subnet: network_of(address), by });
+            used.push(Used {
+                subnet: network_of(address),
+                by,
+                dev: Some(link.name.clone()),
+                connected: false,
+            });
+            addresses.push((link.index, address));
         }
     }
     let name_of = |index: u32| links.iter().find(|l| l.index == index).map(|l| l.name.clone());
@@ -93,9 +112,13 @@ pub fn host_used() -> Result<Vec<Used>> {
         for route in
             routes.into_iter().filter(|r| r.table == Some(cni::netlink::MAIN_TABLE) && r.dst.prefix() > 0)
         {
-            let dev = name_of(route.oif).map(|n| format!(" dev {n}")).unwrap_or_default();
-            let by = format!("the host's route {}{dev}", route.dst);
-            used.push(Used { subnet: network_of(route.dst), by });
+            let dev = name_of(route.oif);
+            let via = route.gw.map(|gw| format!(" via {gw}")).unwrap_or_default();
+            let on = dev.as_ref().map(|n| format!(" dev {n}")).unwrap_or_default();
+            let by = format!("the host's route {}{via}{on}", route.dst);
+            let connected = route.gw.is_none()
+                && addresses.iter().any(|(index, a)| *index == route.oif && overlaps(*a, route.dst));
+            used.push(Used { subnet: network_of(route.dst), by, dev, connected });
         }
     }
     Ok(used)
@@ -156,7 +179,7 @@ mod tests {
     use super::*;
 
     fn used(subnets: &[&str]) -> Vec<Used> {
-        subnets.iter().map(|s| Used { subnet: s.parse().unwrap(), by: s.to_string() }).collect()
+        subnets.iter().map(|s| Used::held_by(s.parse().unwrap(), s.to_string())).collect()
     }
 
     #[test]

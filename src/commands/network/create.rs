@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn the_conflist_has_podmans_shape() {
         let a = args(&["--portmap", "--firewall", "--bandwidth", "--ipv6"]);
-        let used = vec![Used { subnet: "10.89.0.0/24".parse().unwrap(), by: "x".into() }];
+        let used = vec![Used::held_by("10.89.0.0/24".parse().unwrap(), "x")];
         let made = ranges(&a, &used).unwrap();
         assert_eq!(made[0].subnet.to_string(), "10.89.1.0/24");
         assert_eq!(made[0].gateway.unwrap().to_string(), "10.89.1.1");
@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(list["plugins"][0]["isGateway"], false);
         assert_eq!(list["plugins"][0]["ipMasq"], false);
         assert!(list["plugins"][0]["ipam"].get("routes").is_none());
-        let taken = vec![Used { subnet: "10.5.0.0/16".parse().unwrap(), by: "network other (f)".into() }];
+        let taken = vec![Used::held_by("10.5.0.0/16".parse().unwrap(), "network other (f)")];
         let error = ranges(&a, &taken).err().unwrap().to_string();
         assert!(error.contains("overlaps 10.5.0.0/16 (network other (f))"), "{error}");
         for (extra, says) in [
