@@ -20,18 +20,8 @@ const TIME_UNITS_PER_SEC: f64 = 1_000_000.0;
 /// (`cni::known_keys`), as paths: `cnictl validate` names any other key.
 /// The test `known_keys_match_the_parser` keeps it equal to what the
 /// parser's structs read.
-/// `unshapedSubnets` and `shapedSubnets` are the reference's (subnets
-/// excluded from or alone subject to shaping), which this plugin does not
-/// read yet: known, so lint does not call them misspelt.
-pub const KEYS: cni::known_keys::Keys = &[
-    "ingressRate",
-    "ingressBurst",
-    "egressRate",
-    "egressBurst",
-    "unshapedSubnets",
-    "shapedSubnets",
-    "runtimeConfig.bandwidth",
-];
+pub const KEYS: cni::known_keys::Keys =
+    &["ingressRate", "ingressBurst", "egressRate", "egressBurst", "runtimeConfig.bandwidth"];
 
 /// Rates in bits per second, bursts in bits; 0 is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -205,7 +195,9 @@ mod known_keys_tests {
     fn known_keys_match_the_parser() {
         let parsed: Vec<(&str, Vec<&'static str>)> =
             vec![("runtimeConfig", struct_fields::<RawRuntimeConfig>()), ("", struct_fields::<RawConf>())];
-        let reference_only = ["unshapedSubnets", "shapedSubnets"];
-        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &reference_only), Ok(()));
+        // unshapedSubnets and shapedSubnets are not listed: the reference read
+        // them only in v1.5.0 and v1.5.1 (reverted in v1.6.0), so neither it
+        // nor this plugin does now, and lint says so.
+        assert_eq!(check_against_parser(KEYS, &cni::known_keys::common(), &parsed, &[]), Ok(()));
     }
 }
