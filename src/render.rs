@@ -35,6 +35,16 @@ pub fn line(text: impl std::fmt::Display) -> std::io::Result<()> {
     write_out(format!("{text}\n").as_bytes())
 }
 
+/// A finding's detail with its fix on the line under it: doctor's and
+/// `check --deep`'s tables, whose three columns leave the detail most of a
+/// terminal's width.
+pub fn detail_with_fix(detail: &str, fix: Option<&str>) -> String {
+    match fix {
+        Some(fix) => format!("{detail}\nfix: {fix}"),
+        None => detail.to_string(),
+    }
+}
+
 /// Prints JSON for scripts, indented as the reference tools do.
 pub fn print_json(value: &Value) -> std::io::Result<()> {
     let mut out = cni::result::to_pretty(value);

@@ -116,10 +116,7 @@ impl View for DeepFindings {
         self.0
             .iter()
             .map(|f| {
-                let detail = match &f.fix {
-                    Some(fix) => format!("{}\nfix: {fix}", f.detail),
-                    None => f.detail.clone(),
-                };
+                let detail = render::detail_with_fix(&f.detail, f.fix.as_deref());
                 vec![f.check.clone().into(), Cell::toned(word(f.status), tone(f.status)), detail.into()]
             })
             .collect()

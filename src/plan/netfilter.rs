@@ -140,23 +140,10 @@ pub(super) fn portmap(input: &Input, plugin: &Map<String, Value>, chain: &Chain,
         if texts.is_empty() { none.into() } else { texts.join("\n") },
     );
     if !plan.mappings.is_empty() && chain.addresses.is_none() {
-        section.put(
-            "rules",
-            "rules",
-            "not known: the container's addresses come from a plugin whose answer the plan cannot know",
-        );
+        section.put("rules", "rules", RULES_NOT_KNOWN);
         return;
     }
-    let rules: Vec<Value> =
-        plan.rules.iter().map(|r| json!({"table": r.table, "chain": r.chain, "rule": r.rule})).collect();
-    let texts: Vec<String> =
-        plan.rules.iter().map(|r| format!("{} {}: {}", r.table, r.chain, r.rule)).collect();
-    section.put_text(
-        "rules",
-        "rules",
-        rules,
-        if texts.is_empty() { "none".into() } else { texts.join("\n") },
-    );
+    put_rules(section, &plan.rules);
     if plan.snat && !plan.mappings.is_empty() {
         section.put("snat", "hairpin/localhost SNAT", true);
     }
@@ -189,17 +176,22 @@ pub(super) fn firewall(input: &Input, plugin: &Map<String, Value>, chain: &Chain
         section.put("isolatedBridge", "isolation rules for", bridge);
     }
     if chain.addresses.is_none() {
-        section.put(
-            "rules",
-            "rules",
-            "not known: the container's addresses come from a plugin whose answer the plan cannot know",
-        );
+        section.put("rules", "rules", RULES_NOT_KNOWN);
         return;
     }
+    put_rules(section, &plan.rules);
+}
+
+/// What the plan says of rules that name addresses a foreign plugin hands out.
+const RULES_NOT_KNOWN: &str =
+    "not known: the container's addresses come from a plugin whose answer the plan cannot know";
+
+/// A plugin's planned rules: `{table, chain, rule}` objects in JSON, a line
+/// each in the table.
+fn put_rules(section: &mut Section, planned: &[cni::netfilter::PlannedRule]) {
     let rules: Vec<Value> =
-        plan.rules.iter().map(|r| json!({"table": r.table, "chain": r.chain, "rule": r.rule})).collect();
-    let texts: Vec<String> =
-        plan.rules.iter().map(|r| format!("{} {}: {}", r.table, r.chain, r.rule)).collect();
+        planned.iter().map(|r| json!({"table": r.table, "chain": r.chain, "rule": r.rule})).collect();
+    let texts: Vec<String> = planned.iter().map(|r| format!("{} {}: {}", r.table, r.chain, r.rule)).collect();
     section.put_text(
         "rules",
         "rules",

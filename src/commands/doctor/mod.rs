@@ -94,10 +94,7 @@ impl View for Findings {
         self.0
             .iter()
             .map(|f| {
-                let detail = match &f.fix {
-                    Some(fix) => format!("{}\nfix: {fix}", f.detail),
-                    None => f.detail.clone(),
-                };
+                let detail = render::detail_with_fix(&f.detail, f.fix.as_deref());
                 vec![f.check.as_str().into(), Cell::toned(f.status.as_str(), f.status.tone()), detail.into()]
             })
             .collect()

@@ -100,6 +100,20 @@ pub struct ToolOutput {
 /// or a wedged kernel must not hang a plugin verb, doctor or inspect.
 pub const TOOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// One rule an ADD would make, as cnictl's plan (`explain`) shows it:
+/// portmap's and the firewall's plans give their rules so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRule {
+    /// Where it goes: `ip nat` (iptables), `ip cni_hostport`,
+    /// `inet cni_plugins_firewall`, or a firewalld zone.
+    pub table: String,
+    /// Its chain (for firewalld: `sources`).
+    pub chain: String,
+    /// The rule as the backend's listing shows it (iptables-save's words
+    /// after `-A CHAIN`, or nft's).
+    pub rule: String,
+}
+
 /// Runs `tool args...` with `input` on stdin, for at most [`TOOL_LIMIT`]:
 /// a tool still running then is killed and the error names it.
 pub fn run_tool(tool: &Path, args: &[&str], input: &str) -> Result<ToolOutput, CniError> {

@@ -11,17 +11,7 @@ use cni::checked::LinkName;
 
 use crate::{backend_on_this_host, load, nft, rules, Ingress, IngressPolicy};
 
-/// One rule the ADD would make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedRule {
-    /// Where it goes: `filter` (iptables), `inet cni_plugins_firewall`, or
-    /// a firewalld zone.
-    pub table: String,
-    /// Its chain (for firewalld: `sources`).
-    pub chain: String,
-    /// The rule as the backend's listing shows it.
-    pub rule: String,
-}
+pub use cni::netfilter::PlannedRule;
 
 /// The firewall plugin's plan for one attachment.
 #[derive(Debug, Clone)]

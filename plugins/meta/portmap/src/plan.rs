@@ -10,16 +10,7 @@ use ipnetwork::IpNetwork;
 use crate::config::{self, Backend, Mapping};
 use crate::{ipt, nft};
 
-/// One rule the ADD would add.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedRule {
-    /// `ip nat`/`ip6 nat` (iptables) or `ip cni_hostport`/`ip6 cni_hostport`.
-    pub table: String,
-    /// Its chain.
-    pub chain: String,
-    /// The rule: iptables-save's words after `-A CHAIN`, or nft's listing.
-    pub rule: String,
-}
+pub use cni::netfilter::PlannedRule;
 
 /// portmap's plan for one attachment.
 #[derive(Debug, Clone)]
