@@ -4,34 +4,11 @@
 //! and a chain's rules with their expressions). Raw messages on the one
 //! transport (`cni::kernel::transport`), as the kernel's uapi lays them out.
 
+use cni::nlattr::attr;
+pub use cni::nlattr::attributes;
 use std::net::IpAddr;
 
 use cni::kernel::transport::{Message, NlError, Socket, NETLINK_NETFILTER, NETLINK_ROUTE, NLM_F_DUMP};
-
-/// Appends one attribute, padded to 4 bytes.
-fn put(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    let len = 4 + value.len();
-    buf.extend_from_slice(&(len as u16).to_ne_bytes());
-    buf.extend_from_slice(&kind.to_ne_bytes());
-    buf.extend_from_slice(value);
-    buf.resize(buf.len() + (4 - len % 4) % 4, 0);
-}
-
-/// The attributes of a run of them: (type without flags, value).
-pub fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at + 4 <= data.len() {
-        let len = u16::from_ne_bytes([data[at], data[at + 1]]) as usize;
-        let kind = u16::from_ne_bytes([data[at + 2], data[at + 3]]) & 0x3fff;
-        if len < 4 || at + len > data.len() {
-            break;
-        }
-        found.push((kind, &data[at + 4..at + len]));
-        at += (len + 3) & !3;
-    }
-    found
-}
 
 /// The value of attribute `kind`, if present.
 pub fn find(attrs: &[(u16, &[u8])], kind: u16) -> Option<Vec<u8>> {
@@ -103,12 +80,12 @@ pub fn route_get(dst: IpAddr, src: Option<IpAddr>, iif: Option<u32>) -> Result<P
     let family = if dst.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 } as u8;
     let mut payload = vec![family, bits, if src.is_some() { bits } else { 0 }, 0, 0, 0, 0, 0];
     payload.extend_from_slice(&0u32.to_ne_bytes());
-    put(&mut payload, RTA_DST, &octets(dst));
+    attr(&mut payload, RTA_DST, &octets(dst));
     if let Some(src) = src {
-        put(&mut payload, RTA_SRC, &octets(src));
+        attr(&mut payload, RTA_SRC, &octets(src));
     }
     if let Some(iif) = iif {
-        put(&mut payload, RTA_IIF, &iif.to_ne_bytes());
+        attr(&mut payload, RTA_IIF, &iif.to_ne_bytes());
     }
     let answers = socket.dump(Message::new(RTM_GETROUTE, 0, payload)).map_err(|e| match e {
         NlError::Kernel(errno) => errno,
@@ -226,8 +203,8 @@ pub fn nft_chains() -> Result<Vec<NftChain>, String> {
 /// The rules of one chain, in order, with their expressions.
 pub fn nft_rules(family: u8, table: &str, chain: &str) -> Result<Vec<NftRuleExprs>, String> {
     let mut body = Vec::new();
-    put(&mut body, NFTA_RULE_TABLE, format!("{table}\0").as_bytes());
-    put(&mut body, NFTA_RULE_CHAIN, format!("{chain}\0").as_bytes());
+    attr(&mut body, NFTA_RULE_TABLE, format!("{table}\0").as_bytes());
+    attr(&mut body, NFTA_RULE_CHAIN, format!("{chain}\0").as_bytes());
     let mut rules = Vec::new();
     for (_, body) in nft_dump(nfgen(NFT_MSG_GETRULE, family, &body))? {
         let attrs = attributes(&body);

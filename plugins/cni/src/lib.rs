@@ -15,7 +15,7 @@ pub mod spec;
 
 // Each module under its short name, as the plugins and cnictl use them.
 pub use container::{apply, interface, veth};
-pub(crate) use kernel::nlattr;
+pub use kernel::nlattr;
 pub use kernel::{netlink, netns, sysctl};
 pub use netfilter::{ipmasq, spoofcheck};
 pub use plugin::{attachment_lock, invoke, ipam, journal, overlap, rollback, skel, statefile};

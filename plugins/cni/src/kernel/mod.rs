@@ -5,6 +5,6 @@
 pub mod error;
 pub mod netlink;
 pub mod netns;
-pub(crate) mod nlattr;
+pub mod nlattr;
 pub mod sysctl;
 pub mod transport;

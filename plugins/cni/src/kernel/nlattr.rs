@@ -1,8 +1,9 @@
 //! Raw netlink attributes, for messages the netlink crates do not encode
-//! (nftables, ctnetlink, tc options): writing one, and reading a run of them.
+//! (nftables, ctnetlink, tc options; cnictl's route and nftables reads):
+//! writing one, and reading a run of them.
 
 /// Appends one netlink attribute (padded to 4 bytes).
-pub(crate) fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+pub fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
     let len = 4 + value.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -11,7 +12,7 @@ pub(crate) fn attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
 }
 
 /// The top-level attributes of a message: (type without flags, value).
-pub(crate) fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
+pub fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
     let mut found = Vec::new();
     let mut at = 0;
     while at + 4 <= data.len() {
