@@ -112,22 +112,8 @@ impl Lab {
         if let Some(dir) = first {
             command.env("PATH", format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default()));
         }
-        let out = command
-            .args(args)
-            .env("NETCONFPATH", self.conf.path())
-            .env("CNI_CACHE_DIR", self.cache.path())
-            .env("CNI_PATH", self.plugins.path())
-            .env("CAP_ARGS", MAPPING)
-            .env("NO_COLOR", "1")
-            .env_remove("CNI_ARGS")
-            .env_remove("CNI_IFNAME")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let (conf, cache, plugins) = (self.conf.path(), self.cache.path(), self.plugins.path());
+        run_cnictl_as(command, args, conf, cache, plugins, &[("CAP_ARGS", MAPPING)])
     }
 
     /// `check --deep -o json`: the exit code and the findings.

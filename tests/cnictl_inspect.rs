@@ -68,24 +68,8 @@ impl Lab {
 
     /// `cnictl` with extra environment variables.
     fn cnictl_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-        let out = self
-            .in_host("cnictl")
-            .args(args)
-            .env("NETCONFPATH", self.conf.path())
-            .env("CNI_CACHE_DIR", self.cache.path())
-            .env("CNI_PATH", self.plugins.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CNI_ARGS")
-            .env_remove("CAP_ARGS")
-            .env_remove("CNI_IFNAME")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let command = self.in_host("cnictl");
+        run_cnictl_as(command, args, self.conf.path(), self.cache.path(), self.plugins.path(), env)
     }
 
     /// `program` (cnictl, or a tool on PATH) run in the lab's host.

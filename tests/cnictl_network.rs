@@ -41,20 +41,9 @@ impl Lab {
 
     /// cnictl in the lab's host netns.
     fn cnictl(&self, args: &[&str]) -> (i32, String, String) {
-        let out = in_netns(&self.host.name, cnictl())
-            .args(args)
-            .env("NETCONFPATH", self.conf.path())
-            .env("CNI_CACHE_DIR", self.cache.path())
-            .env("CNI_PATH", self.plugins.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CNI_ARGS")
-            .env_remove("CAP_ARGS")
-            .env_remove("CNI_IFNAME")
-            .env_remove("DBUS_SYSTEM_BUS_ADDRESS")
-            .output()
-            .expect("run cnictl");
-        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+        let mut command = in_netns(&self.host.name, cnictl());
+        command.env_remove("DBUS_SYSTEM_BUS_ADDRESS");
+        run_cnictl_as(command, args, self.conf.path(), self.cache.path(), self.plugins.path(), &[])
     }
 
     /// `network create NAME ARGS... -o json`, which must succeed; its report.

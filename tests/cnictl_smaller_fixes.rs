@@ -51,23 +51,8 @@ impl LabNet {
 
     /// cnictl in the lab's host namespace, with `env` over the lab's own.
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-        let out = in_netns(&self.host.name, cnictl())
-            .args(args)
-            .env("NETCONFPATH", self.conf.path())
-            .env("CNI_CACHE_DIR", self.cache.path())
-            .env("CNI_PATH", self.plugins.path())
-            .env("NO_COLOR", "1")
-            .env_remove("CNI_ARGS")
-            .env_remove("CAP_ARGS")
-            .env_remove("CNI_IFNAME")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let command = in_netns(&self.host.name, cnictl());
+        run_cnictl_as(command, args, self.conf.path(), self.cache.path(), self.plugins.path(), env)
     }
 }
 

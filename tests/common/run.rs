@@ -106,7 +106,22 @@ pub fn run_cnictl_with(
     cni_path: &Path,
     extra_env: &[(&str, &str)],
 ) -> (i32, String, String) {
-    let out = Command::new(cnictl())
+    run_cnictl_as(Command::new(cnictl()), args, conf_dir, cache_dir, cni_path, extra_env)
+}
+
+/// Runs `command` (cnictl, or cnictl inside a test's host netns) with
+/// `args`, the fixture's config dir, cache and plugin path, no CNI_ARGS,
+/// CAP_ARGS or CNI_IFNAME of the test process's own, and `extra_env` over
+/// that: its exit code, stdout and stderr.
+pub fn run_cnictl_as(
+    mut command: Command,
+    args: &[&str],
+    conf_dir: &Path,
+    cache_dir: &Path,
+    cni_path: &Path,
+    extra_env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let out = command
         .args(args)
         .env("NETCONFPATH", conf_dir)
         .env("CNI_CACHE_DIR", cache_dir)
