@@ -437,6 +437,14 @@ fn a_failing_add_leaves_no_link_reservation_or_rule() {
     assert_eq!(out.json["code"], 11, "the IPAM plugin's error is passed on: {}", out.stdout);
     assert!(bridge_ports(&bridge.name).is_empty(), "host veth left on the bridge");
     assert_eq!(link_details(Some(&ns.name), "eth0"), Value::Null, "container veth left");
+    // ipMasq had begun beside IPAM (iptables-restore started, waiting for
+    // its input): it wrote nothing.
+    assert_eq!(
+        iptables_masq_lines(false, &att.id),
+        0,
+        "an iptables-restore begun for IPAM's addresses wrote rules"
+    );
+    assert_eq!(nft_masq_rules(&att.id), 0);
 
     // The bridge's gateway address conflicts: fails after IPAM and container setup.
     let store = tempfile::tempdir().unwrap();

@@ -59,9 +59,75 @@ pub fn nft_comment(owner: &Owner) -> String {
 
 /// Masquerades traffic from `addresses` (with their prefix lengths) leaving their subnets.
 pub fn setup(backend: Backend, addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    match backend {
-        Backend::Nftables => setup_nft(addresses, owner),
-        Backend::Iptables => setup_iptables(addresses, owner),
+    let ipv4 = addresses.iter().any(IpNetwork::is_ipv4);
+    begin(backend, owner, ipv4)?.finish(addresses, owner)
+}
+
+/// ipMasq's ADD in two halves, so that what needs no addresses runs while
+/// IPAM picks them: [`begin`] lists the nftables chain, or looks for the
+/// attachment's iptables chain and starts IPv4's `iptables-restore`;
+/// [`Pending::finish`] writes the rules for the addresses.
+pub struct Pending {
+    kind: PendingKind,
+}
+
+enum PendingKind {
+    Nftables {
+        /// The table, its chains and the postrouting rules are as the reference writes them.
+        in_place: bool,
+    },
+    Iptables {
+        chain: String,
+        comment: String,
+        /// IPv4's half, begun: the POSTROUTING jumps to the chain already
+        /// there, and iptables-restore waiting for its input.
+        ipv4: Option<(Vec<String>, iptables::PendingRestore)>,
+    },
+}
+
+/// The first half of [`setup`] for `owner`'s attachment; `ipv4_expected`:
+/// start IPv4's iptables-restore now (one left without input ends having
+/// done nothing).
+pub fn begin(backend: Backend, owner: &Owner, ipv4_expected: bool) -> Result<Pending, CniError> {
+    let kind = match backend {
+        Backend::Nftables => PendingKind::Nftables { in_place: nft_in_place()? },
+        Backend::Iptables => {
+            let chain = netfilter::chain_name(owner.network, owner.container_id);
+            let ipv4 = if ipv4_expected {
+                let existing = existing_jumps(false, &chain)?;
+                Some((existing, iptables::PendingRestore::start(false)?))
+            } else {
+                None
+            };
+            let comment = iptables::quote(&netfilter::iptables_comment(owner.network, owner.container_id));
+            PendingKind::Iptables { chain, comment, ipv4 }
+        }
+    };
+    Ok(Pending { kind })
+}
+
+impl Pending {
+    /// Writes the masquerade rules for `addresses`, begun by [`begin`].
+    pub fn finish(self, addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
+        match self.kind {
+            PendingKind::Nftables { in_place } => setup_nft(in_place, addresses, owner),
+            PendingKind::Iptables { chain, comment, mut ipv4 } => {
+                for ipv6 in [false, true] {
+                    let family: Vec<IpNetwork> =
+                        addresses.iter().filter(|a| a.is_ipv6() == ipv6).copied().collect();
+                    if family.is_empty() {
+                        continue;
+                    }
+                    let (existing, restore) = match (ipv6, ipv4.take()) {
+                        (false, Some(begun)) => begun,
+                        _ => (existing_jumps(ipv6, &chain)?, iptables::PendingRestore::start(ipv6)?),
+                    };
+                    let existing: Vec<&str> = existing.iter().map(String::as_str).collect();
+                    restore.finish(&iptables_input(&chain, &comment, &family, &existing))?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -98,16 +164,21 @@ fn masquerade_rule(address: IpNetwork) -> Vec<Expr> {
     exprs
 }
 
-fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    // Only the small postrouting chain is listed: listing masq_checks would
-    // cost time in proportion to the attachments. Rules left by an earlier
-    // ADD of this same attachment (a retry) stay until its DEL, which
-    // removes every rule with its comment.
+/// Whether the table, its chains and the postrouting rules are as the
+/// reference writes them. Only the small postrouting chain is listed:
+/// listing masq_checks would cost time in proportion to the attachments.
+fn nft_in_place() -> Result<bool, CniError> {
     let listing = nftnl::list_chain_rules(FAMILY_INET, TABLE, "postrouting")?.unwrap_or_default();
-    let in_place = listing.chains.iter().any(|c| c == CHAIN)
+    Ok(listing.chains.iter().any(|c| c == CHAIN)
         && listing.chains.iter().any(|c| c == "postrouting")
         && listing.rules.len() == POSTROUTING_RULES
-        && listing.rules.iter().all(|r| r.comment.is_empty());
+        && listing.rules.iter().all(|r| r.comment.is_empty()))
+}
+
+/// The attachment's rules in masq_checks, and the table and chains first
+/// unless `in_place`. Rules left by an earlier ADD of this same attachment
+/// (a retry) stay until its DEL, which removes every rule with its comment.
+fn setup_nft(in_place: bool, addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     let mut batch = Batch::new(FAMILY_INET);
     if !in_place {
         // Flushing a base chain costs an RCU grace period in the kernel, so
@@ -133,28 +204,17 @@ fn setup_nft(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     Ok(batch.commit()?)
 }
 
-fn setup_iptables(addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
-    let chain = netfilter::chain_name(owner.network, owner.container_id);
-    let comment = iptables::quote(&netfilter::iptables_comment(owner.network, owner.container_id));
-    for ipv6 in [false, true] {
-        let family: Vec<IpNetwork> = addresses.iter().filter(|a| a.is_ipv6() == ipv6).copied().collect();
-        if family.is_empty() {
-            continue;
-        }
-        // No rule can jump to a chain that does not exist: when the
-        // attachment's chain is surely absent (a netlink listing of the
-        // iptables-nft table, no legacy nat table loaded), there is no
-        // POSTROUTING jump to look for, and the 3 ms iptables-save of the
-        // whole nat table is skipped. A repeated ADD still reads it.
-        let saved = if iptables::chain_may_exist(ipv6, "nat", &chain) {
-            iptables::save(ipv6, "nat")?
-        } else {
-            String::new()
-        };
-        let existing = iptables::rules_jumping_to(&saved, "POSTROUTING", &chain);
-        iptables::restore(ipv6, &iptables_input(&chain, &comment, &family, &existing))?;
+/// The POSTROUTING jumps to the attachment's `chain` already in the
+/// family's nat table. No rule can jump to a chain that does not exist:
+/// when the chain is surely absent (a netlink listing of the iptables-nft
+/// table, no legacy nat table loaded), the 3 ms iptables-save of the whole
+/// nat table is skipped. A repeated ADD still reads it.
+fn existing_jumps(ipv6: bool, chain: &str) -> Result<Vec<String>, CniError> {
+    if !iptables::chain_may_exist(ipv6, "nat", chain) {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let saved = iptables::save(ipv6, "nat")?;
+    Ok(iptables::rules_jumping_to(&saved, "POSTROUTING", chain).into_iter().map(str::to_string).collect())
 }
 
 /// The `iptables-restore` input that masquerades one family's `addresses`

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{find_tool, run_tool};
+use super::{find_tool, run_tool, StartedTool};
 use crate::error::CniError;
 
 fn tool(ipv6: bool, what: &str) -> Option<PathBuf> {
@@ -27,13 +27,31 @@ pub fn save(ipv6: bool, table: &str) -> Result<String, CniError> {
 
 /// Applies `iptables-restore` input (one table, ending in COMMIT) without flushing the rest.
 pub fn restore(ipv6: bool, input: &str) -> Result<(), CniError> {
-    let restore =
-        tool(ipv6, "-restore").ok_or_else(|| CniError::internal("iptables-restore was not found"))?;
-    let out = run_tool(&restore, &["-w", "5", "--noflush"], input)?;
-    if out.success {
-        Ok(())
-    } else {
-        Err(CniError::internal(format!("iptables-restore failed: {}", out.stderr)))
+    PendingRestore::start(ipv6)?.finish(input)
+}
+
+/// `iptables-restore -w 5 --noflush` started before its input is known:
+/// its exec and start-up (about 1 ms) run beside the work that decides
+/// the rules. It reads the tables and takes the xtables lock only once
+/// its input comes; dropped without input, it ends having changed nothing.
+pub struct PendingRestore(StartedTool);
+
+impl PendingRestore {
+    /// Starts the family's `iptables-restore`.
+    pub fn start(ipv6: bool) -> Result<PendingRestore, CniError> {
+        let restore =
+            tool(ipv6, "-restore").ok_or_else(|| CniError::internal("iptables-restore was not found"))?;
+        Ok(PendingRestore(StartedTool::start(&restore, &["-w", "5", "--noflush"])?))
+    }
+
+    /// Applies `input` (one table, ending in COMMIT).
+    pub fn finish(self, input: &str) -> Result<(), CniError> {
+        let out = self.0.finish(input)?;
+        if out.success {
+            Ok(())
+        } else {
+            Err(CniError::internal(format!("iptables-restore failed: {}", out.stderr)))
+        }
     }
 }
 

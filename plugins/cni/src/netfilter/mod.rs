@@ -16,7 +16,7 @@ pub mod spoofcheck;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use sha2::{Digest, Sha512};
 
@@ -117,37 +117,68 @@ pub struct PlannedRule {
 /// Runs `tool args...` with `input` on stdin, for at most [`TOOL_LIMIT`]:
 /// a tool still running then is killed and the error names it.
 pub fn run_tool(tool: &Path, args: &[&str], input: &str) -> Result<ToolOutput, CniError> {
-    run_tool_within(tool, args, input, TOOL_LIMIT)
+    StartedTool::start(tool, args)?.finish(input)
 }
 
-fn run_tool_within(
-    tool: &Path,
-    args: &[&str],
-    input: &str,
-    limit: std::time::Duration,
-) -> Result<ToolOutput, CniError> {
-    let describe = || format!("{} {}", tool.display(), args.join(" "));
-    let mut child = Command::new(tool)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        if let Err(e) = stdin.write_all(input.as_bytes()) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(CniError::internal(format!("failed to write to {}: {e}", describe())));
+/// A tool started before its input is known, so that its exec and
+/// start-up run while the caller works out what to write (ipMasq starts
+/// `iptables-restore` while IPAM picks the addresses). It reads nothing
+/// of the kernel's state before its input comes. Dropped unfinished, its
+/// stdin closes and it ends with nothing to do.
+pub struct StartedTool {
+    child: Option<Child>,
+    describe: String,
+}
+
+impl StartedTool {
+    /// Spawns `tool args...` with its stdin, stdout and stderr piped.
+    pub fn start(tool: &Path, args: &[&str]) -> Result<StartedTool, CniError> {
+        let describe = format!("{} {}", tool.display(), args.join(" "));
+        let child = Command::new(tool)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| CniError::internal(format!("failed to run {describe}: {e}")))?;
+        Ok(StartedTool { child: Some(child), describe })
+    }
+
+    /// Writes `input`, closes stdin and waits at most [`TOOL_LIMIT`] for the end.
+    pub fn finish(self, input: &str) -> Result<ToolOutput, CniError> {
+        self.finish_within(input, TOOL_LIMIT)
+    }
+
+    fn finish_within(mut self, input: &str, limit: std::time::Duration) -> Result<ToolOutput, CniError> {
+        let Some(mut child) = self.child.take() else {
+            return Err(CniError::internal(format!("{} was already finished", self.describe)));
+        };
+        if let Some(mut stdin) = child.stdin.take() {
+            if let Err(e) = stdin.write_all(input.as_bytes()) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(CniError::internal(format!("failed to write to {}: {e}", self.describe)));
+            }
+        }
+        let output = crate::invoke::wait_within(child, limit)
+            .map_err(|e| CniError::internal(format!("failed to run {}: {e}", self.describe)))?;
+        Ok(ToolOutput {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
+impl Drop for StartedTool {
+    /// An unfinished tool gets no input: its stdin closes, and it is
+    /// waited for (within the limit) so that no zombie is left.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            drop(child.stdin.take());
+            let _ = crate::invoke::wait_within(child, TOOL_LIMIT);
         }
     }
-    let output = crate::invoke::wait_within(child, limit)
-        .map_err(|e| CniError::internal(format!("failed to run {}: {e}", describe())))?;
-    Ok(ToolOutput {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-    })
 }
 
 /// The reference's `MustFormatHashWithPrefix`: prefix plus the hex SHA-512
@@ -233,12 +264,15 @@ mod tests {
     fn a_tool_that_does_not_finish_in_time_is_killed_and_named() {
         let started = std::time::Instant::now();
         let limit = std::time::Duration::from_millis(200);
-        let Err(e) = run_tool_within(Path::new("/bin/sleep"), &["30"], "", limit) else {
+        let Err(e) =
+            StartedTool::start(Path::new("/bin/sleep"), &["30"]).and_then(|t| t.finish_within("", limit))
+        else {
             panic!("sleep 30 finished within 200 ms")
         };
         assert!(e.msg.contains("/bin/sleep 30") && e.msg.contains("no answer within"), "{}", e.msg);
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "killed at the limit");
-        let done = run_tool_within(Path::new("/bin/cat"), &[], "in", limit).map(|o| o.stdout);
+        let done = StartedTool::start(Path::new("/bin/cat"), &[]).and_then(|t| t.finish_within("in", limit));
+        let done = done.map(|o| o.stdout);
         assert_eq!(done.ok().as_deref(), Some("in"));
     }
 

@@ -30,18 +30,24 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let nl = Netlink::open()?;
     let bridge = ensure_bridge(&nl, &plan.conf)?;
     let mut rollback = Rollback::new();
-    // ipMasq's rules (by default an iptables-restore: 1.5-2 ms of exec and
-    // commit) need only IPAM's addresses. They are written on a thread of
-    // their own from the moment IPAM hands them over, while the pair is
-    // made and the container end set up; the ADD waits for them at its end.
+    // ipMasq runs on a thread of its own beside everything else: what
+    // needs no addresses at once (the nftables listing, or the look for
+    // the attachment's iptables chain and iptables-restore's exec and
+    // start-up, 1-1.5 ms), its rules from the moment IPAM hands the
+    // addresses over, while the pair is made and the container end set
+    // up. The ADD waits for it at its end.
     let result = std::thread::scope(|scope| {
         let (hand_over, handed) = std::sync::mpsc::sync_channel::<Vec<IpNetwork>>(1);
         let masquerading = plan.masquerade.map(|backend| {
             let plan = &plan;
-            scope.spawn(move || match handed.recv() {
-                Ok(addresses) => masquerade(backend, plan, args, addresses),
-                // IPAM gave nothing (it failed, or the network is layer 2).
-                Err(_) => Ok(None),
+            scope.spawn(move || {
+                let begun = ipmasq::begin(backend, &owner(plan, args), true);
+                match handed.recv() {
+                    Ok(addresses) => masquerade(begun?, plan, args, addresses),
+                    // IPAM gave nothing (it failed, or the network is layer
+                    // 2): a begun iptables-restore ends with no input.
+                    Err(_) => Ok(None),
+                }
             })
         });
         let connected = connect(&plan, args, &netns, &nl, &bridge, &mut rollback, hand_over);
@@ -215,11 +221,16 @@ fn gateways_on_bridge(
     Ok(())
 }
 
+/// Whose masquerade rules: this attachment's.
+fn owner<'a>(plan: &'a Plan, args: &'a CmdArgs) -> Owner<'a> {
+    Owner { network: &plan.conf.net.name, ifname: &args.ifname, container_id: &args.container_id }
+}
+
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
 /// Gives back the undo for the rollback; none without addresses (the ADD
 /// fails on that by itself).
 fn masquerade<'a>(
-    backend: ipmasq::Backend,
+    begun: ipmasq::Pending,
     plan: &'a Plan,
     args: &'a CmdArgs,
     addresses: Vec<IpNetwork>,
@@ -227,9 +238,8 @@ fn masquerade<'a>(
     if addresses.is_empty() {
         return Ok(None);
     }
-    let (network, ifname, container_id) = (&plan.conf.net.name, &args.ifname, &args.container_id);
-    ipmasq::setup(backend, &addresses, &Owner { network, ifname, container_id })?;
-    Ok(Some(move || ipmasq::teardown(&addresses, &Owner { network, ifname, container_id })))
+    begun.finish(&addresses, &owner(plan, args))?;
+    Ok(Some(move || ipmasq::teardown(&addresses, &owner(plan, args))))
 }
 
 /// A layer-2 only container end comes up by itself.
