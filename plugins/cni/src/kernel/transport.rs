@@ -260,7 +260,11 @@ impl Socket {
         if unsafe { libc::bind(fd.as_raw_fd(), (&addr as *const libc::sockaddr_nl).cast(), size) } < 0 {
             return Err(failed("bind socket"));
         }
-        let socket = Socket { fd, next_seq: Cell::new(1), buffer: RefCell::new(vec![0u8; RECEIVE_BUFFER]) };
+        // Reserved, not zeroed: only the pages an answer is written to are
+        // touched (an answer is mostly one page; zeroing 64 KiB cost every
+        // socket 16 page faults).
+        let buffer = RefCell::new(Vec::with_capacity(RECEIVE_BUFFER));
+        let socket = Socket { fd, next_seq: Cell::new(1), buffer };
         socket.set_limit(REQUEST_LIMIT).map_err(|e| e.into_kernel("netlink: set receive timeout"))?;
         // Best effort: an older kernel echoes the whole request in an error.
         let _ = socket.set_option(NETLINK_CAP_ACK, 1);
@@ -345,10 +349,12 @@ impl Socket {
     /// The messages of the next datagram.
     fn receive(&self) -> Result<Vec<Answer>, NlError> {
         let mut buf = self.buffer.borrow_mut();
+        buf.clear();
         loop {
-            // SAFETY: buf is valid for its length.
+            // SAFETY: the kernel writes at most `capacity` bytes to the
+            // buffer's spare capacity; only what it wrote is read below.
             let got = unsafe {
-                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC)
+                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.capacity(), libc::MSG_TRUNC)
             };
             if got < 0 {
                 let err = io::Error::last_os_error();
@@ -358,10 +364,12 @@ impl Socket {
                     _ => return Err(NlError::Transport(format!("recv: {err}"))),
                 }
             }
-            if got as usize > buf.len() {
+            if got as usize > buf.capacity() {
                 return Err(NlError::Transport(format!("recv: a {got}-byte answer was cut")));
             }
-            return Ok(split_datagram(&buf[..got as usize]));
+            // SAFETY: recv wrote `got` bytes (no more than the capacity) from the start.
+            unsafe { buf.set_len(got as usize) };
+            return Ok(split_datagram(&buf));
         }
     }
 
