@@ -257,6 +257,34 @@ fn a_bridge_name_taken_by_another_kind_of_link_is_refused() {
     assert!(reservations(&store.path().join(network_name(&conf))).is_empty());
 }
 
+#[test]
+fn a_container_name_already_taken_fails_the_add_and_keeps_that_link() {
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let bridge = TestBridge::new();
+    let conf =
+        conf(&bridge.name, store.path(), json!([[{"subnet": "10.201.23.0/24"}]]), json!({"ipMasq": true}));
+    let ns = TestNetns::new("bnt");
+    // eth0 is taken in the container: one end of a veth pair made there.
+    let made = std::process::Command::new("ip")
+        .args(["-n", &ns.name, "link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+    let out = att.call(&plugins.plugin("bridge"), path, "ADD", &conf);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let msg = out.json["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("container veth name \"eth0\" already exists"), "{}", out.stdout);
+    assert!(bridge_ports(&bridge.name).is_empty(), "a host veth was left on the bridge");
+    let kept = link_details(Some(&ns.name), "eth0");
+    assert_eq!(kept["linkinfo"]["info_kind"], "veth", "the container's own eth0 is kept: {kept}");
+    assert_eq!(kept["ifname"], "eth0");
+    assert!(reservations(&store.path().join(network_name(&conf))).is_empty(), "reservation left");
+    assert_eq!(iptables_masq_lines(false, &att.id), 0, "masquerade rules left");
+}
+
 fn vlans_of(port: &str) -> Vec<(u64, bool, bool)> {
     let out =
         std::process::Command::new("bridge").args(["-j", "vlan", "show", "dev", port]).output().unwrap();

@@ -94,8 +94,9 @@ pub fn begin(backend: Backend, owner: &Owner, ipv4_expected: bool) -> Result<Pen
         Backend::Iptables => {
             let chain = netfilter::chain_name(owner.network, owner.container_id);
             let ipv4 = if ipv4_expected {
-                let existing = existing_jumps(false, &chain)?;
-                Some((existing, iptables::PendingRestore::start(false)?))
+                // Started first: its exec and start-up overlap the look.
+                let restore = iptables::PendingRestore::start(false)?;
+                Some((existing_jumps(false, &chain)?, restore))
             } else {
                 None
             };

@@ -13,29 +13,27 @@ use cni::netlink::{Link, Netlink};
 use cni::netns::Netns;
 use cni::result::Interface;
 use cni::rollback::Rollback;
-use cni::veth::{setup_veth, VethPair};
+use cni::veth::setup_veth_from_host;
 use cni::{spoofcheck, sysctl, CniError, CniResult};
 use ipnetwork::IpNetwork;
 
 use crate::config::{self, Plan};
 use crate::gateways::Gateways;
 use crate::{
-    attach_port, bridge_by_name, ensure_address, ensure_bridge, ensure_vlan_interface, wait_port_up,
+    bridge_by_name, configure_port, ensure_address, ensure_bridge, ensure_vlan_interface, wait_port_up,
 };
 
 /// ADD: the plan is checked whole before the first change.
 pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     let plan = config::plan(args)?;
     let netns = Netns::open(&args.netns)?;
-    let nl = Netlink::open()?;
-    let bridge = ensure_bridge(&nl, &plan.conf)?;
     let mut rollback = Rollback::new();
     // ipMasq runs on a thread of its own beside everything else: what
     // needs no addresses at once (the nftables listing, or the look for
     // the attachment's iptables chain and iptables-restore's exec and
     // start-up, 1-1.5 ms), its rules from the moment IPAM hands the
-    // addresses over, while the pair is made and the container end set
-    // up. The ADD waits for it at its end.
+    // addresses over, while the bridge is found, the pair made and the
+    // container end set up. The ADD waits for it at its end.
     let result = std::thread::scope(|scope| {
         let (hand_over, handed) = std::sync::mpsc::sync_channel::<Vec<IpNetwork>>(1);
         let masquerading = plan.masquerade.map(|backend| {
@@ -50,7 +48,10 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
                 }
             })
         });
-        let connected = connect(&plan, args, &netns, &nl, &bridge, &mut rollback, hand_over);
+        let connected = Netlink::open().map_err(CniError::from).and_then(|nl| {
+            let bridge = ensure_bridge(&nl, &plan.conf)?;
+            connect(&plan, args, &netns, &nl, &bridge, &mut rollback, hand_over)
+        });
         let masqueraded = match masquerading {
             Some(worker) => worker.join().unwrap_or_else(|_| Err(CniError::internal("ipMasq panicked"))),
             None => Ok(None),
@@ -72,9 +73,10 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     Ok(result)
 }
 
-/// Everything of ADD but ipMasq: the pair on the bridge, IPAM's addresses
-/// (handed over to ipMasq as soon as they are acquired), the gateways on
-/// the bridge, the container end configured, the MACs as they end up.
+/// Everything of ADD but ipMasq once the bridge is there: the pair on
+/// it, IPAM's addresses (handed over to ipMasq as soon as they are
+/// acquired), the gateways on the bridge, the container end configured,
+/// the MACs as they end up.
 fn connect<'a>(
     plan: &'a Plan,
     args: &'a CmdArgs,
@@ -85,20 +87,22 @@ fn connect<'a>(
     hand_over: std::sync::mpsc::SyncSender<Vec<IpNetwork>>,
 ) -> Result<CniResult, CniError> {
     // host-local's and static's addresses are acquired while the pair is made.
-    let (pair, acquired) = if plan.layer3() {
+    let (host, acquired) = if plan.layer3() {
         let plug = |rollback: &mut _| plug_in(nl, netns, bridge, plan, args, rollback);
         let handing = |acquired: &CniResult| {
             // The receiver is gone only when ipMasq is off.
             let _ = hand_over.send(acquired.ips.iter().map(|ip| ip.address).collect());
         };
-        let (pair, acquired) =
+        let (host, acquired) =
             ipam::acquire_beside_then(plan.conf.ipam_type(), args, rollback, plug, handing)?;
-        (pair, Some(acquired))
+        (host, Some(acquired))
     } else {
         (plug_in(nl, netns, bridge, plan, args, rollback)?, None)
     };
-    let mut result = layer2_result(bridge, &pair, args);
-    if let Some(acquired) = acquired {
+    let mut result = layer2_result(bridge, &host, args);
+    // The container end is read where it is configured anyway: its MAC
+    // for the result.
+    let container = if let Some(acquired) = acquired {
         // The host's side first: once the container end is up, its IPv6
         // stack's first packets are flooded to every port while the kernel
         // holds RTNL, and every later netlink request of ours waits for it
@@ -107,19 +111,23 @@ fn connect<'a>(
         if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
             gateways_on_bridge(nl, bridge, plan, &gateways, &mut result)?;
         }
-        configure_container(netns, plan, args, &result)?;
+        configure_container(netns, plan, args, &result)?
     } else if !plan.conf.bridge.disable_container_interface {
-        container_up(netns, &args.ifname)?;
-    }
-    refresh_macs(nl, bridge, &pair, plan, &mut result)?;
+        container_up(netns, &args.ifname)?
+    } else {
+        container_end(netns, &args.ifname)?
+    };
+    result.interfaces[2].mac = container.mac;
+    refresh_macs(nl, bridge, &host, plan, &mut result)?;
     if !plan.conf.net.dns.is_empty() {
         result.dns = plan.conf.net.dns.clone();
     }
     Ok(result)
 }
 
-/// The veth pair, its host end a port of the bridge with the port flags
-/// and VLANs, and with macspoofchk its rules.
+/// The veth pair, made from the host's side with its host end up and a
+/// port of the bridge in the one request, then the port flags and VLANs,
+/// and with macspoofchk its rules. Gives back the host end.
 fn plug_in<'a>(
     nl: &Netlink,
     netns: &'a Netns,
@@ -127,27 +135,44 @@ fn plug_in<'a>(
     plan: &Plan,
     args: &CmdArgs,
     rollback: &mut Rollback<'a>,
-) -> Result<VethPair, CniError> {
+) -> Result<Link, CniError> {
     let conf = &plan.conf;
-    let pair = setup_veth(nl, netns, &args.ifname, conf.bridge.mtu, conf.mac, rollback)?;
-    attach_port(nl, &pair.host, bridge, &conf.port())?;
+    let (mtu, mac) = (conf.bridge.mtu, conf.mac);
+    let host = setup_veth_from_host(nl, netns, &args.ifname, mtu, mac, Some(bridge.index), rollback)?;
+    configure_port(nl, &host, &conf.port())?;
     if conf.bridge.mac_spoof_check {
-        spoof_check(&pair, args, rollback)?;
+        let container = container_end(netns, &args.ifname)?;
+        spoof_check(&host, &container, args, rollback)?;
     }
-    Ok(pair)
+    Ok(host)
 }
 
-/// The result's interfaces: the bridge, the host end, the container end.
-fn layer2_result(bridge: &Link, pair: &VethPair, args: &CmdArgs) -> CniResult {
-    let [host, container] = pair.interfaces(&args.netns);
-    let bridge = Interface { name: bridge.name.clone(), mac: bridge.mac.clone(), ..Default::default() };
-    CniResult { interfaces: vec![bridge, host, container], ..Default::default() }
+/// The result's interfaces: the bridge, the host end, the container end
+/// (its MAC is filled in once it is read).
+fn layer2_result(bridge: &Link, host: &Link, args: &CmdArgs) -> CniResult {
+    let interface =
+        |link: &Link| Interface { name: link.name.clone(), mac: link.mac.clone(), ..Default::default() };
+    let container =
+        Interface { name: args.ifname.clone(), sandbox: Some(args.netns.clone()), ..Default::default() };
+    CniResult { interfaces: vec![interface(bridge), interface(host), container], ..Default::default() }
+}
+
+/// The container end as the kernel has it, read in its netns.
+fn container_end(netns: &Netns, ifname: &str) -> Result<Link, CniError> {
+    netns.with_netlink(|nl| {
+        nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to lookup {ifname:?}")))
+    })
 }
 
 /// macspoofchk: the container's frames must carry its MAC.
-fn spoof_check(pair: &VethPair, args: &CmdArgs, rollback: &mut Rollback) -> Result<(), CniError> {
+fn spoof_check(
+    host: &Link,
+    container: &Link,
+    args: &CmdArgs,
+    rollback: &mut Rollback,
+) -> Result<(), CniError> {
     let ref_id = spoofcheck::ref_id(&args.container_id, &args.ifname);
-    spoofcheck::setup(&pair.host.name, pair.container.mac.as_deref().unwrap_or_default(), &ref_id)?;
+    spoofcheck::setup(&host.name, container.mac.as_deref().unwrap_or_default(), &ref_id)?;
     rollback.push("remove the spoof-check rules", move || spoofcheck::teardown(&ref_id));
     Ok(())
 }
@@ -165,13 +190,13 @@ fn addresses(plan: &Plan, ipam_result: CniResult, result: &mut CniResult) -> Res
 }
 
 /// The container end configured (DAD as asked, ARP notify, the
-/// addresses and routes) and up.
+/// addresses and routes) and up; gives back the link as read first.
 fn configure_container(
     netns: &Netns,
     plan: &Plan,
     args: &CmdArgs,
     result: &CniResult,
-) -> Result<(), CniError> {
+) -> Result<Link, CniError> {
     let (ifname, enable_dad) = (args.ifname.as_str(), plan.conf.bridge.enable_dad);
     netns.run(|| {
         if enable_dad {
@@ -181,7 +206,7 @@ fn configure_container(
             let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "0");
         }
         let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
-        configure_iface(&Netlink::open()?, ifname, result).map(|_| ())
+        configure_iface(&Netlink::open()?, ifname, result)
     })
 }
 
@@ -242,11 +267,13 @@ fn masquerade<'a>(
     Ok(Some(move || ipmasq::teardown(&addresses, &owner(plan, args))))
 }
 
-/// A layer-2 only container end comes up by itself.
-fn container_up(netns: &Netns, ifname: &str) -> Result<(), CniError> {
+/// A layer-2 only container end comes up by itself; gives back the link
+/// as read first.
+fn container_up(netns: &Netns, ifname: &str) -> Result<Link, CniError> {
     netns.with_netlink(|nl| {
         let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal("failed to retrieve link"))?;
-        Ok(nl.set_link_up(link.index, true)?)
+        nl.set_link_up(link.index, true)?;
+        Ok(link)
     })
 }
 
@@ -255,12 +282,12 @@ fn container_up(netns: &Netns, ifname: &str) -> Result<(), CniError> {
 fn refresh_macs(
     nl: &Netlink,
     bridge: &Link,
-    pair: &VethPair,
+    host: &Link,
     plan: &Plan,
     result: &mut CniResult,
 ) -> Result<(), CniError> {
     if !plan.conf.bridge.disable_container_interface {
-        result.interfaces[1].mac = wait_port_up(nl, pair.host.index)?.mac;
+        result.interfaces[1].mac = wait_port_up(nl, host.index)?.mac;
     }
     result.interfaces[0].mac = bridge_by_name(nl, &bridge.name)?.mac;
     Ok(())

@@ -231,8 +231,16 @@ pub struct VethSpec<'a> {
     pub mtu: u32,
     /// Hardware address for the end that stays here.
     pub mac: Option<[u8; 6]>,
+    /// Hardware address for the other end.
+    pub peer_mac: Option<[u8; 6]>,
     /// Namespace fd the peer is created in.
     pub peer_netns: RawFd,
+    /// The end that stays here comes up at once.
+    pub up: bool,
+    /// The end that stays here is made a port of this link (a bridge), in
+    /// the same request: the kernel makes it, sets it up, then enslaves
+    /// it, and removes it again when that fails.
+    pub master: Option<u32>,
 }
 
 fn link_from_message(msg: &LinkMessage) -> Link {
@@ -601,6 +609,9 @@ impl Netlink {
         if spec.mtu > 0 {
             peer.attributes.push(LinkAttribute::Mtu(spec.mtu));
         }
+        if let Some(mac) = spec.peer_mac {
+            peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        }
         let mut message = new_link(spec.name, InfoKind::Veth, Some(InfoData::Veth(InfoVeth::Peer(peer))));
         message.attributes.push(LinkAttribute::TxQueueLen(0));
         if spec.mtu > 0 {
@@ -608,6 +619,12 @@ impl Netlink {
         }
         if let Some(mac) = spec.mac {
             message.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        }
+        if let Some(master) = spec.master {
+            message.attributes.push(LinkAttribute::Controller(master));
+        }
+        if spec.up {
+            set_flag(&mut message, LinkFlags::Up, true);
         }
         self.add_link(message, || format!("create veth {:?} with peer {:?}", spec.name, spec.peer))
     }
