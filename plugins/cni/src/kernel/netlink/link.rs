@@ -4,14 +4,18 @@
 use std::os::fd::RawFd;
 
 use netlink_packet_core::DefaultNla;
+#[cfg(test)]
+use netlink_packet_route::link::State;
 use netlink_packet_route::link::{
     AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoBridgePort, InfoData, InfoIpVlan,
     InfoKind, InfoMacVlan, InfoPortData, InfoPortKind, InfoVeth, InfoVlan, InfoVrf, IpVlanMode,
-    LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State,
+    LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{is_exists, is_gone, is_no_device, nl_error, Netlink, NLM_F_CREATE, NLM_F_EXCL};
+use super::{
+    is_exists, is_gone, is_no_device, link_read, nl_error, Netlink, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+};
 
 /// IFLA_IFALIAS.
 const IFLA_IFALIAS: u16 = 20;
@@ -86,7 +90,7 @@ impl MacvlanMode {
         }
     }
 
-    fn from_kernel(mode: u32) -> MacvlanMode {
+    pub(super) fn from_kernel(mode: u32) -> MacvlanMode {
         match mode {
             1 => MacvlanMode::Private,
             2 => MacvlanMode::Vepa,
@@ -140,7 +144,7 @@ impl IpvlanMode {
         }
     }
 
-    fn from_kernel(mode: u16) -> IpvlanMode {
+    pub(super) fn from_kernel(mode: u16) -> IpvlanMode {
         match mode {
             0 => IpvlanMode::L2,
             1 => IpvlanMode::L3,
@@ -243,6 +247,9 @@ pub struct VethSpec<'a> {
     pub master: Option<u32>,
 }
 
+/// The link a parsed message describes: what [`link_read`] reads from the
+/// bytes, kept for the test that compares the two.
+#[cfg(test)]
 fn link_from_message(msg: &LinkMessage) -> Link {
     let mut link = Link {
         index: msg.header.index,
@@ -383,7 +390,7 @@ fn set_flag(message: &mut LinkMessage, flag: LinkFlags, on: bool) {
 
 impl Netlink {
     fn get_link(&self, by: Result<u32, &str>) -> Result<Option<Link>, KernelError> {
-        let message = match by {
+        let mut message = match by {
             Ok(index) => of_index(index),
             Err(name) => {
                 let mut message = LinkMessage::default();
@@ -391,11 +398,12 @@ impl Netlink {
                 message
             }
         };
-        match self.get(RouteNetlinkMessage::GetLink(message), 0) {
-            Ok(answers) => Ok(answers.iter().find_map(|a| match a {
-                RouteNetlinkMessage::NewLink(msg) => Some(link_from_message(msg)),
-                _ => None,
-            })),
+        message.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        match self.get_raw(RouteNetlinkMessage::GetLink(message), 0) {
+            Ok(answers) => Ok(answers
+                .iter()
+                .filter(|a| a.kind == link_read::RTM_NEWLINK)
+                .find_map(|a| link_read::link_from_payload(a.payload()))),
             Err(e) if is_no_device(&e) => Ok(None),
             Err(e) => {
                 let what = match by {
@@ -416,7 +424,16 @@ impl Netlink {
 
     /// Every link in the namespace.
     pub fn links(&self) -> Result<Vec<Link>, KernelError> {
-        Ok(self.link_dump(LinkMessage::default(), "list links")?.iter().map(link_from_message).collect())
+        let mut message = LinkMessage::default();
+        message.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        let answers = self
+            .get_raw(RouteNetlinkMessage::GetLink(message), NLM_F_DUMP)
+            .map_err(|e| nl_error("list links", e))?;
+        Ok(answers
+            .iter()
+            .filter(|a| a.kind == link_read::RTM_NEWLINK)
+            .filter_map(|a| link_read::link_from_payload(a.payload()))
+            .collect())
     }
 
     /// Looks a link up by name; `None` when it does not exist.
@@ -710,6 +727,68 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::CniError;
+    use std::os::fd::AsRawFd;
+
+    /// The links of a throwaway namespace (a bridge, a veth pair with one
+    /// end a port of it, up, promiscuous and with an alias, a macvlan on
+    /// the other end), read from their bytes, are what netlink-packet-route's
+    /// full parse of the same answers gives.
+    #[test]
+    fn links_read_from_the_bytes_are_the_parsed_links() {
+        let netns = crate::netns::Netns::temporary().expect("a namespace of its own (needs root)");
+        let (read, parsed) = netns
+            .with_netlink(|nl| {
+                nl.add_bridge("rb0", 1400, false)?;
+                let bridge = nl.link_by_name("rb0")?.ok_or_else(|| CniError::internal("rb0"))?;
+                let own = std::fs::File::open("/proc/thread-self/ns/net")
+                    .map_err(|e| CniError::internal(e.to_string()))?;
+                let spec = VethSpec {
+                    name: "rv0",
+                    peer: "rv1",
+                    mtu: 1400,
+                    mac: Some([2, 0, 0, 0, 0, 7]),
+                    peer_mac: None,
+                    peer_netns: std::os::fd::AsRawFd::as_raw_fd(&own),
+                    up: true,
+                    master: Some(bridge.index),
+                };
+                nl.add_veth(&spec)?;
+                let port = nl.link_by_name("rv0")?.ok_or_else(|| CniError::internal("rv0"))?;
+                nl.set_promisc(port.index, true)?;
+                nl.set_alias(port.index, "an alias")?;
+                let other = nl.link_by_name("rv1")?.ok_or_else(|| CniError::internal("rv1"))?;
+                let mode = MacvlanMode::Private;
+                let kind = ChildKind::Macvlan { mode, bc_queue_len: 0 };
+                let macvlan = ChildSpec {
+                    name: "rm0",
+                    parent: other.index,
+                    kind,
+                    mtu: 0,
+                    mac: None,
+                    netns: own.as_raw_fd(),
+                };
+                nl.add_child(&macvlan)?;
+                let parsed: Vec<Link> = nl
+                    .link_dump(LinkMessage::default(), "list links")?
+                    .iter()
+                    .map(link_from_message)
+                    .collect();
+                Ok((nl.links()?, parsed))
+            })
+            .expect("links made and listed");
+        assert_eq!(read.len(), 5, "lo, rb0, rv0, rv1, rm0: {read:?}");
+        assert_eq!(read, parsed);
+        let port = read.iter().find(|l| l.name == "rv0").expect("rv0");
+        assert!(port.up && port.promisc && port.master.is_some() && port.kind == LinkKind::Veth, "{port:?}");
+        assert_eq!(
+            (port.alias.as_str(), port.mtu, port.mac.as_deref()),
+            ("an alias", 1400, Some("02:00:00:00:00:07"))
+        );
+        let macvlan = read.iter().find(|l| l.name == "rm0").expect("rm0");
+        assert_eq!(macvlan.kind, LinkKind::Macvlan(MacvlanMode::Private));
+        assert_eq!(read.iter().find(|l| l.name == "rb0").map(|l| &l.kind), Some(&LinkKind::Bridge));
+    }
 
     #[test]
     fn modes_are_named_as_netconfs_name_them_and_keep_the_kernels_numbers() {

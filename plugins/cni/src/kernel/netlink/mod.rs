@@ -11,6 +11,7 @@
 mod addr;
 mod batch;
 mod link;
+mod link_read;
 mod route;
 mod rule;
 mod tc;
@@ -113,6 +114,12 @@ impl Netlink {
 
     /// A GET: every answer, parsed (a dump with NLM_F_DUMP in `flags`).
     fn get(&self, message: RouteNetlinkMessage, flags: u16) -> Result<Vec<RouteNetlinkMessage>, NlError> {
-        self.socket.dump(encode(message, flags))?.iter().map(decode).collect()
+        self.get_raw(message, flags)?.iter().map(decode).collect()
+    }
+
+    /// A GET's answers as they came, for readers that take only what they
+    /// need from the bytes (links).
+    fn get_raw(&self, message: RouteNetlinkMessage, flags: u16) -> Result<Vec<Answer>, NlError> {
+        self.socket.dump(encode(message, flags))
     }
 }
