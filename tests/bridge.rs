@@ -285,6 +285,43 @@ fn a_container_name_already_taken_fails_the_add_and_keeps_that_link() {
     assert_eq!(iptables_masq_lines(false, &att.id), 0, "masquerade rules left");
 }
 
+#[test]
+fn a_masquerade_failing_halfway_takes_the_rules_it_made_with_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let plugins = PluginDir::new();
+    let path = plugins.path().to_str().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    // ip6tables-restore fails after IPv4's iptables-restore has written
+    // the IPv4 rules.
+    let tools = tempfile::tempdir().unwrap();
+    let fake = tools.path().join("ip6tables-restore");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncat >/dev/null\necho 'injected ip6tables-restore failure' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let search = format!("{}:{}", tools.path().display(), std::env::var("PATH").unwrap_or_default());
+    let bridge = TestBridge::new();
+    let ranges = json!([[{"subnet": "10.201.24.0/24"}], [{"subnet": "fd00:201:24::/64"}]]);
+    let conf = conf(&bridge.name, store.path(), ranges, json!({"ipMasq": true}));
+    let ns = TestNetns::new("bmh");
+    let att = Attachment::new(&plugins.plugin("bridge"), &conf, &ns, path);
+    let netns = ns.path();
+    let mut env = cni_env("ADD", &att.id, &netns, "eth0", path);
+    env.push(("PATH", &search));
+    let out = run_plugin(&plugins.plugin("bridge"), &env, &conf);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.json["msg"].as_str().unwrap_or_default().contains("injected ip6tables-restore failure"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(iptables_masq_lines(false, &att.id), 0, "the IPv4 masquerade rules were left");
+    assert!(bridge_ports(&bridge.name).is_empty(), "a host veth was left on the bridge");
+    assert!(reservations(&store.path().join(network_name(&conf))).is_empty(), "reservation left");
+}
+
 fn vlans_of(port: &str) -> Vec<(u64, bool, bool)> {
     let out =
         std::process::Command::new("bridge").args(["-j", "vlan", "show", "dev", port]).output().unwrap();

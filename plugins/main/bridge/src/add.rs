@@ -41,10 +41,10 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
             scope.spawn(move || {
                 let begun = ipmasq::begin(backend, &owner(plan, args), true);
                 match handed.recv() {
-                    Ok(addresses) => masquerade(begun?, plan, args, addresses),
+                    Ok(addresses) => masquerade(begun, plan, args, addresses),
                     // IPAM gave nothing (it failed, or the network is layer
                     // 2): a begun iptables-restore ends with no input.
-                    Err(_) => Ok(None),
+                    Err(_) => None,
                 }
             })
         });
@@ -52,21 +52,22 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
             let bridge = ensure_bridge(&nl, &plan.conf)?;
             connect(&plan, args, &netns, &nl, &bridge, &mut rollback, hand_over)
         });
-        let masqueraded = match masquerading {
-            Some(worker) => worker.join().unwrap_or_else(|_| Err(CniError::internal("ipMasq panicked"))),
-            None => Ok(None),
+        let masqueraded = match masquerading.map(|worker| worker.join()) {
+            Some(Ok(Some((outcome, undo)))) => {
+                // Registered whatever the outcome: a failed write may have
+                // put some of the rules in place (one family's, say).
+                rollback.push("remove the masquerade rules", undo);
+                outcome
+            }
+            Some(Ok(None)) | None => Ok(()),
+            Some(Err(_)) => Err(CniError::internal("ipMasq panicked")),
         };
         match (connected, masqueraded) {
-            (connected, Ok(Some(undo))) => {
-                rollback.push("remove the masquerade rules", undo);
-                connected
-            }
-            (connected, Ok(None)) => connected,
-            (Ok(_), Err(masq)) => Err(masq),
             (Err(e), Err(masq)) => {
                 eprintln!("ipMasq failed beside it too: {}", masq.msg);
                 Err(e)
             }
+            (connected, masqueraded) => masqueraded.and(connected),
         }
     })?;
     rollback.commit();
@@ -252,19 +253,20 @@ fn owner<'a>(plan: &'a Plan, args: &'a CmdArgs) -> Owner<'a> {
 }
 
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
-/// Gives back the undo for the rollback; none without addresses (the ADD
-/// fails on that by itself).
+/// Gives back how that went and the undo for the rollback, which is due
+/// even after a failure; nothing without addresses (the ADD fails on that
+/// by itself).
 fn masquerade<'a>(
-    begun: ipmasq::Pending,
+    begun: Result<ipmasq::Pending, CniError>,
     plan: &'a Plan,
     args: &'a CmdArgs,
     addresses: Vec<IpNetwork>,
-) -> Result<Option<impl FnOnce() -> Result<(), CniError> + Send + 'a>, CniError> {
+) -> Option<(Result<(), CniError>, impl FnOnce() -> Result<(), CniError> + Send + 'a)> {
     if addresses.is_empty() {
-        return Ok(None);
+        return None;
     }
-    begun.finish(&addresses, &owner(plan, args))?;
-    Ok(Some(move || ipmasq::teardown(&addresses, &owner(plan, args))))
+    let outcome = begun.and_then(|begun| begun.finish(&addresses, &owner(plan, args)));
+    Some((outcome, move || ipmasq::teardown(&addresses, &owner(plan, args))))
 }
 
 /// A layer-2 only container end comes up by itself; gives back the link
