@@ -53,7 +53,7 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
             connect(&plan, args, &netns, &nl, &bridge, &mut rollback, hand_over)
         });
         let masqueraded = match masquerading.map(|worker| worker.join()) {
-            Some(Ok(Some((outcome, undo)))) => {
+            Some(Ok(Some(Masqueraded { outcome, undo }))) => {
                 // Registered whatever the outcome: a failed write may have
                 // put some of the rules in place (one family's, say).
                 rollback.push("remove the masquerade rules", undo);
@@ -252,21 +252,25 @@ fn owner<'a>(plan: &'a Plan, args: &'a CmdArgs) -> Owner<'a> {
     Owner { network: &plan.conf.net.name, ifname: &args.ifname, container_id: &args.container_id }
 }
 
+/// How ipMasq's rules went in, and their undo: due even after a failure.
+struct Masqueraded<U> {
+    outcome: Result<(), CniError>,
+    undo: U,
+}
+
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
-/// Gives back how that went and the undo for the rollback, which is due
-/// even after a failure; nothing without addresses (the ADD fails on that
-/// by itself).
+/// Nothing without addresses (the ADD fails on that by itself).
 fn masquerade<'a>(
     begun: Result<ipmasq::Pending, CniError>,
     plan: &'a Plan,
     args: &'a CmdArgs,
     addresses: Vec<IpNetwork>,
-) -> Option<(Result<(), CniError>, impl FnOnce() -> Result<(), CniError> + Send + 'a)> {
+) -> Option<Masqueraded<impl FnOnce() -> Result<(), CniError> + Send + 'a>> {
     if addresses.is_empty() {
         return None;
     }
     let outcome = begun.and_then(|begun| begun.finish(&addresses, &owner(plan, args)));
-    Some((outcome, move || ipmasq::teardown(&addresses, &owner(plan, args))))
+    Some(Masqueraded { outcome, undo: move || ipmasq::teardown(&addresses, &owner(plan, args)) })
 }
 
 /// A layer-2 only container end comes up by itself; gives back the link
