@@ -78,10 +78,7 @@ pub(super) fn probe_links(kind: &str) -> Result<bool, String> {
                     peer: "cnidoctor1",
                     mtu: 0,
                     mac: None,
-                    peer_mac: None,
                     peer_netns: std::os::fd::AsRawFd::as_raw_fd(&own),
-                    up: false,
-                    master: None,
                 };
                 nl.add_veth(&spec)
             }

@@ -3,6 +3,12 @@
 //! As the reference does: the pair is created from inside the container with
 //! the container end named `ifname` and the host end, named `veth` plus
 //! eight random hex digits, created directly in the host namespace.
+//!
+//! Made from the host's side instead (one request, the host end up and on
+//! its bridge at once, no entering of the container; tried for issue 26),
+//! the frames a container sends just after its end comes up were lost in
+//! most ADDs: dhcp's first DISCOVER never reached the server and the ADD
+//! took a retransmission (about 1 s) longer. So the pair is made here.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -68,16 +74,7 @@ pub fn setup_veth<'a>(
     let (host_name, container) = netns.with_netlink(|nl| {
         for _ in 0..10 {
             let peer = random_veth_name()?;
-            let spec = VethSpec {
-                name: ifname,
-                peer: &peer,
-                mtu,
-                mac,
-                peer_mac: None,
-                peer_netns: host_fd,
-                up: false,
-                master: None,
-            };
+            let spec = VethSpec { name: ifname, peer: &peer, mtu, mac, peer_netns: host_fd };
             if nl.add_veth(&spec)? {
                 let container = nl
                     .link_by_name(ifname)?
@@ -103,68 +100,6 @@ pub fn setup_veth<'a>(
     host.up = true;
     let _ = sysctl::write(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
     Ok(VethPair { host, container })
-}
-
-/// Creates a veth pair from the host's side, in one request: the host end
-/// (`veth` and 8 random hex digits) up and, with `master`, a port of that
-/// bridge; the container end `ifname` in `netns` (with `mac` if given),
-/// left down. The state is the one [`setup_veth`] makes, without entering
-/// the container or setting the host end up and on its bridge one request
-/// at a time. Gives back the host end; the container end is not looked up
-/// (the caller reads it once it configures the end). Deleting the pair is
-/// registered on `rollback`.
-pub fn setup_veth_from_host<'a>(
-    host_nl: &Netlink,
-    netns: &'a Netns,
-    ifname: &str,
-    mtu: u32,
-    mac: Option<[u8; 6]>,
-    master: Option<u32>,
-    rollback: &mut Rollback<'a>,
-) -> Result<Link, CniError> {
-    let mut made = None;
-    for _ in 0..10 {
-        let host_name = random_veth_name()?;
-        let spec = VethSpec {
-            name: &host_name,
-            peer: ifname,
-            mtu,
-            mac: None,
-            peer_mac: mac,
-            peer_netns: netns.fd(),
-            up: true,
-            master,
-        };
-        if host_nl.add_veth(&spec)? {
-            made = Some(host_name);
-            break;
-        }
-        // Taken: the random host name, or the container's name.
-        if netns.with_netlink(|nl| Ok(nl.link_by_name(ifname)?.is_some()))? {
-            return Err(CniError::internal(format!(
-                "container veth name {ifname:?} already exists in {:?}",
-                netns.path()
-            )));
-        }
-    }
-    let host_name = made.ok_or_else(|| CniError::internal("failed to find a unique veth name"))?;
-    let found = host_nl.link_by_name(&host_name).map_err(CniError::from).and_then(|found| {
-        found.ok_or_else(|| CniError::internal(format!("host veth {host_name:?} not found after creation")))
-    });
-    let host = match found {
-        Ok(host) => host,
-        Err(e) => {
-            // Not registered for the rollback yet: the pair goes here.
-            let _ = delete_in(netns, ifname);
-            return Err(e);
-        }
-    };
-    let index = host.index;
-    rollback.push(format!("delete the new veth pair {ifname}/{host_name}"), move || {
-        Ok(Netlink::open()?.delete_link(index)?)
-    });
-    let _ = sysctl::write(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
-    Ok(host)
 }
 
 /// Deletes the container end (and with it the pair) after a failure.

@@ -13,14 +13,14 @@ use cni::netlink::{Link, Netlink};
 use cni::netns::Netns;
 use cni::result::Interface;
 use cni::rollback::Rollback;
-use cni::veth::setup_veth_from_host;
+use cni::veth::{setup_veth, VethPair};
 use cni::{spoofcheck, sysctl, CniError, CniResult};
 use ipnetwork::IpNetwork;
 
 use crate::config::{self, Plan};
 use crate::gateways::Gateways;
 use crate::{
-    bridge_by_name, configure_port, ensure_address, ensure_bridge, ensure_vlan_interface, wait_port_up,
+    attach_port, bridge_by_name, ensure_address, ensure_bridge, ensure_vlan_interface, wait_port_up,
 };
 
 /// ADD: the plan is checked whole before the first change.
@@ -76,10 +76,9 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
     Ok(result)
 }
 
-/// Everything of ADD but ipMasq once the bridge is there: the pair on
-/// it, IPAM's addresses (handed over to ipMasq as soon as they are
-/// acquired), the gateways on the bridge, the container end configured,
-/// the MACs as they end up.
+/// Everything of ADD but ipMasq: the pair on the bridge, IPAM's addresses
+/// (handed over to ipMasq as soon as they are acquired), the gateways on
+/// the bridge, the container end configured, the MACs as they end up.
 fn connect<'a>(
     plan: &'a Plan,
     args: &'a CmdArgs,
@@ -90,22 +89,20 @@ fn connect<'a>(
     hand_over: std::sync::mpsc::SyncSender<Vec<IpNetwork>>,
 ) -> Result<CniResult, CniError> {
     // host-local's and static's addresses are acquired while the pair is made.
-    let (host, acquired) = if plan.layer3() {
+    let (pair, acquired) = if plan.layer3() {
         let plug = |rollback: &mut _| plug_in(nl, netns, bridge, plan, args, rollback);
         let handing = |acquired: &CniResult| {
             // The receiver is gone only when ipMasq is off.
             let _ = hand_over.send(acquired.ips.iter().map(|ip| ip.address).collect());
         };
-        let (host, acquired) =
+        let (pair, acquired) =
             ipam::acquire_beside_then(plan.conf.ipam_type(), args, rollback, plug, handing)?;
-        (host, Some(acquired))
+        (pair, Some(acquired))
     } else {
         (plug_in(nl, netns, bridge, plan, args, rollback)?, None)
     };
-    let mut result = layer2_result(bridge, &host, args);
-    // The container end is read where it is configured anyway: its MAC
-    // for the result.
-    let container = if let Some(acquired) = acquired {
+    let mut result = layer2_result(bridge, &pair, args);
+    if let Some(acquired) = acquired {
         // The host's side first: once the container end is up, its IPv6
         // stack's first packets are flooded to every port while the kernel
         // holds RTNL, and every later netlink request of ours waits for it
@@ -114,23 +111,19 @@ fn connect<'a>(
         if plan.conf.bridge.is_gateway || plan.conf.bridge.is_default_gateway {
             gateways_on_bridge(nl, bridge, plan, &gateways, &mut result)?;
         }
-        configure_container(netns, plan, args, &result)?
+        configure_container(netns, plan, args, &result)?;
     } else if !plan.conf.bridge.disable_container_interface {
-        container_up(netns, &args.ifname)?
-    } else {
-        container_end(netns, &args.ifname)?
-    };
-    result.interfaces[2].mac = container.mac;
-    refresh_macs(nl, bridge, &host, plan, &mut result)?;
+        container_up(netns, &args.ifname)?;
+    }
+    refresh_macs(nl, bridge, &pair, plan, &mut result)?;
     if !plan.conf.net.dns.is_empty() {
         result.dns = plan.conf.net.dns.clone();
     }
     Ok(result)
 }
 
-/// The veth pair, made from the host's side with its host end up and a
-/// port of the bridge in the one request, then the port flags and VLANs,
-/// and with macspoofchk its rules. Gives back the host end.
+/// The veth pair, its host end a port of the bridge with the port flags
+/// and VLANs, and with macspoofchk its rules.
 fn plug_in<'a>(
     nl: &Netlink,
     netns: &'a Netns,
@@ -138,44 +131,27 @@ fn plug_in<'a>(
     plan: &Plan,
     args: &CmdArgs,
     rollback: &mut Rollback<'a>,
-) -> Result<Link, CniError> {
+) -> Result<VethPair, CniError> {
     let conf = &plan.conf;
-    let (mtu, mac) = (conf.bridge.mtu, conf.mac);
-    let host = setup_veth_from_host(nl, netns, &args.ifname, mtu, mac, Some(bridge.index), rollback)?;
-    configure_port(nl, &host, &conf.port())?;
+    let pair = setup_veth(nl, netns, &args.ifname, conf.bridge.mtu, conf.mac, rollback)?;
+    attach_port(nl, &pair.host, bridge, &conf.port())?;
     if conf.bridge.mac_spoof_check {
-        let container = container_end(netns, &args.ifname)?;
-        spoof_check(&host, &container, args, rollback)?;
+        spoof_check(&pair, args, rollback)?;
     }
-    Ok(host)
+    Ok(pair)
 }
 
-/// The result's interfaces: the bridge, the host end, the container end
-/// (its MAC is filled in once it is read).
-fn layer2_result(bridge: &Link, host: &Link, args: &CmdArgs) -> CniResult {
-    let interface =
-        |link: &Link| Interface { name: link.name.clone(), mac: link.mac.clone(), ..Default::default() };
-    let container =
-        Interface { name: args.ifname.clone(), sandbox: Some(args.netns.clone()), ..Default::default() };
-    CniResult { interfaces: vec![interface(bridge), interface(host), container], ..Default::default() }
-}
-
-/// The container end as the kernel has it, read in its netns.
-fn container_end(netns: &Netns, ifname: &str) -> Result<Link, CniError> {
-    netns.with_netlink(|nl| {
-        nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal(format!("failed to lookup {ifname:?}")))
-    })
+/// The result's interfaces: the bridge, the host end, the container end.
+fn layer2_result(bridge: &Link, pair: &VethPair, args: &CmdArgs) -> CniResult {
+    let [host, container] = pair.interfaces(&args.netns);
+    let bridge = Interface { name: bridge.name.clone(), mac: bridge.mac.clone(), ..Default::default() };
+    CniResult { interfaces: vec![bridge, host, container], ..Default::default() }
 }
 
 /// macspoofchk: the container's frames must carry its MAC.
-fn spoof_check(
-    host: &Link,
-    container: &Link,
-    args: &CmdArgs,
-    rollback: &mut Rollback,
-) -> Result<(), CniError> {
+fn spoof_check(pair: &VethPair, args: &CmdArgs, rollback: &mut Rollback) -> Result<(), CniError> {
     let ref_id = spoofcheck::ref_id(&args.container_id, &args.ifname);
-    spoofcheck::setup(&host.name, container.mac.as_deref().unwrap_or_default(), &ref_id)?;
+    spoofcheck::setup(&pair.host.name, pair.container.mac.as_deref().unwrap_or_default(), &ref_id)?;
     rollback.push("remove the spoof-check rules", move || spoofcheck::teardown(&ref_id));
     Ok(())
 }
@@ -193,13 +169,13 @@ fn addresses(plan: &Plan, ipam_result: CniResult, result: &mut CniResult) -> Res
 }
 
 /// The container end configured (DAD as asked, ARP notify, the
-/// addresses and routes) and up; gives back the link as read first.
+/// addresses and routes) and up.
 fn configure_container(
     netns: &Netns,
     plan: &Plan,
     args: &CmdArgs,
     result: &CniResult,
-) -> Result<Link, CniError> {
+) -> Result<(), CniError> {
     let (ifname, enable_dad) = (args.ifname.as_str(), plan.conf.bridge.enable_dad);
     netns.run(|| {
         if enable_dad {
@@ -209,7 +185,7 @@ fn configure_container(
             let _ = sysctl::write(&format!("net/ipv6/conf/{ifname}/accept_dad"), "0");
         }
         let _ = sysctl::write(&format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
-        configure_iface(&Netlink::open()?, ifname, result)
+        configure_iface(&Netlink::open()?, ifname, result).map(|_| ())
     })
 }
 
@@ -275,13 +251,11 @@ fn masquerade<'a>(
     Some(Masqueraded { outcome, undo: move || ipmasq::teardown(&addresses, &owner(plan, args)) })
 }
 
-/// A layer-2 only container end comes up by itself; gives back the link
-/// as read first.
-fn container_up(netns: &Netns, ifname: &str) -> Result<Link, CniError> {
+/// A layer-2 only container end comes up by itself.
+fn container_up(netns: &Netns, ifname: &str) -> Result<(), CniError> {
     netns.with_netlink(|nl| {
         let link = nl.link_by_name(ifname)?.ok_or_else(|| CniError::internal("failed to retrieve link"))?;
-        nl.set_link_up(link.index, true)?;
-        Ok(link)
+        Ok(nl.set_link_up(link.index, true)?)
     })
 }
 
@@ -290,12 +264,12 @@ fn container_up(netns: &Netns, ifname: &str) -> Result<Link, CniError> {
 fn refresh_macs(
     nl: &Netlink,
     bridge: &Link,
-    host: &Link,
+    pair: &VethPair,
     plan: &Plan,
     result: &mut CniResult,
 ) -> Result<(), CniError> {
     if !plan.conf.bridge.disable_container_interface {
-        result.interfaces[1].mac = wait_port_up(nl, host.index)?.mac;
+        result.interfaces[1].mac = wait_port_up(nl, pair.host.index)?.mac;
     }
     result.interfaces[0].mac = bridge_by_name(nl, &bridge.name)?.mac;
     Ok(())

@@ -144,11 +144,6 @@ impl Config {
 fn attach_port(nl: &Netlink, host: &Link, bridge: &Link, conf: &PortSpec) -> Result<(), CniError> {
     nl.set_master(host.index, bridge.index)
         .map_err(|e| e.context(format!("failed to connect {:?} to bridge {:?}", host.name, bridge.name)))?;
-    configure_port(nl, host, conf)
-}
-
-/// Hairpin, isolation and VLANs of a host end already on the bridge.
-fn configure_port(nl: &Netlink, host: &Link, conf: &PortSpec) -> Result<(), CniError> {
     if conf.flags != PortFlags::default() {
         nl.set_bridge_port(host.index, conf.flags)?;
     }

@@ -235,16 +235,8 @@ pub struct VethSpec<'a> {
     pub mtu: u32,
     /// Hardware address for the end that stays here.
     pub mac: Option<[u8; 6]>,
-    /// Hardware address for the other end.
-    pub peer_mac: Option<[u8; 6]>,
     /// Namespace fd the peer is created in.
     pub peer_netns: RawFd,
-    /// The end that stays here comes up at once.
-    pub up: bool,
-    /// The end that stays here is made a port of this link (a bridge), in
-    /// the same request: the kernel makes it, sets it up, then enslaves
-    /// it, and removes it again when that fails.
-    pub master: Option<u32>,
 }
 
 /// The link a parsed message describes: what [`link_read`] reads from the
@@ -626,9 +618,6 @@ impl Netlink {
         if spec.mtu > 0 {
             peer.attributes.push(LinkAttribute::Mtu(spec.mtu));
         }
-        if let Some(mac) = spec.peer_mac {
-            peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
-        }
         let mut message = new_link(spec.name, InfoKind::Veth, Some(InfoData::Veth(InfoVeth::Peer(peer))));
         message.attributes.push(LinkAttribute::TxQueueLen(0));
         if spec.mtu > 0 {
@@ -636,12 +625,6 @@ impl Netlink {
         }
         if let Some(mac) = spec.mac {
             message.attributes.push(LinkAttribute::Address(mac.to_vec()));
-        }
-        if let Some(master) = spec.master {
-            message.attributes.push(LinkAttribute::Controller(master));
-        }
-        if spec.up {
-            set_flag(&mut message, LinkFlags::Up, true);
         }
         self.add_link(message, || format!("create veth {:?} with peer {:?}", spec.name, spec.peer))
     }
@@ -748,13 +731,12 @@ mod tests {
                     peer: "rv1",
                     mtu: 1400,
                     mac: Some([2, 0, 0, 0, 0, 7]),
-                    peer_mac: None,
                     peer_netns: std::os::fd::AsRawFd::as_raw_fd(&own),
-                    up: true,
-                    master: Some(bridge.index),
                 };
                 nl.add_veth(&spec)?;
                 let port = nl.link_by_name("rv0")?.ok_or_else(|| CniError::internal("rv0"))?;
+                nl.set_link_up(port.index, true)?;
+                nl.set_master(port.index, bridge.index)?;
                 nl.set_promisc(port.index, true)?;
                 nl.set_alias(port.index, "an alias")?;
                 let other = nl.link_by_name("rv1")?.ok_or_else(|| CniError::internal("rv1"))?;
