@@ -416,14 +416,26 @@ impl Socket {
     /// every answer: the parts of a dump to NLMSG_DONE, asked again when
     /// the kernel marks the dump interrupted.
     pub fn dump(&self, message: Message) -> Result<Vec<Answer>, NlError> {
-        for _ in 0..DUMP_ATTEMPTS {
-            let seq = self.send(std::slice::from_ref(&message))?.pop().unwrap_or_default();
-            if let DumpEnd::Done(parts) = read_dump(seq, || self.receive())? {
-                return Ok(parts);
-            }
-        }
-        Err(NlError::Kernel(libc::EINTR))
+        let ask = || Ok(self.send(std::slice::from_ref(&message))?.pop().unwrap_or_default());
+        dump_retrying(ask, || self.receive())
     }
+}
+
+/// A dump asked (`ask` sends it and gives its sequence number) and read
+/// (`next` gives one datagram's messages) until one comes back whole: one
+/// the kernel marks interrupted is asked again, at most [`DUMP_ATTEMPTS`]
+/// times, then EINTR.
+fn dump_retrying(
+    mut ask: impl FnMut() -> Result<u32, NlError>,
+    mut next: impl FnMut() -> Result<Vec<Answer>, NlError>,
+) -> Result<Vec<Answer>, NlError> {
+    for _ in 0..DUMP_ATTEMPTS {
+        let seq = ask()?;
+        if let DumpEnd::Done(parts) = read_dump(seq, &mut next)? {
+            return Ok(parts);
+        }
+    }
+    Err(NlError::Kernel(libc::EINTR))
 }
 
 #[cfg(test)]
@@ -482,6 +494,39 @@ mod tests {
         let end = read_dump(9, || Ok(datagrams.next().unwrap_or_default())).unwrap();
         assert_eq!(end, DumpEnd::Interrupted);
         assert!(datagrams.next().is_none(), "the dump was read to its end");
+    }
+
+    #[test]
+    fn an_interrupted_dump_is_asked_again_and_the_whole_one_kept() {
+        // The first answer is marked interrupted, the second is whole.
+        let mut datagrams = vec![
+            vec![answer(16, NLM_F_MULTI | NLM_F_DUMP_INTR, 1, b"stale")],
+            vec![answer(NLMSG_DONE, NLM_F_MULTI | NLM_F_DUMP_INTR, 1, &0i32.to_ne_bytes())],
+            vec![answer(16, NLM_F_MULTI, 2, b"fresh")],
+            vec![answer(NLMSG_DONE, NLM_F_MULTI, 2, &0i32.to_ne_bytes())],
+        ]
+        .into_iter();
+        let mut asked = 0u32;
+        let ask = || {
+            asked += 1;
+            Ok(asked)
+        };
+        let parts = dump_retrying(ask, || Ok(datagrams.next().unwrap_or_default())).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].payload(), b"fresh");
+        assert_eq!(asked, 2, "asked once more after the interrupted answer");
+
+        // A dump interrupted every time gives up with EINTR.
+        let seq = std::cell::Cell::new(0u32);
+        let ask = || {
+            seq.set(seq.get() + 1);
+            Ok(seq.get())
+        };
+        let interrupted =
+            || Ok(vec![answer(NLMSG_DONE, NLM_F_MULTI | NLM_F_DUMP_INTR, seq.get(), &0i32.to_ne_bytes())]);
+        let err = dump_retrying(ask, interrupted).unwrap_err();
+        assert_eq!(err, NlError::Kernel(libc::EINTR));
+        assert_eq!(seq.get() as usize, DUMP_ATTEMPTS);
     }
 
     #[test]
