@@ -243,21 +243,7 @@ pub struct VethSpec<'a> {
 /// bytes, kept for the test that compares the two.
 #[cfg(test)]
 fn link_from_message(msg: &LinkMessage) -> Link {
-    let mut link = Link {
-        index: msg.header.index,
-        name: String::new(),
-        up: msg.header.flags.contains(LinkFlags::Up),
-        oper_up: false,
-        promisc: msg.header.flags.contains(LinkFlags::Promisc),
-        allmulti: msg.header.flags.contains(LinkFlags::Allmulti),
-        txqlen: 0,
-        mac: None,
-        mtu: 0,
-        master: None,
-        peer_index: None,
-        alias: String::new(),
-        kind: LinkKind::Other(String::new()),
-    };
+    let mut link = link_read::link_of_header(msg.header.index, msg.header.flags.bits());
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(name) => link.name = name.clone(),

@@ -40,21 +40,7 @@ pub(super) fn link_from_payload(payload: &[u8]) -> Option<Link> {
     let header = payload.get(..IFINFOMSG_LEN)?;
     let index = u32::from_ne_bytes(header[4..8].try_into().ok()?);
     let flags = u32::from_ne_bytes(header[8..12].try_into().ok()?);
-    let mut link = Link {
-        index,
-        name: String::new(),
-        up: flags & IFF_UP != 0,
-        oper_up: false,
-        promisc: flags & IFF_PROMISC != 0,
-        allmulti: flags & IFF_ALLMULTI != 0,
-        txqlen: 0,
-        mac: None,
-        mtu: 0,
-        master: None,
-        peer_index: None,
-        alias: String::new(),
-        kind: LinkKind::Other(String::new()),
-    };
+    let mut link = link_of_header(index, flags);
     for (kind, value) in attributes(&payload[IFINFOMSG_LEN..]) {
         match kind {
             IFLA_IFNAME => link.name = text(value),
@@ -70,6 +56,26 @@ pub(super) fn link_from_payload(payload: &[u8]) -> Option<Link> {
         }
     }
     Some(link)
+}
+
+/// A link as its `ifinfomsg` header describes it (index and flags), its
+/// attributes still to be read.
+pub(super) fn link_of_header(index: u32, flags: u32) -> Link {
+    Link {
+        index,
+        name: String::new(),
+        up: flags & IFF_UP != 0,
+        oper_up: false,
+        promisc: flags & IFF_PROMISC != 0,
+        allmulti: flags & IFF_ALLMULTI != 0,
+        txqlen: 0,
+        mac: None,
+        mtu: 0,
+        master: None,
+        peer_index: None,
+        alias: String::new(),
+        kind: LinkKind::Other(String::new()),
+    }
 }
 
 /// The kind from IFLA_LINKINFO, with the mode, ID or table its data gives.
