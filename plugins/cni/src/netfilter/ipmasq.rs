@@ -60,13 +60,14 @@ pub fn nft_comment(owner: &Owner) -> String {
 /// Masquerades traffic from `addresses` (with their prefix lengths) leaving their subnets.
 pub fn setup(backend: Backend, addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
     let ipv4 = addresses.iter().any(IpNetwork::is_ipv4);
-    begin(backend, owner, ipv4)?.finish(addresses, owner)
+    start(backend, ipv4)?.look(owner)?.finish(addresses, owner)
 }
 
-/// ipMasq's ADD in two halves, so that what needs no addresses runs while
-/// IPAM picks them: [`begin`] lists the nftables chain, or looks for the
-/// attachment's iptables chain and starts IPv4's `iptables-restore`;
-/// [`Pending::finish`] writes the rules for the addresses.
+/// ipMasq's ADD in steps, so that what needs no addresses runs while IPAM
+/// picks them: [`start`] starts IPv4's `iptables-restore`,
+/// [`Started::look`] lists the nftables chain or looks for the
+/// attachment's iptables chain, and [`Pending::finish`] writes the rules
+/// for the addresses.
 pub struct Pending {
     kind: PendingKind,
 }
@@ -85,22 +86,16 @@ enum PendingKind {
     },
 }
 
-/// The first half of [`setup`] for `owner`'s attachment; `ipv4_expected`:
-/// start IPv4's iptables-restore now (one left without input ends having
-/// done nothing).
-pub fn begin(backend: Backend, owner: &Owner, ipv4_expected: bool) -> Result<Pending, CniError> {
-    start(backend, ipv4_expected)?.look(owner)
-}
-
-/// The very first step of [`begin`], the one that costs most to wait for:
-/// IPv4's iptables-restore started (its exec and start-up, about 1 ms).
-/// Nothing for nftables.
+/// The very first step of [`setup`], the one that costs most to wait for:
+/// IPv4's iptables-restore started (its exec and start-up, about 1 ms),
+/// when `ipv4_expected` (one left without input ends having done
+/// nothing). Nothing for nftables.
 pub struct Started {
     backend: Backend,
     ipv4: Option<iptables::PendingRestore>,
 }
 
-/// Starts what [`begin`] starts, before the attachment is looked at.
+/// Starts what needs neither the attachment nor its addresses.
 pub fn start(backend: Backend, ipv4_expected: bool) -> Result<Started, CniError> {
     let ipv4 = match backend {
         Backend::Iptables if ipv4_expected => Some(iptables::PendingRestore::start(false)?),
@@ -110,7 +105,7 @@ pub fn start(backend: Backend, ipv4_expected: bool) -> Result<Started, CniError>
 }
 
 impl Started {
-    /// The rest of [`begin`] for `owner`'s attachment: the nftables
+    /// The second step of [`setup`] for `owner`'s attachment: the nftables
     /// listing, or the look for the attachment's iptables chain.
     pub fn look(self, owner: &Owner) -> Result<Pending, CniError> {
         let kind = match self.backend {
@@ -131,7 +126,7 @@ impl Started {
 }
 
 impl Pending {
-    /// Writes the masquerade rules for `addresses`, begun by [`begin`].
+    /// Writes the masquerade rules for `addresses`: the last step of [`setup`].
     pub fn finish(self, addresses: &[IpNetwork], owner: &Owner) -> Result<(), CniError> {
         match self.kind {
             PendingKind::Nftables { in_place } => setup_nft(in_place, addresses, owner),
