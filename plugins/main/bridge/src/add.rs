@@ -56,9 +56,9 @@ pub fn add(args: &CmdArgs) -> Result<CniResult, CniError> {
         });
         let masqueraded = match masquerading.map(|worker| worker.join()) {
             Some(Ok(Some(Masqueraded { outcome, undo }))) => {
-                // Registered whatever the outcome: a failed write may have
-                // put some of the rules in place (one family's, say).
-                rollback.push("remove the masquerade rules", undo);
+                if let Some(undo) = undo {
+                    rollback.push("remove the masquerade rules", undo);
+                }
                 outcome
             }
             Some(Ok(None)) | None => Ok(()),
@@ -230,10 +230,13 @@ fn owner<'a>(plan: &'a Plan, args: &'a CmdArgs) -> Owner<'a> {
     Owner { network: &plan.conf.net.name, ifname: &args.ifname, container_id: &args.container_id }
 }
 
-/// How ipMasq's rules went in, and their undo: due even after a failure.
+/// How ipMasq's rules went in, and their undo: due whenever writing them
+/// was tried, also after a failure (one family's rules may be in place),
+/// and only then (a failure before it wrote nothing, and must not take
+/// away rules of the attachment's name that it did not make).
 struct Masqueraded<U> {
     outcome: Result<(), CniError>,
-    undo: U,
+    undo: Option<U>,
 }
 
 /// ipMasq: the container's traffic leaving its subnets is masqueraded.
@@ -247,8 +250,12 @@ fn masquerade<'a>(
     if addresses.is_empty() {
         return None;
     }
-    let outcome = begun.and_then(|begun| begun.finish(&addresses, &owner(plan, args)));
-    Some(Masqueraded { outcome, undo: move || ipmasq::teardown(&addresses, &owner(plan, args)) })
+    let begun = match begun {
+        Ok(begun) => begun,
+        Err(e) => return Some(Masqueraded { outcome: Err(e), undo: None }),
+    };
+    let outcome = begun.finish(&addresses, &owner(plan, args));
+    Some(Masqueraded { outcome, undo: Some(move || ipmasq::teardown(&addresses, &owner(plan, args))) })
 }
 
 /// A layer-2 only container end comes up by itself.
