@@ -287,20 +287,14 @@ fn a_container_name_already_taken_fails_the_add_and_keeps_that_link() {
 
 #[test]
 fn a_masquerade_failing_halfway_takes_the_rules_it_made_with_it() {
-    use std::os::unix::fs::PermissionsExt;
     let plugins = PluginDir::new();
     let path = plugins.path().to_str().unwrap();
     let store = tempfile::tempdir().unwrap();
     // ip6tables-restore fails after IPv4's iptables-restore has written
     // the IPv4 rules.
     let tools = tempfile::tempdir().unwrap();
-    let fake = tools.path().join("ip6tables-restore");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\ncat >/dev/null\necho 'injected ip6tables-restore failure' >&2\nexit 1\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let failure = "cat >/dev/null\necho 'injected ip6tables-restore failure' >&2\nexit 1";
+    shell_script(tools.path(), "ip6tables-restore", failure);
     let search = format!("{}:{}", tools.path().display(), std::env::var("PATH").unwrap_or_default());
     let bridge = TestBridge::new();
     let ranges = json!([[{"subnet": "10.201.24.0/24"}], [{"subnet": "fd00:201:24::/64"}]]);
@@ -471,16 +465,18 @@ fn thirty_two_parallel_adds_onto_a_new_bridge_get_distinct_addresses() {
     assert_eq!(bridge_ports(&bridge.name).len(), 32);
 }
 
+/// An executable `/bin/sh` script `name` in `dir` running `body`.
+fn shell_script(dir: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(name);
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// An IPAM plugin that always fails, to break an ADD after the veth exists.
 fn failing_ipam(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("fail-ipam");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\ncat >/dev/null\necho '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"injected IPAM failure\"}'\nexit 1\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let error = r#"{"cniVersion":"1.0.0","code":11,"msg":"injected IPAM failure"}"#;
+    shell_script(dir, "fail-ipam", &format!("cat >/dev/null\necho '{error}'\nexit 1"));
 }
 
 #[test]
